@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what InfraKit needs from Debian 12's packages (idempotent: installs only what is
+# missing) and builds everything. Used by scripts/run.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  bazel-bootstrap g++ git pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
+  libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
+  libcurl4-openssl-dev libssl-dev
+  curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q || true
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ "${1:-}" != "--no-build" ]; then
+  bazel build //... 2>&1 | grep -v "^WARNING: Download from" || true
+  bazel build //... >/dev/null 2>&1 || { echo "setup: build failed (run: bazel build //...)"; exit 1; }
+fi

@@ -1,0 +1,75 @@
+// The Instance SPI: what an instance plugin's core implements, in plain C++.
+//
+// The same interface is implemented by plugin cores (plugins/instance/<name>/), by the gRPC
+// client (client/instance_client.h) and by test fakes, so the group controller talks to any of
+// them alike. Messages are the v1 protobuf contract (proto/infrakit/instance/v1); errors are
+// absl::Status with the codes the contract names.
+#ifndef INFRAKIT_SPI_INSTANCE_INSTANCE_PLUGIN_H_
+#define INFRAKIT_SPI_INSTANCE_INSTANCE_PLUGIN_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "infrakit/instance/v1/instance.pb.h"
+
+namespace infrakit::spi::instance {
+
+namespace v1 = ::infrakit::instance::v1;
+
+// Receives the events of one Watch.
+//
+// Threading: called from a thread of the plugin (or of the gRPC client), one call at a time per
+// watch. Implementations must not block and must not call back into the plugin: they queue the
+// event and return.
+class WatchSink {
+ public:
+  virtual ~WatchSink() = default;
+
+  // One event: ADDED for each instance of the initial set, then SYNCED once, then ADDED /
+  // CHANGED / REMOVED as things change.
+  virtual void OnEvent(const v1::WatchResponse& event) = 0;
+
+  // The watch ended (plugin stopping, connection lost, ...); no call follows. Not called when
+  // the watch is ended by destroying its WatchHandle.
+  virtual void OnDone(const absl::Status& status) = 0;
+};
+
+// A running watch. Destroying it cancels the watch; once the destructor returns the sink is
+// called no more, so the sink may be destroyed right after.
+class WatchHandle {
+ public:
+  virtual ~WatchHandle() = default;
+};
+
+// An instance plugin. All methods are thread-safe and may block (they do I/O); callers must not
+// call them while holding a lock they need elsewhere.
+class InstancePlugin {
+ public:
+  virtual ~InstancePlugin() = default;
+
+  // Checks instance properties. INVALID_ARGUMENT naming the field when they are bad.
+  virtual absl::Status Validate(const v1::ValidateRequest& request) = 0;
+
+  // Creates one instance. With spec.idempotency_key set, a repeat returns the first instance's ID
+  // with created = false. INVALID_ARGUMENT for a bad spec.
+  virtual absl::StatusOr<v1::ProvisionResponse> Provision(const v1::ProvisionRequest& request) = 0;
+
+  // Destroys an instance. NOT_FOUND when there is no such instance.
+  virtual absl::Status Destroy(const v1::DestroyRequest& request) = 0;
+
+  // Lists the instances having all the requested tags, ordered by ID.
+  virtual absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest& request) = 0;
+
+  // Merges tags into an instance's tags. NOT_FOUND when there is no such instance.
+  virtual absl::StatusOr<v1::LabelResponse> Label(const v1::LabelRequest& request) = 0;
+
+  // Starts a watch delivering events to `sink` (which must outlive the returned handle).
+  // UNIMPLEMENTED when the plugin cannot watch; callers then poll Describe.
+  virtual absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(const v1::WatchRequest& request,
+                                                             WatchSink* sink) = 0;
+};
+
+}  // namespace infrakit::spi::instance
+
+#endif  // INFRAKIT_SPI_INSTANCE_INSTANCE_PLUGIN_H_
