@@ -1,0 +1,616 @@
+#include "plugins/instance/file/file_plugin.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "plugins/instance/file/instance_file_format.h"
+
+namespace infrakit::plugins::instance::file {
+
+using TagMap = google::protobuf::Map<std::string, std::string>;
+
+namespace {
+
+constexpr uint32_t kWatchMask = IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE |
+                                IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+// An ID names a file directly in the directory and must not look like a temporary file.
+absl::Status CheckId(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("id: empty");
+  if (id[0] == '.' || id.find('/') != std::string::npos || id.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("id: \"", id, "\" cannot name an instance file (no '/', no leading '.')"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTagNames(const TagMap& tags, absl::string_view field) {
+  for (const auto& [key, value] : tags) {
+    if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": empty tag name"));
+  }
+  return absl::OkStatus();
+}
+
+bool Matches(const v1::Description& d, const TagMap& filter) {
+  for (const auto& [key, value] : filter) {
+    auto it = d.tags().find(key);
+    if (it == d.tags().end() || it->second != value) return false;
+  }
+  return true;
+}
+
+// What a caller sees of an instance: without spec and properties unless it asked for them.
+v1::Description View(const v1::Description& d, bool include_properties) {
+  if (include_properties) return d;
+  v1::Description view;
+  view.set_id(d.id());
+  view.set_logical_id(d.logical_id());
+  *view.mutable_tags() = d.tags();
+  view.set_state(d.state());
+  return view;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
+  std::string contents;
+  char buffer[16 * 1024];
+  while (true) {
+    ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      close(fd);
+      return absl::ErrnoToStatus(error, absl::StrCat("read ", path));
+    }
+    if (n == 0) break;
+    contents.append(buffer, static_cast<size_t>(n));
+  }
+  close(fd);
+  return contents;
+}
+
+}  // namespace
+
+// One open watch. The sink is only called with `mu` held and `active` true, so that clearing
+// `active` under `mu` guarantees that no call is running or will follow.
+struct FilePlugin::Subscriber {
+  Subscriber(spi::instance::WatchSink* sink, TagMap filter, bool include_properties)
+      : sink(sink), filter(std::move(filter)), include_properties(include_properties) {}
+
+  spi::instance::WatchSink* const sink;
+  const TagMap filter;
+  const bool include_properties;
+  absl::Mutex mu;
+  bool active ABSL_GUARDED_BY(mu) = true;
+};
+
+// The open watches. Shared with the handles, which may outlive the plugin.
+class FilePlugin::Hub {
+ public:
+  void Add(std::shared_ptr<Subscriber> subscriber) {
+    absl::MutexLock lock(&mu_);
+    subscribers_.push_back(std::move(subscriber));
+  }
+
+  void Remove(const Subscriber* subscriber) {
+    absl::MutexLock lock(&mu_);
+    for (auto it = subscribers_.begin(); it != subscribers_.end(); ++it) {
+      if (it->get() == subscriber) {
+        subscribers_.erase(it);
+        return;
+      }
+    }
+  }
+
+  std::vector<std::shared_ptr<Subscriber>> Snapshot() {
+    absl::MutexLock lock(&mu_);
+    return subscribers_;
+  }
+
+  std::vector<std::shared_ptr<Subscriber>> TakeAll() {
+    absl::MutexLock lock(&mu_);
+    return std::exchange(subscribers_, {});
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::shared_ptr<Subscriber>> subscribers_ ABSL_GUARDED_BY(mu_);
+};
+
+class FilePlugin::Handle : public spi::instance::WatchHandle {
+ public:
+  Handle(std::shared_ptr<Hub> hub, std::shared_ptr<Subscriber> subscriber)
+      : hub_(std::move(hub)), subscriber_(std::move(subscriber)) {}
+
+  // Waits for a sink call in progress (it holds subscriber_->mu), then no call can start.
+  ~Handle() override {
+    hub_->Remove(subscriber_.get());
+    absl::MutexLock lock(&subscriber_->mu);
+    subscriber_->active = false;
+  }
+
+ private:
+  const std::shared_ptr<Hub> hub_;
+  const std::shared_ptr<Subscriber> subscriber_;
+};
+
+FilePlugin::FilePlugin(std::string dir) : dir_(std::move(dir)), hub_(std::make_shared<Hub>()) {}
+
+absl::StatusOr<std::unique_ptr<FilePlugin>> FilePlugin::Create(const std::string& dir) {
+  if (dir.empty()) return absl::InvalidArgumentError("dir: empty");
+  std::string clean = dir;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  std::unique_ptr<FilePlugin> plugin(new FilePlugin(clean));
+  if (absl::Status status = plugin->Start(); !status.ok()) return status;
+  return plugin;
+}
+
+absl::Status FilePlugin::Start() {
+  std::error_code error;
+  std::filesystem::create_directories(dir_, error);
+  if (error) {
+    return absl::ErrnoToStatus(error.value(), absl::StrCat("creating directory ", dir_));
+  }
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd_ < 0) return absl::ErrnoToStatus(errno, "inotify_init1");
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return absl::ErrnoToStatus(errno, "eventfd");
+  // Watch before the scan: a change during the scan is then seen twice, never missed.
+  watch_descriptor_ = inotify_add_watch(inotify_fd_, dir_.c_str(), kWatchMask);
+  if (watch_descriptor_ < 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("watching directory ", dir_));
+  }
+  {
+    absl::MutexLock io(&io_mu_);
+    RescanLocked();
+  }
+  thread_ = std::thread(&FilePlugin::WatchLoop, this);
+  absl::MutexLock lock(&mu_);
+  LOG(INFO) << "instance-file: serving " << index_.size() << " instances in " << dir_;
+  return absl::OkStatus();
+}
+
+FilePlugin::~FilePlugin() {
+  if (thread_.joinable()) {
+    const uint64_t one = 1;
+    if (write(wake_fd_, &one, sizeof(one)) != sizeof(one)) {
+      PLOG(ERROR) << "instance-file: waking the inotify thread";
+    }
+    thread_.join();
+  }
+  for (const std::shared_ptr<Subscriber>& subscriber : hub_->TakeAll()) {
+    absl::MutexLock lock(&subscriber->mu);
+    if (!subscriber->active) continue;
+    subscriber->active = false;
+    subscriber->sink->OnDone(absl::CancelledError("instance-file plugin stopping"));
+  }
+  if (inotify_fd_ >= 0) close(inotify_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void FilePlugin::WatchLoop() {
+  alignas(struct inotify_event) char buffer[64 * 1024];
+  while (true) {
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      PLOG(ERROR) << "instance-file: poll; no more change events for " << dir_;
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    ssize_t n = read(inotify_fd_, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      PLOG(ERROR) << "instance-file: reading inotify; no more change events for " << dir_;
+      return;
+    }
+    HandleEvents(buffer, static_cast<size_t>(n));
+  }
+}
+
+void FilePlugin::HandleEvents(const char* buffer, size_t length) {
+  // Coalesce the batch: each name is re-read once, after all its events, since only the final
+  // state of a file matters.
+  std::vector<std::string> names;
+  absl::flat_hash_map<std::string, bool> only_created;
+  bool overflow = false;
+  bool directory_gone = false;
+  for (size_t offset = 0; offset < length;) {
+    const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + offset);
+    offset += sizeof(struct inotify_event) + event->len;
+    if (event->mask & IN_Q_OVERFLOW) {
+      overflow = true;
+      continue;
+    }
+    if (event->wd != watch_descriptor_) continue;
+    if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+      directory_gone = true;
+      continue;
+    }
+    if (event->len == 0 || (event->mask & IN_ISDIR)) continue;
+    std::string name(event->name);  // NUL-padded
+    if (name.empty() || name[0] == '.') continue;  // temporary files are never instances
+    auto [it, inserted] = only_created.try_emplace(name, true);
+    if (inserted) names.push_back(name);
+    if ((event->mask & IN_CREATE) == 0) it->second = false;
+  }
+  if (directory_gone) {
+    RewatchDirectory();
+    return;
+  }
+  if (overflow) {
+    LOG(WARNING) << "instance-file: inotify queue overflowed; rescanning " << dir_;
+    absl::MutexLock io(&io_mu_);
+    RescanLocked();
+    return;
+  }
+  for (const std::string& name : names) {
+    absl::MutexLock io(&io_mu_);
+    ReloadLocked(name, only_created[name]);
+  }
+}
+
+void FilePlugin::RewatchDirectory() {
+  LOG(WARNING) << "instance-file: directory " << dir_ << " went away; recreating it";
+  if (watch_descriptor_ >= 0) inotify_rm_watch(inotify_fd_, watch_descriptor_);
+  watch_descriptor_ = -1;
+  std::error_code error;
+  std::filesystem::create_directories(dir_, error);
+  if (error) {
+    LOG(ERROR) << "instance-file: cannot recreate " << dir_ << ": " << error.message();
+  } else {
+    watch_descriptor_ = inotify_add_watch(inotify_fd_, dir_.c_str(), kWatchMask);
+    if (watch_descriptor_ < 0) {
+      PLOG(ERROR) << "instance-file: cannot watch " << dir_ << "; no more change events";
+    }
+  }
+  absl::MutexLock io(&io_mu_);
+  RescanLocked();
+}
+
+void FilePlugin::RescanLocked() {
+  std::map<std::string, v1::Description> found;
+  std::error_code error;
+  std::filesystem::directory_iterator it(dir_, error);
+  if (error && error != std::errc::no_such_file_or_directory) {
+    // Keep what we know rather than report every instance gone because of a read error.
+    LOG(ERROR) << "instance-file: cannot list " << dir_ << ": " << error.message();
+    return;
+  }
+  if (!error) {
+    for (; it != std::filesystem::directory_iterator(); it.increment(error)) {
+      if (error) break;
+      const std::string name = it->path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      std::error_code type_error;
+      if (it->is_directory(type_error)) continue;
+      absl::StatusOr<std::string> contents = ReadFile(it->path().string());
+      if (!contents.ok()) {
+        if (!absl::IsNotFound(contents.status())) LOG(WARNING) << contents.status();
+        continue;
+      }
+      absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(name, *contents);
+      if (!decoded.ok()) {
+        LOG(WARNING) << "instance-file: skipping " << it->path().string() << ": "
+                     << decoded.status().message();
+        continue;
+      }
+      found.emplace(name, Complete(*std::move(decoded)));
+    }
+    if (error) {
+      LOG(ERROR) << "instance-file: listing " << dir_ << ": " << error.message();
+      return;
+    }
+  }
+  std::vector<std::string> gone;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, description] : index_) {
+      if (found.find(id) == found.end()) gone.push_back(id);
+    }
+  }
+  for (const std::string& id : gone) ApplyLocked(id, std::nullopt);
+  for (auto& [id, description] : found) ApplyLocked(id, std::move(description));
+}
+
+void FilePlugin::ReloadLocked(const std::string& id, bool quiet_if_bad) {
+  const std::string path = PathOf(id);
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  if (!contents.ok()) {
+    if (!absl::IsNotFound(contents.status())) {
+      LOG(WARNING) << "instance-file: skipping " << path << ": " << contents.status();
+    }
+    ApplyLocked(id, std::nullopt);
+    return;
+  }
+  absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(id, *contents);
+  if (!decoded.ok()) {
+    if (quiet_if_bad) {
+      VLOG(1) << "instance-file: " << path << " not decodable yet: " << decoded.status();
+    } else {
+      LOG(WARNING) << "instance-file: skipping " << path << ": " << decoded.status().message();
+    }
+    ApplyLocked(id, std::nullopt);
+    return;
+  }
+  ApplyLocked(id, Complete(*std::move(decoded)));
+}
+
+void FilePlugin::ApplyLocked(const std::string& id, std::optional<v1::Description> now) {
+  std::optional<v1::Description> before;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = index_.find(id);
+    if (it != index_.end()) before = it->second;
+    if (!before && !now) return;
+    if (before && now && google::protobuf::util::MessageDifferencer::Equals(*before, *now)) {
+      return;
+    }
+    if (before && !before->spec().idempotency_key().empty()) {
+      auto key = keys_.find(before->spec().idempotency_key());
+      if (key != keys_.end()) {
+        key->second.erase(id);
+        if (key->second.empty()) keys_.erase(key);
+      }
+    }
+    if (now) {
+      if (!now->spec().idempotency_key().empty()) keys_[now->spec().idempotency_key()].insert(id);
+      index_[id] = *now;
+    } else {
+      index_.erase(it);
+    }
+  }
+  VLOG(1) << "instance-file: " << id << (!before ? " added" : !now ? " removed" : " changed");
+
+  // Still under io_mu_ (events keep their order) but not mu_: sinks may take their time.
+  for (const std::shared_ptr<Subscriber>& subscriber : hub_->Snapshot()) {
+    const bool was = before && Matches(*before, subscriber->filter);
+    const bool is = now && Matches(*now, subscriber->filter);
+    v1::WatchResponse event;
+    if (was && is) {
+      v1::Description old_view = View(*before, subscriber->include_properties);
+      *event.mutable_instance() = View(*now, subscriber->include_properties);
+      if (google::protobuf::util::MessageDifferencer::Equals(old_view, event.instance())) {
+        continue;
+      }
+      event.set_type(v1::EVENT_TYPE_CHANGED);
+    } else if (is) {
+      event.set_type(v1::EVENT_TYPE_ADDED);
+      *event.mutable_instance() = View(*now, subscriber->include_properties);
+    } else if (was) {
+      event.set_type(v1::EVENT_TYPE_REMOVED);
+      *event.mutable_instance() = View(*before, subscriber->include_properties);
+    } else {
+      continue;
+    }
+    absl::MutexLock lock(&subscriber->mu);
+    if (subscriber->active) subscriber->sink->OnEvent(event);
+  }
+}
+
+std::string FilePlugin::PathOf(const std::string& id) const { return absl::StrCat(dir_, "/", id); }
+
+v1::Description FilePlugin::Complete(v1::Description decoded) const {
+  decoded.set_state(v1::LIFECYCLE_STATE_RUNNING);
+  (*decoded.mutable_properties()->mutable_fields())["Path"].set_string_value(
+      PathOf(decoded.id()));
+  return decoded;
+}
+
+int64_t FilePlugin::NextIdNumber() {
+  absl::MutexLock lock(&mu_);
+  last_id_number_ = std::max(absl::ToUnixNanos(absl::Now()), last_id_number_ + 1);
+  return last_id_number_;
+}
+
+absl::StatusOr<std::string> FilePlugin::WriteTemp(const std::string& contents) {
+  std::string path = absl::StrCat(dir_, "/.tmp-XXXXXX");
+  int fd = mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating a file in ", dir_));
+  auto fail = [&](absl::string_view what) {
+    const int error = errno;
+    close(fd);
+    unlink(path.c_str());
+    return absl::ErrnoToStatus(error, absl::StrCat(what, " ", path));
+  };
+  // The seed's files are -rw-r--r--; mkostemp makes them owner-only.
+  if (fchmod(fd, 0644) != 0) return fail("chmod");
+  for (size_t written = 0; written < contents.size();) {
+    ssize_t n = write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("write");
+    written += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) return fail("fsync");
+  if (close(fd) != 0) {
+    const int error = errno;
+    unlink(path.c_str());
+    return absl::ErrnoToStatus(error, absl::StrCat("close ", path));
+  }
+  return path;
+}
+
+absl::Status FilePlugin::Validate(const v1::ValidateRequest& request) {
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionRequest& request) {
+  const v1::Spec& spec = request.spec();
+  if (absl::Status s = CheckTagNames(spec.tags(), "spec.tags"); !s.ok()) return s;
+  for (int i = 0; i < spec.attachments_size(); ++i) {
+    if (spec.attachments(i).id().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("spec.attachments[", i, "].id: empty"));
+    }
+  }
+
+  absl::MutexLock io(&io_mu_);
+  v1::ProvisionResponse response;
+  if (!spec.idempotency_key().empty()) {
+    absl::MutexLock lock(&mu_);
+    auto it = keys_.find(spec.idempotency_key());
+    if (it != keys_.end() && !it->second.empty()) {
+      response.set_id(*it->second.begin());
+      response.set_created(false);
+      VLOG(1) << "instance-file: idempotency key " << spec.idempotency_key() << " is "
+              << response.id();
+      return response;
+    }
+  }
+
+  v1::Description instance;
+  instance.set_logical_id(spec.logical_id());
+  *instance.mutable_tags() = spec.tags();
+  *instance.mutable_spec() = spec;
+  // Another process serving the same directory may take a name first: link fails with EEXIST
+  // instead of overwriting, and the next number is tried.
+  constexpr int kAttempts = 100;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    instance.set_id(absl::StrCat("instance-", NextIdNumber()));
+    absl::StatusOr<std::string> contents = EncodeInstanceFile(instance);
+    if (!contents.ok()) return contents.status();
+    absl::StatusOr<std::string> temp = WriteTemp(*contents);
+    if (!temp.ok()) return temp.status();
+    const std::string path = PathOf(instance.id());
+    const int linked = link(temp->c_str(), path.c_str());
+    const int error = errno;
+    unlink(temp->c_str());
+    if (linked != 0 && error == EEXIST) continue;
+    if (linked != 0) return absl::ErrnoToStatus(error, absl::StrCat("creating ", path));
+    // Index what a reader of the file will decode, so that the inotify echo is no change.
+    absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(instance.id(), *contents);
+    if (!decoded.ok()) return decoded.status();
+    ApplyLocked(instance.id(), Complete(*std::move(decoded)));
+    LOG(INFO) << "instance-file: provisioned " << instance.id();
+    response.set_id(instance.id());
+    response.set_created(true);
+    return response;
+  }
+  return absl::AbortedError(
+      absl::StrCat("no free instance ID in ", dir_, " after ", kAttempts, " attempts"));
+}
+
+absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {
+  if (absl::Status s = CheckId(request.id()); !s.ok()) return s;
+  absl::MutexLock io(&io_mu_);
+  // The index may not have seen a file created by hand an instant ago: look at the disk.
+  ReloadLocked(request.id(), /*quiet_if_bad=*/true);
+  {
+    absl::MutexLock lock(&mu_);
+    if (index_.find(request.id()) == index_.end()) {
+      return absl::NotFoundError(absl::StrCat("no instance ", request.id(), " in ", dir_));
+    }
+  }
+  const std::string path = PathOf(request.id());
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("removing ", path));
+  }
+  ApplyLocked(request.id(), std::nullopt);
+  LOG(INFO) << "instance-file: destroyed " << request.id() << " ("
+            << v1::DestroyReason_Name(request.reason()) << ")";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::DescribeResponse> FilePlugin::Describe(const v1::DescribeRequest& request) {
+  v1::DescribeResponse response;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, description] : index_) {
+    if (!Matches(description, request.tags())) continue;
+    *response.add_instances() = View(description, request.include_properties());
+  }
+  return response;
+}
+
+absl::StatusOr<v1::LabelResponse> FilePlugin::Label(const v1::LabelRequest& request) {
+  if (absl::Status s = CheckId(request.id()); !s.ok()) return s;
+  if (absl::Status s = CheckTagNames(request.labels(), "labels"); !s.ok()) return s;
+  absl::MutexLock io(&io_mu_);
+  const std::string path = PathOf(request.id());
+  absl::StatusOr<std::string> contents = ReadFile(path);
+  if (!contents.ok()) {
+    if (absl::IsNotFound(contents.status())) {
+      return absl::NotFoundError(absl::StrCat("no instance ", request.id(), " in ", dir_));
+    }
+    return contents.status();
+  }
+  absl::StatusOr<v1::Description> instance = DecodeInstanceFile(request.id(), *contents);
+  if (!instance.ok()) {
+    return absl::NotFoundError(absl::StrCat("no instance ", request.id(), ": ", path,
+                                            " is not an instance file: ",
+                                            instance.status().message()));
+  }
+  bool changed = false;
+  for (const auto& [key, value] : request.labels()) {
+    auto [it, inserted] = instance->mutable_tags()->insert({key, value});
+    if (!inserted && it->second != value) {
+      it->second = value;
+      changed = true;
+    }
+    changed = changed || inserted;
+  }
+  if (changed) {
+    absl::StatusOr<std::string> updated = EncodeInstanceFile(*instance);
+    if (!updated.ok()) return updated.status();
+    absl::StatusOr<std::string> temp = WriteTemp(*updated);
+    if (!temp.ok()) return temp.status();
+    if (rename(temp->c_str(), path.c_str()) != 0) {
+      const int error = errno;
+      unlink(temp->c_str());
+      return absl::ErrnoToStatus(error, absl::StrCat("replacing ", path));
+    }
+    instance = DecodeInstanceFile(request.id(), *updated);
+    if (!instance.ok()) return instance.status();
+  }
+  v1::Description stored = Complete(*std::move(instance));
+  ApplyLocked(request.id(), stored);
+  v1::LabelResponse response;
+  *response.mutable_instance() = View(stored, /*include_properties=*/false);
+  return response;
+}
+
+absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> FilePlugin::Watch(
+    const v1::WatchRequest& request, spi::instance::WatchSink* sink) {
+  if (sink == nullptr) return absl::InvalidArgumentError("sink: null");
+  auto subscriber =
+      std::make_shared<Subscriber>(sink, request.tags(), request.include_properties());
+  // io_mu_ keeps changes out between the initial set and the registration: no event is lost
+  // or sent twice.
+  absl::MutexLock io(&io_mu_);
+  std::vector<v1::WatchResponse> initial;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, description] : index_) {
+      if (!Matches(description, subscriber->filter)) continue;
+      v1::WatchResponse& event = initial.emplace_back();
+      event.set_type(v1::EVENT_TYPE_ADDED);
+      *event.mutable_instance() = View(description, subscriber->include_properties);
+    }
+  }
+  {
+    absl::MutexLock lock(&subscriber->mu);
+    for (const v1::WatchResponse& event : initial) sink->OnEvent(event);
+    v1::WatchResponse synced;
+    synced.set_type(v1::EVENT_TYPE_SYNCED);
+    sink->OnEvent(synced);
+  }
+  hub_->Add(subscriber);
+  return std::unique_ptr<spi::instance::WatchHandle>(new Handle(hub_, subscriber));
+}
+
+}  // namespace infrakit::plugins::instance::file

@@ -1,0 +1,139 @@
+// instance-file: an instance plugin whose instances are JSON files in a directory.
+//
+// One file per instance, named by the instance's ID, in the seed README's format (see
+// instance_file_format.h). Removing a file removes the instance, adding or editing one by hand
+// adds or changes it: the plugin watches the directory with inotify and pushes every change to
+// the open watches within milliseconds.
+//
+// How it works:
+// - An in-memory index (ID -> description) mirrors the decodable files of the directory. It is
+//   filled by a scan at start and kept current by the plugin's own writes and by one inotify
+//   thread; Describe reads only the index.
+// - Writes are atomic: a dot-prefixed temporary file in the same directory, fsync, then link
+//   (Provision: fails rather than overwrite, so IDs never collide, even between two plugins on
+//   one directory) or rename (Label). Dot files are never instances and never events.
+// - File changes and their application to the index happen under one mutex (io_mu_), so the
+//   index and the events follow the order of the changes on disk; each change is compared with
+//   the index, and only a real difference becomes an event.
+#ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
+#define INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "spi/instance/instance_plugin.h"
+
+namespace infrakit::plugins::instance::file {
+
+namespace v1 = ::infrakit::instance::v1;
+
+class FilePlugin : public spi::instance::InstancePlugin {
+ public:
+  // Opens `dir` (created with its parents when missing), loads the instances in it and starts
+  // watching it. Files that do not decode are skipped with a warning. Errors: the directory
+  // cannot be created or read, or inotify is unavailable (INTERNAL / the errno's code).
+  static absl::StatusOr<std::unique_ptr<FilePlugin>> Create(const std::string& dir);
+
+  // Stops the inotify thread and ends every open watch with OnDone(CANCELLED). Must not be
+  // called from a watch sink.
+  ~FilePlugin() override;
+
+  FilePlugin(const FilePlugin&) = delete;
+  FilePlugin& operator=(const FilePlugin&) = delete;
+
+  // Accepts any JSON object: the properties are only stored.
+  absl::Status Validate(const v1::ValidateRequest& request) override;
+
+  // Writes a new file `instance-<unix nanos>`. INVALID_ARGUMENT for an empty tag name or an
+  // attachment without ID; with an idempotency key already on an instance file, returns that
+  // instance (created = false), also across restarts since the key is stored in the file.
+  absl::StatusOr<v1::ProvisionResponse> Provision(const v1::ProvisionRequest& request) override;
+
+  // Removes the file. NOT_FOUND when there is none; INVALID_ARGUMENT for an ID that cannot be a
+  // file name here (empty, has '/', starts with '.').
+  absl::Status Destroy(const v1::DestroyRequest& request) override;
+
+  // From the index, ordered by ID; state RUNNING; with include_properties, the stored spec and
+  // properties {"Path": <file>}.
+  absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest& request) override;
+
+  // Merges the labels into the file's top-level "Tags" (the spec's tags stay as provisioned).
+  // NOT_FOUND when there is no such instance file; INVALID_ARGUMENT for an empty label name.
+  absl::StatusOr<v1::LabelResponse> Label(const v1::LabelRequest& request) override;
+
+  // Delivers the matching instances (ADDED each, then SYNCED) from the calling thread before
+  // returning, then every change from the thread that saw it. An instance whose tags start or
+  // stop matching the filter is ADDED or REMOVED for this watch; CHANGED only when what the
+  // watch sees (with or without properties) changed.
+  absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> Watch(
+      const v1::WatchRequest& request, spi::instance::WatchSink* sink) override;
+
+  // The directory this plugin serves.
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Subscriber;
+  class Hub;
+  class Handle;
+
+  explicit FilePlugin(std::string dir);
+
+  // Sets up inotify, scans and starts the thread.
+  absl::Status Start();
+  void WatchLoop();
+  // Handles one buffer of inotify events.
+  void HandleEvents(const char* buffer, size_t length);
+  // Re-adds the directory watch after the directory itself went away.
+  void RewatchDirectory();
+
+  // Reads all files and brings the index in line with them. Requires io_mu_.
+  void RescanLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // Reads one file and brings its index entry in line. `quiet_if_bad` logs a bad file at VLOG
+  // rather than WARNING (a file just created by a writer is empty until written). Requires
+  // io_mu_.
+  void ReloadLocked(const std::string& id, bool quiet_if_bad)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // Sets (or with nullopt removes) an instance in the index and tells the watches what changed,
+  // if anything did. Requires io_mu_ so that events keep the order of the changes.
+  void ApplyLocked(const std::string& id, std::optional<v1::Description> now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+
+  std::string PathOf(const std::string& id) const;
+  // Adds state and runtime properties to a decoded file.
+  v1::Description Complete(v1::Description decoded) const;
+  // Next candidate ID number: unix nanos, strictly increasing within this process.
+  int64_t NextIdNumber();
+  // Writes `contents` to a new dot-prefixed temporary file in dir_, synced; returns its path.
+  absl::StatusOr<std::string> WriteTemp(const std::string& contents);
+
+  const std::string dir_;
+  int inotify_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd that stops WatchLoop
+  int watch_descriptor_ = -1;  // only touched by Start and the inotify thread
+  std::thread thread_;
+
+  // Held while changing a file and applying the change to the index and the watches.
+  absl::Mutex io_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Guards the index; held briefly, never while calling a sink or doing I/O.
+  mutable absl::Mutex mu_;
+  std::map<std::string, v1::Description> index_ ABSL_GUARDED_BY(mu_);
+  // Idempotency key -> IDs of the files carrying it (several only if a user copied a file).
+  absl::flat_hash_map<std::string, std::set<std::string>> keys_ ABSL_GUARDED_BY(mu_);
+  int64_t last_id_number_ ABSL_GUARDED_BY(mu_) = 0;
+
+  std::shared_ptr<Hub> hub_;
+};
+
+}  // namespace infrakit::plugins::instance::file
+
+#endif  // INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
