@@ -1,0 +1,1018 @@
+#include "client/config/group_config.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "client/config/canonical_json.h"
+#include "glog/logging.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace infrakit::client::config {
+namespace {
+
+using google::protobuf::ListValue;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+using infrakit::flavor::v1::Allocation;
+using infrakit::group::v1::FailureAction;
+using infrakit::group::v1::GroupSpec;
+using infrakit::group::v1::IntOrPercent;
+using infrakit::group::v1::PluginSpec;
+using infrakit::group::v1::RemediationPolicy;
+using infrakit::group::v1::UpdatePolicy;
+
+// Group IDs and plugin names become file names (state files, sockets), so they are kept to
+// characters that are safe there, and short enough for a unix socket path.
+constexpr size_t kMaxNameLength = 128;
+// Largest integer a JSON number (a double) carries exactly.
+constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+
+absl::Status Invalid(absl::string_view field, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
+}
+
+std::string Join(absl::string_view path, absl::string_view key) {
+  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
+}
+
+std::string Quote(absl::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+// "a string", "an object"...: what the user gave where something else was expected.
+std::string KindName(const Value& value) {
+  switch (value.kind_case()) {
+    case Value::kNumberValue:
+      return "a number";
+    case Value::kStringValue:
+      return "a string";
+    case Value::kBoolValue:
+      return "a boolean";
+    case Value::kStructValue:
+      return "an object";
+    case Value::kListValue:
+      return "an array";
+    case Value::kNullValue:
+    case Value::KIND_NOT_SET:
+      return "null";
+  }
+  return "null";
+}
+
+std::string NumberText(double number) {
+  std::string out;
+  AppendJsonNumber(number, &out);
+  return out;
+}
+
+// Problem with a name, or nullopt when it is fine. Shared by the config parser and
+// ValidateGroupSpec so that both apply the same rule.
+std::optional<std::string> NameProblem(absl::string_view name) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > kMaxNameLength) {
+    return absl::StrCat("must be at most ", kMaxNameLength, " characters, got ", name.size());
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
+        c != '-') {
+      return absl::StrCat("may only contain letters, digits, '.', '_' and '-', got ",
+                          Quote(name));
+    }
+  }
+  if (name.front() == '.') return absl::StrCat("must not start with '.', got ", Quote(name));
+  return std::nullopt;
+}
+
+// Checks a list of logical IDs: non-empty and unique. `field_of(i)` names element i.
+template <typename FieldOf>
+absl::Status CheckLogicalIds(const std::vector<std::string>& ids, FieldOf field_of) {
+  absl::flat_hash_map<absl::string_view, size_t> seen;
+  seen.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i].empty()) return Invalid(field_of(i), "a logical ID must not be empty");
+    auto [it, inserted] = seen.emplace(ids[i], i);
+    if (!inserted) {
+      return Invalid(field_of(i), absl::StrCat("duplicate logical ID ", Quote(ids[i]),
+                                               " (also at [", it->second, "])"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The keys that allocate members, when found in a flavor's properties (lower-cased).
+bool IsAllocationKey(absl::string_view lower_key) {
+  return lower_key == "size" || lower_key == "logicalids" || lower_key == "ips";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the config.
+
+// A JSON object seen through case-insensitive keys, with the path of the object for messages.
+class ObjectView {
+ public:
+  struct Member {
+    std::string key;  // As the user spelled it.
+    const Value* value;
+  };
+
+  // Fails when two keys differ only in case: which one was meant is unclear.
+  static absl::StatusOr<ObjectView> Of(const Struct& object, std::string path) {
+    ObjectView view(std::move(path));
+    bool all_lower = !object.fields().empty();
+    for (const auto& [key, value] : object.fields()) {
+      if (!key.empty() && absl::ascii_isupper(static_cast<unsigned char>(key.front()))) {
+        all_lower = false;
+      }
+      auto [it, inserted] =
+          view.members_.emplace(absl::AsciiStrToLower(key), Member{key, &value});
+      if (!inserted) {
+        // Report the pair in a stable order, whatever order the map iterates in.
+        const std::string& a = std::min(key, it->second.key);
+        const std::string& b = std::max(key, it->second.key);
+        return Invalid(Join(view.path_, b),
+                       absl::StrCat("duplicate of ", Quote(a), " (keys are case-insensitive)"));
+      }
+    }
+    view.lower_style_ = all_lower;
+    return view;
+  }
+
+  const Member* Find(absl::string_view lower_key) const {
+    auto it = members_.find(std::string(lower_key));
+    return it == members_.end() ? nullptr : &it->second;
+  }
+
+  // Fails on the first key (in sorted order, so the message is stable) that is not one of
+  // `known` (canonical spellings; matched case-insensitively).
+  absl::Status RejectUnknown(std::initializer_list<absl::string_view> known) const {
+    for (const auto& [lower, member] : members_) {
+      bool found = false;
+      for (absl::string_view k : known) found = found || absl::AsciiStrToLower(k) == lower;
+      if (!found) {
+        return Invalid(PathOf(member), absl::StrCat("unknown key (expected one of: ",
+                                                    absl::StrJoin(known, ", "), ")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  std::string PathOf(const Member& member) const { return Join(path_, member.key); }
+
+  // The path of a key that is missing, spelled like the object's other keys: "properties.size"
+  // in a lower-case config, "Properties.Size" otherwise.
+  std::string PathOfMissing(absl::string_view canonical) const {
+    if (!lower_style_) return Join(path_, canonical);
+    std::string key(canonical);
+    if (absl::AsciiStrToUpper(key) == key) return Join(path_, absl::AsciiStrToLower(key));
+    key[0] = absl::ascii_tolower(static_cast<unsigned char>(key[0]));
+    return Join(path_, key);
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit ObjectView(std::string path) : path_(std::move(path)) {}
+
+  std::string path_;
+  bool lower_style_ = false;
+  std::map<std::string, Member> members_;  // By lower-cased key.
+};
+
+using Member = ObjectView::Member;
+
+absl::StatusOr<std::string> GetString(const ObjectView& view, const Member& m) {
+  if (m.value->kind_case() != Value::kStringValue) {
+    return Invalid(view.PathOf(m), absl::StrCat("must be a string, got ", KindName(*m.value)));
+  }
+  return m.value->string_value();
+}
+
+absl::StatusOr<const Struct*> GetObject(const std::string& path, const Value& value) {
+  if (value.kind_case() != Value::kStructValue) {
+    return Invalid(path, absl::StrCat("must be an object, got ", KindName(value)));
+  }
+  return &value.struct_value();
+}
+
+// An object, or an empty one for null: plugin properties may be written "null" or left out.
+absl::StatusOr<Struct> GetOpaqueObject(const std::string& path, const Value& value) {
+  if (value.kind_case() == Value::kNullValue) return Struct();
+  absl::StatusOr<const Struct*> object = GetObject(path, value);
+  if (!object.ok()) return object.status();
+  return **object;
+}
+
+absl::StatusOr<double> GetNumber(const std::string& path, const Value& value) {
+  if (value.kind_case() != Value::kNumberValue) {
+    return Invalid(path, absl::StrCat("must be a number, got ", KindName(value)));
+  }
+  return value.number_value();
+}
+
+// An integer in [min, max].
+absl::StatusOr<int64_t> GetInteger(const std::string& path, const Value& value, int64_t min,
+                                   int64_t max) {
+  if (value.kind_case() != Value::kNumberValue) {
+    return Invalid(path, absl::StrCat("must be an integer, got ", KindName(value)));
+  }
+  const double number = value.number_value();
+  if (number != std::trunc(number) || std::fabs(number) > kMaxExactInteger) {
+    return Invalid(path, absl::StrCat("must be an integer, got ", NumberText(number)));
+  }
+  if (number < static_cast<double>(min)) {
+    return Invalid(path, absl::StrCat("must be >= ", min, ", got ", NumberText(number)));
+  }
+  if (number > static_cast<double>(max)) {
+    return Invalid(path, absl::StrCat("must be <= ", max, ", got ", NumberText(number)));
+  }
+  return static_cast<int64_t>(number);
+}
+
+absl::StatusOr<bool> GetBool(const std::string& path, const Value& value) {
+  if (value.kind_case() != Value::kBoolValue) {
+    return Invalid(path, absl::StrCat("must be true or false, got ", KindName(value)));
+  }
+  return value.bool_value();
+}
+
+absl::Status CheckName(const std::string& path, absl::string_view name) {
+  std::optional<std::string> problem = NameProblem(name);
+  return problem ? Invalid(path, *problem) : absl::OkStatus();
+}
+
+// A plugin section, "Instance" or "Flavor", in the nested or the flat form.
+absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_view section) {
+  const std::string lower = absl::AsciiStrToLower(section);
+  const Member* nested = props.Find(lower);
+  const Member* flat_plugin = props.Find(lower + "plugin");
+  const Member* flat_props = props.Find(lower + "pluginproperties");
+  PluginSpec spec;
+
+  if (nested != nullptr) {
+    const Member* flat = flat_plugin != nullptr ? flat_plugin : flat_props;
+    if (flat != nullptr) {
+      return Invalid(props.PathOf(*flat),
+                     absl::StrCat("cannot be combined with ", props.PathOf(*nested),
+                                  ": write the section in one form"));
+    }
+    const std::string path = props.PathOf(*nested);
+    absl::StatusOr<const Struct*> object = GetObject(path, *nested->value);
+    if (!object.ok()) return object.status();
+    absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
+    if (!view.ok()) return view.status();
+    if (absl::Status s = view->RejectUnknown({"Plugin", "Properties"}); !s.ok()) return s;
+    const Member* plugin = view->Find("plugin");
+    if (plugin == nullptr) {
+      return Invalid(view->PathOfMissing("Plugin"),
+                     absl::StrCat("required: the name of the ", lower, " plugin"));
+    }
+    absl::StatusOr<std::string> name = GetString(*view, *plugin);
+    if (!name.ok()) return name.status();
+    if (absl::Status s = CheckName(view->PathOf(*plugin), *name); !s.ok()) return s;
+    spec.set_plugin(*std::move(name));
+    Struct properties;
+    if (const Member* p = view->Find("properties"); p != nullptr) {
+      absl::StatusOr<Struct> object = GetOpaqueObject(view->PathOf(*p), *p->value);
+      if (!object.ok()) return object.status();
+      properties = *std::move(object);
+    }
+    *spec.mutable_properties() = std::move(properties);
+    return spec;
+  }
+
+  if (flat_plugin == nullptr && flat_props != nullptr) {
+    return Invalid(props.PathOfMissing(absl::StrCat(section, "Plugin")),
+                   absl::StrCat("required beside ", props.PathOf(*flat_props),
+                                ": the name of the ", lower, " plugin"));
+  }
+  if (flat_plugin == nullptr) {
+    return Invalid(
+        props.PathOfMissing(section),
+        absl::StrCat("required: the ", lower, " plugin (", section, ": {\"Plugin\": ..., ",
+                     "\"Properties\": {...}}, or ", section, "Plugin and ", section,
+                     "PluginProperties)"));
+  }
+  absl::StatusOr<std::string> name = GetString(props, *flat_plugin);
+  if (!name.ok()) return name.status();
+  if (absl::Status s = CheckName(props.PathOf(*flat_plugin), *name); !s.ok()) return s;
+  spec.set_plugin(*std::move(name));
+  Struct properties;
+  if (flat_props != nullptr) {
+    absl::StatusOr<Struct> object = GetOpaqueObject(props.PathOf(*flat_props), *flat_props->value);
+    if (!object.ok()) return object.status();
+    properties = *std::move(object);
+  }
+  *spec.mutable_properties() = std::move(properties);
+  return spec;
+}
+
+// One place the allocation was given: its path and value.
+struct AllocationSource {
+  std::string path;
+  bool is_size;  // Size, else logical IDs.
+  Value value;
+};
+
+absl::StatusOr<std::vector<std::string>> GetLogicalIds(const std::string& path,
+                                                       const Value& value) {
+  if (value.kind_case() != Value::kListValue) {
+    return Invalid(path, absl::StrCat("must be an array of strings, got ", KindName(value)));
+  }
+  std::vector<std::string> ids;
+  ids.reserve(value.list_value().values_size());
+  for (int i = 0; i < value.list_value().values_size(); ++i) {
+    const Value& element = value.list_value().values(i);
+    if (element.kind_case() != Value::kStringValue) {
+      return Invalid(absl::StrCat(path, "[", i, "]"),
+                     absl::StrCat("must be a string, got ", KindName(element)));
+    }
+    ids.push_back(element.string_value());
+  }
+  if (absl::Status s = CheckLogicalIds(ids, [&](size_t i) { return absl::StrCat(path, "[", i, "]"); });
+      !s.ok()) {
+    return s;
+  }
+  return ids;
+}
+
+// Collects Size / LogicalIDs / IPs from the group's properties.
+void CollectAllocation(const ObjectView& view, std::vector<AllocationSource>* sources) {
+  for (absl::string_view key : {"size", "logicalids", "ips"}) {
+    const Member* m = view.Find(key);
+    if (m != nullptr) sources->push_back(AllocationSource{view.PathOf(*m), key == "size", *m->value});
+  }
+}
+
+// Collects Size / LogicalIDs / IPs from the flavor's properties, whose other keys are opaque
+// (there "Foo" and "foo" may well both be meant). `lifted` receives the keys as spelled, so
+// that the caller can remove them.
+absl::Status CollectFlavorAllocation(const Struct& properties, const std::string& path,
+                                     std::vector<AllocationSource>* sources,
+                                     std::vector<std::string>* lifted) {
+  std::map<std::string, const std::string*> found;  // Lower-cased -> as spelled.
+  for (const auto& [key, value] : properties.fields()) {
+    std::string lower = absl::AsciiStrToLower(key);
+    if (!IsAllocationKey(lower)) continue;
+    auto [it, inserted] = found.emplace(std::move(lower), &key);
+    if (!inserted) {
+      const std::string& a = std::min(key, *it->second);
+      const std::string& b = std::max(key, *it->second);
+      return Invalid(Join(path, b),
+                     absl::StrCat("duplicate of ", Quote(a), " (keys are case-insensitive)"));
+    }
+  }
+  for (absl::string_view key : {"size", "logicalids", "ips"}) {
+    auto it = found.find(std::string(key));
+    if (it == found.end()) continue;
+    const std::string& spelled = *it->second;
+    sources->push_back(
+        AllocationSource{Join(path, spelled), key == "size", properties.fields().at(spelled)});
+    lifted->push_back(spelled);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Allocation> ParseAllocation(const ObjectView& props, PluginSpec* flavor,
+                                           const std::string& flavor_props_path) {
+  std::vector<AllocationSource> sources;
+  CollectAllocation(props, &sources);
+  std::vector<std::string> lifted;
+  if (absl::Status s =
+          CollectFlavorAllocation(flavor->properties(), flavor_props_path, &sources, &lifted);
+      !s.ok()) {
+    return s;
+  }
+
+  if (sources.empty()) {
+    return Invalid(props.PathOfMissing("Size"),
+                   absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ",
+                                props.path(), " or in the flavor's properties"));
+  }
+  for (size_t i = 1; i < sources.size(); ++i) {
+    if (sources[i].is_size && sources[0].is_size) {
+      return Invalid(sources[i].path,
+                     absl::StrCat("the size is given twice (also at ", sources[0].path, ")"));
+    }
+    if (!sources[i].is_size && !sources[0].is_size) {
+      return Invalid(sources[i].path, absl::StrCat("the logical IDs are given twice (also at ",
+                                                   sources[0].path, ")"));
+    }
+    return Invalid(sources[i].path,
+                   absl::StrCat("cannot be combined with ", sources[0].path,
+                                ": a group has either a size (cattle) or logical IDs (pets)"));
+  }
+
+  Allocation allocation;
+  const AllocationSource& source = sources[0];
+  if (source.is_size) {
+    absl::StatusOr<int64_t> size = GetInteger(source.path, source.value, 0,
+                                              static_cast<int64_t>(kMaxExactInteger));
+    if (!size.ok()) return size.status();
+    allocation.set_size(*size);
+  } else {
+    absl::StatusOr<std::vector<std::string>> ids = GetLogicalIds(source.path, source.value);
+    if (!ids.ok()) return ids.status();
+    auto* out = allocation.mutable_logical_ids()->mutable_ids();
+    for (std::string& id : *ids) out->Add(std::move(id));
+  }
+  for (const std::string& key : lifted) flavor->mutable_properties()->mutable_fields()->erase(key);
+  return allocation;
+}
+
+// A count (1) or a percentage ("25%").
+absl::StatusOr<IntOrPercent> ParseIntOrPercent(const std::string& path, const Value& value) {
+  IntOrPercent out;
+  if (value.kind_case() == Value::kNumberValue) {
+    absl::StatusOr<int64_t> count = GetInteger(path, value, 0, INT32_MAX);
+    if (!count.ok()) return count.status();
+    out.set_count(static_cast<int32_t>(*count));
+    return out;
+  }
+  const std::string problem =
+      "must be a count (e.g. 1) or a percentage (e.g. \"25%\") between 0% and 100%, got ";
+  if (value.kind_case() != Value::kStringValue) {
+    return Invalid(path, absl::StrCat(problem, KindName(value)));
+  }
+  absl::string_view text = absl::StripAsciiWhitespace(value.string_value());
+  int32_t percent = 0;
+  if (!absl::ConsumeSuffix(&text, "%") || text.empty() ||
+      text.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(text, &percent) || percent > 100) {
+    return Invalid(path, absl::StrCat(problem, Quote(value.string_value())));
+  }
+  out.set_percent(percent);
+  return out;
+}
+
+bool IsZero(const IntOrPercent& v) {
+  return (v.value_case() == IntOrPercent::kCount && v.count() == 0) ||
+         (v.value_case() == IntOrPercent::kPercent && v.percent() == 0);
+}
+
+absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& member) {
+  const std::string path = props.PathOf(member);
+  absl::StatusOr<const Struct*> object = GetObject(path, *member.value);
+  if (!object.ok()) return object.status();
+  absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
+  if (!view.ok()) return view.status();
+  if (absl::Status s = view->RejectUnknown({"MaxSurge", "MaxUnavailable", "MinReadySeconds",
+                                            "HealthDeadlineSeconds", "OnFailure"});
+      !s.ok()) {
+    return s;
+  }
+  UpdatePolicy policy;
+  if (const Member* m = view->Find("maxsurge"); m != nullptr) {
+    absl::StatusOr<IntOrPercent> v = ParseIntOrPercent(view->PathOf(*m), *m->value);
+    if (!v.ok()) return v.status();
+    *policy.mutable_max_surge() = *v;
+  }
+  if (const Member* m = view->Find("maxunavailable"); m != nullptr) {
+    absl::StatusOr<IntOrPercent> v = ParseIntOrPercent(view->PathOf(*m), *m->value);
+    if (!v.ok()) return v.status();
+    *policy.mutable_max_unavailable() = *v;
+  }
+  if (const Member* m = view->Find("minreadyseconds"); m != nullptr) {
+    absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
+    if (!v.ok()) return v.status();
+    if (*v < 0) return Invalid(view->PathOf(*m), absl::StrCat("must be >= 0, got ", NumberText(*v)));
+    policy.set_min_ready_seconds(*v);
+  }
+  if (const Member* m = view->Find("healthdeadlineseconds"); m != nullptr) {
+    absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
+    if (!v.ok()) return v.status();
+    // 0 would read as "not set" (the 300 s default) in the spec: refuse it rather than
+    // silently turn it into 300.
+    if (*v <= 0) return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+    policy.set_health_deadline_seconds(*v);
+  }
+  if (const Member* m = view->Find("onfailure"); m != nullptr) {
+    absl::StatusOr<std::string> v = GetString(*view, *m);
+    if (!v.ok()) return v.status();
+    const std::string action = absl::AsciiStrToLower(*v);
+    if (action == "pause") {
+      policy.set_on_failure(infrakit::group::v1::FAILURE_ACTION_PAUSE);
+    } else if (action == "rollback") {
+      policy.set_on_failure(infrakit::group::v1::FAILURE_ACTION_ROLLBACK);
+    } else {
+      return Invalid(view->PathOf(*m),
+                     absl::StrCat("must be \"pause\" or \"rollback\", got ", Quote(*v)));
+    }
+  }
+  return policy;
+}
+
+absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props,
+                                                   const Member& member) {
+  const std::string path = props.PathOf(member);
+  absl::StatusOr<const Struct*> object = GetObject(path, *member.value);
+  if (!object.ok()) return object.status();
+  absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
+  if (!view.ok()) return view.status();
+  if (absl::Status s = view->RejectUnknown(
+          {"Enabled", "UnhealthySeconds", "MaxConcurrent", "MaxUnhealthyPercent"});
+      !s.ok()) {
+    return s;
+  }
+  RemediationPolicy policy;
+  if (const Member* m = view->Find("enabled"); m != nullptr) {
+    absl::StatusOr<bool> v = GetBool(view->PathOf(*m), *m->value);
+    if (!v.ok()) return v.status();
+    policy.set_enabled(*v);
+  }
+  if (const Member* m = view->Find("unhealthyseconds"); m != nullptr) {
+    absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
+    if (!v.ok()) return v.status();
+    if (*v <= 0) return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+    policy.set_unhealthy_seconds(*v);
+  }
+  if (const Member* m = view->Find("maxconcurrent"); m != nullptr) {
+    absl::StatusOr<int64_t> v = GetInteger(view->PathOf(*m), *m->value, 1, INT32_MAX);
+    if (!v.ok()) return v.status();
+    policy.set_max_concurrent(static_cast<int32_t>(*v));
+  }
+  if (const Member* m = view->Find("maxunhealthypercent"); m != nullptr) {
+    absl::StatusOr<int64_t> v = GetInteger(view->PathOf(*m), *m->value, 1, 100);
+    if (!v.ok()) return v.status();
+    policy.set_max_unhealthy_percent(static_cast<int32_t>(*v));
+  }
+  return policy;
+}
+
+// Turns protobuf's parse error ("<what>\n<up to 20 characters either side>\n<spaces>^") into
+// "<what> at line L, column C", locating the excerpt in the text when it occurs there once.
+std::string DescribeJsonError(absl::string_view text, absl::string_view error) {
+  const size_t first_newline = error.find('\n');
+  const size_t last_newline = error.rfind('\n');
+  if (first_newline == absl::string_view::npos || first_newline == last_newline) {
+    return std::string(error);
+  }
+  const absl::string_view what = error.substr(0, first_newline);
+  const absl::string_view excerpt =
+      error.substr(first_newline + 1, last_newline - first_newline - 1);
+  const absl::string_view caret = error.substr(last_newline + 1);
+  const size_t column_in_excerpt = caret.find('^');
+  const size_t at = text.find(excerpt);
+  if (excerpt.empty() || column_in_excerpt == absl::string_view::npos ||
+      at == absl::string_view::npos || text.find(excerpt, at + 1) != absl::string_view::npos) {
+    return std::string(what);
+  }
+  const size_t offset = std::min(at + column_in_excerpt, text.size());
+  size_t line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::StrCat(absl::StripSuffix(what, "."), " at line ", line, ", column ",
+                      offset - line_start + 1);
+}
+
+}  // namespace
+
+absl::Status ValidateName(absl::string_view field, absl::string_view name) {
+  std::optional<std::string> problem = NameProblem(name);
+  return problem ? Invalid(field, *problem) : absl::OkStatus();
+}
+
+absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
+  // Editors on some systems start UTF-8 files with a byte order mark; it is not JSON.
+  absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
+  Value root;
+  google::protobuf::util::JsonParseOptions options;
+  // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), &root, options);
+  if (!status.ok()) {
+    const absl::string_view error(status.message().data(), status.message().size());
+    return Invalid("config", absl::StrCat("not valid JSON: ", DescribeJsonError(text, error)));
+  }
+  absl::StatusOr<const Struct*> top_object = GetObject("config", root);
+  if (!top_object.ok()) return top_object.status();
+  absl::StatusOr<ObjectView> top = ObjectView::Of(**top_object, "");
+  if (!top.ok()) return top.status();
+  if (absl::Status s = top->RejectUnknown({"ID", "Plugin", "Properties"}); !s.ok()) return s;
+
+  ParsedConfig config;
+  const Member* id = top->Find("id");
+  if (id == nullptr) return Invalid(top->PathOfMissing("ID"), "required: the group's ID");
+  absl::StatusOr<std::string> id_value = GetString(*top, *id);
+  if (!id_value.ok()) return id_value.status();
+  if (absl::Status s = CheckName(top->PathOf(*id), *id_value); !s.ok()) return s;
+  config.spec.set_id(*std::move(id_value));
+
+  if (const Member* plugin = top->Find("plugin"); plugin != nullptr) {
+    absl::StatusOr<std::string> name = GetString(*top, *plugin);
+    if (!name.ok()) return name.status();
+    if (absl::Status s = CheckName(top->PathOf(*plugin), *name); !s.ok()) return s;
+    config.group_plugin = *std::move(name);
+  }
+
+  const Member* properties = top->Find("properties");
+  if (properties == nullptr) {
+    return Invalid(top->PathOfMissing("Properties"),
+                   "required: the group's properties (Instance, Flavor, Size or LogicalIDs)");
+  }
+  const std::string props_path = top->PathOf(*properties);
+  absl::StatusOr<const Struct*> props_object = GetObject(props_path, *properties->value);
+  if (!props_object.ok()) return props_object.status();
+  absl::StatusOr<ObjectView> props = ObjectView::Of(**props_object, props_path);
+  if (!props.ok()) return props.status();
+  if (absl::Status s = props->RejectUnknown(
+          {"Instance", "Flavor", "InstancePlugin", "InstancePluginProperties", "FlavorPlugin",
+           "FlavorPluginProperties", "Size", "LogicalIDs", "IPs", "Update", "Remediation"});
+      !s.ok()) {
+    return s;
+  }
+
+  absl::StatusOr<PluginSpec> instance = ParseSection(*props, "Instance");
+  if (!instance.ok()) return instance.status();
+  absl::StatusOr<PluginSpec> flavor = ParseSection(*props, "Flavor");
+  if (!flavor.ok()) return flavor.status();
+
+  // Where the flavor's properties were written, for messages about keys lifted out of them.
+  std::string flavor_props_path;
+  if (const Member* nested = props->Find("flavor"); nested != nullptr) {
+    const std::string nested_path = props->PathOf(*nested);
+    absl::StatusOr<ObjectView> view = ObjectView::Of(nested->value->struct_value(), nested_path);
+    const Member* p = view.ok() ? view->Find("properties") : nullptr;
+    flavor_props_path = p != nullptr ? view->PathOf(*p) : Join(nested_path, "Properties");
+  } else {
+    const Member* p = props->Find("flavorpluginproperties");
+    flavor_props_path =
+        p != nullptr ? props->PathOf(*p) : props->PathOfMissing("FlavorPluginProperties");
+  }
+  absl::StatusOr<Allocation> allocation = ParseAllocation(*props, &*flavor, flavor_props_path);
+  if (!allocation.ok()) return allocation.status();
+
+  *config.spec.mutable_instance() = *std::move(instance);
+  *config.spec.mutable_flavor() = *std::move(flavor);
+  *config.spec.mutable_allocation() = *std::move(allocation);
+
+  if (const Member* update = props->Find("update"); update != nullptr) {
+    absl::StatusOr<UpdatePolicy> policy = ParseUpdate(*props, *update);
+    if (!policy.ok()) return policy.status();
+    if (config.spec.allocation().kind_case() == Allocation::kSize && policy->has_max_surge() &&
+        policy->has_max_unavailable() && IsZero(policy->max_surge()) &&
+        IsZero(policy->max_unavailable())) {
+      return Invalid(props->PathOf(*update),
+                     "MaxSurge and MaxUnavailable cannot both be 0: the update could never "
+                     "replace a member");
+    }
+    *config.spec.mutable_update_policy() = *std::move(policy);
+  }
+  if (const Member* remediation = props->Find("remediation"); remediation != nullptr) {
+    absl::StatusOr<RemediationPolicy> policy = ParseRemediation(*props, *remediation);
+    if (!policy.ok()) return policy.status();
+    *config.spec.mutable_remediation() = *std::move(policy);
+  }
+
+  // The parser checked everything with the user's names; this is the same rule set the group
+  // service applies, so a config that passes here is never refused there.
+  if (absl::Status s = ValidateGroupSpec(config.spec); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<GroupSpec> ParseGroupConfig(absl::string_view text) {
+  absl::StatusOr<ParsedConfig> config = ParseConfig(text);
+  if (!config.ok()) return config.status();
+  return std::move(config->spec);
+}
+
+absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    const std::string message = absl::StrCat(path, ": ", std::strerror(error));
+    if (error == ENOENT || error == ENOTDIR) return absl::NotFoundError(message);
+    if (error == EACCES || error == EPERM) return absl::PermissionDeniedError(message);
+    return absl::FailedPreconditionError(message);
+  }
+  std::string text;
+  absl::Status status;
+  struct stat info;
+  if (fstat(fd, &info) != 0) {
+    status = absl::FailedPreconditionError(absl::StrCat(path, ": ", std::strerror(errno)));
+  } else if (S_ISDIR(info.st_mode)) {
+    status = absl::FailedPreconditionError(absl::StrCat(path, ": is a directory, not a file"));
+  } else {
+    char buffer[64 * 1024];
+    for (;;) {
+      const ssize_t n = read(fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        text.append(buffer, static_cast<size_t>(n));
+      } else if (n == 0) {
+        break;
+      } else if (errno != EINTR) {
+        status = absl::FailedPreconditionError(
+            absl::StrCat(path, ": read failed: ", std::strerror(errno)));
+        break;
+      }
+    }
+  }
+  close(fd);
+  if (!status.ok()) return status;
+  absl::StatusOr<ParsedConfig> config = ParseConfig(text);
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+absl::Status ValidateGroupSpec(const GroupSpec& spec) {
+  if (absl::Status s = ValidateName("id", spec.id()); !s.ok()) return s;
+  for (const auto& [field, section] :
+       {std::pair<absl::string_view, const PluginSpec*>{"instance", &spec.instance()},
+        {"flavor", &spec.flavor()}}) {
+    if (absl::Status s = ValidateName(absl::StrCat(field, ".plugin"), section->plugin());
+        !s.ok()) {
+      return s;
+    }
+  }
+  // The config parser lifts these out of the flavor's properties; a spec that still has them
+  // there would give two sources for the allocation.
+  for (const auto& [key, value] : spec.flavor().properties().fields()) {
+    if (IsAllocationKey(absl::AsciiStrToLower(key))) {
+      return Invalid(absl::StrCat("flavor.properties.", key),
+                     "the allocation belongs in allocation, not in the flavor's properties");
+    }
+  }
+
+  const Allocation& allocation = spec.allocation();
+  switch (allocation.kind_case()) {
+    case Allocation::kSize:
+      if (allocation.size() < 0) {
+        return Invalid("allocation.size", absl::StrCat("must be >= 0, got ", allocation.size()));
+      }
+      break;
+    case Allocation::kLogicalIds: {
+      std::vector<std::string> ids(allocation.logical_ids().ids().begin(),
+                                   allocation.logical_ids().ids().end());
+      if (absl::Status s = CheckLogicalIds(ids, [](size_t i) {
+            return absl::StrCat("allocation.logical_ids.ids[", i, "]");
+          });
+          !s.ok()) {
+        return s;
+      }
+      break;
+    }
+    case Allocation::KIND_NOT_SET:
+      return Invalid("allocation", "required: set size (cattle) or logical_ids (pets)");
+  }
+
+  if (spec.has_update_policy()) {
+    const UpdatePolicy& policy = spec.update_policy();
+    for (const auto& [field, value] :
+         {std::pair<absl::string_view, const IntOrPercent*>{"max_surge", &policy.max_surge()},
+          {"max_unavailable", &policy.max_unavailable()}}) {
+      const std::string path = absl::StrCat("update_policy.", field);
+      switch (value->value_case()) {
+        case IntOrPercent::kCount:
+          if (value->count() < 0) {
+            return Invalid(absl::StrCat(path, ".count"),
+                           absl::StrCat("must be >= 0, got ", value->count()));
+          }
+          break;
+        case IntOrPercent::kPercent:
+          if (value->percent() < 0 || value->percent() > 100) {
+            return Invalid(absl::StrCat(path, ".percent"),
+                           absl::StrCat("must be between 0 and 100, got ", value->percent()));
+          }
+          break;
+        case IntOrPercent::VALUE_NOT_SET:
+          // Leave the field out for the default; an empty one is a client's mistake.
+          if (field == "max_surge" ? policy.has_max_surge() : policy.has_max_unavailable()) {
+            return Invalid(path, "set count or percent (or leave the field out)");
+          }
+          break;
+      }
+    }
+    if (allocation.kind_case() == Allocation::kSize && policy.has_max_surge() &&
+        policy.has_max_unavailable() && IsZero(policy.max_surge()) &&
+        IsZero(policy.max_unavailable())) {
+      return Invalid("update_policy",
+                     "max_surge and max_unavailable cannot both be 0: the update could never "
+                     "replace a member");
+    }
+    if (!std::isfinite(policy.min_ready_seconds()) || policy.min_ready_seconds() < 0) {
+      return Invalid("update_policy.min_ready_seconds",
+                     absl::StrCat("must be >= 0, got ", NumberText(policy.min_ready_seconds())));
+    }
+    if (!std::isfinite(policy.health_deadline_seconds()) ||
+        policy.health_deadline_seconds() < 0) {
+      return Invalid("update_policy.health_deadline_seconds",
+                     absl::StrCat("must be >= 0 (0: the default), got ",
+                                  NumberText(policy.health_deadline_seconds())));
+    }
+    if (!infrakit::group::v1::FailureAction_IsValid(policy.on_failure())) {
+      return Invalid("update_policy.on_failure",
+                     absl::StrCat("unknown action ", static_cast<int>(policy.on_failure())));
+    }
+  }
+
+  if (spec.has_remediation()) {
+    const RemediationPolicy& policy = spec.remediation();
+    if (!std::isfinite(policy.unhealthy_seconds()) || policy.unhealthy_seconds() < 0) {
+      return Invalid("remediation.unhealthy_seconds",
+                     absl::StrCat("must be >= 0 (0: the default), got ",
+                                  NumberText(policy.unhealthy_seconds())));
+    }
+    if (policy.max_concurrent() < 0) {
+      return Invalid("remediation.max_concurrent",
+                     absl::StrCat("must be >= 0 (0: the default), got ", policy.max_concurrent()));
+    }
+    if (policy.max_unhealthy_percent() < 0 || policy.max_unhealthy_percent() > 100) {
+      return Invalid("remediation.max_unhealthy_percent",
+                     absl::StrCat("must be between 0 (the default) and 100, got ",
+                                  policy.max_unhealthy_percent()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string ConfigSha(const GroupSpec& spec) {
+  auto section = [](const PluginSpec& plugin) {
+    Value value;
+    auto& fields = *value.mutable_struct_value()->mutable_fields();
+    fields["Plugin"].set_string_value(plugin.plugin());
+    *fields["Properties"].mutable_struct_value() = plugin.properties();
+    return value;
+  };
+  Value document;
+  auto& fields = *document.mutable_struct_value()->mutable_fields();
+  fields["Flavor"] = section(spec.flavor());
+  fields["Instance"] = section(spec.instance());
+  const std::string canonical = CanonicalJson(document);
+
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  // SHA-1 of an in-memory buffer fails only when OpenSSL itself is broken (no memory, no
+  // SHA-1 provider); a made-up hash would silently roll or strand instances, so stop instead.
+  CHECK_EQ(EVP_Digest(canonical.data(), canonical.size(), digest, &digest_size, EVP_sha1(),
+                      nullptr),
+           1)
+      << "OpenSSL could not compute a SHA-1";
+  std::string encoded = absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), digest_size));
+  absl::StrReplaceAll({{"+", "-"}, {"/", "_"}}, &encoded);
+  return encoded;
+}
+
+namespace {
+
+// Members of a JSON object in the order given, each value already rendered for the depth
+// `indent` + 2; written as a pretty object whose closing brace is at `indent`.
+using RenderedMembers = std::vector<std::pair<std::string, std::string>>;
+
+std::string RenderObject(const RenderedMembers& members, int indent) {
+  if (members.empty()) return "{}";
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [key, rendered] : members) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('\n');
+    out.append(indent + 2, ' ');
+    AppendJsonString(key, &out);
+    out.append(": ");
+    out.append(rendered);
+  }
+  out.push_back('\n');
+  out.append(indent, ' ');
+  out.push_back('}');
+  return out;
+}
+
+std::string RenderString(absl::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string RenderIntOrPercent(const IntOrPercent& value) {
+  if (value.value_case() == IntOrPercent::kPercent) {
+    return RenderString(absl::StrCat(value.percent(), "%"));
+  }
+  return absl::StrCat(value.count());
+}
+
+std::string RenderSection(const PluginSpec& section, int indent) {
+  Value properties;
+  *properties.mutable_struct_value() = section.properties();
+  return RenderObject({{"Plugin", RenderString(section.plugin())},
+                       {"Properties", PrettyJson(properties, indent + 2)}},
+                      indent);
+}
+
+std::string RenderUpdate(const UpdatePolicy& policy, int indent) {
+  RenderedMembers members;
+  if (policy.has_max_surge()) {
+    members.emplace_back("MaxSurge", RenderIntOrPercent(policy.max_surge()));
+  }
+  if (policy.has_max_unavailable()) {
+    members.emplace_back("MaxUnavailable", RenderIntOrPercent(policy.max_unavailable()));
+  }
+  if (policy.min_ready_seconds() != 0) {
+    members.emplace_back("MinReadySeconds", NumberText(policy.min_ready_seconds()));
+  }
+  if (policy.health_deadline_seconds() != 0) {
+    members.emplace_back("HealthDeadlineSeconds", NumberText(policy.health_deadline_seconds()));
+  }
+  switch (policy.on_failure()) {
+    case infrakit::group::v1::FAILURE_ACTION_PAUSE:
+      members.emplace_back("OnFailure", RenderString("pause"));
+      break;
+    case infrakit::group::v1::FAILURE_ACTION_ROLLBACK:
+      members.emplace_back("OnFailure", RenderString("rollback"));
+      break;
+    default:
+      break;  // Unset: the default.
+  }
+  return RenderObject(members, indent);
+}
+
+std::string RenderRemediation(const RemediationPolicy& policy, int indent) {
+  RenderedMembers members;
+  members.emplace_back("Enabled", policy.enabled() ? "true" : "false");
+  if (policy.unhealthy_seconds() != 0) {
+    members.emplace_back("UnhealthySeconds", NumberText(policy.unhealthy_seconds()));
+  }
+  if (policy.max_concurrent() != 0) {
+    members.emplace_back("MaxConcurrent", absl::StrCat(policy.max_concurrent()));
+  }
+  if (policy.max_unhealthy_percent() != 0) {
+    members.emplace_back("MaxUnhealthyPercent", absl::StrCat(policy.max_unhealthy_percent()));
+  }
+  return RenderObject(members, indent);
+}
+
+std::string Render(const GroupSpec& spec, absl::string_view group_plugin) {
+  // Depths: the document at 0, its Properties at 2, the sections at 4.
+  RenderedMembers properties;
+  properties.emplace_back("Instance", RenderSection(spec.instance(), 4));
+  properties.emplace_back("Flavor", RenderSection(spec.flavor(), 4));
+  switch (spec.allocation().kind_case()) {
+    case Allocation::kSize:
+      properties.emplace_back("Size", absl::StrCat(spec.allocation().size()));
+      break;
+    case Allocation::kLogicalIds: {
+      Value ids;
+      for (const std::string& id : spec.allocation().logical_ids().ids()) {
+        ids.mutable_list_value()->add_values()->set_string_value(id);
+      }
+      if (spec.allocation().logical_ids().ids().empty()) ids.mutable_list_value();
+      properties.emplace_back("LogicalIDs", PrettyJson(ids, 4));
+      break;
+    }
+    case Allocation::KIND_NOT_SET:
+      break;
+  }
+  if (spec.has_update_policy()) {
+    properties.emplace_back("Update", RenderUpdate(spec.update_policy(), 4));
+  }
+  if (spec.has_remediation()) {
+    properties.emplace_back("Remediation", RenderRemediation(spec.remediation(), 4));
+  }
+
+  RenderedMembers top;
+  top.emplace_back("ID", RenderString(spec.id()));
+  if (!group_plugin.empty()) top.emplace_back("Plugin", RenderString(group_plugin));
+  top.emplace_back("Properties", RenderObject(properties, 2));
+  return RenderObject(top, 0) + "\n";
+}
+
+}  // namespace
+
+std::string ToJson(const GroupSpec& spec) { return Render(spec, ""); }
+
+std::string ToJson(const ParsedConfig& config) {
+  return Render(config.spec, config.group_plugin);
+}
+
+}  // namespace infrakit::client::config

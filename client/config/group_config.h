@@ -1,0 +1,103 @@
+// Group configs as users write them (DESIGN section 4) <-> the canonical GroupSpec, the
+// infrakit.config_sha of a spec, and the validation rules every GroupSpec must pass.
+//
+// Accepted JSON forms, keys case-insensitive at every level the config itself defines (the
+// plugins' own Properties are opaque and kept exactly as written):
+//
+//   1. nested:  {"ID": "cattle", "Properties": {
+//                  "Instance": {"Plugin": "instance-file", "Properties": {...}},
+//                  "Flavor":   {"Plugin": "flavor-vanilla", "Properties": {"Size": 5, ...}}}}
+//   2. flat:    {"ID": "cattle", "Properties": {
+//                  "InstancePlugin": "instance-file", "InstancePluginProperties": {...},
+//                  "FlavorPlugin": "flavor-vanilla", "FlavorPluginProperties": {...}}}
+//   3. lower:   {"id": "zk", "plugin": "group", "properties": {"ips": [...],
+//                  "instance": {"plugin": "vagrant"}, "flavor": {"plugin": "zookeeper"}}}
+//
+// Group properties (beside Instance / Flavor or their flat equivalents):
+//   "Size": 5                         cattle: a number of identical members (>= 0)
+//   "LogicalIDs": ["a", "b"]          pets: one member per logical ID ("IPs" is a synonym)
+//   "Update": {                       rolling updates (all optional)
+//     "MaxSurge": 1 | "25%",          members above the size during an update
+//     "MaxUnavailable": 0 | "10%",    members below the size during an update
+//     "MinReadySeconds": 5,           healthy for this long before a member counts (>= 0)
+//     "HealthDeadlineSeconds": 300,   healthy within this long or the update fails (> 0)
+//     "OnFailure": "pause" | "rollback"}
+//   "Remediation": {                  replacing members that stay unhealthy (all optional)
+//     "Enabled": true,
+//     "UnhealthySeconds": 60,         unhealthy this long before replacement (> 0)
+//     "MaxConcurrent": 1,             replacements at a time (>= 1)
+//     "MaxUnhealthyPercent": 50}      circuit breaker: pause above this share (1..100)
+//
+// Size and LogicalIDs (or IPs) may instead sit in the flavor's Properties, as the seed README's
+// tutorial has it; they are then lifted out of the flavor's properties into the allocation, so
+// that the flavor never sees them and resizing never changes the config_sha.
+//
+// Every error is INVALID_ARGUMENT with a message "<field path>: <problem>", the path spelled
+// as the user spelled it, e.g. "Properties.Flavor.Properties.Size: must be >= 0, got -1".
+#ifndef INFRAKIT_CLIENT_CONFIG_GROUP_CONFIG_H_
+#define INFRAKIT_CLIENT_CONFIG_GROUP_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "infrakit/group/v1/group.pb.h"
+
+namespace infrakit::client::config {
+
+// A parsed config file: the canonical spec and the group plugin it names.
+struct ParsedConfig {
+  // The canonical group spec; passes ValidateGroupSpec.
+  infrakit::group::v1::GroupSpec spec;
+  // The config's top-level "plugin" (e.g. "group"): the group plugin that should manage the
+  // group. Empty when the config does not name one.
+  std::string group_plugin;
+};
+
+// Parses a group config in any of the accepted forms. Errors: INVALID_ARGUMENT naming the field
+// and the problem (for text that is not JSON, where it stops being JSON). Thread-safe (pure).
+absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text);
+
+// ParseConfig, keeping only the spec.
+absl::StatusOr<infrakit::group::v1::GroupSpec> ParseGroupConfig(absl::string_view text);
+
+// Reads and parses the config file at `path`. Errors: NOT_FOUND (no such file),
+// PERMISSION_DENIED, FAILED_PRECONDITION (a directory, or unreadable) or ParseConfig's
+// INVALID_ARGUMENT, each message starting with "<path>: ". Thread-safe.
+absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path);
+
+// The rules every GroupSpec must satisfy, whether it came from a config file or straight from
+// a gRPC client (the group service calls this on every spec it receives). Errors:
+// INVALID_ARGUMENT "<proto field path>: <problem>", e.g. "allocation.logical_ids.ids[2]:
+// duplicate logical ID \"10.0.0.1\" (also at [0])". Checks: id and plugin names
+// ([A-Za-z0-9._-], not starting with '.', at most 128 characters), an allocation that is set
+// (size >= 0, or logical IDs non-empty and unique), update and remediation settings in range.
+// The plugins' properties are not inspected. Thread-safe (pure).
+absl::Status ValidateGroupSpec(const infrakit::group::v1::GroupSpec& spec);
+
+// Checks a group ID or plugin name: what ValidateGroupSpec requires of them. Returns OK or
+// INVALID_ARGUMENT "<field>: <problem>". Thread-safe (pure).
+absl::Status ValidateName(absl::string_view field, absl::string_view name);
+
+// The infrakit.config_sha of a spec: base64url (with '=' padding) of the SHA-1 of the canonical
+// JSON (see canonical_json.h) of
+//   {"Flavor": {"Plugin": <flavor.plugin>, "Properties": <flavor.properties>},
+//    "Instance": {"Plugin": <instance.plugin>, "Properties": <instance.properties>}}
+// (absent properties hash as {}). Independent of key order and whitespace in the config; the
+// allocation, update and remediation settings are not part of it. Thread-safe (pure).
+std::string ConfigSha(const infrakit::group::v1::GroupSpec& spec);
+
+// The spec as a config in the nested form ("ID", "Properties" with "Instance", "Flavor",
+// "Size" or "LogicalIDs", and "Update" / "Remediation" when set), indented by two spaces, the
+// plugins' properties with sorted keys, ending in a newline. ParseGroupConfig(ToJson(spec))
+// gives back `spec` for any spec that passes ValidateGroupSpec (plugin properties that were
+// absent come back as {}, which hashes the same). Thread-safe (pure).
+std::string ToJson(const infrakit::group::v1::GroupSpec& spec);
+
+// As above, with the top-level "Plugin" when config.group_plugin is set.
+std::string ToJson(const ParsedConfig& config);
+
+}  // namespace infrakit::client::config
+
+#endif  // INFRAKIT_CLIENT_CONFIG_GROUP_CONFIG_H_

@@ -1,0 +1,975 @@
+#include "client/config/group_config.h"
+
+#include <stdlib.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace infrakit::client::config {
+namespace {
+
+using google::protobuf::util::MessageDifferencer;
+using infrakit::group::v1::GroupSpec;
+
+// ---------------------------------------------------------------------------------------------
+// The seed README's own configs, copied verbatim (shell prompts "> " of the heredoc removed).
+
+// "A Quick Tutorial": the nested form.
+constexpr char kTutorialNested[] = R"({
+    "ID": "cattle",
+    "Properties": {
+        "Instance" : {
+            "Plugin": "instance-file",
+            "Properties": {
+                "Note": "Instance properties version 1.0"
+            }
+        },
+        "Flavor": {
+            "Plugin" : "flavor-vanilla",
+            "Properties": {
+                "Size" : 5,
+
+                "UserData" : [
+                    "sudo apt-get update -y",
+                    "sudo apt-get install -y nginx",
+                    "sudo service nginx start"
+                ],
+
+                "Labels" : {
+                    "tier" : "web",
+                    "project" : "infrakit"
+                }
+            }
+        }
+    }
+})";
+
+// "A Quick Tutorial": the flat form given to `group watch`.
+constexpr char kTutorialFlat[] = R"({
+    "ID": "cattle",
+    "Properties": {
+        "InstancePlugin": "instance-file",
+        "InstancePluginProperties": {
+            "Note": "Instance properties version 1.0"
+        },
+        "FlavorPlugin": "flavor-vanilla",
+        "FlavorPluginProperties": {
+            "Size" : 5,
+
+            "UserData" : [
+                "sudo apt-get update -y",
+                "sudo apt-get install -y nginx",
+                "sudo service nginx start"
+            ],
+
+            "Labels" : {
+                "tier" : "web",
+                "project" : "infrakit"
+            }
+        }
+    }
+})";
+
+// "A Quick Tutorial": the update (size 3 and a changed Note).
+constexpr char kTutorialUpdate[] = R"({
+    "ID": "cattle",
+    "Properties": {
+        "Instance" : {
+            "Plugin": "instance-file",
+            "Properties": {
+                "Note": "Instance properties version 2.0 -- CHANGED"
+            }
+        },
+        "Flavor": {
+            "Plugin" : "flavor-vanilla",
+            "Properties": {
+                "Size" : 3,
+
+                "UserData" : [
+                    "sudo apt-get update -y",
+                    "sudo apt-get install -y nginx",
+                    "sudo service nginx start"
+                ],
+
+                "Labels" : {
+                    "tier" : "web",
+                    "project" : "infrakit"
+                }
+            }
+        }
+    }
+})";
+
+// "Configuration": the default group plugin with a size.
+constexpr char kNginx[] = R"({
+  "id": "nginx",
+  "plugin": "group",
+  "properties": {
+    "size": 10,
+    "instance": {
+      "plugin": "aws",
+      "properties": {
+        "region": "us-west-2",
+        "ami": "ami-123456"
+      }
+    },
+    "flavor": {
+      "plugin": "nginx",
+      "properties": {
+        "port": 8080
+      }
+    }
+  }
+})";
+
+// "Create, update, and destroy a Group": zk.conf.
+constexpr char kZk[] = R"({
+  "id": "zk",
+  "plugin": "group",
+  "properties": {
+    "ips": ["192.168.0.4", "192.168.0.5", "192.168.0.6"],
+    "instance": {
+      "plugin": "vagrant"
+    },
+    "flavor": {
+      "plugin": "zookeeper"
+    }
+  }
+})";
+
+// zk.conf after the edit.
+constexpr char kZkEdited[] = R"({
+  "id": "zk",
+  "plugin": "group",
+  "properties": {
+    "ips": ["192.168.0.4", "192.168.0.5", "192.168.0.6"],
+    "instance": {
+      "plugin": "vagrant",
+      "properties": {
+        "cpu": 2
+      }
+    },
+    "flavor": {
+      "plugin": "zookeeper"
+    }
+  }
+})";
+
+// zk-observer.conf.
+constexpr char kZkObserver[] = R"({
+  "id": "zk-observers",
+  "plugin": "group",
+  "properties": {
+    "size": 3,
+    "instance": {
+      "plugin": "vagrant"
+    },
+    "flavor": {
+      "plugin": "zookeeper",
+      "properties": {
+        "mode": "observer"
+      }
+    }
+  }
+})";
+
+// The same groups written in the forms the seed did not use for them.
+
+// The tutorial's group in the lower-case form, the size among the group's properties.
+constexpr char kTutorialLower[] = R"({
+  "id": "cattle",
+  "properties": {
+    "size": 5,
+    "instance": {"plugin": "instance-file",
+                 "properties": {"Note": "Instance properties version 1.0"}},
+    "flavor": {"plugin": "flavor-vanilla",
+               "properties": {"UserData": ["sudo apt-get update -y",
+                                           "sudo apt-get install -y nginx",
+                                           "sudo service nginx start"],
+                              "Labels": {"tier": "web", "project": "infrakit"}}}
+  }
+})";
+
+// zk.conf in the nested form, the logical IDs in the flavor's properties.
+constexpr char kZkNested[] = R"({
+  "ID": "zk",
+  "Plugin": "group",
+  "Properties": {
+    "Instance": {"Plugin": "vagrant"},
+    "Flavor": {"Plugin": "zookeeper",
+               "Properties": {"LogicalIDs": ["192.168.0.4", "192.168.0.5", "192.168.0.6"]}}
+  }
+})";
+
+// zk.conf in the flat form.
+constexpr char kZkFlat[] = R"({
+  "ID": "zk",
+  "Plugin": "group",
+  "Properties": {
+    "LogicalIDs": ["192.168.0.4", "192.168.0.5", "192.168.0.6"],
+    "InstancePlugin": "vagrant",
+    "InstancePluginProperties": {},
+    "FlavorPlugin": "zookeeper",
+    "FlavorPluginProperties": null
+  }
+})";
+
+// ---------------------------------------------------------------------------------------------
+
+ParsedConfig MustParse(const std::string& text) {
+  absl::StatusOr<ParsedConfig> config = ParseConfig(text);
+  EXPECT_TRUE(config.ok()) << config.status() << "\n" << text;
+  return config.ok() ? *std::move(config) : ParsedConfig{};
+}
+
+std::string Diff(const GroupSpec& a, const GroupSpec& b) {
+  MessageDifferencer differencer;
+  std::string report;
+  differencer.ReportDifferencesToString(&report);
+  differencer.Compare(a, b);
+  return report;
+}
+
+GroupSpec SpecFromText(const std::string& text_proto) {
+  GroupSpec spec;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text_proto, &spec)) << text_proto;
+  return spec;
+}
+
+TEST(GroupConfigTest, TutorialParsesToTheCanonicalSpec) {
+  const ParsedConfig config = MustParse(kTutorialNested);
+  const GroupSpec expected = SpecFromText(R"pb(
+    id: "cattle"
+    instance {
+      plugin: "instance-file"
+      properties {
+        fields {
+          key: "Note"
+          value { string_value: "Instance properties version 1.0" }
+        }
+      }
+    }
+    flavor {
+      plugin: "flavor-vanilla"
+      properties {
+        fields {
+          key: "UserData"
+          value {
+            list_value {
+              values { string_value: "sudo apt-get update -y" }
+              values { string_value: "sudo apt-get install -y nginx" }
+              values { string_value: "sudo service nginx start" }
+            }
+          }
+        }
+        fields {
+          key: "Labels"
+          value {
+            struct_value {
+              fields {
+                key: "tier"
+                value { string_value: "web" }
+              }
+              fields {
+                key: "project"
+                value { string_value: "infrakit" }
+              }
+            }
+          }
+        }
+      }
+    }
+    allocation { size: 5 }
+  )pb");
+  EXPECT_TRUE(MessageDifferencer::Equals(config.spec, expected)) << Diff(config.spec, expected);
+  EXPECT_EQ(config.group_plugin, "");
+}
+
+TEST(GroupConfigTest, ThreeFormsOfTheTutorialGiveOneSpecAndOneSha) {
+  const GroupSpec nested = MustParse(kTutorialNested).spec;
+  for (const char* text : {kTutorialFlat, kTutorialLower}) {
+    const GroupSpec other = MustParse(text).spec;
+    EXPECT_TRUE(MessageDifferencer::Equals(nested, other)) << Diff(nested, other) << text;
+    EXPECT_EQ(ConfigSha(other), ConfigSha(nested)) << text;
+  }
+}
+
+TEST(GroupConfigTest, ThreeFormsOfZkGiveOneSpecAndOneSha) {
+  const ParsedConfig lower = MustParse(kZk);
+  EXPECT_EQ(lower.group_plugin, "group");
+  EXPECT_EQ(lower.spec.id(), "zk");
+  EXPECT_EQ(lower.spec.instance().plugin(), "vagrant");
+  EXPECT_EQ(lower.spec.flavor().plugin(), "zookeeper");
+  EXPECT_TRUE(lower.spec.instance().properties().fields().empty());
+  EXPECT_TRUE(lower.spec.flavor().properties().fields().empty());
+  ASSERT_TRUE(lower.spec.allocation().has_logical_ids());
+  EXPECT_EQ(std::vector<std::string>(lower.spec.allocation().logical_ids().ids().begin(),
+                                     lower.spec.allocation().logical_ids().ids().end()),
+            (std::vector<std::string>{"192.168.0.4", "192.168.0.5", "192.168.0.6"}));
+  for (const char* text : {kZkNested, kZkFlat}) {
+    const ParsedConfig other = MustParse(text);
+    EXPECT_TRUE(MessageDifferencer::Equals(lower.spec, other.spec))
+        << Diff(lower.spec, other.spec) << text;
+    EXPECT_EQ(other.group_plugin, "group");
+    EXPECT_EQ(ConfigSha(other.spec), ConfigSha(lower.spec));
+  }
+}
+
+TEST(GroupConfigTest, SeedConfigurationExamples) {
+  const ParsedConfig nginx = MustParse(kNginx);
+  EXPECT_EQ(nginx.group_plugin, "group");
+  EXPECT_EQ(nginx.spec.allocation().size(), 10);
+  EXPECT_EQ(nginx.spec.instance().plugin(), "aws");
+  EXPECT_EQ(nginx.spec.instance().properties().fields().at("ami").string_value(), "ami-123456");
+  EXPECT_EQ(nginx.spec.flavor().properties().fields().at("port").number_value(), 8080);
+
+  const ParsedConfig observers = MustParse(kZkObserver);
+  EXPECT_EQ(observers.spec.id(), "zk-observers");
+  EXPECT_EQ(observers.spec.allocation().size(), 3);
+  EXPECT_EQ(observers.spec.flavor().properties().fields().at("mode").string_value(), "observer");
+}
+
+TEST(GroupConfigTest, SizeInFlavorPropertiesIsLiftedIntoTheAllocation) {
+  const GroupSpec spec = MustParse(kTutorialNested).spec;
+  EXPECT_EQ(spec.allocation().kind_case(), infrakit::flavor::v1::Allocation::kSize);
+  EXPECT_EQ(spec.allocation().size(), 5);
+  EXPECT_EQ(spec.flavor().properties().fields().count("Size"), 0);
+  EXPECT_EQ(spec.flavor().properties().fields().size(), 2);  // UserData, Labels.
+}
+
+TEST(GroupConfigTest, ConfigShaKnownAnswer) {
+  // SHA-1 of {"Flavor":{"Plugin":"flavor-vanilla","Properties":{"Labels":{"project":"infrakit",
+  // "tier":"web"},"UserData":[...]}},"Instance":{"Plugin":"instance-file","Properties":{"Note":
+  // "Instance properties version 1.0"}}}, computed independently (Python's json.dumps with
+  // sort_keys and compact separators, hashlib, base64.urlsafe_b64encode).
+  EXPECT_EQ(ConfigSha(MustParse(kTutorialNested).spec), "T6cmOAwpx-Juv4jorENVy93KutA=");
+}
+
+TEST(GroupConfigTest, ConfigShaIsPaddedBase64Url) {
+  for (const char* text : {kTutorialNested, kTutorialUpdate, kZk, kZkEdited, kNginx}) {
+    const std::string sha = ConfigSha(MustParse(text).spec);
+    ASSERT_EQ(sha.size(), 28u) << sha;  // 20 bytes -> 27 characters + one '='.
+    EXPECT_EQ(sha.back(), '=');
+    for (char c : sha.substr(0, 27)) {
+      EXPECT_TRUE(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')
+          << sha;
+    }
+  }
+}
+
+TEST(GroupConfigTest, ShaIgnoresKeyOrderWhitespaceAndKeyCase) {
+  const std::string sha = ConfigSha(MustParse(kTutorialNested).spec);
+  // Keys reordered at every level, keys of the config itself in other cases, on one line.
+  const std::string reordered =
+      R"({"PROPERTIES":{"flavor":{"properties":{"Labels":{"project":"infrakit","tier":"web"},)"
+      R"("UserData":["sudo apt-get update -y","sudo apt-get install -y nginx",)"
+      R"("sudo service nginx start"],"Size":5},"PLUGIN":"flavor-vanilla"},)"
+      R"("iNsTaNcE":{"properties":{"Note":"Instance properties version 1.0"},)"
+      R"("plugin":"instance-file"}},"id":"cattle"})";
+  const GroupSpec spec = MustParse(reordered).spec;
+  EXPECT_EQ(ConfigSha(spec), sha);
+  EXPECT_TRUE(MessageDifferencer::Equals(spec, MustParse(kTutorialNested).spec));
+  // A byte order mark.
+  EXPECT_EQ(ConfigSha(MustParse(absl::StrCat("\xEF\xBB\xBF", kTutorialNested)).spec), sha);
+  // Extra whitespace and a trailing newline, in the flat form.
+  EXPECT_EQ(ConfigSha(MustParse(absl::StrCat("\n\n", kTutorialFlat, "\n\t \n")).spec), sha);
+}
+
+TEST(GroupConfigTest, KeysInsidePluginPropertiesAreOpaqueAndCaseSensitive) {
+  // The plugin owns its properties: "note" is not "Note" to it, so the hash must differ.
+  const std::string renamed = absl::StrReplaceAll(kTutorialNested, {{"\"Note\"", "\"note\""}});
+  EXPECT_NE(ConfigSha(MustParse(renamed).spec), ConfigSha(MustParse(kTutorialNested).spec));
+  // And unknown keys there are passed on untouched.
+  const std::string extra = absl::StrReplaceAll(
+      kTutorialNested, {{"\"Note\":", "\"Whatever\": {\"deep\": [1, null, true]}, \"Note\":"}});
+  const GroupSpec spec = MustParse(extra).spec;
+  EXPECT_TRUE(spec.instance().properties().fields().contains("Whatever"));
+}
+
+TEST(GroupConfigTest, SizeChangeKeepsTheSha) {
+  const std::string resized = absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : 7"}});
+  const GroupSpec a = MustParse(kTutorialNested).spec;
+  const GroupSpec b = MustParse(resized).spec;
+  EXPECT_EQ(b.allocation().size(), 7);
+  EXPECT_EQ(ConfigSha(a), ConfigSha(b));
+  // Zero is a legal size too.
+  const std::string zero = absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : 0"}});
+  const GroupSpec c = MustParse(zero).spec;
+  EXPECT_TRUE(c.allocation().has_size() || c.allocation().kind_case() ==
+                                               infrakit::flavor::v1::Allocation::kSize);
+  EXPECT_EQ(c.allocation().size(), 0);
+  EXPECT_EQ(ConfigSha(c), ConfigSha(a));
+}
+
+TEST(GroupConfigTest, LogicalIdChangeKeepsTheSha) {
+  const std::string changed = absl::StrReplaceAll(kZk, {{"192.168.0.6", "192.168.0.7"}});
+  EXPECT_EQ(ConfigSha(MustParse(changed).spec), ConfigSha(MustParse(kZk).spec));
+}
+
+TEST(GroupConfigTest, PropertyChangeChangesTheSha) {
+  const GroupSpec v1 = MustParse(kTutorialNested).spec;
+  const GroupSpec v2 = MustParse(kTutorialUpdate).spec;
+  EXPECT_EQ(v2.allocation().size(), 3);
+  EXPECT_NE(ConfigSha(v1), ConfigSha(v2));
+  // The Note alone, without the size change, is enough.
+  const std::string note_only = absl::StrReplaceAll(
+      kTutorialNested, {{"version 1.0", "version 2.0 -- CHANGED"}});
+  EXPECT_NE(ConfigSha(MustParse(note_only).spec), ConfigSha(v1));
+  EXPECT_EQ(ConfigSha(MustParse(note_only).spec), ConfigSha(v2));
+  // So is a flavor property or a plugin name.
+  const std::string label = absl::StrReplaceAll(kTutorialNested, {{"\"web\"", "\"db\""}});
+  EXPECT_NE(ConfigSha(MustParse(label).spec), ConfigSha(v1));
+  const std::string plugin =
+      absl::StrReplaceAll(kTutorialNested, {{"\"instance-file\"", "\"another-file\""}});
+  EXPECT_NE(ConfigSha(MustParse(plugin).spec), ConfigSha(v1));
+}
+
+TEST(GroupConfigTest, ZkCpuEditChangesTheSha) {
+  const GroupSpec before = MustParse(kZk).spec;
+  const GroupSpec after = MustParse(kZkEdited).spec;
+  EXPECT_NE(ConfigSha(before), ConfigSha(after));
+  EXPECT_TRUE(MessageDifferencer::Equals(before.allocation(), after.allocation()));
+}
+
+TEST(GroupConfigTest, ShaDoesNotDependOnUpdateOrRemediationSettings) {
+  const std::string with_settings = absl::StrReplaceAll(
+      kTutorialNested,
+      {{"\"Properties\": {\n        \"Instance\"",
+        "\"Properties\": {\n        \"Update\": {\"MaxSurge\": 2}, \"Remediation\": "
+        "{\"Enabled\": true},\n        \"Instance\""}});
+  const GroupSpec spec = MustParse(with_settings).spec;
+  ASSERT_TRUE(spec.has_update_policy());
+  EXPECT_EQ(ConfigSha(spec), ConfigSha(MustParse(kTutorialNested).spec));
+}
+
+// A tutorial-like config in the nested form with `extra` added to the group's properties.
+std::string WithGroupProperties(const std::string& extra) {
+  return absl::StrCat(R"({"ID": "g", "Properties": {"Size": 2,
+    "Instance": {"Plugin": "instance-file", "Properties": {"Note": "n"}},
+    "Flavor": {"Plugin": "flavor-vanilla"})",
+                      extra.empty() ? "" : ", ", extra, "}}");
+}
+
+TEST(GroupConfigTest, UpdateAndRemediationSettings) {
+  const GroupSpec spec = MustParse(WithGroupProperties(R"(
+      "update": {"maxSurge": "25%", "MAXUNAVAILABLE": 1, "MinReadySeconds": 2.5,
+                 "HealthDeadlineSeconds": 120, "OnFailure": "Rollback"},
+      "Remediation": {"enabled": true, "UnhealthySeconds": 30, "MaxConcurrent": 2,
+                      "MaxUnhealthyPercent": 40})"))
+                             .spec;
+  const GroupSpec expected = SpecFromText(R"pb(
+    id: "g"
+    instance {
+      plugin: "instance-file"
+      properties {
+        fields {
+          key: "Note"
+          value { string_value: "n" }
+        }
+      }
+    }
+    flavor { plugin: "flavor-vanilla" properties {} }
+    allocation { size: 2 }
+    update_policy {
+      max_surge { percent: 25 }
+      max_unavailable { count: 1 }
+      min_ready_seconds: 2.5
+      health_deadline_seconds: 120
+      on_failure: FAILURE_ACTION_ROLLBACK
+    }
+    remediation {
+      enabled: true
+      unhealthy_seconds: 30
+      max_concurrent: 2
+      max_unhealthy_percent: 40
+    }
+  )pb");
+  EXPECT_TRUE(MessageDifferencer::Equals(spec, expected)) << Diff(spec, expected);
+
+  const GroupSpec pause = MustParse(WithGroupProperties(R"("Update": {"OnFailure": "pause",
+      "MaxSurge": 0, "MaxUnavailable": "10%"}, "Remediation": {})"))
+                              .spec;
+  EXPECT_EQ(pause.update_policy().on_failure(), infrakit::group::v1::FAILURE_ACTION_PAUSE);
+  EXPECT_EQ(pause.update_policy().max_surge().count(), 0);
+  EXPECT_EQ(pause.update_policy().max_unavailable().value_case(),
+            infrakit::group::v1::IntOrPercent::kPercent);
+  EXPECT_TRUE(pause.has_remediation());
+  EXPECT_FALSE(pause.remediation().enabled());
+
+  const GroupSpec none = MustParse(WithGroupProperties("")).spec;
+  EXPECT_FALSE(none.has_update_policy());
+  EXPECT_FALSE(none.has_remediation());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad configs: each is INVALID_ARGUMENT with a message naming the field and the problem.
+
+struct BadConfig {
+  std::string name;
+  std::string text;
+  std::vector<std::string> message_contains;
+};
+
+std::vector<BadConfig> BadConfigs() {
+  const std::string kInstance = R"("Instance": {"Plugin": "instance-file"})";
+  const std::string kFlavor = R"("Flavor": {"Plugin": "flavor-vanilla"})";
+  const std::string kSections = kInstance + ", " + kFlavor;
+  auto group = [&](const std::string& props) {
+    return absl::StrCat(R"({"ID": "g", "Properties": {)", props, "}}");
+  };
+  auto with = [&](const std::string& extra) {
+    return group(absl::StrCat(kSections, ", \"Size\": 1, ", extra));
+  };
+  return {
+      // Not JSON / not an object.
+      {"truncated", R"({"ID": "cattle",)", {"config: not valid JSON"}},
+      {"missing colon", "{\n  \"ID\": \"x\",\n  \"Properties\" {}\n}",
+       {"config: not valid JSON", "line 3, column 16"}},
+      {"empty text", "", {"config: not valid JSON"}},
+      {"trailing garbage", R"({"ID": "x"} x)", {"config: not valid JSON"}},
+      {"array", R"([{"ID": "x"}])", {"config: must be an object, got an array"}},
+      {"string", R"("cattle")", {"config: must be an object, got a string"}},
+      // ID.
+      {"missing ID", absl::StrCat(R"({"Properties": {)", kSections, R"(, "Size": 1}})"),
+       {"ID: required"}},
+      {"missing id, lower-case form",
+       R"({"plugin": "group", "properties": {"size": 1, "instance": {"plugin": "a"},
+           "flavor": {"plugin": "b"}}})",
+       {"id: required"}},
+      {"empty ID", R"({"ID": "", "Properties": {}})", {"ID: must not be empty"}},
+      {"ID with slash", R"({"ID": "a/b", "Properties": {}})", {"ID: may only contain", "a/b"}},
+      {"ID dot-dot", R"({"ID": "..", "Properties": {}})", {"ID: must not start with '.'"}},
+      {"ID hidden file", R"({"ID": ".cattle", "Properties": {}})", {"ID: must not start with '.'"}},
+      {"ID with space", R"({"ID": "my group", "Properties": {}})", {"ID: may only contain"}},
+      {"ID with NUL", std::string(R"({"ID": "a\u0000b", "Properties": {}})"),
+       {"ID: may only contain"}},
+      {"ID too long", absl::StrCat(R"({"ID": ")", std::string(129, 'a'), R"(", "Properties": {}})"),
+       {"ID: must be at most 128 characters, got 129"}},
+      {"ID not a string", R"({"ID": 5, "Properties": {}})", {"ID: must be a string, got a number"}},
+      {"ID twice in two cases", R"({"ID": "a", "id": "b", "Properties": {}})",
+       {"ID", "duplicate of \"ID\"", "case-insensitive"}},
+      {"ID twice", R"({"ID": "a", "ID": "b", "Properties": {}})", {"config: not valid JSON"}},
+      // Top level.
+      {"unknown top-level key", R"({"ID": "g", "Sise": 3, "Properties": {}})",
+       {"Sise: unknown key", "ID, Plugin, Properties"}},
+      {"group plugin not a string", R"({"ID": "g", "Plugin": ["group"], "Properties": {}})",
+       {"Plugin: must be a string, got an array"}},
+      {"group plugin with slash", R"({"ID": "g", "plugin": "../group", "Properties": {}})",
+       {"plugin: may only contain"}},
+      {"missing Properties", R"({"ID": "g"})", {"Properties: required"}},
+      {"Properties not an object", R"({"ID": "g", "Properties": [1]})",
+       {"Properties: must be an object, got an array"}},
+      {"Properties null", R"({"ID": "g", "Properties": null})",
+       {"Properties: must be an object, got null"}},
+      // Group properties.
+      {"unknown key in Properties", with(R"("Sise": 3)"), {"Properties.Sise: unknown key"}},
+      {"unknown key in lower-case properties",
+       R"({"id": "g", "properties": {"size": 1, "instance": {"plugin": "a"},
+           "flavor": {"plugin": "b"}, "port": 8080}})",
+       {"properties.port: unknown key"}},
+      {"unknown key in a section",
+       group(R"("Instance": {"Plugin": "a", "Propertiez": {}}, "Size": 1, )" + kFlavor),
+       {"Properties.Instance.Propertiez: unknown key", "Plugin, Properties"}},
+      // Sections.
+      {"missing instance plugin", group(kFlavor + ", \"Size\": 1"),
+       {"Properties.Instance: required"}},
+      {"missing flavor plugin", group(kInstance + ", \"Size\": 1"),
+       {"Properties.Flavor: required"}},
+      {"missing instance plugin, lower-case",
+       R"({"id": "g", "properties": {"size": 1, "flavor": {"plugin": "b"}}})",
+       {"properties.instance: required"}},
+      {"section without Plugin",
+       group(R"("Instance": {"Properties": {}}, "Size": 1, )" + kFlavor),
+       {"Properties.Instance.Plugin: required"}},
+      {"flat properties without plugin",
+       group(R"("InstancePluginProperties": {"a": 1}, "Size": 1, )" + kFlavor),
+       {"Properties.InstancePlugin: required"}},
+      {"empty plugin name",
+       group(R"("InstancePlugin": "", "Size": 1, )" + kFlavor),
+       {"Properties.InstancePlugin: must not be empty"}},
+      {"plugin name with slash",
+       group(R"("Instance": {"Plugin": "../../etc/x"}, "Size": 1, )" + kFlavor),
+       {"Properties.Instance.Plugin: may only contain"}},
+      {"plugin not a string",
+       group(R"("Instance": {"Plugin": 7}, "Size": 1, )" + kFlavor),
+       {"Properties.Instance.Plugin: must be a string, got a number"}},
+      {"flat plugin not a string",
+       group(R"("FlavorPlugin": {"name": "x"}, "Size": 1, )" + kInstance),
+       {"Properties.FlavorPlugin: must be a string, got an object"}},
+      {"section not an object", group(R"("Instance": "instance-file", "Size": 1, )" + kFlavor),
+       {"Properties.Instance: must be an object, got a string"}},
+      {"plugin properties not an object",
+       group(R"("Instance": {"Plugin": "a", "Properties": "x"}, "Size": 1, )" + kFlavor),
+       {"Properties.Instance.Properties: must be an object, got a string"}},
+      {"flat plugin properties not an object",
+       group(R"("FlavorPlugin": "b", "FlavorPluginProperties": [], "Size": 1, )" + kInstance),
+       {"Properties.FlavorPluginProperties: must be an object, got an array"}},
+      {"nested and flat instance",
+       group(kSections + R"(, "InstancePlugin": "other", "Size": 1)"),
+       {"Properties.InstancePlugin: cannot be combined with Properties.Instance"}},
+      {"nested and flat flavor properties",
+       group(kSections + R"(, "FlavorPluginProperties": {}, "Size": 1)"),
+       {"Properties.FlavorPluginProperties: cannot be combined with Properties.Flavor"}},
+      // Allocation.
+      {"no size or logical IDs", group(kSections),
+       {"Properties.Size: required", "LogicalIDs"}},
+      {"negative size", group(kSections + R"(, "Size": -1)"),
+       {"Properties.Size: must be >= 0, got -1"}},
+      {"non-integer size", group(kSections + R"(, "Size": 2.5)"),
+       {"Properties.Size: must be an integer, got 2.5"}},
+      {"size as a string", group(kSections + R"(, "Size": "5")"),
+       {"Properties.Size: must be an integer, got a string"}},
+      {"huge size", group(kSections + R"(, "Size": 1e300)"),
+       {"Properties.Size: must be an integer"}},
+      {"size and logical IDs", group(kSections + R"(, "Size": 1, "LogicalIDs": ["a"])"),
+       {"Properties.LogicalIDs: cannot be combined with Properties.Size"}},
+      {"size in group and logical IDs in flavor",
+       group(kInstance + R"(, "Size": 2, "Flavor": {"Plugin": "f", "Properties": {"LogicalIDs": ["a"]}})"),
+       {"Properties.Flavor.Properties.LogicalIDs: cannot be combined with Properties.Size"}},
+      {"size in group and in flavor",
+       group(kInstance + R"(, "Size": 2, "Flavor": {"Plugin": "f", "Properties": {"Size": 2}})"),
+       {"Properties.Flavor.Properties.Size: the size is given twice (also at Properties.Size)"}},
+      {"ips and LogicalIDs", group(kSections + R"(, "ips": ["a"], "LogicalIDs": ["b"])"),
+       {"Properties.ips: the logical IDs are given twice (also at Properties.LogicalIDs)"}},
+      {"size twice in flavor properties, two cases",
+       group(kInstance + R"(, "Flavor": {"Plugin": "f", "Properties": {"Size": 2, "size": 3}})"),
+       {"Properties.Flavor.Properties.size: duplicate of \"Size\""}},
+      {"duplicate logical IDs",
+       R"({"id": "zk", "properties": {"ips": ["192.168.0.4", "192.168.0.5", "192.168.0.4"],
+           "instance": {"plugin": "vagrant"}, "flavor": {"plugin": "zookeeper"}}})",
+       {"properties.ips[2]: duplicate logical ID \"192.168.0.4\" (also at [0])"}},
+      {"empty logical ID", group(kSections + R"(, "LogicalIDs": ["a", ""])"),
+       {"Properties.LogicalIDs[1]: a logical ID must not be empty"}},
+      {"logical ID not a string", group(kSections + R"(, "LogicalIDs": ["a", 5])"),
+       {"Properties.LogicalIDs[1]: must be a string, got a number"}},
+      {"logical IDs not an array", group(kSections + R"(, "LogicalIDs": "a,b")"),
+       {"Properties.LogicalIDs: must be an array of strings, got a string"}},
+      // Update settings.
+      {"update not an object", with(R"("Update": 1)"),
+       {"Properties.Update: must be an object, got a number"}},
+      {"unknown update key", with(R"("Update": {"MaxSurges": 1})"),
+       {"Properties.Update.MaxSurges: unknown key"}},
+      {"surge x%", with(R"("Update": {"MaxSurge": "x%"})"),
+       {"Properties.Update.MaxSurge: must be a count", "\"x%\""}},
+      {"surge without %", with(R"("Update": {"MaxSurge": "10"})"),
+       {"Properties.Update.MaxSurge: must be a count"}},
+      {"surge negative", with(R"("Update": {"MaxSurge": -1})"),
+       {"Properties.Update.MaxSurge: must be >= 0, got -1"}},
+      {"surge negative percent", with(R"("Update": {"MaxSurge": "-5%"})"),
+       {"Properties.Update.MaxSurge: must be a count"}},
+      {"surge fraction", with(R"("Update": {"MaxSurge": 1.5})"),
+       {"Properties.Update.MaxSurge: must be an integer, got 1.5"}},
+      {"unavailable over 100%", with(R"("Update": {"MaxUnavailable": "101%"})"),
+       {"Properties.Update.MaxUnavailable: must be a count", "\"101%\""}},
+      {"surge a boolean", with(R"("Update": {"MaxSurge": true})"),
+       {"Properties.Update.MaxSurge: must be a count", "got a boolean"}},
+      {"surge and unavailable zero", with(R"("Update": {"MaxSurge": 0, "MaxUnavailable": "0%"})"),
+       {"Properties.Update: MaxSurge and MaxUnavailable cannot both be 0"}},
+      {"negative min ready", with(R"("Update": {"MinReadySeconds": -1})"),
+       {"Properties.Update.MinReadySeconds: must be >= 0, got -1"}},
+      {"zero health deadline", with(R"("Update": {"HealthDeadlineSeconds": 0})"),
+       {"Properties.Update.HealthDeadlineSeconds: must be > 0, got 0"}},
+      {"health deadline a string", with(R"("Update": {"HealthDeadlineSeconds": "5m"})"),
+       {"Properties.Update.HealthDeadlineSeconds: must be a number, got a string"}},
+      {"unknown OnFailure", with(R"("Update": {"OnFailure": "explode"})"),
+       {"Properties.Update.OnFailure: must be \"pause\" or \"rollback\", got \"explode\""}},
+      {"OnFailure not a string", with(R"("Update": {"OnFailure": 1})"),
+       {"Properties.Update.OnFailure: must be a string, got a number"}},
+      // Remediation settings.
+      {"remediation not an object", with(R"("Remediation": true)"),
+       {"Properties.Remediation: must be an object, got a boolean"}},
+      {"unknown remediation key", with(R"("Remediation": {"Enable": true})"),
+       {"Properties.Remediation.Enable: unknown key"}},
+      {"remediation enabled a string", with(R"("Remediation": {"Enabled": "yes"})"),
+       {"Properties.Remediation.Enabled: must be true or false, got a string"}},
+      {"remediation zero concurrency", with(R"("Remediation": {"MaxConcurrent": 0})"),
+       {"Properties.Remediation.MaxConcurrent: must be >= 1, got 0"}},
+      {"remediation percent over 100", with(R"("Remediation": {"MaxUnhealthyPercent": 150})"),
+       {"Properties.Remediation.MaxUnhealthyPercent: must be <= 100, got 150"}},
+      {"remediation negative seconds", with(R"("Remediation": {"UnhealthySeconds": -5})"),
+       {"Properties.Remediation.UnhealthySeconds: must be > 0, got -5"}},
+  };
+}
+
+TEST(GroupConfigTest, BadConfigsAreRejectedNamingTheField) {
+  for (const BadConfig& bad : BadConfigs()) {
+    SCOPED_TRACE(bad.name);
+    absl::StatusOr<ParsedConfig> config = ParseConfig(bad.text);
+    ASSERT_FALSE(config.ok()) << bad.text;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << config.status();
+    for (const std::string& part : bad.message_contains) {
+      EXPECT_NE(config.status().message().find(part), absl::string_view::npos)
+          << "message: " << config.status().message() << "\nexpected to contain: " << part;
+    }
+    EXPECT_FALSE(ParseGroupConfig(bad.text).ok());
+  }
+}
+
+TEST(GroupConfigTest, NegativeSizeInFlavorPropertiesMessage) {
+  const std::string text = absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : -1"}});
+  absl::StatusOr<GroupSpec> spec = ParseGroupConfig(text);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status(), absl::InvalidArgumentError(
+                               "Properties.Flavor.Properties.Size: must be >= 0, got -1"));
+}
+
+TEST(GroupConfigTest, FlatFormErrorsUseTheFlatNames) {
+  const std::string text = absl::StrReplaceAll(kTutorialFlat, {{"\"Size\" : 5", "\"Size\" : 2.5"}});
+  absl::StatusOr<GroupSpec> spec = ParseGroupConfig(text);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().message(),
+            "Properties.FlavorPluginProperties.Size: must be an integer, got 2.5");
+}
+
+TEST(GroupConfigTest, NotJsonSaysWhere) {
+  // The third line lacks a comma after the value: the parser stops at "Properties".
+  const std::string text = "{\n  \"ID\": \"cattle\"\n  \"Properties\": {}\n}\n";
+  absl::StatusOr<GroupSpec> spec = ParseGroupConfig(text);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(spec.status().message().find("config: not valid JSON"), absl::string_view::npos)
+      << spec.status();
+  EXPECT_NE(spec.status().message().find("line 3, column 3"), absl::string_view::npos)
+      << spec.status();
+}
+
+// ---------------------------------------------------------------------------------------------
+// ToJson.
+
+TEST(GroupConfigTest, ToJsonRoundTripsEveryGoodConfig) {
+  const std::vector<std::string> good = {
+      kTutorialNested, kTutorialFlat, kTutorialUpdate, kTutorialLower, kNginx, kZk, kZkEdited,
+      kZkObserver, kZkNested, kZkFlat,
+      WithGroupProperties(R"("Update": {"MaxSurge": "25%", "MaxUnavailable": 1,
+          "MinReadySeconds": 0.1, "HealthDeadlineSeconds": 120, "OnFailure": "rollback"},
+          "Remediation": {"Enabled": true, "UnhealthySeconds": 30.5, "MaxConcurrent": 2,
+          "MaxUnhealthyPercent": 40})"),
+      WithGroupProperties(R"("Update": {}, "Remediation": {"Enabled": false})"),
+      R"({"id": "pets", "properties": {"logicalIDs": [], "instance": {"plugin": "a"},
+          "flavor": {"plugin": "b", "properties": {"s": "q\"\\\n\u0001é", "n": [1e21, -0.5, null]}}}})",
+  };
+  for (const std::string& text : good) {
+    const ParsedConfig config = MustParse(text);
+    const std::string json = ToJson(config);
+    const ParsedConfig again = MustParse(json);
+    EXPECT_TRUE(MessageDifferencer::Equals(config.spec, again.spec))
+        << Diff(config.spec, again.spec) << json;
+    EXPECT_EQ(again.group_plugin, config.group_plugin);
+    EXPECT_EQ(ConfigSha(again.spec), ConfigSha(config.spec));
+    // The spec-only form drops the group plugin and nothing else.
+    const ParsedConfig spec_only = MustParse(ToJson(config.spec));
+    EXPECT_TRUE(MessageDifferencer::Equals(config.spec, spec_only.spec)) << ToJson(config.spec);
+    EXPECT_EQ(spec_only.group_plugin, "");
+  }
+}
+
+TEST(GroupConfigTest, ToJsonIsTheNestedSeedForm) {
+  const ParsedConfig config = MustParse(kZkEdited);
+  EXPECT_EQ(ToJson(config), R"({
+  "ID": "zk",
+  "Plugin": "group",
+  "Properties": {
+    "Instance": {
+      "Plugin": "vagrant",
+      "Properties": {
+        "cpu": 2
+      }
+    },
+    "Flavor": {
+      "Plugin": "zookeeper",
+      "Properties": {}
+    },
+    "LogicalIDs": [
+      "192.168.0.4",
+      "192.168.0.5",
+      "192.168.0.6"
+    ]
+  }
+}
+)");
+  const GroupSpec observers = MustParse(WithGroupProperties(
+      R"("Update": {"MaxSurge": "10%", "OnFailure": "pause"})")).spec;
+  EXPECT_EQ(ToJson(observers), R"({
+  "ID": "g",
+  "Properties": {
+    "Instance": {
+      "Plugin": "instance-file",
+      "Properties": {
+        "Note": "n"
+      }
+    },
+    "Flavor": {
+      "Plugin": "flavor-vanilla",
+      "Properties": {}
+    },
+    "Size": 2,
+    "Update": {
+      "MaxSurge": "10%",
+      "OnFailure": "pause"
+    }
+  }
+}
+)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ValidateGroupSpec: specs straight from gRPC clients.
+
+TEST(ValidateGroupSpecTest, AcceptsParsedSpecs) {
+  for (const char* text : {kTutorialNested, kZk, kZkObserver, kNginx}) {
+    EXPECT_TRUE(ValidateGroupSpec(MustParse(text).spec).ok()) << text;
+  }
+  // Plugin properties may be absent in a spec from gRPC.
+  EXPECT_TRUE(ValidateGroupSpec(SpecFromText(R"pb(
+                id: "g" instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 0 }
+              )pb"))
+                  .ok());
+}
+
+TEST(ValidateGroupSpecTest, RejectsBadSpecsNamingTheField) {
+  const std::string base =
+      R"pb(id: "g" instance { plugin: "a" } flavor { plugin: "b" } )pb";
+  struct Case {
+    std::string name;
+    std::string text_proto;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"no id", R"pb(instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 1 })pb",
+       "id: must not be empty"},
+      {"id with slash",
+       R"pb(id: "a/b" instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 1 })pb",
+       "id: may only contain letters, digits, '.', '_' and '-', got \"a/b\""},
+      {"id dot-dot",
+       R"pb(id: ".." instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 1 })pb",
+       "id: must not start with '.', got \"..\""},
+      {"no instance", R"pb(id: "g" flavor { plugin: "b" } allocation { size: 1 })pb",
+       "instance.plugin: must not be empty"},
+      {"no flavor plugin", R"pb(id: "g" instance { plugin: "a" } flavor {} allocation { size: 1 })pb",
+       "flavor.plugin: must not be empty"},
+      {"bad flavor plugin",
+       R"pb(id: "g" instance { plugin: "a" } flavor { plugin: "x y" } allocation { size: 1 })pb",
+       "flavor.plugin: may only contain"},
+      {"no allocation", base, "allocation: required"},
+      {"negative size", base + "allocation { size: -3 }", "allocation.size: must be >= 0, got -3"},
+      {"duplicate logical ids",
+       base + R"pb(allocation { logical_ids { ids: "a" ids: "b" ids: "a" } })pb",
+       "allocation.logical_ids.ids[2]: duplicate logical ID \"a\" (also at [0])"},
+      {"empty logical id", base + R"pb(allocation { logical_ids { ids: "" } })pb",
+       "allocation.logical_ids.ids[0]: a logical ID must not be empty"},
+      {"size in flavor properties",
+       R"pb(id: "g" instance { plugin: "a" }
+            flavor { plugin: "b" properties { fields { key: "Size" value { number_value: 3 } } } }
+            allocation { size: 3 })pb",
+       "flavor.properties.Size: the allocation belongs in allocation"},
+      {"negative surge", base + "allocation { size: 1 } update_policy { max_surge { count: -1 } }",
+       "update_policy.max_surge.count: must be >= 0, got -1"},
+      {"surge percent over 100",
+       base + "allocation { size: 1 } update_policy { max_surge { percent: 101 } }",
+       "update_policy.max_surge.percent: must be between 0 and 100, got 101"},
+      {"empty unavailable", base + "allocation { size: 1 } update_policy { max_unavailable {} }",
+       "update_policy.max_unavailable: set count or percent"},
+      {"both zero",
+       base + "allocation { size: 1 } update_policy { max_surge { count: 0 } "
+              "max_unavailable { percent: 0 } }",
+       "update_policy: max_surge and max_unavailable cannot both be 0"},
+      {"negative min ready", base + "allocation { size: 1 } update_policy { min_ready_seconds: -1 }",
+       "update_policy.min_ready_seconds: must be >= 0, got -1"},
+      {"negative deadline",
+       base + "allocation { size: 1 } update_policy { health_deadline_seconds: -2 }",
+       "update_policy.health_deadline_seconds: must be >= 0"},
+      {"infinite deadline",
+       base + "allocation { size: 1 } update_policy { health_deadline_seconds: inf }",
+       "update_policy.health_deadline_seconds: must be >= 0"},
+      {"unknown on_failure", base + "allocation { size: 1 } update_policy { on_failure: 7 }",
+       "update_policy.on_failure: unknown action 7"},
+      {"negative unhealthy seconds",
+       base + "allocation { size: 1 } remediation { unhealthy_seconds: -1 }",
+       "remediation.unhealthy_seconds: must be >= 0"},
+      {"negative concurrency", base + "allocation { size: 1 } remediation { max_concurrent: -1 }",
+       "remediation.max_concurrent: must be >= 0"},
+      {"percent over 100", base + "allocation { size: 1 } remediation { max_unhealthy_percent: 101 }",
+       "remediation.max_unhealthy_percent: must be between 0 (the default) and 100, got 101"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const absl::Status status = ValidateGroupSpec(SpecFromText(c.text_proto));
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+    EXPECT_NE(status.message().find(c.message), absl::string_view::npos)
+        << "message: " << status.message() << "\nexpected to contain: " << c.message;
+  }
+}
+
+TEST(ValidateGroupSpecTest, BothZeroIsFineForPets) {
+  // Pets are replaced in place, one at a time: neither surge nor unavailability is needed.
+  EXPECT_TRUE(ValidateGroupSpec(SpecFromText(R"pb(
+                id: "zk" instance { plugin: "a" } flavor { plugin: "b" }
+                allocation { logical_ids { ids: "x" } }
+                update_policy { max_surge { count: 0 } max_unavailable { count: 0 } }
+              )pb"))
+                  .ok());
+}
+
+TEST(ValidateNameTest, Names) {
+  for (const char* good : {"group", "instance-file", "a.b_c-1", "Z9", "a..b"}) {
+    EXPECT_TRUE(ValidateName("name", good).ok()) << good;
+  }
+  for (const char* bad : {"", ".", "..", ".hidden", "a/b", "a b", "a\\b", "ü", "a:b"}) {
+    const absl::Status status = ValidateName("name", bad);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(status.message().rfind("name: ", 0), 0u) << status;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ParseConfigFile.
+
+std::string TempDir() {
+  const char* dir = getenv("TEST_TMPDIR");
+  return dir != nullptr ? dir : "/tmp";
+}
+
+TEST(ParseConfigFileTest, ReadsAFile) {
+  const std::string path = TempDir() + "/zk.conf";
+  std::ofstream(path) << kZk;
+  absl::StatusOr<ParsedConfig> config = ParseConfigFile(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->spec.id(), "zk");
+  EXPECT_EQ(config->group_plugin, "group");
+}
+
+TEST(ParseConfigFileTest, ErrorsNameTheFile) {
+  const std::string missing = TempDir() + "/missing.conf";
+  absl::StatusOr<ParsedConfig> config = ParseConfigFile(missing);
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound) << config.status();
+  EXPECT_EQ(config.status().message().rfind(missing + ": ", 0), 0u) << config.status();
+
+  config = ParseConfigFile(TempDir());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kFailedPrecondition) << config.status();
+  EXPECT_NE(config.status().message().find("is a directory"), absl::string_view::npos);
+
+  const std::string bad = TempDir() + "/bad.conf";
+  std::ofstream(bad) << R"({"ID": "a/b", "Properties": {}})";
+  config = ParseConfigFile(bad);
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << config.status();
+  EXPECT_EQ(config.status().message().rfind(bad + ": ID: may only contain", 0), 0u)
+      << config.status();
+
+  const std::string empty = TempDir() + "/empty.conf";
+  std::ofstream(empty) << "";
+  config = ParseConfigFile(empty);
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << config.status();
+  EXPECT_NE(config.status().message().find("not valid JSON"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace infrakit::client::config
