@@ -23,7 +23,8 @@ constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
 
 // A Struct's members in byte order of their keys: protobuf's Map iterates in an unspecified
 // order, and the canonical form must not depend on it.
-std::vector<const google::protobuf::Map<std::string, Value>::value_type*> SortedMembers(const Struct& object) {
+std::vector<const google::protobuf::Map<std::string, Value>::value_type*> SortedMembers(
+    const Struct& object) {
   std::vector<const google::protobuf::Map<std::string, Value>::value_type*> members;
   members.reserve(object.fields().size());
   for (const auto& member : object.fields()) members.push_back(&member);

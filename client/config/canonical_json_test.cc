@@ -28,13 +28,16 @@ Value Number(double d) {
 }
 
 TEST(CanonicalJsonTest, SortsKeysAtEveryLevelAndDropsWhitespace) {
-  EXPECT_EQ(CanonicalJson(Parse(R"( { "b" : 1, "a" : { "z": [ 1, {"y": 2, "x": 3} ], "c": null } } )")),
-            R"({"a":{"c":null,"z":[1,{"x":3,"y":2}]},"b":1})");
+  EXPECT_EQ(
+      CanonicalJson(Parse(R"( { "b" : 1, "a" : { "z": [ 1, {"y": 2, "x": 3} ], "c": null } } )")),
+      R"({"a":{"c":null,"z":[1,{"x":3,"y":2}]},"b":1})");
 }
 
 TEST(CanonicalJsonTest, SameContentInAnyOrderGivesSameText) {
-  const std::string a = CanonicalJson(Parse(R"({"k1":1,"k2":2,"k3":{"x":true,"y":false},"k4":"s"})"));
-  const std::string b = CanonicalJson(Parse(R"({"k4":"s","k3":{"y":false,"x":true},"k2":2,"k1":1})"));
+  const std::string a =
+      CanonicalJson(Parse(R"({"k1":1,"k2":2,"k3":{"x":true,"y":false},"k4":"s"})"));
+  const std::string b =
+      CanonicalJson(Parse(R"({"k4":"s","k3":{"y":false,"x":true},"k2":2,"k1":1})"));
   EXPECT_EQ(a, b);
 }
 
@@ -48,8 +51,8 @@ TEST(CanonicalJsonTest, Numbers) {
     double number;
     std::string text;
   };
-  for (const Case& c : {Case{5, "5"}, Case{5.0, "5"}, Case{-1, "-1"}, Case{0, "0"},
-                        Case{-0.0, "0"}, Case{0.1, "0.1"}, Case{2.5, "2.5"}, Case{1e-7, "1e-07"},
+  for (const Case& c : {Case{5, "5"}, Case{5.0, "5"}, Case{-1, "-1"}, Case{0, "0"}, Case{-0.0, "0"},
+                        Case{0.1, "0.1"}, Case{2.5, "2.5"}, Case{1e-7, "1e-07"},
                         Case{9007199254740992.0, "9007199254740992"}, Case{1e21, "1e+21"},
                         Case{123456.789, "123456.789"}}) {
     EXPECT_EQ(CanonicalJson(Number(c.number)), c.text) << c.number;

@@ -97,10 +97,8 @@ std::optional<std::string> NameProblem(absl::string_view name) {
     return absl::StrCat("must be at most ", kMaxNameLength, " characters, got ", name.size());
   }
   for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
-        c != '-') {
-      return absl::StrCat("may only contain letters, digits, '.', '_' and '-', got ",
-                          Quote(name));
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return absl::StrCat("may only contain letters, digits, '.', '_' and '-', got ", Quote(name));
     }
   }
   if (name.front() == '.') return absl::StrCat("must not start with '.', got ", Quote(name));
@@ -147,8 +145,7 @@ class ObjectView {
       if (!key.empty() && absl::ascii_isupper(static_cast<unsigned char>(key.front()))) {
         all_lower = false;
       }
-      auto [it, inserted] =
-          view.members_.emplace(absl::AsciiStrToLower(key), Member{key, &value});
+      auto [it, inserted] = view.members_.emplace(absl::AsciiStrToLower(key), Member{key, &value});
       if (!inserted) {
         // Report the pair in a stable order, whatever order the map iterates in.
         const std::string& a = std::min(key, it->second.key);
@@ -173,8 +170,9 @@ class ObjectView {
       bool found = false;
       for (absl::string_view k : known) found = found || absl::AsciiStrToLower(k) == lower;
       if (!found) {
-        return Invalid(PathOf(member), absl::StrCat("unknown key (expected one of: ",
-                                                    absl::StrJoin(known, ", "), ")"));
+        return Invalid(
+            PathOf(member),
+            absl::StrCat("unknown key (expected one of: ", absl::StrJoin(known, ", "), ")"));
       }
     }
     return absl::OkStatus();
@@ -306,15 +304,14 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
 
   if (flat_plugin == nullptr && flat_props != nullptr) {
     return Invalid(props.PathOfMissing(absl::StrCat(section, "Plugin")),
-                   absl::StrCat("required beside ", props.PathOf(*flat_props),
-                                ": the name of the ", lower, " plugin"));
+                   absl::StrCat("required beside ", props.PathOf(*flat_props), ": the name of the ",
+                                lower, " plugin"));
   }
   if (flat_plugin == nullptr) {
-    return Invalid(
-        props.PathOfMissing(section),
-        absl::StrCat("required: the ", lower, " plugin (", section, ": {\"Plugin\": ..., ",
-                     "\"Properties\": {...}}, or ", section, "Plugin and ", section,
-                     "PluginProperties)"));
+    return Invalid(props.PathOfMissing(section),
+                   absl::StrCat("required: the ", lower, " plugin (", section,
+                                ": {\"Plugin\": ..., ", "\"Properties\": {...}}, or ", section,
+                                "Plugin and ", section, "PluginProperties)"));
   }
   absl::StatusOr<std::string> name = GetString(props, *flat_plugin);
   if (!name.ok()) return name.status();
@@ -352,7 +349,8 @@ absl::StatusOr<std::vector<std::string>> GetLogicalIds(const std::string& path,
     }
     ids.push_back(element.string_value());
   }
-  if (absl::Status s = CheckLogicalIds(ids, [&](size_t i) { return absl::StrCat(path, "[", i, "]"); });
+  if (absl::Status s =
+          CheckLogicalIds(ids, [&](size_t i) { return absl::StrCat(path, "[", i, "]"); });
       !s.ok()) {
     return s;
   }
@@ -363,7 +361,8 @@ absl::StatusOr<std::vector<std::string>> GetLogicalIds(const std::string& path,
 void CollectAllocation(const ObjectView& view, std::vector<AllocationSource>* sources) {
   for (absl::string_view key : {"size", "logicalids", "ips"}) {
     const Member* m = view.Find(key);
-    if (m != nullptr) sources->push_back(AllocationSource{view.PathOf(*m), key == "size", *m->value});
+    if (m != nullptr)
+      sources->push_back(AllocationSource{view.PathOf(*m), key == "size", *m->value});
   }
 }
 
@@ -412,25 +411,27 @@ absl::StatusOr<Allocation> ParseAllocation(const ObjectView& props, PluginSpec* 
                    absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ",
                                 props.path(), " or in the flavor's properties"));
   }
-  for (size_t i = 1; i < sources.size(); ++i) {
-    if (sources[i].is_size && sources[0].is_size) {
-      return Invalid(sources[i].path,
-                     absl::StrCat("the size is given twice (also at ", sources[0].path, ")"));
+  if (sources.size() > 1) {
+    const AllocationSource& first = sources[0];
+    const AllocationSource& second = sources[1];
+    if (first.is_size && second.is_size) {
+      return Invalid(second.path,
+                     absl::StrCat("the size is given twice (also at ", first.path, ")"));
     }
-    if (!sources[i].is_size && !sources[0].is_size) {
-      return Invalid(sources[i].path, absl::StrCat("the logical IDs are given twice (also at ",
-                                                   sources[0].path, ")"));
+    if (!first.is_size && !second.is_size) {
+      return Invalid(second.path,
+                     absl::StrCat("the logical IDs are given twice (also at ", first.path, ")"));
     }
-    return Invalid(sources[i].path,
-                   absl::StrCat("cannot be combined with ", sources[0].path,
+    return Invalid(second.path,
+                   absl::StrCat("cannot be combined with ", first.path,
                                 ": a group has either a size (cattle) or logical IDs (pets)"));
   }
 
   Allocation allocation;
   const AllocationSource& source = sources[0];
   if (source.is_size) {
-    absl::StatusOr<int64_t> size = GetInteger(source.path, source.value, 0,
-                                              static_cast<int64_t>(kMaxExactInteger));
+    absl::StatusOr<int64_t> size =
+        GetInteger(source.path, source.value, 0, static_cast<int64_t>(kMaxExactInteger));
     if (!size.ok()) return size.status();
     allocation.set_size(*size);
   } else {
@@ -479,8 +480,8 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
   if (!object.ok()) return object.status();
   absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
   if (!view.ok()) return view.status();
-  if (absl::Status s = view->RejectUnknown({"MaxSurge", "MaxUnavailable", "MinReadySeconds",
-                                            "HealthDeadlineSeconds", "OnFailure"});
+  if (absl::Status s = view->RejectUnknown(
+          {"MaxSurge", "MaxUnavailable", "MinReadySeconds", "HealthDeadlineSeconds", "OnFailure"});
       !s.ok()) {
     return s;
   }
@@ -498,7 +499,8 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
   if (const Member* m = view->Find("minreadyseconds"); m != nullptr) {
     absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
-    if (*v < 0) return Invalid(view->PathOf(*m), absl::StrCat("must be >= 0, got ", NumberText(*v)));
+    if (*v < 0)
+      return Invalid(view->PathOf(*m), absl::StrCat("must be >= 0, got ", NumberText(*v)));
     policy.set_min_ready_seconds(*v);
   }
   if (const Member* m = view->Find("healthdeadlineseconds"); m != nullptr) {
@@ -506,7 +508,8 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
     if (!v.ok()) return v.status();
     // 0 would read as "not set" (the 300 s default) in the spec: refuse it rather than
     // silently turn it into 300.
-    if (*v <= 0) return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+    if (*v <= 0)
+      return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
     policy.set_health_deadline_seconds(*v);
   }
   if (const Member* m = view->Find("onfailure"); m != nullptr) {
@@ -525,8 +528,7 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
   return policy;
 }
 
-absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props,
-                                                   const Member& member) {
+absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, const Member& member) {
   const std::string path = props.PathOf(member);
   absl::StatusOr<const Struct*> object = GetObject(path, *member.value);
   if (!object.ok()) return object.status();
@@ -546,7 +548,8 @@ absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props,
   if (const Member* m = view->Find("unhealthyseconds"); m != nullptr) {
     absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
-    if (*v <= 0) return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+    if (*v <= 0)
+      return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
     policy.set_unhealthy_seconds(*v);
   }
   if (const Member* m = view->Find("maxconcurrent"); m != nullptr) {
@@ -750,8 +753,7 @@ absl::Status ValidateGroupSpec(const GroupSpec& spec) {
   for (const auto& [field, section] :
        {std::pair<absl::string_view, const PluginSpec*>{"instance", &spec.instance()},
         {"flavor", &spec.flavor()}}) {
-    if (absl::Status s = ValidateName(absl::StrCat(field, ".plugin"), section->plugin());
-        !s.ok()) {
+    if (absl::Status s = ValidateName(absl::StrCat(field, ".plugin"), section->plugin()); !s.ok()) {
       return s;
     }
   }
@@ -774,9 +776,8 @@ absl::Status ValidateGroupSpec(const GroupSpec& spec) {
     case Allocation::kLogicalIds: {
       std::vector<std::string> ids(allocation.logical_ids().ids().begin(),
                                    allocation.logical_ids().ids().end());
-      if (absl::Status s = CheckLogicalIds(ids, [](size_t i) {
-            return absl::StrCat("allocation.logical_ids.ids[", i, "]");
-          });
+      if (absl::Status s = CheckLogicalIds(
+              ids, [](size_t i) { return absl::StrCat("allocation.logical_ids.ids[", i, "]"); });
           !s.ok()) {
         return s;
       }
@@ -824,8 +825,7 @@ absl::Status ValidateGroupSpec(const GroupSpec& spec) {
       return Invalid("update_policy.min_ready_seconds",
                      absl::StrCat("must be >= 0, got ", NumberText(policy.min_ready_seconds())));
     }
-    if (!std::isfinite(policy.health_deadline_seconds()) ||
-        policy.health_deadline_seconds() < 0) {
+    if (!std::isfinite(policy.health_deadline_seconds()) || policy.health_deadline_seconds() < 0) {
       return Invalid("update_policy.health_deadline_seconds",
                      absl::StrCat("must be >= 0 (0: the default), got ",
                                   NumberText(policy.health_deadline_seconds())));
@@ -874,12 +874,11 @@ std::string ConfigSha(const GroupSpec& spec) {
   unsigned int digest_size = 0;
   // SHA-1 of an in-memory buffer fails only when OpenSSL itself is broken (no memory, no
   // SHA-1 provider); a made-up hash would silently roll or strand instances, so stop instead.
-  CHECK_EQ(EVP_Digest(canonical.data(), canonical.size(), digest, &digest_size, EVP_sha1(),
-                      nullptr),
-           1)
+  CHECK_EQ(
+      EVP_Digest(canonical.data(), canonical.size(), digest, &digest_size, EVP_sha1(), nullptr), 1)
       << "OpenSSL could not compute a SHA-1";
-  std::string encoded = absl::Base64Escape(
-      absl::string_view(reinterpret_cast<const char*>(digest), digest_size));
+  std::string encoded =
+      absl::Base64Escape(absl::string_view(reinterpret_cast<const char*>(digest), digest_size));
   absl::StrReplaceAll({{"+", "-"}, {"/", "_"}}, &encoded);
   return encoded;
 }
@@ -1011,8 +1010,6 @@ std::string Render(const GroupSpec& spec, absl::string_view group_plugin) {
 
 std::string ToJson(const GroupSpec& spec) { return Render(spec, ""); }
 
-std::string ToJson(const ParsedConfig& config) {
-  return Render(config.spec, config.group_plugin);
-}
+std::string ToJson(const ParsedConfig& config) { return Render(config.spec, config.group_plugin); }
 
 }  // namespace infrakit::client::config

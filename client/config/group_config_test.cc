@@ -396,7 +396,8 @@ TEST(GroupConfigTest, KeysInsidePluginPropertiesAreOpaqueAndCaseSensitive) {
 }
 
 TEST(GroupConfigTest, SizeChangeKeepsTheSha) {
-  const std::string resized = absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : 7"}});
+  const std::string resized =
+      absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : 7"}});
   const GroupSpec a = MustParse(kTutorialNested).spec;
   const GroupSpec b = MustParse(resized).spec;
   EXPECT_EQ(b.allocation().size(), 7);
@@ -404,8 +405,8 @@ TEST(GroupConfigTest, SizeChangeKeepsTheSha) {
   // Zero is a legal size too.
   const std::string zero = absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : 0"}});
   const GroupSpec c = MustParse(zero).spec;
-  EXPECT_TRUE(c.allocation().has_size() || c.allocation().kind_case() ==
-                                               infrakit::flavor::v1::Allocation::kSize);
+  EXPECT_TRUE(c.allocation().has_size() ||
+              c.allocation().kind_case() == infrakit::flavor::v1::Allocation::kSize);
   EXPECT_EQ(c.allocation().size(), 0);
   EXPECT_EQ(ConfigSha(c), ConfigSha(a));
 }
@@ -421,8 +422,8 @@ TEST(GroupConfigTest, PropertyChangeChangesTheSha) {
   EXPECT_EQ(v2.allocation().size(), 3);
   EXPECT_NE(ConfigSha(v1), ConfigSha(v2));
   // The Note alone, without the size change, is enough.
-  const std::string note_only = absl::StrReplaceAll(
-      kTutorialNested, {{"version 1.0", "version 2.0 -- CHANGED"}});
+  const std::string note_only =
+      absl::StrReplaceAll(kTutorialNested, {{"version 1.0", "version 2.0 -- CHANGED"}});
   EXPECT_NE(ConfigSha(MustParse(note_only).spec), ConfigSha(v1));
   EXPECT_EQ(ConfigSha(MustParse(note_only).spec), ConfigSha(v2));
   // So is a flavor property or a plugin name.
@@ -477,7 +478,10 @@ TEST(GroupConfigTest, UpdateAndRemediationSettings) {
         }
       }
     }
-    flavor { plugin: "flavor-vanilla" properties {} }
+    flavor {
+      plugin: "flavor-vanilla"
+      properties {}
+    }
     allocation { size: 2 }
     update_policy {
       max_surge { percent: 25 }
@@ -486,12 +490,7 @@ TEST(GroupConfigTest, UpdateAndRemediationSettings) {
       health_deadline_seconds: 120
       on_failure: FAILURE_ACTION_ROLLBACK
     }
-    remediation {
-      enabled: true
-      unhealthy_seconds: 30
-      max_concurrent: 2
-      max_unhealthy_percent: 40
-    }
+    remediation { enabled: true unhealthy_seconds: 30 max_concurrent: 2 max_unhealthy_percent: 40 }
   )pb");
   EXPECT_TRUE(MessageDifferencer::Equals(spec, expected)) << Diff(spec, expected);
 
@@ -532,14 +531,16 @@ std::vector<BadConfig> BadConfigs() {
   return {
       // Not JSON / not an object.
       {"truncated", R"({"ID": "cattle",)", {"config: not valid JSON"}},
-      {"missing colon", "{\n  \"ID\": \"x\",\n  \"Properties\" {}\n}",
+      {"missing colon",
+       "{\n  \"ID\": \"x\",\n  \"Properties\" {}\n}",
        {"config: not valid JSON", "line 3, column 16"}},
       {"empty text", "", {"config: not valid JSON"}},
       {"trailing garbage", R"({"ID": "x"} x)", {"config: not valid JSON"}},
       {"array", R"([{"ID": "x"}])", {"config: must be an object, got an array"}},
       {"string", R"("cattle")", {"config: must be an object, got a string"}},
       // ID.
-      {"missing ID", absl::StrCat(R"({"Properties": {)", kSections, R"(, "Size": 1}})"),
+      {"missing ID",
+       absl::StrCat(R"({"Properties": {)", kSections, R"(, "Size": 1}})"),
        {"ID: required"}},
       {"missing id, lower-case form",
        R"({"plugin": "group", "properties": {"size": 1, "instance": {"plugin": "a"},
@@ -550,25 +551,33 @@ std::vector<BadConfig> BadConfigs() {
       {"ID dot-dot", R"({"ID": "..", "Properties": {}})", {"ID: must not start with '.'"}},
       {"ID hidden file", R"({"ID": ".cattle", "Properties": {}})", {"ID: must not start with '.'"}},
       {"ID with space", R"({"ID": "my group", "Properties": {}})", {"ID: may only contain"}},
-      {"ID with NUL", std::string(R"({"ID": "a\u0000b", "Properties": {}})"),
+      {"ID with NUL",
+       std::string(R"({"ID": "a\u0000b", "Properties": {}})"),
        {"ID: may only contain"}},
-      {"ID too long", absl::StrCat(R"({"ID": ")", std::string(129, 'a'), R"(", "Properties": {}})"),
+      {"ID too long",
+       absl::StrCat(R"({"ID": ")", std::string(129, 'a'), R"(", "Properties": {}})"),
        {"ID: must be at most 128 characters, got 129"}},
       {"ID not a string", R"({"ID": 5, "Properties": {}})", {"ID: must be a string, got a number"}},
-      {"ID twice in two cases", R"({"ID": "a", "id": "b", "Properties": {}})",
+      {"ID twice in two cases",
+       R"({"ID": "a", "id": "b", "Properties": {}})",
        {"ID", "duplicate of \"ID\"", "case-insensitive"}},
       {"ID twice", R"({"ID": "a", "ID": "b", "Properties": {}})", {"config: not valid JSON"}},
       // Top level.
-      {"unknown top-level key", R"({"ID": "g", "Sise": 3, "Properties": {}})",
+      {"unknown top-level key",
+       R"({"ID": "g", "Sise": 3, "Properties": {}})",
        {"Sise: unknown key", "ID, Plugin, Properties"}},
-      {"group plugin not a string", R"({"ID": "g", "Plugin": ["group"], "Properties": {}})",
+      {"group plugin not a string",
+       R"({"ID": "g", "Plugin": ["group"], "Properties": {}})",
        {"Plugin: must be a string, got an array"}},
-      {"group plugin with slash", R"({"ID": "g", "plugin": "../group", "Properties": {}})",
+      {"group plugin with slash",
+       R"({"ID": "g", "plugin": "../group", "Properties": {}})",
        {"plugin: may only contain"}},
       {"missing Properties", R"({"ID": "g"})", {"Properties: required"}},
-      {"Properties not an object", R"({"ID": "g", "Properties": [1]})",
+      {"Properties not an object",
+       R"({"ID": "g", "Properties": [1]})",
        {"Properties: must be an object, got an array"}},
-      {"Properties null", R"({"ID": "g", "Properties": null})",
+      {"Properties null",
+       R"({"ID": "g", "Properties": null})",
        {"Properties: must be an object, got null"}},
       // Group properties.
       {"unknown key in Properties", with(R"("Sise": 3)"), {"Properties.Sise: unknown key"}},
@@ -580,9 +589,11 @@ std::vector<BadConfig> BadConfigs() {
        group(R"("Instance": {"Plugin": "a", "Propertiez": {}}, "Size": 1, )" + kFlavor),
        {"Properties.Instance.Propertiez: unknown key", "Plugin, Properties"}},
       // Sections.
-      {"missing instance plugin", group(kFlavor + ", \"Size\": 1"),
+      {"missing instance plugin",
+       group(kFlavor + ", \"Size\": 1"),
        {"Properties.Instance: required"}},
-      {"missing flavor plugin", group(kInstance + ", \"Size\": 1"),
+      {"missing flavor plugin",
+       group(kInstance + ", \"Size\": 1"),
        {"Properties.Flavor: required"}},
       {"missing instance plugin, lower-case",
        R"({"id": "g", "properties": {"size": 1, "flavor": {"plugin": "b"}}})",
@@ -605,7 +616,8 @@ std::vector<BadConfig> BadConfigs() {
       {"flat plugin not a string",
        group(R"("FlavorPlugin": {"name": "x"}, "Size": 1, )" + kInstance),
        {"Properties.FlavorPlugin: must be a string, got an object"}},
-      {"section not an object", group(R"("Instance": "instance-file", "Size": 1, )" + kFlavor),
+      {"section not an object",
+       group(R"("Instance": "instance-file", "Size": 1, )" + kFlavor),
        {"Properties.Instance: must be an object, got a string"}},
       {"plugin properties not an object",
        group(R"("Instance": {"Plugin": "a", "Properties": "x"}, "Size": 1, )" + kFlavor),
@@ -620,25 +632,31 @@ std::vector<BadConfig> BadConfigs() {
        group(kSections + R"(, "FlavorPluginProperties": {}, "Size": 1)"),
        {"Properties.FlavorPluginProperties: cannot be combined with Properties.Flavor"}},
       // Allocation.
-      {"no size or logical IDs", group(kSections),
-       {"Properties.Size: required", "LogicalIDs"}},
-      {"negative size", group(kSections + R"(, "Size": -1)"),
+      {"no size or logical IDs", group(kSections), {"Properties.Size: required", "LogicalIDs"}},
+      {"negative size",
+       group(kSections + R"(, "Size": -1)"),
        {"Properties.Size: must be >= 0, got -1"}},
-      {"non-integer size", group(kSections + R"(, "Size": 2.5)"),
+      {"non-integer size",
+       group(kSections + R"(, "Size": 2.5)"),
        {"Properties.Size: must be an integer, got 2.5"}},
-      {"size as a string", group(kSections + R"(, "Size": "5")"),
+      {"size as a string",
+       group(kSections + R"(, "Size": "5")"),
        {"Properties.Size: must be an integer, got a string"}},
-      {"huge size", group(kSections + R"(, "Size": 1e300)"),
+      {"huge size",
+       group(kSections + R"(, "Size": 1e300)"),
        {"Properties.Size: must be an integer"}},
-      {"size and logical IDs", group(kSections + R"(, "Size": 1, "LogicalIDs": ["a"])"),
+      {"size and logical IDs",
+       group(kSections + R"(, "Size": 1, "LogicalIDs": ["a"])"),
        {"Properties.LogicalIDs: cannot be combined with Properties.Size"}},
       {"size in group and logical IDs in flavor",
-       group(kInstance + R"(, "Size": 2, "Flavor": {"Plugin": "f", "Properties": {"LogicalIDs": ["a"]}})"),
+       group(kInstance +
+             R"(, "Size": 2, "Flavor": {"Plugin": "f", "Properties": {"LogicalIDs": ["a"]}})"),
        {"Properties.Flavor.Properties.LogicalIDs: cannot be combined with Properties.Size"}},
       {"size in group and in flavor",
        group(kInstance + R"(, "Size": 2, "Flavor": {"Plugin": "f", "Properties": {"Size": 2}})"),
        {"Properties.Flavor.Properties.Size: the size is given twice (also at Properties.Size)"}},
-      {"ips and LogicalIDs", group(kSections + R"(, "ips": ["a"], "LogicalIDs": ["b"])"),
+      {"ips and LogicalIDs",
+       group(kSections + R"(, "ips": ["a"], "LogicalIDs": ["b"])"),
        {"Properties.ips: the logical IDs are given twice (also at Properties.LogicalIDs)"}},
       {"size twice in flavor properties, two cases",
        group(kInstance + R"(, "Flavor": {"Plugin": "f", "Properties": {"Size": 2, "size": 3}})"),
@@ -647,55 +665,79 @@ std::vector<BadConfig> BadConfigs() {
        R"({"id": "zk", "properties": {"ips": ["192.168.0.4", "192.168.0.5", "192.168.0.4"],
            "instance": {"plugin": "vagrant"}, "flavor": {"plugin": "zookeeper"}}})",
        {"properties.ips[2]: duplicate logical ID \"192.168.0.4\" (also at [0])"}},
-      {"empty logical ID", group(kSections + R"(, "LogicalIDs": ["a", ""])"),
+      {"empty logical ID",
+       group(kSections + R"(, "LogicalIDs": ["a", ""])"),
        {"Properties.LogicalIDs[1]: a logical ID must not be empty"}},
-      {"logical ID not a string", group(kSections + R"(, "LogicalIDs": ["a", 5])"),
+      {"logical ID not a string",
+       group(kSections + R"(, "LogicalIDs": ["a", 5])"),
        {"Properties.LogicalIDs[1]: must be a string, got a number"}},
-      {"logical IDs not an array", group(kSections + R"(, "LogicalIDs": "a,b")"),
+      {"logical IDs not an array",
+       group(kSections + R"(, "LogicalIDs": "a,b")"),
        {"Properties.LogicalIDs: must be an array of strings, got a string"}},
       // Update settings.
-      {"update not an object", with(R"("Update": 1)"),
+      {"update not an object",
+       with(R"("Update": 1)"),
        {"Properties.Update: must be an object, got a number"}},
-      {"unknown update key", with(R"("Update": {"MaxSurges": 1})"),
+      {"unknown update key",
+       with(R"("Update": {"MaxSurges": 1})"),
        {"Properties.Update.MaxSurges: unknown key"}},
-      {"surge x%", with(R"("Update": {"MaxSurge": "x%"})"),
+      {"surge x%",
+       with(R"("Update": {"MaxSurge": "x%"})"),
        {"Properties.Update.MaxSurge: must be a count", "\"x%\""}},
-      {"surge without %", with(R"("Update": {"MaxSurge": "10"})"),
+      {"surge without %",
+       with(R"("Update": {"MaxSurge": "10"})"),
        {"Properties.Update.MaxSurge: must be a count"}},
-      {"surge negative", with(R"("Update": {"MaxSurge": -1})"),
+      {"surge negative",
+       with(R"("Update": {"MaxSurge": -1})"),
        {"Properties.Update.MaxSurge: must be >= 0, got -1"}},
-      {"surge negative percent", with(R"("Update": {"MaxSurge": "-5%"})"),
+      {"surge negative percent",
+       with(R"("Update": {"MaxSurge": "-5%"})"),
        {"Properties.Update.MaxSurge: must be a count"}},
-      {"surge fraction", with(R"("Update": {"MaxSurge": 1.5})"),
+      {"surge fraction",
+       with(R"("Update": {"MaxSurge": 1.5})"),
        {"Properties.Update.MaxSurge: must be an integer, got 1.5"}},
-      {"unavailable over 100%", with(R"("Update": {"MaxUnavailable": "101%"})"),
+      {"unavailable over 100%",
+       with(R"("Update": {"MaxUnavailable": "101%"})"),
        {"Properties.Update.MaxUnavailable: must be a count", "\"101%\""}},
-      {"surge a boolean", with(R"("Update": {"MaxSurge": true})"),
+      {"surge a boolean",
+       with(R"("Update": {"MaxSurge": true})"),
        {"Properties.Update.MaxSurge: must be a count", "got a boolean"}},
-      {"surge and unavailable zero", with(R"("Update": {"MaxSurge": 0, "MaxUnavailable": "0%"})"),
+      {"surge and unavailable zero",
+       with(R"("Update": {"MaxSurge": 0, "MaxUnavailable": "0%"})"),
        {"Properties.Update: MaxSurge and MaxUnavailable cannot both be 0"}},
-      {"negative min ready", with(R"("Update": {"MinReadySeconds": -1})"),
+      {"negative min ready",
+       with(R"("Update": {"MinReadySeconds": -1})"),
        {"Properties.Update.MinReadySeconds: must be >= 0, got -1"}},
-      {"zero health deadline", with(R"("Update": {"HealthDeadlineSeconds": 0})"),
+      {"zero health deadline",
+       with(R"("Update": {"HealthDeadlineSeconds": 0})"),
        {"Properties.Update.HealthDeadlineSeconds: must be > 0, got 0"}},
-      {"health deadline a string", with(R"("Update": {"HealthDeadlineSeconds": "5m"})"),
+      {"health deadline a string",
+       with(R"("Update": {"HealthDeadlineSeconds": "5m"})"),
        {"Properties.Update.HealthDeadlineSeconds: must be a number, got a string"}},
-      {"unknown OnFailure", with(R"("Update": {"OnFailure": "explode"})"),
+      {"unknown OnFailure",
+       with(R"("Update": {"OnFailure": "explode"})"),
        {"Properties.Update.OnFailure: must be \"pause\" or \"rollback\", got \"explode\""}},
-      {"OnFailure not a string", with(R"("Update": {"OnFailure": 1})"),
+      {"OnFailure not a string",
+       with(R"("Update": {"OnFailure": 1})"),
        {"Properties.Update.OnFailure: must be a string, got a number"}},
       // Remediation settings.
-      {"remediation not an object", with(R"("Remediation": true)"),
+      {"remediation not an object",
+       with(R"("Remediation": true)"),
        {"Properties.Remediation: must be an object, got a boolean"}},
-      {"unknown remediation key", with(R"("Remediation": {"Enable": true})"),
+      {"unknown remediation key",
+       with(R"("Remediation": {"Enable": true})"),
        {"Properties.Remediation.Enable: unknown key"}},
-      {"remediation enabled a string", with(R"("Remediation": {"Enabled": "yes"})"),
+      {"remediation enabled a string",
+       with(R"("Remediation": {"Enabled": "yes"})"),
        {"Properties.Remediation.Enabled: must be true or false, got a string"}},
-      {"remediation zero concurrency", with(R"("Remediation": {"MaxConcurrent": 0})"),
+      {"remediation zero concurrency",
+       with(R"("Remediation": {"MaxConcurrent": 0})"),
        {"Properties.Remediation.MaxConcurrent: must be >= 1, got 0"}},
-      {"remediation percent over 100", with(R"("Remediation": {"MaxUnhealthyPercent": 150})"),
+      {"remediation percent over 100",
+       with(R"("Remediation": {"MaxUnhealthyPercent": 150})"),
        {"Properties.Remediation.MaxUnhealthyPercent: must be <= 100, got 150"}},
-      {"remediation negative seconds", with(R"("Remediation": {"UnhealthySeconds": -5})"),
+      {"remediation negative seconds",
+       with(R"("Remediation": {"UnhealthySeconds": -5})"),
        {"Properties.Remediation.UnhealthySeconds: must be > 0, got -5"}},
   };
 }
@@ -715,11 +757,12 @@ TEST(GroupConfigTest, BadConfigsAreRejectedNamingTheField) {
 }
 
 TEST(GroupConfigTest, NegativeSizeInFlavorPropertiesMessage) {
-  const std::string text = absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : -1"}});
+  const std::string text =
+      absl::StrReplaceAll(kTutorialNested, {{"\"Size\" : 5", "\"Size\" : -1"}});
   absl::StatusOr<GroupSpec> spec = ParseGroupConfig(text);
   ASSERT_FALSE(spec.ok());
-  EXPECT_EQ(spec.status(), absl::InvalidArgumentError(
-                               "Properties.Flavor.Properties.Size: must be >= 0, got -1"));
+  EXPECT_EQ(spec.status(),
+            absl::InvalidArgumentError("Properties.Flavor.Properties.Size: must be >= 0, got -1"));
 }
 
 TEST(GroupConfigTest, FlatFormErrorsUseTheFlatNames) {
@@ -747,8 +790,16 @@ TEST(GroupConfigTest, NotJsonSaysWhere) {
 
 TEST(GroupConfigTest, ToJsonRoundTripsEveryGoodConfig) {
   const std::vector<std::string> good = {
-      kTutorialNested, kTutorialFlat, kTutorialUpdate, kTutorialLower, kNginx, kZk, kZkEdited,
-      kZkObserver, kZkNested, kZkFlat,
+      kTutorialNested,
+      kTutorialFlat,
+      kTutorialUpdate,
+      kTutorialLower,
+      kNginx,
+      kZk,
+      kZkEdited,
+      kZkObserver,
+      kZkNested,
+      kZkFlat,
       WithGroupProperties(R"("Update": {"MaxSurge": "25%", "MaxUnavailable": 1,
           "MinReadySeconds": 0.1, "HealthDeadlineSeconds": 120, "OnFailure": "rollback"},
           "Remediation": {"Enabled": true, "UnhealthySeconds": 30.5, "MaxConcurrent": 2,
@@ -796,8 +847,8 @@ TEST(GroupConfigTest, ToJsonIsTheNestedSeedForm) {
   }
 }
 )");
-  const GroupSpec observers = MustParse(WithGroupProperties(
-      R"("Update": {"MaxSurge": "10%", "OnFailure": "pause"})")).spec;
+  const GroupSpec observers =
+      MustParse(WithGroupProperties(R"("Update": {"MaxSurge": "10%", "OnFailure": "pause"})")).spec;
   EXPECT_EQ(ToJson(observers), R"({
   "ID": "g",
   "Properties": {
@@ -830,34 +881,51 @@ TEST(ValidateGroupSpecTest, AcceptsParsedSpecs) {
   }
   // Plugin properties may be absent in a spec from gRPC.
   EXPECT_TRUE(ValidateGroupSpec(SpecFromText(R"pb(
-                id: "g" instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 0 }
+                id: "g"
+                instance { plugin: "a" }
+                flavor { plugin: "b" }
+                allocation { size: 0 }
               )pb"))
                   .ok());
 }
 
 TEST(ValidateGroupSpecTest, RejectsBadSpecsNamingTheField) {
-  const std::string base =
-      R"pb(id: "g" instance { plugin: "a" } flavor { plugin: "b" } )pb";
+  const std::string base = R"pb(id: "g"
+                                instance { plugin: "a" }
+                                flavor { plugin: "b" })pb";
   struct Case {
     std::string name;
     std::string text_proto;
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"no id", R"pb(instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 1 })pb",
+      {"no id", R"pb(instance { plugin: "a" }
+                     flavor { plugin: "b" }
+                     allocation { size: 1 })pb",
        "id: must not be empty"},
-      {"id with slash",
-       R"pb(id: "a/b" instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 1 })pb",
+      {"id with slash", R"pb(id: "a/b"
+                             instance { plugin: "a" }
+                             flavor { plugin: "b" }
+                             allocation { size: 1 })pb",
        "id: may only contain letters, digits, '.', '_' and '-', got \"a/b\""},
-      {"id dot-dot",
-       R"pb(id: ".." instance { plugin: "a" } flavor { plugin: "b" } allocation { size: 1 })pb",
+      {"id dot-dot", R"pb(id: ".."
+                          instance { plugin: "a" }
+                          flavor { plugin: "b" }
+                          allocation { size: 1 })pb",
        "id: must not start with '.', got \"..\""},
-      {"no instance", R"pb(id: "g" flavor { plugin: "b" } allocation { size: 1 })pb",
+      {"no instance", R"pb(id: "g"
+                           flavor { plugin: "b" }
+                           allocation { size: 1 })pb",
        "instance.plugin: must not be empty"},
-      {"no flavor plugin", R"pb(id: "g" instance { plugin: "a" } flavor {} allocation { size: 1 })pb",
+      {"no flavor plugin", R"pb(id: "g"
+                                instance { plugin: "a" }
+                                flavor {}
+                                allocation { size: 1 })pb",
        "flavor.plugin: must not be empty"},
-      {"bad flavor plugin",
-       R"pb(id: "g" instance { plugin: "a" } flavor { plugin: "x y" } allocation { size: 1 })pb",
+      {"bad flavor plugin", R"pb(id: "g"
+                                 instance { plugin: "a" }
+                                 flavor { plugin: "x y" }
+                                 allocation { size: 1 })pb",
        "flavor.plugin: may only contain"},
       {"no allocation", base, "allocation: required"},
       {"negative size", base + "allocation { size: -3 }", "allocation.size: must be >= 0, got -3"},
@@ -867,8 +935,17 @@ TEST(ValidateGroupSpecTest, RejectsBadSpecsNamingTheField) {
       {"empty logical id", base + R"pb(allocation { logical_ids { ids: "" } })pb",
        "allocation.logical_ids.ids[0]: a logical ID must not be empty"},
       {"size in flavor properties",
-       R"pb(id: "g" instance { plugin: "a" }
-            flavor { plugin: "b" properties { fields { key: "Size" value { number_value: 3 } } } }
+       R"pb(id: "g"
+            instance { plugin: "a" }
+            flavor {
+              plugin: "b"
+              properties {
+                fields {
+                  key: "Size"
+                  value { number_value: 3 }
+                }
+              }
+            }
             allocation { size: 3 })pb",
        "flavor.properties.Size: the allocation belongs in allocation"},
       {"negative surge", base + "allocation { size: 1 } update_policy { max_surge { count: -1 } }",
@@ -882,7 +959,8 @@ TEST(ValidateGroupSpecTest, RejectsBadSpecsNamingTheField) {
        base + "allocation { size: 1 } update_policy { max_surge { count: 0 } "
               "max_unavailable { percent: 0 } }",
        "update_policy: max_surge and max_unavailable cannot both be 0"},
-      {"negative min ready", base + "allocation { size: 1 } update_policy { min_ready_seconds: -1 }",
+      {"negative min ready",
+       base + "allocation { size: 1 } update_policy { min_ready_seconds: -1 }",
        "update_policy.min_ready_seconds: must be >= 0, got -1"},
       {"negative deadline",
        base + "allocation { size: 1 } update_policy { health_deadline_seconds: -2 }",
@@ -897,7 +975,8 @@ TEST(ValidateGroupSpecTest, RejectsBadSpecsNamingTheField) {
        "remediation.unhealthy_seconds: must be >= 0"},
       {"negative concurrency", base + "allocation { size: 1 } remediation { max_concurrent: -1 }",
        "remediation.max_concurrent: must be >= 0"},
-      {"percent over 100", base + "allocation { size: 1 } remediation { max_unhealthy_percent: 101 }",
+      {"percent over 100",
+       base + "allocation { size: 1 } remediation { max_unhealthy_percent: 101 }",
        "remediation.max_unhealthy_percent: must be between 0 (the default) and 100, got 101"},
   };
   for (const Case& c : cases) {
@@ -912,9 +991,14 @@ TEST(ValidateGroupSpecTest, RejectsBadSpecsNamingTheField) {
 TEST(ValidateGroupSpecTest, BothZeroIsFineForPets) {
   // Pets are replaced in place, one at a time: neither surge nor unavailability is needed.
   EXPECT_TRUE(ValidateGroupSpec(SpecFromText(R"pb(
-                id: "zk" instance { plugin: "a" } flavor { plugin: "b" }
+                id: "zk"
+                instance { plugin: "a" }
+                flavor { plugin: "b" }
                 allocation { logical_ids { ids: "x" } }
-                update_policy { max_surge { count: 0 } max_unavailable { count: 0 } }
+                update_policy {
+                  max_surge { count: 0 }
+                  max_unavailable { count: 0 }
+                }
               )pb"))
                   .ok());
 }
