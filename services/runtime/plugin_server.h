@@ -1,0 +1,164 @@
+// The runtime every InfraKit plugin binary is built on (DESIGN section 2): command line, logging,
+// `--version`, the plugins directory, the owner-only unix socket named after the plugin, gRPC
+// reflection + health + PluginService, and a clean exit on SIGINT / SIGTERM.
+//
+// A plugin's main.cc is a few lines:
+//
+//   int main(int argc, char** argv) {
+//     const PluginIdentity identity = {...};
+//     InitPlugin(argc, argv, identity);
+//     MyCore core(...);
+//     MyGrpcAdapter service(&core);
+//     PluginServer server(identity);
+//     server.AddService(&service);
+//     return server.Run();
+//   }
+#ifndef INFRAKIT_SERVICES_RUNTIME_PLUGIN_SERVER_H_
+#define INFRAKIT_SERVICES_RUNTIME_PLUGIN_SERVER_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <grpcpp/server.h>
+#include <grpcpp/impl/service_type.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "infrakit/plugin/v1/plugin.pb.h"
+
+namespace infrakit::services::runtime {
+
+// What a plugin binary is. Reported by PluginService.Info and `--version`.
+struct PluginIdentity {
+  std::string default_name;  // socket name when --name is not given, e.g. "instance-file"
+  infrakit::plugin::v1::PluginKind kind = infrakit::plugin::v1::PLUGIN_KIND_UNSPECIFIED;
+  std::string type;    // the seed's type string, e.g. "infrakit.InstancePlugin/1.0"
+  std::string binary;  // the executable's name, e.g. "infrakit-instance-file"
+  // The services it serves besides PluginService / health / reflection, with contract versions,
+  // e.g. {"infrakit.instance.v1.InstanceService", "v1"}.
+  std::vector<std::pair<std::string, std::string>> implements;
+};
+
+// The system-wide plugins directory, used when it is writable (root, or a directory an operator
+// opened up as in the seed's `chmod 777 /run/infrakit/plugins`).
+inline constexpr absl::string_view kSystemPluginsDir = "/run/infrakit/plugins";
+
+// How long Shutdown lets in-flight calls finish before cancelling them (Watch streams never
+// finish on their own).
+inline constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
+
+// Parses the command line with Abseil flags: the runtime's --name, --plugins-dir (also spelled
+// --plugins_dir: "-" in a flag name is read as "_" for every flag the binary defines), --log N
+// (glog verbosity: sets FLAGS_v, so VLOG(1) detail shows from --log=1 on; the seed's --log=5
+// still means "debug"), plus any ABSL_FLAG the binary defines. `--version`, or `version` as the
+// first positional argument, prints VersionJson(identity) to stdout and exits 0. Unknown flags
+// print an error and exit 1 (Abseil's behaviour). Initialises glog to log to stderr.
+// Returns the positional arguments, argv[0] first. Call once, first thing in main().
+std::vector<std::string> InitPlugin(int argc, char** argv, const PluginIdentity& identity);
+
+// The seed's version JSON, e.g.
+//   {
+//       "name": "infrakit-group",
+//       "revision": "75d7f4dbc17dbc48aadb9a4abfd87d57fbd7e1f8",
+//       "type": "infrakit.GroupPlugin/1.0",
+//       "version": "75d7f4d.m"
+//   }
+// name = identity.binary (default_name if empty), revision / version stamped at build time (see
+// //tools/version). Ends with a newline. Thread-safe (pure).
+std::string VersionJson(const PluginIdentity& identity);
+
+// The plugins directory (DESIGN section 2): `flag_value` if set, else $INFRAKIT_PLUGINS_DIR,
+// else kSystemPluginsDir when writable, else $XDG_RUNTIME_DIR/infrakit/plugins, else
+// InfrakitHome() + "/plugins" (~/.infrakit/plugins). Does not create anything.
+// Thread-safe if nobody modifies the environment concurrently.
+std::string ResolvePluginsDir(absl::string_view flag_value);
+
+// ResolvePluginsDir with the system directory given, so tests can choose a writable or an
+// unwritable one. `system_dir` counts as writable when it is a writable directory, or when it is
+// missing and its nearest existing ancestor is writable (it can be created).
+std::string ResolvePluginsDirWithSystemDir(absl::string_view flag_value,
+                                           absl::string_view system_dir);
+
+// $INFRAKIT_HOME if set, else $HOME/.infrakit (the passwd entry's home without $HOME).
+// Thread-safe if nobody modifies the environment concurrently.
+std::string InfrakitHome();
+
+// One plugin's gRPC server on `unix://<plugins-dir>/<name>.sock`.
+//
+// Socket ownership: Start() holds an flock on the plugins directory while it checks the socket
+// path and puts its own socket there, and Shutdown() holds it while it removes the socket, so
+// two servers starting under the same name at once cannot both win, and a server shutting down
+// never removes a successor's socket.
+//
+// Thread-compatible: call Start / Shutdown / Run from one thread. name() and socket_path() are
+// fixed at construction and safe to call from any thread.
+class PluginServer {
+ public:
+  // Name from --name (identity.default_name when unset) and directory from --plugins-dir
+  // (resolved by ResolvePluginsDir). Call after InitPlugin.
+  explicit PluginServer(PluginIdentity identity);
+  // Explicit name and directory (tests, embedding). An empty `name` means
+  // identity.default_name; an empty `plugins_dir` means ResolvePluginsDir("").
+  PluginServer(PluginIdentity identity, std::string name, std::string plugins_dir);
+  // Shuts down if still serving.
+  ~PluginServer();
+  PluginServer(const PluginServer&) = delete;
+  PluginServer& operator=(const PluginServer&) = delete;
+
+  // Registers a service to serve besides PluginService, health and reflection. Not owned: it
+  // must outlive the server. Call before Start().
+  void AddService(grpc::Service* service);
+
+  // Creates the plugins directory (0700) if missing, takes the socket, registers the services
+  // and starts serving. A stale socket (connect refused: its server died) is replaced.
+  // Errors: INVALID_ARGUMENT for a bad name (empty, "/" in it) or a socket path longer than a
+  // unix socket allows (107 bytes); ALREADY_EXISTS "another server owns SOCK" when a live
+  // server answers on the socket; FAILED_PRECONDITION when the socket path holds something that
+  // is not a socket (it is left alone) or the server was already started; the errno status
+  // (PERMISSION_DENIED...) naming the path when the directory or socket cannot be made;
+  // UNAVAILABLE when gRPC cannot listen. On error nothing is left behind but the directory.
+  absl::Status Start();
+
+  // Stops serving: removes the socket (only if it is still ours), marks health NOT_SERVING,
+  // lets in-flight calls finish for up to kShutdownGrace, then cancels the rest (streams).
+  // Idempotent; no-op if not started.
+  void Shutdown();
+
+  // Start(); then blocks until SIGINT or SIGTERM; then Shutdown(). Returns 0 after a signal, or
+  // 1 when Start() failed (after logging its error, which names the socket). The signal
+  // handlers write to a self-pipe that this thread reads, so waiting costs no CPU; the previous
+  // handlers are restored on return. One Run() per process at a time.
+  int Run();
+
+  // "<plugins-dir>/<name>.sock" (absolute).
+  std::string socket_path() const;
+  // The plugin's name (the socket's file name without ".sock").
+  std::string name() const;
+  // The absolute plugins directory.
+  std::string plugins_dir() const;
+  // The InfoResponse this server answers with (valid at any time).
+  infrakit::plugin::v1::InfoResponse Info() const;
+
+ private:
+  absl::Status TakeSocketAndServe(const std::string& bind_dir);
+
+  const PluginIdentity identity_;
+  const std::string name_;
+  const std::string plugins_dir_;
+  const std::string socket_path_;
+  std::vector<grpc::Service*> services_;
+  std::unique_ptr<grpc::Service> info_service_;
+  std::unique_ptr<grpc::Server> server_;
+  // The socket file we put in place, to remove only ours.
+  dev_t socket_dev_ = 0;
+  ino_t socket_ino_ = 0;
+};
+
+}  // namespace infrakit::services::runtime
+
+#endif  // INFRAKIT_SERVICES_RUNTIME_PLUGIN_SERVER_H_
