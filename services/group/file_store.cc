@@ -1,0 +1,226 @@
+#include "services/group/file_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace infrakit::services::group {
+namespace {
+
+constexpr absl::string_view kSuffix = ".json";
+constexpr int kFormatVersion = 1;
+
+absl::Status Errno(int err, absl::string_view what, absl::string_view path) {
+  return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
+}
+
+// A group ID must be usable as a file name as is: the group spec rules already allow only
+// [A-Za-z0-9._-] not starting with '.', this refuses anything that could escape the directory
+// or be taken for a temporary.
+absl::Status CheckId(absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("spec.id: must not be empty");
+  if (id.front() == '.') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.id: must not start with '.', got \"", id, "\""));
+  }
+  for (char c : id) {
+    if (c == '/' || c == '\0') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.id: must not contain '/' or NUL, got \"", id, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirs(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state directory ", dir, " exists and is not a directory"));
+    }
+    return absl::OkStatus();
+  }
+  if (errno != ENOENT) return Errno(errno, "cannot stat state directory", dir);
+  std::string::size_type slash = dir.find_last_of('/');
+  if (slash != std::string::npos && slash > 0) {
+    absl::Status parent = MakeDirs(dir.substr(0, slash));
+    if (!parent.ok()) return parent;
+  }
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Errno(errno, "cannot create state directory", dir);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno(errno, "cannot write", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadAll(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno(errno, "cannot open state file", path);
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      return Errno(err, "cannot read state file", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(const std::string& dir) {
+  if (dir.empty()) return absl::InvalidArgumentError("state directory: must not be empty");
+  std::string clean = dir;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  absl::Status made = MakeDirs(clean);
+  if (!made.ok()) return made;
+  return std::unique_ptr<FileStore>(new FileStore(clean));
+}
+
+std::string FileStore::PathOf(absl::string_view id) const {
+  return absl::StrCat(dir_, "/", id, kSuffix);
+}
+
+absl::Status FileStore::SyncDir() const {
+  int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno(errno, "cannot open state directory", dir_);
+  if (fsync(fd) != 0) {
+    int err = errno;
+    close(fd);
+    return Errno(err, "cannot fsync state directory", dir_);
+  }
+  close(fd);
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::Put(const GroupRecord& record) {
+  const std::string& id = record.spec().id();
+  if (absl::Status ok = CheckId(id); !ok.ok()) return ok;
+
+  GroupRecord copy = record;
+  copy.set_format_version(kFormatVersion);
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  if (auto st = google::protobuf::util::MessageToJsonString(copy, &json, options); !st.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot encode the record of group ", id, ": ", st.ToString()));
+  }
+
+  static std::atomic<uint64_t> counter{0};
+  const std::string path = PathOf(id);
+  const std::string tmp =
+      absl::StrCat(dir_, "/.", id, kSuffix, ".tmp-", getpid(), "-", counter.fetch_add(1));
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno(errno, "cannot create", tmp);
+  absl::Status st = WriteAll(fd, json, tmp);
+  if (st.ok() && fsync(fd) != 0) st = Errno(errno, "cannot fsync", tmp);
+  if (close(fd) != 0 && st.ok()) st = Errno(errno, "cannot close", tmp);
+  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
+    st = Errno(errno, absl::StrCat("cannot rename ", tmp, " to"), path);
+  }
+  if (!st.ok()) {
+    unlink(tmp.c_str());
+    return st;
+  }
+  return SyncDir();
+}
+
+absl::Status FileStore::Delete(absl::string_view id) {
+  if (absl::Status ok = CheckId(id); !ok.ok()) return ok;
+  const std::string path = PathOf(id);
+  if (unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return Errno(errno, "cannot remove state file", path);
+  }
+  return SyncDir();
+}
+
+absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
+  DIR* d = opendir(dir_.c_str());
+  if (d == nullptr) return Errno(errno, "cannot list state directory", dir_);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = readdir(d)) {
+    absl::string_view name = e->d_name;
+    // Hidden names are ours (temporaries of an interrupted Put) or not ours: never records.
+    if (name.empty() || name.front() == '.') continue;
+    if (!absl::EndsWith(name, kSuffix) || name.size() == kSuffix.size()) continue;
+    names.emplace_back(name);
+  }
+  int err = errno;
+  closedir(d);
+  if (err != 0) return Errno(err, "cannot list state directory", dir_);
+  std::sort(names.begin(), names.end());
+
+  std::vector<GroupRecord> records;
+  records.reserve(names.size());
+  for (const std::string& name : names) {
+    const std::string path = absl::StrCat(dir_, "/", name);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return Errno(errno, "cannot stat state file", path);
+    if (!S_ISREG(st.st_mode)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("state file ", path, " is not a regular file"));
+    }
+    absl::StatusOr<std::string> text = ReadAll(path);
+    if (!text.ok()) return text.status();
+    if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+      return absl::DataLossError(absl::StrCat("state file ", path, " is corrupt: it is empty"));
+    }
+    GroupRecord record;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    if (auto parsed = google::protobuf::util::JsonStringToMessage(*text, &record, options);
+        !parsed.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("state file ", path, " is corrupt: ", parsed.message().ToString()));
+    }
+    if (record.format_version() > kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "state file ", path, " has format version ", record.format_version(),
+          ", newer than this group service understands (", kFormatVersion, ")"));
+    }
+    const std::string expected_id = name.substr(0, name.size() - kSuffix.size());
+    if (record.spec().id() != expected_id) {
+      return absl::DataLossError(absl::StrCat("state file ", path, " is corrupt: it holds group \"",
+                                              record.spec().id(), "\", expected \"",
+                                              expected_id, "\""));
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+}  // namespace infrakit::services::group

@@ -1,0 +1,457 @@
+#include "services/group/planner.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+
+namespace infrakit::services::group {
+namespace {
+
+bool Healthy(const MemberView& m) { return m.health == fv1::HEALTH_HEALTHY; }
+
+// Checked at least once and not HEALTHY: replacing it costs no availability.
+bool KnownNotHealthy(const MemberView& m) {
+  return m.health != fv1::HEALTH_UNSPECIFIED && m.health != fv1::HEALTH_HEALTHY;
+}
+
+// Which extras go first: outdated, then not healthy, then the newest.
+void SortForScaleDown(std::vector<const MemberView*>* v, const std::string& target) {
+  std::sort(v->begin(), v->end(), [&target](const MemberView* a, const MemberView* b) {
+    bool ao = a->config_sha != target, bo = b->config_sha != target;
+    if (ao != bo) return ao;
+    bool ah = Healthy(*a), bh = Healthy(*b);
+    if (ah != bh) return !ah;
+    if (a->created != b->created) return a->created > b->created;
+    return a->id > b->id;
+  });
+}
+
+// Which outdated members are replaced first: broken ones, then the newest. The same order as
+// SortForScaleDown among outdated members, so that a plan's "terminate" steps (extras of a
+// smaller size) and "replace" steps name the instances the roll really takes, in that order.
+void SortForRoll(std::vector<const MemberView*>* v) {
+  std::sort(v->begin(), v->end(), [](const MemberView* a, const MemberView* b) {
+    bool ab = KnownNotHealthy(*a), bb = KnownNotHealthy(*b);
+    if (ab != bb) return ab;
+    if (a->created != b->created) return a->created > b->created;
+    return a->id > b->id;
+  });
+}
+
+// Which of several members of one logical ID stays: current config, healthy, oldest.
+bool KeepFirst(const MemberView* a, const MemberView* b, const std::string& target) {
+  bool ac = a->config_sha == target, bc = b->config_sha == target;
+  if (ac != bc) return ac;
+  bool ah = Healthy(*a), bh = Healthy(*b);
+  if (ah != bh) return ah;
+  if (a->created != b->created) return a->created < b->created;
+  return a->id < b->id;
+}
+
+// Whether a member counts as available during an update.
+bool Available(const MemberView& m, const std::string& target) {
+  return m.config_sha == target ? m.ready : Healthy(m);
+}
+
+int64_t Resolve(const gv1::IntOrPercent& v, int64_t desired) {
+  switch (v.value_case()) {
+    case gv1::IntOrPercent::kCount:
+      return std::max<int64_t>(0, v.count());
+    case gv1::IntOrPercent::kPercent:
+      return (desired * std::max<int64_t>(0, v.percent()) + 99) / 100;
+    default:
+      return 0;
+  }
+}
+
+void Remediate(const DecideInput& in, const std::vector<const MemberView*>& live,
+               const absl::flat_hash_set<std::string>& chosen, int64_t desired, Decision* d) {
+  int64_t unhealthy = 0;
+  for (const MemberView* m : live) {
+    if (m->health == fv1::HEALTH_UNHEALTHY) ++unhealthy;
+  }
+  d->unhealthy = unhealthy;
+  if (!in.remediation) return;
+  if (desired > 0 && unhealthy * 100 > in.max_unhealthy_percent * desired) {
+    d->breaker_open = true;
+    return;
+  }
+  int64_t budget = in.remediation_max_concurrent - in.remediation_in_progress;
+  if (budget <= 0) return;
+  std::vector<const MemberView*> candidates;
+  for (const MemberView* m : live) {
+    if (m->remediable && m->health == fv1::HEALTH_UNHEALTHY && !chosen.count(m->id)) {
+      candidates.push_back(m);
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const MemberView* a, const MemberView* b) {
+    if (a->unhealthy_since != b->unhealthy_since) return a->unhealthy_since < b->unhealthy_since;
+    return a->id < b->id;
+  });
+  for (const MemberView* m : candidates) {
+    if (budget-- <= 0) break;
+    d->destroys.push_back(
+        {m->id, iv1::DESTROY_REASON_REMEDIATION, "unhealthy for too long (remediation)", true});
+  }
+}
+
+void DecideCattle(const DecideInput& in, Decision* d) {
+  const int64_t n = in.size;
+  std::vector<const MemberView*> live;
+  int64_t existing = 0;
+  bool any_outdated = false;
+  for (const MemberView& m : in.members) {
+    ++existing;
+    if (m.config_sha != in.target_sha) any_outdated = true;
+    if (!m.destroying) live.push_back(&m);
+  }
+  for (const SlotView& s : in.slots) {
+    if (s.exists) ++existing;
+  }
+  int64_t kept_slots = static_cast<int64_t>(in.slots.size());
+  absl::flat_hash_set<std::string> chosen;
+
+  // Drops creations not started yet, newest first, while more than `excess` are wanted.
+  auto cancel_slots = [&](int64_t excess) {
+    for (auto it = in.slots.rbegin(); it != in.slots.rend() && excess > 0; ++it) {
+      if (it->exists) continue;
+      d->cancel_slots.push_back(it->key);
+      --excess;
+      --kept_slots;
+    }
+    return excess;
+  };
+
+  if (!in.rolling) {
+    int64_t have = static_cast<int64_t>(live.size()) + kept_slots;
+    if (have > n) {
+      // A smaller size: first drop creations not started yet, then destroy extras.
+      int64_t excess = cancel_slots(have - n);
+      std::vector<const MemberView*> order = live;
+      SortForScaleDown(&order, in.target_sha);
+      for (const MemberView* m : order) {
+        if (excess-- <= 0) break;
+        d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
+        chosen.insert(m->id);
+      }
+      live.erase(std::remove_if(live.begin(), live.end(),
+                                [&](const MemberView* m) { return chosen.count(m->id) > 0; }),
+                 live.end());
+    } else {
+      // Never more instances than the size, counting those still being destroyed.
+      int64_t creates = std::min(n - have, n - existing);
+      for (int64_t i = 0; i < creates; ++i) d->creates.push_back({});
+    }
+    Remediate(in, live, chosen, n, d);
+    return;
+  }
+
+  // Rolling. Outdated members go as the availability allows (which also applies a smaller
+  // size at once: extra outdated members cost no availability below the floor).
+  std::vector<const MemberView*> outdated, current;
+  int64_t available = 0;
+  for (const MemberView* m : live) {
+    (m->config_sha == in.target_sha ? current : outdated).push_back(m);
+    if (Available(*m, in.target_sha)) ++available;
+  }
+  int64_t current_count = static_cast<int64_t>(current.size());
+  if (current_count + kept_slots > n) cancel_slots(current_count + kept_slots - n);
+
+  const int64_t floor = n - in.limits.unavailable;
+  SortForRoll(&outdated);
+  for (const MemberView* m : outdated) {
+    if (m->health == fv1::HEALTH_UNSPECIFIED) continue;
+    if (KnownNotHealthy(*m)) {
+      d->destroys.push_back(
+          {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (not healthy)", false});
+    } else if (available - 1 >= floor) {
+      d->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});
+      --available;
+    }
+  }
+
+  // Current-config extras (a smaller size) only once no outdated instance is left, so that a
+  // current-config member is never destroyed while outdated ones remain.
+  if (!any_outdated && current_count + kept_slots > n) {
+    int64_t excess = current_count + kept_slots - n;
+    SortForScaleDown(&current, in.target_sha);
+    for (const MemberView* m : current) {
+      if (excess-- <= 0) break;
+      d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
+    }
+  }
+
+  // New members: at most the size in total, and at most size + surge instances existing.
+  const int64_t room = n + in.limits.surge - existing;
+  const int64_t need = n - current_count - kept_slots;
+  for (int64_t i = 0; i < std::min(room, need); ++i) d->creates.push_back({});
+}
+
+void DecidePets(const DecideInput& in, Decision* d) {
+  absl::flat_hash_map<std::string, size_t> index;
+  for (size_t i = 0; i < in.logical_ids.size(); ++i) index.emplace(in.logical_ids[i], i);
+
+  absl::flat_hash_set<std::string> has_member;  // any member, including ones being destroyed
+  absl::flat_hash_map<std::string, std::vector<const MemberView*>> by_lid;
+  std::vector<const MemberView*> live;
+  absl::flat_hash_set<std::string> chosen;
+  for (const MemberView& m : in.members) {
+    if (index.count(m.logical_id)) has_member.insert(m.logical_id);
+    if (m.destroying) continue;
+    if (m.logical_id.empty()) {
+      d->destroys.push_back({m.id, iv1::DESTROY_REASON_REMEDIATION,
+                             "member without a logical ID in a group of pets", false});
+      chosen.insert(m.id);
+    } else if (!index.count(m.logical_id)) {
+      d->destroys.push_back({m.id, iv1::DESTROY_REASON_SCALE_DOWN,
+                             absl::StrCat("logical ID ", m.logical_id, " is not in the group"),
+                             false});
+      chosen.insert(m.id);
+    } else {
+      by_lid[m.logical_id].push_back(&m);
+    }
+  }
+
+  // One member per logical ID: the best stays, the others go.
+  std::vector<const MemberView*> kept(in.logical_ids.size(), nullptr);
+  for (auto& [lid, ms] : by_lid) {
+    std::sort(ms.begin(), ms.end(), [&](const MemberView* a, const MemberView* b) {
+      return KeepFirst(a, b, in.target_sha);
+    });
+    kept[index[lid]] = ms[0];
+    live.push_back(ms[0]);
+    for (size_t i = 1; i < ms.size(); ++i) {
+      d->destroys.push_back({ms[i]->id, iv1::DESTROY_REASON_REMEDIATION,
+                             absl::StrCat("duplicate member for logical ID ", lid), false});
+      chosen.insert(ms[i]->id);
+    }
+  }
+
+  absl::flat_hash_set<std::string> slot_lids;
+  for (const SlotView& s : in.slots) {
+    bool wanted = index.count(s.logical_id) && !slot_lids.count(s.logical_id) &&
+                  !has_member.count(s.logical_id);
+    if (!wanted && !s.exists) {
+      d->cancel_slots.push_back(s.key);
+      continue;
+    }
+    slot_lids.insert(s.logical_id);
+  }
+  for (const std::string& lid : in.logical_ids) {
+    if (!has_member.count(lid) && !slot_lids.count(lid)) d->creates.push_back({lid});
+  }
+
+  if (in.rolling) {
+    const int64_t allowed = std::max<int64_t>(1, in.limits.unavailable);
+    int64_t unavailable = 0;
+    std::vector<const MemberView*> outdated;
+    for (const MemberView* k : kept) {
+      if (k == nullptr || !Available(*k, in.target_sha)) ++unavailable;
+      if (k != nullptr && k->config_sha != in.target_sha) outdated.push_back(k);
+    }
+    // Broken ones first (no availability lost), then the others, in list order, while the
+    // unavailable logical IDs stay within the allowance.
+    for (const MemberView* m : outdated) {
+      if (KnownNotHealthy(*m)) {
+        d->destroys.push_back(
+            {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (not healthy)", false});
+        chosen.insert(m->id);
+      }
+    }
+    for (const MemberView* m : outdated) {
+      if (!Healthy(*m)) continue;
+      if (unavailable + 1 > allowed) break;
+      d->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});
+      chosen.insert(m->id);
+      ++unavailable;
+    }
+    return;
+  }
+  Remediate(in, live, chosen, static_cast<int64_t>(in.logical_ids.size()), d);
+}
+
+std::string Instances(int64_t n) {
+  return absl::StrCat(n, n == 1 ? " instance" : " instances");
+}
+
+}  // namespace
+
+std::string ShortSha(const std::string& sha) { return sha.substr(0, 8); }
+
+int64_t DesiredCount(const gv1::GroupSpec& spec) {
+  if (spec.allocation().has_logical_ids()) return spec.allocation().logical_ids().ids_size();
+  return spec.allocation().size();
+}
+
+RollingLimits ResolveRollingLimits(const gv1::GroupSpec& spec, int64_t desired) {
+  const gv1::UpdatePolicy& p = spec.update_policy();
+  RollingLimits r;
+  if (spec.allocation().has_logical_ids()) {
+    r.surge = 0;
+    r.unavailable = p.has_max_unavailable() ? Resolve(p.max_unavailable(), desired) : 1;
+    r.unavailable = std::max<int64_t>(1, r.unavailable);
+    return r;
+  }
+  r.surge = p.has_max_surge() ? Resolve(p.max_surge(), desired) : 1;
+  r.unavailable = p.has_max_unavailable() ? Resolve(p.max_unavailable(), desired) : 0;
+  if (r.surge == 0 && r.unavailable == 0) r.surge = 1;
+  return r;
+}
+
+Decision Decide(const DecideInput& in) {
+  Decision d;
+  if (in.pets) {
+    DecidePets(in, &d);
+  } else {
+    DecideCattle(in, &d);
+  }
+  return d;
+}
+
+gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<SlotView>& slots,
+                   const gv1::GroupSpec& proposed, const std::string& proposed_sha) {
+  gv1::Plan plan;
+  plan.set_config_sha(proposed_sha);
+  const std::string short_sha = ShortSha(proposed_sha);
+  std::vector<gv1::PlanStep> destroys, creates, replaces;
+
+  auto destroy = [&](const MemberView& m, const std::string& why) {
+    gv1::PlanStep s;
+    s.set_action(gv1::STEP_ACTION_DESTROY);
+    s.set_instance_id(m.id);
+    s.set_logical_id(m.logical_id);
+    s.set_description(absl::StrCat("terminate ", m.id, " (", why, ")"));
+    destroys.push_back(std::move(s));
+  };
+  auto replace = [&](const MemberView& m) {
+    gv1::PlanStep s;
+    s.set_action(gv1::STEP_ACTION_REPLACE);
+    s.set_instance_id(m.id);
+    s.set_logical_id(m.logical_id);
+    s.set_description(absl::StrCat("replace ", m.id,
+                                   m.logical_id.empty() ? "" : " (logical ID " + m.logical_id + ")",
+                                   " with one on config ", short_sha));
+    replaces.push_back(std::move(s));
+  };
+  auto create = [&](const std::string& lid) {
+    gv1::PlanStep s;
+    s.set_action(gv1::STEP_ACTION_CREATE);
+    s.set_logical_id(lid);
+    s.set_description(lid.empty()
+                          ? absl::StrCat("add an instance on config ", short_sha)
+                          : absl::StrCat("add the instance of logical ID ", lid, " on config ",
+                                         short_sha));
+    creates.push_back(std::move(s));
+  };
+
+  std::vector<const MemberView*> live;
+  for (const MemberView& m : members) {
+    if (!m.destroying) live.push_back(&m);
+  }
+
+  if (proposed.allocation().has_logical_ids()) {
+    const auto& ids = proposed.allocation().logical_ids().ids();
+    absl::flat_hash_map<std::string, size_t> index;
+    for (int i = 0; i < ids.size(); ++i) index.emplace(ids[i], i);
+    absl::flat_hash_map<std::string, std::vector<const MemberView*>> by_lid;
+    absl::flat_hash_set<std::string> has_member;
+    for (const MemberView& m : members) {
+      if (index.count(m.logical_id)) has_member.insert(m.logical_id);
+    }
+    for (const MemberView* m : live) {
+      if (m->logical_id.empty()) {
+        destroy(*m, "no logical ID");
+      } else if (!index.count(m->logical_id)) {
+        destroy(*m, absl::StrCat("logical ID ", m->logical_id, " is not in the group"));
+      } else {
+        by_lid[m->logical_id].push_back(m);
+      }
+    }
+    std::vector<const MemberView*> kept(ids.size(), nullptr);
+    for (auto& [lid, ms] : by_lid) {
+      std::sort(ms.begin(), ms.end(), [&](const MemberView* a, const MemberView* b) {
+        return KeepFirst(a, b, proposed_sha);
+      });
+      kept[index[lid]] = ms[0];
+      for (size_t i = 1; i < ms.size(); ++i) {
+        destroy(*ms[i], absl::StrCat("duplicate for logical ID ", lid));
+      }
+    }
+    absl::flat_hash_set<std::string> slot_lids;
+    for (const SlotView& s : slots) slot_lids.insert(s.logical_id);
+    for (const std::string& lid : ids) {
+      if (!has_member.count(lid) && !slot_lids.count(lid)) create(lid);
+    }
+    std::vector<const MemberView*> outdated;
+    for (const MemberView* k : kept) {
+      if (k != nullptr && k->config_sha != proposed_sha) outdated.push_back(k);
+    }
+    std::stable_sort(outdated.begin(), outdated.end(), [](const MemberView* a,
+                                                          const MemberView* b) {
+      return KnownNotHealthy(*a) && !KnownNotHealthy(*b);
+    });
+    for (const MemberView* m : outdated) replace(*m);
+  } else {
+    const int64_t n = proposed.allocation().size();
+    int64_t have = static_cast<int64_t>(live.size() + slots.size());
+    if (have > n) {
+      int64_t excess = have - n;
+      for (const SlotView& s : slots) {
+        if (!s.exists && excess > 0) {
+          --excess;
+          --have;
+        }
+      }
+      std::vector<const MemberView*> order = live;
+      SortForScaleDown(&order, proposed_sha);
+      absl::flat_hash_set<std::string> gone;
+      for (const MemberView* m : order) {
+        if (excess <= 0) break;
+        destroy(*m, "scale down");
+        gone.insert(m->id);
+        --excess;
+        --have;
+      }
+      live.erase(std::remove_if(live.begin(), live.end(),
+                                [&](const MemberView* m) { return gone.count(m->id) > 0; }),
+                 live.end());
+    }
+    for (int64_t i = have; i < n; ++i) create("");
+    std::vector<const MemberView*> outdated;
+    for (const MemberView* m : live) {
+      if (m->config_sha != proposed_sha) outdated.push_back(m);
+    }
+    SortForRoll(&outdated);
+    for (const MemberView* m : outdated) replace(*m);
+  }
+
+  plan.set_destroys(static_cast<int64_t>(destroys.size()));
+  plan.set_creates(static_cast<int64_t>(creates.size()));
+  plan.set_replaces(static_cast<int64_t>(replaces.size()));
+  for (auto* v : {&destroys, &creates, &replaces}) {
+    for (gv1::PlanStep& s : *v) *plan.add_steps() = std::move(s);
+  }
+
+  std::string summary;
+  auto then = [&summary](const std::string& first, const std::string& rest) {
+    summary = summary.empty() ? first : absl::StrCat(summary, ", then ", rest);
+  };
+  if (plan.replaces() > 0) {
+    then(absl::StrCat("Performs a rolling update of ", Instances(plan.replaces())), "");
+  }
+  if (plan.destroys() > 0) {
+    then(absl::StrCat("Terminates ", Instances(plan.destroys())),
+         absl::StrCat("terminates ", Instances(plan.destroys())));
+  }
+  if (plan.creates() > 0) {
+    then(absl::StrCat("Adds ", Instances(plan.creates())),
+         absl::StrCat("adds ", Instances(plan.creates())));
+  }
+  plan.set_summary(summary.empty() ? "Noop" : summary);
+  return plan;
+}
+
+}  // namespace infrakit::services::group

@@ -1,0 +1,141 @@
+// The group controller's decisions as pure functions: what to create and destroy now
+// (Decide), and what a whole update would do (MakePlan). No I/O, no time, no locks: the
+// controller builds the inputs from its state under its lock and carries out the result.
+//
+// Cost: O(n log n) in the number of members and pending creations.
+#ifndef INFRAKIT_SERVICES_GROUP_PLANNER_H_
+#define INFRAKIT_SERVICES_GROUP_PLANNER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "infrakit/flavor/v1/flavor.pb.h"
+#include "infrakit/group/v1/group.pb.h"
+#include "infrakit/instance/v1/instance.pb.h"
+
+namespace infrakit::services::group {
+
+namespace gv1 = ::infrakit::group::v1;
+namespace fv1 = ::infrakit::flavor::v1;
+namespace iv1 = ::infrakit::instance::v1;
+
+// What the planner knows of one member (a listed instance of the group).
+struct MemberView {
+  std::string id;
+  // For pets; empty for cattle.
+  std::string logical_id;
+  // Its infrakit.config_sha tag ("" when missing).
+  std::string config_sha;
+  // Last reported health; HEALTH_UNSPECIFIED when never checked.
+  fv1::Health health = fv1::HEALTH_UNSPECIFIED;
+  // HEALTHY for at least the update's min ready seconds.
+  bool ready = false;
+  // Being destroyed (or asked to be): no longer counted as a member, still counted as an
+  // existing instance.
+  bool destroying = false;
+  // UNHEALTHY for longer than the remediation threshold.
+  bool remediable = false;
+  // When it was created (or first seen, when the controller did not create it).
+  absl::Time created = absl::InfinitePast();
+  // Since when it has been UNHEALTHY (meaningful when health is UNHEALTHY).
+  absl::Time unhealthy_since = absl::InfinitePast();
+};
+
+// A creation the controller has decided on and not yet seen listed.
+struct SlotView {
+  std::string key;
+  std::string logical_id;
+  // A Provision was sent (it may have created an instance): counts as an existing instance and
+  // cannot be cancelled.
+  bool exists = false;
+};
+
+// Max surge / max unavailable resolved to counts for a given desired size.
+struct RollingLimits {
+  int64_t surge = 0;
+  int64_t unavailable = 0;
+};
+
+struct DecideInput {
+  // Pets (logical IDs) rather than cattle (size).
+  bool pets = false;
+  // Cattle: the desired size.
+  int64_t size = 0;
+  // Pets: the logical IDs, in order.
+  std::vector<std::string> logical_ids;
+  // The spec's config_sha.
+  std::string target_sha;
+  // A rolling update is running (not paused).
+  bool rolling = false;
+  RollingLimits limits;
+  // Remediation settings (used when not rolling).
+  bool remediation = false;
+  int64_t remediation_max_concurrent = 1;
+  int64_t max_unhealthy_percent = 50;
+  // Replacements for remediation under way (destroys, debts, creations).
+  int64_t remediation_in_progress = 0;
+  // Every member, including the ones being destroyed.
+  std::vector<MemberView> members;
+  std::vector<SlotView> slots;
+};
+
+struct CreateAction {
+  // For pets; empty for cattle.
+  std::string logical_id;
+};
+
+struct DestroyAction {
+  std::string id;
+  iv1::DestroyReason reason = iv1::DESTROY_REASON_UNSPECIFIED;
+  // A readable reason for events and logs.
+  std::string why;
+  // A remediation replacement (counted against the remediation concurrency).
+  bool remediation = false;
+};
+
+struct Decision {
+  std::vector<CreateAction> creates;
+  std::vector<DestroyAction> destroys;
+  // Slots (by key) no longer wanted; only ones with exists == false are listed.
+  std::vector<std::string> cancel_slots;
+  // Remediation is enabled and more than the allowed share of the group is unhealthy.
+  bool breaker_open = false;
+  // Members UNHEALTHY.
+  int64_t unhealthy = 0;
+};
+
+// What to do now. Invariants kept:
+//  - cattle: creations never bring the existing instances (members, including those being
+//    destroyed, plus sent Provisions) above size (+ surge while rolling);
+//  - while rolling, a HEALTHY member is destroyed only if the members that are available
+//    (outdated and HEALTHY, or current and ready) stay >= size - unavailable; outdated members
+//    never checked for health are not touched; current-config members are destroyed only as
+//    extras, duplicates or for remediation, never to roll;
+//  - pets: at most one member per logical ID; a logical ID is recreated only once its old
+//    member is gone.
+Decision Decide(const DecideInput& in);
+
+// The members a group wants: its size, or the number of its logical IDs.
+int64_t DesiredCount(const gv1::GroupSpec& spec);
+
+// Max surge / max unavailable of `spec`'s update policy for `desired` members, with the
+// defaults (cattle: surge 1, unavailable 0, and surge 1 when both come out 0; pets: surge 0,
+// unavailable 1 at least, i.e. in place, one at a time).
+RollingLimits ResolveRollingLimits(const gv1::GroupSpec& spec, int64_t desired);
+
+// The plan of updating a group with `members` (and `slots` not yet listed) to `proposed`,
+// whose config_sha is `proposed_sha`. Steps in the order they are carried out: extras
+// destroyed and missing members created at once, then the replacements of outdated members.
+// Summary in the seed's words, e.g. "Noop", "Performs a rolling update of 3 instances, then
+// terminates 2 instances", "Adds 2 instances".
+gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<SlotView>& slots,
+                   const gv1::GroupSpec& proposed, const std::string& proposed_sha);
+
+// The first characters of a config_sha, for readable messages.
+std::string ShortSha(const std::string& sha);
+
+}  // namespace infrakit::services::group
+
+#endif  // INFRAKIT_SERVICES_GROUP_PLANNER_H_

@@ -1,0 +1,430 @@
+#include "services/group/planner.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace infrakit::services::group {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1000);
+constexpr char kOld[] = "old-sha";
+constexpr char kNew[] = "new-sha";
+
+// A member; `age` orders creation (bigger = created later).
+MemberView M(const std::string& id, const std::string& sha,
+             fv1::Health health = fv1::HEALTH_HEALTHY, int age = 0,
+             const std::string& lid = "") {
+  MemberView m;
+  m.id = id;
+  m.config_sha = sha;
+  m.health = health;
+  m.ready = health == fv1::HEALTH_HEALTHY;
+  m.created = kT0 + absl::Seconds(age);
+  m.logical_id = lid;
+  return m;
+}
+
+MemberView Destroying(MemberView m) {
+  m.destroying = true;
+  return m;
+}
+
+SlotView Slot(const std::string& key, bool exists, const std::string& lid = "") {
+  return SlotView{key, lid, exists};
+}
+
+std::vector<std::string> DestroyIds(const Decision& d) {
+  std::vector<std::string> ids;
+  for (const auto& a : d.destroys) ids.push_back(a.id);
+  return ids;
+}
+
+std::vector<std::string> CreateLids(const Decision& d) {
+  std::vector<std::string> ids;
+  for (const auto& a : d.creates) ids.push_back(a.logical_id);
+  return ids;
+}
+
+DecideInput Cattle(int64_t size, std::vector<MemberView> members,
+                   std::vector<SlotView> slots = {}) {
+  DecideInput in;
+  in.size = size;
+  in.target_sha = kNew;
+  in.members = std::move(members);
+  in.slots = std::move(slots);
+  return in;
+}
+
+DecideInput Rolling(DecideInput in, int64_t surge, int64_t unavailable) {
+  in.rolling = true;
+  in.limits.surge = surge;
+  in.limits.unavailable = unavailable;
+  return in;
+}
+
+DecideInput Pets(std::vector<std::string> lids, std::vector<MemberView> members,
+                 std::vector<SlotView> slots = {}) {
+  DecideInput in;
+  in.pets = true;
+  in.logical_ids = std::move(lids);
+  in.target_sha = kNew;
+  in.members = std::move(members);
+  in.slots = std::move(slots);
+  return in;
+}
+
+struct DecideCase {
+  std::string name;
+  DecideInput in;
+  int creates;
+  std::vector<std::string> destroys;  // in order
+  std::vector<std::string> cancels = {};
+  std::vector<std::string> create_lids = {};  // pets only
+};
+
+class DecideTest : public ::testing::TestWithParam<DecideCase> {};
+
+TEST_P(DecideTest, Decides) {
+  const DecideCase& c = GetParam();
+  Decision d = Decide(c.in);
+  EXPECT_EQ(static_cast<int>(d.creates.size()), c.creates);
+  EXPECT_EQ(DestroyIds(d), c.destroys);
+  EXPECT_EQ(d.cancel_slots, c.cancels);
+  if (!c.create_lids.empty()) EXPECT_EQ(CreateLids(d), c.create_lids);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, DecideTest,
+    ::testing::Values(
+        DecideCase{"ScaleUpFromZero", Cattle(3, {}), 3, {}},
+        DecideCase{"ScaleUp", Cattle(5, {M("a", kNew), M("b", kNew)}), 3, {}},
+        DecideCase{"Converged", Cattle(2, {M("a", kNew), M("b", kNew)}), 0, {}},
+        // Extras: outdated first, then unhealthy, then newest.
+        DecideCase{"ScaleDownOrder",
+                   Cattle(2, {M("a", kNew, fv1::HEALTH_HEALTHY, 1),
+                              M("b", kNew, fv1::HEALTH_UNHEALTHY, 2),
+                              M("c", kOld, fv1::HEALTH_HEALTHY, 3),
+                              M("d", kNew, fv1::HEALTH_HEALTHY, 4),
+                              M("e", kNew, fv1::HEALTH_HEALTHY, 5)}),
+                   0,
+                   {"c", "b", "e"}},
+        DecideCase{"ScaleToZero", Cattle(0, {M("a", kNew, fv1::HEALTH_HEALTHY, 1),
+                                             M("b", kNew, fv1::HEALTH_HEALTHY, 2)}),
+                   0,
+                   {"b", "a"}},
+        // Creations under way count: no overshoot.
+        DecideCase{"SlotsCount", Cattle(3, {M("a", kNew)}, {Slot("k1", true), Slot("k2", false)}),
+                   0,
+                   {}},
+        // Creations not started are dropped before members are destroyed.
+        DecideCase{"CancelSlotsFirst",
+                   Cattle(1, {M("a", kNew)}, {Slot("k1", false), Slot("k2", false)}), 0, {},
+                   {"k2", "k1"}},
+        // An instance being destroyed still exists: its replacement waits (no overshoot).
+        DecideCase{"DestroyingStillExists",
+                   Cattle(3, {M("a", kNew), M("b", kNew), Destroying(M("c", kNew))}), 0, {}},
+        DecideCase{"DestroyingNotCountedAsMember",
+                   Cattle(3, {M("a", kNew), M("b", kNew), Destroying(M("c", kNew)),
+                              Destroying(M("d", kNew))}),
+                   0,
+                   {}},
+        // Rolling, surge 1 / unavailable 0: one new first, old ones kept.
+        DecideCase{"RollSurgeFirstCreate",
+                   Rolling(Cattle(3, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
+                                      M("b", kOld, fv1::HEALTH_HEALTHY, 2),
+                                      M("c", kOld, fv1::HEALTH_HEALTHY, 3)}),
+                           1, 0),
+                   1,
+                   {}},
+        DecideCase{"RollWaitsForReady",
+                   Rolling(Cattle(3, {M("a", kOld), M("b", kOld), M("c", kOld),
+                                      M("n", kNew, fv1::HEALTH_UNKNOWN, 9)}),
+                           1, 0),
+                   0,
+                   {}},
+        DecideCase{"RollDestroysNewestOldOnceReady",
+                   Rolling(Cattle(3, {M("a", kOld, fv1::HEALTH_HEALTHY, 2),
+                                      M("b", kOld, fv1::HEALTH_HEALTHY, 1),
+                                      M("c", kOld, fv1::HEALTH_HEALTHY, 3),
+                                      M("n", kNew, fv1::HEALTH_HEALTHY, 9)}),
+                           1, 0),
+                   0,
+                   {"c"}},
+        DecideCase{"RollUnavailableFirst",
+                   Rolling(Cattle(3, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
+                                      M("b", kOld, fv1::HEALTH_HEALTHY, 2),
+                                      M("c", kOld, fv1::HEALTH_HEALTHY, 3)}),
+                           0, 1),
+                   0,
+                   {"c"}},
+        DecideCase{"RollSurgeTwoUnavailableOne",
+                   Rolling(Cattle(4, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
+                                      M("b", kOld, fv1::HEALTH_HEALTHY, 2),
+                                      M("c", kOld, fv1::HEALTH_HEALTHY, 3),
+                                      M("d", kOld, fv1::HEALTH_HEALTHY, 4)}),
+                           2, 1),
+                   2,
+                   {"d"}},
+        // Never-checked outdated members are not touched; broken ones go first and freely.
+        DecideCase{"RollSkipsUncheckedTakesBroken",
+                   Rolling(Cattle(3, {M("a", kOld, fv1::HEALTH_UNSPECIFIED, 1),
+                                      M("b", kOld, fv1::HEALTH_UNHEALTHY, 2),
+                                      M("c", kOld, fv1::HEALTH_HEALTHY, 3)}),
+                           0, 1),
+                   0,
+                   {"b"}},
+        // The seed's tutorial: 5 on the old config, update to 3 on the new one.
+        DecideCase{"TutorialShrinksAtOnce",
+                   Rolling(Cattle(3, {M("i1", kOld, fv1::HEALTH_HEALTHY, 1),
+                                      M("i2", kOld, fv1::HEALTH_HEALTHY, 2),
+                                      M("i3", kOld, fv1::HEALTH_HEALTHY, 3),
+                                      M("i4", kOld, fv1::HEALTH_HEALTHY, 4),
+                                      M("i5", kOld, fv1::HEALTH_HEALTHY, 5)}),
+                           1, 0),
+                   0,
+                   {"i5", "i4"}},
+        DecideCase{"RollCurrentExtrasWaitForOutdated",
+                   Rolling(Cattle(2, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
+                                      M("x", kNew, fv1::HEALTH_HEALTHY, 2),
+                                      M("y", kNew, fv1::HEALTH_HEALTHY, 3),
+                                      M("z", kNew, fv1::HEALTH_HEALTHY, 4)}),
+                           1, 0),
+                   0,
+                   {"a"}},
+        DecideCase{"RollCurrentExtrasOnceOutdatedGone",
+                   Rolling(Cattle(2, {M("x", kNew, fv1::HEALTH_HEALTHY, 2),
+                                      M("y", kNew, fv1::HEALTH_HEALTHY, 3),
+                                      M("z", kNew, fv1::HEALTH_HEALTHY, 4)}),
+                           1, 0),
+                   0,
+                   {"z"}},
+        DecideCase{"RollCancelsUnneededSlots",
+                   Rolling(Cattle(2, {M("x", kNew), M("y", kNew)}, {Slot("k", false)}), 1, 0),
+                   0,
+                   {},
+                   {"k"}},
+        DecideCase{"PetsDuplicatesUnknownAndMissing",
+                   Pets({"a", "b", "c"},
+                        {M("1", kNew, fv1::HEALTH_HEALTHY, 1, "a"),
+                         M("2", kNew, fv1::HEALTH_HEALTHY, 2, "a"),
+                         M("3", kNew, fv1::HEALTH_HEALTHY, 3, "b"),
+                         M("4", kNew, fv1::HEALTH_HEALTHY, 4, "x"),
+                         M("5", kNew, fv1::HEALTH_HEALTHY, 5, "")}),
+                   1,
+                   {"4", "5", "2"},
+                   {},
+                   {"c"}},
+        DecideCase{"PetsDuplicateKeepsCurrentConfig",
+                   Pets({"a"}, {M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a"),
+                                M("2", kNew, fv1::HEALTH_HEALTHY, 2, "a")}),
+                   0,
+                   {"1"}},
+        DecideCase{"PetsWaitForDestroyBeforeCreate",
+                   Pets({"a", "b"}, {Destroying(M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a")),
+                                     M("2", kNew, fv1::HEALTH_HEALTHY, 2, "b")}),
+                   0,
+                   {}},
+        DecideCase{"PetsSlotCountsAndUnwantedSlotCancelled",
+                   Pets({"a", "b"}, {M("2", kNew, fv1::HEALTH_HEALTHY, 2, "b")},
+                        {Slot("ka", true, "a"), Slot("kz", false, "z")}),
+                   0,
+                   {},
+                   {"kz"}},
+        DecideCase{"PetsRollOneAtATime",
+                   Rolling(Pets({"a", "b", "c"},
+                                {M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a"),
+                                 M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
+                                 M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
+                           0, 1),
+                   0,
+                   {"1"}},
+        DecideCase{"PetsRollWaitsWhileOneIsDown",
+                   Rolling(Pets({"a", "b", "c"},
+                                {M("1", kNew, fv1::HEALTH_UNKNOWN, 9, "a"),
+                                 M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
+                                 M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
+                           0, 1),
+                   0,
+                   {}},
+        DecideCase{"PetsRollNextOnceReady",
+                   Rolling(Pets({"a", "b", "c"},
+                                {M("1", kNew, fv1::HEALTH_HEALTHY, 9, "a"),
+                                 M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
+                                 M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
+                           0, 1),
+                   0,
+                   {"2"}}),
+    [](const ::testing::TestParamInfo<DecideCase>& info) { return info.param.name; });
+
+TEST(DecideTest, RemediationReplacesLongUnhealthyUpToTheLimit) {
+  DecideInput in = Cattle(5, {});
+  for (int i = 0; i < 5; ++i) in.members.push_back(M(absl::StrCat("m", i), kNew));
+  in.members[1].health = fv1::HEALTH_UNHEALTHY;
+  in.members[1].remediable = true;
+  in.members[1].unhealthy_since = kT0 + absl::Seconds(5);
+  in.members[3].health = fv1::HEALTH_UNHEALTHY;
+  in.members[3].remediable = true;
+  in.members[3].unhealthy_since = kT0 + absl::Seconds(1);
+  in.remediation = true;
+  in.remediation_max_concurrent = 1;
+
+  Decision d = Decide(in);
+  EXPECT_FALSE(d.breaker_open);
+  ASSERT_EQ(DestroyIds(d), std::vector<std::string>{"m3"});  // unhealthy the longest
+  EXPECT_TRUE(d.destroys[0].remediation);
+  EXPECT_EQ(d.destroys[0].reason, iv1::DESTROY_REASON_REMEDIATION);
+
+  in.remediation_in_progress = 1;
+  EXPECT_TRUE(Decide(in).destroys.empty());
+
+  in.remediation = false;
+  in.remediation_in_progress = 0;
+  EXPECT_TRUE(Decide(in).destroys.empty());
+}
+
+TEST(DecideTest, RemediationBreakerOpensAboveTheShare) {
+  DecideInput in = Cattle(4, {});
+  for (int i = 0; i < 4; ++i) {
+    MemberView m = M(absl::StrCat("m", i), kNew, fv1::HEALTH_UNHEALTHY);
+    m.remediable = i < 3;
+    in.members.push_back(m);
+  }
+  in.members[3].health = fv1::HEALTH_HEALTHY;
+  in.remediation = true;
+  in.remediation_max_concurrent = 5;
+  in.max_unhealthy_percent = 50;
+  Decision d = Decide(in);
+  EXPECT_TRUE(d.breaker_open);
+  EXPECT_EQ(d.unhealthy, 3);
+  EXPECT_TRUE(d.destroys.empty());
+
+  in.max_unhealthy_percent = 75;  // 3 of 4 is not more than 75%
+  d = Decide(in);
+  EXPECT_FALSE(d.breaker_open);
+  EXPECT_EQ(d.destroys.size(), 3u);
+}
+
+TEST(ResolveRollingLimitsTest, DefaultsAndPercentages) {
+  gv1::GroupSpec cattle;
+  cattle.mutable_allocation()->set_size(10);
+  RollingLimits r = ResolveRollingLimits(cattle, 10);
+  EXPECT_EQ(r.surge, 1);
+  EXPECT_EQ(r.unavailable, 0);
+
+  cattle.mutable_update_policy()->mutable_max_surge()->set_percent(25);
+  cattle.mutable_update_policy()->mutable_max_unavailable()->set_percent(10);
+  r = ResolveRollingLimits(cattle, 10);
+  EXPECT_EQ(r.surge, 3);  // 2.5 rounded up
+  EXPECT_EQ(r.unavailable, 1);
+
+  cattle.mutable_update_policy()->mutable_max_surge()->set_count(0);
+  cattle.mutable_update_policy()->mutable_max_unavailable()->set_count(0);
+  r = ResolveRollingLimits(cattle, 10);
+  EXPECT_EQ(r.surge, 1);  // both zero could never progress
+  EXPECT_EQ(r.unavailable, 0);
+
+  gv1::GroupSpec pets;
+  pets.mutable_allocation()->mutable_logical_ids()->add_ids("a");
+  pets.mutable_update_policy()->mutable_max_surge()->set_count(3);
+  r = ResolveRollingLimits(pets, 1);
+  EXPECT_EQ(r.surge, 0);
+  EXPECT_EQ(r.unavailable, 1);
+}
+
+gv1::GroupSpec CattleSpec(int64_t size) {
+  gv1::GroupSpec s;
+  s.set_id("cattle");
+  s.mutable_allocation()->set_size(size);
+  return s;
+}
+
+gv1::GroupSpec PetSpec(std::vector<std::string> lids) {
+  gv1::GroupSpec s;
+  s.set_id("pets");
+  for (const auto& l : lids) s.mutable_allocation()->mutable_logical_ids()->add_ids(l);
+  return s;
+}
+
+std::vector<MemberView> Five(const std::string& sha) {
+  std::vector<MemberView> v;
+  for (int i = 1; i <= 5; ++i) v.push_back(M(absl::StrCat("inst-", i), sha, fv1::HEALTH_HEALTHY, i));
+  return v;
+}
+
+TEST(MakePlanTest, SeedTutorialUpdate) {
+  gv1::Plan p = MakePlan(Five(kOld), {}, CattleSpec(3), kNew);
+  EXPECT_EQ(p.summary(), "Performs a rolling update of 3 instances, then terminates 2 instances");
+  EXPECT_EQ(p.replaces(), 3);
+  EXPECT_EQ(p.destroys(), 2);
+  EXPECT_EQ(p.creates(), 0);
+  EXPECT_EQ(p.config_sha(), kNew);
+  ASSERT_EQ(p.steps_size(), 5);
+  EXPECT_EQ(p.steps(0).action(), gv1::STEP_ACTION_DESTROY);
+  EXPECT_EQ(p.steps(0).instance_id(), "inst-5");
+  EXPECT_EQ(p.steps(1).instance_id(), "inst-4");
+  for (int i = 2; i < 5; ++i) {
+    EXPECT_EQ(p.steps(i).action(), gv1::STEP_ACTION_REPLACE);
+    EXPECT_EQ(p.steps(i).instance_id(), absl::StrCat("inst-", 5 - i));
+  }
+  EXPECT_EQ(p.steps(2).description(), "replace inst-3 with one on config new-sha");
+}
+
+struct PlanCase {
+  std::string name;
+  std::vector<MemberView> members;
+  gv1::GroupSpec spec;
+  std::string sha;
+  std::string summary;
+};
+
+class MakePlanTableTest : public ::testing::TestWithParam<PlanCase> {};
+
+TEST_P(MakePlanTableTest, Summarizes) {
+  const PlanCase& c = GetParam();
+  gv1::Plan p = MakePlan(c.members, {}, c.spec, c.sha);
+  EXPECT_EQ(p.summary(), c.summary);
+  EXPECT_EQ(p.steps_size(), p.replaces() + p.creates() + p.destroys());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, MakePlanTableTest,
+    ::testing::Values(
+        PlanCase{"Noop", Five(kNew), CattleSpec(5), kNew, "Noop"},
+        PlanCase{"PureScaleUpIsNotARoll", Five(kNew), CattleSpec(7), kNew, "Adds 2 instances"},
+        PlanCase{"PureScaleDown", Five(kNew), CattleSpec(4), kNew, "Terminates 1 instance"},
+        PlanCase{"RollOnly", Five(kOld), CattleSpec(5), kNew,
+                 "Performs a rolling update of 5 instances"},
+        PlanCase{"RollThenAdd", Five(kOld), CattleSpec(7), kNew,
+                 "Performs a rolling update of 5 instances, then adds 2 instances"},
+        PlanCase{"RollOne", {M("x", kOld)}, CattleSpec(1), kNew,
+                 "Performs a rolling update of 1 instance"},
+        PlanCase{"PetsListChange",
+                 {M("1", kNew, fv1::HEALTH_HEALTHY, 1, "a"),
+                  M("2", kNew, fv1::HEALTH_HEALTHY, 2, "b")},
+                 PetSpec({"b", "c"}), kNew, "Terminates 1 instance, then adds 1 instance"},
+        PlanCase{"PetsRoll",
+                 {M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a"),
+                  M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b")},
+                 PetSpec({"a", "b"}), kNew, "Performs a rolling update of 2 instances"}),
+    [](const ::testing::TestParamInfo<PlanCase>& info) { return info.param.name; });
+
+TEST(MakePlanTest, PetStepsNameLogicalIds) {
+  gv1::Plan p = MakePlan({M("1", kOld, fv1::HEALTH_HEALTHY, 1, "10.0.0.1"),
+                          M("2", kNew, fv1::HEALTH_HEALTHY, 2, "10.0.0.9")},
+                         {}, PetSpec({"10.0.0.1", "10.0.0.2"}), kNew);
+  ASSERT_EQ(p.steps_size(), 3);
+  EXPECT_EQ(p.steps(0).action(), gv1::STEP_ACTION_DESTROY);
+  EXPECT_EQ(p.steps(0).logical_id(), "10.0.0.9");
+  EXPECT_EQ(p.steps(1).action(), gv1::STEP_ACTION_CREATE);
+  EXPECT_EQ(p.steps(1).logical_id(), "10.0.0.2");
+  EXPECT_EQ(p.steps(2).action(), gv1::STEP_ACTION_REPLACE);
+  EXPECT_EQ(p.steps(2).instance_id(), "1");
+  EXPECT_EQ(p.steps(2).logical_id(), "10.0.0.1");
+}
+
+}  // namespace
+}  // namespace infrakit::services::group

@@ -1,0 +1,117 @@
+#include "services/group/testing/fake_flavor_plugin.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace infrakit::services::group::testing {
+
+absl::Status FakeFlavorPlugin::Validate(const fv1::ValidateRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (!error_.ok()) return error_;
+  return validate_error_;
+}
+
+absl::StatusOr<fv1::PrepareResponse> FakeFlavorPlugin::Prepare(
+    const fv1::PrepareRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (!error_.ok()) return error_;
+  prepared_.push_back(request);
+  fv1::PrepareResponse response;
+  *response.mutable_spec() = request.spec();
+  response.mutable_spec()->set_init(absl::StrCat("fake-init ", request.index().sequence()));
+  (*response.mutable_spec()->mutable_tags())["flavor"] = "fake";
+  return response;
+}
+
+fv1::Health FakeFlavorPlugin::HealthLocked(const infrakit::instance::v1::Description& d) {
+  if (auto it = by_id_.find(d.id()); it != by_id_.end()) return it->second;
+  if (auto t = d.tags().find("infrakit.config_sha"); t != d.tags().end()) {
+    if (auto it = by_sha_.find(t->second); it != by_sha_.end()) return it->second;
+  }
+  return default_health_;
+}
+
+fv1::Health FakeFlavorPlugin::HealthOf(const infrakit::instance::v1::Description& d) {
+  absl::MutexLock lock(&mu_);
+  return HealthLocked(d);
+}
+
+absl::StatusOr<fv1::HealthyResponse> FakeFlavorPlugin::Healthy(
+    const fv1::HealthyRequest& request) {
+  absl::MutexLock lock(&mu_);
+  ++healthy_calls_;
+  if (!error_.ok()) return error_;
+  fv1::HealthyResponse response;
+  response.set_health(HealthLocked(request.instance()));
+  if (response.health() != fv1::HEALTH_HEALTHY) {
+    response.set_reason(absl::StrCat("fake probe of ", request.instance().id(), " says ",
+                                     fv1::Health_Name(response.health())));
+  }
+  return response;
+}
+
+absl::Status FakeFlavorPlugin::Drain(const fv1::DrainRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (!error_.ok()) return error_;
+  if (!drain_error_.ok()) return drain_error_;
+  drained_.push_back(request.instance().id());
+  return absl::OkStatus();
+}
+
+void FakeFlavorPlugin::set_default_health(fv1::Health health) {
+  absl::MutexLock lock(&mu_);
+  default_health_ = health;
+}
+
+void FakeFlavorPlugin::SetHealth(const std::string& id, fv1::Health health) {
+  absl::MutexLock lock(&mu_);
+  by_id_[id] = health;
+}
+
+void FakeFlavorPlugin::ClearHealth(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  by_id_.erase(id);
+}
+
+void FakeFlavorPlugin::SetShaHealth(const std::string& sha, fv1::Health health) {
+  absl::MutexLock lock(&mu_);
+  by_sha_[sha] = health;
+}
+
+void FakeFlavorPlugin::set_error(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  error_ = std::move(status);
+}
+
+void FakeFlavorPlugin::set_drain_error(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  drain_error_ = std::move(status);
+}
+
+void FakeFlavorPlugin::set_validate_error(absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  validate_error_ = std::move(status);
+}
+
+int FakeFlavorPlugin::healthy_calls() {
+  absl::MutexLock lock(&mu_);
+  return healthy_calls_;
+}
+
+int FakeFlavorPlugin::prepare_calls() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(prepared_.size());
+}
+
+std::vector<std::string> FakeFlavorPlugin::drained() {
+  absl::MutexLock lock(&mu_);
+  return drained_;
+}
+
+std::vector<fv1::PrepareRequest> FakeFlavorPlugin::prepared() {
+  absl::MutexLock lock(&mu_);
+  return prepared_;
+}
+
+}  // namespace infrakit::services::group::testing

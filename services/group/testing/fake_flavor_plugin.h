@@ -1,0 +1,63 @@
+// An in-memory flavor plugin for tests with programmable health and failures.
+#ifndef INFRAKIT_SERVICES_GROUP_TESTING_FAKE_FLAVOR_PLUGIN_H_
+#define INFRAKIT_SERVICES_GROUP_TESTING_FAKE_FLAVOR_PLUGIN_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "spi/flavor/flavor_plugin.h"
+
+namespace infrakit::services::group::testing {
+
+namespace fv1 = ::infrakit::flavor::v1;
+
+// Health of an instance: the per-instance setting if any, else the setting for its
+// infrakit.config_sha if any, else the default (HEALTHY).
+class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
+ public:
+  absl::Status Validate(const fv1::ValidateRequest& request) override;
+  absl::StatusOr<fv1::PrepareResponse> Prepare(const fv1::PrepareRequest& request) override;
+  absl::StatusOr<fv1::HealthyResponse> Healthy(const fv1::HealthyRequest& request) override;
+  absl::Status Drain(const fv1::DrainRequest& request) override;
+
+  void set_default_health(fv1::Health health);
+  void SetHealth(const std::string& id, fv1::Health health);
+  void ClearHealth(const std::string& id);
+  void SetShaHealth(const std::string& sha, fv1::Health health);
+  // Every call fails with `status` while it is not OK (UNAVAILABLE models a flavor that is down).
+  void set_error(absl::Status status);
+  void set_drain_error(absl::Status status);
+  void set_validate_error(absl::Status status);
+
+  // The health the plugin reports for `d` right now (the ground truth for invariant checks).
+  fv1::Health HealthOf(const infrakit::instance::v1::Description& d);
+
+  int healthy_calls();
+  int prepare_calls();
+  std::vector<std::string> drained();
+  std::vector<fv1::PrepareRequest> prepared();
+
+ private:
+  fv1::Health HealthLocked(const infrakit::instance::v1::Description& d)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  fv1::Health default_health_ ABSL_GUARDED_BY(mu_) = fv1::HEALTH_HEALTHY;
+  std::map<std::string, fv1::Health> by_id_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, fv1::Health> by_sha_ ABSL_GUARDED_BY(mu_);
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  absl::Status drain_error_ ABSL_GUARDED_BY(mu_);
+  absl::Status validate_error_ ABSL_GUARDED_BY(mu_);
+  int healthy_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> drained_ ABSL_GUARDED_BY(mu_);
+  std::vector<fv1::PrepareRequest> prepared_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace infrakit::services::group::testing
+
+#endif  // INFRAKIT_SERVICES_GROUP_TESTING_FAKE_FLAVOR_PLUGIN_H_
