@@ -203,10 +203,14 @@ std::string VersionJson(const PluginIdentity& identity) {
 
 std::vector<std::string> InitPlugin(int argc, char** argv, const PluginIdentity& identity) {
   absl::SetProgramUsageMessage(absl::StrCat(
-      identity.binary, ": InfraKit ", identity.type, " plugin, serving on <plugins-dir>/",
-      identity.default_name, ".sock.\nUsage: ", identity.binary, " [flags] | version"));
+      "InfraKit ", identity.type, " plugin, serving on <plugins-dir>/", identity.default_name,
+      ".sock.\nUsage: ", identity.binary, " [flags] | version"));
   absl::FlagsUsageConfig usage;
   usage.version_string = [identity] { return VersionJson(identity); };
+  // --help lists InfraKit's flags (the runtime's and the binary's own), not Abseil's internals.
+  auto ours = [](absl::string_view file) { return !absl::StrContains(file, "absl/"); };
+  usage.contains_help_flags = ours;
+  usage.contains_helpshort_flags = ours;
   absl::SetFlagsUsageConfig(usage);
 
   std::vector<std::string> normalized = NormalizeFlagNames(argc, argv);
