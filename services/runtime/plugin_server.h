@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "infrakit/plugin/v1/plugin.pb.h"
+#include "services/runtime/paths.h"  // IWYU pragma: export (ResolvePluginsDir, InfrakitHome)
 
 namespace infrakit::services::runtime {
 
@@ -43,10 +44,6 @@ struct PluginIdentity {
   // e.g. {"infrakit.instance.v1.InstanceService", "v1"}.
   std::vector<std::pair<std::string, std::string>> implements;
 };
-
-// The system-wide plugins directory, used when it is writable (root, or a directory an operator
-// opened up as in the seed's `chmod 777 /run/infrakit/plugins`).
-inline constexpr absl::string_view kSystemPluginsDir = "/run/infrakit/plugins";
 
 // How long Shutdown lets in-flight calls finish before cancelling them (Watch streams never
 // finish on their own).
@@ -71,22 +68,6 @@ std::vector<std::string> InitPlugin(int argc, char** argv, const PluginIdentity&
 // name = identity.binary (default_name if empty), revision / version stamped at build time (see
 // //tools/version). Ends with a newline. Thread-safe (pure).
 std::string VersionJson(const PluginIdentity& identity);
-
-// The plugins directory (DESIGN section 2): `flag_value` if set, else $INFRAKIT_PLUGINS_DIR,
-// else kSystemPluginsDir when writable, else $XDG_RUNTIME_DIR/infrakit/plugins, else
-// InfrakitHome() + "/plugins" (~/.infrakit/plugins). Does not create anything.
-// Thread-safe if nobody modifies the environment concurrently.
-std::string ResolvePluginsDir(absl::string_view flag_value);
-
-// ResolvePluginsDir with the system directory given, so tests can choose a writable or an
-// unwritable one. `system_dir` counts as writable when it is a writable directory, or when it is
-// missing and its nearest existing ancestor is writable (it can be created).
-std::string ResolvePluginsDirWithSystemDir(absl::string_view flag_value,
-                                           absl::string_view system_dir);
-
-// $INFRAKIT_HOME if set, else $HOME/.infrakit (the passwd entry's home without $HOME).
-// Thread-safe if nobody modifies the environment concurrently.
-std::string InfrakitHome();
 
 // One plugin's gRPC server on `unix://<plugins-dir>/<name>.sock`.
 //
