@@ -161,11 +161,13 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
     }
     if (handle != nullptr) {
       // May be inside a sink call: the pool destroys the handle once that call has returned.
-      std::shared_ptr<spi::instance::WatchHandle> shared(std::move(handle));
-      pool_->SubmitAlways([this, shared]() mutable {
-        shared.reset();
-        Unref();
-      });
+      // The task holds the only reference (std::function needs a copyable callable), so the
+      // handle cannot die here.
+      pool_->SubmitAlways(
+          [this, shared = std::shared_ptr<spi::instance::WatchHandle>(std::move(handle))]() mutable {
+            shared.reset();
+            Unref();
+          });
     }
     Pump();
   }

@@ -1,0 +1,61 @@
+// An instance plugin reached over gRPC: implements spi::instance::InstancePlugin on a channel to
+// a server of infrakit.instance.v1.InstanceService, so callers (the group controller, the CLI)
+// use a remote plugin exactly like an in-process core.
+#ifndef INFRAKIT_CLIENT_INSTANCE_CLIENT_H_
+#define INFRAKIT_CLIENT_INSTANCE_CLIENT_H_
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/unary_call.h"
+#include "infrakit/instance/v1/instance.grpc.pb.h"
+#include "spi/instance/instance_plugin.h"
+
+namespace infrakit::client {
+
+// Thread-safe; every method blocks the calling thread for at most the deadline given at
+// construction (Watch only until the stream is established). Errors are the server's status
+// codes and messages unchanged (common/grpc_status.h), plus UNAVAILABLE when the plugin cannot
+// be reached and DEADLINE_EXCEEDED when it does not answer in time.
+class InstanceClient final : public spi::instance::InstancePlugin {
+ public:
+  // `channel` to a server of InstanceService; `deadline` applies to every unary call and to
+  // establishing a Watch.
+  explicit InstanceClient(std::shared_ptr<grpc::Channel> channel,
+                          absl::Duration deadline = kDefaultCallDeadline);
+  ~InstanceClient() override;
+
+  absl::Status Validate(const spi::instance::v1::ValidateRequest& request) override;
+  absl::StatusOr<spi::instance::v1::ProvisionResponse> Provision(
+      const spi::instance::v1::ProvisionRequest& request) override;
+  absl::Status Destroy(const spi::instance::v1::DestroyRequest& request) override;
+  absl::StatusOr<spi::instance::v1::DescribeResponse> Describe(
+      const spi::instance::v1::DescribeRequest& request) override;
+  absl::StatusOr<spi::instance::v1::LabelResponse> Label(
+      const spi::instance::v1::LabelRequest& request) override;
+
+  // Opens the Watch stream and returns once the server has subscribed (it sends the
+  // "infrakit-watch" initial metadata) or the first event has arrived; events may reach `sink`
+  // before this returns. Errors: the server's status when the call fails before that
+  // (UNIMPLEMENTED for a plugin that cannot watch), DEADLINE_EXCEEDED when neither happens within
+  // the deadline. Afterwards events go to `sink` on gRPC's threads, one at a time; when the
+  // stream ends by itself (plugin stopped, connection lost) `sink->OnDone(status)` is the last
+  // call. Destroying the handle cancels the call and blocks until no sink call is running or
+  // will run; destroy it on a thread of yours, never inside a sink call (nor on any other gRPC
+  // callback thread). The handle may outlive this client.
+  absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> Watch(
+      const spi::instance::v1::WatchRequest& request, spi::instance::WatchSink* sink) override;
+
+ private:
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<::infrakit::instance::v1::InstanceService::Stub> stub_;
+  const absl::Duration deadline_;
+};
+
+}  // namespace infrakit::client
+
+#endif  // INFRAKIT_CLIENT_INSTANCE_CLIENT_H_

@@ -1,0 +1,96 @@
+#include "client/resolver.h"
+
+#include <grpc/grpc.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "client/discovery/channel.h"
+#include "client/discovery/discovery.h"
+#include "client/flavor_client.h"
+#include "client/instance_client.h"
+#include "glog/logging.h"
+
+namespace infrakit::client {
+namespace {
+
+// Waits until `channel` is connected. Fails as soon as the connection attempt fails (a unix
+// connect fails at once) or at `timeout`.
+bool WaitConnected(grpc::Channel& channel, absl::Duration timeout) {
+  const auto deadline = absl::ToChronoTime(absl::Now() + timeout);
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return false;
+    if (!channel.WaitForStateChange(state, deadline)) return false;
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  return true;
+}
+
+}  // namespace
+
+SocketResolver::SocketResolver(std::string plugins_dir, SocketResolverOptions options)
+    : plugins_dir_(std::move(plugins_dir)), options_(options) {}
+
+SocketResolver::~SocketResolver() = default;
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::string_view name) {
+  // NOT_FOUND / UNAVAILABLE (stale socket) / INVALID_ARGUMENT, decided by discovery.
+  absl::StatusOr<std::string> socket = discovery::Find(plugins_dir_, name);
+  if (!socket.ok()) return socket.status();
+
+  struct stat st;
+  if (stat(socket->c_str(), &st) != 0) {
+    // Removed since Find looked: the plugin just stopped.
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("no plugin named ", name, " in ", plugins_dir_));
+    }
+    return absl::InternalError(absl::StrCat("stat ", *socket, ": ", std::strerror(errno)));
+  }
+
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    absl::MutexLock lock(&mu_);
+    CachedChannel& cached = channels_[std::string(name)];
+    bool usable = cached.channel != nullptr && cached.device == st.st_dev &&
+                  cached.inode == st.st_ino;
+    if (usable) {
+      grpc_connectivity_state state = cached.channel->GetState(/*try_to_connect=*/false);
+      // A failed channel would wait out its reconnect backoff; a fresh one dials at once.
+      usable = state != GRPC_CHANNEL_TRANSIENT_FAILURE && state != GRPC_CHANNEL_SHUTDOWN;
+    }
+    if (!usable) {
+      VLOG(1) << "New channel to plugin " << name << " at " << *socket;
+      cached.device = st.st_dev;
+      cached.inode = st.st_ino;
+      cached.channel = discovery::MakePluginChannel(*socket);
+    }
+    channel = cached.channel;
+  }
+
+  if (!WaitConnected(*channel, options_.connect_timeout)) {
+    return absl::UnavailableError(
+        absl::StrCat("plugin ", name, " is not answering at ", *socket));
+  }
+  return channel;
+}
+
+absl::StatusOr<std::shared_ptr<spi::instance::InstancePlugin>> SocketResolver::Instance(
+    absl::string_view name) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(name);
+  if (!channel.ok()) return channel.status();
+  return std::make_shared<InstanceClient>(*std::move(channel), options_.call_deadline);
+}
+
+absl::StatusOr<std::shared_ptr<spi::flavor::FlavorPlugin>> SocketResolver::Flavor(
+    absl::string_view name) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(name);
+  if (!channel.ok()) return channel.status();
+  return std::make_shared<FlavorClient>(*std::move(channel), options_.call_deadline);
+}
+
+}  // namespace infrakit::client

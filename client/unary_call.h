@@ -1,0 +1,45 @@
+// What every typed client does for a unary call: a fresh context with a deadline, the call, and
+// the status mapped once (common/grpc_status.h).
+#ifndef INFRAKIT_CLIENT_UNARY_CALL_H_
+#define INFRAKIT_CLIENT_UNARY_CALL_H_
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/grpc_status.h"
+
+namespace infrakit::client {
+
+// Default deadline of a unary call: long enough for a plugin doing real work (spawning a
+// process, a health probe), short enough that a hung plugin is noticed.
+inline constexpr absl::Duration kDefaultCallDeadline = absl::Seconds(30);
+
+// Makes `context` expire `timeout` from now; an infinite `timeout` leaves it without deadline.
+// Call before starting the call. Thread-compatible (touches only `context`).
+inline void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return;
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+// Calls the synchronous stub method `method` (e.g. &Stub::Describe) with `deadline`.
+// Returns the response, or the call's status mapped once (the server's code and message;
+// UNAVAILABLE / DEADLINE_EXCEEDED from gRPC itself). Blocks for at most `deadline`.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> UnaryCall(Stub* stub,
+                                   grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                                const Request&, Response*),
+                                   const Request& request, absl::Duration deadline) {
+  grpc::ClientContext context;
+  SetDeadline(&context, deadline);
+  Response response;
+  grpc::Status status = (stub->*method)(&context, request, &response);
+  if (!status.ok()) return common::FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace infrakit::client
+
+#endif  // INFRAKIT_CLIENT_UNARY_CALL_H_
