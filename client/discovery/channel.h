@@ -22,8 +22,9 @@ inline constexpr int kMaxMessageBytes = 64 << 20;
 grpc::ChannelArguments PluginChannelArguments();
 
 // An insecure channel to a plugin's unix socket with PluginChannelArguments(). `socket` is a
-// socket path ("/run/infrakit/plugins/group.sock") or already an address ("unix:///..."). Does not connect until the first call; callers set a deadline on
-// every call. Thread-safe; the channel is shareable across threads.
+// socket path ("/run/infrakit/plugins/group.sock") or already an address ("unix:///..."). Does not
+// connect until the first call; callers set a deadline on every call. Thread-safe; the channel is
+// shareable across threads.
 std::shared_ptr<grpc::Channel> MakePluginChannel(absl::string_view socket);
 
 }  // namespace infrakit::client::discovery

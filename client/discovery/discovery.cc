@@ -2,12 +2,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <grpcpp/client_context.h>
 
 #include <algorithm>
 #include <memory>
 #include <utility>
-
-#include <grpcpp/client_context.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

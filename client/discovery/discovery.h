@@ -24,8 +24,9 @@ inline constexpr absl::Duration kDefaultInfoDeadline = absl::Seconds(2);
 struct PluginEntry {
   std::string name;         // the file name without ".sock": the plugin's name
   std::string socket_path;  // "<dir>/<name>.sock"
-  std::string address;      // SocketAddress(socket_path), e.g. "unix:///run/infrakit/plugins/group.sock"
-  bool alive = false;       // a server accepts connections on it; false = stale (connect refused)
+  // SocketAddress(socket_path), e.g. "unix:///run/infrakit/plugins/group.sock": the seed's LISTEN.
+  std::string address;
+  bool alive = false;  // a server accepts connections on it; false = stale (connect refused)
   // The plugin's answer to PluginService.Info (kind, type, version...), when alive and it
   // answered in time; otherwise info_status says why not (e.g. a live socket that is not an
   // InfraKit plugin, or a plugin too busy to answer).

@@ -98,7 +98,7 @@ TEST_F(DiscoveryTest, ListsLiveAndStaleSocketsSortedAndIgnoresTheRest) {
 
   const PluginEntry& raw = (*plugins)[2];
   EXPECT_EQ(raw.name, "raw");
-  EXPECT_TRUE(raw.alive);  // something accepts connections...
+  EXPECT_TRUE(raw.alive);              // something accepts connections...
   EXPECT_FALSE(raw.info.has_value());  // ...but it is not an InfraKit plugin
   EXPECT_FALSE(raw.info_status.ok());
 }
@@ -151,8 +151,7 @@ TEST(ListPluginsTest, AFileInsteadOfADirectoryIsAnError) {
   std::ofstream(dir.Join("file")) << "x";
   absl::StatusOr<std::vector<PluginEntry>> plugins = ListPlugins(dir.Join("file"));
   EXPECT_FALSE(plugins.ok());
-  EXPECT_TRUE(absl::StrContains(plugins.status().message(), dir.Join("file")))
-      << plugins.status();
+  EXPECT_TRUE(absl::StrContains(plugins.status().message(), dir.Join("file"))) << plugins.status();
 }
 
 TEST(ProbeSocketTest, States) {
@@ -169,8 +168,7 @@ TEST(ProbeSocketTest, States) {
   EXPECT_EQ(*ProbeSocket(dir.Join("live")), SocketState::kLive);
   close(live);
   EXPECT_EQ(*ProbeSocket(dir.Join("live")), SocketState::kStale);
-  EXPECT_EQ(ProbeSocket(std::string(200, 'x')).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ProbeSocket(std::string(200, 'x')).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(SocketStateName(SocketState::kLive), "alive");
 }
 

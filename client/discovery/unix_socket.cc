@@ -30,9 +30,9 @@ absl::string_view SocketStateName(SocketState state) {
 absl::StatusOr<SocketState> ProbeSocket(absl::string_view path) {
   sockaddr_un addr{};
   if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("socket path \"", path, "\" must be 1 to ", sizeof(addr.sun_path) - 1,
-                     " bytes long, is ", path.size()));
+    return absl::InvalidArgumentError(absl::StrCat("socket path \"", path, "\" must be 1 to ",
+                                                   sizeof(addr.sun_path) - 1, " bytes long, is ",
+                                                   path.size()));
   }
   const std::string p(path);
   struct stat st;

@@ -1,5 +1,6 @@
 // The runtime as users meet it: a real plugin binary (testdata/infrakit-test-plugin) on a real
 // socket, stopped by signals, asked for its version, explored with gRPC server reflection.
+#include <grpcpp/client_context.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,16 +10,14 @@
 #include <string>
 #include <vector>
 
-#include <grpcpp/client_context.h>
-
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "client/discovery/discovery.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
@@ -83,8 +82,8 @@ TEST_P(SignalTest, ServesUntilTheSignalThenRemovesItsSocketAndExitsZero) {
   ASSERT_TRUE(plugin->Signal(GetParam()).ok());
   absl::StatusOr<int> status = plugin->Wait(kExit);
   ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-      << DescribeExit(*status) << "\n" << plugin->Stderr();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << DescribeExit(*status) << "\n"
+                                                               << plugin->Stderr();
   EXPECT_FALSE(Exists(socket()));
 }
 
@@ -212,9 +211,9 @@ TEST_F(PluginBinaryTest, ReflectionListsAndResolvesEveryService) {
   ASSERT_TRUE(listed.ok()) << listed.status();
   std::vector<std::string> services;
   for (const auto& s : listed->list_services_response().service()) services.push_back(s.name());
-  EXPECT_THAT(services, ::testing::IsSupersetOf({"infrakit.plugin.v1.PluginService",
-                                                 "grpc.health.v1.Health",
-                                                 "grpc.reflection.v1alpha.ServerReflection"}));
+  EXPECT_THAT(services,
+              ::testing::IsSupersetOf({"infrakit.plugin.v1.PluginService", "grpc.health.v1.Health",
+                                       "grpc.reflection.v1alpha.ServerReflection"}));
 
   // Every listed service resolves (grpcurl describes and calls it).
   for (const std::string& service : services) {
@@ -228,10 +227,10 @@ TEST_F(PluginBinaryTest, ReflectionListsAndResolvesEveryService) {
     std::string file;
     std::string service;
   };
-  for (const Case& c : {Case{"infrakit.plugin.v1.PluginService.Info",
-                             "infrakit/plugin/v1/plugin.proto", "PluginService"},
-                        Case{"grpc.health.v1.Health.Check", "grpc/health/v1/health.proto",
-                             "Health"}}) {
+  for (const Case& c :
+       {Case{"infrakit.plugin.v1.PluginService.Info", "infrakit/plugin/v1/plugin.proto",
+             "PluginService"},
+        Case{"grpc.health.v1.Health.Check", "grpc/health/v1/health.proto", "Health"}}) {
     absl::StatusOr<std::vector<google::protobuf::FileDescriptorProto>> files =
         FilesContaining(socket(), c.method);
     ASSERT_TRUE(files.ok()) << c.method << ": " << files.status();

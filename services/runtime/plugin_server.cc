@@ -2,6 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +19,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/server_builder.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -298,9 +297,9 @@ absl::Status PluginServer::TakeSocketAndServe(const std::string& bind_dir) {
   };
   if (bind_path.size() > kMaxSocketPath) {
     cleanup_tmp();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "plugins directory ", bind_dir, " is too long for a unix socket path (", kMaxSocketPath,
-        " bytes): use a shorter --plugins-dir"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("plugins directory ", bind_dir, " is too long for a unix socket path (",
+                     kMaxSocketPath, " bytes): use a shorter --plugins-dir"));
   }
 
   // Reflection resolves a service by finding its .proto in the generated descriptor pool. gRPC's

@@ -16,15 +16,14 @@
 #ifndef INFRAKIT_SERVICES_RUNTIME_PLUGIN_SERVER_H_
 #define INFRAKIT_SERVICES_RUNTIME_PLUGIN_SERVER_H_
 
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/server.h>
 #include <sys/types.h>
 
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <grpcpp/server.h>
-#include <grpcpp/impl/service_type.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"

@@ -2,6 +2,7 @@
 #include "services/runtime/plugin_server.h"
 
 #include <dirent.h>
+#include <grpcpp/client_context.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,8 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/client_context.h>
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
@@ -152,12 +151,10 @@ TEST_F(PluginServerTest, InfoAnswersTheIdentity) {
 TEST_F(PluginServerTest, HealthIsServingForTheServerAndItsServices) {
   PluginServer server(TestIdentity(), "", plugins_dir());
   ASSERT_TRUE(server.Start().ok());
-  for (const std::string& service :
-       {std::string(), std::string("infrakit.plugin.v1.PluginService"),
-        std::string("infrakit.instance.v1.InstanceService")}) {
+  for (const std::string& service : {std::string(), std::string("infrakit.plugin.v1.PluginService"),
+                                     std::string("infrakit.instance.v1.InstanceService")}) {
     grpc::StatusCode code;
-    EXPECT_EQ(Check(server.socket_path(), service, &code), HealthCheckResponse::SERVING)
-        << service;
+    EXPECT_EQ(Check(server.socket_path(), service, &code), HealthCheckResponse::SERVING) << service;
     EXPECT_EQ(code, grpc::StatusCode::OK) << service;
   }
   grpc::StatusCode code;
@@ -307,8 +304,7 @@ TEST_F(PluginServerTest, RejectsASocketPathTooLongForUnixSockets) {
 
 TEST(VersionJsonTest, IsTheSeedsJson) {
   google::protobuf::Struct json;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(VersionJson(TestIdentity()), &json)
-                  .ok())
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(VersionJson(TestIdentity()), &json).ok())
       << VersionJson(TestIdentity());
   const auto& f = json.fields();
   EXPECT_EQ(f.size(), 4u);

@@ -56,8 +56,7 @@ std::string DescribeExit(int wait_status) {
   return absl::StrCat("wait status ", wait_status);
 }
 
-PluginProcess::PluginProcess(std::string binary, std::vector<std::string> args,
-                             std::string log_dir)
+PluginProcess::PluginProcess(std::string binary, std::vector<std::string> args, std::string log_dir)
     : binary_(RunfilePath(binary)), args_(std::move(args)), log_dir_(std::move(log_dir)) {}
 
 PluginProcess::~PluginProcess() { Kill(); }
@@ -75,8 +74,8 @@ void PluginProcess::SetEnv(std::string name, std::string value) {
 absl::Status PluginProcess::Start() {
   if (pid_ > 0) return absl::FailedPreconditionError(absl::StrCat(binary_, " already started"));
   if (access(binary_.c_str(), X_OK) != 0) {
-    return absl::NotFoundError(absl::StrCat("binary ", binary_, " is not executable: ",
-                                            strerror(errno),
+    return absl::NotFoundError(absl::StrCat("binary ", binary_,
+                                            " is not executable: ", strerror(errno),
                                             " (is it listed in the test's data?)"));
   }
   // Each start gets its own log files, even when one test starts the same binary twice.
@@ -109,10 +108,9 @@ absl::Status PluginProcess::Start() {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     absl::string_view entry(*e);
-    bool overridden = std::any_of(env_overrides_.begin(), env_overrides_.end(),
-                                  [&](const auto& kv) {
-                                    return absl::StartsWith(entry, absl::StrCat(kv.first, "="));
-                                  });
+    bool overridden = std::any_of(
+        env_overrides_.begin(), env_overrides_.end(),
+        [&](const auto& kv) { return absl::StartsWith(entry, absl::StrCat(kv.first, "=")); });
     if (!overridden) env_strings.emplace_back(entry);
   }
   for (const auto& [name, value] : env_overrides_) env_strings.push_back(name + "=" + value);
@@ -181,9 +179,8 @@ int PluginProcess::Wait() {
 absl::StatusOr<int> PluginProcess::Wait(absl::Duration deadline) {
   if (pid_ <= 0) return absl::FailedPreconditionError(absl::StrCat(binary_, " never started"));
   if (!WaitFor([this] { return Exited(); }, deadline)) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(binary_, " (pid ", pid_, ") still running after ",
-                     absl::FormatDuration(deadline)));
+    return absl::DeadlineExceededError(absl::StrCat(
+        binary_, " (pid ", pid_, ") still running after ", absl::FormatDuration(deadline)));
   }
   return *exit_status_;
 }
@@ -208,9 +205,9 @@ absl::Status PluginProcess::WaitReady(absl::string_view socket_path, absl::Durat
   absl::Status last = absl::UnavailableError("not probed yet");
   while (true) {
     if (Exited()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(binary_, " ", DescribeExit(*exit_status_), " before ", socket_path,
-                       " answered; stderr:\n", Stderr()));
+      return absl::FailedPreconditionError(absl::StrCat(binary_, " ", DescribeExit(*exit_status_),
+                                                        " before ", socket_path,
+                                                        " answered; stderr:\n", Stderr()));
     }
     absl::Time now = absl::Now();
     if (now >= end) break;
@@ -227,10 +224,9 @@ absl::Status PluginProcess::WaitReady(absl::string_view socket_path, absl::Durat
     }
     absl::SleepFor(std::min(kReadyPollPause, std::max(end - absl::Now(), absl::ZeroDuration())));
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat(binary_, " did not answer on ", socket_path, " within ",
-                   absl::FormatDuration(deadline), " (last: ", last.ToString(), "); stderr:\n",
-                   Stderr()));
+  return absl::DeadlineExceededError(absl::StrCat(
+      binary_, " did not answer on ", socket_path, " within ", absl::FormatDuration(deadline),
+      " (last: ", last.ToString(), "); stderr:\n", Stderr()));
 }
 
 std::string PluginProcess::Stdout() const { return ReadFile(stdout_path_); }
