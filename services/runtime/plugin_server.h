@@ -106,7 +106,8 @@ class PluginServer {
 
   // Stops serving: removes the socket (only if it is still ours), marks health NOT_SERVING,
   // lets in-flight calls finish for up to kShutdownGrace, then cancels the rest (streams).
-  // Idempotent; no-op if not started.
+  // Returns once every call has ended: a callback-API stream reactor must answer OnCancel()
+  // with Finish(), or Shutdown waits for it. Idempotent; no-op if not started.
   void Shutdown();
 
   // Start(); then blocks until SIGINT or SIGTERM; then Shutdown(). Returns 0 after a signal, or
