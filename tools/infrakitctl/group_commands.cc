@@ -1,0 +1,448 @@
+#include "tools/infrakitctl/group_commands.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/config/group_config.h"
+#include "client/group_client.h"
+#include "tools/infrakitctl/command_context.h"
+#include "tools/infrakitctl/exit_codes.h"
+#include "tools/infrakitctl/output.h"
+
+namespace infrakit::tools::infrakitctl {
+
+namespace {
+
+namespace gv1 = ::infrakit::group::v1;
+
+constexpr char kDefaultGroupPlugin[] = "group";
+constexpr char kGroupService[] = "infrakit.group.v1.GroupService";
+
+// A group plugin reached by name: --name, else the config's "plugin", else "group".
+struct Target {
+  std::string plugin;
+  std::unique_ptr<client::GroupClient> client;
+};
+
+absl::StatusOr<Target> Connect(CommandContext& ctx, absl::string_view config_plugin = "") {
+  Target target;
+  target.plugin = ctx.flags().Get(
+      "name", config_plugin.empty() ? absl::string_view(kDefaultGroupPlugin) : config_plugin);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ctx.Dial(target.plugin);
+  if (!channel.ok()) return channel.status();
+  target.client = std::make_unique<client::GroupClient>(*std::move(channel), ctx.timeout());
+  return target;
+}
+
+// A failed group call; NOT_FOUND (an unknown group or instance) gets a pointer to `group ls`.
+int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& status) {
+  absl::Status explained = ctx.Explain(status, target.plugin, kGroupService);
+  if (explained.code() == absl::StatusCode::kNotFound) {
+    return ctx.Fail(kExitNotFound,
+                    absl::StrCat(explained.message(), " ('infrakitctl group ls",
+                                 target.plugin == kDefaultGroupPlugin
+                                     ? std::string()
+                                     : absl::StrCat(" --name ", target.plugin),
+                                 "' lists the watched groups)"));
+  }
+  return ctx.Fail(explained);
+}
+
+// Reads and parses the config named by the first argument (or stdin).
+absl::StatusOr<client::config::ParsedConfig> ReadConfig(CommandContext& ctx, int* exit_code) {
+  std::string source;
+  absl::StatusOr<std::string> text = ctx.ReadInput(ctx.arg(0), &source);
+  if (!text.ok()) {
+    *exit_code = ctx.Fail(kExitUsage, text.status().message());
+    return text.status();
+  }
+  absl::StatusOr<client::config::ParsedConfig> config = client::config::ParseConfig(*text);
+  if (!config.ok()) {
+    *exit_code = ctx.Fail(kExitFailure, absl::StrCat(source, ": ", config.status().message()));
+    return config.status();
+  }
+  return config;
+}
+
+int Watch(CommandContext& ctx) {
+  int code = kExitFailure;
+  absl::StatusOr<client::config::ParsedConfig> config = ReadConfig(ctx, &code);
+  if (!config.ok()) return code;
+  absl::StatusOr<Target> target = Connect(ctx, config->group_plugin);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::WatchGroupRequest request;
+  *request.mutable_spec() = config->spec;
+  auto response = target->client->WatchGroup(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << (response->message().empty() ? absl::StrCat("watching ", config->spec.id())
+                                              : response->message())
+              << std::endl;
+  }
+  return kExitOk;
+}
+
+int Unwatch(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::UnwatchGroupRequest request;
+  request.set_id(ctx.arg(0));
+  auto response = target->client->UnwatchGroup(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << "unwatched " << ctx.arg(0) << " (its instances keep running)" << std::endl;
+  }
+  return kExitOk;
+}
+
+int Inspect(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::InspectGroupRequest request;
+  request.set_id(ctx.arg(0));
+  auto response = target->client->InspectGroup(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << MemberTable(*response, ctx.flags().Has("long")) << std::flush;
+  }
+  return kExitOk;
+}
+
+int Describe(CommandContext& ctx) {
+  int code = kExitFailure;
+  absl::StatusOr<client::config::ParsedConfig> config = ReadConfig(ctx, &code);
+  if (!config.ok()) return code;
+  absl::StatusOr<Target> target = Connect(ctx, config->group_plugin);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::DescribeUpdateRequest request;
+  *request.mutable_spec() = config->spec;
+  auto response = target->client->DescribeUpdate(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << PlanText(response->plan(),
+                          ctx.flags().Has("long") || ctx.flags().Has("verbose"))
+              << std::flush;
+  }
+  return kExitOk;
+}
+
+bool IsFinal(gv1::UpdatePhase phase) {
+  return phase != gv1::UPDATE_PHASE_UNSPECIFIED && phase != gv1::UPDATE_PHASE_STARTED &&
+         phase != gv1::UPDATE_PHASE_PROGRESS;
+}
+
+int Update(CommandContext& ctx) {
+  int code = kExitFailure;
+  absl::StatusOr<client::config::ParsedConfig> config = ReadConfig(ctx, &code);
+  if (!config.ok()) return code;
+  absl::StatusOr<Target> target = Connect(ctx, config->group_plugin);
+  if (!target.ok()) return ctx.Fail(target.status());
+  const std::string id = config->spec.id();
+  gv1::UpdateGroupRequest request;
+  *request.mutable_spec() = config->spec;
+
+  client::StreamCancelToken cancel;
+  Interrupts::Scope scope = ctx.interrupts().Handle([&cancel](int) { cancel.Cancel(); });
+  // On a terminal the progress is one line rewritten in place; elsewhere (a log, a pipe) one
+  // line per report.
+  const bool live = ctx.out_is_terminal() && !ctx.json();
+  bool live_line_open = false;
+  std::optional<gv1::UpdateGroupResponse> final_report;
+  absl::Status status = target->client->UpdateGroup(
+      request,
+      [&](const gv1::UpdateGroupResponse& report) {
+        if (IsFinal(report.phase())) final_report = report;
+        if (ctx.json()) {
+          ctx.out() << ToJsonLine(report) << std::endl;
+        } else if (live) {
+          ctx.out() << "\r\033[K" << id << ": " << ProgressLine(report) << std::flush;
+          live_line_open = true;
+        } else {
+          ctx.out() << id << ": " << ProgressLine(report) << std::endl;
+        }
+      },
+      &cancel);
+  if (live_line_open) ctx.out() << std::endl;
+  if (cancel.cancelled()) {
+    return ctx.Fail(kExitInterrupted,
+                    absl::StrCat("stopped following the update of ", id,
+                                 "; the update goes on ('infrakitctl group inspect ", id,
+                                 " --long' shows it, 'infrakitctl group stop ", id,
+                                 "' stops it)"));
+  }
+  if (!status.ok()) return CallFailed(ctx, *target, status);
+  if (!final_report.has_value()) {
+    return ctx.Fail(kExitFailure,
+                    absl::StrCat("the update stream of ", id,
+                                 " ended before the update finished; 'infrakitctl group inspect ",
+                                 id, " --long' shows where it stands"));
+  }
+  if (final_report->phase() == gv1::UPDATE_PHASE_COMPLETED) return kExitOk;
+  std::string what;
+  switch (final_report->phase()) {
+    case gv1::UPDATE_PHASE_PAUSED:
+      what = absl::StrCat("; the group keeps the members it has: fix the cause and run "
+                          "'infrakitctl group update' again, or 'infrakitctl group stop ",
+                          id, "'");
+      break;
+    case gv1::UPDATE_PHASE_ROLLED_BACK:
+      what = "; the group is back on its previous config";
+      break;
+    case gv1::UPDATE_PHASE_STOPPED:
+      what = "; the group keeps the members it has";
+      break;
+    case gv1::UPDATE_PHASE_SUPERSEDED:
+      what = "; a newer update of the group took over";
+      break;
+    default:
+      break;
+  }
+  return ctx.Fail(kExitFailure,
+                  absl::StrCat("the update of ", id, " ", PhaseName(final_report->phase()),
+                               final_report->message().empty() ? "" : ": ",
+                               final_report->message(), what, " ('infrakitctl group inspect ", id,
+                               " --long' shows the members)"));
+}
+
+int Stop(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::StopUpdateRequest request;
+  request.set_id(ctx.arg(0));
+  auto response = target->client->StopUpdate(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << "stopped the update of " << ctx.arg(0) << std::endl;
+  }
+  return kExitOk;
+}
+
+int Destroy(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::DestroyGroupRequest request;
+  request.set_id(ctx.arg(0));
+  auto response = target->client->DestroyGroup(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << "destroyed " << ctx.arg(0) << " (" << response->destroyed()
+              << (response->destroyed() == 1 ? " instance)" : " instances)") << std::endl;
+  }
+  return kExitOk;
+}
+
+int List(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  auto response = target->client->ListGroups(gv1::ListGroupsRequest());
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else if (ctx.flags().Has("quiet")) {
+    for (const gv1::GroupSummary& g : response->groups()) ctx.out() << g.spec().id() << "\n";
+    ctx.out() << std::flush;
+  } else {
+    ctx.out() << GroupTable(*response) << std::flush;
+  }
+  return kExitOk;
+}
+
+int Scale(CommandContext& ctx) {
+  int64_t size = 0;
+  if (!absl::SimpleAtoi(ctx.arg(1), &size) || size < 0) {
+    return ctx.UsageError(
+        absl::StrCat("the size must be a whole number >= 0, got \"", ctx.arg(1), "\""));
+  }
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::SetSizeRequest request;
+  request.set_id(ctx.arg(0));
+  request.set_size(size);
+  auto response = target->client->SetSize(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << ctx.arg(0) << ": size " << response->previous_size() << " -> " << size
+              << std::endl;
+  }
+  return kExitOk;
+}
+
+int DestroyInstances(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::DestroyInstancesRequest request;
+  request.set_id(ctx.arg(0));
+  for (size_t i = 1; i < ctx.args().size(); ++i) request.add_instance_ids(ctx.args()[i]);
+  auto response = target->client->DestroyInstances(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << "destroyed " << absl::StrJoin(response->destroyed(), ", ") << "; "
+              << ctx.arg(0) << " now has size " << response->size() << std::endl;
+  }
+  return kExitOk;
+}
+
+int Events(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  gv1::StreamGroupEventsRequest request;
+  request.set_id(ctx.arg(0));
+  client::StreamCancelToken cancel;
+  Interrupts::Scope scope = ctx.interrupts().Handle([&cancel](int) { cancel.Cancel(); });
+  absl::Status status = target->client->StreamGroupEvents(
+      request,
+      [&ctx](const gv1::GroupEvent& event) {
+        ctx.out() << (ctx.json() ? ToJsonLine(event) : EventLine(event)) << std::endl;
+      },
+      &cancel);
+  if (!status.ok()) return CallFailed(ctx, *target, status);
+  // Ctrl-C is the normal way to stop following; the stream also ends when the group goes.
+  if (!cancel.cancelled() && !ctx.json()) {
+    ctx.out() << "the event stream of " << ctx.arg(0) << " ended (the group was destroyed)"
+              << std::endl;
+  }
+  return kExitOk;
+}
+
+const char kConfigDetails[] =
+    "FILE is a group config in any of the seed README's forms (nested Instance / Flavor, the\n"
+    "flat InstancePlugin / FlavorPlugin form, or the lower-case id / plugin / properties form);\n"
+    "'-' or no FILE reads it from stdin, as in the tutorial's heredocs. The group plugin is\n"
+    "--name when given, else the config's \"plugin\", else \"group\".\n";
+
+}  // namespace
+
+std::vector<CommandSpec> GroupCommands() {
+  const FlagSpec long_flag = {"long", 'l', "", "more columns and a status line"};
+  std::vector<CommandSpec> commands;
+  commands.push_back(
+      {{"group"},
+       "",
+       "Manage groups through a group plugin",
+       "A group plugin (the default one is named \"group\") makes a declared group real and\n"
+       "keeps it real: it creates missing instances, removes extras, replaces what dies and\n"
+       "rolls config changes through the group.\n",
+       {{"name", '\0', "NAME",
+         "the group plugin's name (default: the config's \"plugin\", else \"group\")"}},
+       0,
+       0,
+       nullptr});
+  commands.push_back({{"group", "watch"},
+                      "[FILE]",
+                      "Start managing the group a config declares (prints \"watching ID\")",
+                      kConfigDetails,
+                      {},
+                      0,
+                      1,
+                      Watch});
+  commands.push_back({{"group", "unwatch"},
+                      "ID",
+                      "Stop managing a group; its instances keep running",
+                      "",
+                      {},
+                      1,
+                      1,
+                      Unwatch});
+  commands.push_back({{"group", "inspect"},
+                      "ID",
+                      "List a group's members: ID, LOGICAL, TAGS",
+                      "With --long, also each member's health and state, and the group's status.\n",
+                      {long_flag},
+                      1,
+                      1,
+                      Inspect});
+  commands.push_back(
+      {{"group", "describe"},
+       "[FILE]",
+       "Show what updating the group to FILE would do (\"Noop\", \"Performs a rolling update of "
+       "3 instances\")",
+       absl::StrCat(kConfigDetails, "Nothing is changed. --long (or -v) lists the steps.\n"),
+       {long_flag, {"verbose", 'v', "", "same as --long: list the plan's steps"}},
+       0,
+       1,
+       Describe});
+  commands.push_back(
+      {{"group", "update"},
+       "[FILE]",
+       "Roll the group to the config in FILE, showing progress until it is done",
+       absl::StrCat(kConfigDetails,
+                    "Blocks until the update completes. Exits 1 if the update pauses (a new\n"
+                    "member was not healthy in time), rolls back, is stopped or is superseded.\n"
+                    "Ctrl-C stops following the update (exit 130) but not the update itself:\n"
+                    "'infrakitctl group stop ID' does that.\n"),
+       {},
+       0,
+       1,
+       Update});
+  commands.push_back({{"group", "stop"},
+                      "ID",
+                      "Stop a running update where it is",
+                      "",
+                      {},
+                      1,
+                      1,
+                      Stop});
+  commands.push_back({{"group", "destroy"},
+                      "ID",
+                      "Destroy every member of a group and forget the group",
+                      "",
+                      {},
+                      1,
+                      1,
+                      Destroy});
+  commands.push_back({{"group", "ls"},
+                      "",
+                      "List the watched groups with their status",
+                      "",
+                      {{"quiet", 'q', "", "print the group IDs only"}},
+                      0,
+                      0,
+                      List});
+  commands.push_back({{"group", "scale"},
+                      "ID N",
+                      "Set the size of a group of cattle at once",
+                      "",
+                      {},
+                      2,
+                      2,
+                      Scale});
+  commands.push_back({{"group", "destroy-instances"},
+                      "ID INSTANCE...",
+                      "Destroy some members; the group's size drops by as many",
+                      "Nothing is destroyed if one of them is not a member (exit 3).\n",
+                      {},
+                      2,
+                      -1,
+                      DestroyInstances});
+  commands.push_back({{"group", "events"},
+                      "ID",
+                      "Follow a group's events (created, destroyed, health, update steps)",
+                      "Runs until Ctrl-C (exit 0) or until the group is destroyed. With --output "
+                      "json,\none JSON object per line.\n",
+                      {},
+                      1,
+                      1,
+                      Events});
+  return commands;
+}
+
+}  // namespace infrakit::tools::infrakitctl

@@ -1,0 +1,193 @@
+#include "tools/infrakitctl/instance_commands.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/instance_client.h"
+#include "google/protobuf/struct.pb.h"
+#include "tools/infrakitctl/command_context.h"
+#include "tools/infrakitctl/exit_codes.h"
+#include "tools/infrakitctl/lenient_json.h"
+#include "tools/infrakitctl/output.h"
+
+namespace infrakit::tools::infrakitctl {
+
+namespace {
+
+namespace iv1 = ::infrakit::instance::v1;
+
+constexpr char kDefaultInstancePlugin[] = "instance-file";
+constexpr char kInstanceService[] = "infrakit.instance.v1.InstanceService";
+
+struct Target {
+  std::string plugin;
+  std::unique_ptr<client::InstanceClient> client;
+};
+
+absl::StatusOr<Target> Connect(CommandContext& ctx) {
+  Target target;
+  target.plugin = ctx.flags().Get("name", kDefaultInstancePlugin);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ctx.Dial(target.plugin);
+  if (!channel.ok()) return channel.status();
+  target.client = std::make_unique<client::InstanceClient>(*std::move(channel), ctx.timeout());
+  return target;
+}
+
+int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& status) {
+  return ctx.Fail(ctx.Explain(status, target.plugin, kInstanceService));
+}
+
+// Reads the first argument (or stdin) into `message` (lenient_json.h). On failure prints the
+// error and sets *exit_code.
+bool ReadMessage(CommandContext& ctx, google::protobuf::Message* message, int* exit_code) {
+  std::string source;
+  absl::StatusOr<std::string> text = ctx.ReadInput(ctx.arg(0), &source);
+  if (!text.ok()) {
+    *exit_code = ctx.Fail(kExitUsage, text.status().message());
+    return false;
+  }
+  if (absl::Status s = ParseLenientJson(*text, message); !s.ok()) {
+    *exit_code = ctx.Fail(kExitFailure, absl::StrCat(source, ": ", s.message()));
+    return false;
+  }
+  return true;
+}
+
+int Describe(CommandContext& ctx) {
+  iv1::DescribeRequest request;
+  for (const std::string& value : ctx.flags().All("tags")) {
+    for (absl::string_view pair : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+      if (kv.first.empty() || pair.find('=') == absl::string_view::npos) {
+        return ctx.UsageError(
+            absl::StrCat("--tags takes key=value pairs separated by commas, got \"", pair, "\""));
+      }
+      (*request.mutable_tags())[kv.first] = kv.second;
+    }
+  }
+  request.set_include_properties(ctx.flags().Has("properties"));
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  auto response = target->client->Describe(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else if (ctx.flags().Has("quiet")) {
+    for (const iv1::Description& d : response->instances()) ctx.out() << d.id() << "\n";
+    ctx.out() << std::flush;
+  } else {
+    ctx.out() << InstanceTable(*response, ctx.flags().Has("properties")) << std::flush;
+  }
+  return kExitOk;
+}
+
+int Provision(CommandContext& ctx) {
+  int code = kExitFailure;
+  iv1::ProvisionRequest request;
+  if (!ReadMessage(ctx, request.mutable_spec(), &code)) return code;
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  auto response = target->client->Provision(request);
+  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (ctx.json()) {
+    ctx.PrintJson(*response);
+  } else {
+    ctx.out() << response->id() << std::endl;
+  }
+  return kExitOk;
+}
+
+int Destroy(CommandContext& ctx) {
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  iv1::DestroyRequest request;
+  request.set_id(ctx.arg(0));
+  request.set_reason(iv1::DESTROY_REASON_TERMINATE);
+  if (absl::Status s = target->client->Destroy(request); !s.ok()) {
+    return CallFailed(ctx, *target, s);
+  }
+  if (ctx.json()) {
+    ctx.PrintJson(iv1::DestroyResponse());
+  } else {
+    ctx.out() << "destroyed " << ctx.arg(0) << std::endl;
+  }
+  return kExitOk;
+}
+
+int Validate(CommandContext& ctx) {
+  int code = kExitFailure;
+  iv1::ValidateRequest request;
+  if (!ReadMessage(ctx, request.mutable_properties(), &code)) return code;
+  absl::StatusOr<Target> target = Connect(ctx);
+  if (!target.ok()) return ctx.Fail(target.status());
+  if (absl::Status s = target->client->Validate(request); !s.ok()) {
+    return CallFailed(ctx, *target, s);
+  }
+  if (ctx.json()) {
+    ctx.PrintJson(iv1::ValidateResponse());
+  } else {
+    ctx.out() << "valid" << std::endl;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::vector<CommandSpec> InstanceCommands() {
+  std::vector<CommandSpec> commands;
+  commands.push_back(
+      {{"instance"},
+       "",
+       "Talk to an instance plugin directly",
+       "An instance plugin creates, lists and destroys one kind of resource (files, processes,\n"
+       "VMs) and knows nothing about groups.\n",
+       {{"name", '\0', "NAME", "the instance plugin's name (default: \"instance-file\")"}},
+       0,
+       0,
+       nullptr});
+  commands.push_back(
+      {{"instance", "describe"},
+       "",
+       "List the plugin's instances: ID, LOGICAL, TAGS",
+       "Lists every instance, of all groups, whose tags include all the --tags given.\n",
+       {{"tags", '\0', "K=V,...", "only instances with all these tags (repeatable)"},
+        {"properties", '\0', "", "also show each instance's properties (a PROPERTIES column)"},
+        {"quiet", 'q', "", "print the instance IDs only"}},
+       0,
+       0,
+       Describe});
+  commands.push_back(
+      {{"instance", "provision"},
+       "[FILE]",
+       "Create one instance from a spec; prints its ID",
+       "FILE ('-' or none: stdin) holds an instance spec, as in the seed's instance files:\n"
+       "  {\"Properties\": {...}, \"Tags\": {\"k\": \"v\"}, \"Init\": \"...\", \"LogicalID\": "
+       "\"...\",\n"
+       "   \"Attachments\": [{\"ID\": \"...\", \"Type\": \"...\"}], \"IdempotencyKey\": \"...\"}\n"
+       "Key names may be written in any case (\"logical_id\", \"logicalId\" too).\n",
+       {},
+       0,
+       1,
+       Provision});
+  commands.push_back({{"instance", "destroy"},
+                      "ID",
+                      "Destroy one instance",
+                      "Exit 3 when the plugin has no such instance.\n",
+                      {},
+                      1,
+                      1,
+                      Destroy});
+  commands.push_back({{"instance", "validate"},
+                      "[FILE]",
+                      "Check instance properties without creating anything",
+                      "FILE ('-' or none: stdin) holds the JSON object a group config has under\n"
+                      "Instance.Properties, e.g. {\"Note\": \"Instance properties version 1.0\"}.\n",
+                      {},
+                      0,
+                      1,
+                      Validate});
+  return commands;
+}
+
+}  // namespace infrakit::tools::infrakitctl

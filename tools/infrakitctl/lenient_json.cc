@@ -1,0 +1,252 @@
+#include "tools/infrakitctl/lenient_json.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace infrakit::tools::infrakitctl {
+
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+// "LogicalID", "logical_id" and "logicalId" all become "logicalid".
+std::string Canon(absl::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c != '_' && c != '-') out.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Well-known types (Struct, Value, Timestamp...) have their own JSON forms: their content is
+// the user's, not field names to normalise.
+bool IsOpaque(const Descriptor* descriptor) {
+  return absl::StartsWith(descriptor->full_name(), "google.protobuf.");
+}
+
+absl::Status Invalid(absl::string_view path, absl::string_view problem) {
+  return absl::InvalidArgumentError(path.empty() ? std::string(problem)
+                                                 : absl::StrCat(path, ": ", problem));
+}
+
+std::string Join(absl::string_view path, absl::string_view key) {
+  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
+}
+
+const char* KindName(const Value& value) {
+  switch (value.kind_case()) {
+    case Value::kNullValue:
+      return "null";
+    case Value::kNumberValue:
+      return "a number";
+    case Value::kStringValue:
+      return "a string";
+    case Value::kBoolValue:
+      return "a boolean";
+    case Value::kStructValue:
+      return "an object";
+    case Value::kListValue:
+      return "a list";
+    default:
+      return "nothing";
+  }
+}
+
+absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const std::string& path);
+
+absl::Status NormalizeSingle(Value* value, const FieldDescriptor* field, const std::string& path) {
+  if (field->type() == FieldDescriptor::TYPE_ENUM && value->has_string_value()) {
+    const std::string wanted = absl::AsciiStrToUpper(
+        absl::StrReplaceAll(value->string_value(), {{"-", "_"}, {" ", "_"}}));
+    const auto* enum_type = field->enum_type();
+    // The enum's value prefix, e.g. "LIFECYCLE_STATE" for LifecycleState.
+    std::string value_prefix;
+    for (char c : enum_type->name()) {
+      if (absl::ascii_isupper(static_cast<unsigned char>(c)) && !value_prefix.empty()) {
+        value_prefix.push_back('_');
+      }
+      value_prefix.push_back(absl::ascii_toupper(static_cast<unsigned char>(c)));
+    }
+    std::vector<std::string> short_names;
+    for (int i = 0; i < enum_type->value_count(); ++i) {
+      const std::string& name = enum_type->value(i)->name();
+      if (name == wanted || absl::EndsWith(name, absl::StrCat("_", wanted))) {
+        value->set_string_value(name);
+        return absl::OkStatus();
+      }
+      if (absl::EndsWith(name, "_UNSPECIFIED")) continue;
+      absl::string_view short_name = name;
+      absl::ConsumePrefix(&short_name, absl::StrCat(value_prefix, "_"));
+      short_names.push_back(absl::AsciiStrToLower(short_name));
+    }
+    return Invalid(path, absl::StrCat("unknown value \"", value->string_value(),
+                                      "\"; expected one of: ", absl::StrJoin(short_names, ", ")));
+  }
+  const Descriptor* message_type = field->message_type();
+  if (message_type == nullptr || IsOpaque(message_type)) return absl::OkStatus();
+  if (value->has_list_value() && message_type->field_count() == 1 &&
+      message_type->field(0)->is_repeated()) {
+    Value wrapped;
+    (*wrapped.mutable_struct_value()->mutable_fields())[message_type->field(0)->json_name()] =
+        *value;
+    *value = std::move(wrapped);
+  }
+  return NormalizeMessage(value, message_type, path);
+}
+
+absl::Status NormalizeField(Value* value, const FieldDescriptor* field, const std::string& path) {
+  if (field->is_map()) {
+    const FieldDescriptor* map_value = field->message_type()->map_value();
+    if (!value->has_struct_value() || map_value->message_type() == nullptr) return absl::OkStatus();
+    for (auto& [key, entry] : *value->mutable_struct_value()->mutable_fields()) {
+      if (absl::Status s = NormalizeSingle(&entry, map_value, Join(path, key)); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  if (field->is_repeated()) {
+    if (!value->has_list_value()) return absl::OkStatus();  // protobuf reports the type
+    auto* values = value->mutable_list_value()->mutable_values();
+    for (int i = 0; i < values->size(); ++i) {
+      if (absl::Status s = NormalizeSingle(&(*values)[i], field, absl::StrCat(path, "[", i, "]"));
+          !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+  return NormalizeSingle(value, field, path);
+}
+
+absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const std::string& path) {
+  if (!value->has_struct_value()) {
+    return Invalid(path.empty() ? "input" : path,
+                   absl::StrCat("expected a JSON object, got ", KindName(*value)));
+  }
+  // Sorted keys, so that with several problems the same one is reported every time.
+  std::vector<std::string> keys;
+  for (const auto& [key, unused] : value->struct_value().fields()) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+
+  Struct normalized;
+  for (const std::string& key : keys) {
+    const FieldDescriptor* field = nullptr;
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const FieldDescriptor* f = descriptor->field(i);
+      if (Canon(f->name()) == Canon(key) || Canon(f->json_name()) == Canon(key)) {
+        field = f;
+        break;
+      }
+    }
+    const std::string child_path = Join(path, key);
+    if (field == nullptr) {
+      std::vector<std::string> known;
+      for (int i = 0; i < descriptor->field_count(); ++i) {
+        std::string name = descriptor->field(i)->json_name();
+        name[0] = absl::ascii_toupper(static_cast<unsigned char>(name[0]));
+        known.push_back(std::move(name));
+      }
+      return Invalid(child_path,
+                     absl::StrCat("unknown field; expected one of: ", absl::StrJoin(known, ", ")));
+    }
+    Value entry = value->struct_value().fields().at(key);
+    const bool keeps_null =
+        field->message_type() != nullptr && field->message_type()->full_name() == "google.protobuf.Value";
+    if (entry.has_null_value() && !keeps_null) continue;
+    if (absl::Status s = NormalizeField(&entry, field, child_path); !s.ok()) return s;
+    auto [it, inserted] = normalized.mutable_fields()->insert({field->json_name(), entry});
+    if (!inserted) {
+      return Invalid(child_path, absl::StrCat("given twice (also under another spelling of ",
+                                              field->json_name(), ")"));
+    }
+  }
+  value->mutable_struct_value()->Swap(&normalized);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error) {
+  const size_t first_newline = error.find('\n');
+  const size_t last_newline = error.rfind('\n');
+  if (first_newline == absl::string_view::npos || first_newline == last_newline) {
+    return std::string(error);
+  }
+  const absl::string_view what = error.substr(0, first_newline);
+  const absl::string_view excerpt = error.substr(first_newline + 1, last_newline - first_newline - 1);
+  const absl::string_view caret = error.substr(last_newline + 1);
+  const size_t column_in_excerpt = caret.find('^');
+  const size_t at = text.find(excerpt);
+  if (excerpt.empty() || column_in_excerpt == absl::string_view::npos ||
+      at == absl::string_view::npos || text.find(excerpt, at + 1) != absl::string_view::npos) {
+    return std::string(what);
+  }
+  const size_t offset = std::min(at + column_in_excerpt, text.size());
+  size_t line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::StrCat(absl::StripSuffix(what, "."), " at line ", line, ", column ",
+                      offset - line_start + 1);
+}
+
+absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message* message) {
+  Value root;
+  // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), &root);
+  if (!status.ok()) {
+    const absl::string_view error(status.message().data(), status.message().size());
+    return absl::InvalidArgumentError(
+        absl::StrCat("not valid JSON: ", DescribeJsonSyntaxError(text, error)));
+  }
+  if (IsOpaque(message->GetDescriptor())) {
+    // A Struct (plugin properties) or another well-known type: the JSON is the content.
+    if (message->GetDescriptor()->full_name() == "google.protobuf.Struct" &&
+        !root.has_struct_value()) {
+      return Invalid("input", absl::StrCat("expected a JSON object, got ", KindName(root)));
+    }
+    message->Clear();
+    status = google::protobuf::util::JsonStringToMessage(
+        google::protobuf::StringPiece(text.data(), text.size()), message);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          std::string(status.message().data(), status.message().size()));
+    }
+    return absl::OkStatus();
+  }
+  if (absl::Status s = NormalizeMessage(&root, message->GetDescriptor(), ""); !s.ok()) return s;
+  std::string normalized;
+  status = google::protobuf::util::MessageToJsonString(root, &normalized);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("re-encoding the input: ", std::string(status.message().data(),
+                                                            status.message().size())));
+  }
+  message->Clear();
+  status = google::protobuf::util::JsonStringToMessage(normalized, message);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        std::string(status.message().data(), status.message().size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace infrakit::tools::infrakitctl
