@@ -58,6 +58,7 @@ class FakeInstancePlugin::Handle final : public spi::instance::WatchHandle {
 };
 
 void FakeInstancePlugin::Gate() {
+  ++calls_;
   ++blocked_calls_;
   mu_.Await(absl::Condition(this, &FakeInstancePlugin::Unblocked));
   --blocked_calls_;
@@ -201,6 +202,11 @@ void FakeInstancePlugin::UnblockCalls() {
 int FakeInstancePlugin::blocked_calls() const {
   absl::MutexLock lock(&mu_);
   return blocked_calls_;
+}
+
+int FakeInstancePlugin::calls() const {
+  absl::MutexLock lock(&mu_);
+  return calls_;
 }
 
 int FakeInstancePlugin::open_watches() const {

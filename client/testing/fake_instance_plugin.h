@@ -51,6 +51,8 @@ class FakeInstancePlugin final : public spi::instance::InstancePlugin {
   void BlockCalls();
   void UnblockCalls();
   int blocked_calls() const;
+  // SPI calls that reached the plugin so far.
+  int calls() const;
   // Watches currently subscribed, and handles destroyed so far.
   int open_watches() const;
   int destroyed_handles() const;
@@ -80,6 +82,7 @@ class FakeInstancePlugin final : public spi::instance::InstancePlugin {
   bool watch_supported_ ABSL_GUARDED_BY(mu_) = true;
   bool blocked_ ABSL_GUARDED_BY(mu_) = false;
   int blocked_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
   int destroyed_handles_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -16,8 +17,9 @@ namespace infrakit::plugins::instance {
 // Runs `call` (a callable returning absl::Status, typically a core method that fills the
 // response) on `pool` and finishes the call's default reactor with its status, mapped once.
 //
-// A call cancelled (client gone, deadline passed) before a worker picks it up is finished with
-// CANCELLED without running `call`, so a backlog never executes work nobody waits for. When the
+// A call cancelled (client gone) or past its deadline when a worker picks it up is finished with
+// CANCELLED / DEADLINE_EXCEEDED without running `call`, so a backlog does not execute work nobody
+// waits for (best effort: a cancellation gRPC has not processed yet goes unnoticed). When the
 // pool refuses the task the reactor is finished at once with the pool's error
 // (RESOURCE_EXHAUSTED or UNAVAILABLE). Call from the RPC method itself; returns the reactor to
 // hand back to gRPC.
@@ -28,6 +30,12 @@ grpc::ServerUnaryReactor* FinishOnPool(WorkerPool& pool, grpc::CallbackServerCon
   absl::Status queued = pool.Submit([reactor, context, call = std::move(call)]() mutable {
     if (context->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled before it ran"));
+      return;
+    }
+    // The cancellation of an expired call may not have been processed yet.
+    if (context->deadline() < std::chrono::system_clock::now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "deadline passed before the call ran"));
       return;
     }
     reactor->Finish(common::ToGrpcStatus(call()));

@@ -1,0 +1,142 @@
+// SocketResolver against real plugins directories: live, stale, missing and restarted plugins.
+#include "client/resolver.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "client/testing/fake_flavor_plugin.h"
+#include "client/testing/fake_instance_plugin.h"
+#include "client/testing/test_server.h"
+#include "gtest/gtest.h"
+#include "plugins/flavor/flavor_service.h"
+#include "plugins/instance/instance_service.h"
+#include "tests/testing/temp_dir.h"
+
+namespace infrakit::client {
+namespace {
+
+using ::infrakit::client::testing::FakeFlavorPlugin;
+using ::infrakit::client::testing::FakeInstancePlugin;
+using ::infrakit::client::testing::TestServer;
+using ::infrakit::plugins::flavor::FlavorService;
+using ::infrakit::plugins::instance::InstanceService;
+using ::infrakit::testing::TempDir;
+
+// Leaves a socket file nobody listens on, as a crashed plugin does.
+void MakeStaleSocket(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << std::strerror(errno);
+  close(fd);
+}
+
+// Number of instances the plugin behind `plugin` reports.
+int CountInstances(spi::instance::InstancePlugin& plugin) {
+  absl::StatusOr<instance::v1::DescribeResponse> listed =
+      plugin.Describe(instance::v1::DescribeRequest());
+  EXPECT_TRUE(listed.ok()) << listed.status();
+  return listed.ok() ? listed->instances_size() : -1;
+}
+
+TEST(SocketResolverTest, MissingPluginIsNotFound) {
+  TempDir dir;
+  SocketResolver resolver(dir.path());
+  auto plugin = resolver.Instance("instance-file");
+  EXPECT_EQ(plugin.status(),
+            absl::NotFoundError("no plugin named instance-file in " + dir.path()));
+  EXPECT_EQ(resolver.Flavor("flavor-vanilla").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(SocketResolverTest, StaleSocketIsUnavailable) {
+  TempDir dir;
+  MakeStaleSocket(dir.Join("instance-file.sock"));
+  SocketResolver resolver(dir.path());
+  auto plugin = resolver.Instance("instance-file");
+  EXPECT_EQ(plugin.status().code(), absl::StatusCode::kUnavailable) << plugin.status();
+  EXPECT_NE(plugin.status().message().find("instance-file"), std::string::npos);
+}
+
+TEST(SocketResolverTest, BadNameIsInvalidArgument) {
+  TempDir dir;
+  SocketResolver resolver(dir.path());
+  EXPECT_EQ(resolver.Instance("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(resolver.Flavor("../x").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SocketResolverTest, ResolvesLivePluginsAndReusesTheirChannel) {
+  TempDir dir;
+  auto instances = std::make_shared<FakeInstancePlugin>();
+  ASSERT_TRUE(instances->Provision(instance::v1::ProvisionRequest()).ok());
+  InstanceService instance_service(instances);
+  auto flavors = std::make_shared<FakeFlavorPlugin>();
+  FlavorService flavor_service(flavors);
+  auto instance_server = TestServer::Start(dir.Join("instance-fake.sock"), {&instance_service});
+  ASSERT_TRUE(instance_server.ok()) << instance_server.status();
+  auto flavor_server = TestServer::Start(dir.Join("flavor-fake.sock"), {&flavor_service});
+  ASSERT_TRUE(flavor_server.ok()) << flavor_server.status();
+
+  SocketResolver resolver(dir.path());
+  auto instance = resolver.Instance("instance-fake");
+  ASSERT_TRUE(instance.ok()) << instance.status();
+  EXPECT_EQ(CountInstances(**instance), 1);
+
+  auto flavor = resolver.Flavor("flavor-fake");
+  ASSERT_TRUE(flavor.ok()) << flavor.status();
+  flavor::v1::ValidateRequest validate;
+  validate.mutable_allocation()->set_size(1);
+  EXPECT_TRUE((*flavor)->Validate(validate).ok());
+
+  auto first = resolver.Channel("instance-fake");
+  auto second = resolver.Channel("instance-fake");
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->get(), second->get());
+  auto other = resolver.Channel("flavor-fake");
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_NE(first->get(), other->get());
+}
+
+TEST(SocketResolverTest, ReachesAPluginRestartedOnTheSamePath) {
+  TempDir dir;
+  const std::string socket = dir.Join("instance-fake.sock");
+  SocketResolver resolver(dir.path());
+
+  auto before = std::make_shared<FakeInstancePlugin>();
+  ASSERT_TRUE(before->Provision(instance::v1::ProvisionRequest()).ok());
+  {
+    InstanceService service(before);
+    auto server = TestServer::Start(socket, {&service});
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto plugin = resolver.Instance("instance-fake");
+    ASSERT_TRUE(plugin.ok()) << plugin.status();
+    EXPECT_EQ(CountInstances(**plugin), 1);
+  }  // The plugin stops.
+
+  auto down = resolver.Instance("instance-fake");
+  ASSERT_FALSE(down.ok());
+  EXPECT_TRUE(down.status().code() == absl::StatusCode::kNotFound ||
+              down.status().code() == absl::StatusCode::kUnavailable)
+      << down.status();
+
+  auto after = std::make_shared<FakeInstancePlugin>();
+  ASSERT_TRUE(after->Provision(instance::v1::ProvisionRequest()).ok());
+  ASSERT_TRUE(after->Provision(instance::v1::ProvisionRequest()).ok());
+  InstanceService service(after);
+  auto server = TestServer::Start(socket, {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto plugin = resolver.Instance("instance-fake");
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  EXPECT_EQ(CountInstances(**plugin), 2);  // The new process answers.
+}
+
+}  // namespace
+}  // namespace infrakit::client
