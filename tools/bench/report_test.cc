@@ -1,0 +1,101 @@
+#include "tools/bench/report.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace infrakit::tools::bench {
+namespace {
+
+using ::testing::HasSubstr;
+
+Report Sample() {
+  Report report;
+  MachineInfo machine;
+  machine.cpus = 2;
+  machine.cpu_model = "Test CPU";
+  machine.kernel = "Linux 6.1 x86_64";
+  machine.memory_kib = 4 * 1024 * 1024;
+  machine.load1 = 0.5;
+  report.SetContext("bench --out=x.json", machine);
+  report.AddDuration("heal", "p50", absl::Microseconds(1500), "ms", absl::Milliseconds(5));
+  report.AddDuration("heal", "p99", absl::Milliseconds(25), "ms", absl::Milliseconds(20));
+  report.AddDuration("rpc", "Describe 1,000", absl::Milliseconds(3), "ms");
+  Row peak;
+  peak.section = "update";
+  peak.metric = "peak";
+  peak.value = 1100;
+  peak.unit = "instances";
+  peak.limit = 1100;
+  report.Add(peak);
+  report.AddFailure("converge", "10,000", "s", 2.5, absl::DeadlineExceededError("too slow"));
+  report.SetEndLoad(0.7);
+  return report;
+}
+
+TEST(RowTest, Verdicts) {
+  Row row;
+  EXPECT_EQ(row.Verdict(), "-");
+  row.limit = 10;
+  EXPECT_EQ(row.Verdict(), "MISS");  // no value: the measurement failed
+  row.value = 10;
+  EXPECT_EQ(row.Verdict(), "PASS");
+  row.value = 10.5;
+  EXPECT_EQ(row.Verdict(), "MISS");
+  row.at_least = true;
+  EXPECT_EQ(row.Verdict(), "PASS");
+}
+
+TEST(ReportTest, CountsTargets) {
+  const Report report = Sample();
+  EXPECT_EQ(report.rows().size(), 5u);
+  EXPECT_EQ(report.targets(), 4);
+  EXPECT_EQ(report.passed(), 2);
+}
+
+TEST(ReportTest, TableShowsMachineValuesTargetsAndVerdicts) {
+  const std::string table = Sample().Table();
+  EXPECT_THAT(table, HasSubstr("2 CPUs, Test CPU, Linux 6.1 x86_64, 4 GiB RAM"));
+  EXPECT_THAT(table, HasSubstr("0.500 at start, 0.700 at end"));
+  EXPECT_THAT(table, HasSubstr("command: bench --out=x.json"));
+  EXPECT_THAT(table, HasSubstr("1.50 ms"));
+  EXPECT_THAT(table, HasSubstr("<= 5 ms"));
+  EXPECT_THAT(table, HasSubstr("PASS"));
+  EXPECT_THAT(table, HasSubstr("MISS"));
+  EXPECT_THAT(table, HasSubstr("error"));
+  EXPECT_THAT(table, HasSubstr("too slow"));
+  EXPECT_THAT(table, HasSubstr("targets: 2 of 4 passed"));
+}
+
+TEST(ReportTest, JsonCarriesEveryRow) {
+  const std::string json = Sample().Json();
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  const auto& fields = parsed.fields();
+  EXPECT_EQ(fields.at("command").string_value(), "bench --out=x.json");
+  EXPECT_EQ(fields.at("machine").struct_value().fields().at("cpus").number_value(), 2);
+  const auto& rows = fields.at("rows").list_value().values();
+  ASSERT_EQ(rows.size(), 5);
+  const auto& first = rows[0].struct_value().fields();
+  EXPECT_EQ(first.at("metric").string_value(), "p50");
+  EXPECT_DOUBLE_EQ(first.at("value").number_value(), 1.5);
+  EXPECT_DOUBLE_EQ(first.at("limit").number_value(), 5);
+  EXPECT_EQ(first.at("comparison").string_value(), "<=");
+  EXPECT_EQ(first.at("verdict").string_value(), "PASS");
+  const auto& failed = rows[4].struct_value().fields();
+  EXPECT_TRUE(failed.at("value").has_null_value());
+  EXPECT_EQ(failed.at("verdict").string_value(), "MISS");
+  EXPECT_EQ(fields.at("passed").number_value(), 2);
+}
+
+TEST(InUnitTest, Units) {
+  EXPECT_DOUBLE_EQ(InUnit(absl::Milliseconds(1500), "s"), 1.5);
+  EXPECT_DOUBLE_EQ(InUnit(absl::Milliseconds(2), "us"), 2000);
+  EXPECT_DOUBLE_EQ(InUnit(absl::Microseconds(2), "ns"), 2000);
+}
+
+}  // namespace
+}  // namespace infrakit::tools::bench
