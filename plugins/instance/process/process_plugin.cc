@@ -407,6 +407,9 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
   const v1::Spec& spec = request.spec();
   absl::StatusOr<ProcessProperties> properties = ParseProcessProperties(spec.properties());
   if (!properties.ok()) return properties.status();
+  for (const auto& [key, value] : spec.tags()) {
+    if (key.empty()) return absl::InvalidArgumentError("spec.tags: empty tag key");
+  }
   const std::string& key = spec.idempotency_key();
   std::string id;
   {

@@ -552,6 +552,12 @@ TEST_F(ProcessPluginTest, ValidateAndProvisionRejectBadProperties) {
   (*good.mutable_properties()->mutable_fields())["Command"].set_string_value("exec sleep 1");
   EXPECT_TRUE(plugin_->Validate(good).ok());
 
+  v1::Spec empty_tag = Spec("exec sleep 1000");
+  (*empty_tag.mutable_tags())[""] = "x";
+  absl::Status status = Provision(empty_tag).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(status.message(), "spec.tags")) << status;
+
   absl::Status missing_dir =
       Provision(Spec("exec sleep 1000", R"({"Dir": "/nonexistent/dir"})")).status();
   EXPECT_EQ(missing_dir.code(), absl::StatusCode::kInvalidArgument);
