@@ -254,7 +254,9 @@ ProcessPlugin::ProcessPlugin(std::string dir)
 }
 
 ProcessPlugin::~ProcessPlugin() {
-  // First no more exit callbacks (they use the hub and the books), then no more watches.
+  // First no more exit callbacks (they use the supervisor, the hub and the books), then no
+  // more watches. Shutdown, not reset: a callback under way may still call supervisor_.
+  if (supervisor_ != nullptr) supervisor_->Shutdown();
   supervisor_.reset();
   hub_.reset();
 }
@@ -273,7 +275,8 @@ absl::Status ProcessPlugin::Load() {
   std::vector<std::string> ids;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (IdNumber(name) == 0 || !it->is_directory()) continue;
+    std::error_code type_ec;
+    if (IdNumber(name) == 0 || !it->is_directory(type_ec)) continue;
     ids.push_back(name);
   }
   if (ec) return absl::InternalError(absl::StrCat("reading ", dir_, ": ", ec.message()));

@@ -219,14 +219,7 @@ Supervisor::Supervisor(ExitCallback on_exit, int epoll_fd, int wake_fd)
 }
 
 Supervisor::~Supervisor() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  const uint64_t one = 1;
-  // The eventfd is non-blocking; a full counter still leaves it readable, which is all we need.
-  (void)!write(wake_fd_, &one, sizeof(one));
-  monitor_.join();
+  Shutdown();
   {
     absl::MutexLock lock(&mu_);
     entries_.clear();  // Closes the pidfds; the processes live on.
@@ -234,6 +227,17 @@ Supervisor::~Supervisor() {
   }
   close(wake_fd_);
   close(epoll_fd_);
+}
+
+void Supervisor::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  const uint64_t one = 1;
+  // The eventfd is non-blocking; a full counter still leaves it readable, which is all we need.
+  (void)!write(wake_fd_, &one, sizeof(one));
+  if (monitor_.joinable()) monitor_.join();
 }
 
 absl::Status Supervisor::Register(const std::string& key, const ProcessIdentity& process,

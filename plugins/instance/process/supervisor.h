@@ -77,9 +77,13 @@ class Supervisor {
   // when the kernel refuses (no pidfd support is detected at the first Start/Adopt).
   static absl::StatusOr<std::unique_ptr<Supervisor>> Create(ExitCallback on_exit);
 
-  // Stops the monitoring thread; no callback runs once it returns. Kills nothing: the
-  // processes keep running. Must not be called from the callback.
+  // Shutdown(), then closes the descriptors. Kills nothing: the processes keep running.
   ~Supervisor();
+
+  // Stops the monitoring thread: no callback runs once this returns (one under way is waited
+  // for, and may still call Release). Idempotent. Must not be called from the callback. The
+  // owner calls it before tearing down what the callback uses.
+  void Shutdown();
 
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
