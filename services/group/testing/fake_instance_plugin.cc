@@ -122,6 +122,13 @@ absl::StatusOr<iv1::ProvisionResponse> FakeInstancePlugin::Provision(
     response.set_created(true);
   }
   Deliver(events);
+  {
+    absl::MutexLock lock(&mu_);
+    if (fail_after_create_ > 0) {
+      --fail_after_create_;
+      return fail_after_create_status_;
+    }
+  }
   return response;
 }
 
@@ -156,6 +163,7 @@ absl::Status FakeInstancePlugin::Destroy(const iv1::DestroyRequest& request) {
     bool visible = it->second.visible_at <= clock_->Now();
     iv1::Description d = it->second.description;
     instances_.erase(it);
+    destroyed_order_.push_back(request.id());
     if (visible) CollectLocked(iv1::EVENT_TYPE_REMOVED, d, &events);
   }
   Deliver(events);
@@ -240,6 +248,17 @@ void FakeInstancePlugin::FailProvisions(int n, absl::Status status) {
   absl::MutexLock lock(&mu_);
   fail_provisions_ = n;
   fail_provisions_status_ = std::move(status);
+}
+
+void FakeInstancePlugin::FailProvisionsAfterCreate(int n, absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  fail_after_create_ = n;
+  fail_after_create_status_ = std::move(status);
+}
+
+std::vector<std::string> FakeInstancePlugin::destroyed_order() {
+  absl::MutexLock lock(&mu_);
+  return destroyed_order_;
 }
 
 void FakeInstancePlugin::set_provision_error(absl::Status status) {

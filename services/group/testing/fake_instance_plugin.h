@@ -47,6 +47,9 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   void set_listing_lag(absl::Duration lag);
   // The next `n` Provision calls fail with `status` (before creating anything).
   void FailProvisions(int n, absl::Status status);
+  // The next `n` Provision calls create their instance and then fail with `status`, as a call
+  // that timed out after the work was done.
+  void FailProvisionsAfterCreate(int n, absl::Status status);
   // Every Provision fails with `status` while it is not OK.
   void set_provision_error(absl::Status status);
   // Every Destroy fails with `status` while it is not OK.
@@ -78,6 +81,8 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   int provision_calls();
   // Destroy calls per ID (any outcome).
   std::map<std::string, int> destroy_calls();
+  // IDs destroyed, in order.
+  std::vector<std::string> destroyed_order();
   int describe_calls();
   int watch_calls();
   int active_watches();
@@ -123,6 +128,9 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   int fail_provisions_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status fail_provisions_status_ ABSL_GUARDED_BY(mu_);
   absl::Status provision_error_ ABSL_GUARDED_BY(mu_);
+  int fail_after_create_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status fail_after_create_status_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> destroyed_order_ ABSL_GUARDED_BY(mu_);
   absl::Status destroy_error_ ABSL_GUARDED_BY(mu_);
   absl::Status validate_error_ ABSL_GUARDED_BY(mu_);
   bool down_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,0 +1,2322 @@
+#include "services/group/controller.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "client/config/group_config.h"
+#include "glog/logging.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/group/planner.h"
+#include "services/group/state.pb.h"
+#include "services/group/stream.h"
+
+namespace infrakit::services::group {
+namespace {
+
+using ::infrakit::client::config::ConfigSha;
+using ::infrakit::client::config::ValidateGroupSpec;
+
+constexpr char kGroupTag[] = "infrakit.group";
+constexpr char kShaTag[] = "infrakit.config_sha";
+constexpr char kLogicalIdTag[] = "infrakit.logical_id";
+// Sequence numbers are reserved (persisted) in blocks, so that not every creation writes state.
+constexpr int64_t kSequenceBlock = 1024;
+constexpr double kDefaultHealthDeadlineSeconds = 300;
+constexpr double kDefaultUnhealthySeconds = 60;
+constexpr int64_t kDefaultMaxUnhealthyPercent = 50;
+
+bool IsPets(const gv1::GroupSpec& spec) { return spec.allocation().has_logical_ids(); }
+
+absl::Status Prefixed(const absl::Status& s, absl::string_view prefix) {
+  return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
+}
+
+absl::Duration Backoff(const ControllerOptions& o, int failures) {
+  absl::Duration d = o.backoff_initial;
+  for (int i = 1; i < failures && d < o.backoff_max; ++i) d *= 2;
+  return std::min(d, o.backoff_max);
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixNanos(google::protobuf::util::TimeUtil::TimestampToNanoseconds(t));
+}
+
+std::string TagOf(const iv1::Description& d, const char* key) {
+  auto it = d.tags().find(key);
+  return it == d.tags().end() ? std::string() : it->second;
+}
+
+std::string Plural(int64_t n, absl::string_view what) {
+  return absl::StrCat(n, " ", what, n == 1 ? "" : "s");
+}
+
+class StreamSubscription : public Subscription {
+ public:
+  StreamSubscription(std::function<void()> cancel_stream, std::function<void()> detach)
+      : cancel_stream_(std::move(cancel_stream)), detach_(std::move(detach)) {}
+  ~StreamSubscription() override { Cancel(); }
+
+  void Cancel() override {
+    std::function<void()> cancel, detach;
+    {
+      absl::MutexLock lock(&mu_);
+      cancel.swap(cancel_stream_);
+      detach.swap(detach_);
+    }
+    if (cancel) cancel();
+    if (detach) detach();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::function<void()> cancel_stream_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> detach_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+class Controller::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(ControllerOptions options, spi::PluginResolver* resolver, Store* store, Clock* clock,
+       Executor* executor)
+      : options_(options),
+        resolver_(resolver),
+        store_(store),
+        clock_(clock),
+        executor_(executor) {
+    absl::BitGen gen;
+    nonce_ = absl::StrFormat("%016x", absl::Uniform<uint64_t>(gen));
+  }
+
+  absl::Status Start();
+  void Shutdown();
+  absl::StatusOr<gv1::WatchGroupResponse> WatchGroup(const gv1::WatchGroupRequest& request);
+  absl::Status UnwatchGroup(const gv1::UnwatchGroupRequest& request);
+  absl::StatusOr<gv1::InspectGroupResponse> InspectGroup(const gv1::InspectGroupRequest& request);
+  absl::StatusOr<gv1::DescribeUpdateResponse> DescribeUpdate(
+      const gv1::DescribeUpdateRequest& request);
+  absl::StatusOr<std::unique_ptr<Subscription>> UpdateGroup(const gv1::UpdateGroupRequest& request,
+                                                            UpdateProgressCallback on_progress,
+                                                            StreamEndCallback on_end);
+  absl::Status StopUpdate(const gv1::StopUpdateRequest& request);
+  void DestroyGroup(const gv1::DestroyGroupRequest& request,
+                    DoneCallback<gv1::DestroyGroupResponse> done);
+  gv1::ListGroupsResponse ListGroups();
+  absl::StatusOr<gv1::SetSizeResponse> SetSize(const gv1::SetSizeRequest& request);
+  void DestroyInstances(const gv1::DestroyInstancesRequest& request,
+                        DoneCallback<gv1::DestroyInstancesResponse> done);
+  absl::StatusOr<std::unique_ptr<Subscription>> StreamGroupEvents(
+      const gv1::StreamGroupEventsRequest& request, GroupEventCallback on_event,
+      StreamEndCallback on_end);
+
+ private:
+  class Sink;
+  using UpdateStream = Stream<gv1::UpdateGroupResponse>;
+  using EventStream = Stream<gv1::GroupEvent>;
+
+  struct Member {
+    iv1::Description desc;
+    std::string sha;
+    std::string lid;
+    fv1::Health health = fv1::HEALTH_UNSPECIFIED;
+    std::string health_reason;
+    absl::Time healthy_since = absl::InfiniteFuture();
+    absl::Time unhealthy_since = absl::InfiniteFuture();
+    absl::Time created;
+    // Chosen to be destroyed (queued or under way): no longer a member for decisions.
+    bool doomed = false;
+    // Drain + Destroy under way.
+    bool destroying = false;
+    iv1::DestroyReason destroy_reason = iv1::DESTROY_REASON_UNSPECIFIED;
+    std::string destroy_why;
+    bool remediation = false;
+    // The DestroyInstances request it belongs to, 0 for none.
+    int64_t request = 0;
+    bool health_queued = false;
+    // Reported ready to the running update.
+    bool reported_ready = false;
+  };
+
+  enum class SlotState { kQueued, kInFlight, kCreated };
+
+  // A creation decided on and not yet listed.
+  struct Slot {
+    std::string key;
+    std::string lid;
+    int64_t sequence = 0;
+    SlotState state = SlotState::kQueued;
+    std::string instance_id;
+    absl::Time provisioned_at;
+    absl::Time first_failure = absl::InfiniteFuture();
+    bool remediation = false;
+  };
+
+  struct DestroyRequest {
+    int pending = 0;
+    std::vector<std::string> destroyed;
+    absl::Status first_error;
+    DoneCallback<gv1::DestroyInstancesResponse> done;
+  };
+
+  // Serialises the store writes of one group and remembers what was written.
+  struct Writer {
+    absl::Mutex mu;
+    int64_t written = 0;
+  };
+
+  struct Group {
+    std::string id;
+    // Tells incarnations of a group ID apart (unwatch + watch), so stale task results are
+    // dropped.
+    int64_t uid = 0;
+    // Reserved by WatchGroup while it validates and persists: invisible to everything else.
+    bool starting = false;
+    gv1::GroupSpec spec;
+    std::string sha;
+    UpdateState update;
+    int64_t update_generation = 0;
+    int64_t next_sequence = 1;
+    int64_t sequence_reserved = 0;
+    bool destroying = false;
+    std::vector<DoneCallback<gv1::DestroyGroupResponse>> destroy_waiters;
+    int64_t destroyed_count = 0;
+    bool finishing = false;
+
+    // Membership.
+    bool known = false;
+    bool polling = false;
+    int64_t listing_gen = 0;
+    bool listing_in_flight = false;
+    absl::Time listing_started;
+    bool watch_synced = false;
+    absl::btree_map<std::string, iv1::Description> initial;
+    std::shared_ptr<Sink> sink;
+    std::unique_ptr<spi::instance::WatchHandle> handle;
+    int listing_failures = 0;
+    bool empty_suspect = false;
+
+    absl::btree_map<std::string, Member> members;
+    absl::btree_map<int64_t, Slot> slots;  // by sequence
+    absl::flat_hash_map<std::string, int64_t> slot_by_key;
+    absl::flat_hash_map<std::string, int64_t> slot_by_instance;
+    absl::flat_hash_map<std::string, absl::Time> recently_destroyed;
+    std::deque<std::string> destroy_queue;
+    int in_flight_provisions = 0;
+    int in_flight_destroys = 0;
+    int provision_failures = 0;
+    absl::Time provision_retry_at = absl::InfinitePast();
+    int destroy_failures = 0;
+    absl::Time destroy_retry_at = absl::InfinitePast();
+    int64_t remediation_debt = 0;
+    bool breaker_open = false;
+
+    std::string instance_error;
+    std::string flavor_error;
+    std::string last_error;
+
+    std::deque<std::string> health_queue;
+    int health_running = 0;
+
+    TimerId resync_timer = 0;
+    TimerId wake_timer = 0;
+    absl::Time wake_at = absl::InfiniteFuture();
+    TimerId fast_health_timer = 0;
+    TimerId listing_timer = 0;
+    TimerId write_timer = 0;
+    bool reconcile_posted = false;
+
+    std::shared_ptr<UpdateStream> update_stream;
+    std::vector<std::shared_ptr<EventStream>> event_streams;
+
+    int64_t dirty = 0;
+    bool write_posted = false;
+    int write_failures = 0;
+    std::shared_ptr<Writer> writer = std::make_shared<Writer>();
+
+    absl::btree_map<int64_t, DestroyRequest> requests;
+    int64_t next_request = 1;
+  };
+
+  // Things to destroy after releasing the lock (a watch handle may wait for its sink's call to
+  // return, and that call may be waiting for the lock).
+  struct Trash {
+    std::vector<std::unique_ptr<spi::instance::WatchHandle>> handles;
+    std::vector<std::shared_ptr<Sink>> sinks;
+    void Clear() {
+      handles.clear();
+      sinks.clear();
+    }
+  };
+
+  Group* FindLocked(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Group* FindUidLocked(const std::string& id, int64_t uid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status NotFound(absl::string_view id) {
+    return absl::NotFoundError(absl::StrCat("group \"", id, "\" is not watched"));
+  }
+
+  // --- Tasks and timers. ---
+  void Post(std::function<void(Impl*)> fn);
+  TimerId At(absl::Time when, std::function<void(Impl*)> fn);
+  void ScheduleReconcileLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Reconcile(const std::string& id, int64_t uid);
+  void ReconcileLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReconcileDestroyLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeAtLocked(Group* g, absl::Time t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Resync(const std::string& id, int64_t uid);
+
+  // --- Membership. ---
+  void StartGroupLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartListingLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WatchTask(const std::string& id, int64_t uid, int64_t gen);
+  void PollTask(const std::string& id, int64_t uid, int64_t gen);
+  void ListingFailedLocked(Group* g, const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnWatchEvent(const std::string& id, int64_t uid, int64_t gen,
+                    const iv1::WatchResponse& event);
+  void OnWatchDone(const std::string& id, int64_t uid, int64_t gen, const absl::Status& status);
+  void ApplyListingLocked(Group* g, absl::btree_map<std::string, iv1::Description> listing,
+                          absl::Time started) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UpsertLocked(Group* g, const iv1::Description& d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveLocked(Group* g, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FillMemberLocked(Group* g, Member* m, const iv1::Description& d, bool is_new)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Work. ---
+  void CreateSlotLocked(Group* g, const std::string& lid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseSlotLocked(Group* g, int64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets creations listed nowhere `listing_grace` after Provision returned, as of `as_of`
+  // (and absent from `listing`, when given).
+  void DropLostSlotsLocked(Group* g, absl::Time as_of,
+                           const absl::btree_map<std::string, iv1::Description>* listing)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpProvisionsLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ProvisionTask(const std::string& id, int64_t uid, int64_t seq);
+  void OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_stage,
+                             const absl::StatusOr<iv1::ProvisionResponse>& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DoomLocked(Group* g, Member* m, iv1::DestroyReason reason, const std::string& why,
+                  bool remediation, int64_t request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpDestroysLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DestroyTask(const std::string& id, int64_t uid, const std::string& instance);
+  void OnDestroyDoneLocked(Group* g, const std::string& instance, bool flavor_stage,
+                           const absl::Status& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishRequestMemberLocked(Group* g, int64_t request, const std::string& instance,
+                                 const absl::Status& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void QueueHealthLocked(Group* g, Member* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PumpHealthLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HealthTask(const std::string& id, int64_t uid, const std::string& instance);
+
+  // --- Updates. ---
+  void TrackUpdateLocked(Group* g, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FailUpdateLocked(Group* g, const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ProgressLocked(Group* g, gv1::UpdatePhase phase, const std::string& message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndUpdateStreamLocked(Group* g, gv1::UpdatePhase phase, const std::string& message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t UpdatedCountLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool MemberReadyLocked(Group* g, const Member& m, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<MemberView> MemberViewsLocked(Group* g, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<SlotView> SlotViewsLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckUpdatableLocked(Group* g, const gv1::GroupSpec& spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Status, events, persistence. ---
+  gv1::GroupStatus StatusLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EmitLocked(Group* g, gv1::GroupEventType type, const std::string& instance,
+                  const std::string& message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ErrorLocked(Group* g, const std::string& instance, const std::string& message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  GroupRecord RecordLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkDirtyLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Flush(const std::string& id, int64_t uid, std::shared_ptr<Writer> writer);
+  void WriteTask(const std::string& id, int64_t uid);
+  int64_t NextSequenceLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ValidateWithPlugins(const gv1::GroupSpec& spec);
+  void RemoveGroupLocked(Group* g, const absl::Status& end, const std::string& why, Trash* trash)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishDestroy(const std::string& id, int64_t uid);
+  std::unique_ptr<Group> NewGroupLocked(const gv1::GroupSpec& spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ControllerOptions options_;
+  spi::PluginResolver* const resolver_;
+  Store* const store_;
+  Clock* const clock_;
+  Executor* const executor_;
+  std::string nonce_;
+
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t next_uid_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::btree_map<std::string, std::unique_ptr<Group>> groups_ ABSL_GUARDED_BY(mu_);
+};
+
+// Forwards one watch's events to the controller, tagged with the listing generation they
+// belong to (events of a replaced watch are dropped).
+class Controller::Impl::Sink : public spi::instance::WatchSink {
+ public:
+  Sink(std::weak_ptr<Impl> impl, std::string id, int64_t uid, int64_t gen)
+      : impl_(std::move(impl)), id_(std::move(id)), uid_(uid), gen_(gen) {}
+
+  void OnEvent(const iv1::WatchResponse& event) override {
+    if (auto impl = impl_.lock()) impl->OnWatchEvent(id_, uid_, gen_, event);
+  }
+  void OnDone(const absl::Status& status) override {
+    if (auto impl = impl_.lock()) impl->OnWatchDone(id_, uid_, gen_, status);
+  }
+
+ private:
+  const std::weak_ptr<Impl> impl_;
+  const std::string id_;
+  const int64_t uid_;
+  const int64_t gen_;
+};
+
+// ------------------------------------------------------------------------------------------
+// Tasks and timers.
+
+void Controller::Impl::Post(std::function<void(Impl*)> fn) {
+  executor_->Post([weak = weak_from_this(), fn = std::move(fn)] {
+    if (auto self = weak.lock()) fn(self.get());
+  });
+}
+
+TimerId Controller::Impl::At(absl::Time when, std::function<void(Impl*)> fn) {
+  return clock_->Schedule(when, [weak = weak_from_this(), ex = executor_, fn = std::move(fn)] {
+    ex->Post([weak, fn] {
+      if (auto self = weak.lock()) fn(self.get());
+    });
+  });
+}
+
+Controller::Impl::Group* Controller::Impl::FindLocked(absl::string_view id) {
+  auto it = groups_.find(std::string(id));
+  if (it == groups_.end() || it->second->starting) return nullptr;
+  return it->second.get();
+}
+
+Controller::Impl::Group* Controller::Impl::FindUidLocked(const std::string& id, int64_t uid) {
+  if (shut_down_) return nullptr;
+  Group* g = FindLocked(id);
+  return g != nullptr && g->uid == uid ? g : nullptr;
+}
+
+void Controller::Impl::ScheduleReconcileLocked(Group* g) {
+  if (g->reconcile_posted) return;
+  g->reconcile_posted = true;
+  Post([id = g->id, uid = g->uid](Impl* self) { self->Reconcile(id, uid); });
+}
+
+void Controller::Impl::Reconcile(const std::string& id, int64_t uid) {
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr) return;
+  g->reconcile_posted = false;
+  ReconcileLocked(g);
+}
+
+void Controller::Impl::WakeAtLocked(Group* g, absl::Time t) {
+  if (t == absl::InfiniteFuture()) return;
+  if (g->wake_timer != 0 && g->wake_at <= t) return;
+  if (g->wake_timer != 0) clock_->Cancel(g->wake_timer);
+  g->wake_at = t;
+  g->wake_timer = At(t, [id = g->id, uid = g->uid](Impl* self) {
+    absl::MutexLock lock(&self->mu_);
+    Group* g = self->FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    g->wake_timer = 0;
+    g->wake_at = absl::InfiniteFuture();
+    self->ReconcileLocked(g);
+  });
+}
+
+bool Controller::Impl::MemberReadyLocked(Group* g, const Member& m, absl::Time now) {
+  if (m.health != fv1::HEALTH_HEALTHY) return false;
+  absl::Duration min_ready = absl::Seconds(g->spec.update_policy().min_ready_seconds());
+  return now - m.healthy_since >= min_ready;
+}
+
+std::vector<MemberView> Controller::Impl::MemberViewsLocked(Group* g, absl::Time now) {
+  const gv1::RemediationPolicy& r = g->spec.remediation();
+  absl::Duration threshold = absl::Seconds(
+      r.unhealthy_seconds() > 0 ? r.unhealthy_seconds() : kDefaultUnhealthySeconds);
+  std::vector<MemberView> views;
+  views.reserve(g->members.size());
+  for (const auto& [id, m] : g->members) {
+    MemberView v;
+    v.id = id;
+    v.logical_id = m.lid;
+    v.config_sha = m.sha;
+    v.health = m.health;
+    v.ready = MemberReadyLocked(g, m, now);
+    v.destroying = m.doomed || m.destroying;
+    v.remediable = m.health == fv1::HEALTH_UNHEALTHY && now - m.unhealthy_since >= threshold;
+    v.created = m.created;
+    v.unhealthy_since = m.unhealthy_since;
+    views.push_back(std::move(v));
+  }
+  return views;
+}
+
+std::vector<SlotView> Controller::Impl::SlotViewsLocked(Group* g) {
+  std::vector<SlotView> views;
+  views.reserve(g->slots.size());
+  for (const auto& [seq, s] : g->slots) {
+    views.push_back(SlotView{s.key, s.lid, s.state != SlotState::kQueued});
+  }
+  return views;
+}
+
+void Controller::Impl::ReconcileLocked(Group* g) {
+  if (shut_down_ || g->finishing) return;
+  const absl::Time now = clock_->Now();
+
+  // With a watch, a creation that Provision returned but that no event has shown for too long
+  // was lost: stop counting it. (When polling, listings decide: see ApplyListingLocked.)
+  if (!g->polling) DropLostSlotsLocked(g, now, nullptr);
+
+  if (g->destroying) {
+    ReconcileDestroyLocked(g);
+    return;
+  }
+  // Never act on a membership that is not known.
+  if (!g->known || g->empty_suspect) return;
+
+  const bool rolling = g->update.active() && !g->update.paused();
+  DecideInput in;
+  in.pets = IsPets(g->spec);
+  in.size = g->spec.allocation().size();
+  if (in.pets) {
+    in.logical_ids.assign(g->spec.allocation().logical_ids().ids().begin(),
+                          g->spec.allocation().logical_ids().ids().end());
+  }
+  in.target_sha = g->sha;
+  in.rolling = rolling;
+  in.limits = ResolveRollingLimits(g->spec, DesiredCount(g->spec));
+  const gv1::RemediationPolicy& r = g->spec.remediation();
+  in.remediation = r.enabled();
+  in.remediation_max_concurrent = r.max_concurrent() > 0 ? r.max_concurrent() : 1;
+  in.max_unhealthy_percent =
+      r.max_unhealthy_percent() > 0 ? r.max_unhealthy_percent() : kDefaultMaxUnhealthyPercent;
+  int64_t in_progress = g->remediation_debt;
+  for (const auto& [id, m] : g->members) {
+    if (m.doomed && m.remediation) ++in_progress;
+  }
+  for (const auto& [seq, s] : g->slots) {
+    if (s.remediation) ++in_progress;
+  }
+  in.remediation_in_progress = in_progress;
+  in.members = MemberViewsLocked(g, now);
+  in.slots = SlotViewsLocked(g);
+
+  Decision d = Decide(in);
+
+  if (d.breaker_open != g->breaker_open) {
+    g->breaker_open = d.breaker_open;
+    if (d.breaker_open) {
+      std::string msg = absl::StrCat(
+          "remediation paused (circuit breaker): ", d.unhealthy, " of ", DesiredCount(g->spec),
+          " members are unhealthy, more than ", in.max_unhealthy_percent, "%");
+      g->last_error = msg;
+      EmitLocked(g, gv1::GROUP_EVENT_TYPE_ERROR, "", msg);
+      LOG(WARNING) << "group " << g->id << ": " << msg;
+    } else {
+      g->last_error.clear();
+      EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "",
+                 "remediation resumed: unhealthy members back within the allowed share");
+    }
+  }
+
+  for (const std::string& key : d.cancel_slots) {
+    auto it = g->slot_by_key.find(key);
+    if (it != g->slot_by_key.end()) EraseSlotLocked(g, it->second);
+  }
+  for (const CreateAction& c : d.creates) CreateSlotLocked(g, c.logical_id);
+  for (const DestroyAction& a : d.destroys) {
+    auto it = g->members.find(a.id);
+    if (it == g->members.end() || it->second.doomed) continue;
+    DoomLocked(g, &it->second, a.reason, a.why, a.remediation, 0);
+  }
+  PumpProvisionsLocked(g);
+  PumpDestroysLocked(g);
+
+  if (g->update.active()) TrackUpdateLocked(g, now);
+
+  // The next moment something may change without an event: a backoff ending, a member
+  // becoming ready, a deadline, a remediation threshold, a creation's listing grace.
+  absl::Time wake = absl::InfiniteFuture();
+  bool queued = false;
+  for (const auto& [seq, s] : g->slots) {
+    if (s.state == SlotState::kQueued) queued = true;
+    if (s.state == SlotState::kCreated && !g->polling) {
+      wake = std::min(wake, s.provisioned_at + options_.listing_grace);
+    }
+  }
+  if (queued && g->provision_retry_at > now) wake = std::min(wake, g->provision_retry_at);
+  if (!g->destroy_queue.empty() && g->destroy_retry_at > now) {
+    wake = std::min(wake, g->destroy_retry_at);
+  }
+  const bool update_running = g->update.active() && !g->update.paused();
+  const absl::Duration min_ready = absl::Seconds(g->spec.update_policy().min_ready_seconds());
+  const double deadline_s = g->spec.update_policy().health_deadline_seconds();
+  const absl::Duration deadline =
+      absl::Seconds(deadline_s > 0 ? deadline_s : kDefaultHealthDeadlineSeconds);
+  const absl::Time update_started =
+      update_running ? FromProto(g->update.started()) : absl::InfinitePast();
+  const absl::Duration threshold = absl::Seconds(
+      r.unhealthy_seconds() > 0 ? r.unhealthy_seconds() : kDefaultUnhealthySeconds);
+  bool pending_ready = false;
+  for (const auto& [id, m] : g->members) {
+    if (m.doomed) continue;
+    if (update_running && m.sha == g->sha && !MemberReadyLocked(g, m, now)) {
+      pending_ready = true;
+      if (m.health == fv1::HEALTH_HEALTHY) wake = std::min(wake, m.healthy_since + min_ready);
+      wake = std::min(wake, std::max(m.created, update_started) + deadline);
+    }
+    if (r.enabled() && m.health == fv1::HEALTH_UNHEALTHY && now - m.unhealthy_since < threshold) {
+      wake = std::min(wake, m.unhealthy_since + threshold);
+    }
+  }
+  if (update_running) {
+    for (const auto& [seq, s] : g->slots) {
+      if (s.first_failure != absl::InfiniteFuture()) {
+        wake = std::min(wake, std::max(s.first_failure, update_started) + deadline);
+      }
+    }
+  }
+  WakeAtLocked(g, wake);
+
+  // Members of a running update that are not ready yet are checked more often than the rest.
+  if (update_running && pending_ready && g->fast_health_timer == 0) {
+    g->fast_health_timer =
+        At(now + options_.update_health_period, [id = g->id, uid = g->uid](Impl* self) {
+          absl::MutexLock lock(&self->mu_);
+          Group* g = self->FindUidLocked(id, uid);
+          if (g == nullptr) return;
+          g->fast_health_timer = 0;
+          const absl::Time now = self->clock_->Now();
+          for (auto& [iid, m] : g->members) {
+            if (m.sha == g->sha && !self->MemberReadyLocked(g, m, now)) {
+              self->QueueHealthLocked(g, &m);
+            }
+          }
+          self->PumpHealthLocked(g);
+          self->ScheduleReconcileLocked(g);
+        });
+  }
+}
+
+void Controller::Impl::ReconcileDestroyLocked(Group* g) {
+  std::vector<int64_t> queued;
+  for (const auto& [seq, s] : g->slots) {
+    if (s.state == SlotState::kQueued) queued.push_back(seq);
+  }
+  for (int64_t seq : queued) EraseSlotLocked(g, seq);
+  if (!g->known || g->empty_suspect) return;
+  for (auto& [id, m] : g->members) {
+    if (!m.doomed) DoomLocked(g, &m, iv1::DESTROY_REASON_TERMINATE, "group destroyed", false, 0);
+  }
+  PumpDestroysLocked(g);
+  if (g->members.empty() && g->slots.empty() && g->in_flight_provisions == 0 &&
+      g->in_flight_destroys == 0) {
+    g->finishing = true;
+    Post([id = g->id, uid = g->uid](Impl* self) { self->FinishDestroy(id, uid); });
+  } else if (!g->destroy_queue.empty() && g->destroy_retry_at > clock_->Now()) {
+    WakeAtLocked(g, g->destroy_retry_at);
+  }
+}
+
+void Controller::Impl::FinishDestroy(const std::string& id, int64_t uid) {
+  std::shared_ptr<Writer> writer;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    writer = g->writer;
+  }
+  Trash trash;
+  {
+    absl::MutexLock write_lock(&writer->mu);
+    absl::Status deleted = store_->Delete(id);
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    if (!deleted.ok()) {
+      g->finishing = false;
+      ++g->write_failures;
+      ErrorLocked(g, "", absl::StrCat("forgetting the destroyed group failed: ",
+                                      deleted.ToString()));
+      WakeAtLocked(g, clock_->Now() + Backoff(options_, g->write_failures));
+      return;
+    }
+    gv1::DestroyGroupResponse response;
+    response.set_destroyed(g->destroyed_count);
+    for (auto& done : g->destroy_waiters) {
+      executor_->Post([done = std::move(done), response] { done(response); });
+    }
+    g->destroy_waiters.clear();
+    LOG(INFO) << "group " << id << " destroyed (" << g->destroyed_count << " instances)";
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_SPEC_CHANGED, "",
+               absl::StrCat("group destroyed (", Plural(g->destroyed_count, "instance"), ")"));
+    RemoveGroupLocked(g, absl::OkStatus(), "group destroyed", &trash);
+  }
+  trash.Clear();
+}
+
+void Controller::Impl::Resync(const std::string& id, int64_t uid) {
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr) return;
+  const absl::Time now = clock_->Now();
+  g->resync_timer = At(now + options_.resync_period, [id, uid](Impl* self) {
+    self->Resync(id, uid);
+  });
+  // Re-list when there is no live watch (polling, or a watch that ended and is not being
+  // retried already).
+  if (!g->listing_in_flight && g->listing_timer == 0 && (g->polling || g->handle == nullptr)) {
+    StartListingLocked(g);
+  }
+  for (auto& [mid, m] : g->members) QueueHealthLocked(g, &m);
+  PumpHealthLocked(g);
+  for (auto it = g->recently_destroyed.begin(); it != g->recently_destroyed.end();) {
+    if (now - it->second >= options_.listing_grace) {
+      g->recently_destroyed.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  if (g->dirty > g->writer->written && !g->write_posted && g->write_timer == 0) {
+    g->write_posted = true;
+    Post([id, uid](Impl* self) { self->WriteTask(id, uid); });
+  }
+  ScheduleReconcileLocked(g);
+}
+
+// ------------------------------------------------------------------------------------------
+// Membership.
+
+void Controller::Impl::StartGroupLocked(Group* g) {
+  const absl::Time now = clock_->Now();
+  g->resync_timer = At(now + options_.resync_period, [id = g->id, uid = g->uid](Impl* self) {
+    self->Resync(id, uid);
+  });
+  StartListingLocked(g);
+}
+
+void Controller::Impl::StartListingLocked(Group* g) {
+  if (g->listing_in_flight) return;
+  g->listing_in_flight = true;
+  ++g->listing_gen;
+  g->listing_started = clock_->Now();
+  g->watch_synced = false;
+  g->initial.clear();
+  if (g->polling) {
+    Post([id = g->id, uid = g->uid, gen = g->listing_gen](Impl* self) {
+      self->PollTask(id, uid, gen);
+    });
+  } else {
+    Post([id = g->id, uid = g->uid, gen = g->listing_gen](Impl* self) {
+      self->WatchTask(id, uid, gen);
+    });
+  }
+}
+
+void Controller::Impl::WatchTask(const std::string& id, int64_t uid, int64_t gen) {
+  std::string plugin;
+  std::shared_ptr<Sink> sink;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr || g->listing_gen != gen) return;
+    plugin = g->spec.instance().plugin();
+    sink = std::make_shared<Sink>(weak_from_this(), id, uid, gen);
+  }
+  auto instance = resolver_->Instance(plugin);
+  absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> handle =
+      instance.ok() ? absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>>(
+                          absl::UnknownError(""))
+                    : instance.status();
+  if (instance.ok()) {
+    iv1::WatchRequest request;
+    (*request.mutable_tags())[kGroupTag] = id;
+    handle = (*instance)->Watch(request, sink.get());
+  }
+  Trash trash;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr || g->listing_gen != gen) {
+      if (handle.ok()) trash.handles.push_back(std::move(*handle));
+    } else if (handle.ok()) {
+      if (g->handle != nullptr) trash.handles.push_back(std::move(g->handle));
+      if (g->sink != nullptr) trash.sinks.push_back(std::move(g->sink));
+      g->handle = std::move(*handle);
+      g->sink = sink;
+      g->listing_in_flight = false;
+    } else if (handle.status().code() == absl::StatusCode::kUnimplemented) {
+      LOG(INFO) << "group " << id << ": instance plugin " << plugin
+                << " cannot watch; polling every " << absl::FormatDuration(options_.resync_period);
+      g->polling = true;
+      g->listing_in_flight = false;
+      StartListingLocked(g);
+    } else {
+      ListingFailedLocked(g, instance.ok() ? handle.status() : instance.status());
+    }
+  }
+  trash.Clear();
+  // The sink outlives its handle.
+  sink.reset();
+}
+
+void Controller::Impl::PollTask(const std::string& id, int64_t uid, int64_t gen) {
+  std::string plugin;
+  absl::Time started;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr || g->listing_gen != gen) return;
+    plugin = g->spec.instance().plugin();
+    started = g->listing_started;
+  }
+  absl::StatusOr<iv1::DescribeResponse> response = absl::UnknownError("");
+  auto instance = resolver_->Instance(plugin);
+  if (instance.ok()) {
+    iv1::DescribeRequest request;
+    (*request.mutable_tags())[kGroupTag] = id;
+    response = (*instance)->Describe(request);
+  } else {
+    response = instance.status();
+  }
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr || g->listing_gen != gen) return;
+  if (!response.ok()) {
+    ListingFailedLocked(g, response.status());
+    return;
+  }
+  g->listing_in_flight = false;
+  absl::btree_map<std::string, iv1::Description> listing;
+  for (iv1::Description& d : *response->mutable_instances()) {
+    // The plugin filters by tag; a plugin that does not is not trusted with other groups'.
+    if (TagOf(d, kGroupTag) != id) continue;
+    std::string iid = d.id();
+    listing.emplace(std::move(iid), std::move(d));
+  }
+  ApplyListingLocked(g, std::move(listing), started);
+}
+
+void Controller::Impl::ListingFailedLocked(Group* g, const absl::Status& status) {
+  g->listing_in_flight = false;
+  g->known = false;
+  ++g->listing_failures;
+  ErrorLocked(g, "", absl::StrCat("listing the members from instance plugin ",
+                                  g->spec.instance().plugin(), " failed: ", status.ToString(),
+                                  "; waiting for it"));
+  absl::Duration delay = std::min(Backoff(options_, g->listing_failures), options_.resync_period);
+  if (g->listing_timer != 0) clock_->Cancel(g->listing_timer);
+  g->listing_timer = At(clock_->Now() + delay, [id = g->id, uid = g->uid](Impl* self) {
+    absl::MutexLock lock(&self->mu_);
+    Group* g = self->FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    g->listing_timer = 0;
+    self->StartListingLocked(g);
+  });
+}
+
+void Controller::Impl::OnWatchEvent(const std::string& id, int64_t uid, int64_t gen,
+                                    const iv1::WatchResponse& event) {
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr || g->listing_gen != gen) return;
+  const iv1::Description& d = event.instance();
+  if (event.type() != iv1::EVENT_TYPE_SYNCED && event.type() != iv1::EVENT_TYPE_REMOVED &&
+      TagOf(d, kGroupTag) != id) {
+    return;
+  }
+  if (!g->watch_synced) {
+    switch (event.type()) {
+      case iv1::EVENT_TYPE_ADDED:
+      case iv1::EVENT_TYPE_CHANGED:
+        g->initial[d.id()] = d;
+        break;
+      case iv1::EVENT_TYPE_REMOVED:
+        g->initial.erase(d.id());
+        break;
+      case iv1::EVENT_TYPE_SYNCED: {
+        g->watch_synced = true;
+        absl::btree_map<std::string, iv1::Description> listing;
+        listing.swap(g->initial);
+        ApplyListingLocked(g, std::move(listing), g->listing_started);
+        break;
+      }
+      default:
+        break;
+    }
+    return;
+  }
+  switch (event.type()) {
+    case iv1::EVENT_TYPE_ADDED:
+    case iv1::EVENT_TYPE_CHANGED:
+      UpsertLocked(g, d);
+      break;
+    case iv1::EVENT_TYPE_REMOVED:
+      RemoveLocked(g, d.id());
+      break;
+    default:
+      return;
+  }
+  PumpHealthLocked(g);
+  ScheduleReconcileLocked(g);
+}
+
+void Controller::Impl::OnWatchDone(const std::string& id, int64_t uid, int64_t gen,
+                                   const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr || g->listing_gen != gen) return;
+  // Destroying the handle here, on the plugin's thread inside its own callback, could wait for
+  // this very call: hand it to a task.
+  auto handle = std::make_shared<std::unique_ptr<spi::instance::WatchHandle>>(std::move(g->handle));
+  auto sink = std::move(g->sink);
+  Post([handle, sink](Impl*) mutable {
+    handle->reset();
+    sink.reset();
+  });
+  ++g->listing_gen;  // the ended watch's stragglers are ignored
+  ListingFailedLocked(g, status.ok() ? absl::UnavailableError("the watch ended") : status);
+}
+
+void Controller::Impl::FillMemberLocked(Group* g, Member* m, const iv1::Description& d,
+                                        bool is_new) {
+  m->desc = d;
+  m->sha = TagOf(d, kShaTag);
+  m->lid = d.logical_id().empty() ? TagOf(d, kLogicalIdTag) : d.logical_id();
+  if (!is_new) return;
+  m->created = clock_->Now();
+  auto slot = g->slot_by_instance.find(d.id());
+  if (slot != g->slot_by_instance.end()) {
+    m->created = g->slots[slot->second].provisioned_at;
+    EraseSlotLocked(g, slot->second);
+  }
+  QueueHealthLocked(g, m);
+}
+
+void Controller::Impl::ApplyListingLocked(Group* g,
+                                          absl::btree_map<std::string, iv1::Description> listing,
+                                          absl::Time started) {
+  int64_t live_before = 0;
+  for (const auto& [id, m] : g->members) {
+    if (!m.doomed) ++live_before;
+  }
+  g->listing_failures = 0;
+  if (listing.empty() && live_before > 0 && !g->empty_suspect) {
+    // A plugin that lost its state (or a glitch) must not make the group recreate everything:
+    // believe an empty listing only when a second one, a little later, says the same.
+    g->empty_suspect = true;
+    ErrorLocked(g, "", absl::StrCat("instance plugin ", g->spec.instance().plugin(),
+                                    " lists no member while ", live_before,
+                                    " were known; confirming with another listing"));
+    if (g->listing_timer != 0) clock_->Cancel(g->listing_timer);
+    g->listing_timer = At(clock_->Now() + options_.empty_listing_confirm_delay,
+                          [id = g->id, uid = g->uid](Impl* self) {
+                            absl::MutexLock lock(&self->mu_);
+                            Group* g = self->FindUidLocked(id, uid);
+                            if (g == nullptr) return;
+                            g->listing_timer = 0;
+                            g->listing_in_flight = false;
+                            self->StartListingLocked(g);
+                          });
+    return;
+  }
+  if (g->empty_suspect) {
+    g->empty_suspect = false;
+    g->last_error.clear();
+  }
+
+  absl::btree_map<std::string, Member> members;
+  for (auto& [id, d] : listing) {
+    // Destroyed by us: a listing that began before the destroy returned is stale about it.
+    if (g->recently_destroyed.count(id)) continue;
+    auto old = g->members.extract(id);
+    if (!old.empty()) {
+      FillMemberLocked(g, &old.mapped(), d, false);
+      members.insert(std::move(old));
+    } else {
+      Member m;
+      FillMemberLocked(g, &m, d, true);
+      members.emplace(id, std::move(m));
+    }
+  }
+  for (auto& [id, m] : g->members) {
+    if (m.destroying) {
+      // Its Destroy is under way: it exists until that returns.
+      members.emplace(id, std::move(m));
+      continue;
+    }
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, id,
+               absl::StrCat("instance ", id, " disappeared"));
+    if (m.request != 0) FinishRequestMemberLocked(g, m.request, id, absl::OkStatus());
+  }
+  g->members.swap(members);
+  // A creation that a listing begun `listing_grace` after it still does not show was lost.
+  DropLostSlotsLocked(g, started, &listing);
+  // Health-queued IDs of vanished members are skipped when popped.
+  for (auto it = g->recently_destroyed.begin(); it != g->recently_destroyed.end();) {
+    if (it->second < started && !listing.count(it->first)) {
+      g->recently_destroyed.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  g->known = true;
+  PumpHealthLocked(g);
+  ScheduleReconcileLocked(g);
+}
+
+void Controller::Impl::UpsertLocked(Group* g, const iv1::Description& d) {
+  if (g->recently_destroyed.count(d.id())) return;
+  auto [it, inserted] = g->members.try_emplace(d.id());
+  FillMemberLocked(g, &it->second, d, inserted);
+}
+
+void Controller::Impl::RemoveLocked(Group* g, const std::string& id) {
+  g->recently_destroyed.erase(id);
+  auto it = g->members.find(id);
+  if (it == g->members.end()) return;
+  Member& m = it->second;
+  // Our own Destroy under way: its completion reports it and forgets the member.
+  if (m.destroying) return;
+  EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, id,
+             absl::StrCat("instance ", id, " disappeared"));
+  if (m.request != 0) FinishRequestMemberLocked(g, m.request, id, absl::OkStatus());
+  g->members.erase(it);
+}
+
+// ------------------------------------------------------------------------------------------
+// Creating.
+
+int64_t Controller::Impl::NextSequenceLocked(Group* g) {
+  int64_t seq = g->next_sequence++;
+  if (g->next_sequence > g->sequence_reserved) {
+    g->sequence_reserved = g->next_sequence + kSequenceBlock;
+    MarkDirtyLocked(g);
+  }
+  return seq;
+}
+
+void Controller::Impl::CreateSlotLocked(Group* g, const std::string& lid) {
+  Slot s;
+  s.sequence = NextSequenceLocked(g);
+  s.key = absl::StrCat(g->id, "-", nonce_, "-", s.sequence);
+  s.lid = lid;
+  if (g->remediation_debt > 0) {
+    --g->remediation_debt;
+    s.remediation = true;
+  }
+  g->slot_by_key[s.key] = s.sequence;
+  g->slots.emplace(s.sequence, std::move(s));
+}
+
+void Controller::Impl::DropLostSlotsLocked(
+    Group* g, absl::Time as_of, const absl::btree_map<std::string, iv1::Description>* listing) {
+  std::vector<int64_t> lost;
+  for (const auto& [seq, s] : g->slots) {
+    if (s.state == SlotState::kCreated && as_of - s.provisioned_at >= options_.listing_grace &&
+        (listing == nullptr || !listing->count(s.instance_id))) {
+      lost.push_back(seq);
+    }
+  }
+  for (int64_t seq : lost) {
+    const std::string iid = g->slots[seq].instance_id;
+    ErrorLocked(g, iid, absl::StrCat("instance ", iid, " was created but plugin ",
+                                     g->spec.instance().plugin(), " has not listed it within ",
+                                     absl::FormatDuration(options_.listing_grace),
+                                     "; no longer counting it"));
+    EraseSlotLocked(g, seq);
+  }
+}
+
+void Controller::Impl::EraseSlotLocked(Group* g, int64_t seq) {
+  auto it = g->slots.find(seq);
+  if (it == g->slots.end()) return;
+  g->slot_by_key.erase(it->second.key);
+  if (!it->second.instance_id.empty()) g->slot_by_instance.erase(it->second.instance_id);
+  g->slots.erase(it);
+}
+
+void Controller::Impl::PumpProvisionsLocked(Group* g) {
+  if (g->destroying || !g->known) return;
+  if (clock_->Now() < g->provision_retry_at) return;
+  for (auto& [seq, s] : g->slots) {
+    if (g->in_flight_provisions >= options_.max_parallel_provisions) break;
+    if (s.state != SlotState::kQueued) continue;
+    s.state = SlotState::kInFlight;
+    ++g->in_flight_provisions;
+    Post([id = g->id, uid = g->uid, seq = seq](Impl* self) {
+      self->ProvisionTask(id, uid, seq);
+    });
+    // After a failure, probe with one creation until one succeeds: no burst into a broken
+    // plugin.
+    if (g->provision_failures > 0) break;
+  }
+}
+
+void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid, int64_t seq) {
+  fv1::PrepareRequest prepare;
+  std::string instance_plugin, flavor_plugin, sha, lid, key;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    auto it = g->slots.find(seq);
+    if (it == g->slots.end()) return;
+    const Slot& s = it->second;
+    instance_plugin = g->spec.instance().plugin();
+    flavor_plugin = g->spec.flavor().plugin();
+    sha = g->sha;
+    lid = s.lid;
+    key = s.key;
+    *prepare.mutable_properties() = g->spec.flavor().properties();
+    *prepare.mutable_allocation() = g->spec.allocation();
+    iv1::Spec* spec = prepare.mutable_spec();
+    *spec->mutable_properties() = g->spec.instance().properties();
+    spec->set_logical_id(lid);
+    spec->set_idempotency_key(key);
+    prepare.mutable_index()->set_group(id);
+    prepare.mutable_index()->set_sequence(seq);
+  }
+  // The group's tags are set before Prepare (the flavor keeps them) and again after (they are
+  // how the group finds its members: nothing may change them).
+  auto set_tags = [&](iv1::Spec* spec) {
+    auto& tags = *spec->mutable_tags();
+    tags[kGroupTag] = id;
+    tags[kShaTag] = sha;
+    if (!lid.empty()) {
+      tags[kLogicalIdTag] = lid;
+      spec->set_logical_id(lid);
+    }
+    spec->set_idempotency_key(key);
+  };
+  set_tags(prepare.mutable_spec());
+
+  bool flavor_stage = true;
+  absl::StatusOr<iv1::ProvisionResponse> result = absl::UnknownError("");
+  auto flavor = resolver_->Flavor(flavor_plugin);
+  if (!flavor.ok()) {
+    result = flavor.status();
+  } else {
+    absl::StatusOr<fv1::PrepareResponse> prepared = (*flavor)->Prepare(prepare);
+    if (!prepared.ok()) {
+      result = Prefixed(prepared.status(), "Prepare: ");
+    } else {
+      flavor_stage = false;
+      iv1::ProvisionRequest provision;
+      *provision.mutable_spec() = std::move(*prepared->mutable_spec());
+      set_tags(provision.mutable_spec());
+      auto instance = resolver_->Instance(instance_plugin);
+      result = instance.ok() ? (*instance)->Provision(provision) : instance.status();
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr) return;
+  OnProvisionDoneLocked(g, seq, flavor_stage, result);
+}
+
+void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_stage,
+                                             const absl::StatusOr<iv1::ProvisionResponse>& result) {
+  --g->in_flight_provisions;
+  auto it = g->slots.find(seq);
+  const absl::Time now = clock_->Now();
+  if (!result.ok()) {
+    const std::string& plugin =
+        flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
+    if (it != g->slots.end()) {
+      it->second.state = SlotState::kQueued;
+      it->second.first_failure = std::min(it->second.first_failure, now);
+    }
+    ++g->provision_failures;
+    absl::Duration backoff = Backoff(options_, g->provision_failures);
+    g->provision_retry_at = now + backoff;
+    // The group waits for the plugin that failed (status.waiting_for_plugin names it).
+    (flavor_stage ? g->flavor_error : g->instance_error) = result.status().ToString();
+    ErrorLocked(g, "", absl::StrCat("creating an instance failed (", plugin, ", attempt ",
+                                    g->provision_failures, "; next try in ",
+                                    absl::FormatDuration(backoff), "): ",
+                                    result.status().ToString()));
+    WakeAtLocked(g, g->provision_retry_at);
+    return;
+  }
+  if (g->provision_failures > 0 || !g->instance_error.empty() || !g->flavor_error.empty()) {
+    g->last_error.clear();
+  }
+  g->provision_failures = 0;
+  g->provision_retry_at = absl::InfinitePast();
+  g->instance_error.clear();
+  g->flavor_error.clear();
+  const std::string& iid = result->id();
+  const bool update_running = g->update.active() && !g->update.paused();
+  if (it != g->slots.end()) {
+    auto member = g->members.find(iid);
+    if (member != g->members.end()) {
+      // Listed before Provision returned.
+      member->second.created = now;
+      EraseSlotLocked(g, seq);
+    } else if (!g->recently_destroyed.count(iid)) {
+      it->second.state = SlotState::kCreated;
+      it->second.instance_id = iid;
+      it->second.provisioned_at = now;
+      g->slot_by_instance[iid] = seq;
+    } else {
+      EraseSlotLocked(g, seq);
+    }
+  }
+  EmitLocked(g, gv1::GROUP_EVENT_TYPE_CREATED, iid,
+             absl::StrCat("created ", iid, " on config ", ShortSha(g->sha)));
+  if (update_running) {
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE_STEP, iid,
+               absl::StrCat("update: created ", iid));
+    ProgressLocked(g, gv1::UPDATE_PHASE_PROGRESS, absl::StrCat("created ", iid));
+  }
+  ScheduleReconcileLocked(g);
+}
+
+// ------------------------------------------------------------------------------------------
+// Destroying.
+
+void Controller::Impl::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason,
+                                  const std::string& why, bool remediation, int64_t request) {
+  m->doomed = true;
+  m->destroy_reason = reason;
+  m->destroy_why = why;
+  m->remediation = remediation;
+  m->request = request;
+  g->destroy_queue.push_back(m->desc.id());
+}
+
+void Controller::Impl::PumpDestroysLocked(Group* g) {
+  if (clock_->Now() < g->destroy_retry_at) return;
+  while (!g->destroy_queue.empty() && g->in_flight_destroys < options_.max_parallel_destroys) {
+    std::string iid = std::move(g->destroy_queue.front());
+    g->destroy_queue.pop_front();
+    auto it = g->members.find(iid);
+    if (it == g->members.end() || !it->second.doomed || it->second.destroying) continue;
+    it->second.destroying = true;
+    ++g->in_flight_destroys;
+    Post([id = g->id, uid = g->uid, iid](Impl* self) { self->DestroyTask(id, uid, iid); });
+    // After a failure, one at a time until one succeeds.
+    if (g->destroy_failures > 0) break;
+  }
+}
+
+void Controller::Impl::DestroyTask(const std::string& id, int64_t uid,
+                                   const std::string& instance) {
+  fv1::DrainRequest drain;
+  iv1::DestroyRequest destroy;
+  std::string instance_plugin, flavor_plugin;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    auto it = g->members.find(instance);
+    if (it == g->members.end()) {
+      // Gone meanwhile (listed as removed): nothing to do.
+      OnDestroyDoneLocked(g, instance, false, absl::OkStatus());
+      return;
+    }
+    instance_plugin = g->spec.instance().plugin();
+    flavor_plugin = g->spec.flavor().plugin();
+    *drain.mutable_properties() = g->spec.flavor().properties();
+    *drain.mutable_instance() = it->second.desc;
+    destroy.set_id(instance);
+    destroy.set_reason(it->second.destroy_reason);
+  }
+  bool flavor_stage = true;
+  absl::Status result;
+  auto flavor = resolver_->Flavor(flavor_plugin);
+  if (!flavor.ok()) {
+    result = flavor.status();
+  } else if (absl::Status drained = (*flavor)->Drain(drain); !drained.ok()) {
+    result = Prefixed(drained, "Drain: ");
+  } else {
+    flavor_stage = false;
+    auto plugin = resolver_->Instance(instance_plugin);
+    result = plugin.ok() ? (*plugin)->Destroy(destroy) : plugin.status();
+    // Already gone is what we wanted.
+    if (result.code() == absl::StatusCode::kNotFound && plugin.ok()) result = absl::OkStatus();
+  }
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr) return;
+  OnDestroyDoneLocked(g, instance, flavor_stage, result);
+}
+
+void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance,
+                                           bool flavor_stage, const absl::Status& result) {
+  --g->in_flight_destroys;
+  auto it = g->members.find(instance);
+  const absl::Time now = clock_->Now();
+  if (!result.ok()) {
+    int64_t request = 0;
+    if (it != g->members.end()) {
+      Member& m = it->second;
+      request = m.request;
+      m.destroying = false;
+      m.doomed = false;
+      m.remediation = false;
+      m.request = 0;
+    }
+    ++g->destroy_failures;
+    absl::Duration backoff = Backoff(options_, g->destroy_failures);
+    g->destroy_retry_at = now + backoff;
+    const std::string& plugin =
+        flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
+    (flavor_stage ? g->flavor_error : g->instance_error) = result.ToString();
+    ErrorLocked(g, instance, absl::StrCat("destroying ", instance, " failed (", plugin,
+                                          ", attempt ", g->destroy_failures, "; next try in ",
+                                          absl::FormatDuration(backoff), "): ",
+                                          result.ToString()));
+    if (request != 0) FinishRequestMemberLocked(g, request, instance, result);
+    WakeAtLocked(g, g->destroy_retry_at);
+    ScheduleReconcileLocked(g);
+    return;
+  }
+  if (g->destroy_failures > 0) g->last_error.clear();
+  g->destroy_failures = 0;
+  g->destroy_retry_at = absl::InfinitePast();
+  g->instance_error.clear();
+  g->flavor_error.clear();
+  std::string why = "destroyed";
+  iv1::DestroyReason reason = iv1::DESTROY_REASON_UNSPECIFIED;
+  int64_t request = 0;
+  if (it != g->members.end()) {
+    why = it->second.destroy_why;
+    reason = it->second.destroy_reason;
+    request = it->second.request;
+    if (it->second.remediation) ++g->remediation_debt;
+    g->members.erase(it);
+  }
+  g->recently_destroyed[instance] = now;
+  ++g->destroyed_count;
+  EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, instance,
+             absl::StrCat("destroyed ", instance, " (", why, ")"));
+  if (request != 0) FinishRequestMemberLocked(g, request, instance, absl::OkStatus());
+  if (g->update.active() && !g->update.paused() &&
+      (reason == iv1::DESTROY_REASON_ROLLING_UPDATE || reason == iv1::DESTROY_REASON_SCALE_DOWN)) {
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE_STEP, instance,
+               absl::StrCat("update: destroyed ", instance, " (", why, ")"));
+    ProgressLocked(g, gv1::UPDATE_PHASE_PROGRESS,
+                   absl::StrCat("destroyed ", instance, " (", why, ")"));
+  }
+  ScheduleReconcileLocked(g);
+}
+
+void Controller::Impl::FinishRequestMemberLocked(Group* g, int64_t request,
+                                                 const std::string& instance,
+                                                 const absl::Status& result) {
+  auto it = g->requests.find(request);
+  if (it == g->requests.end()) return;
+  DestroyRequest& r = it->second;
+  if (result.ok()) {
+    r.destroyed.push_back(instance);
+  } else {
+    if (r.first_error.ok()) r.first_error = result;
+    // Its place in the group comes back.
+    auto m = g->members.find(instance);
+    if (IsPets(g->spec)) {
+      if (m != g->members.end() && !m->second.lid.empty()) {
+        g->spec.mutable_allocation()->mutable_logical_ids()->add_ids(m->second.lid);
+      }
+    } else {
+      g->spec.mutable_allocation()->set_size(g->spec.allocation().size() + 1);
+    }
+    MarkDirtyLocked(g);
+  }
+  if (--r.pending > 0) return;
+  absl::StatusOr<gv1::DestroyInstancesResponse> response;
+  if (r.destroyed.empty() && !r.first_error.ok()) {
+    response = r.first_error;
+  } else {
+    gv1::DestroyInstancesResponse ok;
+    for (const std::string& d : r.destroyed) ok.add_destroyed(d);
+    ok.set_size(DesiredCount(g->spec));
+    response = std::move(ok);
+  }
+  executor_->Post([done = std::move(r.done), response] { done(response); });
+  g->requests.erase(it);
+}
+
+// ------------------------------------------------------------------------------------------
+// Health.
+
+void Controller::Impl::QueueHealthLocked(Group* g, Member* m) {
+  if (m->health_queued || m->doomed) return;
+  m->health_queued = true;
+  g->health_queue.push_back(m->desc.id());
+}
+
+void Controller::Impl::PumpHealthLocked(Group* g) {
+  while (!g->health_queue.empty() && g->health_running < options_.max_parallel_health_checks) {
+    std::string iid = std::move(g->health_queue.front());
+    g->health_queue.pop_front();
+    auto it = g->members.find(iid);
+    if (it == g->members.end() || !it->second.health_queued) continue;
+    ++g->health_running;
+    Post([id = g->id, uid = g->uid, iid](Impl* self) { self->HealthTask(id, uid, iid); });
+  }
+}
+
+void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
+                                  const std::string& instance) {
+  fv1::HealthyRequest request;
+  std::string plugin;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    auto it = g->members.find(instance);
+    if (it == g->members.end() || it->second.doomed) {
+      if (it != g->members.end()) it->second.health_queued = false;
+      --g->health_running;
+      PumpHealthLocked(g);
+      return;
+    }
+    it->second.health_queued = false;
+    plugin = g->spec.flavor().plugin();
+    *request.mutable_properties() = g->spec.flavor().properties();
+    *request.mutable_instance() = it->second.desc;
+  }
+  absl::StatusOr<fv1::HealthyResponse> result = absl::UnknownError("");
+  auto flavor = resolver_->Flavor(plugin);
+  result = flavor.ok() ? (*flavor)->Healthy(request) : flavor.status();
+
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (g == nullptr) return;
+  --g->health_running;
+  PumpHealthLocked(g);
+  if (!result.ok()) {
+    bool first = g->flavor_error.empty();
+    g->flavor_error = result.status().ToString();
+    if (first) {
+      ErrorLocked(g, instance, absl::StrCat("health check of ", instance, " failed (", plugin,
+                                            "): ", result.status().ToString()));
+    }
+    return;
+  }
+  if (!g->flavor_error.empty()) {
+    g->flavor_error.clear();
+    if (g->instance_error.empty()) g->last_error.clear();
+  }
+  auto it = g->members.find(instance);
+  if (it == g->members.end()) return;
+  Member& m = it->second;
+  const fv1::Health previous = m.health;
+  m.health = result->health();
+  m.health_reason = result->reason();
+  if (previous == m.health) return;
+  const absl::Time now = clock_->Now();
+  m.healthy_since = absl::InfiniteFuture();
+  m.unhealthy_since = absl::InfiniteFuture();
+  m.reported_ready = false;
+  if (m.health == fv1::HEALTH_HEALTHY) {
+    m.healthy_since = now;
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_HEALTHY, instance, absl::StrCat(instance, " is healthy"));
+  } else if (m.health == fv1::HEALTH_UNHEALTHY) {
+    m.unhealthy_since = now;
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_UNHEALTHY, instance,
+               absl::StrCat(instance, " is unhealthy: ", m.health_reason));
+  } else if (previous == fv1::HEALTH_HEALTHY) {
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_UNHEALTHY, instance,
+               absl::StrCat(instance, " health is unknown: ", m.health_reason));
+  }
+  ScheduleReconcileLocked(g);
+}
+
+// ------------------------------------------------------------------------------------------
+// Updates.
+
+int64_t Controller::Impl::UpdatedCountLocked(Group* g) {
+  const absl::Time now = clock_->Now();
+  int64_t n = 0;
+  for (const auto& [id, m] : g->members) {
+    if (!m.doomed && m.sha == g->sha && MemberReadyLocked(g, m, now)) ++n;
+  }
+  return std::min(n, DesiredCount(g->spec));
+}
+
+void Controller::Impl::ProgressLocked(Group* g, gv1::UpdatePhase phase,
+                                      const std::string& message) {
+  if (g->update_stream == nullptr) return;
+  gv1::UpdateGroupResponse r;
+  r.set_phase(phase);
+  r.set_message(message);
+  r.set_updated(UpdatedCountLocked(g));
+  r.set_total(DesiredCount(g->spec));
+  *r.mutable_status() = StatusLocked(g);
+  g->update_stream->Push(std::move(r));
+}
+
+void Controller::Impl::EndUpdateStreamLocked(Group* g, gv1::UpdatePhase phase,
+                                             const std::string& message) {
+  if (g->update_stream == nullptr) return;
+  ProgressLocked(g, phase, message);
+  g->update_stream->End(absl::OkStatus());
+  g->update_stream.reset();
+}
+
+void Controller::Impl::TrackUpdateLocked(Group* g, absl::Time now) {
+  if (g->update.paused()) return;
+  const gv1::UpdatePolicy& p = g->spec.update_policy();
+  const absl::Duration deadline = absl::Seconds(
+      p.health_deadline_seconds() > 0 ? p.health_deadline_seconds()
+                                      : kDefaultHealthDeadlineSeconds);
+  const absl::Time started = FromProto(g->update.started());
+
+  bool complete = g->slots.empty();
+  int64_t live = 0;
+  absl::flat_hash_set<std::string> lids;
+  for (auto& [id, m] : g->members) {
+    if (m.doomed || m.sha != g->sha) {
+      complete = false;
+      continue;
+    }
+    ++live;
+    if (IsPets(g->spec)) lids.insert(m.lid);
+    if (MemberReadyLocked(g, m, now)) {
+      if (!m.reported_ready) {
+        m.reported_ready = true;
+        EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE_STEP, id, absl::StrCat("update: ", id,
+                                                                          " is ready"));
+        ProgressLocked(g, gv1::UPDATE_PHASE_PROGRESS, absl::StrCat(id, " is ready"));
+      }
+      continue;
+    }
+    complete = false;
+    if (now - std::max(m.created, started) > deadline) {
+      FailUpdateLocked(g, absl::StrCat(
+                              "instance ", id, " did not become healthy within ",
+                              absl::FormatDuration(deadline), " (health: ",
+                              fv1::Health_Name(m.health),
+                              m.health_reason.empty() ? "" : ", " + m.health_reason, ")"));
+      return;
+    }
+  }
+  for (const auto& [seq, s] : g->slots) {
+    if (s.first_failure != absl::InfiniteFuture() &&
+        now - std::max(s.first_failure, started) > deadline) {
+      FailUpdateLocked(g, absl::StrCat("creating instances has been failing for longer than ",
+                                       absl::FormatDuration(deadline), ": ", g->last_error));
+      return;
+    }
+  }
+  if (live != DesiredCount(g->spec)) complete = false;
+  if (IsPets(g->spec)) {
+    for (const std::string& lid : g->spec.allocation().logical_ids().ids()) {
+      if (!lids.count(lid)) complete = false;
+    }
+  }
+  if (!complete) return;
+
+  const bool rollback = g->update.rollback();
+  std::string msg =
+      absl::StrCat(rollback ? "rollback completed: " : "update completed: ",
+                   Plural(live, "instance"), " on config ", ShortSha(g->sha), " and ready");
+  LOG(INFO) << "group " << g->id << ": " << msg;
+  EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_COMPLETED, msg);
+  EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
+  g->update.Clear();
+  MarkDirtyLocked(g);
+}
+
+void Controller::Impl::FailUpdateLocked(Group* g, const std::string& reason) {
+  const bool can_roll_back =
+      g->spec.update_policy().on_failure() == gv1::FAILURE_ACTION_ROLLBACK &&
+      !g->update.rollback() && g->update.has_previous_spec();
+  if (can_roll_back) {
+    gv1::GroupSpec failed = g->spec;
+    gv1::GroupSpec previous = g->update.previous_spec();
+    std::string previous_sha = ConfigSha(previous);
+    std::string msg = absl::StrCat("update failed (", reason, "); rolling back to config ",
+                                   ShortSha(previous_sha));
+    LOG(WARNING) << "group " << g->id << ": " << msg;
+    EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_ROLLED_BACK, msg);
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
+    g->last_error = msg;
+    g->spec = std::move(previous);
+    g->sha = previous_sha;
+    UpdateState u;
+    u.set_active(true);
+    u.set_rollback(true);
+    *u.mutable_previous_spec() = std::move(failed);
+    *u.mutable_started() = ToProto(clock_->Now());
+    u.set_generation(++g->update_generation);
+    u.set_summary(absl::StrCat("Rolls back to config ", ShortSha(previous_sha)));
+    g->update = std::move(u);
+    MarkDirtyLocked(g);
+    ScheduleReconcileLocked(g);
+    return;
+  }
+  std::string msg = absl::StrCat("update paused: ", reason);
+  LOG(WARNING) << "group " << g->id << ": " << msg;
+  g->update.set_paused(true);
+  g->update.set_pause_reason(reason);
+  g->last_error = msg;
+  EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_PAUSED, msg);
+  EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
+  MarkDirtyLocked(g);
+  ScheduleReconcileLocked(g);
+}
+
+absl::Status Controller::Impl::CheckUpdatableLocked(Group* g, const gv1::GroupSpec& spec) {
+  if (g->destroying) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("group \"", g->id, "\" is being destroyed"));
+  }
+  if (spec.instance().plugin() != g->spec.instance().plugin()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "instance.plugin: cannot change from \"", g->spec.instance().plugin(), "\" to \"",
+        spec.instance().plugin(), "\" in an update (the members live in \"",
+        g->spec.instance().plugin(), "\"); destroy the group and watch it anew instead"));
+  }
+  if (IsPets(spec) != IsPets(g->spec)) {
+    return absl::FailedPreconditionError(
+        "allocation: cannot switch between a size and logical IDs in an update");
+  }
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------------------------------------
+// Status, events, persistence.
+
+gv1::GroupStatus Controller::Impl::StatusLocked(Group* g) {
+  gv1::GroupStatus s;
+  s.set_desired(DesiredCount(g->spec));
+  int64_t listed = 0, healthy = 0, outdated = 0, destroying = 0, live = 0;
+  for (const auto& [id, m] : g->members) {
+    ++listed;
+    if (m.doomed) {
+      ++destroying;
+      continue;
+    }
+    ++live;
+    if (m.health == fv1::HEALTH_HEALTHY) ++healthy;
+    if (m.sha != g->sha) ++outdated;
+  }
+  int64_t under_way = 0;
+  for (const auto& [seq, slot] : g->slots) {
+    if (slot.state != SlotState::kQueued) ++under_way;
+  }
+  s.set_actual(listed + under_way);
+  s.set_healthy(healthy);
+  s.set_outdated(outdated);
+  s.set_updating(g->update.active() && !g->update.paused());
+  s.set_paused(g->update.active() && g->update.paused());
+  if (!g->instance_error.empty() || !g->known) {
+    s.set_waiting_for_plugin(g->spec.instance().plugin());
+  } else if (!g->flavor_error.empty()) {
+    s.set_waiting_for_plugin(g->spec.flavor().plugin());
+  }
+  s.set_last_error(g->last_error);
+  s.set_config_sha(g->sha);
+  s.set_provisioning(static_cast<int64_t>(g->slots.size()));
+  s.set_destroying(destroying);
+  s.set_converged(g->known && !g->empty_suspect && !g->destroying && live == s.desired() &&
+                  outdated == 0 && g->slots.empty() && destroying == 0);
+  return s;
+}
+
+void Controller::Impl::EmitLocked(Group* g, gv1::GroupEventType type, const std::string& instance,
+                                  const std::string& message) {
+  VLOG(1) << "group " << g->id << " " << gv1::GroupEventType_Name(type) << ": " << message;
+  if (g->event_streams.empty()) return;
+  gv1::GroupEvent e;
+  *e.mutable_time() = ToProto(clock_->Now());
+  e.set_type(type);
+  e.set_group(g->id);
+  e.set_instance_id(instance);
+  e.set_message(message);
+  auto& streams = g->event_streams;
+  streams.erase(std::remove_if(streams.begin(), streams.end(),
+                               [](const std::shared_ptr<EventStream>& s) { return s->closed(); }),
+                streams.end());
+  for (const auto& s : streams) s->Push(e);
+}
+
+void Controller::Impl::ErrorLocked(Group* g, const std::string& instance,
+                                   const std::string& message) {
+  LOG(WARNING) << "group " << g->id << ": " << message;
+  g->last_error = message;
+  EmitLocked(g, gv1::GROUP_EVENT_TYPE_ERROR, instance, message);
+}
+
+GroupRecord Controller::Impl::RecordLocked(Group* g) {
+  GroupRecord r;
+  *r.mutable_spec() = g->spec;
+  if (g->update.active()) *r.mutable_update() = g->update;
+  r.set_sequence_reserved(g->sequence_reserved);
+  r.set_destroying(g->destroying);
+  r.set_update_generation(g->update_generation);
+  return r;
+}
+
+void Controller::Impl::MarkDirtyLocked(Group* g) {
+  ++g->dirty;
+  if (g->write_posted || g->write_timer != 0) return;
+  g->write_posted = true;
+  Post([id = g->id, uid = g->uid](Impl* self) { self->WriteTask(id, uid); });
+}
+
+absl::Status Controller::Impl::Flush(const std::string& id, int64_t uid,
+                                     std::shared_ptr<Writer> writer) {
+  absl::MutexLock write_lock(&writer->mu);
+  GroupRecord record;
+  int64_t gen;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr) return absl::OkStatus();
+    gen = g->dirty;
+    if (gen <= writer->written) return absl::OkStatus();
+    record = RecordLocked(g);
+  }
+  absl::Status st = store_->Put(record);
+  absl::MutexLock lock(&mu_);
+  Group* g = FindUidLocked(id, uid);
+  if (st.ok()) {
+    writer->written = std::max(writer->written, gen);
+    if (g != nullptr && g->write_failures > 0) {
+      g->write_failures = 0;
+      g->last_error.clear();
+    }
+    return st;
+  }
+  if (g != nullptr) {
+    ++g->write_failures;
+    ErrorLocked(g, "", absl::StrCat("saving the group's state failed (retrying): ",
+                                    st.ToString()));
+    if (g->write_timer == 0) {
+      g->write_timer =
+          At(clock_->Now() + Backoff(options_, g->write_failures), [id, uid](Impl* self) {
+            {
+              absl::MutexLock lock(&self->mu_);
+              Group* g = self->FindUidLocked(id, uid);
+              if (g == nullptr) return;
+              g->write_timer = 0;
+            }
+            self->WriteTask(id, uid);
+          });
+    }
+  }
+  return st;
+}
+
+void Controller::Impl::WriteTask(const std::string& id, int64_t uid) {
+  std::shared_ptr<Writer> writer;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    g->write_posted = false;
+    writer = g->writer;
+  }
+  Flush(id, uid, writer).IgnoreError();
+}
+
+absl::Status Controller::Impl::ValidateWithPlugins(const gv1::GroupSpec& spec) {
+  const std::string& ip = spec.instance().plugin();
+  auto instance = resolver_->Instance(ip);
+  if (!instance.ok()) {
+    return Prefixed(instance.status(), absl::StrCat("instance.plugin: instance plugin \"", ip,
+                                                    "\": "));
+  }
+  iv1::ValidateRequest iv;
+  *iv.mutable_properties() = spec.instance().properties();
+  if (absl::Status st = (*instance)->Validate(iv); !st.ok()) {
+    return Prefixed(st, st.code() == absl::StatusCode::kInvalidArgument
+                            ? absl::StrCat("instance.properties (checked by ", ip, "): ")
+                            : absl::StrCat("instance plugin \"", ip, "\": "));
+  }
+  const std::string& fp = spec.flavor().plugin();
+  auto flavor = resolver_->Flavor(fp);
+  if (!flavor.ok()) {
+    return Prefixed(flavor.status(), absl::StrCat("flavor.plugin: flavor plugin \"", fp, "\": "));
+  }
+  fv1::ValidateRequest fv;
+  *fv.mutable_properties() = spec.flavor().properties();
+  *fv.mutable_allocation() = spec.allocation();
+  if (absl::Status st = (*flavor)->Validate(fv); !st.ok()) {
+    return Prefixed(st, st.code() == absl::StatusCode::kInvalidArgument
+                            ? absl::StrCat("flavor.properties (checked by ", fp, "): ")
+                            : absl::StrCat("flavor plugin \"", fp, "\": "));
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<Controller::Impl::Group> Controller::Impl::NewGroupLocked(
+    const gv1::GroupSpec& spec) {
+  auto g = std::make_unique<Group>();
+  g->id = spec.id();
+  g->uid = next_uid_++;
+  g->spec = spec;
+  g->sha = ConfigSha(spec);
+  return g;
+}
+
+void Controller::Impl::RemoveGroupLocked(Group* g, const absl::Status& end, const std::string& why,
+                                         Trash* trash) {
+  for (TimerId* t : {&g->resync_timer, &g->wake_timer, &g->fast_health_timer, &g->listing_timer,
+                     &g->write_timer}) {
+    if (*t != 0) clock_->Cancel(*t);
+    *t = 0;
+  }
+  if (g->update_stream != nullptr) {
+    if (end.ok()) {
+      EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_STOPPED, why);
+    } else {
+      g->update_stream->End(end);
+      g->update_stream.reset();
+    }
+  }
+  for (auto& s : g->event_streams) s->End(end);
+  g->event_streams.clear();
+  absl::Status gone = end.ok() ? absl::AbortedError(absl::StrCat("group \"", g->id, "\": ", why))
+                               : end;
+  for (auto& [rid, r] : g->requests) {
+    executor_->Post([done = std::move(r.done), gone] { done(gone); });
+  }
+  g->requests.clear();
+  for (auto& done : g->destroy_waiters) {
+    executor_->Post([done = std::move(done), gone] { done(gone); });
+  }
+  g->destroy_waiters.clear();
+  if (g->handle != nullptr) trash->handles.push_back(std::move(g->handle));
+  if (g->sink != nullptr) trash->sinks.push_back(std::move(g->sink));
+  groups_.erase(g->id);
+}
+
+// ------------------------------------------------------------------------------------------
+// Operations.
+
+absl::Status Controller::Impl::Start() {
+  absl::StatusOr<std::vector<GroupRecord>> records = store_->LoadAll();
+  if (!records.ok()) return records.status();
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return absl::UnavailableError("the group controller is shut down");
+  for (GroupRecord& r : *records) {
+    if (groups_.count(r.spec().id())) continue;
+    if (absl::Status valid = ValidateGroupSpec(r.spec()); !valid.ok()) {
+      LOG(WARNING) << "stored group " << r.spec().id() << " does not pass today's checks ("
+                   << valid << "); managing it anyway";
+    }
+    std::unique_ptr<Group> g = NewGroupLocked(r.spec());
+    if (r.update().active()) g->update = r.update();
+    g->update_generation = r.update_generation();
+    g->sequence_reserved = r.sequence_reserved();
+    g->next_sequence = std::max<int64_t>(1, r.sequence_reserved());
+    g->destroying = r.destroying();
+    g->writer->written = 0;
+    Group* raw = g.get();
+    groups_.emplace(raw->id, std::move(g));
+    LOG(INFO) << "resuming group " << raw->id
+              << (raw->update.active() ? (raw->update.paused() ? " (update paused)"
+                                                               : " (update in progress)")
+                                       : "")
+              << (raw->destroying ? " (being destroyed)" : "");
+    if (raw->update.active() && !raw->update.paused()) {
+      EmitLocked(raw, gv1::GROUP_EVENT_TYPE_UPDATE, "", "update resumed after a restart");
+    }
+    StartGroupLocked(raw);
+  }
+  return absl::OkStatus();
+}
+
+void Controller::Impl::Shutdown() {
+  Trash trash;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    std::vector<Group*> all;
+    for (auto& [id, g] : groups_) all.push_back(g.get());
+    absl::Status down = absl::UnavailableError("the group service is shutting down");
+    for (Group* g : all) RemoveGroupLocked(g, down, "shutdown", &trash);
+    shut_down_ = true;
+  }
+  trash.Clear();
+}
+
+absl::StatusOr<gv1::WatchGroupResponse> Controller::Impl::WatchGroup(
+    const gv1::WatchGroupRequest& request) {
+  const gv1::GroupSpec& spec = request.spec();
+  if (absl::Status st = ValidateGroupSpec(spec); !st.ok()) return Prefixed(st, "spec.");
+  int64_t uid;
+  std::shared_ptr<Writer> writer;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::UnavailableError("the group service is shutting down");
+    if (groups_.count(spec.id())) {
+      return absl::AlreadyExistsError(absl::StrCat("group \"", spec.id(), "\" is already watched"));
+    }
+    std::unique_ptr<Group> g = NewGroupLocked(spec);
+    g->starting = true;
+    uid = g->uid;
+    writer = g->writer;
+    groups_.emplace(spec.id(), std::move(g));
+  }
+  auto abandon = [&](absl::Status st) {
+    absl::MutexLock lock(&mu_);
+    auto it = groups_.find(spec.id());
+    if (it != groups_.end() && it->second->uid == uid) groups_.erase(it);
+    return st;
+  };
+  if (absl::Status st = ValidateWithPlugins(spec); !st.ok()) return abandon(st);
+  GroupRecord record;
+  *record.mutable_spec() = spec;
+  {
+    absl::MutexLock write_lock(&writer->mu);
+    if (absl::Status st = store_->Put(record); !st.ok()) {
+      return abandon(Prefixed(st, "saving the group failed: "));
+    }
+  }
+  gv1::WatchGroupResponse response;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = groups_.find(spec.id());
+    if (shut_down_ || it == groups_.end() || it->second->uid != uid) {
+      return absl::UnavailableError("the group service is shutting down");
+    }
+    Group* g = it->second.get();
+    g->starting = false;
+    LOG(INFO) << "watching group " << g->id << " (config " << g->sha << ")";
+    StartGroupLocked(g);
+    response.set_message(absl::StrCat("watching ", g->id));
+    response.set_config_sha(g->sha);
+  }
+  return response;
+}
+
+absl::Status Controller::Impl::UnwatchGroup(const gv1::UnwatchGroupRequest& request) {
+  std::shared_ptr<Writer> writer;
+  int64_t uid;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::UnavailableError("the group service is shutting down");
+    Group* g = FindLocked(request.id());
+    if (g == nullptr) return NotFound(request.id());
+    writer = g->writer;
+    uid = g->uid;
+  }
+  Trash trash;
+  {
+    absl::MutexLock write_lock(&writer->mu);
+    if (absl::Status st = store_->Delete(request.id()); !st.ok()) {
+      return Prefixed(st, "forgetting the group failed: ");
+    }
+    absl::MutexLock lock(&mu_);
+    Group* g = FindUidLocked(request.id(), uid);
+    if (g == nullptr) return NotFound(request.id());
+    LOG(INFO) << "unwatching group " << g->id;
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_SPEC_CHANGED, "", "group unwatched");
+    RemoveGroupLocked(g, absl::OkStatus(), "group unwatched", &trash);
+  }
+  trash.Clear();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<gv1::InspectGroupResponse> Controller::Impl::InspectGroup(
+    const gv1::InspectGroupRequest& request) {
+  absl::MutexLock lock(&mu_);
+  Group* g = FindLocked(request.id());
+  if (g == nullptr) return NotFound(request.id());
+  gv1::InspectGroupResponse r;
+  *r.mutable_spec() = g->spec;
+  *r.mutable_status() = StatusLocked(g);
+  for (const auto& [id, m] : g->members) {
+    gv1::Member* out = r.add_members();
+    out->set_id(id);
+    out->set_logical_id(m.lid);
+    *out->mutable_tags() = m.desc.tags();
+    out->set_health(m.health == fv1::HEALTH_UNSPECIFIED ? fv1::HEALTH_UNKNOWN : m.health);
+    out->set_health_reason(m.health == fv1::HEALTH_UNSPECIFIED ? "not checked yet"
+                                                               : m.health_reason);
+    out->set_state(m.desc.state());
+    out->set_outdated(m.sha != g->sha);
+  }
+  return r;
+}
+
+absl::StatusOr<gv1::DescribeUpdateResponse> Controller::Impl::DescribeUpdate(
+    const gv1::DescribeUpdateRequest& request) {
+  const gv1::GroupSpec& spec = request.spec();
+  if (absl::Status st = ValidateGroupSpec(spec); !st.ok()) return Prefixed(st, "spec.");
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindLocked(spec.id());
+    if (g == nullptr) return NotFound(spec.id());
+    if (absl::Status st = CheckUpdatableLocked(g, spec); !st.ok()) return st;
+  }
+  if (absl::Status st = ValidateWithPlugins(spec); !st.ok()) return st;
+  absl::MutexLock lock(&mu_);
+  Group* g = FindLocked(spec.id());
+  if (g == nullptr) return NotFound(spec.id());
+  if (absl::Status st = CheckUpdatableLocked(g, spec); !st.ok()) return st;
+  if (!g->known) {
+    return absl::UnavailableError(absl::StrCat(
+        "the members of group \"", g->id, "\" are not known yet: waiting for instance plugin \"",
+        g->spec.instance().plugin(), "\""));
+  }
+  gv1::DescribeUpdateResponse r;
+  *r.mutable_plan() =
+      MakePlan(MemberViewsLocked(g, clock_->Now()), SlotViewsLocked(g), spec, ConfigSha(spec));
+  return r;
+}
+
+absl::StatusOr<std::unique_ptr<Subscription>> Controller::Impl::UpdateGroup(
+    const gv1::UpdateGroupRequest& request, UpdateProgressCallback on_progress,
+    StreamEndCallback on_end) {
+  const gv1::GroupSpec& spec = request.spec();
+  if (absl::Status st = ValidateGroupSpec(spec); !st.ok()) return Prefixed(st, "spec.");
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::UnavailableError("the group service is shutting down");
+    Group* g = FindLocked(spec.id());
+    if (g == nullptr) return NotFound(spec.id());
+    if (absl::Status st = CheckUpdatableLocked(g, spec); !st.ok()) return st;
+  }
+  if (absl::Status st = ValidateWithPlugins(spec); !st.ok()) return st;
+
+  auto stream = std::make_shared<UpdateStream>(std::move(on_progress), std::move(on_end),
+                                               executor_);
+  std::shared_ptr<Writer> writer;
+  int64_t uid;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindLocked(spec.id());
+    if (g == nullptr) return NotFound(spec.id());
+    if (absl::Status st = CheckUpdatableLocked(g, spec); !st.ok()) return st;
+    if (!g->known) {
+      return absl::UnavailableError(absl::StrCat(
+          "the members of group \"", g->id,
+          "\" are not known yet: waiting for instance plugin \"", g->spec.instance().plugin(),
+          "\""));
+    }
+    const std::string sha = ConfigSha(spec);
+    gv1::Plan plan = MakePlan(MemberViewsLocked(g, clock_->Now()), SlotViewsLocked(g), spec, sha);
+    gv1::GroupSpec previous = g->update.active() ? g->update.previous_spec() : g->spec;
+    if (g->update.active()) {
+      std::string msg = "superseded by a newer update";
+      EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_SUPERSEDED, msg);
+      EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", absl::StrCat("update ", msg));
+    }
+    g->spec = spec;
+    g->sha = sha;
+    UpdateState u;
+    u.set_active(true);
+    *u.mutable_previous_spec() = std::move(previous);
+    *u.mutable_started() = ToProto(clock_->Now());
+    u.set_generation(++g->update_generation);
+    u.set_summary(plan.summary());
+    g->update = std::move(u);
+    g->update_stream = stream;
+    for (auto& [iid, m] : g->members) m.reported_ready = false;
+    g->last_error.clear();
+    LOG(INFO) << "group " << g->id << ": update to config " << sha << ": " << plan.summary();
+    ProgressLocked(g, gv1::UPDATE_PHASE_STARTED, plan.summary());
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "",
+               absl::StrCat("update to config ", ShortSha(sha), " started: ", plan.summary()));
+    MarkDirtyLocked(g);
+    ScheduleReconcileLocked(g);
+    writer = g->writer;
+    uid = g->uid;
+  }
+  // Durable before answering, so that a crash right after resumes this update; a failure is
+  // reported in the status and retried.
+  Flush(spec.id(), uid, writer).IgnoreError();
+  std::weak_ptr<UpdateStream> weak_stream = stream;
+  return std::unique_ptr<Subscription>(new StreamSubscription(
+      [weak_stream] {
+        if (auto s = weak_stream.lock()) s->Cancel();
+      },
+      nullptr));
+}
+
+absl::Status Controller::Impl::StopUpdate(const gv1::StopUpdateRequest& request) {
+  std::shared_ptr<Writer> writer;
+  int64_t uid;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindLocked(request.id());
+    if (g == nullptr) return NotFound(request.id());
+    if (!g->update.active()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("group \"", g->id, "\" has no update in progress"));
+    }
+    std::string msg = "update stopped";
+    EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_STOPPED, msg);
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
+    LOG(INFO) << "group " << g->id << ": " << msg;
+    g->update.Clear();
+    MarkDirtyLocked(g);
+    ScheduleReconcileLocked(g);
+    writer = g->writer;
+    uid = g->uid;
+  }
+  Flush(request.id(), uid, writer).IgnoreError();
+  return absl::OkStatus();
+}
+
+void Controller::Impl::DestroyGroup(const gv1::DestroyGroupRequest& request,
+                                    DoneCallback<gv1::DestroyGroupResponse> done) {
+  std::shared_ptr<Writer> writer;
+  int64_t uid;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = shut_down_ ? nullptr : FindLocked(request.id());
+    if (g == nullptr) {
+      absl::Status st = shut_down_ ? absl::UnavailableError("the group service is shutting down")
+                                   : NotFound(request.id());
+      executor_->Post([done = std::move(done), st] { done(st); });
+      return;
+    }
+    g->destroy_waiters.push_back(std::move(done));
+    if (g->destroying) return;
+    g->destroying = true;
+    if (g->update.active()) {
+      EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_STOPPED, "the group is being destroyed");
+      g->update.Clear();
+    }
+    LOG(INFO) << "destroying group " << g->id;
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_SPEC_CHANGED, "", "destroying the group");
+    MarkDirtyLocked(g);
+    ScheduleReconcileLocked(g);
+    writer = g->writer;
+    uid = g->uid;
+  }
+  Flush(request.id(), uid, writer).IgnoreError();
+}
+
+gv1::ListGroupsResponse Controller::Impl::ListGroups() {
+  absl::MutexLock lock(&mu_);
+  gv1::ListGroupsResponse r;
+  for (auto& [id, g] : groups_) {
+    if (g->starting) continue;
+    gv1::GroupSummary* s = r.add_groups();
+    *s->mutable_spec() = g->spec;
+    *s->mutable_status() = StatusLocked(g.get());
+  }
+  return r;
+}
+
+absl::StatusOr<gv1::SetSizeResponse> Controller::Impl::SetSize(const gv1::SetSizeRequest& request) {
+  if (request.size() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("size: must be >= 0, got ", request.size()));
+  }
+  std::shared_ptr<Writer> writer;
+  int64_t uid;
+  gv1::SetSizeResponse response;
+  {
+    absl::MutexLock lock(&mu_);
+    Group* g = FindLocked(request.id());
+    if (g == nullptr) return NotFound(request.id());
+    if (IsPets(g->spec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "group \"", g->id,
+          "\" is a group of pets (logical IDs): change its list of logical IDs with an update"));
+    }
+    if (g->destroying) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("group \"", g->id, "\" is being destroyed"));
+    }
+    response.set_previous_size(g->spec.allocation().size());
+    g->spec.mutable_allocation()->set_size(request.size());
+    if (g->update.active() && g->update.previous_spec().allocation().has_size()) {
+      g->update.mutable_previous_spec()->mutable_allocation()->set_size(request.size());
+    }
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_SPEC_CHANGED, "",
+               absl::StrCat("size ", response.previous_size(), " -> ", request.size()));
+    MarkDirtyLocked(g);
+    ScheduleReconcileLocked(g);
+    writer = g->writer;
+    uid = g->uid;
+  }
+  Flush(request.id(), uid, writer).IgnoreError();
+  return response;
+}
+
+void Controller::Impl::DestroyInstances(const gv1::DestroyInstancesRequest& request,
+                                        DoneCallback<gv1::DestroyInstancesResponse> done) {
+  std::shared_ptr<Writer> writer;
+  int64_t uid;
+  {
+    absl::MutexLock lock(&mu_);
+    auto fail = [&](absl::Status st) {
+      executor_->Post([done = std::move(done), st] { done(st); });
+    };
+    Group* g = shut_down_ ? nullptr : FindLocked(request.id());
+    if (g == nullptr) {
+      fail(shut_down_ ? absl::UnavailableError("the group service is shutting down")
+                      : NotFound(request.id()));
+      return;
+    }
+    if (g->destroying) {
+      fail(absl::FailedPreconditionError(
+          absl::StrCat("group \"", g->id, "\" is being destroyed")));
+      return;
+    }
+    if (!g->known) {
+      fail(absl::UnavailableError(absl::StrCat(
+          "the members of group \"", g->id, "\" are not known yet: waiting for instance plugin \"",
+          g->spec.instance().plugin(), "\"")));
+      return;
+    }
+    std::vector<std::string> ids;
+    absl::flat_hash_set<std::string> seen;
+    for (int i = 0; i < request.instance_ids_size(); ++i) {
+      const std::string& iid = request.instance_ids(i);
+      if (!seen.insert(iid).second) continue;
+      auto it = g->members.find(iid);
+      if (it == g->members.end() || it->second.doomed) {
+        fail(absl::NotFoundError(absl::StrCat("instance_ids[", i, "]: \"", iid,
+                                              "\" is not a member of group \"", g->id, "\"")));
+        return;
+      }
+      ids.push_back(iid);
+    }
+    if (ids.empty()) {
+      gv1::DestroyInstancesResponse r;
+      r.set_size(DesiredCount(g->spec));
+      executor_->Post([done = std::move(done), r] { done(r); });
+      return;
+    }
+    int64_t rid = g->next_request++;
+    DestroyRequest& r = g->requests[rid];
+    r.pending = static_cast<int>(ids.size());
+    r.done = std::move(done);
+    const int64_t before = DesiredCount(g->spec);
+    for (const std::string& iid : ids) {
+      Member& m = g->members[iid];
+      if (IsPets(g->spec)) {
+        auto* list = g->spec.mutable_allocation()->mutable_logical_ids()->mutable_ids();
+        auto pos = std::find(list->begin(), list->end(), m.lid);
+        if (pos != list->end()) list->erase(pos);
+      } else {
+        g->spec.mutable_allocation()->set_size(
+            std::max<int64_t>(0, g->spec.allocation().size() - 1));
+      }
+      DoomLocked(g, &m, iv1::DESTROY_REASON_TERMINATE, "destroyed on request", false, rid);
+    }
+    EmitLocked(g, gv1::GROUP_EVENT_TYPE_SPEC_CHANGED, "",
+               absl::StrCat("size ", before, " -> ", DesiredCount(g->spec), " (destroying ",
+                            Plural(static_cast<int64_t>(ids.size()), "instance"), ")"));
+    MarkDirtyLocked(g);
+    PumpDestroysLocked(g);
+    ScheduleReconcileLocked(g);
+    writer = g->writer;
+    uid = g->uid;
+  }
+  Flush(request.id(), uid, writer).IgnoreError();
+}
+
+absl::StatusOr<std::unique_ptr<Subscription>> Controller::Impl::StreamGroupEvents(
+    const gv1::StreamGroupEventsRequest& request, GroupEventCallback on_event,
+    StreamEndCallback on_end) {
+  auto stream = std::make_shared<EventStream>(std::move(on_event), std::move(on_end), executor_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return absl::UnavailableError("the group service is shutting down");
+    Group* g = FindLocked(request.id());
+    if (g == nullptr) return NotFound(request.id());
+    g->event_streams.push_back(stream);
+  }
+  std::weak_ptr<EventStream> weak_stream = stream;
+  std::weak_ptr<Impl> weak_impl = weak_from_this();
+  std::string id = request.id();
+  return std::unique_ptr<Subscription>(new StreamSubscription(
+      [weak_stream] {
+        if (auto s = weak_stream.lock()) s->Cancel();
+      },
+      [weak_impl, weak_stream, id] {
+        auto impl = weak_impl.lock();
+        auto s = weak_stream.lock();
+        if (impl == nullptr || s == nullptr) return;
+        absl::MutexLock lock(&impl->mu_);
+        Group* g = impl->FindLocked(id);
+        if (g == nullptr) return;
+        auto& v = g->event_streams;
+        v.erase(std::remove(v.begin(), v.end(), s), v.end());
+      }));
+}
+
+// ------------------------------------------------------------------------------------------
+
+Controller::Controller(ControllerOptions options, spi::PluginResolver* resolver, Store* store,
+                       Clock* clock, Executor* executor)
+    : impl_(std::make_shared<Impl>(options, resolver, store, clock, executor)) {}
+
+Controller::~Controller() { impl_->Shutdown(); }
+
+absl::Status Controller::Start() { return impl_->Start(); }
+void Controller::Shutdown() { impl_->Shutdown(); }
+
+absl::StatusOr<gv1::WatchGroupResponse> Controller::WatchGroup(
+    const gv1::WatchGroupRequest& request) {
+  return impl_->WatchGroup(request);
+}
+absl::Status Controller::UnwatchGroup(const gv1::UnwatchGroupRequest& request) {
+  return impl_->UnwatchGroup(request);
+}
+absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroup(
+    const gv1::InspectGroupRequest& request) {
+  return impl_->InspectGroup(request);
+}
+absl::StatusOr<gv1::DescribeUpdateResponse> Controller::DescribeUpdate(
+    const gv1::DescribeUpdateRequest& request) {
+  return impl_->DescribeUpdate(request);
+}
+absl::StatusOr<std::unique_ptr<Subscription>> Controller::UpdateGroup(
+    const gv1::UpdateGroupRequest& request, UpdateProgressCallback on_progress,
+    StreamEndCallback on_end) {
+  return impl_->UpdateGroup(request, std::move(on_progress), std::move(on_end));
+}
+absl::Status Controller::StopUpdate(const gv1::StopUpdateRequest& request) {
+  return impl_->StopUpdate(request);
+}
+void Controller::DestroyGroup(const gv1::DestroyGroupRequest& request,
+                              DoneCallback<gv1::DestroyGroupResponse> done) {
+  impl_->DestroyGroup(request, std::move(done));
+}
+gv1::ListGroupsResponse Controller::ListGroups() { return impl_->ListGroups(); }
+absl::StatusOr<gv1::SetSizeResponse> Controller::SetSize(const gv1::SetSizeRequest& request) {
+  return impl_->SetSize(request);
+}
+void Controller::DestroyInstances(const gv1::DestroyInstancesRequest& request,
+                                  DoneCallback<gv1::DestroyInstancesResponse> done) {
+  impl_->DestroyInstances(request, std::move(done));
+}
+absl::StatusOr<std::unique_ptr<Subscription>> Controller::StreamGroupEvents(
+    const gv1::StreamGroupEventsRequest& request, GroupEventCallback on_event,
+    StreamEndCallback on_end) {
+  return impl_->StreamGroupEvents(request, std::move(on_event), std::move(on_end));
+}
+
+}  // namespace infrakit::services::group

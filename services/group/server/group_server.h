@@ -1,0 +1,87 @@
+// The wiring of the infrakit-group binary, kept out of main.cc so that it is tested: the
+// plugin resolver over the plugins directory, the state directory (file store, locked against a
+// second group service), the real clock, the thread-pool executor, the Controller and the
+// GroupService adapter, created and destroyed in the order controller.h requires.
+#ifndef INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVER_H_
+#define INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "client/resolver.h"
+#include "services/group/controller.h"
+#include "services/group/file_store.h"
+#include "services/group/real_clock.h"
+#include "services/group/server/group_service.h"
+#include "services/group/thread_pool_executor.h"
+
+namespace infrakit::services::group::server {
+
+struct GroupServerOptions {
+  // Where instance and flavor plugins' sockets are (the group service's own plugins dir).
+  std::string plugins_dir;
+  // The state directory (created 0700 if missing): one record per group. Required.
+  std::string state_dir;
+  // Flag --resync-period; > 0.
+  absl::Duration resync_period = absl::Seconds(10);
+  // Flag --max-parallel: per group, creations and destructions under way at once; >= 1.
+  int max_parallel = 8;
+};
+
+// The state directory of group service `name` when --state-dir is not given:
+// "<InfraKit home>/group/<name>", so that two group services under different names never share
+// (or fight over) state.
+std::string DefaultStateDir(absl::string_view infrakit_home, absl::string_view name);
+
+// Threads of the Controller's executor for `max_parallel`: enough for every group's creations
+// and destructions under way plus health checks and reconciles, which are plugin calls that
+// block.
+int ExecutorThreads(int max_parallel);
+
+// Owns everything the group service runs on. Not thread-safe itself (create, use service(),
+// destroy from one thread); the service it exposes is.
+class GroupServer {
+ public:
+  // Checks the options, opens and locks the state directory, and starts the Controller, which
+  // resumes every stored group. Errors (nothing is left running): INVALID_ARGUMENT naming the
+  // flag (--state-dir, --resync-period, --max-parallel); the store's errors naming the path;
+  // FAILED_PRECONDITION when another group service holds the state directory; the Controller's
+  // Start error for a corrupt or unreadable record, naming it (the service must refuse to start
+  // rather than forget a group).
+  static absl::StatusOr<std::unique_ptr<GroupServer>> Create(GroupServerOptions options);
+
+  // Shuts the Controller down (streams end UNAVAILABLE), destroys the service (its pool
+  // finishes releasing subscriptions), the Controller, then stops the executor and the clock.
+  // Call after the gRPC server has shut down. Instances are left as they are.
+  ~GroupServer();
+
+  GroupServer(const GroupServer&) = delete;
+  GroupServer& operator=(const GroupServer&) = delete;
+
+  // The GroupService to register with the gRPC server.
+  GroupService* service() { return service_.get(); }
+  // The Controller (for tests).
+  Controller* controller() { return controller_.get(); }
+  const std::string& state_dir() const { return state_dir_; }
+
+ private:
+  GroupServer() = default;
+
+  std::string state_dir_;
+  // The flock'ed "<state_dir>/.lock" (hidden, so the store ignores it); -1 when not held.
+  int lock_fd_ = -1;
+  // Declared in construction order; destroyed explicitly in ~GroupServer.
+  std::unique_ptr<client::SocketResolver> resolver_;
+  std::unique_ptr<FileStore> store_;
+  std::unique_ptr<RealClock> clock_;
+  std::unique_ptr<ThreadPoolExecutor> executor_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<GroupService> service_;
+};
+
+}  // namespace infrakit::services::group::server
+
+#endif  // INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVER_H_

@@ -1,0 +1,127 @@
+// The gRPC face of the group controller: serves infrakit.group.v1.GroupService by calling a
+// services::group::Controller, mapping statuses once (common/grpc_status.h).
+//
+// Most Controller methods block (plugin validation, disk writes), so every call runs on a
+// bounded WorkerPool, never on gRPC's callback threads. UpdateGroup and StreamGroupEvents are
+// server-write reactors fed by a Controller subscription; DestroyGroup and DestroyInstances are
+// unary reactors finished by the Controller's done callback.
+//
+// Lifecycle: shut the grpc::Server down (with a deadline, so that open streams are cancelled)
+// before destroying this service, and destroy this service before the Controller: its pool may
+// still be releasing subscriptions.
+#ifndef INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVICE_H_
+#define INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+
+#include "infrakit/group/v1/group.grpc.pb.h"
+#include "infrakit/group/v1/group.pb.h"
+#include "plugins/instance/worker_pool.h"
+#include "services/group/controller.h"
+
+namespace infrakit::services::group::server {
+
+// Initial metadata key a stream (UpdateGroup, StreamGroupEvents) sends once the Controller has
+// accepted the subscription, before any message: a client that must not miss an event can wait
+// for it (grpc::ClientReader::WaitForInitialMetadata) before it acts.
+inline constexpr char kStreamSubscribedMetadataKey[] = "infrakit-stream";
+
+struct GroupServiceOptions {
+  // Threads running Controller calls (they may block on plugins and the disk).
+  int worker_threads = 8;
+  // Calls allowed to wait for a worker; beyond, calls fail with RESOURCE_EXHAUSTED.
+  size_t max_queued_calls = 1000;
+  // Messages one stream may buffer for a slow client; beyond, the stream ends with
+  // RESOURCE_EXHAUSTED (an update goes on regardless; the client may inspect the group).
+  size_t max_stream_backlog = 10000;
+};
+
+class GroupService final : public ::infrakit::group::v1::GroupService::CallbackService {
+ public:
+  // `controller` is not owned and must outlive the service.
+  explicit GroupService(Controller* controller,
+                        GroupServiceOptions options = GroupServiceOptions());
+  ~GroupService() override;
+
+  GroupService(const GroupService&) = delete;
+  GroupService& operator=(const GroupService&) = delete;
+
+  // Each unary method runs the Controller's method of the same name on the worker pool and
+  // answers with its result. Errors are the Controller's (see controller.h), or
+  // RESOURCE_EXHAUSTED / UNAVAILABLE from the pool, or CANCELLED / DEADLINE_EXCEEDED for a call
+  // that ended while it waited for a worker.
+  grpc::ServerUnaryReactor* WatchGroup(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::WatchGroupRequest* request,
+      ::infrakit::group::v1::WatchGroupResponse* response) override;
+  grpc::ServerUnaryReactor* UnwatchGroup(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::UnwatchGroupRequest* request,
+      ::infrakit::group::v1::UnwatchGroupResponse* response) override;
+  grpc::ServerUnaryReactor* InspectGroup(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::InspectGroupRequest* request,
+      ::infrakit::group::v1::InspectGroupResponse* response) override;
+  grpc::ServerUnaryReactor* DescribeUpdate(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::DescribeUpdateRequest* request,
+      ::infrakit::group::v1::DescribeUpdateResponse* response) override;
+  grpc::ServerUnaryReactor* StopUpdate(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::StopUpdateRequest* request,
+      ::infrakit::group::v1::StopUpdateResponse* response) override;
+  grpc::ServerUnaryReactor* ListGroups(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::ListGroupsRequest* request,
+      ::infrakit::group::v1::ListGroupsResponse* response) override;
+  grpc::ServerUnaryReactor* SetSize(grpc::CallbackServerContext* context,
+                                    const ::infrakit::group::v1::SetSizeRequest* request,
+                                    ::infrakit::group::v1::SetSizeResponse* response) override;
+
+  // Start the Controller's operation (on the worker pool) and answer when its done callback
+  // runs, which may be long after (members are drained and destroyed). A call cancelled by the
+  // client or by server shutdown is answered CANCELLED at once; the operation goes on.
+  grpc::ServerUnaryReactor* DestroyGroup(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::DestroyGroupRequest* request,
+      ::infrakit::group::v1::DestroyGroupResponse* response) override;
+  grpc::ServerUnaryReactor* DestroyInstances(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::DestroyInstancesRequest* request,
+      ::infrakit::group::v1::DestroyInstancesResponse* response) override;
+
+  // Streams. Each subscribes on the Controller (on the worker pool), sends the
+  // kStreamSubscribedMetadataKey initial metadata, then writes the Controller's messages in
+  // order, one at a time. The stream ends with the Controller's error when it refuses (NOT_FOUND
+  // for an unknown group, INVALID_ARGUMENT...), with the Controller's end status after the last
+  // message (OK, or UNAVAILABLE when the service shuts down), with RESOURCE_EXHAUSTED when the
+  // client falls more than max_stream_backlog messages behind. Client cancellation or server
+  // shutdown cancels the subscription (not the update: StopUpdate does that).
+  grpc::ServerWriteReactor<::infrakit::group::v1::UpdateGroupResponse>* UpdateGroup(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::UpdateGroupRequest* request) override;
+  grpc::ServerWriteReactor<::infrakit::group::v1::GroupEvent>* StreamGroupEvents(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::group::v1::StreamGroupEventsRequest* request) override;
+
+  // Streams and long-running unary calls (DestroyGroup, DestroyInstances) whose reactor or
+  // Controller subscription still exists. For tests and diagnostics: 0 once every such call has
+  // ended and released what it held. Thread-safe.
+  int open_calls() const { return open_calls_->load(); }
+
+ private:
+  Controller* const controller_;
+  const GroupServiceOptions options_;
+  // Shared with the reactors, which may outlive a call's gRPC part.
+  const std::shared_ptr<std::atomic<int>> open_calls_;
+  // Declared last so that it is destroyed first: its remaining tasks still use the controller.
+  plugins::instance::WorkerPool pool_;
+};
+
+}  // namespace infrakit::services::group::server
+
+#endif  // INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVICE_H_

@@ -1,0 +1,63 @@
+// infrakit-group: the default group service (see services/group/controller.h).
+//
+//   infrakit-group [--name group] [--plugins-dir DIR] [--state-dir DIR] [--resync-period 10s]
+//                  [--max-parallel 8] [--log 5]
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+#include "infrakit/plugin/v1/plugin.pb.h"
+#include "services/group/server/group_server.h"
+#include "services/runtime/plugin_server.h"
+
+ABSL_FLAG(std::string, state_dir, "",
+          "Directory keeping each group's spec and update progress; created if missing "
+          "(default: <InfraKit home>/group/<name>)");
+ABSL_FLAG(absl::Duration, resync_period, absl::Seconds(10),
+          "Safety-net resync of every group (health, listing where Watch is unavailable, "
+          "retries), e.g. 10s");
+ABSL_FLAG(int, max_parallel, 8,
+          "Per group, creations and destructions of instances under way at once");
+
+int main(int argc, char** argv) {
+  namespace runtime = ::infrakit::services::runtime;
+  namespace server = ::infrakit::services::group::server;
+  runtime::PluginIdentity identity;
+  identity.default_name = "group";
+  identity.kind = infrakit::plugin::v1::PLUGIN_KIND_GROUP;
+  identity.type = "infrakit.GroupPlugin/1.0";
+  identity.binary = "infrakit-group";
+  identity.implements = {{"infrakit.group.v1.GroupService", "v1"}};
+
+  const std::vector<std::string> args = runtime::InitPlugin(argc, argv, identity);
+  if (args.size() > 1) {
+    LOG(ERROR) << "unexpected arguments: " << absl::StrJoin(args.begin() + 1, args.end(), " ");
+    return 1;
+  }
+  runtime::PluginServer plugin_server(identity);
+
+  server::GroupServerOptions options;
+  options.plugins_dir = plugin_server.plugins_dir();
+  options.state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (options.state_dir.empty()) {
+    options.state_dir = server::DefaultStateDir(runtime::InfrakitHome(), plugin_server.name());
+  }
+  options.resync_period = absl::GetFlag(FLAGS_resync_period);
+  options.max_parallel = absl::GetFlag(FLAGS_max_parallel);
+
+  absl::StatusOr<std::unique_ptr<server::GroupServer>> group = server::GroupServer::Create(options);
+  if (!group.ok()) {
+    LOG(ERROR) << "group: " << group.status();
+    return 1;
+  }
+  plugin_server.AddService((*group)->service());
+  const int code = plugin_server.Run();
+  // The gRPC server is down; now the Controller, then its executor (see group_server.h).
+  group->reset();
+  return code;
+}
