@@ -49,8 +49,8 @@ FlavorPluginUnderTest FlavorVanilla() {
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(FlavorVanilla, FlavorConformanceTest,
-                         ::testing::Values(FlavorVanilla()), FlavorPluginUnderTest::TestName);
+INSTANTIATE_TEST_SUITE_P(FlavorVanilla, FlavorConformanceTest, ::testing::Values(FlavorVanilla()),
+                         FlavorPluginUnderTest::TestName);
 
 }  // namespace
 }  // namespace infrakit::tests::conformance

@@ -20,11 +20,11 @@ namespace infrakit::tests::conformance {
 namespace {
 
 namespace v1 = ::infrakit::instance::v1;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Pair;
-using ::testing::Contains;
 
 std::string Joined(const std::vector<std::string>& items) {
   return absl::StrCat("[", absl::StrJoin(items, ", "), "]");
@@ -34,8 +34,8 @@ std::string Joined(const std::vector<std::string>& items) {
 
 void InstanceConformanceTest::SetUp() {
   const InstancePluginUnderTest& p = plugin();
-  run_tag_ = {{"conformance.test",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name()}};
+  run_tag_ = {
+      {"conformance.test", ::testing::UnitTest::GetInstance()->current_test_info()->name()}};
   PluginLaunch launch;
   launch.binary = p.binary;
   launch.plugin_name = p.plugin_name;
@@ -117,7 +117,8 @@ TEST_P(InstanceConformanceTest, ValidateRejectsInvalidPropertiesNamingTheField) 
   if (plugin().invalid_properties.empty()) GTEST_SKIP() << "the plugin accepts any properties";
   for (const auto& [json, field] : plugin().invalid_properties) {
     v1::ValidateRequest request;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, request.mutable_properties()).ok())
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(json, request.mutable_properties()).ok())
         << json;
     const absl::Status status = client_->Validate(request);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << json << ": " << status;
@@ -149,7 +150,8 @@ TEST_P(InstanceConformanceTest, ProvisionDescribeLabelDestroy) {
   EXPECT_THAT(labelled->instance().tags(), Contains(Pair("tier", "frontend")));
   EXPECT_THAT(labelled->instance().tags(), Contains(Pair("owner", "conformance")));
   // Labelling merges: the tags it does not name are kept.
-  EXPECT_THAT(labelled->instance().tags(), Contains(Pair(run_tag_.begin()->first, run_tag_.begin()->second)));
+  EXPECT_THAT(labelled->instance().tags(),
+              Contains(Pair(run_tag_.begin()->first, run_tag_.begin()->second)));
   EXPECT_TRUE(DescribeBecomes({{"owner", "conformance"}, {"tier", "frontend"}}, {id}));
   EXPECT_TRUE(DescribeBecomes({{"tier", "web"}}, {}));
 
@@ -173,8 +175,8 @@ TEST_P(InstanceConformanceTest, DescribeFiltersByAllTagsAndOrdersById) {
   std::sort(group_a.begin(), group_a.end());
   EXPECT_TRUE(DescribeBecomes({{"group", "a"}}, group_a));
   EXPECT_TRUE(DescribeBecomes({{"group", "a"}, {"slot", "2"}}, {a2}));
-  EXPECT_TRUE(DescribeBecomes({{"slot", "1"}}, std::vector<std::string>(
-                                                   {std::min(a1, b1), std::max(a1, b1)})));
+  EXPECT_TRUE(DescribeBecomes({{"slot", "1"}},
+                              std::vector<std::string>({std::min(a1, b1), std::max(a1, b1)})));
   EXPECT_TRUE(DescribeBecomes({{"group", "c"}}, {}));
 }
 
@@ -228,8 +230,8 @@ TEST_P(InstanceConformanceTest, WatchSendsTheInitialSetThenSynced) {
     (*label.mutable_labels())["watched"] = "yes";
     ASSERT_TRUE(client_->Label(label).ok());
   }
-  ASSERT_TRUE(DescribeBecomes({{"watched", "yes"}}, std::vector<std::string>(
-                                                         {std::min(a, b), std::max(a, b)})));
+  ASSERT_TRUE(DescribeBecomes({{"watched", "yes"}},
+                              std::vector<std::string>({std::min(a, b), std::max(a, b)})));
 
   v1::WatchRequest request;
   request.mutable_tags()->insert(run_tag_.begin(), run_tag_.end());
@@ -308,8 +310,8 @@ TEST_P(InstanceConformanceTest, WatchReportsChangesBehindThePluginsBack) {
     std::map<std::string, std::string> tags = run_tag_;
     tags["made"] = "by-hand";
     const std::string id = oob.create(scratch(), tags);
-    const int added = recorder.WaitForEvent(v1::EVENT_TYPE_ADDED, id, from, plugin().deadline,
-                                            "made", "by-hand");
+    const int added =
+        recorder.WaitForEvent(v1::EVENT_TYPE_ADDED, id, from, plugin().deadline, "made", "by-hand");
     ASSERT_GE(added, 0) << Joined(Summaries(recorder.events()));
     EXPECT_TRUE(DescribeBecomes({{"made", "by-hand"}}, {id}));
     from = added + 1;
@@ -320,8 +322,8 @@ TEST_P(InstanceConformanceTest, WatchReportsChangesBehindThePluginsBack) {
   from = added + 1;
   if (oob.set_tag) {
     oob.set_tag(scratch(), id, "edited", "by-hand");
-    const int changed = recorder.WaitForEvent(v1::EVENT_TYPE_CHANGED, id, from,
-                                              plugin().deadline, "edited", "by-hand");
+    const int changed = recorder.WaitForEvent(v1::EVENT_TYPE_CHANGED, id, from, plugin().deadline,
+                                              "edited", "by-hand");
     ASSERT_GE(changed, 0) << Joined(Summaries(recorder.events()));
     EXPECT_TRUE(DescribeBecomes({{"edited", "by-hand"}}, {id}));
     from = changed + 1;
@@ -364,8 +366,7 @@ TEST_P(InstanceConformanceTest, TwoConcurrentWatchesBothSeeEveryEvent) {
 TEST_P(InstanceConformanceTest, ACancelledWatchFreesItsResources) {
   v1::WatchRequest request;
   request.mutable_tags()->insert(run_tag_.begin(), run_tag_.end());
-  auto open_and_sync = [&](WatchRecorder* recorder)
-      -> std::unique_ptr<spi::instance::WatchHandle> {
+  auto open_and_sync = [&](WatchRecorder* recorder) -> std::unique_ptr<spi::instance::WatchHandle> {
     auto handle = client_->Watch(request, recorder);
     EXPECT_TRUE(handle.ok()) << handle.status();
     if (!handle.ok()) return nullptr;

@@ -24,8 +24,8 @@ absl::StatusOr<std::unique_ptr<RunningPlugin>> RunningPlugin::Start(const Plugin
   if (launch.args) {
     for (std::string& a : launch.args(plugin->scratch())) args.push_back(std::move(a));
   }
-  plugin->process_ = std::make_unique<infrakit::testing::PluginProcess>(launch.binary, args,
-                                                                        plugin->dir_.path());
+  plugin->process_ =
+      std::make_unique<infrakit::testing::PluginProcess>(launch.binary, args, plugin->dir_.path());
   for (const auto& [name, value] : launch.env) plugin->process_->SetEnv(name, value);
   if (absl::Status started = plugin->process_->Start(); !started.ok()) return started;
   plugin->socket_ = absl::StrCat(plugins_dir, "/", launch.plugin_name, ".sock");
@@ -39,8 +39,8 @@ absl::StatusOr<std::unique_ptr<RunningPlugin>> RunningPlugin::Start(const Plugin
 absl::Status RunningPlugin::Stop(absl::Duration deadline) {
   if (process_->Exited()) {
     const int status = process_->Wait();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the plugin had already ", infrakit::testing::DescribeExit(status)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the plugin had already ", infrakit::testing::DescribeExit(status)));
   }
   if (absl::Status signalled = process_->Signal(SIGTERM); !signalled.ok()) return signalled;
   absl::StatusOr<int> status = process_->Wait(deadline);
@@ -49,9 +49,8 @@ absl::Status RunningPlugin::Stop(absl::Duration deadline) {
         absl::StrCat("the plugin did not stop on SIGTERM: ", status.status().message()));
   }
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
-    return absl::InternalError(absl::StrCat("the plugin ",
-                                            infrakit::testing::DescribeExit(*status),
-                                            " on SIGTERM"));
+    return absl::InternalError(
+        absl::StrCat("the plugin ", infrakit::testing::DescribeExit(*status), " on SIGTERM"));
   }
   return absl::OkStatus();
 }

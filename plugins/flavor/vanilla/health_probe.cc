@@ -6,8 +6,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,8 +42,8 @@ ProbeResult NotRun(std::string reason) {
 int RemainingMillis(absl::Time deadline) {
   const absl::Duration left = deadline - absl::Now();
   if (left <= absl::ZeroDuration()) return 0;
-  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
-                                            INT32_MAX));
+  return static_cast<int>(std::min<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), INT32_MAX));
 }
 
 std::string Tail(const std::string& output) {
@@ -153,8 +153,8 @@ ProbeResult RunCommandProbe(const std::string& command,
   posix_spawnattr_setsigdefault(&attributes, &default_signals);
   // A group of its own, so that a timeout kills what the command started too.
   posix_spawnattr_setpgroup(&attributes, 0);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attributes,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, sh.c_str(), &actions, &attributes, argv, envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -230,8 +230,8 @@ ProbeResult TcpProbe(const std::string& address, absl::Duration timeout) {
   }
   std::string reason = absl::StrCat("connect ", address, ": no address");
   for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
-    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                          a->ai_protocol);
+    const int fd =
+        socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) {
       reason = absl::StrCat("socket: ", strerror(errno));
       continue;
@@ -292,8 +292,8 @@ ProbeResult HttpProbe(const std::string& url, absl::Duration timeout) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
   if (performed != CURLE_OK) {
-    return Failed(absl::StrCat("GET ", url, ": ",
-                               error[0] != '\0' ? error : curl_easy_strerror(performed)));
+    return Failed(
+        absl::StrCat("GET ", url, ": ", error[0] != '\0' ? error : curl_easy_strerror(performed)));
   }
   if (status < 200 || status > 299) return Failed(absl::StrCat("GET ", url, ": HTTP ", status));
   return Passed();

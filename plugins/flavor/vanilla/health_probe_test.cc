@@ -171,12 +171,13 @@ TEST(RunCommandProbeTest, SeesTheInstanceInItsEnvironment) {
 
 TEST(RunCommandProbeTest, TimeoutFailsAndKillsTheWholeGroup) {
   const std::string pid_file = absl::StrCat(TempDir(), "/pid");
-  ProbeResult result = RunCommandProbe(
-      absl::StrCat("sleep 300 & echo $! > ", pid_file, "; wait"), {}, absl::Milliseconds(300));
+  ProbeResult result = RunCommandProbe(absl::StrCat("sleep 300 & echo $! > ", pid_file, "; wait"),
+                                       {}, absl::Milliseconds(300));
   EXPECT_EQ(result.outcome, Outcome::kFailed);
   EXPECT_THAT(result.reason, HasSubstr("timed out"));
   int pid = 0;
-  ASSERT_TRUE(WaitFor([&] { return absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadAll(pid_file)), &pid); }));
+  ASSERT_TRUE(WaitFor(
+      [&] { return absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadAll(pid_file)), &pid); }));
   EXPECT_TRUE(WaitFor([&] { return Dead(pid); })) << "the background sleep outlived the probe";
 }
 

@@ -44,7 +44,8 @@ absl::StatusOr<v1::PrepareResponse> VanillaPlugin::Prepare(const v1::PrepareRequ
   for (const auto& attachment : properties->attachments) {
     bool present = false;
     for (const auto& existing : spec->attachments()) {
-      present = present || (existing.id() == attachment.id() && existing.type() == attachment.type());
+      present =
+          present || (existing.id() == attachment.id() && existing.type() == attachment.type());
     }
     if (!present) *spec->add_attachments() = attachment;
   }
@@ -60,10 +61,10 @@ absl::StatusOr<v1::HealthyResponse> VanillaPlugin::Healthy(const v1::HealthyRequ
   const auto& instance = request.instance();
   ProbeResult result;
   if (check.kind == HealthCheck::Kind::kCommand) {
-    result = RunCommandProbe(check.target,
-                             {{"INFRAKIT_INSTANCE_ID", instance.id()},
-                              {"INFRAKIT_LOGICAL_ID", instance.logical_id()}},
-                             check.timeout);
+    result = RunCommandProbe(
+        check.target,
+        {{"INFRAKIT_INSTANCE_ID", instance.id()}, {"INFRAKIT_LOGICAL_ID", instance.logical_id()}},
+        check.timeout);
   } else {
     absl::StatusOr<std::string> address =
         ExpandPlaceholders(check.target, instance.id(), instance.logical_id());
@@ -73,7 +74,7 @@ absl::StatusOr<v1::HealthyResponse> VanillaPlugin::Healthy(const v1::HealthyRequ
     }
     if (!address.ok()) return address.status();
     result = check.kind == HealthCheck::Kind::kTcp ? TcpProbe(*address, check.timeout)
-                                                    : HttpProbe(*address, check.timeout);
+                                                   : HttpProbe(*address, check.timeout);
   }
   VLOG(1) << "flavor-vanilla: " << instance.id() << " probe: " << static_cast<int>(result.outcome)
           << " " << result.reason;

@@ -16,7 +16,7 @@ namespace {
 
 using ::google::protobuf::Value;
 
-constexpr const char* kKeys[] = {"UserData", "Init",       "Labels",     "Tags",
+constexpr const char* kKeys[] = {"UserData",    "Init", "Labels",     "Tags",
                                  "Attachments", "Size", "LogicalIDs", "HealthCheck"};
 constexpr const char* kHealthCheckKeys[] = {"Command", "TCP", "HTTP", "TimeoutSeconds"};
 constexpr double kMaxTimeoutSeconds = 3600;
@@ -145,7 +145,8 @@ absl::Status CheckHttpUrl(absl::string_view url) {
   } else if (absl::StartsWith(lower, "https://")) {
     rest = url.substr(8);
   } else {
-    return Invalid("HealthCheck.HTTP", absl::StrCat("\"", url, "\" is not an http:// or https:// URL"));
+    return Invalid("HealthCheck.HTTP",
+                   absl::StrCat("\"", url, "\" is not an http:// or https:// URL"));
   }
   const absl::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   if (authority.empty()) {
@@ -198,8 +199,8 @@ absl::StatusOr<HealthCheck> ParseHealthCheck(const Value& value) {
     }
   }
   if (probes != 1) {
-    return Invalid("HealthCheck", absl::StrCat("want exactly one of Command, TCP, HTTP; got ",
-                                               probes));
+    return Invalid("HealthCheck",
+                   absl::StrCat("want exactly one of Command, TCP, HTTP; got ", probes));
   }
   return check;
 }
@@ -253,9 +254,8 @@ absl::Status CheckAllocation(const VanillaProperties& properties,
                                             allocation.size()));
       }
       if (properties.logical_ids) {
-        return Invalid("LogicalIDs",
-                       absl::StrCat("given, but the group has a size (", allocation.size(),
-                                    "), not logical IDs"));
+        return Invalid("LogicalIDs", absl::StrCat("given, but the group has a size (",
+                                                  allocation.size(), "), not logical IDs"));
       }
       return absl::OkStatus();
     case Allocation::kLogicalIds: {
@@ -269,10 +269,9 @@ absl::Status CheckAllocation(const VanillaProperties& properties,
                                          properties.logical_ids->end());
         const std::set<std::string> theirs(ids.begin(), ids.end());
         if (mine != theirs) {
-          return Invalid("LogicalIDs",
-                         absl::StrCat("[", absl::StrJoin(mine, ", "),
-                                      "] do not match the group's logical IDs [",
-                                      absl::StrJoin(theirs, ", "), "]"));
+          return Invalid("LogicalIDs", absl::StrCat("[", absl::StrJoin(mine, ", "),
+                                                    "] do not match the group's logical IDs [",
+                                                    absl::StrJoin(theirs, ", "), "]"));
         }
       }
       return absl::OkStatus();
@@ -291,10 +290,10 @@ absl::StatusOr<std::string> ExpandPlaceholders(absl::string_view text, absl::str
     if (open == absl::string_view::npos) break;
     const size_t close = text.find("}}", open + 2);
     if (close == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unclosed placeholder in \"", text, "\""));
+      return absl::InvalidArgumentError(absl::StrCat("unclosed placeholder in \"", text, "\""));
     }
-    const absl::string_view name = absl::StripAsciiWhitespace(text.substr(open + 2, close - open - 2));
+    const absl::string_view name =
+        absl::StripAsciiWhitespace(text.substr(open + 2, close - open - 2));
     absl::StrAppend(&out, text.substr(0, open));
     if (name == ".LogicalID") {
       if (logical_id.empty()) {
@@ -308,8 +307,8 @@ absl::StatusOr<std::string> ExpandPlaceholders(absl::string_view text, absl::str
       }
       absl::StrAppend(&out, id);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unknown placeholder {{", name, "}} (want {{.LogicalID}} or {{.ID}})"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown placeholder {{", name, "}} (want {{.LogicalID}} or {{.ID}})"));
     }
     text.remove_prefix(close + 2);
   }

@@ -41,9 +41,9 @@ TEST(VanillaPropertiesTest, ParsesTheSeedsProperties) {
   })"));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->size, 5);
-  EXPECT_THAT(parsed->init_lines, ElementsAre("sudo apt-get update -y",
-                                              "sudo apt-get install -y nginx",
-                                              "sudo service nginx start"));
+  EXPECT_THAT(parsed->init_lines,
+              ElementsAre("sudo apt-get update -y", "sudo apt-get install -y nginx",
+                          "sudo service nginx start"));
   EXPECT_THAT(parsed->tags, ElementsAre(Pair("project", "infrakit"), Pair("tier", "web")));
   EXPECT_FALSE(parsed->health_check.has_value());
   EXPECT_FALSE(parsed->logical_ids.has_value());
@@ -137,7 +137,8 @@ TEST(VanillaPropertiesTest, RejectsBadPropertiesNamingTheField) {
       {R"({"HealthCheck": {"HTTP": "localhost:8080/health"}})",
        "HealthCheck.HTTP: \"localhost:8080/health\" is not an http:// or https:// URL"},
       {R"({"HealthCheck": {"HTTP": "ftp://h/"}})", "HealthCheck.HTTP:"},
-      {R"({"HealthCheck": {"HTTP": "http:///health"}})", "HealthCheck.HTTP: \"http:///health\" has no host"},
+      {R"({"HealthCheck": {"HTTP": "http:///health"}})",
+       "HealthCheck.HTTP: \"http:///health\" has no host"},
   };
   for (const Case& c : cases) {
     auto parsed = ParseVanillaProperties(Json(c.json));

@@ -245,7 +245,7 @@ void FilePlugin::HandleEvents(const char* buffer, size_t length) {
       continue;
     }
     if (event->len == 0 || (event->mask & IN_ISDIR)) continue;
-    std::string name(event->name);  // NUL-padded
+    std::string name(event->name);                 // NUL-padded
     if (name.empty() || name[0] == '.') continue;  // temporary files are never instances
     auto [it, inserted] = only_created.try_emplace(name, true);
     if (inserted) names.push_back(name);
@@ -409,8 +409,7 @@ std::string FilePlugin::PathOf(const std::string& id) const { return absl::StrCa
 
 v1::Description FilePlugin::Complete(v1::Description decoded) const {
   decoded.set_state(v1::LIFECYCLE_STATE_RUNNING);
-  (*decoded.mutable_properties()->mutable_fields())["Path"].set_string_value(
-      PathOf(decoded.id()));
+  (*decoded.mutable_properties()->mutable_fields())["Path"].set_string_value(PathOf(decoded.id()));
   return decoded;
 }
 
@@ -447,9 +446,7 @@ absl::StatusOr<std::string> FilePlugin::WriteTemp(const std::string& contents) {
   return path;
 }
 
-absl::Status FilePlugin::Validate(const v1::ValidateRequest& request) {
-  return absl::OkStatus();
-}
+absl::Status FilePlugin::Validate(const v1::ValidateRequest& request) { return absl::OkStatus(); }
 
 absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionRequest& request) {
   const v1::Spec& spec = request.spec();
@@ -551,18 +548,17 @@ absl::StatusOr<v1::LabelResponse> FilePlugin::Label(const v1::LabelRequest& requ
   }
   absl::StatusOr<v1::Description> instance = DecodeInstanceFile(request.id(), *contents);
   if (!instance.ok()) {
-    return absl::NotFoundError(absl::StrCat("no instance ", request.id(), ": ", path,
-                                            " is not an instance file: ",
-                                            instance.status().message()));
+    return absl::NotFoundError(
+        absl::StrCat("no instance ", request.id(), ": ", path,
+                     " is not an instance file: ", instance.status().message()));
   }
+  // Labels that change nothing write nothing (and so make no event).
   bool changed = false;
   for (const auto& [key, value] : request.labels()) {
-    auto [it, inserted] = instance->mutable_tags()->insert({key, value});
-    if (!inserted && it->second != value) {
-      it->second = value;
-      changed = true;
-    }
-    changed = changed || inserted;
+    auto it = instance->tags().find(key);
+    if (it != instance->tags().end() && it->second == value) continue;
+    (*instance->mutable_tags())[key] = value;
+    changed = true;
   }
   if (changed) {
     absl::StatusOr<std::string> updated = EncodeInstanceFile(*instance);

@@ -101,8 +101,7 @@ class FilePlugin : public spi::instance::InstancePlugin {
   // Reads one file and brings its index entry in line. `quiet_if_bad` logs a bad file at VLOG
   // rather than WARNING (a file just created by a writer is empty until written). Requires
   // io_mu_.
-  void ReloadLocked(const std::string& id, bool quiet_if_bad)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  void ReloadLocked(const std::string& id, bool quiet_if_bad) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // Sets (or with nullopt removes) an instance in the index and tells the watches what changed,
   // if anything did. Requires io_mu_ so that events keep the order of the changes.
   void ApplyLocked(const std::string& id, std::optional<v1::Description> now)
@@ -118,7 +117,7 @@ class FilePlugin : public spi::instance::InstancePlugin {
 
   const std::string dir_;
   int inotify_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd that stops WatchLoop
+  int wake_fd_ = -1;           // eventfd that stops WatchLoop
   int watch_descriptor_ = -1;  // only touched by Start and the inotify thread
   std::thread thread_;
 

@@ -83,7 +83,8 @@ v1::ProvisionRequest SeedRequest() {
   (*spec->mutable_tags())["infrakit.group"] = "cattle";
   (*spec->mutable_tags())["project"] = "infrakit";
   (*spec->mutable_tags())["tier"] = "web";
-  spec->set_init("\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start");
+  spec->set_init(
+      "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start");
   return request;
 }
 
@@ -113,10 +114,10 @@ class RecordingSink : public spi::instance::WatchSink {
 
   std::optional<absl::Status> WaitForDone() {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](std::optional<absl::Status>* done) { return done->has_value(); },
-                             &done_),
-                         kDeadline);
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](std::optional<absl::Status>* done) { return done->has_value(); }, &done_),
+        kDeadline);
     return done_;
   }
 
@@ -162,7 +163,8 @@ TEST_F(FilePluginTest, WritesTheSeedsFormat) {
 
   const std::string contents = ReadAll(absl::StrCat(dir_, "/", id));
   EXPECT_EQ(contents, absl::StrCat(R"({
-  "ID": ")", id, R"(",
+  "ID": ")",
+                                   id, R"(",
   "LogicalID": null,
   "Tags": {
     "infrakit.config_sha": "Y23cKqyRpkQ_M60vIq7CufFmQWk=",
@@ -449,8 +451,7 @@ TEST_F(FilePluginTest, WatchStartsWithTheCurrentSetThenSynced) {
   auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
   ASSERT_TRUE(handle.ok()) << handle.status();
   EXPECT_THAT(Describe(sink.WaitForEvents(3)),
-              ElementsAre("EVENT_TYPE_ADDED " + a, "EVENT_TYPE_ADDED " + b,
-                          "EVENT_TYPE_SYNCED "));
+              ElementsAre("EVENT_TYPE_ADDED " + a, "EVENT_TYPE_ADDED " + b, "EVENT_TYPE_SYNCED "));
   EXPECT_FALSE(sink.Events()[0].instance().has_spec());
 }
 
@@ -472,8 +473,9 @@ TEST_F(FilePluginTest, WatchSeesThePluginsOwnChanges) {
   ASSERT_TRUE(plugin_->Destroy(destroy).ok());
 
   auto events = sink.WaitForEvents(4);
-  EXPECT_THAT(Describe(events), ElementsAre("EVENT_TYPE_SYNCED ", "EVENT_TYPE_ADDED " + id,
-                                            "EVENT_TYPE_CHANGED " + id, "EVENT_TYPE_REMOVED " + id));
+  EXPECT_THAT(Describe(events),
+              ElementsAre("EVENT_TYPE_SYNCED ", "EVENT_TYPE_ADDED " + id,
+                          "EVENT_TYPE_CHANGED " + id, "EVENT_TYPE_REMOVED " + id));
   EXPECT_EQ(events[1].instance().spec().init(), SeedRequest().spec().init());
   EXPECT_EQ(events[2].instance().tags().at("x"), "y");
 
@@ -570,9 +572,9 @@ TEST_F(FilePluginTest, FilteredWatchFollowsTags) {
   ASSERT_TRUE(plugin_->Label(label).ok());
   (*label.mutable_labels())["role"] = "follower";
   ASSERT_TRUE(plugin_->Label(label).ok());
-  EXPECT_THAT(Describe(sink.WaitForEvents(3)),
-              ElementsAre("EVENT_TYPE_SYNCED ", "EVENT_TYPE_ADDED " + id,
-                          "EVENT_TYPE_REMOVED " + id));
+  EXPECT_THAT(
+      Describe(sink.WaitForEvents(3)),
+      ElementsAre("EVENT_TYPE_SYNCED ", "EVENT_TYPE_ADDED " + id, "EVENT_TYPE_REMOVED " + id));
 }
 
 TEST_F(FilePluginTest, TwoWatchesSeeEveryEventAndAClosedOneSeesNoMore) {
@@ -615,9 +617,9 @@ TEST_F(FilePluginTest, ARemovedDirectoryRemovesItsInstancesAndComesBack) {
   std::filesystem::remove_all(dir_);
   auto events = sink.WaitForEvents(5);
   ASSERT_THAT(events, SizeIs(5));
-  EXPECT_THAT(std::vector<std::string>({Describe(events[3]), Describe(events[4])}),
-              ::testing::UnorderedElementsAre("EVENT_TYPE_REMOVED " + a,
-                                              "EVENT_TYPE_REMOVED " + b));
+  EXPECT_THAT(
+      std::vector<std::string>({Describe(events[3]), Describe(events[4])}),
+      ::testing::UnorderedElementsAre("EVENT_TYPE_REMOVED " + a, "EVENT_TYPE_REMOVED " + b));
   // The directory comes back, watched.
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::is_directory(dir_); }));
   const std::string c = Provision();

@@ -180,8 +180,8 @@ absl::StatusOr<std::string> EncodeInstanceFile(const v1::Description& instance) 
       Resolver(), absl::StrCat(kTypeUrlPrefix, "/", InstanceFile::descriptor()->full_name()),
       binary, &json, options);
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("encoding instance ", instance.id(), ": ",
-                                            status.ToString()));
+    return absl::InternalError(
+        absl::StrCat("encoding instance ", instance.id(), ": ", status.ToString()));
   }
   return DoubleIndent(json);
 }

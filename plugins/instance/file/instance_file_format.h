@@ -30,15 +30,16 @@ namespace infrakit::plugins::instance::file {
 // Encodes `instance` (id, logical_id, tags and spec; state and properties are not stored; the
 // spec's idempotency_key becomes "IdempotencyKey"). INTERNAL only if protobuf's JSON printer
 // fails. Thread-safe (pure).
-absl::StatusOr<std::string> EncodeInstanceFile(const ::infrakit::instance::v1::Description& instance);
+absl::StatusOr<std::string> EncodeInstanceFile(
+    const ::infrakit::instance::v1::Description& instance);
 
 // Decodes the contents of the file named `id`. The file name is the instance's ID: an "ID"
 // inside the file that differs from it is ignored. Returns a description with id, logical_id,
 // tags and spec (whose idempotency_key is the file's "IdempotencyKey"); state and properties
 // are left for the caller. INVALID_ARGUMENT naming the field when the contents are not an
 // instance file. Thread-safe (pure).
-absl::StatusOr<::infrakit::instance::v1::Description> DecodeInstanceFile(absl::string_view id,
-                                                                        absl::string_view contents);
+absl::StatusOr<::infrakit::instance::v1::Description> DecodeInstanceFile(
+    absl::string_view id, absl::string_view contents);
 
 }  // namespace infrakit::plugins::instance::file
 
