@@ -60,10 +60,14 @@ std::string BashCompletion(const CommandTable& table) {
   absl::StrAppend(&out, "_", program, "() {\n",
                   "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n",
                   "  local known='", absl::StrJoin(paths, ""), "'\n",
-                  "  local path=\"\" nargs=0 i w\n",
+                  "  local path=\"\" nargs=0 i w pd=\"\"\n",
                   "  # The command path (e.g. \"group watch\"): the leading words that name one.\n",
                   "  for ((i = 1; i < COMP_CWORD; i++)); do\n",
                   "    w=\"${COMP_WORDS[i]}\"\n",
+                  "    case \"$w\" in\n",
+                  "      --plugins-dir) pd=\"${COMP_WORDS[i+1]}\" ;;\n",
+                  "      --plugins-dir=*) pd=\"${w#*=}\" ;;\n",
+                  "    esac\n",
                   "    case \"$w\" in\n",
                   "      ", absl::StrJoin(value_flags, "|"), ") ((i++)); continue ;;\n",
                   "      -*) continue ;;\n",
@@ -74,14 +78,17 @@ std::string BashCompletion(const CommandTable& table) {
                   "      ((nargs++))\n",
                   "    fi\n",
                   "  done\n",
+                  "  # Lookups ask the plugins of the directory named on the line, if any.\n",
+                  "  local ctl=(", program, " ${pd:+--plugins-dir \"$pd\"})\n",
                   "  case \"$prev\" in\n",
                   "    --output|-o) COMPREPLY=($(compgen -W \"table json\" -- \"$cur\")); return ;;\n");
   if (!dir_flags.empty()) {
     absl::StrAppend(&out, "    ", absl::StrJoin(dir_flags, "|"),
                     ") COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n");
   }
-  absl::StrAppend(&out, "    --name) COMPREPLY=($(compgen -W \"$(", program,
-                  " plugin ls -q 2>/dev/null)\" -- \"$cur\")); return ;;\n");
+  absl::StrAppend(&out,
+                  "    --name) COMPREPLY=($(compgen -W \"$(\"${ctl[@]}\" plugin ls -q "
+                  "2>/dev/null)\" -- \"$cur\")); return ;;\n");
   std::set<std::string> other_value_flags;
   for (const std::string& f : value_flags) {
     if (f != "--output" && f != "-o" && f != "--name" && dir_flags.count(f) == 0) {
@@ -111,8 +118,7 @@ std::string BashCompletion(const CommandTable& table) {
     } else if (PathKey(c) == "plugin start") {
       action = absl::StrCat("words=\"", absl::StrJoin(bundled, " "), "\"");
     } else if (PathKey(c) == "instance destroy") {
-      action = absl::StrCat("[[ $nargs -eq 0 ]] && words=\"$(", program,
-                            " instance describe -q 2>/dev/null)\"");
+      action = "[[ $nargs -eq 0 ]] && words=\"$(\"${ctl[@]}\" instance describe -q 2>/dev/null)\"";
     } else if (PathKey(c) == "completion") {
       action = "[[ $nargs -eq 0 ]] && words=\"bash\"";
     } else if (PathKey(c) == "help") {
@@ -122,8 +128,7 @@ std::string BashCompletion(const CommandTable& table) {
       }
       action = absl::StrCat("[[ $nargs -eq 0 ]] && words=\"", absl::StrJoin(names, " "), "\"");
     } else if (absl::StartsWith(c.args_usage, "ID") && !c.path.empty() && c.path[0] == "group") {
-      action = absl::StrCat("[[ $nargs -eq 0 ]] && words=\"$(", program,
-                            " group ls -q 2>/dev/null)\"");
+      action = "[[ $nargs -eq 0 ]] && words=\"$(\"${ctl[@]}\" group ls -q 2>/dev/null)\"";
     } else if (absl::StrContains(c.args_usage, "FILE")) {
       action = "[[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- \"$cur\")); return; }";
     } else {
