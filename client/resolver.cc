@@ -1,6 +1,8 @@
 #include "client/resolver.h"
 
 #include <grpc/grpc.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/discovery/channel.h"
 #include "client/discovery/discovery.h"
+#include "client/discovery/unix_socket.h"
 #include "client/flavor_client.h"
 #include "client/instance_client.h"
 #include "glog/logging.h"
@@ -29,6 +32,18 @@ bool WaitConnected(grpc::Channel& channel, absl::Duration timeout) {
     state = channel.GetState(/*try_to_connect=*/true);
   }
   return true;
+}
+
+// A plugin channel (discovery::PluginChannelArguments) whose connection attempts may take
+// `connect_timeout`. gRPC takes its minimum connect timeout from "min reconnect backoff"; a short
+// one makes a healthy but busy plugin look down. The last value of a key wins.
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& socket,
+                                          absl::Duration connect_timeout) {
+  grpc::ChannelArguments args = discovery::PluginChannelArguments();
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(connect_timeout)));
+  return grpc::CreateCustomChannel(discovery::SocketAddress(socket),
+                                   grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace
@@ -67,7 +82,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::str
       VLOG(1) << "New channel to plugin " << name << " at " << *socket;
       cached.device = st.st_dev;
       cached.inode = st.st_ino;
-      cached.channel = discovery::MakePluginChannel(*socket);
+      cached.channel = NewChannel(*socket, options_.connect_timeout);
     }
     channel = cached.channel;
   }

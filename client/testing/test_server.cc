@@ -1,11 +1,14 @@
 #include "client/testing/test_server.h"
 
+#include <grpc/grpc.h>
+
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/discovery/channel.h"
+#include "client/discovery/unix_socket.h"
 
 namespace infrakit::client::testing {
 
@@ -34,7 +37,13 @@ void TestServer::Shutdown(absl::Duration grace) {
 }
 
 std::shared_ptr<grpc::Channel> TestServer::NewChannel() const {
-  return discovery::MakePluginChannel(socket_path_);
+  grpc::ChannelArguments args = discovery::PluginChannelArguments();
+  // gRPC uses "min reconnect backoff" as the minimum time a connection attempt may take
+  // (including the server's SETTINGS frame); on a loaded test machine a short one fails
+  // connections to a perfectly healthy server. The last value of a key wins.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20000);
+  return grpc::CreateCustomChannel(discovery::SocketAddress(socket_path_),
+                                   grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace infrakit::client::testing

@@ -33,7 +33,8 @@ class TestServer {
   // Blocks until every call has ended. Idempotent.
   void Shutdown(absl::Duration grace = absl::Milliseconds(100));
 
-  // A new channel to the socket (discovery::MakePluginChannel). Thread-safe.
+  // A new channel to the socket with discovery::PluginChannelArguments() but a long connect
+  // timeout. Thread-safe.
   std::shared_ptr<grpc::Channel> NewChannel() const;
 
   const std::string& socket_path() const { return socket_path_; }
