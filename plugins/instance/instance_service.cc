@@ -105,15 +105,22 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
  private:
   enum class Op { kNone, kMetadata, kWrite, kFinish };
 
-  // Runs on a pool thread; holds the subscription reference throughout.
+  // Runs on a pool thread. Holds a reference of its own throughout: once the handle is stored,
+  // another thread may end the stream and release the subscription's reference at any time.
   void Subscribe() {
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    SubscribeHoldingReference();
+    Unref();
+  }
+
+  void SubscribeHoldingReference() {
     bool stopped;
     {
       absl::MutexLock lock(&mu_);
       stopped = stop_;
     }
     if (stopped) {  // Ended while waiting for a worker: do not subscribe at all.
-      Unref();
+      Unref();      // The subscription's reference: there is none.
       return;
     }
     absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> handle =
@@ -143,7 +150,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
       Unref();
       return;
     }
-    Pump();  // The subscription reference is held until the handle goes, so `this` lives.
+    Pump();
   }
 
   // Records the stream's final status (the first one wins), stops the subscription and lets
@@ -185,7 +192,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   }
 
   // Starts the next stream operation if none is in flight. Must be the caller's last use of
-  // `this`: a Finish may complete inline and the last reference go with it.
+  // `this` unless the caller holds a reference that cannot go meanwhile: a Finish may complete
+  // inline and the last reference go with it.
   void Pump() {
     Op op = Op::kNone;
     grpc::Status status;
@@ -233,7 +241,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
   WorkerPool* const pool_;
   const v1::WatchRequest request_;
   const size_t max_backlog_;
-  std::atomic<int> refs_{2};  // gRPC's and the subscription's.
+  // gRPC's and the subscription's (plus one while Subscribe runs).
+  std::atomic<int> refs_{2};
 
   absl::Mutex mu_;
   std::deque<v1::WatchResponse> queue_ ABSL_GUARDED_BY(mu_);
