@@ -70,8 +70,8 @@ class InstanceProcessBinaryTest : public ::testing::Test {
     ASSERT_TRUE(plugin_->Start().ok());
     const std::string socket = dir_.Join("plugins/instance-process.sock");
     ASSERT_TRUE(plugin_->WaitReady(socket, kDeadline).ok()) << plugin_->Stderr();
-    client_ = std::make_unique<client::InstanceClient>(
-        client::discovery::MakePluginChannel(socket));
+    client_ =
+        std::make_unique<client::InstanceClient>(client::discovery::MakePluginChannel(socket));
   }
 
   std::vector<v1::Description> Describe() {

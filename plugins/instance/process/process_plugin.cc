@@ -18,8 +18,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/json_util.h"
@@ -108,7 +108,8 @@ std::string Tail(const std::string& path, size_t bytes) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return "";
   const std::streamoff size = in.tellg();
-  const std::streamoff start = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(bytes));
+  const std::streamoff start =
+      std::max<std::streamoff>(0, size - static_cast<std::streamoff>(bytes));
   in.seekg(start);
   std::string tail(static_cast<size_t>(size - start), '\0');
   in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
@@ -124,8 +125,8 @@ absl::Status SaveState(const std::string& instance_dir, const v1::Description& d
   std::string json;
   if (auto status = google::protobuf::util::MessageToJsonString(record, &json, options);
       !status.ok()) {
-    return absl::InternalError(absl::StrCat("encoding the state of ", desc.id(), ": ",
-                                            status.message().as_string()));
+    return absl::InternalError(
+        absl::StrCat("encoding the state of ", desc.id(), ": ", status.message().as_string()));
   }
   return WriteFileAtomically(absl::StrCat(instance_dir, "/", kStateFile), json);
 }
@@ -191,8 +192,12 @@ std::vector<std::string> BuildArgv(const std::string& init_path,
   if (properties.command.empty()) return {kShell, init_path};
   // The init script first, in a child shell; on success this shell becomes the command, so the
   // instance's pid stays the same.
-  return {kShell,    "-c", "/bin/sh \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
-          "infrakit-instance", init_path, properties.command};
+  return {kShell,
+          "-c",
+          "/bin/sh \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
+          "infrakit-instance",
+          init_path,
+          properties.command};
 }
 
 void SetNumber(google::protobuf::Struct* s, const std::string& key, double value) {
@@ -289,8 +294,7 @@ absl::Status ProcessPlugin::Load() {
     }
     const std::string instance_dir = InstanceDir(id);
     absl::StatusOr<v1::Description> desc = LoadState(instance_dir);
-    const ProcessIdentity process =
-        desc.ok() ? RecordedProcess(*desc) : ProcessIdentity();
+    const ProcessIdentity process = desc.ok() ? RecordedProcess(*desc) : ProcessIdentity();
     if (!desc.ok() || desc->id() != id || process.pid <= 0) {
       // A Provision interrupted before its process was recorded.
       LOG(WARNING) << "instance-process: " << instance_dir
@@ -372,8 +376,8 @@ void ProcessPlugin::OnExit(const std::string& id, const ExitStatus& status) {
     EraseLocked(instance);
   }
   const std::string tail = Tail(absl::StrCat(InstanceDir(id), "/", kLogFile), kLogTailBytes);
-  LOG(WARNING) << "instance-process: instance " << id << " (pid " << instance->process.pid
-               << ") " << status.ToString() << "; removed. Last output:\n"
+  LOG(WARNING) << "instance-process: instance " << id << " (pid " << instance->process.pid << ") "
+               << status.ToString() << "; removed. Last output:\n"
                << tail;
   CleanUp(instance);
 }
@@ -396,8 +400,8 @@ void ProcessPlugin::CleanUp(const std::shared_ptr<Instance>& instance) {
   std::error_code ec;
   fs::remove_all(InstanceDir(instance->desc.id()), ec);
   if (ec) {
-    LOG(WARNING) << "instance-process: cannot delete " << InstanceDir(instance->desc.id())
-                 << ": " << ec.message();
+    LOG(WARNING) << "instance-process: cannot delete " << InstanceDir(instance->desc.id()) << ": "
+                 << ec.message();
   }
 }
 
@@ -570,8 +574,7 @@ absl::Status ProcessPlugin::Destroy(const v1::DestroyRequest& request) {
       const WatchHub::TagMap old_tags = instance->desc.tags();
       instance->desc.set_state(v1::LIFECYCLE_STATE_RUNNING);
       hub_->Changed(old_tags, instance->desc);
-      return absl::Status(stopped.code(),
-                          absl::StrCat("destroying ", id, ": ", stopped.message()));
+      return absl::Status(stopped.code(), absl::StrCat("destroying ", id, ": ", stopped.message()));
     }
     EraseLocked(instance);
   }

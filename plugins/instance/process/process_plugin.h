@@ -67,8 +67,8 @@ class ProcessPlugin : public spi::instance::InstancePlugin {
   // Starts an instance (see above) and returns once its process runs. With an idempotency key
   // already used by a living instance: that instance's ID and created = false, even across
   // restarts; concurrent calls with one key wait for the first. Errors: INVALID_ARGUMENT for
-  // bad properties, a Dir that is not a directory or an empty tag key; INTERNAL when the directory, files or
-  // process cannot be created (nothing is left behind).
+  // bad properties, a Dir that is not a directory or an empty tag key; INTERNAL when the directory,
+  // files or process cannot be created (nothing is left behind).
   absl::StatusOr<v1::ProvisionResponse> Provision(const v1::ProvisionRequest& request) override;
 
   // Stops the instance's process group (stop signal, grace, SIGKILL) and deletes its

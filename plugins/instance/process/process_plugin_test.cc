@@ -161,8 +161,7 @@ class ProcessPluginTest : public ::testing::Test {
   }
 
   std::vector<v1::Description> DescribeAll(
-      bool include_properties = false,
-      std::vector<std::pair<std::string, std::string>> tags = {}) {
+      bool include_properties = false, std::vector<std::pair<std::string, std::string>> tags = {}) {
     v1::DescribeRequest request;
     request.set_include_properties(include_properties);
     for (const auto& [k, v] : tags) (*request.mutable_tags())[k] = v;
@@ -254,11 +253,11 @@ TEST_F(ProcessPluginTest, OutputGoesToTheLogFile) {
 TEST_F(ProcessPluginTest, CommandRunsAfterTheInitScriptInDirAsTheSameProcess) {
   const std::string work = dir_.Join("work");
   fs::create_directories(work);
-  const std::string id = ProvisionOk(Spec(
-      "echo init >> \"$OUT/order\"",
-      absl::StrCat(R"({"Dir": ")", work,
-                   R"(", "Command": "echo cmd >> \"$OUT/order\"; pwd > \"$OUT/pwd\"; )"
-                   R"(echo $$ > \"$OUT/pid\"; exec sleep 1000"})")));
+  const std::string id = ProvisionOk(
+      Spec("echo init >> \"$OUT/order\"",
+           absl::StrCat(R"({"Dir": ")", work,
+                        R"(", "Command": "echo cmd >> \"$OUT/order\"; pwd > \"$OUT/pwd\"; )"
+                        R"(echo $$ > \"$OUT/pid\"; exec sleep 1000"})")));
   const pid_t pid = WaitForPidFile(Out("pid"));
   EXPECT_EQ(pid, PidOf(id));
   EXPECT_EQ(ReadFile(Out("order")), "init\ncmd\n");
@@ -277,8 +276,7 @@ TEST_F(ProcessPluginTest, FailingInitScriptSkipsTheCommandAndTheInstanceDies) {
 }
 
 TEST_F(ProcessPluginTest, DestroyStopsTheWholeTreeAndDeletesTheDirectory) {
-  const std::string id =
-      ProvisionOk(Spec("sleep 1000 & echo $! > \"$OUT/child\"; wait"));
+  const std::string id = ProvisionOk(Spec("sleep 1000 & echo $! > \"$OUT/child\"; wait"));
   const pid_t child = WaitForPidFile(Out("child"));
   ASSERT_GT(child, 0);
   const pid_t pid = PidOf(id);
@@ -296,10 +294,10 @@ TEST_F(ProcessPluginTest, DestroyStopsTheWholeTreeAndDeletesTheDirectory) {
 
 TEST_F(ProcessPluginTest, DestroySendsTheStopSignalThenKillsAfterTheGrace) {
   // The trap records SIGINT and goes on running: only SIGKILL ends it.
-  const std::string id = ProvisionOk(
-      Spec("trap 'echo got-int >> \"$OUT/trap\"' INT; echo ready > \"$OUT/ready\";"
-           "while :; do sleep 0.05; done",
-           R"({"StopSignal": "INT", "StopGraceSeconds": 1})"));
+  const std::string id =
+      ProvisionOk(Spec("trap 'echo got-int >> \"$OUT/trap\"' INT; echo ready > \"$OUT/ready\";"
+                       "while :; do sleep 0.05; done",
+                       R"({"StopSignal": "INT", "StopGraceSeconds": 1})"));
   ASSERT_TRUE(WaitFor([&] { return fs::exists(Out("ready")); }, kDeadline));
   const pid_t pid = PidOf(id);
   ASSERT_TRUE(Destroy(id).ok());
@@ -589,8 +587,7 @@ TEST_F(ProcessPluginTest, WatchesSeeTheInitialSetThenEveryChange) {
     // Destroy shows the instance terminating before it goes.
     std::optional<size_t> terminating = sink->Find(v1::EVENT_TYPE_CHANGED, first);
     ASSERT_TRUE(terminating.has_value());
-    EXPECT_EQ(sink->events()[*terminating].instance().state(),
-              v1::LIFECYCLE_STATE_TERMINATING);
+    EXPECT_EQ(sink->events()[*terminating].instance().state(), v1::LIFECYCLE_STATE_TERMINATING);
     EXPECT_LT(*terminating, *sink->Find(v1::EVENT_TYPE_REMOVED, first));
   }
   EXPECT_FALSE(all.events()[0].instance().has_properties());

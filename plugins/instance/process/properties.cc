@@ -5,8 +5,8 @@
 #include <cmath>
 #include <map>
 #include <string>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -60,8 +60,7 @@ bool IsEnvName(absl::string_view name) {
 
 }  // namespace
 
-ProcessProperties::ProcessProperties()
-    : stop_signal(SIGTERM), stop_grace(absl::Seconds(10)) {}
+ProcessProperties::ProcessProperties() : stop_signal(SIGTERM), stop_grace(absl::Seconds(10)) {}
 
 absl::StatusOr<int> ParseSignalName(absl::string_view name) {
   absl::string_view bare = name;
@@ -71,16 +70,15 @@ absl::StatusOr<int> ParseSignalName(absl::string_view name) {
     if (bare == signal_name) return number;
     known.push_back(signal_name);
   }
-  return absl::InvalidArgumentError(absl::StrCat("unknown signal \"", name, "\" (one of ",
-                                                 absl::StrJoin(known, ", "), ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown signal \"", name, "\" (one of ", absl::StrJoin(known, ", "), ")"));
 }
 
 absl::StatusOr<ProcessProperties> ParseProcessProperties(
     const google::protobuf::Struct& properties) {
   ProcessProperties parsed;
   // Sorted, so that the first error reported does not depend on map order.
-  const std::map<std::string, Value> fields(properties.fields().begin(),
-                                            properties.fields().end());
+  const std::map<std::string, Value> fields(properties.fields().begin(), properties.fields().end());
   for (const auto& [key, value] : fields) {
     if (key == "Command") {
       if (value.kind_case() != Value::kStringValue) return WrongType(key, "a string", value);
@@ -105,8 +103,8 @@ absl::StatusOr<ProcessProperties> ParseProcessProperties(
               ": not a valid variable name (letters, digits, _; not starting with a digit)"));
         }
         if (absl::StartsWith(name, "INFRAKIT_")) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "properties.", field, ": INFRAKIT_ variables are set by the plugin"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("properties.", field, ": INFRAKIT_ variables are set by the plugin"));
         }
         if (var.kind_case() != Value::kStringValue) return WrongType(field, "a string", var);
         parsed.env[name] = var.string_value();
@@ -123,9 +121,9 @@ absl::StatusOr<ProcessProperties> ParseProcessProperties(
       if (value.kind_case() != Value::kNumberValue) return WrongType(key, "a number", value);
       const double seconds = value.number_value();
       if (!std::isfinite(seconds) || seconds < 0 || seconds > kMaxStopGraceSeconds) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "properties.StopGraceSeconds: must be between 0 and ", kMaxStopGraceSeconds,
-            ", got ", seconds));
+        return absl::InvalidArgumentError(
+            absl::StrCat("properties.StopGraceSeconds: must be between 0 and ",
+                         kMaxStopGraceSeconds, ", got ", seconds));
       }
       parsed.stop_grace = absl::Seconds(seconds);
     } else {

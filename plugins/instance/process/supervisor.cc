@@ -155,8 +155,8 @@ absl::Status StopGroup(pid_t pgid, int signal, absl::Duration grace) {
         absl::StrCat("killing process group ", pgid, ": ", ErrnoText(errno)));
   }
   if (WaitGroupGone(pgid, absl::Now() + kKillTimeout)) return absl::OkStatus();
-  return absl::DeadlineExceededError(
-      absl::StrCat("process group ", pgid, " survived SIGKILL for ", absl::FormatDuration(kKillTimeout)));
+  return absl::DeadlineExceededError(absl::StrCat("process group ", pgid, " survived SIGKILL for ",
+                                                  absl::FormatDuration(kKillTimeout)));
 }
 
 // Frees the resources of a posix_spawn call on every path.
@@ -320,8 +320,8 @@ absl::StatusOr<ProcessIdentity> Supervisor::Start(const std::string& key, const 
   absl::StatusOr<ProcStat> stat = ReadProcStat(pid);
   if (!stat.ok()) {
     KillChild(pid);
-    return absl::InternalError(absl::StrCat("reading the start time of ", pid, ": ",
-                                            stat.status().message()));
+    return absl::InternalError(
+        absl::StrCat("reading the start time of ", pid, ": ", stat.status().message()));
   }
   const ProcessIdentity process{pid, stat->start_time};
   if (absl::Status registered = Register(key, process, std::move(pidfd)); !registered.ok()) {

@@ -154,8 +154,8 @@ TEST_F(SupervisorTest, ProcessLeadsItsOwnSessionWithCleanInheritance) {
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_.Join("sigign")).empty(); }, kDeadline));
   EXPECT_EQ(ReadFile(dir_.Join("fd")), "clean\n");
   // SIGHUP is bit 0 of the ignored mask: not ignored.
-  const std::string mask(absl::StripAsciiWhitespace(
-      absl::StripPrefix(ReadFile(dir_.Join("sigign")), "SigIgn:")));
+  const std::string mask(
+      absl::StripAsciiWhitespace(absl::StripPrefix(ReadFile(dir_.Join("sigign")), "SigIgn:")));
   uint64_t bits = 0;
   ASSERT_TRUE(absl::SimpleHexAtoi(mask, &bits)) << mask;
   EXPECT_EQ(bits & 1, 0u) << mask;
@@ -183,8 +183,7 @@ TEST_F(SupervisorTest, StartErrors) {
 }
 
 TEST_F(SupervisorTest, StopEndsTheWholeGroupGracefully) {
-  const ProcessIdentity p =
-      StartOk("a", Shell("sleep 1000 & echo $! > \"$OUT/child\"; wait"));
+  const ProcessIdentity p = StartOk("a", Shell("sleep 1000 & echo $! > \"$OUT/child\"; wait"));
   const pid_t child = WaitForPidFile(dir_.Join("child"));
   ASSERT_GT(child, 0);
   ASSERT_TRUE(supervisor_->Stop("a", SIGTERM, absl::Seconds(30)).ok());
@@ -196,9 +195,9 @@ TEST_F(SupervisorTest, StopEndsTheWholeGroupGracefully) {
 
 TEST_F(SupervisorTest, StopKillsWhatIgnoresTheSignalAfterTheGrace) {
   // The trap records the signal and keeps running.
-  const ProcessIdentity p = StartOk(
-      "a", Shell("trap 'echo got-term >> \"$OUT/trap\"' TERM; echo ready > \"$OUT/ready\"; "
-                 "while :; do sleep 0.05; done"));
+  const ProcessIdentity p =
+      StartOk("a", Shell("trap 'echo got-term >> \"$OUT/trap\"' TERM; echo ready > \"$OUT/ready\"; "
+                         "while :; do sleep 0.05; done"));
   ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_.Join("ready")).empty(); }, kDeadline));
   ASSERT_TRUE(supervisor_->Stop("a", SIGTERM, absl::Seconds(1)).ok());
   EXPECT_TRUE(IsGone(p.pid));
@@ -270,7 +269,7 @@ TEST_F(SupervisorTest, AdoptReportsAndReapsADeadProcess) {
   absl::StatusOr<bool> adopted = (*again)->Adopt("a", p);
   ASSERT_TRUE(adopted.ok()) << adopted.status();
   EXPECT_FALSE(*adopted);
-  EXPECT_FALSE(ReadProcStat(p.pid).ok());  // Reaped.
+  EXPECT_FALSE(ReadProcStat(p.pid).ok());                          // Reaped.
   EXPECT_TRUE(WaitFor([&] { return IsGone(child); }, kDeadline));  // Leftover killed.
   EXPECT_FALSE(later.Has("a"));
 }

@@ -59,9 +59,8 @@ class WatchHub::Handle : public spi::instance::WatchHandle {
     // Its queued events are skipped by the dispatcher; a call in progress is waited for.
     const Watcher* self = watcher_.get();
     Core* core = core_.get();
-    auto idle = [core, self]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(core->mu) {
-      return core->delivering != self;
-    };
+    auto idle = [core, self]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(core->mu) { return core->delivering != self; };
     core_->mu.Await(absl::Condition(&idle));
   }
 

@@ -36,9 +36,9 @@ class WatchHub {
   // the matching changes published after this call. Destroying the handle ends the watch;
   // once its destructor returns the sink is called no more (it waits for a call in progress,
   // so it must not run inside the sink). Thread-safe; never blocks.
-  std::unique_ptr<spi::instance::WatchHandle> Add(const v1::WatchRequest& request,
-                                                  spi::instance::WatchSink* sink,
-                                                  const std::vector<const v1::Description*>& current);
+  std::unique_ptr<spi::instance::WatchHandle> Add(
+      const v1::WatchRequest& request, spi::instance::WatchSink* sink,
+      const std::vector<const v1::Description*>& current);
 
   // Publishes a change of one instance (a full description: with spec and properties, which
   // are stripped for watches that did not ask for them). Thread-safe; never blocks.
