@@ -53,8 +53,10 @@ inline constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
 // (glog verbosity: sets FLAGS_v, so VLOG(1) detail shows from --log=1 on; the seed's --log=5
 // still means "debug"), plus any ABSL_FLAG the binary defines. `--version`, or `version` as the
 // first positional argument, prints VersionJson(identity) to stdout and exits 0. Unknown flags
-// print an error and exit 1 (Abseil's behaviour). Initialises glog to log to stderr.
-// Returns the positional arguments, argv[0] first. Call once, first thing in main().
+// print an error and exit 1 (Abseil's behaviour). Initialises glog to log to stderr. Tunes the
+// process for serving: Abseil Mutex deadlock detection off (Debian's Abseil enables it) and at
+// most two malloc arenas. Returns the positional arguments, argv[0] first. Call once, first thing
+// in main().
 std::vector<std::string> InitPlugin(int argc, char** argv, const PluginIdentity& identity);
 
 // The seed's version JSON, e.g.
