@@ -1,0 +1,166 @@
+// bench: the benchmark of DESIGN section 7 (issue 7). Runs the real plugin binaries on real
+// sockets in temporary plugins directories, prints a table of the figures with their targets
+// (PASS / MISS) and the machine, and writes the same as JSON.
+//
+//   bazel run -c opt //tools/bench -- --out=bench.json
+//
+// See docs/benchmarks.md for what each figure means and the latest results.
+#include <stdlib.h>
+
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "tools/bench/machine.h"
+#include "tools/bench/report.h"
+#include "tools/bench/scenarios.h"
+#include "tools/bench/stack.h"
+
+ABSL_FLAG(std::string, out, "",
+          "Also write the results as JSON to this file (relative to the directory bazel run "
+          "was started from)");
+ABSL_FLAG(std::vector<std::string>, only, {},
+          "Run only these scenarios (comma-separated): heal, tutorial, medium, large");
+ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
+ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
+ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
+ABSL_FLAG(int, large_size, 10000, "Size of the large group");
+ABSL_FLAG(int, rpc_calls, 5000, "Timed calls per RPC figure");
+ABSL_FLAG(int, cli_runs, 7, "Runs of infrakitctl group inspect");
+ABSL_FLAG(absl::Duration, idle_window, absl::Seconds(10),
+          "How long the idle footprint of the large group is measured");
+ABSL_FLAG(std::vector<std::string>, group_flags, {},
+          "Extra flags for the group service (comma-separated), e.g. --max-parallel=32");
+ABSL_FLAG(double, max_load, 0,
+          "Before starting, wait until the 1-minute load average is below this (0: do not wait)");
+ABSL_FLAG(absl::Duration, max_load_wait, absl::Minutes(30),
+          "Give up waiting for --max_load after this long (and run anyway, saying so)");
+
+namespace {
+
+using infrakit::tools::bench::BenchOptions;
+using infrakit::tools::bench::Binaries;
+using infrakit::tools::bench::Report;
+using infrakit::tools::bench::Scenario;
+
+// `bazel run` starts the program in its runfiles; files named by the user are relative to
+// where the user was.
+std::string UserPath(const std::string& path) {
+  if (path.empty() || path.front() == '/') return path;
+  const char* dir = getenv("BUILD_WORKING_DIRECTORY");
+  if (dir == nullptr || *dir == '\0') return path;
+  return absl::StrCat(dir, "/", path);
+}
+
+void WaitForLoad(double max_load, absl::Duration max_wait) {
+  if (max_load <= 0) return;
+  const absl::Time deadline = absl::Now() + max_wait;
+  for (;;) {
+    const double load = infrakit::tools::bench::ReadLoad1();
+    if (load < max_load) return;
+    if (absl::Now() >= deadline) {
+      std::cerr << "bench: load average still " << load << " after "
+                << absl::FormatDuration(max_wait) << "; running anyway\n";
+      return;
+    }
+    std::cerr << "bench: load average " << load << " >= " << max_load << ", waiting\n";
+    absl::SleepFor(absl::Seconds(15));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Benchmarks the InfraKit binaries (heal, convergence, rolling updates, RPC, footprint, "
+      "CLI) against the targets of DESIGN section 7.\n  bazel run -c opt //tools/bench -- "
+      "--out=bench.json");
+  const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() > 1) {
+    std::cerr << "bench: unexpected argument " << args[1] << "\n";
+    return 2;
+  }
+  const std::vector<std::string> only = absl::GetFlag(FLAGS_only);
+  for (const std::string& name : only) {
+    bool known = false;
+    for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
+      known = known || scenario.name == name;
+    }
+    if (!known) {
+      std::cerr << "bench: --only: unknown scenario \"" << name
+                << "\" (known: heal, tutorial, medium, large)\n";
+      return 2;
+    }
+  }
+  if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
+      absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||
+      absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1) {
+    std::cerr << "bench: counts and sizes must be >= 1\n";
+    return 2;
+  }
+
+  absl::StatusOr<Binaries> binaries = infrakit::tools::bench::FindBinaries(argv[0]);
+  if (!binaries.ok()) {
+    std::cerr << "bench: " << binaries.status() << "\n";
+    return 1;
+  }
+  BenchOptions options;
+  options.heal_removals = absl::GetFlag(FLAGS_heal_removals);
+  options.tutorial_runs = absl::GetFlag(FLAGS_tutorial_runs);
+  options.medium_size = absl::GetFlag(FLAGS_medium_size);
+  options.large_size = absl::GetFlag(FLAGS_large_size);
+  options.rpc_calls = absl::GetFlag(FLAGS_rpc_calls);
+  options.cli_runs = absl::GetFlag(FLAGS_cli_runs);
+  options.idle_window = absl::GetFlag(FLAGS_idle_window);
+  options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
+
+  WaitForLoad(absl::GetFlag(FLAGS_max_load), absl::GetFlag(FLAGS_max_load_wait));
+
+  Report report;
+  report.SetContext(absl::StrJoin(argv, argv + argc, " "),
+                    infrakit::tools::bench::ReadMachineInfo());
+  int failed = 0;
+  for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
+    if (!only.empty() && std::find(only.begin(), only.end(), scenario.name) == only.end()) {
+      continue;
+    }
+    std::cerr << "bench: " << scenario.name << ": " << scenario.description << "\n";
+    const absl::Time start = absl::Now();
+    const absl::Status status =
+        infrakit::tools::bench::RunScenario(scenario, *binaries, options, &report);
+    if (!status.ok()) {
+      ++failed;
+      std::cerr << "bench: " << scenario.name << " FAILED: " << status << "\n";
+    } else {
+      std::cerr << "bench: " << scenario.name << " done in "
+                << absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))
+                << "\n";
+    }
+  }
+  report.SetEndLoad(infrakit::tools::bench::ReadLoad1());
+
+  std::cout << report.Table() << std::flush;
+  const std::string out = UserPath(absl::GetFlag(FLAGS_out));
+  if (!out.empty()) {
+    std::ofstream file(out);
+    file << report.Json();
+    file.close();
+    if (!file) {
+      std::cerr << "bench: cannot write " << out << "\n";
+      return 1;
+    }
+    std::cerr << "bench: wrote " << out << "\n";
+  }
+  // Missed targets are results, not failures; a scenario that could not run is.
+  return failed == 0 ? 0 : 1;
+}

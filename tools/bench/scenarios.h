@@ -1,0 +1,68 @@
+// The benchmark's measurements (issue 7): each scenario starts its own Stack, measures, and
+// adds its rows to the Report.
+#ifndef INFRAKIT_TOOLS_BENCH_SCENARIOS_H_
+#define INFRAKIT_TOOLS_BENCH_SCENARIOS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "tools/bench/report.h"
+#include "tools/bench/stack.h"
+
+namespace infrakit::tools::bench {
+
+struct BenchOptions {
+  // Heal: a group of `heal_size`, `heal_removals` removals one after another.
+  int heal_size = 100;
+  int heal_removals = 120;
+  // The tutorial's 5 -> 3 update, repeated on fresh groups.
+  int tutorial_runs = 5;
+  // The medium and large groups.
+  int medium_size = 1000;
+  int large_size = 10000;
+  // Timed unary calls per RPC figure (after a tenth as many untimed warm-up calls).
+  int rpc_calls = 5000;
+  // Describe calls per Describe figure (the median is reported).
+  int describe_calls = 10;
+  // `infrakitctl group inspect` runs (the median is reported).
+  int cli_runs = 7;
+  // Footprint: the idle window measured, after a settling pause once the group converged.
+  absl::Duration idle_window = absl::Seconds(10);
+  absl::Duration settle = absl::Seconds(2);
+  // For each process of each scenario.
+  StackOptions stack;
+};
+
+// A row with a target that a scenario promises. When the scenario fails before measuring it,
+// the row is added as a failure (MISS) so that the table always shows every target.
+struct Target {
+  std::string section;
+  std::string metric;
+  std::string unit;
+  double limit;
+  bool at_least = false;
+};
+
+// One scenario: a name (selectable with --only), the targets it measures, and the run.
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::vector<Target> targets;
+  absl::Status (*run)(const Binaries&, const BenchOptions&, Report*);
+};
+
+// Every scenario, in the order they run: heal, tutorial, medium (converge 1,000, footprint,
+// RPC, Describe, CLI, rolling update), large (converge 10,000, idle footprint, Describe,
+// scale to 0).
+const std::vector<Scenario>& Scenarios();
+
+// Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not
+// measure. Returns the scenario's status.
+absl::Status RunScenario(const Scenario& scenario, const Binaries& binaries,
+                         const BenchOptions& options, Report* report);
+
+}  // namespace infrakit::tools::bench
+
+#endif  // INFRAKIT_TOOLS_BENCH_SCENARIOS_H_

@@ -1,0 +1,188 @@
+#include "tools/bench/stack.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "client/discovery/channel.h"
+
+namespace infrakit::tools::bench {
+namespace {
+
+// How long a plugin may take to answer its first Info.
+constexpr absl::Duration kStartDeadline = absl::Seconds(30);
+// How long a plugin may take to exit after SIGTERM before it is killed.
+constexpr absl::Duration kStopGrace = absl::Seconds(10);
+// Pause between two ListGroups while waiting for convergence.
+constexpr absl::Duration kStatusPollPause = absl::Milliseconds(1);
+
+constexpr char kWorkspace[] = "infrakit";
+
+bool IsExecutable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+std::string Absolute(const std::string& path) {
+  char* resolved = realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) return path;
+  std::string out(resolved);
+  free(resolved);
+  return out;
+}
+
+absl::StatusOr<std::string> FindBinary(const std::string& argv0, const std::string& relative) {
+  std::vector<std::string> candidates;
+  if (const char* runfiles = getenv("RUNFILES_DIR"); runfiles != nullptr && *runfiles != '\0') {
+    candidates.push_back(absl::StrCat(runfiles, "/", kWorkspace, "/", relative));
+  }
+  candidates.push_back(absl::StrCat(argv0, ".runfiles/", kWorkspace, "/", relative));
+  candidates.push_back(relative);
+  for (const std::string& candidate : candidates) {
+    if (IsExecutable(candidate)) return Absolute(candidate);
+  }
+  return absl::NotFoundError(absl::StrCat("cannot find ", relative, " (tried ",
+                                          absl::StrJoin(candidates, ", "),
+                                          "); run the benchmark with bazel run"));
+}
+
+std::string Tail(const std::string& path, int lines) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::vector<std::string> all = absl::StrSplit(ss.str(), '\n', absl::SkipEmpty());
+  if (static_cast<int>(all.size()) > lines) all.erase(all.begin(), all.end() - lines);
+  return absl::StrJoin(all, "\n");
+}
+
+void Stop(testing::PluginProcess* process) {
+  if (process == nullptr || process->pid() <= 0 || process->Exited()) return;
+  if (process->Signal(SIGTERM).ok() && process->Wait(kStopGrace).ok()) return;
+  process->Kill();
+}
+
+}  // namespace
+
+absl::StatusOr<Binaries> FindBinaries(const std::string& argv0) {
+  Binaries binaries;
+  struct Wanted {
+    std::string* out;
+    const char* relative;
+  };
+  for (const Wanted& wanted : {
+           Wanted{&binaries.instance_file, "plugins/instance/file/infrakit-instance-file"},
+           Wanted{&binaries.flavor_vanilla, "plugins/flavor/vanilla/infrakit-flavor-vanilla"},
+           Wanted{&binaries.group, "services/group/server/infrakit-group"},
+           Wanted{&binaries.cli, "tools/infrakitctl/infrakitctl"},
+       }) {
+    absl::StatusOr<std::string> path = FindBinary(argv0, wanted.relative);
+    if (!path.ok()) return path.status();
+    *wanted.out = *std::move(path);
+  }
+  return binaries;
+}
+
+absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const Binaries& binaries,
+                                                    const StackOptions& options) {
+  std::unique_ptr<Stack> stack(new Stack());
+  stack->dir_ = std::make_unique<testing::TempDir>();
+  const std::string& dir = stack->dir_->path();
+  if (mkdir(stack->instance_dir().c_str(), 0755) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", stack->instance_dir()));
+  }
+
+  stack->instance_file_ = std::make_unique<testing::PluginProcess>(
+      binaries.instance_file,
+      std::vector<std::string>{"--plugins-dir", dir, "--dir", stack->instance_dir()}, dir);
+  stack->flavor_ = std::make_unique<testing::PluginProcess>(
+      binaries.flavor_vanilla, std::vector<std::string>{"--plugins-dir", dir}, dir);
+  std::vector<std::string> group_args = {"--plugins-dir", dir, "--state-dir",
+                                         stack->dir_->Join("state")};
+  group_args.insert(group_args.end(), options.group_flags.begin(), options.group_flags.end());
+  stack->group_ = std::make_unique<testing::PluginProcess>(binaries.group, group_args, dir);
+
+  if (absl::Status s = stack->StartProcess(*stack->instance_file_, stack->instance_socket());
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = stack->StartProcess(*stack->flavor_, stack->dir_->Join("flavor-vanilla.sock"));
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = stack->StartProcess(*stack->group_, stack->group_socket()); !s.ok()) {
+    return s;
+  }
+  stack->group_channel_ = client::discovery::MakePluginChannel(stack->group_socket());
+  stack->group_client_ = std::make_unique<client::GroupClient>(stack->group_channel_);
+  stack->instance_client_ = std::make_unique<client::InstanceClient>(
+      client::discovery::MakePluginChannel(stack->instance_socket()));
+  return stack;
+}
+
+absl::Status Stack::StartProcess(testing::PluginProcess& process, const std::string& socket) {
+  if (absl::Status s = process.Start(); !s.ok()) return s;
+  return process.WaitReady(socket, kStartDeadline);
+}
+
+Stack::~Stack() {
+  // Clients first (they hold channels to the sockets), then the group service before the
+  // plugins it calls.
+  instance_client_.reset();
+  group_client_.reset();
+  group_channel_.reset();
+  Stop(group_.get());
+  Stop(flavor_.get());
+  Stop(instance_file_.get());
+}
+
+std::string Stack::LogTails() const {
+  std::string out;
+  for (const testing::PluginProcess* process :
+       {instance_file_.get(), flavor_.get(), group_.get()}) {
+    if (process == nullptr || process->stderr_path().empty()) continue;
+    absl::StrAppend(&out, "\n--- ", process->stderr_path(), " (last lines) ---\n",
+                    Tail(process->stderr_path(), 15));
+  }
+  return out;
+}
+
+absl::StatusOr<infrakit::group::v1::GroupStatus> Stack::Status(const std::string& id) {
+  absl::StatusOr<infrakit::group::v1::ListGroupsResponse> groups =
+      group_client_->ListGroups(infrakit::group::v1::ListGroupsRequest());
+  if (!groups.ok()) return groups.status();
+  for (const infrakit::group::v1::GroupSummary& summary : groups->groups()) {
+    if (summary.spec().id() == id) return summary.status();
+  }
+  return absl::NotFoundError(absl::StrCat("group ", id, " is not listed"));
+}
+
+absl::StatusOr<absl::Time> Stack::WaitConverged(const std::string& id, int64_t size,
+                                                absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string last = "no status yet";
+  for (;;) {
+    absl::StatusOr<infrakit::group::v1::GroupStatus> status = Status(id);
+    const absl::Time now = absl::Now();
+    if (status.ok()) {
+      if (status->converged() && status->desired() == size && status->actual() == size) {
+        return now;
+      }
+      last = status->ShortDebugString();
+    } else {
+      last = status.status().ToString();
+    }
+    if (now >= deadline) break;
+    absl::SleepFor(kStatusPollPause);
+  }
+  return absl::DeadlineExceededError(absl::StrCat("group ", id, " not converged on ", size,
+                                                  " within ", absl::FormatDuration(timeout),
+                                                  "; last status: ", last));
+}
+
+}  // namespace infrakit::tools::bench
