@@ -702,7 +702,7 @@ TEST_F(CliTest, PluginStartWithoutBinariesSaysHowToBuildThem) {
   Result r = Run({"plugin", "start", "group"});
   EXPECT_EQ(r.code, kExitNotFound);
   EXPECT_THAT(r.err, HasSubstr("no binary infrakit-group for plugin group"));
-  EXPECT_THAT(r.err, HasSubstr("bazel build //services/group:infrakit-group"));
+  EXPECT_THAT(r.err, HasSubstr("bazel build //services/group/server:infrakit-group"));
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ std::string Dirname(absl::string_view path) {
 
 const std::vector<BundledPlugin>& BundledPlugins() {
   static const auto* const kPlugins = new std::vector<BundledPlugin>{
-      {"group", "infrakit-group", "services/group",
+      {"group", "infrakit-group", "services/group/server",
        "the default group service (groups of instances, rolling updates, self-healing)"},
       {"instance-file", "infrakit-instance-file", "plugins/instance/file",
        "instances as JSON files in a directory (--dir)"},

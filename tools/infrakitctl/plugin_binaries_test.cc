@@ -42,12 +42,12 @@ TEST(LocatePluginBinaryTest, PrefersTheBazelOutputTree) {
   infrakit::testing::TempDir dir;
   const std::string self = dir.Join("bin/tools/infrakitctl/infrakitctl");
   MakeFile(self, 0700);
-  MakeFile(dir.Join("bin/services/group/infrakit-group"), 0700);
+  MakeFile(dir.Join("bin/services/group/server/infrakit-group"), 0700);
   MakeFile(dir.Join("bin/tools/infrakitctl/infrakit-group"), 0700);
   MakeFile(dir.Join("path/infrakit-group"), 0700);
   const BundledPlugin& group = *FindBundledPlugin("group");
   EXPECT_EQ(*LocatePluginBinary(group, self, dir.Join("path")),
-            dir.Join("bin/services/group/infrakit-group"));
+            dir.Join("bin/services/group/server/infrakit-group"));
 }
 
 TEST(LocatePluginBinaryTest, ThenSideBySideThenPath) {

@@ -1,0 +1,346 @@
+// The seed README's Quick Tutorial and its zk.conf section, step by step, with infrakitctl run
+// as a separate process against the real infrakit-group, infrakit-instance-file and
+// infrakit-flavor-vanilla binaries in a scratch plugins directory. The instances are the files
+// in the instance-file directory, read (and removed) as the tutorial does with ls, cat and rm.
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/config/group_config.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/tutorial/cli_runner.h"
+#include "tests/testing/plugin_process.h"
+#include "tests/testing/runfiles.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/wait_for.h"
+
+namespace infrakit::tests::e2e {
+namespace {
+
+using ::infrakit::testing::PluginProcess;
+using ::infrakit::testing::RunfilePath;
+using ::infrakit::testing::TempDir;
+using ::infrakit::testing::WaitFor;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr char kCtl[] = "tools/infrakitctl/infrakitctl";
+constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
+constexpr char kFileBinary[] = "plugins/instance/file/infrakit-instance-file";
+constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanilla";
+// Generous: the machine is shared; what holds is seen within milliseconds.
+constexpr absl::Duration kWait = absl::Seconds(60);
+
+// The init script flavor-vanilla makes of the tutorial's UserData, as in the seed's files.
+constexpr char kSeedInit[] =
+    "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+size_t Lines(const std::string& text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  return lines.size();
+}
+
+std::string Example(const std::string& name) {
+  return ReadFile(RunfilePath("examples/tutorial/" + name));
+}
+
+std::string ShaOf(const std::string& config) {
+  auto spec = client::config::ParseGroupConfig(config);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return spec.ok() ? client::config::ConfigSha(*spec) : "";
+}
+
+// One instance file, as `cat tutorial/instance-...` shows it.
+struct InstanceFile {
+  std::map<std::string, std::string> tags;
+  std::string note;
+  std::string init;
+  std::string logical_id;
+  double cpu = 0;
+};
+
+class TutorialTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(mkdir(plugins_dir().c_str(), 0700), 0);
+    ASSERT_NO_FATAL_FAILURE(Start(kGroupBinary, "group", {"--state-dir", dir_.Join("state")}));
+    ASSERT_NO_FATAL_FAILURE(Start(kFileBinary, "instance-file", {"--dir", instances_dir()}));
+    ASSERT_NO_FATAL_FAILURE(Start(kVanillaBinary, "flavor-vanilla", {}));
+  }
+
+  std::string plugins_dir() const { return dir_.Join("plugins"); }
+  std::string instances_dir() const { return dir_.Join("tutorial"); }
+
+  void Start(const std::string& binary, const std::string& name, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--plugins-dir", plugins_dir()});
+    auto process = std::make_unique<PluginProcess>(binary, std::move(args), dir_.path());
+    process->SetEnv("INFRAKIT_HOME", dir_.Join("home"));
+    ASSERT_TRUE(process->Start().ok());
+    absl::Status ready = process->WaitReady(plugins_dir() + "/" + name + ".sock", kWait);
+    ASSERT_TRUE(ready.ok()) << ready << "\n" << process->Stderr();
+    plugins_.push_back(std::move(process));
+  }
+
+  // `infrakitctl ARGS` with the scratch plugins dir (as $INFRAKIT_PLUGINS_DIR) and `input` on
+  // stdin.
+  CommandResult Ctl(const std::vector<std::string>& args, const std::string& input = "") {
+    absl::StatusOr<CommandResult> result =
+        RunCommand(kCtl, args, input,
+                   {{"INFRAKIT_PLUGINS_DIR", plugins_dir()}, {"INFRAKIT_HOME", dir_.Join("home")}},
+                   kWait);
+    EXPECT_TRUE(result.ok()) << result.status();
+    if (!result.ok()) return CommandResult{-1, "", std::string(result.status().message())};
+    return *result;
+  }
+
+  // The instance files by ID (dot files are instance-file's temporaries; a file being written
+  // may be read half-way and is skipped: the next look sees it whole).
+  std::map<std::string, InstanceFile> Instances() {
+    std::map<std::string, InstanceFile> out;
+    DIR* d = opendir(instances_dir().c_str());
+    if (d == nullptr) return out;
+    while (dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.empty() || name[0] == '.') continue;
+      google::protobuf::Struct json;
+      if (!google::protobuf::util::JsonStringToMessage(ReadFile(instances_dir() + "/" + name),
+                                                        &json)
+               .ok()) {
+        continue;
+      }
+      InstanceFile f;
+      const auto& top = json.fields();
+      if (auto tags = top.find("Tags"); tags != top.end()) {
+        for (const auto& [k, v] : tags->second.struct_value().fields()) f.tags[k] = v.string_value();
+      }
+      if (auto logical = top.find("LogicalID"); logical != top.end()) {
+        f.logical_id = logical->second.string_value();
+      }
+      if (auto spec = top.find("Spec"); spec != top.end()) {
+        const auto& s = spec->second.struct_value().fields();
+        if (auto init = s.find("Init"); init != s.end()) f.init = init->second.string_value();
+        if (auto props = s.find("Properties"); props != s.end()) {
+          const auto& p = props->second.struct_value().fields();
+          if (auto note = p.find("Note"); note != p.end()) f.note = note->second.string_value();
+          if (auto cpu = p.find("cpu"); cpu != p.end()) f.cpu = cpu->second.number_value();
+        }
+      }
+      out.emplace(name, std::move(f));
+    }
+    closedir(d);
+    return out;
+  }
+
+  // Runs the Quick Tutorial with the config forms in `v1` and `v2` (the update).
+  void QuickTutorial(const std::string& v1, const std::string& v2);
+
+  TempDir dir_;
+  std::vector<std::unique_ptr<PluginProcess>> plugins_;
+};
+
+// The seed's table row of a cattle instance carrying `sha`.
+std::string SeedRow(const std::string& sha) {
+  return absl::StrCat("instance-[^\t ]+ *\t  -             infrakit.config_sha=", sha,
+                      ",infrakit.group=cattle,project=infrakit,tier=web");
+}
+
+// The rows of a seed table, checked against the header and a row pattern.
+void ExpectSeedTable(const std::string& table, size_t rows, const std::string& row_pattern) {
+  std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), rows + 1) << table;
+  EXPECT_EQ(lines[0], "ID                            \tLOGICAL         TAGS");
+  const std::regex row(row_pattern);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_TRUE(std::regex_match(lines[i], row)) << lines[i] << "\n  vs " << row_pattern;
+    // The ID column is 30 wide, as in the seed.
+    EXPECT_EQ(lines[i].find('\t'), 30u) << lines[i];
+  }
+}
+
+void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
+  const std::string sha1 = ShaOf(v1);
+  const std::string sha2 = ShaOf(v2);
+  ASSERT_NE(sha1, sha2);
+
+  // Show the plugins.
+  CommandResult r = Ctl({"plugin", "ls"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string d = plugins_dir();
+  EXPECT_EQ(r.out, absl::StrCat("Plugins:\n"
+                                "NAME                \tLISTEN\n"
+                                "flavor-vanilla      \tunix://", d, "/flavor-vanilla.sock\n",
+                                "group               \tunix://", d, "/group.sock\n",
+                                "instance-file       \tunix://", d, "/instance-file.sock\n"));
+
+  // Nothing yet.
+  r = Ctl({"instance", "--name", "instance-file", "describe"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "ID                            \tLOGICAL         TAGS\n");
+
+  // Watch the group, the config on stdin as in the heredoc.
+  r = Ctl({"group", "--name", "group", "watch"}, v1);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "watching cattle\n");
+
+  // Five instances appear, with the seed's tags, note and init script.
+  ASSERT_TRUE(WaitFor([&] { return Instances().size() == 5; }, kWait)) << Instances().size();
+  for (const auto& [id, f] : Instances()) {
+    EXPECT_THAT(f.tags, ElementsAre(std::pair<const std::string, std::string>(
+                                        "infrakit.config_sha", sha1),
+                                    std::pair<const std::string, std::string>("infrakit.group",
+                                                                              "cattle"),
+                                    std::pair<const std::string, std::string>("project",
+                                                                              "infrakit"),
+                                    std::pair<const std::string, std::string>("tier", "web")))
+        << id;
+    EXPECT_EQ(f.note, "Instance properties version 1.0") << id;
+    EXPECT_EQ(f.init, kSeedInit) << id;
+  }
+
+  // The group shows them in the seed's table, and so does the instance plugin.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        CommandResult inspect = Ctl({"group", "--name", "group", "inspect", "cattle"});
+        return inspect.exit_code == 0 &&
+               Lines(inspect.out) == 6;
+      },
+      kWait));
+  r = Ctl({"group", "--name", "group", "inspect", "cattle"});
+  ExpectSeedTable(r.out, 5, SeedRow(sha1));
+  r = Ctl({"instance", "--name", "instance-file", "describe"});
+  ExpectSeedTable(r.out, 5, SeedRow(sha1));
+
+  // Describing the same config: nothing to do.
+  const std::string v1_file = dir_.Join("v1.json");
+  std::ofstream(v1_file) << v1;
+  r = Ctl({"group", "--name", "group", "describe", v1_file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Noop\n");
+
+  // The update: shows a plan, then blocks until done.
+  r = Ctl({"group", "--name", "group", "describe"}, v2);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out, "Noop\n");
+  r = Ctl({"group", "--name", "group", "update"}, v2);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+
+  // Done means done: three instances, all on the new config.
+  std::map<std::string, InstanceFile> files = Instances();
+  ASSERT_THAT(files, SizeIs(3));
+  for (const auto& [id, f] : files) {
+    EXPECT_EQ(f.tags.at("infrakit.config_sha"), sha2) << id;
+    EXPECT_EQ(f.note, "Instance properties version 2.0 -- CHANGED") << id;
+    EXPECT_EQ(f.init, kSeedInit) << id;
+  }
+  r = Ctl({"group", "--name", "group", "inspect", "cattle"});
+  ExpectSeedTable(r.out, 3, SeedRow(sha2));
+
+  // Kill an instance by hand: the group replaces it.
+  const std::string removed = files.begin()->first;
+  ASSERT_EQ(unlink((instances_dir() + "/" + removed).c_str()), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::map<std::string, InstanceFile> now = Instances();
+        return now.size() == 3 && now.count(removed) == 0;
+      },
+      kWait))
+      << Instances().size();
+  for (const auto& [id, f] : Instances()) EXPECT_EQ(f.tags.at("infrakit.config_sha"), sha2) << id;
+
+  // Destroy: no instances left, and no group.
+  r = Ctl({"group", "--name", "group", "destroy", "cattle"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Instances(), SizeIs(0));
+  r = Ctl({"group", "--name", "group", "inspect", "cattle"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+}
+
+TEST_F(TutorialTest, QuickTutorialNestedForm) {
+  QuickTutorial(Example("cattle.json"), Example("cattle-v2.json"));
+}
+
+TEST_F(TutorialTest, QuickTutorialFlatForm) {
+  QuickTutorial(Example("cattle-flat.json"), Example("cattle-flat-v2.json"));
+}
+
+// The seed's "Create, update, and destroy a Group" with zk.conf: pets at fixed IPs, the group
+// plugin named by the config's "plugin" (no --name), instance-file standing in for vagrant and
+// flavor-vanilla for zookeeper.
+TEST_F(TutorialTest, ZkConfLowerCaseForm) {
+  const std::string zk = RunfilePath("examples/tutorial/zk.conf");
+  const std::string zk_cpu = RunfilePath("examples/tutorial/zk-cpu.conf");
+  CommandResult r = Ctl({"group", "watch", zk});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "watching zk\n");
+
+  const std::set<std::string> ips = {"192.168.0.4", "192.168.0.5", "192.168.0.6"};
+  ASSERT_TRUE(WaitFor([&] { return Instances().size() == 3; }, kWait));
+  std::set<std::string> seen;
+  for (const auto& [id, f] : Instances()) {
+    EXPECT_EQ(f.tags.at("infrakit.group"), "zk");
+    seen.insert(f.tags.at("infrakit.logical_id"));
+  }
+  EXPECT_EQ(seen, ips);
+
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        CommandResult inspect = Ctl({"group", "inspect", "zk"});
+        return inspect.exit_code == 0 &&
+               Lines(inspect.out) == 4;
+      },
+      kWait));
+  r = Ctl({"group", "--name", "group", "inspect", "zk"});
+  ExpectSeedTable(r.out, 3,
+                  "instance-[^\t ]+ *\t192\\.168\\.0\\.[456]     infrakit\\.config_sha=[^,]+,"
+                  "infrakit\\.group=zk,infrakit\\.logical_id=192\\.168\\.0\\.[456]");
+
+  r = Ctl({"group", "--name", "group", "describe", zk});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Noop\n");
+
+  r = Ctl({"group", "--name", "group", "describe", zk_cpu});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Performs a rolling update of 3 instances\n");
+
+  r = Ctl({"group", "--name", "group", "update", zk_cpu});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::map<std::string, InstanceFile> files = Instances();
+  ASSERT_THAT(files, SizeIs(3));
+  seen.clear();
+  for (const auto& [id, f] : files) {
+    EXPECT_EQ(f.cpu, 2) << id;
+    EXPECT_EQ(f.tags.at("infrakit.config_sha"), ShaOf(Example("zk-cpu.conf"))) << id;
+    seen.insert(f.tags.at("infrakit.logical_id"));
+  }
+  EXPECT_EQ(seen, ips);
+  EXPECT_EQ(Ctl({"group", "describe", zk_cpu}).out, "Noop\n");
+
+  r = Ctl({"group", "--name", "group", "destroy", "zk"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(Instances(), SizeIs(0));
+}
+
+}  // namespace
+}  // namespace infrakit::tests::e2e
