@@ -33,9 +33,8 @@ absl::StatusOr<int> LockStateDir(const std::string& dir) {
     close(fd);
     if (err == EWOULDBLOCK) {
       return absl::FailedPreconditionError(
-          absl::StrCat("state directory ", dir,
-                       " is in use by another group service (it holds ", path,
-                       "); give this one another --state-dir"));
+          absl::StrCat("state directory ", dir, " is in use by another group service (it holds ",
+                       path, "); give this one another --state-dir"));
     }
     return absl::ErrnoToStatus(err, absl::StrCat("cannot lock ", path));
   }
@@ -56,8 +55,9 @@ absl::StatusOr<std::unique_ptr<GroupServer>> GroupServer::Create(GroupServerOpti
   }
   if (options.resync_period <= absl::ZeroDuration() ||
       options.resync_period == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat("--resync-period: must be a positive duration, got ",
-                                                   absl::FormatDuration(options.resync_period)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--resync-period: must be a positive duration, got ",
+                     absl::FormatDuration(options.resync_period)));
   }
   if (options.max_parallel < 1) {
     return absl::InvalidArgumentError(
@@ -80,17 +80,14 @@ absl::StatusOr<std::unique_ptr<GroupServer>> GroupServer::Create(GroupServerOpti
 
   server->resolver_ = std::make_unique<client::SocketResolver>(options.plugins_dir);
   server->clock_ = std::make_unique<RealClock>();
-  server->executor_ =
-      std::make_unique<ThreadPoolExecutor>(ExecutorThreads(options.max_parallel));
-  server->controller_ =
-      std::make_unique<Controller>(controller_options, server->resolver_.get(),
-                                   server->store_.get(), server->clock_.get(),
-                                   server->executor_.get());
+  server->executor_ = std::make_unique<ThreadPoolExecutor>(ExecutorThreads(options.max_parallel));
+  server->controller_ = std::make_unique<Controller>(controller_options, server->resolver_.get(),
+                                                     server->store_.get(), server->clock_.get(),
+                                                     server->executor_.get());
   absl::Status started = server->controller_->Start();
   if (!started.ok()) {
-    return absl::Status(started.code(),
-                        absl::StrCat("cannot resume the groups in ", server->state_dir_, ": ",
-                                     started.message()));
+    return absl::Status(started.code(), absl::StrCat("cannot resume the groups in ",
+                                                     server->state_dir_, ": ", started.message()));
   }
   server->service_ = std::make_unique<GroupService>(server->controller_.get());
   LOG(INFO) << "group service: state in " << server->state_dir_ << ", plugins in "

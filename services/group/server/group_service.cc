@@ -33,8 +33,7 @@ absl::Status Fill(absl::StatusOr<T> result, T* response) {
 // Counts a call in GroupService::open_calls() for as long as this object lives.
 class OpenCallCount {
  public:
-  explicit OpenCallCount(std::shared_ptr<std::atomic<int>> counter)
-      : counter_(std::move(counter)) {
+  explicit OpenCallCount(std::shared_ptr<std::atomic<int>> counter) : counter_(std::move(counter)) {
     counter_->fetch_add(1);
   }
   ~OpenCallCount() { counter_->fetch_sub(1); }
@@ -116,8 +115,7 @@ class DoneReactor final : public grpc::ServerUnaryReactor {
 // and answers the call from that callback. `start` gets the callback to hand to the Controller.
 template <typename Response, typename Start>
 grpc::ServerUnaryReactor* StartOnPool(WorkerPool& pool, Response* response,
-                                      std::shared_ptr<std::atomic<int>> open_calls,
-                                      Start start) {
+                                      std::shared_ptr<std::atomic<int>> open_calls, Start start) {
   auto* reactor = new DoneReactor<Response>(response, std::move(open_calls));
   std::shared_ptr<typename DoneReactor<Response>::Finisher> finisher = reactor->finisher();
   absl::Status queued = pool.Submit([finisher, start = std::move(start)]() mutable {
@@ -195,18 +193,18 @@ class StreamReactor final : public grpc::ServerWriteReactor<Message> {
       stopped = stop_;
     }
     if (stopped) {  // Ended while waiting for a worker: do not subscribe at all.
-      Unref();  // The subscription reference.
+      Unref();      // The subscription reference.
       Unref();
       return;
     }
-    absl::StatusOr<std::unique_ptr<Subscription>> subscription = subscribe_(
-        [this](const Message& message) { OnMessage(message); },
-        [this](const absl::Status& status) {
-          VLOG(1) << "stream ended by the group service: " << status;
-          Ref();
-          End(ToGrpcStatus(status), /*flush=*/true);
-          Unref();
-        });
+    absl::StatusOr<std::unique_ptr<Subscription>> subscription =
+        subscribe_([this](const Message& message) { OnMessage(message); },
+                   [this](const absl::Status& status) {
+                     VLOG(1) << "stream ended by the group service: " << status;
+                     Ref();
+                     End(ToGrpcStatus(status), /*flush=*/true);
+                     Unref();
+                   });
     if (!subscription.ok()) {
       VLOG(1) << "stream refused: " << subscription.status();
       End(ToGrpcStatus(subscription.status()), /*flush=*/false);
@@ -448,9 +446,9 @@ grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext
                      });
 }
 
-grpc::ServerUnaryReactor* GroupService::DestroyInstances(
-    grpc::CallbackServerContext* /*context*/, const v1::DestroyInstancesRequest* request,
-    v1::DestroyInstancesResponse* response) {
+grpc::ServerUnaryReactor* GroupService::DestroyInstances(grpc::CallbackServerContext* /*context*/,
+                                                         const v1::DestroyInstancesRequest* request,
+                                                         v1::DestroyInstancesResponse* response) {
   return StartOnPool(pool_, response, open_calls_,
                      [this, request = *request](DoneCallback<v1::DestroyInstancesResponse> done) {
                        controller_->DestroyInstances(request, std::move(done));

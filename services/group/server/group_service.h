@@ -55,8 +55,7 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   // RESOURCE_EXHAUSTED / UNAVAILABLE from the pool, or CANCELLED / DEADLINE_EXCEEDED for a call
   // that ended while it waited for a worker.
   grpc::ServerUnaryReactor* WatchGroup(
-      grpc::CallbackServerContext* context,
-      const ::infrakit::group::v1::WatchGroupRequest* request,
+      grpc::CallbackServerContext* context, const ::infrakit::group::v1::WatchGroupRequest* request,
       ::infrakit::group::v1::WatchGroupResponse* response) override;
   grpc::ServerUnaryReactor* UnwatchGroup(
       grpc::CallbackServerContext* context,
@@ -71,12 +70,10 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
       const ::infrakit::group::v1::DescribeUpdateRequest* request,
       ::infrakit::group::v1::DescribeUpdateResponse* response) override;
   grpc::ServerUnaryReactor* StopUpdate(
-      grpc::CallbackServerContext* context,
-      const ::infrakit::group::v1::StopUpdateRequest* request,
+      grpc::CallbackServerContext* context, const ::infrakit::group::v1::StopUpdateRequest* request,
       ::infrakit::group::v1::StopUpdateResponse* response) override;
   grpc::ServerUnaryReactor* ListGroups(
-      grpc::CallbackServerContext* context,
-      const ::infrakit::group::v1::ListGroupsRequest* request,
+      grpc::CallbackServerContext* context, const ::infrakit::group::v1::ListGroupsRequest* request,
       ::infrakit::group::v1::ListGroupsResponse* response) override;
   grpc::ServerUnaryReactor* SetSize(grpc::CallbackServerContext* context,
                                     const ::infrakit::group::v1::SetSizeRequest* request,
