@@ -152,6 +152,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     bool health_queued = false;
     // Reported ready to the running update.
     bool reported_ready = false;
+    // The update (generation) whose creation it is; 0 when none.
+    int64_t update_generation = 0;
   };
 
   enum class SlotState { kQueued, kInFlight, kCreated };
@@ -166,6 +168,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     absl::Time provisioned_at;
     absl::Time first_failure = absl::InfiniteFuture();
     bool remediation = false;
+    // The update (generation) that wanted it; 0 when none was running.
+    int64_t update_generation = 0;
   };
 
   struct DestroyRequest {
@@ -436,6 +440,8 @@ void Controller::Impl::Reconcile(const std::string& id, int64_t uid) {
 
 void Controller::Impl::WakeAtLocked(Group* g, absl::Time t) {
   if (t == absl::InfiniteFuture()) return;
+  // A moment already past would fire at once and find nothing new: never a timer loop.
+  t = std::max(t, clock_->Now() + absl::Milliseconds(1));
   if (g->wake_timer != 0 && g->wake_at <= t) return;
   if (g->wake_timer != 0) clock_->Cancel(g->wake_timer);
   g->wake_at = t;
@@ -511,6 +517,7 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   }
   in.target_sha = g->sha;
   in.rolling = rolling;
+  in.hold = g->update.active() && g->update.paused();
   in.limits = ResolveRollingLimits(g->spec, DesiredCount(g->spec));
   const gv1::RemediationPolicy& r = g->spec.remediation();
   in.remediation = r.enabled();
@@ -564,17 +571,19 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   // The next moment something may change without an event: a backoff ending, a member
   // becoming ready, a deadline, a remediation threshold, a creation's listing grace.
   absl::Time wake = absl::InfiniteFuture();
+  // Only moments still ahead: a condition due now has been acted on above.
+  auto consider = [&wake, now](absl::Time t) {
+    if (t > now) wake = std::min(wake, t);
+  };
   bool queued = false;
   for (const auto& [seq, s] : g->slots) {
     if (s.state == SlotState::kQueued) queued = true;
     if (s.state == SlotState::kCreated && !g->polling) {
-      wake = std::min(wake, s.provisioned_at + options_.listing_grace);
+      consider(s.provisioned_at + options_.listing_grace);
     }
   }
-  if (queued && g->provision_retry_at > now) wake = std::min(wake, g->provision_retry_at);
-  if (!g->destroy_queue.empty() && g->destroy_retry_at > now) {
-    wake = std::min(wake, g->destroy_retry_at);
-  }
+  if (queued) consider(g->provision_retry_at);
+  if (!g->destroy_queue.empty()) consider(g->destroy_retry_at);
   const bool update_running = g->update.active() && !g->update.paused();
   const absl::Duration min_ready = absl::Seconds(g->spec.update_policy().min_ready_seconds());
   const double deadline_s = g->spec.update_policy().health_deadline_seconds();
@@ -589,17 +598,15 @@ void Controller::Impl::ReconcileLocked(Group* g) {
     if (m.doomed) continue;
     if (update_running && m.sha == g->sha && !MemberReadyLocked(g, m, now)) {
       pending_ready = true;
-      if (m.health == fv1::HEALTH_HEALTHY) wake = std::min(wake, m.healthy_since + min_ready);
-      wake = std::min(wake, std::max(m.created, update_started) + deadline);
+      if (m.health == fv1::HEALTH_HEALTHY) consider(m.healthy_since + min_ready);
+      consider(std::max(m.created, update_started) + deadline);
     }
-    if (r.enabled() && m.health == fv1::HEALTH_UNHEALTHY && now - m.unhealthy_since < threshold) {
-      wake = std::min(wake, m.unhealthy_since + threshold);
-    }
+    if (r.enabled() && m.health == fv1::HEALTH_UNHEALTHY) consider(m.unhealthy_since + threshold);
   }
   if (update_running) {
     for (const auto& [seq, s] : g->slots) {
       if (s.first_failure != absl::InfiniteFuture()) {
-        wake = std::min(wake, std::max(s.first_failure, update_started) + deadline);
+        consider(std::max(s.first_failure, update_started) + deadline);
       }
     }
   }
@@ -915,6 +922,7 @@ void Controller::Impl::FillMemberLocked(Group* g, Member* m, const iv1::Descript
   auto slot = g->slot_by_instance.find(d.id());
   if (slot != g->slot_by_instance.end()) {
     m->created = g->slots[slot->second].provisioned_at;
+    m->update_generation = g->slots[slot->second].update_generation;
     EraseSlotLocked(g, slot->second);
   }
   QueueHealthLocked(g, m);
@@ -1028,6 +1036,7 @@ void Controller::Impl::CreateSlotLocked(Group* g, const std::string& lid) {
   s.sequence = NextSequenceLocked(g);
   s.key = absl::StrCat(g->id, "-", nonce_, "-", s.sequence);
   s.lid = lid;
+  if (g->update.active()) s.update_generation = g->update.generation();
   if (g->remediation_debt > 0) {
     --g->remediation_debt;
     s.remediation = true;
@@ -1180,6 +1189,7 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
     if (member != g->members.end()) {
       // Listed before Provision returned.
       member->second.created = now;
+      member->second.update_generation = it->second.update_generation;
       EraseSlotLocked(g, seq);
     } else if (!g->recently_destroyed.count(iid)) {
       it->second.state = SlotState::kCreated;
@@ -1503,7 +1513,8 @@ void Controller::Impl::TrackUpdateLocked(Group* g, absl::Time now) {
     ++live;
     if (IsPets(g->spec)) lids.insert(m.lid);
     if (MemberReadyLocked(g, m, now)) {
-      if (!m.reported_ready) {
+      // Members this update made: the ones it had already are not news.
+      if (!m.reported_ready && m.update_generation == g->update.generation()) {
         m.reported_ready = true;
         EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE_STEP, id, absl::StrCat("update: ", id,
                                                                           " is ready"));
@@ -1512,7 +1523,7 @@ void Controller::Impl::TrackUpdateLocked(Group* g, absl::Time now) {
       continue;
     }
     complete = false;
-    if (now - std::max(m.created, started) > deadline) {
+    if (now - std::max(m.created, started) >= deadline) {
       FailUpdateLocked(g, absl::StrCat(
                               "instance ", id, " did not become healthy within ",
                               absl::FormatDuration(deadline), " (health: ",
@@ -1523,7 +1534,7 @@ void Controller::Impl::TrackUpdateLocked(Group* g, absl::Time now) {
   }
   for (const auto& [seq, s] : g->slots) {
     if (s.first_failure != absl::InfiniteFuture() &&
-        now - std::max(s.first_failure, started) > deadline) {
+        now - std::max(s.first_failure, started) >= deadline) {
       FailUpdateLocked(g, absl::StrCat("creating instances has been failing for longer than ",
                                        absl::FormatDuration(deadline), ": ", g->last_error));
       return;

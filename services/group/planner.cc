@@ -125,6 +125,25 @@ void DecideCattle(const DecideInput& in, Decision* d) {
     return excess;
   };
 
+  if (in.hold) {
+    // Paused: neither roll nor undo; keep up to size + surge, replace what is gone.
+    const int64_t allowance = n + in.limits.surge;
+    int64_t have = static_cast<int64_t>(live.size()) + kept_slots;
+    if (have > allowance) {
+      int64_t excess = cancel_slots(have - allowance);
+      std::vector<const MemberView*> order = live;
+      SortForScaleDown(&order, in.target_sha);
+      for (const MemberView* m : order) {
+        if (excess-- <= 0) break;
+        d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
+      }
+    } else if (have < n) {
+      int64_t creates = std::min(n - have, allowance - existing);
+      for (int64_t i = 0; i < creates; ++i) d->creates.push_back({});
+    }
+    return;
+  }
+
   if (!in.rolling) {
     int64_t have = static_cast<int64_t>(live.size()) + kept_slots;
     if (have > n) {
@@ -270,7 +289,7 @@ void DecidePets(const DecideInput& in, Decision* d) {
     }
     return;
   }
-  Remediate(in, live, chosen, static_cast<int64_t>(in.logical_ids.size()), d);
+  if (!in.hold) Remediate(in, live, chosen, static_cast<int64_t>(in.logical_ids.size()), d);
 }
 
 std::string Instances(int64_t n) {

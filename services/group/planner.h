@@ -69,6 +69,9 @@ struct DecideInput {
   std::string target_sha;
   // A rolling update is running (not paused).
   bool rolling = false;
+  // An update is paused: the group keeps what it has (up to size + surge, including the
+  // members the update created) and only replaces members that are gone.
+  bool hold = false;
   RollingLimits limits;
   // Remediation settings (used when not rolling).
   bool remediation = false;

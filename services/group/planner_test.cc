@@ -66,6 +66,12 @@ DecideInput Rolling(DecideInput in, int64_t surge, int64_t unavailable) {
   return in;
 }
 
+DecideInput Hold(DecideInput in) {
+  in.hold = true;
+  in.limits.surge = 1;
+  return in;
+}
+
 DecideInput Pets(std::vector<std::string> lids, std::vector<MemberView> members,
                  std::vector<SlotView> slots = {}) {
   DecideInput in;
@@ -207,6 +213,25 @@ INSTANTIATE_TEST_SUITE_P(
                    0,
                    {},
                    {"k"}},
+        // Paused: the surge member stays (even broken), nothing rolls.
+        DecideCase{"HoldKeepsSurge",
+                   Hold(Cattle(3, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
+                                   M("b", kOld, fv1::HEALTH_HEALTHY, 2),
+                                   M("c", kOld, fv1::HEALTH_HEALTHY, 3),
+                                   M("n", kNew, fv1::HEALTH_UNHEALTHY, 4)})),
+                   0,
+                   {}},
+        DecideCase{"HoldReplacesWhatIsGone",
+                   Hold(Cattle(3, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
+                                   M("n", kNew, fv1::HEALTH_UNHEALTHY, 4)})),
+                   1,
+                   {}},
+        DecideCase{"HoldShrinksBeyondTheAllowance",
+                   Hold(Cattle(1, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
+                                   M("b", kOld, fv1::HEALTH_HEALTHY, 2),
+                                   M("n", kNew, fv1::HEALTH_UNHEALTHY, 4)})),
+                   0,
+                   {"b"}},
         DecideCase{"PetsDuplicatesUnknownAndMissing",
                    Pets({"a", "b", "c"},
                         {M("1", kNew, fv1::HEALTH_HEALTHY, 1, "a"),

@@ -220,8 +220,8 @@ TEST_F(GroupServiceTest, ErrorCodes) {
   gv1::StreamGroupEventsRequest events;
   events.set_id("nope");
   StreamCancelToken token;
-  absl::Status streamed =
-      client_->StreamGroupEvents(events, [](const gv1::GroupEvent&) {}, &token);
+  absl::Status streamed = client_->StreamGroupEvents(
+      events, [](const gv1::GroupEvent&) {}, &token);
   EXPECT_EQ(streamed.code(), absl::StatusCode::kNotFound) << streamed;
 
   // A bad spec names the field.
@@ -347,8 +347,8 @@ TEST_F(GroupServiceTest, StopUpdateEndsTheStreamStopped) {
   Collector<gv1::UpdateGroupResponse> progress;
   absl::Status ended;
   std::thread reader([&] {
-    ended = client_->UpdateGroup(update,
-                                 [&](const gv1::UpdateGroupResponse& r) { progress.Add(r); });
+    ended =
+        client_->UpdateGroup(update, [&](const gv1::UpdateGroupResponse& r) { progress.Add(r); });
   });
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -464,7 +464,8 @@ TEST_F(GroupServiceTest, CancellingStreamsFreesThem) {
   StreamCancelToken token;
   absl::Status ended = absl::UnknownError("not ended");
   std::thread reader([&] {
-    ended = client_->StreamGroupEvents(request, [](const gv1::GroupEvent&) {}, &token);
+    ended = client_->StreamGroupEvents(
+        request, [](const gv1::GroupEvent&) {}, &token);
   });
   ASSERT_TRUE(WaitFor([&] { return service_->open_calls() == 1; }, kWait));
   token.Cancel();
@@ -507,7 +508,8 @@ TEST_F(GroupServiceTest, ShutdownReturnsWithOpenStreamsAndPendingCalls) {
   StreamCancelToken token;
   absl::Status events_ended = absl::UnknownError("not ended");
   std::thread events_reader([&] {
-    events_ended = client_->StreamGroupEvents(events, [](const gv1::GroupEvent&) {}, &token);
+    events_ended = client_->StreamGroupEvents(
+        events, [](const gv1::GroupEvent&) {}, &token);
   });
   gv1::DestroyGroupRequest destroy;
   destroy.set_id("cattle");

@@ -96,9 +96,18 @@ class Harness {
   int max_instances = -1;
   // A Destroy may not leave fewer HEALTHY instances (per the fake flavor) than this (-1: none).
   int min_healthy = -1;
-  // While set, no instance on this config_sha may be destroyed while an instance on another
-  // config remains.
-  std::string current_sha;
+  // While set, no instance on the group's current config_sha (as InspectGroup says at that
+  // moment) may be destroyed while an instance on another config remains.
+  bool check_current_config = false;
+
+  // --- Records of the group's instances. ---
+  // The most instances there were at once (after a Provision), and the fewest (after a Destroy).
+  int peak = 0;
+  int trough = 1 << 30;
+  // The config_sha of each instance destroyed, and when, in order.
+  std::vector<std::string> destroyed_shas;
+  std::vector<absl::Time> destroy_times;
+  std::vector<absl::Time> provision_times;
 
   FakeClock clock;
   ManualExecutor executor;
