@@ -380,6 +380,10 @@ TEST_F(CliTest, UnknownGroupIsNotFound) {
   }
   Result r = Run({"group", "--name", "other-group", "inspect", "nope"});
   EXPECT_THAT(r.err, HasSubstr("'infrakitctl group ls --name other-group'"));
+  // With a config, NOT_FOUND may name a plugin of the config: the plugin's message alone.
+  r = Run({"group", "describe"}, kFlatCattle);
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_EQ(r.err, "infrakitctl: no group named cattle\n");
 }
 
 TEST_F(CliTest, NoSuchPluginIsNotFound) {

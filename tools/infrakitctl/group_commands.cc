@@ -37,10 +37,13 @@ absl::StatusOr<Target> Connect(CommandContext& ctx, absl::string_view config_plu
   return target;
 }
 
-// A failed group call; NOT_FOUND (an unknown group or instance) gets a pointer to `group ls`.
-int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& status) {
+// A failed group call. For verbs naming a group by ID, NOT_FOUND (an unknown group or member)
+// gets a pointer to `group ls`; for verbs sending a config it may as well be about a plugin the
+// config names, and the group plugin's message says which.
+int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& status,
+               bool by_id = true) {
   absl::Status explained = ctx.Explain(status, target.plugin, kGroupService);
-  if (explained.code() == absl::StatusCode::kNotFound) {
+  if (by_id && explained.code() == absl::StatusCode::kNotFound) {
     return ctx.Fail(kExitNotFound,
                     absl::StrCat(explained.message(), " ('infrakitctl group ls",
                                  target.plugin == kDefaultGroupPlugin
@@ -76,7 +79,7 @@ int Watch(CommandContext& ctx) {
   gv1::WatchGroupRequest request;
   *request.mutable_spec() = config->spec;
   auto response = target->client->WatchGroup(request);
-  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (!response.ok()) return CallFailed(ctx, *target, response.status(), /*by_id=*/false);
   if (ctx.json()) {
     ctx.PrintJson(*response);
   } else {
@@ -126,7 +129,7 @@ int Describe(CommandContext& ctx) {
   gv1::DescribeUpdateRequest request;
   *request.mutable_spec() = config->spec;
   auto response = target->client->DescribeUpdate(request);
-  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  if (!response.ok()) return CallFailed(ctx, *target, response.status(), /*by_id=*/false);
   if (ctx.json()) {
     ctx.PrintJson(*response);
   } else {
@@ -181,7 +184,7 @@ int Update(CommandContext& ctx) {
                                  " --long' shows it, 'infrakitctl group stop ", id,
                                  "' stops it)"));
   }
-  if (!status.ok()) return CallFailed(ctx, *target, status);
+  if (!status.ok()) return CallFailed(ctx, *target, status, /*by_id=*/false);
   if (!final_report.has_value()) {
     return ctx.Fail(kExitFailure,
                     absl::StrCat("the update stream of ", id,

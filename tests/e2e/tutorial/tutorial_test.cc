@@ -2,16 +2,12 @@
 // as a separate process against the real infrakit-group, infrakit-instance-file and
 // infrakit-flavor-vanilla binaries in a scratch plugins directory. The instances are the files
 // in the instance-file directory, read (and removed) as the tutorial does with ls, cat and rm.
-#include <dirent.h>
-#include <stdio.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
-#include <memory>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,52 +15,23 @@
 #include "absl/strings/str_split.h"
 #include "client/config/group_config.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/tutorial/cli_runner.h"
-#include "tests/testing/plugin_process.h"
+#include "tests/e2e/tutorial/tutorial_env.h"
 #include "tests/testing/runfiles.h"
-#include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
 namespace infrakit::tests::e2e {
 namespace {
 
-using ::infrakit::testing::PluginProcess;
 using ::infrakit::testing::RunfilePath;
-using ::infrakit::testing::TempDir;
 using ::infrakit::testing::WaitFor;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-constexpr char kCtl[] = "tools/infrakitctl/infrakitctl";
-constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
-constexpr char kFileBinary[] = "plugins/instance/file/infrakit-instance-file";
-constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanilla";
-// Generous: the machine is shared; what holds is seen within milliseconds.
-constexpr absl::Duration kWait = absl::Seconds(60);
-
 // The init script flavor-vanilla makes of the tutorial's UserData, as in the seed's files.
 constexpr char kSeedInit[] =
     "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-size_t Lines(const std::string& text) {
-  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
-  return lines.size();
-}
-
-std::string Example(const std::string& name) {
-  return ReadFile(RunfilePath("examples/tutorial/" + name));
-}
 
 std::string ShaOf(const std::string& config) {
   auto spec = client::config::ParseGroupConfig(config);
@@ -72,92 +39,10 @@ std::string ShaOf(const std::string& config) {
   return spec.ok() ? client::config::ConfigSha(*spec) : "";
 }
 
-// One instance file, as `cat tutorial/instance-...` shows it.
-struct InstanceFile {
-  std::map<std::string, std::string> tags;
-  std::string note;
-  std::string init;
-  std::string logical_id;
-  double cpu = 0;
-};
-
-class TutorialTest : public ::testing::Test {
+class TutorialTest : public TutorialEnv {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(mkdir(plugins_dir().c_str(), 0700), 0);
-    ASSERT_NO_FATAL_FAILURE(Start(kGroupBinary, "group", {"--state-dir", dir_.Join("state")}));
-    ASSERT_NO_FATAL_FAILURE(Start(kFileBinary, "instance-file", {"--dir", instances_dir()}));
-    ASSERT_NO_FATAL_FAILURE(Start(kVanillaBinary, "flavor-vanilla", {}));
-  }
-
-  std::string plugins_dir() const { return dir_.Join("plugins"); }
-  std::string instances_dir() const { return dir_.Join("tutorial"); }
-
-  void Start(const std::string& binary, const std::string& name, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--plugins-dir", plugins_dir()});
-    auto process = std::make_unique<PluginProcess>(binary, std::move(args), dir_.path());
-    process->SetEnv("INFRAKIT_HOME", dir_.Join("home"));
-    ASSERT_TRUE(process->Start().ok());
-    absl::Status ready = process->WaitReady(plugins_dir() + "/" + name + ".sock", kWait);
-    ASSERT_TRUE(ready.ok()) << ready << "\n" << process->Stderr();
-    plugins_.push_back(std::move(process));
-  }
-
-  // `infrakitctl ARGS` with the scratch plugins dir (as $INFRAKIT_PLUGINS_DIR) and `input` on
-  // stdin.
-  CommandResult Ctl(const std::vector<std::string>& args, const std::string& input = "") {
-    absl::StatusOr<CommandResult> result =
-        RunCommand(kCtl, args, input,
-                   {{"INFRAKIT_PLUGINS_DIR", plugins_dir()}, {"INFRAKIT_HOME", dir_.Join("home")}},
-                   kWait);
-    EXPECT_TRUE(result.ok()) << result.status();
-    if (!result.ok()) return CommandResult{-1, "", std::string(result.status().message())};
-    return *result;
-  }
-
-  // The instance files by ID (dot files are instance-file's temporaries; a file being written
-  // may be read half-way and is skipped: the next look sees it whole).
-  std::map<std::string, InstanceFile> Instances() {
-    std::map<std::string, InstanceFile> out;
-    DIR* d = opendir(instances_dir().c_str());
-    if (d == nullptr) return out;
-    while (dirent* e = readdir(d)) {
-      const std::string name = e->d_name;
-      if (name.empty() || name[0] == '.') continue;
-      google::protobuf::Struct json;
-      if (!google::protobuf::util::JsonStringToMessage(ReadFile(instances_dir() + "/" + name),
-                                                        &json)
-               .ok()) {
-        continue;
-      }
-      InstanceFile f;
-      const auto& top = json.fields();
-      if (auto tags = top.find("Tags"); tags != top.end()) {
-        for (const auto& [k, v] : tags->second.struct_value().fields()) f.tags[k] = v.string_value();
-      }
-      if (auto logical = top.find("LogicalID"); logical != top.end()) {
-        f.logical_id = logical->second.string_value();
-      }
-      if (auto spec = top.find("Spec"); spec != top.end()) {
-        const auto& s = spec->second.struct_value().fields();
-        if (auto init = s.find("Init"); init != s.end()) f.init = init->second.string_value();
-        if (auto props = s.find("Properties"); props != s.end()) {
-          const auto& p = props->second.struct_value().fields();
-          if (auto note = p.find("Note"); note != p.end()) f.note = note->second.string_value();
-          if (auto cpu = p.find("cpu"); cpu != p.end()) f.cpu = cpu->second.number_value();
-        }
-      }
-      out.emplace(name, std::move(f));
-    }
-    closedir(d);
-    return out;
-  }
-
   // Runs the Quick Tutorial with the config forms in `v1` and `v2` (the update).
   void QuickTutorial(const std::string& v1, const std::string& v2);
-
-  TempDir dir_;
-  std::vector<std::unique_ptr<PluginProcess>> plugins_;
 };
 
 // The seed's table row of a cattle instance carrying `sha`.
