@@ -1,0 +1,588 @@
+// The live demo of issue 6 (examples/webservers), end to end: the real infrakit-group,
+// infrakit-instance-process and infrakit-flavor-vanilla binaries on real unix sockets in a
+// scratch plugins directory, the example config files as users run them, driven over gRPC
+// through client::GroupClient. The instances are real processes: python3 web servers on the
+// fixed demo addresses 127.0.0.11-13:8080 (hence `tags = ["exclusive"]`) and `sleep` workers.
+// The test sees them as users do: over HTTP, and in /proc (every instance process carries
+// INFRAKIT_INSTANCE_DIR=<the instances dir>/<id> in its environment).
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "client/config/group_config.h"
+#include "client/discovery/channel.h"
+#include "client/group_client.h"
+#include "client/instance_client.h"
+#include "glog/logging.h"
+#include "gtest/gtest.h"
+#include "infrakit/group/v1/group.pb.h"
+#include "infrakit/instance/v1/instance.pb.h"
+#include "tests/testing/plugin_process.h"
+#include "tests/testing/runfiles.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/wait_for.h"
+
+namespace infrakit {
+namespace {
+
+namespace gv1 = ::infrakit::group::v1;
+namespace iv1 = ::infrakit::instance::v1;
+using ::infrakit::client::GroupClient;
+using ::infrakit::client::InstanceClient;
+using ::infrakit::testing::PluginProcess;
+using ::infrakit::testing::RunfilePath;
+using ::infrakit::testing::TempDir;
+using ::infrakit::testing::WaitFor;
+
+constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
+constexpr char kProcessBinary[] = "plugins/instance/process/infrakit-instance-process";
+constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanilla";
+constexpr char kExamples[] = "examples/webservers/";
+// The demo's pets: the logical IDs of webservers.json, each serving on port 8080.
+constexpr const char* kAddresses[] = {"127.0.0.11", "127.0.0.12", "127.0.0.13"};
+constexpr int kPort = 8080;
+// Generous: the machine is shared; a condition that holds is seen within milliseconds.
+constexpr absl::Duration kWait = absl::Seconds(60);
+constexpr absl::Duration kStart = absl::Seconds(30);
+constexpr absl::Duration kPause = absl::Milliseconds(20);
+
+std::string Url(const std::string& address) {
+  return absl::StrCat("http://", address, ":", kPort, "/");
+}
+
+size_t AppendBody(char* data, size_t size, size_t count, void* body) {
+  static_cast<std::string*>(body)->append(data, size * count);
+  return size * count;
+}
+
+// GET `url` with libcurl: the body of a 200 answer. UNAVAILABLE with curl's error (refused,
+// timed out) or the HTTP status otherwise. Thread-safe once curl_global_init has run.
+absl::StatusOr<std::string> HttpGet(const std::string& url, absl::Duration timeout) {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  std::string body;
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  // A proxy from the environment must not stand between the test and loopback servers.
+  curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(timeout)));
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+  const CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat("GET ", url, ": ", curl_easy_strerror(rc)));
+  }
+  long code = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
+  if (code != 200) return absl::UnavailableError(absl::StrCat("GET ", url, ": HTTP ", code));
+  return body;
+}
+
+// Whether something accepts TCP connections on address:port.
+bool Listening(const std::string& address, int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in sa = {};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+  const bool connected = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  close(fd);
+  return connected;
+}
+
+// A process belonging to an instance of instance-process (the instance's leader or a
+// descendant), as /proc shows it.
+struct InstanceProcess {
+  pid_t pid = 0;
+  std::string instance_id;
+  std::string group;
+  std::string logical_id;
+};
+
+// The processes whose environment has INFRAKIT_INSTANCE_DIR under `instances_dir`: every
+// process of every instance started there, including descendants and processes that escaped
+// their process group. Zombies have no environment left and do not count.
+std::vector<InstanceProcess> InstanceProcesses(const std::string& instances_dir) {
+  std::vector<InstanceProcess> out;
+  const std::string prefix = absl::StrCat("INFRAKIT_INSTANCE_DIR=", instances_dir, "/");
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* e = readdir(proc)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
+    std::ifstream in(absl::StrCat("/proc/", pid, "/environ"), std::ios::binary);
+    std::stringstream environ_text;
+    environ_text << in.rdbuf();
+    bool ours = false;
+    InstanceProcess p;
+    p.pid = pid;
+    for (absl::string_view var : absl::StrSplit(environ_text.str(), '\0')) {
+      if (absl::StartsWith(var, prefix)) ours = true;
+      if (absl::ConsumePrefix(&var, "INFRAKIT_INSTANCE_ID=")) p.instance_id = std::string(var);
+      if (absl::ConsumePrefix(&var, "INFRAKIT_GROUP=")) p.group = std::string(var);
+      if (absl::ConsumePrefix(&var, "INFRAKIT_LOGICAL_ID=")) p.logical_id = std::string(var);
+    }
+    if (ours) out.push_back(std::move(p));
+  }
+  closedir(proc);
+  return out;
+}
+
+// The IDs of the instances of `group` that have a process.
+std::set<std::string> InstancesWithProcesses(const std::string& instances_dir,
+                                             const std::string& group) {
+  std::set<std::string> ids;
+  for (const InstanceProcess& p : InstanceProcesses(instances_dir)) {
+    if (p.group == group) ids.insert(p.instance_id);
+  }
+  return ids;
+}
+
+// Samples the three web servers over and over on its own thread, from construction until
+// Stop() (or destruction): how many did not answer at once, at most, and which pages each one
+// served. A server counts as down when it does not answer 200 (refused, reset, or no answer
+// within the timeout).
+class Sampler {
+ public:
+  Sampler() : thread_([this] { Run(); }) {}
+  ~Sampler() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Rounds of three GETs completed so far.
+  int rounds() const { return rounds_; }
+
+  // After Stop():
+  int max_down() const { return max_down_; }
+  // Per address, the versions ("v1", "v2") served in the order first seen.
+  const std::map<std::string, std::vector<std::string>>& versions() const { return versions_; }
+  // "address: page" for every page that was neither version (none, normally).
+  const std::vector<std::string>& odd_pages() const { return odd_pages_; }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      int down = 0;
+      for (const char* address : kAddresses) {
+        absl::StatusOr<std::string> page = HttpGet(Url(address), absl::Seconds(5));
+        if (!page.ok()) {
+          ++down;
+          continue;
+        }
+        std::string version;
+        if (absl::StrContains(*page, "<h1>webservers v1</h1>")) version = "v1";
+        if (absl::StrContains(*page, "<h1>webservers v2</h1>")) version = "v2";
+        if (version.empty()) {
+          odd_pages_.push_back(absl::StrCat(address, ": ", *page));
+          continue;
+        }
+        std::vector<std::string>& seen = versions_[address];
+        if (seen.empty() || seen.back() != version) seen.push_back(version);
+      }
+      max_down_ = std::max(max_down_, down);
+      ++rounds_;
+    }
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<int> rounds_{0};
+  // Written by the sampling thread only, read after Stop() joined it.
+  int max_down_ = 0;
+  std::map<std::string, std::vector<std::string>> versions_;
+  std::vector<std::string> odd_pages_;
+  std::thread thread_;
+};
+
+class WebserversE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  static void TearDownTestSuite() { curl_global_cleanup(); }
+
+  void SetUp() override {
+    // The demo's addresses are fixed: a server left there (by another program, or by an earlier
+    // run killed before its TearDown) would make every web server here fail to bind.
+    for (const char* address : kAddresses) {
+      ASSERT_FALSE(Listening(address, kPort))
+          << address << ":" << kPort << " is already in use; the demo needs it free";
+    }
+    ASSERT_EQ(mkdir(plugins_dir().c_str(), 0700), 0);
+    ASSERT_EQ(mkdir(instances_dir().c_str(), 0700), 0);
+    process_ = StartPlugin(kProcessBinary, {"--dir", instances_dir()}, "instance-process");
+    ASSERT_NE(process_, nullptr);
+    vanilla_ = StartPlugin(kVanillaBinary, {}, "flavor-vanilla");
+    ASSERT_NE(vanilla_, nullptr);
+    // A short resync: a replaced server's first health check usually comes before it listens,
+    // and the next one comes with the resync.
+    group_ = StartPlugin(kGroupBinary,
+                         {"--state-dir", dir_.Join("state"), "--resync-period", "1s", "--log", "1"},
+                         "group");
+    ASSERT_NE(group_, nullptr);
+    groups_ = std::make_unique<GroupClient>(client::discovery::MakePluginChannel(socket("group")),
+                                            absl::Seconds(30));
+    instances_ = std::make_unique<InstanceClient>(
+        client::discovery::MakePluginChannel(socket("instance-process")), absl::Seconds(30));
+  }
+
+  // Runs even when the test failed: destroys what the test watched, then kills whatever
+  // instance process is left (with the group service stopped first, so that nothing replaces
+  // them), so that no server keeps the demo's addresses.
+  void TearDown() override {
+    for (const std::string& id : watched_) {
+      if (groups_ == nullptr) break;
+      gv1::DestroyGroupRequest request;
+      request.set_id(id);
+      auto destroyed = groups_->DestroyGroup(request);
+      if (!destroyed.ok()) {
+        LOG(WARNING) << "TearDown: destroying " << id << ": " << destroyed.status();
+      }
+    }
+    if (group_ != nullptr) group_->Kill();
+    const bool clean = WaitFor(
+        [&] {
+          std::vector<InstanceProcess> left = InstanceProcesses(instances_dir());
+          for (const InstanceProcess& p : left) {
+            // Each instance leads its own process group: end the group, then the process (in
+            // case it left the group).
+            if (getpgid(p.pid) == p.pid) kill(-p.pid, SIGKILL);
+            kill(p.pid, SIGKILL);
+          }
+          return left.empty();
+        },
+        kWait, kPause);
+    EXPECT_TRUE(clean) << "instance processes survived SIGKILL";
+  }
+
+  std::string plugins_dir() const { return dir_.Join("plugins"); }
+  std::string instances_dir() const { return dir_.Join("instances"); }
+  std::string socket(const std::string& name) const { return plugins_dir() + "/" + name + ".sock"; }
+
+  // Starts a plugin binary in the plugins dir and waits until it answers; nullptr (with a test
+  // failure) if it does not.
+  std::unique_ptr<PluginProcess> StartPlugin(const std::string& binary,
+                                             std::vector<std::string> args,
+                                             const std::string& name) {
+    args.insert(args.begin(), {"--plugins-dir", plugins_dir()});
+    auto process = std::make_unique<PluginProcess>(binary, std::move(args), dir_.path());
+    absl::Status started = process->Start();
+    EXPECT_TRUE(started.ok()) << started;
+    if (!started.ok()) return nullptr;
+    absl::Status ready = process->WaitReady(socket(name), kStart);
+    EXPECT_TRUE(ready.ok()) << ready << "\n" << process->Stderr();
+    if (!ready.ok()) return nullptr;
+    return process;
+  }
+
+  // The plugins' logs, for failure messages (instance-process logs the last output of every
+  // instance that dies).
+  std::string Logs() const {
+    return absl::StrCat("\n--- group ---\n", group_ ? group_->Stderr() : "",
+                        "\n--- instance-process ---\n", process_ ? process_->Stderr() : "");
+  }
+
+  // An example config, parsed as infrakitctl parses it.
+  gv1::GroupSpec LoadExample(const std::string& name) {
+    auto parsed = client::config::ParseConfigFile(RunfilePath(absl::StrCat(kExamples, name)));
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    return parsed.ok() ? parsed->spec : gv1::GroupSpec();
+  }
+
+  // Watches the group; returns its config_sha ("" with a test failure).
+  std::string Watch(const gv1::GroupSpec& spec) {
+    gv1::WatchGroupRequest request;
+    *request.mutable_spec() = spec;
+    auto watched = groups_->WatchGroup(request);
+    EXPECT_TRUE(watched.ok()) << watched.status() << Logs();
+    if (!watched.ok()) return "";
+    watched_.insert(spec.id());
+    EXPECT_EQ(watched->message(), absl::StrCat("watching ", spec.id()));
+    return watched->config_sha();
+  }
+
+  absl::StatusOr<gv1::InspectGroupResponse> Inspect(const std::string& id) {
+    gv1::InspectGroupRequest request;
+    request.set_id(id);
+    return groups_->InspectGroup(request);
+  }
+
+  // OK when the group has a member for each demo address and each address serves the page of
+  // `version` naming that member and config `sha`; else what is not so.
+  absl::Status CheckPages(const std::string& version, const std::string& sha) {
+    auto group = Inspect("webservers");
+    if (!group.ok()) return group.status();
+    std::map<std::string, std::string> by_address;
+    for (const gv1::Member& m : group->members()) by_address[m.logical_id()] = m.id();
+    for (const char* address : kAddresses) {
+      auto member = by_address.find(address);
+      if (member == by_address.end()) {
+        return absl::NotFoundError(absl::StrCat("no member for ", address));
+      }
+      auto page = HttpGet(Url(address), absl::Seconds(5));
+      if (!page.ok()) return page.status();
+      for (const std::string& line :
+           {absl::StrCat("<h1>webservers ", version, "</h1>"),
+            absl::StrCat("<p>instance ", member->second, " at ", address, ":", kPort, "</p>"),
+            absl::StrCat("<p>config ", sha, "</p>")}) {
+        if (!absl::StrContains(*page, line)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(address, " serves\n", *page, "without ", line));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Waits until CheckPages(version, sha) is OK.
+  bool WaitPages(const std::string& version, const std::string& sha) {
+    absl::Status last;
+    const bool ok = WaitFor(
+        [&] {
+          last = CheckPages(version, sha);
+          return last.ok();
+        },
+        kWait, kPause);
+    EXPECT_TRUE(ok) << last << Logs();
+    return ok;
+  }
+
+  // Waits until the group has `count` members, all HEALTHY for its flavor.
+  bool WaitHealthy(const std::string& id, int count) {
+    std::string last;
+    const bool ok = WaitFor(
+        [&] {
+          auto group = Inspect(id);
+          if (!group.ok()) {
+            last = group.status().ToString();
+            return false;
+          }
+          last = group->DebugString();
+          return group->members_size() == count && group->status().healthy() == count;
+        },
+        kWait, kPause);
+    EXPECT_TRUE(ok) << last << Logs();
+    return ok;
+  }
+
+  // Waits until the group has exactly `size` members and exactly those instances have processes.
+  bool WaitWorkers(int size) {
+    std::string last;
+    const bool ok = WaitFor(
+        [&] {
+          auto group = Inspect("workers");
+          if (!group.ok()) {
+            last = group.status().ToString();
+            return false;
+          }
+          std::set<std::string> members;
+          for (const gv1::Member& m : group->members()) members.insert(m.id());
+          const std::set<std::string> running = InstancesWithProcesses(instances_dir(), "workers");
+          last = absl::StrCat("members: ", absl::StrJoin(members, " "),
+                              "\nprocesses: ", absl::StrJoin(running, " "));
+          return static_cast<int>(members.size()) == size && running == members &&
+                 group->status().converged();
+        },
+        kWait, kPause);
+    EXPECT_TRUE(ok) << last << Logs();
+    return ok;
+  }
+
+  // Destroys the group; expects every one of its processes gone by then.
+  void Destroy(const std::string& id) {
+    ASSERT_FALSE(InstancesWithProcesses(instances_dir(), id).empty());
+    gv1::DestroyGroupRequest request;
+    request.set_id(id);
+    auto destroyed = groups_->DestroyGroup(request);
+    ASSERT_TRUE(destroyed.ok()) << destroyed.status() << Logs();
+    watched_.erase(id);
+    // instance-process's Destroy returns once the whole process group has exited.
+    for (const InstanceProcess& p : InstanceProcesses(instances_dir())) {
+      ADD_FAILURE() << "pid " << p.pid << " of " << p.instance_id << " (group " << p.group
+                    << ") outlived the destroy of " << id;
+    }
+    auto gone = Inspect(id);
+    EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PluginProcess> process_;
+  std::unique_ptr<PluginProcess> vanilla_;
+  std::unique_ptr<PluginProcess> group_;
+  std::unique_ptr<GroupClient> groups_;
+  std::unique_ptr<InstanceClient> instances_;
+  std::set<std::string> watched_;
+};
+
+// The demo: three web servers come up and answer; a kill -9 is healed; an update rolls them one
+// at a time, never two down at once; destroy leaves no process behind.
+TEST_F(WebserversE2eTest, ServersHealRollOneAtATimeAndLeaveNothingBehind) {
+  const gv1::GroupSpec v1 = LoadExample("webservers.json");
+  const std::string sha1 = Watch(v1);
+  ASSERT_FALSE(sha1.empty());
+  EXPECT_EQ(sha1, client::config::ConfigSha(v1));
+
+  // They come up: each address serves a page naming its instance and config.
+  ASSERT_TRUE(WaitPages("v1", sha1));
+  ASSERT_TRUE(WaitHealthy("webservers", 3));
+  for (const InstanceProcess& p : InstanceProcesses(instances_dir())) {
+    EXPECT_EQ(p.group, "webservers");
+    EXPECT_TRUE(std::find(std::begin(kAddresses), std::end(kAddresses), p.logical_id) !=
+                std::end(kAddresses))
+        << p.logical_id;
+  }
+
+  // kill -9 the server on 127.0.0.12 (its pid from instance-process's Describe): a new instance
+  // takes its place and answers, the two others are untouched.
+  iv1::DescribeRequest describe;
+  (*describe.mutable_tags())["infrakit.group"] = "webservers";
+  describe.set_include_properties(true);
+  auto before = instances_->Describe(describe);
+  ASSERT_TRUE(before.ok()) << before.status();
+  ASSERT_EQ(before->instances_size(), 3);
+  std::map<std::string, std::string> old_ids;  // by logical ID
+  pid_t victim_pid = 0;
+  for (const iv1::Description& d : before->instances()) {
+    old_ids[d.logical_id()] = d.id();
+    if (d.logical_id() == "127.0.0.12") {
+      victim_pid = static_cast<pid_t>(d.properties().fields().at("Pid").number_value());
+    }
+  }
+  ASSERT_GT(victim_pid, 0);
+  ASSERT_EQ(kill(victim_pid, SIGKILL), 0);
+  std::string last;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto group = Inspect("webservers");
+        if (!group.ok()) return false;
+        last = group->DebugString();
+        for (const gv1::Member& m : group->members()) {
+          if (m.logical_id() == "127.0.0.12" && m.id() != old_ids["127.0.0.12"]) return true;
+        }
+        return false;
+      },
+      kWait, kPause))
+      << last << Logs();
+  ASSERT_TRUE(WaitPages("v1", sha1));
+  {
+    auto group = Inspect("webservers");
+    ASSERT_TRUE(group.ok()) << group.status();
+    for (const gv1::Member& m : group->members()) {
+      if (m.logical_id() != "127.0.0.12") {
+        EXPECT_EQ(m.id(), old_ids[m.logical_id()]);
+      }
+    }
+  }
+  EXPECT_EQ(InstancesWithProcesses(instances_dir(), "webservers").count(old_ids["127.0.0.12"]), 0u);
+  // Before the update, all healthy: the update may replace an UNHEALTHY member (say, the
+  // replacement before its first successful probe) without waiting, which is not what is
+  // measured here.
+  ASSERT_TRUE(WaitHealthy("webservers", 3));
+
+  // The update to the changed page, with the three servers sampled throughout.
+  const gv1::GroupSpec v2 = LoadExample("webservers-v2.json");
+  const std::string sha2 = client::config::ConfigSha(v2);
+  ASSERT_NE(sha1, sha2);
+  Sampler sampler;
+  ASSERT_TRUE(WaitFor([&] { return sampler.rounds() >= 1; }, kWait, kPause));
+  gv1::UpdateGroupRequest update;
+  *update.mutable_spec() = v2;
+  std::vector<gv1::UpdateGroupResponse> progress;
+  const absl::Status updated = groups_->UpdateGroup(
+      update, [&](const gv1::UpdateGroupResponse& r) { progress.push_back(r); });
+  ASSERT_TRUE(updated.ok()) << updated << Logs();
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().phase(), gv1::UPDATE_PHASE_COMPLETED) << progress.back().message();
+  EXPECT_EQ(progress.back().updated(), 3);
+  ASSERT_TRUE(WaitPages("v2", sha2));
+  // Two more rounds, so that one whole round has seen the end state.
+  const int rounds_done = sampler.rounds();
+  ASSERT_TRUE(WaitFor([&] { return sampler.rounds() >= rounds_done + 2; }, kWait, kPause));
+  sampler.Stop();
+  EXPECT_LE(sampler.max_down(), 1)
+      << "more than one server was down at once during the rolling update";
+  for (const char* address : kAddresses) {
+    // Every server went from v1 to v2, and never back.
+    EXPECT_EQ(
+        sampler.versions().count(address) ? absl::StrJoin(sampler.versions().at(address), " ") : "",
+        "v1 v2")
+        << address;
+  }
+  EXPECT_TRUE(sampler.odd_pages().empty()) << absl::StrJoin(sampler.odd_pages(), "\n");
+  {
+    // Every member was replaced (pets: in place), each one on the new config.
+    auto group = Inspect("webservers");
+    ASSERT_TRUE(group.ok()) << group.status();
+    ASSERT_EQ(group->members_size(), 3);
+    for (const gv1::Member& m : group->members()) {
+      EXPECT_EQ(m.tags().at("infrakit.config_sha"), sha2);
+    }
+  }
+
+  ASSERT_NO_FATAL_FAILURE(Destroy("webservers"));
+  for (const char* address : kAddresses) EXPECT_FALSE(Listening(address, kPort)) << address;
+  // No instance directory is left either.
+  DIR* d = opendir(instances_dir().c_str());
+  ASSERT_NE(d, nullptr);
+  while (dirent* e = readdir(d)) {
+    EXPECT_FALSE(absl::StartsWith(e->d_name, "instance-")) << e->d_name << " left behind";
+  }
+  closedir(d);
+}
+
+// The cattle group of workers: scaled up and down, the processes follow; destroy ends them.
+TEST_F(WebserversE2eTest, WorkersScaleUpAndDown) {
+  const gv1::GroupSpec workers = LoadExample("workers.json");
+  ASSERT_EQ(workers.allocation().size(), 2);
+  ASSERT_FALSE(Watch(workers).empty());
+  ASSERT_TRUE(WaitWorkers(2));
+
+  for (int size : {5, 1, 3}) {
+    gv1::SetSizeRequest request;
+    request.set_id("workers");
+    request.set_size(size);
+    auto resized = groups_->SetSize(request);
+    ASSERT_TRUE(resized.ok()) << resized.status() << Logs();
+    ASSERT_TRUE(WaitWorkers(size)) << "scaling to " << size;
+  }
+  // Each worker's init line went to its log, naming it and its group.
+  for (const std::string& id : InstancesWithProcesses(instances_dir(), "workers")) {
+    std::ifstream log(absl::StrCat(instances_dir(), "/", id, "/output.log"));
+    std::stringstream text;
+    text << log.rdbuf();
+    EXPECT_TRUE(
+        absl::StrContains(text.str(), absl::StrCat("worker ", id, " of group workers starting")))
+        << text.str();
+  }
+
+  ASSERT_NO_FATAL_FAILURE(Destroy("workers"));
+}
+
+}  // namespace
+}  // namespace infrakit
