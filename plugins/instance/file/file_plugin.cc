@@ -457,18 +457,10 @@ absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionR
     }
   }
 
-  absl::MutexLock io(&io_mu_);
-  v1::ProvisionResponse response;
-  if (!spec.idempotency_key().empty()) {
-    absl::MutexLock lock(&mu_);
-    auto it = keys_.find(spec.idempotency_key());
-    if (it != keys_.end() && !it->second.empty()) {
-      response.set_id(*it->second.begin());
-      response.set_created(false);
-      VLOG(1) << "instance-file: idempotency key " << spec.idempotency_key() << " is "
-              << response.id();
-      return response;
-    }
+  // A repeat of a provision already done: the instance it created. Checked again under io_mu_
+  // below, since another call with the same key may be finishing meanwhile.
+  if (std::optional<std::string> existing = InstanceWithKey(spec.idempotency_key())) {
+    return Existing(*std::move(existing), spec.idempotency_key());
   }
 
   v1::Description instance;
@@ -482,8 +474,17 @@ absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionR
     instance.set_id(absl::StrCat("instance-", NextIdNumber()));
     absl::StatusOr<std::string> contents = EncodeInstanceFile(instance);
     if (!contents.ok()) return contents.status();
+    // Writing and syncing the temporary file is the slow part (an fsync is a journal commit):
+    // it runs outside io_mu_, so that concurrent provisions overlap their syncs instead of
+    // queueing behind each other. Only publishing the file (link) and indexing it are
+    // serialised, which keeps the index and the events in the order of the changes on disk.
     absl::StatusOr<std::string> temp = WriteTemp(*contents);
     if (!temp.ok()) return temp.status();
+    absl::MutexLock io(&io_mu_);
+    if (std::optional<std::string> existing = InstanceWithKey(spec.idempotency_key())) {
+      unlink(temp->c_str());
+      return Existing(*std::move(existing), spec.idempotency_key());
+    }
     const std::string path = PathOf(instance.id());
     const int linked = link(temp->c_str(), path.c_str());
     const int error = errno;
@@ -495,12 +496,29 @@ absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionR
     if (!decoded.ok()) return decoded.status();
     ApplyLocked(instance.id(), Complete(*std::move(decoded)));
     LOG(INFO) << "instance-file: provisioned " << instance.id();
+    v1::ProvisionResponse response;
     response.set_id(instance.id());
     response.set_created(true);
     return response;
   }
   return absl::AbortedError(
       absl::StrCat("no free instance ID in ", dir_, " after ", kAttempts, " attempts"));
+}
+
+std::optional<std::string> FilePlugin::InstanceWithKey(const std::string& key) const {
+  if (key.empty()) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  auto it = keys_.find(key);
+  if (it == keys_.end() || it->second.empty()) return std::nullopt;
+  return *it->second.begin();
+}
+
+v1::ProvisionResponse FilePlugin::Existing(std::string id, const std::string& key) {
+  VLOG(1) << "instance-file: idempotency key " << key << " is " << id;
+  v1::ProvisionResponse response;
+  response.set_id(std::move(id));
+  response.set_created(false);
+  return response;
 }
 
 absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {

@@ -113,7 +113,12 @@ class FilePlugin : public spi::instance::InstancePlugin {
   // Next candidate ID number: unix nanos, strictly increasing within this process.
   int64_t NextIdNumber();
   // Writes `contents` to a new dot-prefixed temporary file in dir_, synced; returns its path.
+  // Needs no lock (the name is unique).
   absl::StatusOr<std::string> WriteTemp(const std::string& contents);
+  // The instance carrying idempotency key `key`, if any (none for an empty key).
+  std::optional<std::string> InstanceWithKey(const std::string& key) const;
+  // The response to a repeated provision of instance `id`.
+  static v1::ProvisionResponse Existing(std::string id, const std::string& key);
 
   const std::string dir_;
   int inotify_fd_ = -1;
