@@ -344,37 +344,34 @@ absl::Status RunTutorial(const Binaries& binaries, const BenchOptions& options, 
   return absl::OkStatus();
 }
 
-absl::Status RunMedium(const Binaries& binaries, const BenchOptions& options, Report* report) {
+absl::Status RunRpc(const Binaries& binaries, const BenchOptions& options, Report* report) {
   BENCH_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, Stack::Start(binaries, options.stack));
-  BENCH_ASSIGN_OR_RETURN(std::unique_ptr<DirWatcher> watcher,
-                         DirWatcher::Start(stack->instance_dir()));
-  const int size = options.medium_size;
-  const std::string id = "medium";
-  const std::string policy = R"({"MaxSurge": "10%", "MaxUnavailable": 0})";
-  BENCH_ASSIGN_OR_RETURN(const gv1::GroupSpec v1, Spec(id, size, kNoteV1, policy));
-  BENCH_ASSIGN_OR_RETURN(const gv1::GroupSpec v2, Spec(id, size, kNoteV2, policy));
-
-  // Convergence from empty.
-  BENCH_RETURN_IF_ERROR(
-      WithLogs(Converge(*stack, *watcher, v1, size, kConvergeMedium, 0.25, report), *stack));
-
-  // Footprint at 1,000 (before the update, which surges above 1,000).
-  BENCH_ASSIGN_OR_RETURN(const ProcessSample sample, ReadProcessSample(stack->group_pid()));
-  report->Add(TargetRow("footprint", kRssMedium, Mib(sample.rss_kib), "MiB", 25, "VmRSS"));
-  AddFootprintRows(Thousands(size), sample, report);
-
-  // RPC overhead: PluginService.Info on the group's socket against a raw round trip of the same
-  // sizes, measured now on the same machine.
+  // PluginService.Info on the group's socket against a raw round trip of the same sizes,
+  // measured now on the same machine, with the stack idle (no group: nothing else runs).
   {
     client::PluginClient plugin(stack->group_channel());
     const int warmup = std::max(1, options.rpc_calls / 10);
     std::vector<absl::Duration> info_samples;
     size_t response_bytes = 0;
+    absl::Duration server_cpu;
+    absl::Duration client_cpu;
     for (int i = 0; i < warmup + options.rpc_calls; ++i) {
+      if (i == warmup) {
+        BENCH_ASSIGN_OR_RETURN(const ProcessSample server, ReadProcessSample(stack->group_pid()));
+        BENCH_ASSIGN_OR_RETURN(const ProcessSample client, ReadProcessSample(getpid()));
+        server_cpu = -server.cpu;
+        client_cpu = -client.cpu;
+      }
       const absl::Time start = absl::Now();
       BENCH_ASSIGN_OR_RETURN(const infrakit::plugin::v1::InfoResponse info, plugin.Info());
       if (i >= warmup) info_samples.push_back(absl::Now() - start);
       response_bytes = info.ByteSizeLong();
+    }
+    {
+      BENCH_ASSIGN_OR_RETURN(const ProcessSample server, ReadProcessSample(stack->group_pid()));
+      BENCH_ASSIGN_OR_RETURN(const ProcessSample client, ReadProcessSample(getpid()));
+      server_cpu += server.cpu;
+      client_cpu += client.cpu;
     }
     // A round trip needs at least a byte each way (an InfoRequest serialises to nothing).
     const size_t request_bytes =
@@ -399,7 +396,33 @@ absl::Status RunMedium(const Binaries& binaries, const BenchOptions& options, Re
     report->Add(TargetRow("rpc", kInfoRatio, absl::FDivDuration(info.p50, raw.p50), "x", 10));
     report->Add(
         ValueRow("rpc", "Info p99 / raw p99", absl::FDivDuration(info.p99, raw.p99), "x"));
+    report->AddDuration("rpc", "Info CPU per call, group service", server_cpu / options.rpc_calls,
+                        "us", std::nullopt, "utime+stime over the timed calls");
+    report->AddDuration("rpc", "Info CPU per call, client (this process)",
+                        client_cpu / options.rpc_calls, "us");
   }
+
+  return absl::OkStatus();
+}
+
+absl::Status RunMedium(const Binaries& binaries, const BenchOptions& options, Report* report) {
+  BENCH_ASSIGN_OR_RETURN(std::unique_ptr<Stack> stack, Stack::Start(binaries, options.stack));
+  BENCH_ASSIGN_OR_RETURN(std::unique_ptr<DirWatcher> watcher,
+                         DirWatcher::Start(stack->instance_dir()));
+  const int size = options.medium_size;
+  const std::string id = "medium";
+  const std::string policy = R"({"MaxSurge": "10%", "MaxUnavailable": 0})";
+  BENCH_ASSIGN_OR_RETURN(const gv1::GroupSpec v1, Spec(id, size, kNoteV1, policy));
+  BENCH_ASSIGN_OR_RETURN(const gv1::GroupSpec v2, Spec(id, size, kNoteV2, policy));
+
+  // Convergence from empty.
+  BENCH_RETURN_IF_ERROR(
+      WithLogs(Converge(*stack, *watcher, v1, size, kConvergeMedium, 0.25, report), *stack));
+
+  // Footprint at 1,000 (before the update, which surges above 1,000).
+  BENCH_ASSIGN_OR_RETURN(const ProcessSample sample, ReadProcessSample(stack->group_pid()));
+  report->Add(TargetRow("footprint", kRssMedium, Mib(sample.rss_kib), "MiB", 25, "VmRSS"));
+  AddFootprintRows(Thousands(size), sample, report);
 
   BENCH_RETURN_IF_ERROR(AddDescribeRows(*stack, id, size, options, report));
 
@@ -521,12 +544,16 @@ const std::vector<Scenario>& Scenarios() {
        "the seed tutorial's rolling update: 5 instances -> 3 on a changed config",
        {{"update", kTutorialUpdate, "s", 0.2}},
        &RunTutorial},
+      {"rpc",
+       "unary PluginService.Info on the group's socket against a raw unix-socket ping-pong of "
+       "the same sizes",
+       {{"rpc", kInfoRatio, "x", 10}},
+       &RunRpc},
       {"medium",
-       "a group of 1,000: convergence from empty, footprint, Info RPC against a raw round "
-       "trip, Describe, infrakitctl group inspect, rolling update at 10% surge",
+       "a group of 1,000: convergence from empty, footprint, Describe, infrakitctl group "
+       "inspect, rolling update at 10% surge",
        {{"converge", kConvergeMedium, "s", 0.25},
         {"footprint", kRssMedium, "MiB", 25},
-        {"rpc", kInfoRatio, "x", 10},
         {"update", kRollingTime, "s", 2},
         {"update", kRollingPeak, "instances", 1100}},
        &RunMedium},

@@ -53,9 +53,9 @@ struct Scenario {
   absl::Status (*run)(const Binaries&, const BenchOptions&, Report*);
 };
 
-// Every scenario, in the order they run: heal, tutorial, medium (converge 1,000, footprint,
-// RPC, Describe, CLI, rolling update), large (converge 10,000, idle footprint, Describe,
-// scale to 0).
+// Every scenario, in the order they run: heal, tutorial, rpc (Info against a raw round trip),
+// medium (converge 1,000, footprint, Describe, CLI, rolling update), large (converge 10,000,
+// idle footprint, Describe, scale to 0).
 const std::vector<Scenario>& Scenarios();
 
 // Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not
