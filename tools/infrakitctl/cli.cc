@@ -147,6 +147,11 @@ bool Cli::Interrupt(int signo) { return interrupts_.Deliver(signo); }
 
 int Cli::Run(const std::vector<std::string>& args) {
   std::ostream& err = *io_.err;
+  // `--version`, as every InfraKit binary answers it (before "--" only).
+  for (const std::string& arg : args) {
+    if (arg == "--") break;
+    if (arg == "--version") return Run({"version"});
+  }
   absl::StatusOr<ParsedCommand> parsed = table_.Parse(args);
   if (!parsed.ok()) {
     err << "infrakitctl: " << parsed.status().message() << std::endl;

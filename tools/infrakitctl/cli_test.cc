@@ -541,6 +541,30 @@ TEST_F(CliTest, CtrlCEndsEventsCleanly) {
   EXPECT_FALSE(cli.Interrupt(SIGINT));
 }
 
+TEST_F(CliTest, CtrlCStopsFollowingAnUpdateButNotTheUpdate) {
+  Watch();
+  group_.SetUpdateReports({Report(gv1::UPDATE_PHASE_STARTED, "started", 0, 3)}, /*hold=*/true);
+  std::istringstream in(kFlatCattle);
+  std::ostringstream out;
+  std::ostringstream err;
+  CliIo io;
+  io.in = &in;
+  io.out = &out;
+  io.err = &err;
+  Cli cli(io, Env());
+  int code = -1;
+  std::thread runner([&] { code = cli.Run({"--plugins-dir", dir_.path(), "group", "update"}); });
+  ASSERT_TRUE(group_.reports_sent().WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(cli.Interrupt(SIGINT));
+  runner.join();
+  EXPECT_EQ(code, kExitInterrupted);
+  EXPECT_THAT(err.str(), StartsWith("infrakitctl: stopped following the update of cattle; the "
+                                    "update goes on"));
+  EXPECT_THAT(err.str(), HasSubstr("'infrakitctl group stop cattle' stops it"));
+  // Only listening stopped: no StopUpdate was sent.
+  for (const std::string& call : group_.calls()) EXPECT_NE(call, "StopUpdate");
+}
+
 TEST_F(CliTest, InstanceDescribeLikeTheSeed) {
   EXPECT_EQ(Run({"instance", "--name", "instance-file", "describe"}).out,
             "ID                            \tLOGICAL         TAGS\n");
@@ -677,6 +701,7 @@ TEST_F(CliTest, UsageErrors) {
 }
 
 TEST_F(CliTest, VersionIsTheSeedsJson) {
+  EXPECT_EQ(Run({"--version"}).out, Run({"version"}).out);
   Result r = Run({"version"});
   ASSERT_EQ(r.code, kExitOk);
   google::protobuf::Struct json;

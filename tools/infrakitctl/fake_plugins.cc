@@ -21,9 +21,19 @@ void FakeGroupService::SetPlan(gv1::Plan plan) {
   plan_ = std::move(plan);
 }
 
-void FakeGroupService::SetUpdateReports(std::vector<gv1::UpdateGroupResponse> reports) {
+void FakeGroupService::SetUpdateReports(std::vector<gv1::UpdateGroupResponse> reports,
+                                        bool hold) {
   absl::MutexLock lock(&mu_);
   reports_ = std::move(reports);
+  hold_update_ = hold;
+}
+
+void FakeGroupService::WaitUntilCancelled(grpc::ServerContext* context) {
+  // Looks at the context between short waits.
+  absl::Notification never;
+  while (!context->IsCancelled()) {
+    never.WaitForNotificationWithTimeout(absl::Milliseconds(10));
+  }
 }
 
 void FakeGroupService::SetEvents(std::vector<gv1::GroupEvent> events, bool hold) {
@@ -107,17 +117,25 @@ grpc::Status FakeGroupService::DescribeUpdate(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status FakeGroupService::UpdateGroup(grpc::ServerContext*, const gv1::UpdateGroupRequest* r,
+grpc::Status FakeGroupService::UpdateGroup(grpc::ServerContext* context,
+                                           const gv1::UpdateGroupRequest* r,
                                            grpc::ServerWriter<gv1::UpdateGroupResponse>* writer) {
   std::vector<gv1::UpdateGroupResponse> reports;
+  bool hold;
   {
     absl::MutexLock lock(&mu_);
     calls_.push_back("UpdateGroup");
     if (grpc::Status s = CheckWatched(r->spec().id()); !s.ok()) return s;
     updates_.push_back(r->spec());
     reports = reports_;
+    hold = hold_update_;
   }
   for (const gv1::UpdateGroupResponse& report : reports) writer->Write(report);
+  if (!reports_sent_.HasBeenNotified()) reports_sent_.Notify();
+  if (hold) {
+    WaitUntilCancelled(context);
+    return grpc::Status::CANCELLED;
+  }
   return grpc::Status::OK;
 }
 
@@ -197,12 +215,7 @@ grpc::Status FakeGroupService::StreamGroupEvents(grpc::ServerContext* context,
   for (const gv1::GroupEvent& event : events) writer->Write(event);
   if (!events_sent_.HasBeenNotified()) events_sent_.Notify();
   if (hold) {
-    // Until the client goes away: the sync API has no cancellation callback, so look at the
-    // context between short waits.
-    absl::Notification never;
-    while (!context->IsCancelled()) {
-      never.WaitForNotificationWithTimeout(absl::Milliseconds(10));
-    }
+    WaitUntilCancelled(context);
     return grpc::Status::CANCELLED;
   }
   return grpc::Status::OK;

@@ -26,8 +26,12 @@ class FakeGroupService final : public infrakit::group::v1::GroupService::Service
   void SetMembers(std::vector<infrakit::group::v1::Member> members);
   // The plan DescribeUpdate answers with.
   void SetPlan(infrakit::group::v1::Plan plan);
-  // The reports UpdateGroup streams (then the stream ends OK).
-  void SetUpdateReports(std::vector<infrakit::group::v1::UpdateGroupResponse> reports);
+  // The reports UpdateGroup streams; then, if `hold`, it waits until the client cancels, else
+  // the stream ends OK.
+  void SetUpdateReports(std::vector<infrakit::group::v1::UpdateGroupResponse> reports,
+                        bool hold = false);
+  // Notified once UpdateGroup has sent its reports.
+  absl::Notification& reports_sent() { return reports_sent_; }
   // The events StreamGroupEvents sends; then, if `hold`, it waits until the client cancels,
   // else the stream ends (as when the group is destroyed).
   void SetEvents(std::vector<infrakit::group::v1::GroupEvent> events, bool hold);
@@ -67,6 +71,8 @@ class FakeGroupService final : public infrakit::group::v1::GroupService::Service
                                  grpc::ServerWriter<infrakit::group::v1::GroupEvent>*) override;
 
  private:
+  // Waits until the client cancels the call (the sync API has no cancellation callback).
+  static void WaitUntilCancelled(grpc::ServerContext* context);
   // NOT_FOUND unless `id` is watched. Requires mu_.
   grpc::Status CheckWatched(const std::string& id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -79,7 +85,9 @@ class FakeGroupService final : public infrakit::group::v1::GroupService::Service
   std::vector<infrakit::group::v1::UpdateGroupResponse> reports_ ABSL_GUARDED_BY(mu_);
   std::vector<infrakit::group::v1::GroupEvent> events_ ABSL_GUARDED_BY(mu_);
   bool hold_events_ ABSL_GUARDED_BY(mu_) = false;
+  bool hold_update_ ABSL_GUARDED_BY(mu_) = false;
   absl::Notification events_sent_;
+  absl::Notification reports_sent_;
 };
 
 // An instance plugin over a fixed set of instances. Destroy of an unknown ID: NOT_FOUND.

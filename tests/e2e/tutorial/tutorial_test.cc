@@ -2,6 +2,8 @@
 // as a separate process against the real infrakit-group, infrakit-instance-file and
 // infrakit-flavor-vanilla binaries in a scratch plugins directory. The instances are the files
 // in the instance-file directory, read (and removed) as the tutorial does with ls, cat and rm.
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -17,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/tutorial/tutorial_env.h"
+#include "tests/testing/plugin_process.h"
 #include "tests/testing/runfiles.h"
 #include "tests/testing/wait_for.h"
 
@@ -225,6 +228,35 @@ TEST_F(TutorialTest, ZkConfLowerCaseForm) {
   r = Ctl({"group", "--name", "group", "destroy", "zk"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(Instances(), SizeIs(0));
+}
+
+// `group events` follows the group until Ctrl-C, which ends it cleanly (exit 0): the CLI's
+// signal thread hands SIGINT to the running stream.
+TEST_F(TutorialTest, EventsFollowTheGroupUntilCtrlC) {
+  CommandResult r = Ctl({"group", "watch"}, Example("cattle.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  infrakit::testing::PluginProcess events(kCtl, {"group", "events", "cattle"}, dir_.path());
+  events.SetEnv("INFRAKIT_PLUGINS_DIR", plugins_dir());
+  ASSERT_TRUE(events.Start().ok());
+  // The stream's start is not observable from here: grow the group until an instance created
+  // after it shows up in the stream.
+  int size = 5;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        if (events.Stdout().find("CREATED") != std::string::npos || events.Exited()) return true;
+        Ctl({"group", "scale", "cattle", std::to_string(++size)});
+        return false;
+      },
+      kWait, absl::Milliseconds(200)))
+      << events.Stderr();
+  ASSERT_FALSE(events.Exited()) << events.Stderr();
+  EXPECT_THAT(events.Stdout(), ::testing::ContainsRegex("  CREATED +instance-"));
+  ASSERT_TRUE(events.Signal(SIGINT).ok());
+  absl::StatusOr<int> status = events.Wait(kWait);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
+      << infrakit::testing::DescribeExit(*status) << events.Stderr();
+  EXPECT_EQ(events.Stderr(), "");
 }
 
 }  // namespace
