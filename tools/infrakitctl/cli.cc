@@ -46,8 +46,8 @@ int Version(CommandContext& ctx) {
 
 int Completion(CommandContext& ctx) {
   if (ctx.arg(0) != "bash") {
-    return ctx.UsageError(absl::StrCat("completion is available for bash only, not \"",
-                                       ctx.arg(0), "\""));
+    return ctx.UsageError(
+        absl::StrCat("completion is available for bash only, not \"", ctx.arg(0), "\""));
   }
   ctx.out() << BashCompletion(ctx.table()) << std::flush;
   return kExitOk;
@@ -170,8 +170,8 @@ int Cli::Run(const std::vector<std::string>& args) {
     std::vector<std::string> verbs;
     for (const CommandSpec* c : table_.Children(command)) verbs.push_back(c->path.back());
     err << "infrakitctl: '" << table_.FullName(command)
-        << "' needs a verb: " << absl::StrJoin(verbs, ", ") << "; see '"
-        << table_.FullName(command) << " --help'" << std::endl;
+        << "' needs a verb: " << absl::StrJoin(verbs, ", ") << "; see '" << table_.FullName(command)
+        << " --help'" << std::endl;
     return kExitUsage;
   }
 

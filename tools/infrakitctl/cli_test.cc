@@ -6,8 +6,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <memory>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -95,8 +95,8 @@ struct Result {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    group_info_ = std::make_unique<PluginInfoService>(
-        Info("group", infrakit::plugin::v1::PLUGIN_KIND_GROUP));
+    group_info_ =
+        std::make_unique<PluginInfoService>(Info("group", infrakit::plugin::v1::PLUGIN_KIND_GROUP));
     other_info_ = std::make_unique<PluginInfoService>(
         Info("other-group", infrakit::plugin::v1::PLUGIN_KIND_GROUP));
     instance_info_ = std::make_unique<PluginInfoService>(
@@ -197,10 +197,11 @@ TEST_F(CliTest, PluginLsPrintsTheSeedsTable) {
   const std::string d = dir_.path();
   EXPECT_EQ(r.out, absl::StrCat("Plugins:\n"
                                 "NAME                \tLISTEN\n"
-                                "flavor-vanilla      \tunix://", d, "/flavor-vanilla.sock\n",
-                                "group               \tunix://", d, "/group.sock\n",
-                                "instance-file       \tunix://", d, "/instance-file.sock\n",
-                                "other-group         \tunix://", d, "/other-group.sock\n"));
+                                "flavor-vanilla      \tunix://",
+                                d, "/flavor-vanilla.sock\n", "group               \tunix://", d,
+                                "/group.sock\n", "instance-file       \tunix://", d,
+                                "/instance-file.sock\n", "other-group         \tunix://", d,
+                                "/other-group.sock\n"));
   EXPECT_THAT(r.err, IsEmpty());
 }
 
@@ -364,17 +365,18 @@ TEST_F(CliTest, UpdateFailsWhenItDoesNotComplete) {
 }
 
 TEST_F(CliTest, UnknownGroupIsNotFound) {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"group", "inspect", "nope"},
-           {"group", "destroy", "nope"},
-           {"group", "stop", "nope"},
-           {"group", "unwatch", "nope"},
-           {"group", "scale", "nope", "3"},
-           {"group", "events", "nope"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"group", "inspect", "nope"},
+                                             {"group", "destroy", "nope"},
+                                             {"group", "stop", "nope"},
+                                             {"group", "unwatch", "nope"},
+                                             {"group", "scale", "nope", "3"},
+                                             {"group", "events", "nope"}}) {
     Result r = Run(args);
     EXPECT_EQ(r.code, kExitNotFound) << args[1];
-    EXPECT_EQ(r.err,
-              "infrakitctl: no group named nope ('infrakitctl group ls' lists the watched groups)\n")
+    EXPECT_EQ(
+        r.err,
+        "infrakitctl: no group named nope ('infrakitctl group ls' lists the watched groups)\n")
         << args[1];
     EXPECT_THAT(r.out, IsEmpty());
   }
@@ -389,8 +391,8 @@ TEST_F(CliTest, UnknownGroupIsNotFound) {
 TEST_F(CliTest, NoSuchPluginIsNotFound) {
   Result r = Run({"group", "--name", "nosuch", "inspect", "cattle"});
   EXPECT_EQ(r.code, kExitNotFound);
-  EXPECT_THAT(r.err, StartsWith(absl::StrCat("infrakitctl: no plugin named nosuch in ",
-                                             dir_.path())));
+  EXPECT_THAT(r.err,
+              StartsWith(absl::StrCat("infrakitctl: no plugin named nosuch in ", dir_.path())));
   EXPECT_THAT(r.err, HasSubstr("--plugins-dir"));
   // A bundled plugin's name gets the command that starts it.
   instance_server_.reset();
@@ -529,8 +531,9 @@ TEST_F(CliTest, CtrlCEndsEventsCleanly) {
   io.err = &err;
   Cli cli(io, Env());
   int code = -1;
-  std::thread runner(
-      [&] { code = cli.Run({"--plugins-dir", dir_.path(), "group", "events", "cattle"}); });
+  std::thread runner([&] {
+    code = cli.Run({"--plugins-dir", dir_.path(), "group", "events", "cattle"});
+  });
   ASSERT_TRUE(group_.events_sent().WaitForNotificationWithTimeout(absl::Seconds(30)));
   // The command registers for signals before it opens the stream, so this is never lost.
   EXPECT_TRUE(cli.Interrupt(SIGINT));

@@ -1,11 +1,11 @@
 #include "tools/infrakitctl/command_context.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include <fstream>
 #include <sstream>
 #include <utility>
-
-#include <errno.h>
-#include <string.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -38,8 +38,8 @@ bool Interrupts::Deliver(int signo) {
 }
 
 CommandContext::CommandContext(const CommandTable* table, const ParsedCommand* parsed,
-                               const CliIo& io, const CliEnvironment* env,
-                               Interrupts* interrupts, Settings settings)
+                               const CliIo& io, const CliEnvironment* env, Interrupts* interrupts,
+                               Settings settings)
     : table_(table),
       parsed_(parsed),
       io_(io),
@@ -104,9 +104,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CommandContext::Dial(absl::string
             ", or point --plugins-dir (or $INFRAKIT_PLUGINS_DIR) at the directory it listens in; "
             "'infrakitctl plugin ls' lists the plugins there"));
       case absl::StatusCode::kUnavailable:
-        return absl::UnavailableError(absl::StrCat(socket.status().message(),
-                                                   ": it has stopped or crashed; ", start_hint,
-                                                   " again"));
+        return absl::UnavailableError(absl::StrCat(
+            socket.status().message(), ": it has stopped or crashed; ", start_hint, " again"));
       default:
         return socket.status();
     }

@@ -4,14 +4,14 @@
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_COMMAND_CONTEXT_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_COMMAND_CONTEXT_H_
 
+#include <grpcpp/channel.h>
+
 #include <functional>
 #include <istream>
 #include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <grpcpp/channel.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"

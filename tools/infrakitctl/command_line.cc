@@ -20,8 +20,9 @@ bool IsPrefix(const std::vector<std::string>& prefix, const std::vector<std::str
 
 // "  -o, --output FORMAT" / "      --plugins-dir DIR": the left column of a flag in --help.
 std::string FlagLabel(const FlagSpec& flag) {
-  std::string label = flag.short_name != '\0' ? absl::StrCat("  -", std::string(1, flag.short_name), ", ")
-                                              : std::string("      ");
+  std::string label = flag.short_name != '\0'
+                          ? absl::StrCat("  -", std::string(1, flag.short_name), ", ")
+                          : std::string("      ");
   absl::StrAppend(&label, "--", flag.name);
   if (flag.takes_value()) absl::StrAppend(&label, " ", flag.value_name);
   return label;
@@ -245,9 +246,9 @@ absl::StatusOr<ParsedCommand> CommandTable::Parse(const std::vector<std::string>
       }
     }
     if (spec == nullptr) {
-      given.push_back({nullptr, absl::StrCat(absl::StartsWith(arg, "--") ? "--" : "-",
-                                             absl::StartsWith(arg, "--") ? name
-                                                                         : std::string(1, arg[1])),
+      given.push_back({nullptr,
+                       absl::StrCat(absl::StartsWith(arg, "--") ? "--" : "-",
+                                    absl::StartsWith(arg, "--") ? name : std::string(1, arg[1])),
                        ""});
       continue;
     }
@@ -264,9 +265,8 @@ absl::StatusOr<ParsedCommand> CommandTable::Parse(const std::vector<std::string>
       }
     } else if (value.has_value()) {
       if (*value != "true" && *value != "false") {
-        return absl::InvalidArgumentError(absl::StrCat("flag ", spelled,
-                                                       " takes no value (or =true / =false), got \"",
-                                                       *value, "\""));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "flag ", spelled, " takes no value (or =true / =false), got \"", *value, "\""));
       }
     } else {
       value = "true";
@@ -367,7 +367,8 @@ std::string CommandTable::Help(const CommandSpec& command) const {
   std::string out = absl::StrCat("Usage: ", FullName(command));
   const std::vector<const CommandSpec*> children = Children(command);
   if (!command.run) {
-    absl::StrAppend(&out, command.path.empty() ? " [flags] COMMAND [ARGS]" : " VERB [flags] [ARGS]");
+    absl::StrAppend(&out,
+                    command.path.empty() ? " [flags] COMMAND [ARGS]" : " VERB [flags] [ARGS]");
   } else {
     absl::StrAppend(&out, " [flags]");
     if (!command.args_usage.empty()) absl::StrAppend(&out, " ", command.args_usage);

@@ -33,10 +33,10 @@ class CommandContext;  // command_context.h: what a handler gets to work with.
 using CommandHandler = std::function<int(CommandContext&)>;
 
 struct FlagSpec {
-  std::string name;         // long name without "--", e.g. "plugins-dir"
-  char short_name = '\0';   // e.g. 'o' for -o; '\0' for none
-  std::string value_name;   // e.g. "DIR"; empty for a boolean flag
-  std::string help;         // one line
+  std::string name;        // long name without "--", e.g. "plugins-dir"
+  char short_name = '\0';  // e.g. 'o' for -o; '\0' for none
+  std::string value_name;  // e.g. "DIR"; empty for a boolean flag
+  std::string help;        // one line
   bool takes_value() const { return !value_name.empty(); }
 };
 

@@ -20,15 +20,27 @@ CommandTable TestTable() {
                                   {"output", 'o', "FORMAT", "format"},
                                   {"help", 'h', "", "help"}};
   std::vector<CommandSpec> commands;
-  commands.push_back({{"group"}, "", "Groups", "About groups.\n",
-                      {{"name", '\0', "NAME", "the plugin"}}, 0, 0, nullptr});
+  commands.push_back({{"group"},
+                      "",
+                      "Groups",
+                      "About groups.\n",
+                      {{"name", '\0', "NAME", "the plugin"}},
+                      0,
+                      0,
+                      nullptr});
   commands.push_back({{"group", "watch"}, "[FILE]", "Watch", "", {}, 0, 1, Noop});
-  commands.push_back({{"group", "inspect"}, "ID", "Inspect", "",
-                      {{"long", 'l', "", "long"}}, 1, 1, Noop});
-  commands.push_back({{"group", "destroy-instances"}, "ID INSTANCE...", "Destroy", "", {}, 2, -1,
+  commands.push_back(
+      {{"group", "inspect"}, "ID", "Inspect", "", {{"long", 'l', "", "long"}}, 1, 1, Noop});
+  commands.push_back(
+      {{"group", "destroy-instances"}, "ID INSTANCE...", "Destroy", "", {}, 2, -1, Noop});
+  commands.push_back({{"instance", "describe"},
+                      "",
+                      "Describe",
+                      "",
+                      {{"tags", '\0', "K=V", "tags"}, {"quiet", 'q', "", "quiet"}},
+                      0,
+                      0,
                       Noop});
-  commands.push_back({{"instance", "describe"}, "", "Describe", "",
-                      {{"tags", '\0', "K=V", "tags"}, {"quiet", 'q', "", "quiet"}}, 0, 0, Noop});
   commands.push_back({{"version"}, "", "Version", "", {}, 0, 0, Noop});
   return CommandTable("infrakitctl", global, commands);
 }
@@ -47,11 +59,11 @@ TEST(CommandTableTest, AddsTheRootAndMissingAreas) {
 
 TEST(CommandTableTest, FlagsMayComeAnywhere) {
   CommandTable table = TestTable();
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"group", "--name", "g", "inspect", "cattle"},
-           {"group", "inspect", "--name=g", "cattle"},
-           {"--name", "g", "group", "inspect", "cattle"},
-           {"group", "inspect", "cattle", "--name", "g"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"group", "--name", "g", "inspect", "cattle"},
+                                             {"group", "inspect", "--name=g", "cattle"},
+                                             {"--name", "g", "group", "inspect", "cattle"},
+                                             {"group", "inspect", "cattle", "--name", "g"}}) {
     absl::StatusOr<ParsedCommand> parsed = table.Parse(args);
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     EXPECT_EQ(parsed->command, table.Find({"group", "inspect"}));

@@ -21,8 +21,7 @@ void FakeGroupService::SetPlan(gv1::Plan plan) {
   plan_ = std::move(plan);
 }
 
-void FakeGroupService::SetUpdateReports(std::vector<gv1::UpdateGroupResponse> reports,
-                                        bool hold) {
+void FakeGroupService::SetUpdateReports(std::vector<gv1::UpdateGroupResponse> reports, bool hold) {
   absl::MutexLock lock(&mu_);
   reports_ = std::move(reports);
   hold_update_ = hold;
@@ -77,8 +76,7 @@ grpc::Status FakeGroupService::WatchGroup(grpc::ServerContext*, const gv1::Watch
   return grpc::Status::OK;
 }
 
-grpc::Status FakeGroupService::UnwatchGroup(grpc::ServerContext*,
-                                            const gv1::UnwatchGroupRequest* r,
+grpc::Status FakeGroupService::UnwatchGroup(grpc::ServerContext*, const gv1::UnwatchGroupRequest* r,
                                             gv1::UnwatchGroupResponse*) {
   absl::MutexLock lock(&mu_);
   calls_.push_back("UnwatchGroup");
@@ -146,8 +144,7 @@ grpc::Status FakeGroupService::StopUpdate(grpc::ServerContext*, const gv1::StopU
   return CheckWatched(r->id());
 }
 
-grpc::Status FakeGroupService::DestroyGroup(grpc::ServerContext*,
-                                            const gv1::DestroyGroupRequest* r,
+grpc::Status FakeGroupService::DestroyGroup(grpc::ServerContext*, const gv1::DestroyGroupRequest* r,
                                             gv1::DestroyGroupResponse* response) {
   absl::MutexLock lock(&mu_);
   calls_.push_back("DestroyGroup");

@@ -52,9 +52,8 @@ class FakeGroupService final : public infrakit::group::v1::GroupService::Service
   grpc::Status DescribeUpdate(grpc::ServerContext*,
                               const infrakit::group::v1::DescribeUpdateRequest*,
                               infrakit::group::v1::DescribeUpdateResponse*) override;
-  grpc::Status UpdateGroup(
-      grpc::ServerContext*, const infrakit::group::v1::UpdateGroupRequest*,
-      grpc::ServerWriter<infrakit::group::v1::UpdateGroupResponse>*) override;
+  grpc::Status UpdateGroup(grpc::ServerContext*, const infrakit::group::v1::UpdateGroupRequest*,
+                           grpc::ServerWriter<infrakit::group::v1::UpdateGroupResponse>*) override;
   grpc::Status StopUpdate(grpc::ServerContext*, const infrakit::group::v1::StopUpdateRequest*,
                           infrakit::group::v1::StopUpdateResponse*) override;
   grpc::Status DestroyGroup(grpc::ServerContext*, const infrakit::group::v1::DestroyGroupRequest*,

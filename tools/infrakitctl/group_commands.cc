@@ -44,12 +44,11 @@ int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& st
                bool by_id = true) {
   absl::Status explained = ctx.Explain(status, target.plugin, kGroupService);
   if (by_id && explained.code() == absl::StatusCode::kNotFound) {
-    return ctx.Fail(kExitNotFound,
-                    absl::StrCat(explained.message(), " ('infrakitctl group ls",
-                                 target.plugin == kDefaultGroupPlugin
-                                     ? std::string()
-                                     : absl::StrCat(" --name ", target.plugin),
-                                 "' lists the watched groups)"));
+    return ctx.Fail(kExitNotFound, absl::StrCat(explained.message(), " ('infrakitctl group ls",
+                                                target.plugin == kDefaultGroupPlugin
+                                                    ? std::string()
+                                                    : absl::StrCat(" --name ", target.plugin),
+                                                "' lists the watched groups)"));
   }
   return ctx.Fail(explained);
 }
@@ -133,8 +132,7 @@ int Describe(CommandContext& ctx) {
   if (ctx.json()) {
     ctx.PrintJson(*response);
   } else {
-    ctx.out() << PlanText(response->plan(),
-                          ctx.flags().Has("long") || ctx.flags().Has("verbose"))
+    ctx.out() << PlanText(response->plan(), ctx.flags().Has("long") || ctx.flags().Has("verbose"))
               << std::flush;
   }
   return kExitOk;
@@ -181,8 +179,7 @@ int Update(CommandContext& ctx) {
     return ctx.Fail(kExitInterrupted,
                     absl::StrCat("stopped following the update of ", id,
                                  "; the update goes on ('infrakitctl group inspect ", id,
-                                 " --long' shows it, 'infrakitctl group stop ", id,
-                                 "' stops it)"));
+                                 " --long' shows it, 'infrakitctl group stop ", id, "' stops it)"));
   }
   if (!status.ok()) return CallFailed(ctx, *target, status, /*by_id=*/false);
   if (!final_report.has_value()) {
@@ -195,9 +192,10 @@ int Update(CommandContext& ctx) {
   std::string what;
   switch (final_report->phase()) {
     case gv1::UPDATE_PHASE_PAUSED:
-      what = absl::StrCat("; the group keeps the members it has: fix the cause and run "
-                          "'infrakitctl group update' again, or 'infrakitctl group stop ",
-                          id, "'");
+      what = absl::StrCat(
+          "; the group keeps the members it has: fix the cause and run "
+          "'infrakitctl group update' again, or 'infrakitctl group stop ",
+          id, "'");
       break;
     case gv1::UPDATE_PHASE_ROLLED_BACK:
       what = "; the group is back on its previous config";
@@ -211,11 +209,11 @@ int Update(CommandContext& ctx) {
     default:
       break;
   }
-  return ctx.Fail(kExitFailure,
-                  absl::StrCat("the update of ", id, " ", PhaseName(final_report->phase()),
-                               final_report->message().empty() ? "" : ": ",
-                               final_report->message(), what, " ('infrakitctl group inspect ", id,
-                               " --long' shows the members)"));
+  return ctx.Fail(
+      kExitFailure,
+      absl::StrCat("the update of ", id, " ", PhaseName(final_report->phase()),
+                   final_report->message().empty() ? "" : ": ", final_report->message(), what,
+                   " ('infrakitctl group inspect ", id, " --long' shows the members)"));
 }
 
 int Stop(CommandContext& ctx) {
@@ -298,8 +296,8 @@ int DestroyInstances(CommandContext& ctx) {
   if (ctx.json()) {
     ctx.PrintJson(*response);
   } else {
-    ctx.out() << "destroyed " << absl::StrJoin(response->destroyed(), ", ") << "; "
-              << ctx.arg(0) << " now has size " << response->size() << std::endl;
+    ctx.out() << "destroyed " << absl::StrJoin(response->destroyed(), ", ") << "; " << ctx.arg(0)
+              << " now has size " << response->size() << std::endl;
   }
   return kExitOk;
 }
@@ -396,14 +394,8 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        1,
        Update});
-  commands.push_back({{"group", "stop"},
-                      "ID",
-                      "Stop a running update where it is",
-                      "",
-                      {},
-                      1,
-                      1,
-                      Stop});
+  commands.push_back(
+      {{"group", "stop"}, "ID", "Stop a running update where it is", "", {}, 1, 1, Stop});
   commands.push_back({{"group", "destroy"},
                       "ID",
                       "Destroy every member of a group and forget the group",

@@ -178,15 +178,16 @@ std::vector<CommandSpec> InstanceCommands() {
                       1,
                       1,
                       Destroy});
-  commands.push_back({{"instance", "validate"},
-                      "[FILE]",
-                      "Check instance properties without creating anything",
-                      "FILE ('-' or none: stdin) holds the JSON object a group config has under\n"
-                      "Instance.Properties, e.g. {\"Note\": \"Instance properties version 1.0\"}.\n",
-                      {},
-                      0,
-                      1,
-                      Validate});
+  commands.push_back(
+      {{"instance", "validate"},
+       "[FILE]",
+       "Check instance properties without creating anything",
+       "FILE ('-' or none: stdin) holds the JSON object a group config has under\n"
+       "Instance.Properties, e.g. {\"Note\": \"Instance properties version 1.0\"}.\n",
+       {},
+       0,
+       1,
+       Validate});
   return commands;
 }
 

@@ -2,20 +2,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -218,8 +217,7 @@ absl::Status Launcher::Prepare() {
   dev_null_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (dev_null_ < 0) return ErrnoError("cannot open /dev/null");
   for (auto& child : children_) {
-    child->log_fd =
-        open(child->log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    child->log_fd = open(child->log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (child->log_fd < 0) return ErrnoError(absl::StrCat("cannot open ", child->log_path));
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("cannot create a pipe");
@@ -345,8 +343,8 @@ void Launcher::StartProbe(Child& child) {
   const absl::Time deadline = absl::Now() + options_.ready_timeout;
   const pid_t expected_pid = child.pid;
   probe->thread = std::thread([this, probe, index, generation, socket, deadline, expected_pid] {
-    auto stub = infrakit::plugin::v1::PluginService::NewStub(
-        client::discovery::MakePluginChannel(socket));
+    auto stub =
+        infrakit::plugin::v1::PluginService::NewStub(client::discovery::MakePluginChannel(socket));
     grpc::ClientContext context;
     // Waits through "no such socket yet" and "connection refused" until the plugin listens.
     context.set_wait_for_ready(true);
@@ -490,16 +488,16 @@ absl::Status Launcher::Run() {
         continue;
       }
       if (!announced) {
-        failure = absl::FailedPreconditionError(absl::StrCat(
-            "plugin ", child.spec.name, " did not start: ", result.status.message(), "; ",
-            Tail(child)));
+        failure = absl::FailedPreconditionError(
+            absl::StrCat("plugin ", child.spec.name, " did not start: ", result.status.message(),
+                         "; ", Tail(child)));
         break;
       }
       // A restarted plugin that does not answer is as good as dead: kill it, and its exit
       // schedules the next attempt.
       *err_ << "infrakitctl: plugin " << child.spec.name << " (pid " << child.pid
-            << ") did not answer after its restart: " << result.status.message()
-            << "; killing it" << std::endl;
+            << ") did not answer after its restart: " << result.status.message() << "; killing it"
+            << std::endl;
       kill(child.pid, SIGKILL);
     }
     if (!failure.ok()) break;
@@ -530,11 +528,11 @@ absl::Status Launcher::Run() {
       std::string table = "Plugins:\n";
       absl::StrAppend(&table, absl::StrFormat("%-20s\t%-s\n", "NAME", "LISTEN"));
       for (const Child* c : sorted) {
-        absl::StrAppend(&table,
-                        absl::StrFormat("%-20s\t%-s\n", c->spec.name, SocketAddress(c->socket_path)));
+        absl::StrAppend(
+            &table, absl::StrFormat("%-20s\t%-s\n", c->spec.name, SocketAddress(c->socket_path)));
       }
-      *out_ << table << "Logs are in " << options_.log_dir
-            << ". Press Ctrl-C to stop the plugins." << std::endl;
+      *out_ << table << "Logs are in " << options_.log_dir << ". Press Ctrl-C to stop the plugins."
+            << std::endl;
       absl::MutexLock lock(&mu_);
       all_ready_ = true;
     }
@@ -581,8 +579,8 @@ void Launcher::StopAll() {
         OnExit(child, status);
       }
     }
-    any_running = std::any_of(children_.begin(), children_.end(),
-                              [](const auto& c) { return c->pid > 0; });
+    any_running =
+        std::any_of(children_.begin(), children_.end(), [](const auto& c) { return c->pid > 0; });
   }
   for (auto& child : children_) {
     if (child->pid <= 0) continue;

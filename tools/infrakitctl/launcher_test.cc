@@ -120,10 +120,12 @@ TEST_F(LauncherTest, StartsSupervisesAndStops) {
   ASSERT_TRUE(WaitFor([&] { return launcher.AllReady(); }, kDeadline)) << err_.str();
 
   const std::string d = dir_.Join("plugins");
-  EXPECT_THAT(out_.str(), HasSubstr(absl::StrCat("Plugins:\n"
-                                                 "NAME                \tLISTEN\n"
-                                                 "alpha               \tunix://", d, "/alpha.sock\n",
-                                                 "beta                \tunix://", d, "/beta.sock\n")));
+  EXPECT_THAT(out_.str(),
+              HasSubstr(absl::StrCat("Plugins:\n"
+                                     "NAME                \tLISTEN\n"
+                                     "alpha               \tunix://",
+                                     d, "/alpha.sock\n", "beta                \tunix://", d,
+                                     "/beta.sock\n")));
   // The plugins' output is copied, prefixed with their names, and logged.
   EXPECT_THAT(out_.str(), HasSubstr("alpha            | fake plugin mode=serve note=hello world"));
   const pid_t first = launcher.Pid("alpha");
@@ -148,8 +150,8 @@ TEST_F(LauncherTest, StartsSupervisesAndStops) {
   EXPECT_EQ(launcher.Restarts("beta"), 0);
   EXPECT_THAT(err_.str(), HasSubstr("infrakitctl: plugin alpha killed by signal 9"));
   EXPECT_THAT(err_.str(), HasSubstr("restarting it in 10ms"));
-  ASSERT_TRUE(WaitFor([&] { return out_.str().find("plugin alpha restarted") != std::string::npos; },
-                      kDeadline));
+  ASSERT_TRUE(WaitFor(
+      [&] { return out_.str().find("plugin alpha restarted") != std::string::npos; }, kDeadline));
 
   const pid_t alpha_pid = launcher.Pid("alpha");
   const pid_t beta_pid = launcher.Pid("beta");
@@ -188,7 +190,8 @@ TEST_F(LauncherTest, APluginThatNeverAnswersFailsTheStart) {
   Launcher launcher({Plugin("mute", "hang")}, options, &out_stream_, &err_stream_);
   absl::Status status = launcher.Run();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(status.message(), HasSubstr("plugin mute did not start: it did not answer on unix://"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("plugin mute did not start: it did not answer on unix://"));
   EXPECT_THAT(status.message(), HasSubstr("fake plugin mode=hang"));
   EXPECT_EQ(launcher.Pid("mute"), -1);
 }
@@ -222,8 +225,9 @@ TEST_F(LauncherTest, ANameThatIsAlreadyServedIsRefused) {
 TEST_F(LauncherTest, BadListsAreRefused) {
   EXPECT_EQ(Launcher({}, Options(), &out_stream_, &err_stream_).Run().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Launcher({Plugin("a"), Plugin("a")}, Options(), &out_stream_, &err_stream_).Run().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      Launcher({Plugin("a"), Plugin("a")}, Options(), &out_stream_, &err_stream_).Run().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(LauncherTest, APluginIgnoringSigtermIsKilledAndItsSocketRemoved) {

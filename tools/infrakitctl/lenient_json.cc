@@ -70,8 +70,8 @@ absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const 
 
 absl::Status NormalizeSingle(Value* value, const FieldDescriptor* field, const std::string& path) {
   if (field->type() == FieldDescriptor::TYPE_ENUM && value->has_string_value()) {
-    const std::string wanted = absl::AsciiStrToUpper(
-        absl::StrReplaceAll(value->string_value(), {{"-", "_"}, {" ", "_"}}));
+    const std::string wanted =
+        absl::AsciiStrToUpper(absl::StrReplaceAll(value->string_value(), {{"-", "_"}, {" ", "_"}}));
     const auto* enum_type = field->enum_type();
     // The enum's value prefix, e.g. "LIFECYCLE_STATE" for LifecycleState.
     std::string value_prefix;
@@ -163,8 +163,8 @@ absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const 
                      absl::StrCat("unknown field; expected one of: ", absl::StrJoin(known, ", ")));
     }
     Value entry = value->struct_value().fields().at(key);
-    const bool keeps_null =
-        field->message_type() != nullptr && field->message_type()->full_name() == "google.protobuf.Value";
+    const bool keeps_null = field->message_type() != nullptr &&
+                            field->message_type()->full_name() == "google.protobuf.Value";
     if (entry.has_null_value() && !keeps_null) continue;
     if (absl::Status s = NormalizeField(&entry, field, child_path); !s.ok()) return s;
     auto [it, inserted] = normalized.mutable_fields()->insert({field->json_name(), entry});
@@ -186,7 +186,8 @@ std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view er
     return std::string(error);
   }
   const absl::string_view what = error.substr(0, first_newline);
-  const absl::string_view excerpt = error.substr(first_newline + 1, last_newline - first_newline - 1);
+  const absl::string_view excerpt =
+      error.substr(first_newline + 1, last_newline - first_newline - 1);
   const absl::string_view caret = error.substr(last_newline + 1);
   const size_t column_in_excerpt = caret.find('^');
   const size_t at = text.find(excerpt);
@@ -236,9 +237,8 @@ absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message*
   std::string normalized;
   status = google::protobuf::util::MessageToJsonString(root, &normalized);
   if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("re-encoding the input: ", std::string(status.message().data(),
-                                                            status.message().size())));
+    return absl::InternalError(absl::StrCat(
+        "re-encoding the input: ", std::string(status.message().data(), status.message().size())));
   }
   message->Clear();
   status = google::protobuf::util::JsonStringToMessage(normalized, message);

@@ -79,8 +79,8 @@ std::string PluginTable(const std::vector<PluginEntry>& plugins, bool long_forma
     } else if (p.alive) {
       state = "no-info";
     }
-    absl::StrAppend(&out, absl::StrFormat("%-20s\t%-*s\t%-9s\t%-8s\t%s\n", p.name, width,
-                                          p.address, kind, state, version));
+    absl::StrAppend(&out, absl::StrFormat("%-20s\t%-*s\t%-9s\t%-8s\t%s\n", p.name, width, p.address,
+                                          kind, state, version));
   }
   return out;
 }
@@ -148,24 +148,23 @@ std::string MemberTable(const gv1::InspectGroupResponse& response, bool long_for
   absl::StrAppend(&out, absl::StrFormat("%-30s\t%-15s %-10s %-12s %s\n", "ID", "LOGICAL", "HEALTH",
                                         "STATE", "TAGS"));
   for (const gv1::Member& m : response.members()) {
-    std::string health =
-        ShortEnumName(infrakit::flavor::v1::Health_Name(m.health()), "HEALTH_");
-    std::string state =
-        ShortEnumName(iv1::LifecycleState_Name(m.state()), "LIFECYCLE_STATE_");
+    std::string health = ShortEnumName(infrakit::flavor::v1::Health_Name(m.health()), "HEALTH_");
+    std::string state = ShortEnumName(iv1::LifecycleState_Name(m.state()), "LIFECYCLE_STATE_");
     if (m.outdated()) state = absl::StrCat(state == "-" ? "" : state + ",", "outdated");
-    absl::StrAppend(&out, absl::StrFormat("%-30s\t%-15s %-10s %-12s %s\n", m.id(),
-                                          LogicalColumn(m.logical_id()), health, state,
-                                          FormatTags(m.tags())));
+    absl::StrAppend(
+        &out, absl::StrFormat("%-30s\t%-15s %-10s %-12s %s\n", m.id(),
+                              LogicalColumn(m.logical_id()), health, state, FormatTags(m.tags())));
   }
   absl::StrAppend(&out, StatusLine(response.spec().id(), response.status()), "\n");
   return out;
 }
 
 std::string StatusLine(absl::string_view group, const gv1::GroupStatus& status) {
-  std::string out = absl::StrCat(group, ": ", status.desired(), " desired, ", status.actual(),
-                                 " actual, ", status.healthy(), " healthy, ", status.outdated(),
-                                 " outdated");
-  if (status.provisioning() > 0) absl::StrAppend(&out, ", ", status.provisioning(), " provisioning");
+  std::string out =
+      absl::StrCat(group, ": ", status.desired(), " desired, ", status.actual(), " actual, ",
+                   status.healthy(), " healthy, ", status.outdated(), " outdated");
+  if (status.provisioning() > 0)
+    absl::StrAppend(&out, ", ", status.provisioning(), " provisioning");
   if (status.destroying() > 0) absl::StrAppend(&out, ", ", status.destroying(), " destroying");
   if (status.paused()) {
     absl::StrAppend(&out, "; update paused");
@@ -182,8 +181,8 @@ std::string StatusLine(absl::string_view group, const gv1::GroupStatus& status) 
 }
 
 std::string GroupTable(const gv1::ListGroupsResponse& response) {
-  std::string out = absl::StrFormat("%-30s\t%-8s %-8s %-8s %s\n", "ID", "DESIRED", "ACTUAL",
-                                    "HEALTHY", "STATUS");
+  std::string out =
+      absl::StrFormat("%-30s\t%-8s %-8s %-8s %s\n", "ID", "DESIRED", "ACTUAL", "HEALTHY", "STATUS");
   for (const gv1::GroupSummary& g : response.groups()) {
     const gv1::GroupStatus& s = g.status();
     std::string status = s.paused()      ? "paused"
@@ -229,9 +228,8 @@ std::string ProgressLine(const gv1::UpdateGroupResponse& report) {
 std::string EventLine(const gv1::GroupEvent& event) {
   const absl::Time time =
       absl::FromUnixSeconds(event.time().seconds()) + absl::Nanoseconds(event.time().nanos());
-  const std::string type =
-      absl::AsciiStrToUpper(ShortEnumName(gv1::GroupEventType_Name(event.type()),
-                                          "GROUP_EVENT_TYPE_"));
+  const std::string type = absl::AsciiStrToUpper(
+      ShortEnumName(gv1::GroupEventType_Name(event.type()), "GROUP_EVENT_TYPE_"));
   return absl::StrFormat("%s  %-12s  %-30s  %s",
                          absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", time, absl::LocalTimeZone()),
                          absl::StrReplaceAll(type, {{" ", "_"}}),

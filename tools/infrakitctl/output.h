@@ -34,7 +34,7 @@ std::string FormatTags(const google::protobuf::Map<std::string, std::string>& ta
 
 // The seed's instance table:
 //   ID                            	LOGICAL         TAGS
-//   instance-1475045378           	  -             infrakit.config_sha=...,infrakit.group=cattle,...
+//   instance-1475045378           	  - infrakit.config_sha=...,infrakit.group=cattle,...
 // (ID padded to 30, a tab, the logical ID or "  -" padded to 15, a space, the tags).
 // `with_properties` adds a tab and a PROPERTIES column: the instance's spec properties (or, for
 // plugins that report only runtime properties, those) as one-line JSON.

@@ -257,9 +257,9 @@ TEST(EventLineTest, TypeInstanceAndMessage) {
   event.set_instance_id("instance-1");
   event.set_message("created instance-1");
   const std::string line = EventLine(event);
-  EXPECT_THAT(line, ::testing::MatchesRegex(
-                        "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[-+][0-9:]+  CREATED       "
-                        "instance-1 +created instance-1"));
+  EXPECT_THAT(
+      line, ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+[-+][0-9:]+  CREATED       "
+                                    "instance-1 +created instance-1"));
   event.set_type(gv1::GROUP_EVENT_TYPE_UPDATE_STEP);
   event.clear_instance_id();
   EXPECT_THAT(EventLine(event), HasSubstr("  UPDATE_STEP   -  "));

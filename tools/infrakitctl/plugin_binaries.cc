@@ -79,10 +79,10 @@ absl::StatusOr<std::string> LocatePluginBinary(const BundledPlugin& plugin,
   for (const std::string& candidate : candidates) {
     if (IsExecutableFile(candidate)) return candidate;
   }
-  return absl::NotFoundError(absl::StrCat(
-      "no binary ", plugin.binary, " for plugin ", plugin.name, " (looked in ",
-      candidates.empty() ? std::string("no place") : absl::StrJoin(candidates, ", "),
-      "); build it with 'bazel build //", plugin.package, ":", plugin.binary, "'"));
+  return absl::NotFoundError(
+      absl::StrCat("no binary ", plugin.binary, " for plugin ", plugin.name, " (looked in ",
+                   candidates.empty() ? std::string("no place") : absl::StrJoin(candidates, ", "),
+                   "); build it with 'bazel build //", plugin.package, ":", plugin.binary, "'"));
 }
 
 }  // namespace infrakit::tools::infrakitctl

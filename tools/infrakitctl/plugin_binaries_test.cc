@@ -67,9 +67,9 @@ TEST(LocatePluginBinaryTest, ThenSideBySideThenPath) {
 
 TEST(LocatePluginBinaryTest, NotFoundSaysWhereItLookedAndHowToBuild) {
   infrakit::testing::TempDir dir;
-  absl::StatusOr<std::string> found = LocatePluginBinary(
-      *FindBundledPlugin("flavor-vanilla"), dir.Join("bin/tools/infrakitctl/infrakitctl"),
-      dir.Join("path"));
+  absl::StatusOr<std::string> found =
+      LocatePluginBinary(*FindBundledPlugin("flavor-vanilla"),
+                         dir.Join("bin/tools/infrakitctl/infrakitctl"), dir.Join("path"));
   EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(found.status().message(),
               HasSubstr(dir.Join("bin/plugins/flavor/vanilla/infrakit-flavor-vanilla")));

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -162,16 +161,17 @@ std::vector<CommandSpec> PluginCommands() {
        List});
   std::vector<FlagSpec> start_flags;
   for (const BundledPlugin& p : BundledPlugins()) {
-    start_flags.push_back({absl::StrCat(p.name, "-args"), '\0', "ARGS",
-                           absl::StrCat("extra arguments for ", p.name, ", e.g. ",
-                                        p.name == "instance-file" ? "\"--dir ./tutorial\""
-                                                                  : "\"--log 1\"")});
+    start_flags.push_back(
+        {absl::StrCat(p.name, "-args"), '\0', "ARGS",
+         absl::StrCat("extra arguments for ", p.name, ", e.g. ",
+                      p.name == "instance-file" ? "\"--dir ./tutorial\"" : "\"--log 1\"")});
   }
   start_flags.push_back(
       {"args", '\0', "NAME=ARGS", "extra arguments for plugin NAME (repeatable)"});
-  start_flags.push_back({"log-dir", '\0', "DIR", "where <name>.log go (default: $INFRAKIT_HOME/logs)"});
   start_flags.push_back(
-      {"ready-timeout", '\0', "DURATION", "how long each plugin may take to answer (default: 30s)"});
+      {"log-dir", '\0', "DIR", "where <name>.log go (default: $INFRAKIT_HOME/logs)"});
+  start_flags.push_back({"ready-timeout", '\0', "DURATION",
+                         "how long each plugin may take to answer (default: 30s)"});
   start_flags.push_back({"quiet", 'q', "", "do not copy the plugins' output to stdout"});
   std::string details =
       "Starts the plugins as child processes, waits until each one answers, prints NAME and\n"
@@ -181,8 +181,7 @@ std::vector<CommandSpec> PluginCommands() {
       "\n"
       "NAME is one of the bundled plugins:\n";
   for (const BundledPlugin& p : BundledPlugins()) {
-    absl::StrAppend(&details, "  ", p.name, std::string(18 - p.name.size(), ' '), p.summary,
-                    "\n");
+    absl::StrAppend(&details, "  ", p.name, std::string(18 - p.name.size(), ' '), p.summary, "\n");
   }
   absl::StrAppend(
       &details,

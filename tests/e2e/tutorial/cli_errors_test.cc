@@ -10,7 +10,7 @@
 #include "tests/e2e/tutorial/tutorial_env.h"
 #include "tests/testing/wait_for.h"
 
-namespace infrakit::tests::e2e {
+namespace infrakit::tests::e2e::tutorial {
 namespace {
 
 using ::testing::HasSubstr;
@@ -51,8 +51,8 @@ TEST_F(CliErrorsTest, PluginDown) {
 }
 
 TEST_F(CliErrorsTest, BadJson) {
-  CommandResult r =
-      Ctl({"group", "--name", "group", "watch"}, "{\n  \"ID\": \"cattle\",\n  \"Properties\": {,}\n}");
+  CommandResult r = Ctl({"group", "--name", "group", "watch"},
+                        "{\n  \"ID\": \"cattle\",\n  \"Properties\": {,}\n}");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("infrakitctl: <stdin>: config: not valid JSON: "));
   EXPECT_THAT(r.err, HasSubstr("at line 3, column 18"));
@@ -105,4 +105,4 @@ TEST_F(CliErrorsTest, UsageErrors) {
 }
 
 }  // namespace
-}  // namespace infrakit::tests::e2e
+}  // namespace infrakit::tests::e2e::tutorial

@@ -23,7 +23,7 @@
 
 extern char** environ;
 
-namespace infrakit::tests::e2e {
+namespace infrakit::tests::e2e::tutorial {
 
 namespace {
 
@@ -40,11 +40,9 @@ absl::Status ErrnoError(absl::string_view what, int error) {
 
 }  // namespace
 
-absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
-                                         const std::vector<std::string>& args,
-                                         const std::string& stdin_text,
-                                         const std::vector<std::pair<std::string, std::string>>& env,
-                                         absl::Duration deadline) {
+absl::StatusOr<CommandResult> RunCommand(
+    const std::string& binary, const std::vector<std::string>& args, const std::string& stdin_text,
+    const std::vector<std::pair<std::string, std::string>>& env, absl::Duration deadline) {
   const std::string path = infrakit::testing::RunfilePath(binary);
   if (access(path.c_str(), X_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("no executable ", path));
@@ -101,8 +99,7 @@ absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
     const absl::Duration left = end - absl::Now();
     if (left <= absl::ZeroDuration()) break;
     pollfd fd = {pidfd, POLLIN, 0};
-    const int ready =
-        poll(&fd, 1, static_cast<int>(std::ceil(absl::ToDoubleMilliseconds(left))));
+    const int ready = poll(&fd, 1, static_cast<int>(std::ceil(absl::ToDoubleMilliseconds(left))));
     exited = ready > 0;
   }
   close(pidfd);
@@ -114,13 +111,13 @@ absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   if (!exited) {
-    return absl::DeadlineExceededError(
-        absl::StrCat(path, " did not exit within ", absl::FormatDuration(deadline),
-                     "; stdout:\n", result.out, "\nstderr:\n", result.err));
+    return absl::DeadlineExceededError(absl::StrCat(path, " did not exit within ",
+                                                    absl::FormatDuration(deadline), "; stdout:\n",
+                                                    result.out, "\nstderr:\n", result.err));
   }
   result.exit_code =
       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   return result;
 }
 
-}  // namespace infrakit::tests::e2e
+}  // namespace infrakit::tests::e2e::tutorial

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace infrakit::tests::e2e {
+namespace infrakit::tests::e2e::tutorial {
 
 struct CommandResult {
   int exit_code = -1;  // the exit status; 128 + N when killed by signal N
@@ -24,12 +24,10 @@ struct CommandResult {
 // Errors: NOT_FOUND when the binary is missing; DEADLINE_EXCEEDED (with what it printed) when
 // it has not exited within `deadline` (it is killed then); INTERNAL when a spawn or temp file
 // fails. Thread-compatible.
-absl::StatusOr<CommandResult> RunCommand(const std::string& binary,
-                                         const std::vector<std::string>& args,
-                                         const std::string& stdin_text,
-                                         const std::vector<std::pair<std::string, std::string>>& env,
-                                         absl::Duration deadline);
+absl::StatusOr<CommandResult> RunCommand(
+    const std::string& binary, const std::vector<std::string>& args, const std::string& stdin_text,
+    const std::vector<std::pair<std::string, std::string>>& env, absl::Duration deadline);
 
-}  // namespace infrakit::tests::e2e
+}  // namespace infrakit::tests::e2e::tutorial
 
 #endif  // INFRAKIT_TESTS_E2E_TUTORIAL_CLI_RUNNER_H_

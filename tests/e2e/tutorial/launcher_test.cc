@@ -19,7 +19,7 @@
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
-namespace infrakit::tests::e2e {
+namespace infrakit::tests::e2e::tutorial {
 namespace {
 
 using ::infrakit::testing::PluginProcess;
@@ -97,9 +97,10 @@ TEST_F(LauncherTest, RunsTheTutorialsPluginsRestartsThemAndStopsOnCtrlC) {
   EXPECT_THAT(launcher->Stdout(),
               HasSubstr(absl::StrCat("Plugins:\n"
                                      "NAME                \tLISTEN\n"
-                                     "flavor-vanilla      \tunix://", d, "/flavor-vanilla.sock\n",
-                                     "group               \tunix://", d, "/group.sock\n",
-                                     "instance-file       \tunix://", d, "/instance-file.sock\n")));
+                                     "flavor-vanilla      \tunix://",
+                                     d, "/flavor-vanilla.sock\n", "group               \tunix://",
+                                     d, "/group.sock\n", "instance-file       \tunix://", d,
+                                     "/instance-file.sock\n")));
   // Each plugin's output is in its log, and on stdout with its name in front.
   EXPECT_THAT(launcher->Stdout(), HasSubstr("instance-file    | "));
   EXPECT_THAT(ReadFile(dir_.Join("logs/group.log")), HasSubstr("Listening on"));
@@ -121,7 +122,8 @@ TEST_F(LauncherTest, RunsTheTutorialsPluginsRestartsThemAndStopsOnCtrlC) {
       },
       kWait))
       << launcher->Stderr();
-  EXPECT_THAT(launcher->Stderr(), HasSubstr("infrakitctl: plugin instance-file killed by signal 9"));
+  EXPECT_THAT(launcher->Stderr(),
+              HasSubstr("infrakitctl: plugin instance-file killed by signal 9"));
   EXPECT_EQ(Lines(Ctl({"instance", "describe", "-q"}).out), 5u);
 
   // Ctrl-C: everything stops, exit 0, no socket left.
@@ -166,4 +168,4 @@ TEST_F(LauncherTest, ANameAlreadyServedIsRefused) {
 }
 
 }  // namespace
-}  // namespace infrakit::tests::e2e
+}  // namespace infrakit::tests::e2e::tutorial

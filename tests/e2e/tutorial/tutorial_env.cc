@@ -12,7 +12,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "tests/testing/runfiles.h"
 
-namespace infrakit::tests::e2e {
+namespace infrakit::tests::e2e::tutorial {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -55,10 +55,9 @@ infrakit::testing::PluginProcess* TutorialEnv::plugin(const std::string& name) {
 }
 
 CommandResult TutorialEnv::Ctl(const std::vector<std::string>& args, const std::string& input) {
-  absl::StatusOr<CommandResult> result =
-      RunCommand(kCtl, args, input,
-                 {{"INFRAKIT_PLUGINS_DIR", plugins_dir()}, {"INFRAKIT_HOME", dir_.Join("home")}},
-                 kWait);
+  absl::StatusOr<CommandResult> result = RunCommand(
+      kCtl, args, input,
+      {{"INFRAKIT_PLUGINS_DIR", plugins_dir()}, {"INFRAKIT_HOME", dir_.Join("home")}}, kWait);
   EXPECT_TRUE(result.ok()) << result.status();
   if (!result.ok()) return CommandResult{-1, "", std::string(result.status().message())};
   return *result;
@@ -96,4 +95,4 @@ std::map<std::string, InstanceFile> TutorialEnv::Instances() const {
   return out;
 }
 
-}  // namespace infrakit::tests::e2e
+}  // namespace infrakit::tests::e2e::tutorial

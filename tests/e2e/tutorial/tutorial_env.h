@@ -16,7 +16,7 @@
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
 
-namespace infrakit::tests::e2e {
+namespace infrakit::tests::e2e::tutorial {
 
 inline constexpr char kCtl[] = "tools/infrakitctl/infrakitctl";
 inline constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
@@ -48,9 +48,7 @@ class TutorialEnv : public ::testing::Test {
 
   std::string plugins_dir() const { return dir_.Join("plugins"); }
   std::string instances_dir() const { return dir_.Join("tutorial"); }
-  std::string socket(const std::string& name) const {
-    return plugins_dir() + "/" + name + ".sock";
-  }
+  std::string socket(const std::string& name) const { return plugins_dir() + "/" + name + ".sock"; }
 
   // Starts a plugin binary named `name` in plugins_dir() with `args` and waits until it answers.
   void Start(const std::string& binary, const std::string& name, std::vector<std::string> args);
@@ -69,6 +67,6 @@ class TutorialEnv : public ::testing::Test {
   std::map<std::string, std::unique_ptr<infrakit::testing::PluginProcess>> plugins_;
 };
 
-}  // namespace infrakit::tests::e2e
+}  // namespace infrakit::tests::e2e::tutorial
 
 #endif  // INFRAKIT_TESTS_E2E_TUTORIAL_TUTORIAL_ENV_H_

@@ -23,7 +23,7 @@
 #include "tests/testing/runfiles.h"
 #include "tests/testing/wait_for.h"
 
-namespace infrakit::tests::e2e {
+namespace infrakit::tests::e2e::tutorial {
 namespace {
 
 using ::infrakit::testing::RunfilePath;
@@ -78,9 +78,10 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
   const std::string d = plugins_dir();
   EXPECT_EQ(r.out, absl::StrCat("Plugins:\n"
                                 "NAME                \tLISTEN\n"
-                                "flavor-vanilla      \tunix://", d, "/flavor-vanilla.sock\n",
-                                "group               \tunix://", d, "/group.sock\n",
-                                "instance-file       \tunix://", d, "/instance-file.sock\n"));
+                                "flavor-vanilla      \tunix://",
+                                d, "/flavor-vanilla.sock\n", "group               \tunix://", d,
+                                "/group.sock\n", "instance-file       \tunix://", d,
+                                "/instance-file.sock\n"));
 
   // Nothing yet.
   r = Ctl({"instance", "--name", "instance-file", "describe"});
@@ -95,13 +96,11 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
   // Five instances appear, with the seed's tags, note and init script.
   ASSERT_TRUE(WaitFor([&] { return Instances().size() == 5; }, kWait)) << Instances().size();
   for (const auto& [id, f] : Instances()) {
-    EXPECT_THAT(f.tags, ElementsAre(std::pair<const std::string, std::string>(
-                                        "infrakit.config_sha", sha1),
-                                    std::pair<const std::string, std::string>("infrakit.group",
-                                                                              "cattle"),
-                                    std::pair<const std::string, std::string>("project",
-                                                                              "infrakit"),
-                                    std::pair<const std::string, std::string>("tier", "web")))
+    EXPECT_THAT(f.tags,
+                ElementsAre(std::pair<const std::string, std::string>("infrakit.config_sha", sha1),
+                            std::pair<const std::string, std::string>("infrakit.group", "cattle"),
+                            std::pair<const std::string, std::string>("project", "infrakit"),
+                            std::pair<const std::string, std::string>("tier", "web")))
         << id;
     EXPECT_EQ(f.note, "Instance properties version 1.0") << id;
     EXPECT_EQ(f.init, kSeedInit) << id;
@@ -111,8 +110,7 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
   ASSERT_TRUE(WaitFor(
       [&] {
         CommandResult inspect = Ctl({"group", "--name", "group", "inspect", "cattle"});
-        return inspect.exit_code == 0 &&
-               Lines(inspect.out) == 6;
+        return inspect.exit_code == 0 && Lines(inspect.out) == 6;
       },
       kWait));
   r = Ctl({"group", "--name", "group", "inspect", "cattle"});
@@ -195,8 +193,7 @@ TEST_F(TutorialTest, ZkConfLowerCaseForm) {
   ASSERT_TRUE(WaitFor(
       [&] {
         CommandResult inspect = Ctl({"group", "inspect", "zk"});
-        return inspect.exit_code == 0 &&
-               Lines(inspect.out) == 4;
+        return inspect.exit_code == 0 && Lines(inspect.out) == 4;
       },
       kWait));
   r = Ctl({"group", "--name", "group", "inspect", "zk"});
@@ -260,4 +257,4 @@ TEST_F(TutorialTest, EventsFollowTheGroupUntilCtrlC) {
 }
 
 }  // namespace
-}  // namespace infrakit::tests::e2e
+}  // namespace infrakit::tests::e2e::tutorial
