@@ -30,7 +30,9 @@ struct SocketResolverOptions {
 
 // Resolves "<plugins_dir>/<name>.sock" each time a plugin is asked for. Keeps one channel per
 // name and replaces it when the socket file was replaced (the plugin restarted: another inode)
-// or the channel has failed, so a restarted plugin is reached at once.
+// or the channel has failed, so a restarted plugin is reached at once. A cached channel that is
+// connected to the socket file now at the path is used without probing the socket (a probe is a
+// connection the plugin must accept); any other case probes first.
 //
 // Errors: INVALID_ARGUMENT for an empty name or one containing '/'; NOT_FOUND "no plugin named X
 // in DIR" when there is no such socket; UNAVAILABLE when the socket is stale or the plugin does
@@ -60,6 +62,10 @@ class SocketResolver final : public spi::PluginResolver {
     ino_t inode = 0;
     std::shared_ptr<grpc::Channel> channel;
   };
+
+  // The cached channel of plugin `name` when it is connected (READY) to the socket file now at
+  // its path (same device and inode); nullptr otherwise (the caller then probes and dials).
+  std::shared_ptr<grpc::Channel> ReadyChannel(absl::string_view name);
 
   const std::string plugins_dir_;
   const SocketResolverOptions options_;

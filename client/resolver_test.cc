@@ -138,5 +138,25 @@ TEST(SocketResolverTest, ReachesAPluginRestartedOnTheSamePath) {
   EXPECT_EQ(CountInstances(**plugin), 2);  // The new process answers.
 }
 
+TEST(SocketResolverTest, PluginKilledLeavingItsSocketIsUnavailableNotItsCachedChannel) {
+  TempDir dir;
+  const std::string socket = dir.Join("instance-fake.sock");
+  SocketResolver resolver(dir.path());
+  {
+    InstanceService service(std::make_shared<FakeInstancePlugin>());
+    auto server = TestServer::Start(socket, {&service});
+    ASSERT_TRUE(server.ok()) << server.status();
+    // Connected and cached: later resolutions skip the probe while it stays connected.
+    auto plugin = resolver.Instance("instance-fake");
+    ASSERT_TRUE(plugin.ok()) << plugin.status();
+    EXPECT_EQ(CountInstances(**plugin), 0);
+  }
+  // What a kill -9 leaves behind: a socket file nobody listens on.
+  unlink(socket.c_str());
+  MakeStaleSocket(socket);
+  auto plugin = resolver.Instance("instance-fake");
+  EXPECT_EQ(plugin.status().code(), absl::StatusCode::kUnavailable) << plugin.status();
+}
+
 }  // namespace
 }  // namespace infrakit::client
