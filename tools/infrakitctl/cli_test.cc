@@ -735,6 +735,12 @@ TEST_F(CliTest, PluginStartWithoutBinariesSaysHowToBuildThem) {
   EXPECT_EQ(r.code, kExitNotFound);
   EXPECT_THAT(r.err, HasSubstr("no binary infrakit-group for plugin group"));
   EXPECT_THAT(r.err, HasSubstr("bazel build //services/group/server:infrakit-group"));
+  // Without names: every bundled plugin that is built; here none is.
+  r = Run({"plugin", "start"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_THAT(r.err, HasSubstr("infrakitctl: not starting group: no binary infrakit-group"));
+  EXPECT_THAT(r.err, HasSubstr("infrakitctl: not starting instance-process: "));
+  EXPECT_THAT(r.err, HasSubstr("infrakitctl: no plugin binary is built"));
 }
 
 }  // namespace

@@ -107,8 +107,11 @@ int Start(CommandContext& ctx) {
     absl::StatusOr<std::string> binary =
         LocatePluginBinary(*bundled, ctx.env().self_exe, ctx.env().path);
     if (!binary.ok()) {
-      if (all) continue;  // start what is built
-      return ctx.Fail(binary.status());
+      if (!all) return ctx.Fail(binary.status());
+      // Starting "what is built": say what is left out, and go on.
+      ctx.err() << "infrakitctl: not starting " << name << ": " << binary.status().message()
+                << std::endl;
+      continue;
     }
     LaunchSpec spec;
     spec.name = name;
