@@ -5,7 +5,9 @@
 //   bazel run -c opt //tools/bench -- --out=bench.json
 //
 // See docs/benchmarks.md for what each figure means and the latest results.
+#include <linux/magic.h>
 #include <stdlib.h>
+#include <sys/vfs.h>
 
 #include <fstream>
 #include <iostream>
@@ -42,6 +44,9 @@ ABSL_FLAG(absl::Duration, idle_window, absl::Seconds(10),
           "How long the idle footprint of the large group is measured");
 ABSL_FLAG(std::vector<std::string>, group_flags, {},
           "Extra flags for the group service (comma-separated), e.g. --max-parallel=32");
+ABSL_FLAG(std::string, instances_root, "",
+          "Make instance-file's directories under this directory (e.g. /dev/shm) instead of in "
+          "the temporary plugins directory under /tmp");
 ABSL_FLAG(double, max_load, 0,
           "Before starting, wait until the 1-minute load average is below this (0: do not wait)");
 ABSL_FLAG(absl::Duration, max_load_wait, absl::Minutes(30),
@@ -61,6 +66,32 @@ std::string UserPath(const std::string& path) {
   const char* dir = getenv("BUILD_WORKING_DIRECTORY");
   if (dir == nullptr || *dir == '\0') return path;
   return absl::StrCat(dir, "/", path);
+}
+
+// "/tmp (ext4)": where instance files are made and on what kind of filesystem.
+std::string InstancesLocation(const std::string& root) {
+  const std::string dir = root.empty() ? "/tmp" : root;
+  struct statfs fs;
+  std::string type = "unknown filesystem";
+  if (statfs(dir.c_str(), &fs) == 0) {
+    switch (fs.f_type) {
+      case EXT4_SUPER_MAGIC:
+        type = "ext4";
+        break;
+      case TMPFS_MAGIC:
+        type = "tmpfs";
+        break;
+      case XFS_SUPER_MAGIC:
+        type = "xfs";
+        break;
+      case BTRFS_SUPER_MAGIC:
+        type = "btrfs";
+        break;
+      default:
+        type = absl::StrCat("filesystem magic 0x", absl::Hex(fs.f_type));
+    }
+  }
+  return absl::StrCat(dir, " (", type, ")");
 }
 
 void WaitForLoad(double max_load, absl::Duration max_wait) {
@@ -127,12 +158,17 @@ int main(int argc, char** argv) {
   options.cli_runs = absl::GetFlag(FLAGS_cli_runs);
   options.idle_window = absl::GetFlag(FLAGS_idle_window);
   options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
+  options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);
 
   WaitForLoad(absl::GetFlag(FLAGS_max_load), absl::GetFlag(FLAGS_max_load_wait));
 
   Report report;
   report.SetContext(absl::StrJoin(argv, argv + argc, " "),
                     infrakit::tools::bench::ReadMachineInfo());
+  report.AddContext(absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
+  report.AddContext(absl::StrCat(
+      "group service flags: ",
+      options.stack.group_flags.empty() ? "(defaults)" : absl::StrJoin(options.stack.group_flags, " ")));
   int failed = 0;
   for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
     if (!only.empty() && std::find(only.begin(), only.end(), scenario.name) == only.end()) {

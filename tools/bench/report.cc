@@ -110,7 +110,9 @@ std::string Report::Table() const {
       FormatNumber(static_cast<double>(machine_.memory_kib) / (1024 * 1024)), " GiB RAM\n",
       "load average (1 min): ", FormatNumber(machine_.load1), " at start",
       end_load1_ >= 0 ? absl::StrCat(", ", FormatNumber(end_load1_), " at end") : "", "\n",
-      "command: ", command_, "\n\n");
+      "command: ", command_, "\n");
+  for (const std::string& line : context_) absl::StrAppend(&out, line, "\n");
+  absl::StrAppend(&out, "\n");
   struct Cells {
     std::string section, metric, value, target, verdict, note;
   };
@@ -161,6 +163,12 @@ std::string Report::Json() const {
   m["load15_start"] = NumberValue(machine_.load15);
   m["load1_end"] = end_load1_ >= 0 ? NumberValue(end_load1_) : NullValue();
   fields["machine"] = std::move(machine);
+  google::protobuf::Value context;
+  context.mutable_list_value();
+  for (const std::string& line : context_) {
+    *context.mutable_list_value()->add_values() = StringValue(line);
+  }
+  fields["context"] = std::move(context);
   google::protobuf::Value rows;
   for (const Row& row : rows_) {
     google::protobuf::Value item;

@@ -4,6 +4,7 @@
 #define INFRAKIT_TOOLS_BENCH_REPORT_H_
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ class Report {
   // averages when the run started and ended.
   void SetContext(std::string command, MachineInfo machine);
   void SetEndLoad(double load1) { end_load1_ = load1; }
+  // A line about the run's setup, printed under the machine (e.g. where instance files live).
+  void AddContext(std::string line) { context_.push_back(std::move(line)); }
 
   void Add(Row row);
   // Shorthands: a duration shown in `unit` ("us", "ms" or "s").
@@ -57,14 +60,15 @@ class Report {
   // Aligned text: the machine, then one line per row (section, metric, value, target, verdict,
   // note), then "targets: P of T passed".
   std::string Table() const;
-  // {"command", "machine": {...}, "rows": [{"section", "metric", "value", "unit", "limit",
-  // "comparison", "verdict", "note"}], "targets", "passed"}, pretty-printed.
+  // {"command", "machine": {...}, "context": [...], "rows": [{"section", "metric", "value",
+  // "unit", "limit", "comparison", "verdict", "note"}], "targets", "passed"}, pretty-printed.
   std::string Json() const;
 
  private:
   std::string command_;
   MachineInfo machine_;
   double end_load1_ = -1;
+  std::vector<std::string> context_;
   std::vector<Row> rows_;
 };
 

@@ -21,6 +21,7 @@ Report Sample() {
   machine.memory_kib = 4 * 1024 * 1024;
   machine.load1 = 0.5;
   report.SetContext("bench --out=x.json", machine);
+  report.AddContext("instance files: /tmp (ext4)");
   report.AddDuration("heal", "p50", absl::Microseconds(1500), "ms", absl::Milliseconds(5));
   report.AddDuration("heal", "p99", absl::Milliseconds(25), "ms", absl::Milliseconds(20));
   report.AddDuration("rpc", "Describe 1,000", absl::Milliseconds(3), "ms");
@@ -61,6 +62,7 @@ TEST(ReportTest, TableShowsMachineValuesTargetsAndVerdicts) {
   EXPECT_THAT(table, HasSubstr("2 CPUs, Test CPU, Linux 6.1 x86_64, 4 GiB RAM"));
   EXPECT_THAT(table, HasSubstr("0.500 at start, 0.700 at end"));
   EXPECT_THAT(table, HasSubstr("command: bench --out=x.json"));
+  EXPECT_THAT(table, HasSubstr("instance files: /tmp (ext4)"));
   EXPECT_THAT(table, HasSubstr("1.50 ms"));
   EXPECT_THAT(table, HasSubstr("<= 5 ms"));
   EXPECT_THAT(table, HasSubstr("PASS"));
@@ -77,6 +79,9 @@ TEST(ReportTest, JsonCarriesEveryRow) {
   const auto& fields = parsed.fields();
   EXPECT_EQ(fields.at("command").string_value(), "bench --out=x.json");
   EXPECT_EQ(fields.at("machine").struct_value().fields().at("cpus").number_value(), 2);
+  ASSERT_EQ(fields.at("context").list_value().values_size(), 1);
+  EXPECT_EQ(fields.at("context").list_value().values(0).string_value(),
+            "instance files: /tmp (ext4)");
   const auto& rows = fields.at("rows").list_value().values();
   ASSERT_EQ(rows.size(), 5);
   const auto& first = rows[0].struct_value().fields();

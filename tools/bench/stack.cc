@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <sstream>
 #include <utility>
 
@@ -93,8 +95,18 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const Binaries& binaries,
   std::unique_ptr<Stack> stack(new Stack());
   stack->dir_ = std::make_unique<testing::TempDir>();
   const std::string& dir = stack->dir_->path();
-  if (mkdir(stack->instance_dir().c_str(), 0755) != 0) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", stack->instance_dir()));
+  if (options.instances_root.empty()) {
+    stack->instance_dir_ = stack->dir_->Join("instances");
+    if (mkdir(stack->instance_dir_.c_str(), 0755) != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", stack->instance_dir_));
+    }
+  } else {
+    std::string pattern = absl::StrCat(options.instances_root, "/ik-instances-XXXXXX");
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", pattern));
+    }
+    stack->instance_dir_ = std::move(pattern);
+    stack->own_instance_dir_ = true;
   }
 
   stack->instance_file_ = std::make_unique<testing::PluginProcess>(
@@ -139,6 +151,10 @@ Stack::~Stack() {
   Stop(group_.get());
   Stop(flavor_.get());
   Stop(instance_file_.get());
+  if (own_instance_dir_) {
+    std::error_code ignored;
+    std::filesystem::remove_all(instance_dir_, ignored);
+  }
 }
 
 std::string Stack::LogTails() const {

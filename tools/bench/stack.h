@@ -38,13 +38,18 @@ absl::StatusOr<Binaries> FindBinaries(const std::string& argv0);
 struct StackOptions {
   // Extra flags for the group service, e.g. {"--max-parallel=32"}.
   std::vector<std::string> group_flags;
+  // Where instance-file's directory is made (a fresh "ik-instances-XXXXXX" in it, removed at the
+  // end); empty: "instances" inside the plugins directory. E.g. /dev/shm to take the disk's
+  // file creation and fsync costs out of the figures.
+  std::string instances_root;
 };
 
 // Thread-compatible: start and stop from one thread (the main thread: the children are
 // killed if the thread that started them exits). The clients are thread-safe.
 class Stack {
  public:
-  // Starts instance-file (instances in <dir>/instances), flavor-vanilla and the group service
+  // Starts instance-file (instances in <dir>/instances or under options.instances_root),
+  // flavor-vanilla and the group service
   // (state in <dir>/state) in a new /tmp/ik-XXXXXX plugins directory and waits until each
   // answers PluginService.Info. Errors: the failing process's, with its stderr.
   static absl::StatusOr<std::unique_ptr<Stack>> Start(const Binaries& binaries,
@@ -57,7 +62,7 @@ class Stack {
   Stack& operator=(const Stack&) = delete;
 
   const std::string& plugins_dir() const { return dir_->path(); }
-  std::string instance_dir() const { return dir_->Join("instances"); }
+  const std::string& instance_dir() const { return instance_dir_; }
   // A path for a socket of the benchmark's own inside the plugins directory.
   std::string Path(const std::string& name) const { return dir_->Join(name); }
 
@@ -91,6 +96,9 @@ class Stack {
   absl::Status StartProcess(testing::PluginProcess& process, const std::string& socket);
 
   std::unique_ptr<testing::TempDir> dir_;
+  std::string instance_dir_;
+  // Whether instance_dir_ is outside dir_ (and must be removed on its own).
+  bool own_instance_dir_ = false;
   std::unique_ptr<testing::PluginProcess> instance_file_;
   std::unique_ptr<testing::PluginProcess> flavor_;
   std::unique_ptr<testing::PluginProcess> group_;
