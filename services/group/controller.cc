@@ -261,12 +261,14 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   // Things to destroy after releasing the lock (a watch handle may wait for its sink's call to
   // return, and that call may be waiting for the lock).
   struct Trash {
-    std::vector<std::unique_ptr<spi::instance::WatchHandle>> handles;
+    // Declared first, destroyed last: a sink outlives its handle.
     std::vector<std::shared_ptr<Sink>> sinks;
+    std::vector<std::unique_ptr<spi::instance::WatchHandle>> handles;
     void Clear() {
       handles.clear();
       sinks.clear();
     }
+    ~Trash() { Clear(); }
   };
 
   Group* FindLocked(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -487,7 +489,8 @@ std::vector<SlotView> Controller::Impl::SlotViewsLocked(Group* g) {
   std::vector<SlotView> views;
   views.reserve(g->slots.size());
   for (const auto& [seq, s] : g->slots) {
-    views.push_back(SlotView{s.key, s.lid, s.state != SlotState::kQueued});
+    views.push_back(SlotView{s.key, s.lid, s.state != SlotState::kQueued,
+                             s.state == SlotState::kInFlight});
   }
   return views;
 }
@@ -902,12 +905,10 @@ void Controller::Impl::OnWatchDone(const std::string& id, int64_t uid, int64_t g
   if (g == nullptr || g->listing_gen != gen) return;
   // Destroying the handle here, on the plugin's thread inside its own callback, could wait for
   // this very call: hand it to a task.
-  auto handle = std::make_shared<std::unique_ptr<spi::instance::WatchHandle>>(std::move(g->handle));
-  auto sink = std::move(g->sink);
-  Post([handle, sink](Impl*) mutable {
-    handle->reset();
-    sink.reset();
-  });
+  auto trash = std::make_shared<Trash>();
+  if (g->handle != nullptr) trash->handles.push_back(std::move(g->handle));
+  if (g->sink != nullptr) trash->sinks.push_back(std::move(g->sink));
+  executor_->Post([trash] { trash->Clear(); });
   ++g->listing_gen;  // the ended watch's stragglers are ignored
   ListingFailedLocked(g, status.ok() ? absl::UnavailableError("the watch ended") : status);
 }
@@ -1459,7 +1460,11 @@ void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
     EmitLocked(g, gv1::GROUP_EVENT_TYPE_UNHEALTHY, instance,
                absl::StrCat(instance, " health is unknown: ", m.health_reason));
   }
-  ScheduleReconcileLocked(g);
+  // Health decides only updates and remediation (and which extras go first, which the pass
+  // that removes them reads): a steady group does not need a pass per health change.
+  if (g->update.active() || g->spec.remediation().enabled() || g->destroying) {
+    ScheduleReconcileLocked(g);
+  }
 }
 
 // ------------------------------------------------------------------------------------------

@@ -170,6 +170,49 @@ TEST(ControllerTest, IdleGroupDoesNoWorkBetweenResyncs) {
   EXPECT_EQ(h.instance->watch_calls(), 1);
 }
 
+TEST(ControllerTest, NothingHappensBeforeTheWatchIsSynced) {
+  Harness h;
+  const std::string sha = ConfigSha(Harness::Cattle("cattle", 3));
+  h.instance->AddExternal({{"infrakit.group", "cattle"}, {"infrakit.config_sha", sha}});
+  h.instance->set_withhold_synced(true);
+  h.max_instances = 3;
+  h.Watch(Harness::Cattle("cattle", 3));
+  h.Advance(absl::Minutes(1));
+  // The initial set is not complete until SYNCED: no creation on a partial view.
+  EXPECT_EQ(h.instance->created(), 0);
+  EXPECT_EQ(h.Status("cattle").waiting_for_plugin(), testing::kInstancePlugin);
+  gv1::DescribeUpdateRequest describe;
+  *describe.mutable_spec() = Harness::Cattle("cattle", 3, "v2");
+  EXPECT_EQ(h.controller->DescribeUpdate(describe).status().code(),
+            absl::StatusCode::kUnavailable);
+
+  h.instance->ReleaseSynced();
+  h.Settle();
+  EXPECT_EQ(h.instance->created(), 2);
+  EXPECT_EQ(h.Count("cattle"), 3);
+  EXPECT_EQ(h.Status("cattle").waiting_for_plugin(), "");
+}
+
+TEST(ControllerTest, ListedBeforeProvisionReturnsIsNeitherExtraNorMissing) {
+  Harness h;
+  // The plugin announces each instance before its Provision returns, and everything else
+  // queued (reconcile passes, other provisions) runs in that window, as threads would.
+  h.instance->set_after_create([&h] { h.executor.RunAll(); });
+  h.max_instances = 3;
+  h.Watch(Harness::Cattle("cattle", 3));
+  EXPECT_EQ(h.instance->created(), 3);
+  EXPECT_TRUE(h.instance->destroy_calls().empty());
+  EXPECT_TRUE(h.Status("cattle").converged());
+  gv1::SetSizeRequest req;
+  req.set_id("cattle");
+  req.set_size(5);
+  h.max_instances = 5;
+  ASSERT_TRUE(h.controller->SetSize(req).ok());
+  h.Settle();
+  EXPECT_EQ(h.instance->created(), 5);
+  EXPECT_TRUE(h.instance->destroy_calls().empty());
+}
+
 TEST(ControllerTest, LaggingListingCausesNoOvershoot) {
   Harness h;
   h.instance->set_listing_lag(absl::Seconds(5));

@@ -108,11 +108,18 @@ void DecideCattle(const DecideInput& in, Decision* d) {
     if (m.config_sha != in.target_sha) any_outdated = true;
     if (!m.destroying) live.push_back(&m);
   }
+  int64_t in_flight = 0;
   for (const SlotView& s : in.slots) {
     if (s.exists) ++existing;
+    if (s.in_flight) ++in_flight;
   }
   int64_t kept_slots = static_cast<int64_t>(in.slots.size());
   absl::flat_hash_set<std::string> chosen;
+  // Members beyond `limit`, not counting creations whose Provision has not returned (they may be
+  // among the members already).
+  auto extras = [&](int64_t members, int64_t limit) {
+    return members + kept_slots - in_flight - limit;
+  };
 
   // Drops creations not started yet, newest first, while more than `excess` are wanted.
   auto cancel_slots = [&](int64_t excess) {
@@ -130,7 +137,8 @@ void DecideCattle(const DecideInput& in, Decision* d) {
     const int64_t allowance = n + in.limits.surge;
     int64_t have = static_cast<int64_t>(live.size()) + kept_slots;
     if (have > allowance) {
-      int64_t excess = cancel_slots(have - allowance);
+      cancel_slots(have - allowance);
+      int64_t excess = extras(static_cast<int64_t>(live.size()), allowance);
       std::vector<const MemberView*> order = live;
       SortForScaleDown(&order, in.target_sha);
       for (const MemberView* m : order) {
@@ -148,7 +156,8 @@ void DecideCattle(const DecideInput& in, Decision* d) {
     int64_t have = static_cast<int64_t>(live.size()) + kept_slots;
     if (have > n) {
       // A smaller size: first drop creations not started yet, then destroy extras.
-      int64_t excess = cancel_slots(have - n);
+      cancel_slots(have - n);
+      int64_t excess = extras(static_cast<int64_t>(live.size()), n);
       std::vector<const MemberView*> order = live;
       SortForScaleDown(&order, in.target_sha);
       for (const MemberView* m : order) {
@@ -194,8 +203,8 @@ void DecideCattle(const DecideInput& in, Decision* d) {
 
   // Current-config extras (a smaller size) only once no outdated instance is left, so that a
   // current-config member is never destroyed while outdated ones remain.
-  if (!any_outdated && current_count + kept_slots > n) {
-    int64_t excess = current_count + kept_slots - n;
+  if (!any_outdated && extras(current_count, n) > 0) {
+    int64_t excess = extras(current_count, n);
     SortForScaleDown(&current, in.target_sha);
     for (const MemberView* m : current) {
       if (excess-- <= 0) break;
@@ -418,12 +427,16 @@ gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<Slo
     int64_t have = static_cast<int64_t>(live.size() + slots.size());
     if (have > n) {
       int64_t excess = have - n;
+      int64_t in_flight = 0;
       for (const SlotView& s : slots) {
         if (!s.exists && excess > 0) {
           --excess;
           --have;
         }
+        if (s.in_flight) ++in_flight;
       }
+      // As Decide: a creation under way may be listed already; never an extra for that.
+      excess = std::max<int64_t>(0, excess - in_flight);
       std::vector<const MemberView*> order = live;
       SortForScaleDown(&order, proposed_sha);
       absl::flat_hash_set<std::string> gone;

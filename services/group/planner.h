@@ -50,6 +50,11 @@ struct SlotView {
   // A Provision was sent (it may have created an instance): counts as an existing instance and
   // cannot be cancelled.
   bool exists = false;
+  // The Provision has not returned yet: its instance may already be listed among the members
+  // (a plugin may list it before answering), so it may be counted twice. Counting it makes
+  // creations wait (never too many); it is left out when deciding that members are extras
+  // (never a member destroyed for a double count).
+  bool in_flight = false;
 };
 
 // Max surge / max unavailable resolved to counts for a given desired size.

@@ -49,6 +49,12 @@ std::vector<std::string> CreateLids(const Decision& d) {
   return ids;
 }
 
+SlotView InFlight(const std::string& key) {
+  SlotView s{key, "", true};
+  s.in_flight = true;
+  return s;
+}
+
 DecideInput Cattle(int64_t size, std::vector<MemberView> members,
                    std::vector<SlotView> slots = {}) {
   DecideInput in;
@@ -130,6 +136,17 @@ INSTANTIATE_TEST_SUITE_P(
         DecideCase{"CancelSlotsFirst",
                    Cattle(1, {M("a", kNew)}, {Slot("k1", false), Slot("k2", false)}), 0, {},
                    {"k2", "k1"}},
+        // A plugin listed an instance before its Provision returned: counted twice for a
+        // moment, which must not make a member an extra.
+        DecideCase{"ListedBeforeProvisionReturned",
+                   Cattle(3, {M("a", kNew)}, {InFlight("k1"), InFlight("k2"), InFlight("k3")}), 0,
+                   {}},
+        DecideCase{"InFlightDoesNotHideRealExtras",
+                   Cattle(1, {M("a", kNew, fv1::HEALTH_HEALTHY, 1), M("b", kNew, fv1::HEALTH_HEALTHY, 2),
+                              M("c", kNew, fv1::HEALTH_HEALTHY, 3)},
+                          {InFlight("k1")}),
+                   0,
+                   {"c", "b"}},
         // An instance being destroyed still exists: its replacement waits (no overshoot).
         DecideCase{"DestroyingStillExists",
                    Cattle(3, {M("a", kNew), M("b", kNew), Destroying(M("c", kNew))}), 0, {}},

@@ -122,6 +122,7 @@ absl::StatusOr<iv1::ProvisionResponse> FakeInstancePlugin::Provision(
     response.set_created(true);
   }
   Deliver(events);
+  if (after_create_) after_create_();
   {
     absl::MutexLock lock(&mu_);
     if (fail_after_create_ > 0) {
@@ -224,9 +225,12 @@ absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> FakeInstancePlugin::
       *ev.mutable_instance() = e.description;
       events.emplace_back(id, std::move(ev));
     }
-    iv1::WatchResponse synced;
-    synced.set_type(iv1::EVENT_TYPE_SYNCED);
-    events.emplace_back(id, std::move(synced));
+    if (!withhold_synced_) {
+      iv1::WatchResponse synced;
+      synced.set_type(iv1::EVENT_TYPE_SYNCED);
+      events.emplace_back(id, std::move(synced));
+      w.synced = true;
+    }
     watches_[id] = std::move(w);
   }
   auto handle = std::make_unique<Handle>(this, id);
@@ -237,6 +241,27 @@ absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> FakeInstancePlugin::
 void FakeInstancePlugin::set_watch_supported(bool supported) {
   absl::MutexLock lock(&mu_);
   watch_supported_ = supported;
+}
+
+void FakeInstancePlugin::set_withhold_synced(bool withhold) {
+  absl::MutexLock lock(&mu_);
+  withhold_synced_ = withhold;
+}
+
+void FakeInstancePlugin::ReleaseSynced() {
+  Delivery events;
+  {
+    absl::MutexLock lock(&mu_);
+    withhold_synced_ = false;
+    for (auto& [id, w] : watches_) {
+      if (w.synced) continue;
+      w.synced = true;
+      iv1::WatchResponse synced;
+      synced.set_type(iv1::EVENT_TYPE_SYNCED);
+      events.emplace_back(id, std::move(synced));
+    }
+  }
+  Deliver(events);
 }
 
 void FakeInstancePlugin::set_listing_lag(absl::Duration lag) {
@@ -395,6 +420,10 @@ void FakeInstancePlugin::set_on_provision(std::function<void(const iv1::Spec&, i
 
 void FakeInstancePlugin::set_on_destroy(std::function<void(const iv1::Description&)> fn) {
   on_destroy_ = std::move(fn);
+}
+
+void FakeInstancePlugin::set_after_create(std::function<void()> fn) {
+  after_create_ = std::move(fn);
 }
 
 }  // namespace infrakit::services::group::testing

@@ -54,6 +54,10 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   void set_provision_error(absl::Status status);
   // Every Destroy fails with `status` while it is not OK.
   void set_destroy_error(absl::Status status);
+  // While set, a new Watch sends its initial set but not SYNCED (until ReleaseSynced).
+  void set_withhold_synced(bool withhold);
+  // Sends SYNCED on every watch that has not had it.
+  void ReleaseSynced();
   // Down: every call fails UNAVAILABLE and running watches end with OnDone(UNAVAILABLE).
   void set_down(bool down);
   // Validate fails with `status` while it is not OK.
@@ -93,6 +97,9 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   // of instances existing then, and before a Destroy removes one. For invariant checks.
   void set_on_provision(std::function<void(const iv1::Spec&, int existing)> fn);
   void set_on_destroy(std::function<void(const iv1::Description&)> fn);
+  // Called (without the plugin's lock) after a Provision created and announced its instance,
+  // before the call returns: lets a test run other work in that window.
+  void set_after_create(std::function<void()> fn);
 
  private:
   struct Entry {
@@ -102,6 +109,7 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   struct WatchEntry {
     std::map<std::string, std::string> tags;
     spi::instance::WatchSink* sink;
+    bool synced = false;
   };
   class Handle;
   using Delivery = std::vector<std::pair<int, iv1::WatchResponse>>;
@@ -124,6 +132,7 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   int next_watch_ ABSL_GUARDED_BY(mu_) = 1;
   int next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool watch_supported_ ABSL_GUARDED_BY(mu_) = true;
+  bool withhold_synced_ ABSL_GUARDED_BY(mu_) = false;
   absl::Duration lag_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   int fail_provisions_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status fail_provisions_status_ ABSL_GUARDED_BY(mu_);
@@ -143,6 +152,7 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   std::vector<TimerId> timers_ ABSL_GUARDED_BY(mu_);
   std::function<void(const iv1::Spec&, int)> on_provision_;
   std::function<void(const iv1::Description&)> on_destroy_;
+  std::function<void()> after_create_;
 };
 
 }  // namespace infrakit::services::group::testing

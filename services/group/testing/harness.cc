@@ -102,7 +102,7 @@ void Harness::Watch(const gv1::GroupSpec& spec) {
 }
 
 void Harness::Settle() {
-  int ran = executor.RunAll([this] { CheckStep(); }, 2000000);
+  int ran = executor.RunAll([this] { CheckStep(); }, 300000);
   ASSERT_NE(ran, -1) << "tasks kept coming: livelock";
 }
 

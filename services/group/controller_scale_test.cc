@@ -1,0 +1,72 @@
+// The controller's cost with large groups, in units of work (tasks run), never in time:
+// a burst of events costs a few reconcile passes, not one per event, and an idle group does
+// nothing between resyncs but the resync.
+#include <string>
+
+#include "client/config/group_config.h"
+#include "gtest/gtest.h"
+#include "services/group/controller.h"
+#include "services/group/testing/harness.h"
+
+namespace infrakit::services::group {
+namespace {
+
+namespace gv1 = ::infrakit::group::v1;
+using testing::Harness;
+
+constexpr int kMembers = 10000;
+
+ControllerOptions Wide() {
+  ControllerOptions o = Harness::DefaultOptions();
+  o.max_parallel_provisions = 100;
+  o.max_parallel_destroys = 100;
+  return o;
+}
+
+TEST(ScaleTest, TenThousandMembersCostLinearWork) {
+  Harness h(Wide());
+  h.group = "none";  // the per-Provision invariant checks are O(n) each: not here
+  gv1::WatchGroupRequest req;
+  *req.mutable_spec() = Harness::Cattle("big", kMembers);
+  ASSERT_TRUE(h.controller->WatchGroup(req).ok());
+  int tasks = h.executor.RunAll();
+  EXPECT_EQ(h.instance->created(), kMembers);
+  EXPECT_TRUE(h.Status("big").converged());
+  // One provision and one health check per member, plus few reconcile passes.
+  EXPECT_LE(tasks, 2 * kMembers + kMembers / 10) << tasks;
+
+  // Idle: nothing at all until the resync, which is one health check per member.
+  h.clock.Advance(absl::Seconds(9));
+  EXPECT_EQ(h.executor.pending(), 0);
+  h.clock.Advance(absl::Seconds(1));
+  tasks = h.executor.RunAll();
+  EXPECT_LE(tasks, kMembers + 20) << tasks;
+  EXPECT_EQ(h.instance->describe_calls(), 0);
+
+  // One instance gone: a handful of tasks, not a pass per member.
+  h.instance->RemoveExternal("inst-0042");
+  tasks = h.executor.RunAll();
+  EXPECT_LE(tasks, 10) << tasks;
+  EXPECT_EQ(h.instance->created(), kMembers + 1);
+}
+
+TEST(ScaleTest, ResumingTenThousandListedMembersIsOneBurst) {
+  Harness h(Wide());
+  h.group = "none";
+  const std::string sha = client::config::ConfigSha(Harness::Cattle("big", kMembers));
+  for (int i = 0; i < kMembers; ++i) {
+    h.instance->AddExternal({{"infrakit.group", "big"}, {"infrakit.config_sha", sha}});
+  }
+  gv1::WatchGroupRequest req;
+  *req.mutable_spec() = Harness::Cattle("big", kMembers);
+  ASSERT_TRUE(h.controller->WatchGroup(req).ok());
+  int tasks = h.executor.RunAll();
+  // The initial set of 10,000 events is applied in one go: nothing created, one health check
+  // per member.
+  EXPECT_EQ(h.instance->created(), 0);
+  EXPECT_LE(tasks, kMembers + 20) << tasks;
+  EXPECT_TRUE(h.Status("big").converged());
+}
+
+}  // namespace
+}  // namespace infrakit::services::group
