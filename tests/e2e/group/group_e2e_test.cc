@@ -492,5 +492,35 @@ TEST_F(GroupE2eTest, RefusesToStartOnACorruptStateRecord) {
   EXPECT_EQ(stat(record.c_str(), &st), 0);
 }
 
+// Resizing and destroying named members through the real plugins: the answers come once the
+// files are gone, and the group keeps the new size.
+TEST_F(GroupE2eTest, SetSizeAndDestroyInstances) {
+  const gv1::GroupSpec v1 = Parse(TutorialConfig("version 1", 2, ""));
+  const std::string sha1 = client::config::ConfigSha(v1);
+  ASSERT_NO_FATAL_FAILURE(Watch(v1));
+  ASSERT_TRUE(WaitConverged(2, sha1));
+
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(4);
+  auto resized = client_->SetSize(set_size);
+  ASSERT_TRUE(resized.ok()) << resized.status();
+  EXPECT_EQ(resized->previous_size(), 2);
+  ASSERT_TRUE(WaitConverged(4, sha1));
+
+  const std::map<std::string, InstanceFile> before = Instances();
+  gv1::DestroyInstancesRequest destroy;
+  destroy.set_id("cattle");
+  destroy.add_instance_ids(before.begin()->first);
+  destroy.add_instance_ids(before.rbegin()->first);
+  auto destroyed = client_->DestroyInstances(destroy);
+  ASSERT_TRUE(destroyed.ok()) << destroyed.status() << "\n" << group_->Stderr();
+  EXPECT_EQ(destroyed->destroyed_size(), 2);
+  EXPECT_EQ(destroyed->size(), 2);
+  const std::map<std::string, InstanceFile> after = Instances();
+  EXPECT_EQ(after.count(before.begin()->first), 0u);
+  EXPECT_EQ(after.count(before.rbegin()->first), 0u);
+  ASSERT_TRUE(WaitConverged(2, sha1));
+}
 }  // namespace
 }  // namespace infrakit
