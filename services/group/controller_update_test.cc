@@ -139,7 +139,9 @@ TEST_P(PolicyTest, RollsWithinTheLimits) {
   EXPECT_EQ(h.peak, c.size + c.eff_surge);
   EXPECT_GE(h.trough, c.size - c.eff_unavailable);
   // Without surge, the unavailable allowance is what lets the roll start.
-  if (c.eff_surge == 0) EXPECT_EQ(h.trough, c.size - c.eff_unavailable);
+  if (c.eff_surge == 0) {
+    EXPECT_EQ(h.trough, c.size - c.eff_unavailable);
+  }
   if (c.min_ready > 0) {
     // No old instance goes before a new one has been healthy for min_ready.
     ASSERT_FALSE(h.destroy_times.empty());

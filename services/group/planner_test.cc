@@ -106,7 +106,9 @@ TEST_P(DecideTest, Decides) {
   EXPECT_EQ(static_cast<int>(d.creates.size()), c.creates);
   EXPECT_EQ(DestroyIds(d), c.destroys);
   EXPECT_EQ(d.cancel_slots, c.cancels);
-  if (!c.create_lids.empty()) EXPECT_EQ(CreateLids(d), c.create_lids);
+  if (!c.create_lids.empty()) {
+    EXPECT_EQ(CreateLids(d), c.create_lids);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
