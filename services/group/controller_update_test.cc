@@ -229,6 +229,37 @@ TEST(UpdateTest, DeadlinePausesAndKeepsWhatItHas) {
   EXPECT_EQ(h.destroyed_shas.front(), sha2);
 }
 
+TEST(UpdateTest, CreationsFailingPastTheDeadlinePause) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 2, "v1"));
+  h.instance->set_provision_error(absl::ResourceExhaustedError("quota exceeded"));
+  Arm(h, "cattle", 2, 1, 0);
+  auto log = h.Update(WithPolicy(Harness::Cattle("cattle", 2, "v2"), -1, -1, 0, 45));
+  ASSERT_TRUE(h.RunUntil([&] { return Ended(log); }));
+  EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_PAUSED);
+  EXPECT_TRUE(absl::StrContains(log->messages.back().message(), "quota exceeded"))
+      << log->messages.back().message();
+  EXPECT_TRUE(h.instance->destroyed_order().empty());
+  EXPECT_EQ(h.Count("cattle"), 2);
+}
+
+TEST(UpdateTest, UnwatchEndsTheUpdateStream) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 2, "v1"));
+  gv1::GroupSpec v2 = Harness::Cattle("cattle", 2, "v2");
+  h.flavor->SetShaHealth(ConfigSha(v2), fv1::HEALTH_UNKNOWN);
+  auto log = h.Update(v2);
+  h.Advance(absl::Seconds(2));
+  gv1::UnwatchGroupRequest req;
+  req.set_id("cattle");
+  ASSERT_TRUE(h.controller->UnwatchGroup(req).ok());
+  h.Settle();
+  EXPECT_TRUE(log->ended);
+  EXPECT_TRUE(log->end.ok());
+  EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_STOPPED);
+  EXPECT_EQ(h.Count("cattle"), 3);  // instances are left as they are
+}
+
 TEST(UpdateTest, UnknownHealthIsNotHealthy) {
   Harness h;
   h.Watch(Harness::Cattle("cattle", 2, "v1"));
