@@ -263,6 +263,9 @@ void FilePlugin::HandleEvents(const char* buffer, size_t length) {
   }
   for (const std::string& name : names) {
     absl::MutexLock io(&io_mu_);
+    // A name that only appeared, on a file that stats as the one indexed: the echo of our own
+    // Provision (its link). A replaced or rewritten file stats differently and is read.
+    if (only_created[name] && UnchangedLocked(name)) continue;
     ReloadLocked(name, only_created[name]);
   }
 }
@@ -286,6 +289,8 @@ void FilePlugin::RewatchDirectory() {
 }
 
 void FilePlugin::RescanLocked() {
+  // Everything is read again; what the index is made from is no longer known file by file.
+  stamps_.clear();
   std::map<std::string, v1::Description> found;
   std::error_code error;
   std::filesystem::directory_iterator it(dir_, error);
@@ -330,8 +335,30 @@ void FilePlugin::RescanLocked() {
   for (auto& [id, description] : found) ApplyLocked(id, std::move(description));
 }
 
-void FilePlugin::ReloadLocked(const std::string& id, bool quiet_if_bad) {
+std::optional<FilePlugin::FileStamp> FilePlugin::StampOf(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  FileStamp stamp;
+  stamp.device = st.st_dev;
+  stamp.inode = st.st_ino;
+  stamp.size = st.st_size;
+  stamp.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  stamp.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  return stamp;
+}
+
+bool FilePlugin::UnchangedLocked(const std::string& id) {
+  auto it = stamps_.find(id);
+  if (it == stamps_.end()) return false;
+  std::optional<FileStamp> now = StampOf(PathOf(id));
+  return now.has_value() && *now == it->second;
+}
+
+void FilePlugin::ReloadLocked(const std::string& id, bool writer_may_be_busy) {
   const std::string path = PathOf(id);
+  // Taken before reading: a change after it makes the stamp differ, never match too long.
+  const std::optional<FileStamp> stamp = StampOf(path);
+  stamps_.erase(id);
   absl::StatusOr<std::string> contents = ReadFile(path);
   if (!contents.ok()) {
     if (!absl::IsNotFound(contents.status())) {
@@ -342,15 +369,19 @@ void FilePlugin::ReloadLocked(const std::string& id, bool quiet_if_bad) {
   }
   absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(id, *contents);
   if (!decoded.ok()) {
-    if (quiet_if_bad) {
+    if (writer_may_be_busy) {
+      // Only seen created so far: its writer may still be writing (a file opened with O_TRUNC
+      // reads empty until written). Its close is still to come and decides; until then the
+      // index stands, so that a file being rewritten never looks removed and re-added.
       VLOG(1) << "instance-file: " << path << " not decodable yet: " << decoded.status();
-    } else {
-      LOG(WARNING) << "instance-file: skipping " << path << ": " << decoded.status().message();
+      return;
     }
+    LOG(WARNING) << "instance-file: skipping " << path << ": " << decoded.status().message();
     ApplyLocked(id, std::nullopt);
     return;
   }
   ApplyLocked(id, Complete(*std::move(decoded)));
+  if (stamp.has_value()) stamps_[id] = *stamp;
 }
 
 void FilePlugin::ApplyLocked(const std::string& id, std::optional<v1::Description> now) {
@@ -495,6 +526,8 @@ absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionR
     absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(instance.id(), *contents);
     if (!decoded.ok()) return decoded.status();
     ApplyLocked(instance.id(), Complete(*std::move(decoded)));
+    // After the link and the temporary name's unlink, which both change the inode's ctime.
+    if (std::optional<FileStamp> stamp = StampOf(path)) stamps_[instance.id()] = *stamp;
     LOG(INFO) << "instance-file: provisioned " << instance.id();
     v1::ProvisionResponse response;
     response.set_id(instance.id());
@@ -524,8 +557,9 @@ v1::ProvisionResponse FilePlugin::Existing(std::string id, const std::string& ke
 absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {
   if (absl::Status s = CheckId(request.id()); !s.ok()) return s;
   absl::MutexLock io(&io_mu_);
-  // The index may not have seen a file created by hand an instant ago: look at the disk.
-  ReloadLocked(request.id(), /*quiet_if_bad=*/true);
+  // The index may not have seen a file created by hand an instant ago: look at the disk (no need
+  // when the file is still the one the index was made from).
+  if (!UnchangedLocked(request.id())) ReloadLocked(request.id(), /*writer_may_be_busy=*/true);
   {
     absl::MutexLock lock(&mu_);
     if (index_.find(request.id()) == index_.end()) {
@@ -537,6 +571,7 @@ absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {
     return absl::ErrnoToStatus(errno, absl::StrCat("removing ", path));
   }
   ApplyLocked(request.id(), std::nullopt);
+  stamps_.erase(request.id());
   LOG(INFO) << "instance-file: destroyed " << request.id() << " ("
             << v1::DestroyReason_Name(request.reason()) << ")";
   return absl::OkStatus();
@@ -593,6 +628,13 @@ absl::StatusOr<v1::LabelResponse> FilePlugin::Label(const v1::LabelRequest& requ
   }
   v1::Description stored = Complete(*std::move(instance));
   ApplyLocked(request.id(), stored);
+  // Our rewrite is what the index now holds; a file only read here carries no known stamp.
+  std::optional<FileStamp> stamp = changed ? StampOf(path) : std::nullopt;
+  if (stamp.has_value()) {
+    stamps_[request.id()] = *stamp;
+  } else {
+    stamps_.erase(request.id());
+  }
   v1::LabelResponse response;
   *response.mutable_instance() = View(stored, /*include_properties=*/false);
   return response;

@@ -18,6 +18,8 @@
 #ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
 #define INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -98,10 +100,30 @@ class FilePlugin : public spi::instance::InstancePlugin {
 
   // Reads all files and brings the index in line with them. Requires io_mu_.
   void RescanLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
-  // Reads one file and brings its index entry in line. `quiet_if_bad` logs a bad file at VLOG
-  // rather than WARNING (a file just created by a writer is empty until written). Requires
-  // io_mu_.
-  void ReloadLocked(const std::string& id, bool quiet_if_bad) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // What stat() said of a file when its index entry was made from it (by our own write or by
+  // reading it). While the file still stats the same, it has not been replaced or rewritten, so
+  // the echo of our own write need not be read and decoded again.
+  struct FileStamp {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
+    bool operator==(const FileStamp& other) const {
+      return device == other.device && inode == other.inode && size == other.size &&
+             mtime_ns == other.mtime_ns && ctime_ns == other.ctime_ns;
+    }
+  };
+  static std::optional<FileStamp> StampOf(const std::string& path);
+  // Whether `id`'s file is still the one its index entry was made from. Requires io_mu_.
+  bool UnchangedLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+
+  // Reads one file and brings its index entry in line. A missing file is removed. An
+  // undecodable one is removed with a WARNING, except with `writer_may_be_busy` (only its
+  // creation was seen: a writer may not have finished; its close will come): then the index
+  // entry stays as it is. Requires io_mu_.
+  void ReloadLocked(const std::string& id, bool writer_may_be_busy)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // Sets (or with nullopt removes) an instance in the index and tells the watches what changed,
   // if anything did. Requires io_mu_ so that events keep the order of the changes.
   void ApplyLocked(const std::string& id, std::optional<v1::Description> now)
@@ -128,6 +150,8 @@ class FilePlugin : public spi::instance::InstancePlugin {
 
   // Held while changing a file and applying the change to the index and the watches.
   absl::Mutex io_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Stamps of the files the index entries were made from (see FileStamp).
+  absl::flat_hash_map<std::string, FileStamp> stamps_ ABSL_GUARDED_BY(io_mu_);
   // Guards the index; held briefly, never while calling a sink or doing I/O.
   mutable absl::Mutex mu_;
   std::map<std::string, v1::Description> index_ ABSL_GUARDED_BY(mu_);

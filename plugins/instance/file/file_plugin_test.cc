@@ -538,6 +538,45 @@ TEST_F(FilePluginTest, WatchSeesChangesMadeByHand) {
   EXPECT_EQ(described->instances(0).id(), "handmade");
 }
 
+// The plugin skips re-reading the inotify echo of its own writes; a file replaced or rewritten
+// by hand at once, before or after that echo, is still read.
+TEST_F(FilePluginTest, FilesReplacedOrRewrittenRightAfterProvisionAreReadAgain) {
+  RecordingSink sink;
+  auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(handle.ok());
+  const std::string id = Provision();
+  const std::string path = absl::StrCat(dir_, "/", id);
+  auto decoded = DecodeInstanceFile(id, ReadAll(path));
+  ASSERT_TRUE(decoded.ok());
+
+  // Replaced (a new file renamed over it, as editors save).
+  (*decoded->mutable_tags())["edited"] = "replaced";
+  const std::string temp = absl::StrCat(dir_, "/.editor-swap");
+  WriteByHand(temp, *EncodeInstanceFile(*decoded));
+  std::filesystem::rename(temp, path);
+  auto events = sink.WaitForEvents(3);
+  ASSERT_THAT(events, SizeIs(3));
+  EXPECT_EQ(Describe(events[2]), "EVENT_TYPE_CHANGED " + id);
+  EXPECT_EQ(events[2].instance().tags().at("edited"), "replaced");
+
+  // Rewritten in place.
+  (*decoded->mutable_tags())["edited"] = "rewritten";
+  WriteByHand(path, *EncodeInstanceFile(*decoded));
+  events = sink.WaitForEvents(4);
+  ASSERT_THAT(events, SizeIs(4));
+  EXPECT_EQ(Describe(events[3]), "EVENT_TYPE_CHANGED " + id);
+  EXPECT_EQ(events[3].instance().tags().at("edited"), "rewritten");
+
+  // Destroy reports what the file said last.
+  v1::DestroyRequest destroy;
+  destroy.set_id(id);
+  ASSERT_TRUE(plugin_->Destroy(destroy).ok());
+  events = sink.WaitForEvents(5);
+  ASSERT_THAT(events, SizeIs(5));
+  EXPECT_EQ(Describe(events[4]), "EVENT_TYPE_REMOVED " + id);
+  EXPECT_EQ(events[4].instance().tags().at("edited"), "rewritten");
+}
+
 TEST_F(FilePluginTest, UndecodableFilesAreNoEventsAndNoCrash) {
   RecordingSink sink;
   auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
