@@ -1,7 +1,7 @@
 // Serving a unary RPC of a callback service on a WorkerPool: the shape every adapter method of
 // the Instance and Flavor services shares.
-#ifndef INFRAKIT_PLUGINS_INSTANCE_POOLED_UNARY_H_
-#define INFRAKIT_PLUGINS_INSTANCE_POOLED_UNARY_H_
+#ifndef INFRAKIT_COMMON_POOLED_UNARY_H_
+#define INFRAKIT_COMMON_POOLED_UNARY_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -10,9 +10,9 @@
 
 #include "absl/status/status.h"
 #include "common/grpc_status.h"
-#include "plugins/instance/worker_pool.h"
+#include "common/worker_pool.h"
 
-namespace infrakit::plugins::instance {
+namespace infrakit::common {
 
 // Runs `call` (a callable returning absl::Status, typically a core method that fills the
 // response) on `pool` and finishes the call's default reactor with its status, mapped once.
@@ -44,6 +44,6 @@ grpc::ServerUnaryReactor* FinishOnPool(WorkerPool& pool, grpc::CallbackServerCon
   return reactor;
 }
 
-}  // namespace infrakit::plugins::instance
+}  // namespace infrakit::common
 
-#endif  // INFRAKIT_PLUGINS_INSTANCE_POOLED_UNARY_H_
+#endif  // INFRAKIT_COMMON_POOLED_UNARY_H_

@@ -1,10 +1,10 @@
-#include "plugins/instance/worker_pool.h"
+#include "common/worker_pool.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
-namespace infrakit::plugins::instance {
+namespace infrakit::common {
 
 WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
   if (threads < 1) threads = 1;
@@ -67,4 +67,4 @@ void WorkerPool::Run() {
   }
 }
 
-}  // namespace infrakit::plugins::instance
+}  // namespace infrakit::common

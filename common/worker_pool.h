@@ -4,8 +4,8 @@
 // (file I/O, spawning processes, health probes), so the service adapters hand each core call to
 // this pool and finish the reactor from here. The pool bounds both the threads and the backlog,
 // so a flood of calls is refused (Submit fails) instead of eating memory.
-#ifndef INFRAKIT_PLUGINS_INSTANCE_WORKER_POOL_H_
-#define INFRAKIT_PLUGINS_INSTANCE_WORKER_POOL_H_
+#ifndef INFRAKIT_COMMON_WORKER_POOL_H_
+#define INFRAKIT_COMMON_WORKER_POOL_H_
 
 #include <cstddef>
 #include <deque>
@@ -17,7 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 
-namespace infrakit::plugins::instance {
+namespace infrakit::common {
 
 class WorkerPool {
  public:
@@ -53,6 +53,6 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace infrakit::plugins::instance
+}  // namespace infrakit::common
 
-#endif  // INFRAKIT_PLUGINS_INSTANCE_WORKER_POOL_H_
+#endif  // INFRAKIT_COMMON_WORKER_POOL_H_

@@ -1,4 +1,4 @@
-#include "plugins/instance/worker_pool.h"
+#include "common/worker_pool.h"
 
 #include <atomic>
 #include <memory>
@@ -10,7 +10,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
-namespace infrakit::plugins::instance {
+namespace infrakit::common {
 namespace {
 
 TEST(WorkerPoolTest, RunsTasksOnOtherThreads) {
@@ -79,4 +79,4 @@ TEST(WorkerPoolTest, DestructionRunsAcceptedTasks) {
 }
 
 }  // namespace
-}  // namespace infrakit::plugins::instance
+}  // namespace infrakit::common

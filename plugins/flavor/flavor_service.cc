@@ -4,13 +4,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "plugins/instance/pooled_unary.h"
+#include "common/pooled_unary.h"
 
 namespace infrakit::plugins::flavor {
 namespace {
 
 namespace v1 = ::infrakit::flavor::v1;
-using ::infrakit::plugins::instance::FinishOnPool;
+using ::infrakit::common::FinishOnPool;
 
 // Moves a core's result into the gRPC-owned response.
 template <typename T>

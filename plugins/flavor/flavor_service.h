@@ -14,7 +14,7 @@
 
 #include "infrakit/flavor/v1/flavor.grpc.pb.h"
 #include "infrakit/flavor/v1/flavor.pb.h"
-#include "plugins/instance/worker_pool.h"
+#include "common/worker_pool.h"
 #include "spi/flavor/flavor_plugin.h"
 
 namespace infrakit::plugins::flavor {
@@ -54,7 +54,7 @@ class FlavorService final : public ::infrakit::flavor::v1::FlavorService::Callba
  private:
   const std::shared_ptr<spi::flavor::FlavorPlugin> core_;
   // Declared last so that it is destroyed first: its remaining tasks still use core_.
-  instance::WorkerPool pool_;
+  common::WorkerPool pool_;
 };
 
 }  // namespace infrakit::plugins::flavor

@@ -12,13 +12,14 @@
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "glog/logging.h"
-#include "plugins/instance/pooled_unary.h"
+#include "common/pooled_unary.h"
 
 namespace infrakit::plugins::instance {
 namespace {
 
 namespace v1 = ::infrakit::instance::v1;
 using ::infrakit::common::ToGrpcStatus;
+using ::infrakit::common::FinishOnPool;
 
 // Moves a core's result into the gRPC-owned response.
 template <typename T>
@@ -43,7 +44,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
                            public spi::instance::WatchSink {
  public:
   WatchReactor(grpc::CallbackServerContext* context,
-               std::shared_ptr<spi::instance::InstancePlugin> core, WorkerPool* pool,
+               std::shared_ptr<spi::instance::InstancePlugin> core, common::WorkerPool* pool,
                const v1::WatchRequest& request, size_t max_backlog)
       : context_(context),
         core_(std::move(core)),
@@ -238,7 +239,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
 
   grpc::CallbackServerContext* const context_;
   const std::shared_ptr<spi::instance::InstancePlugin> core_;
-  WorkerPool* const pool_;
+  common::WorkerPool* const pool_;
   const v1::WatchRequest request_;
   const size_t max_backlog_;
   // gRPC's and the subscription's (plus one while Subscribe runs).

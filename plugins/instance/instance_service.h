@@ -15,7 +15,7 @@
 
 #include "infrakit/instance/v1/instance.grpc.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
-#include "plugins/instance/worker_pool.h"
+#include "common/worker_pool.h"
 #include "spi/instance/instance_plugin.h"
 
 namespace infrakit::plugins::instance {
@@ -79,7 +79,7 @@ class InstanceService final : public ::infrakit::instance::v1::InstanceService::
   const std::shared_ptr<spi::instance::InstancePlugin> core_;
   const InstanceServiceOptions options_;
   // Declared last so that it is destroyed first: its remaining tasks still use core_.
-  WorkerPool pool_;
+  common::WorkerPool pool_;
 };
 
 }  // namespace infrakit::plugins::instance

@@ -12,15 +12,15 @@
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "glog/logging.h"
-#include "plugins/instance/pooled_unary.h"
+#include "common/pooled_unary.h"
 
 namespace infrakit::services::group::server {
 namespace {
 
 namespace v1 = ::infrakit::group::v1;
 using ::infrakit::common::ToGrpcStatus;
-using ::infrakit::plugins::instance::FinishOnPool;
-using ::infrakit::plugins::instance::WorkerPool;
+using ::infrakit::common::FinishOnPool;
+using ::infrakit::common::WorkerPool;
 
 // Moves a Controller result into the gRPC-owned response.
 template <typename T>

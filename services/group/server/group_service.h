@@ -20,7 +20,7 @@
 
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "infrakit/group/v1/group.pb.h"
-#include "plugins/instance/worker_pool.h"
+#include "common/worker_pool.h"
 #include "services/group/controller.h"
 
 namespace infrakit::services::group::server {
@@ -116,7 +116,7 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   // Shared with the reactors, which may outlive a call's gRPC part.
   const std::shared_ptr<std::atomic<int>> open_calls_;
   // Declared last so that it is destroyed first: its remaining tasks still use the controller.
-  plugins::instance::WorkerPool pool_;
+  common::WorkerPool pool_;
 };
 
 }  // namespace infrakit::services::group::server
