@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/strip.h"
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/map.h"
 
@@ -190,6 +192,37 @@ std::string PrettyJson(const Value& value, int base_indent, int indent_step) {
   std::string out;
   Writer(/*pretty=*/true, indent_step, &out).WriteValue(value, base_indent);
   return out;
+}
+
+// Turns protobuf's parse error ("<what>\n<up to 20 characters either side>\n<spaces>^") into
+// "<what> at line L, column C", locating the excerpt in the text when it occurs there once.
+std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error) {
+  const size_t first_newline = error.find('\n');
+  const size_t last_newline = error.rfind('\n');
+  if (first_newline == absl::string_view::npos || first_newline == last_newline) {
+    return std::string(error);
+  }
+  const absl::string_view what = error.substr(0, first_newline);
+  const absl::string_view excerpt =
+      error.substr(first_newline + 1, last_newline - first_newline - 1);
+  const absl::string_view caret = error.substr(last_newline + 1);
+  const size_t column_in_excerpt = caret.find('^');
+  const size_t at = text.find(excerpt);
+  if (excerpt.empty() || column_in_excerpt == absl::string_view::npos ||
+      at == absl::string_view::npos || text.find(excerpt, at + 1) != absl::string_view::npos) {
+    return std::string(what);
+  }
+  const size_t offset = std::min(at + column_in_excerpt, text.size());
+  size_t line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::StrCat(absl::StripSuffix(what, "."), " at line ", line, ", column ",
+                      offset - line_start + 1);
 }
 
 }  // namespace infrakit::client::config

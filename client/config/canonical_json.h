@@ -37,6 +37,11 @@ void AppendJsonString(absl::string_view s, std::string* out);
 // Appends the canonical text of a number (see above) to `out`. Thread-safe (pure).
 void AppendJsonNumber(double number, std::string* out);
 
+// Turns protobuf's JSON parse error ("<what>\n<up to 20 characters either side>\n<spaces>^")
+// into "<what> at line L, column C" of `text`, locating the excerpt when it occurs there once;
+// otherwise returns just <what>. Pure; thread-safe.
+std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error);
+
 }  // namespace infrakit::client::config
 
 #endif  // INFRAKIT_CLIENT_CONFIG_CANONICAL_JSON_H_

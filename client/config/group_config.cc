@@ -565,37 +565,6 @@ absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, cons
   return policy;
 }
 
-// Turns protobuf's parse error ("<what>\n<up to 20 characters either side>\n<spaces>^") into
-// "<what> at line L, column C", locating the excerpt in the text when it occurs there once.
-std::string DescribeJsonError(absl::string_view text, absl::string_view error) {
-  const size_t first_newline = error.find('\n');
-  const size_t last_newline = error.rfind('\n');
-  if (first_newline == absl::string_view::npos || first_newline == last_newline) {
-    return std::string(error);
-  }
-  const absl::string_view what = error.substr(0, first_newline);
-  const absl::string_view excerpt =
-      error.substr(first_newline + 1, last_newline - first_newline - 1);
-  const absl::string_view caret = error.substr(last_newline + 1);
-  const size_t column_in_excerpt = caret.find('^');
-  const size_t at = text.find(excerpt);
-  if (excerpt.empty() || column_in_excerpt == absl::string_view::npos ||
-      at == absl::string_view::npos || text.find(excerpt, at + 1) != absl::string_view::npos) {
-    return std::string(what);
-  }
-  const size_t offset = std::min(at + column_in_excerpt, text.size());
-  size_t line = 1;
-  size_t line_start = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return absl::StrCat(absl::StripSuffix(what, "."), " at line ", line, ", column ",
-                      offset - line_start + 1);
-}
-
 }  // namespace
 
 absl::Status ValidateName(absl::string_view field, absl::string_view name) {
@@ -613,7 +582,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
       google::protobuf::StringPiece(text.data(), text.size()), &root, options);
   if (!status.ok()) {
     const absl::string_view error(status.message().data(), status.message().size());
-    return Invalid("config", absl::StrCat("not valid JSON: ", DescribeJsonError(text, error)));
+    return Invalid("config", absl::StrCat("not valid JSON: ", DescribeJsonSyntaxError(text, error)));
   }
   absl::StatusOr<const Struct*> top_object = GetObject("config", root);
   if (!top_object.ok()) return top_object.status();

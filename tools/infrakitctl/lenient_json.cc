@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
+#include "client/config/canonical_json.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace infrakit::tools::infrakitctl {
@@ -179,35 +180,6 @@ absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const 
 
 }  // namespace
 
-std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error) {
-  const size_t first_newline = error.find('\n');
-  const size_t last_newline = error.rfind('\n');
-  if (first_newline == absl::string_view::npos || first_newline == last_newline) {
-    return std::string(error);
-  }
-  const absl::string_view what = error.substr(0, first_newline);
-  const absl::string_view excerpt =
-      error.substr(first_newline + 1, last_newline - first_newline - 1);
-  const absl::string_view caret = error.substr(last_newline + 1);
-  const size_t column_in_excerpt = caret.find('^');
-  const size_t at = text.find(excerpt);
-  if (excerpt.empty() || column_in_excerpt == absl::string_view::npos ||
-      at == absl::string_view::npos || text.find(excerpt, at + 1) != absl::string_view::npos) {
-    return std::string(what);
-  }
-  const size_t offset = std::min(at + column_in_excerpt, text.size());
-  size_t line = 1;
-  size_t line_start = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return absl::StrCat(absl::StripSuffix(what, "."), " at line ", line, ", column ",
-                      offset - line_start + 1);
-}
-
 absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message* message) {
   Value root;
   // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
@@ -216,7 +188,7 @@ absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message*
   if (!status.ok()) {
     const absl::string_view error(status.message().data(), status.message().size());
     return absl::InvalidArgumentError(
-        absl::StrCat("not valid JSON: ", DescribeJsonSyntaxError(text, error)));
+        absl::StrCat("not valid JSON: ", ::infrakit::client::config::DescribeJsonSyntaxError(text, error)));
   }
   if (IsOpaque(message->GetDescriptor())) {
     // A Struct (plugin properties) or another well-known type: the JSON is the content.

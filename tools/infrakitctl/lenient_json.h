@@ -26,10 +26,6 @@ namespace infrakit::tools::infrakitctl {
 // the message lists the known ones). Thread-safe (pure).
 absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message* message);
 
-// Turns protobuf's JSON parse error ("<what>\n<excerpt>\n<spaces>^") into "<what> at line L,
-// column C" of `text`, or just "<what>" when the excerpt cannot be located. Thread-safe (pure).
-std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error);
-
 }  // namespace infrakit::tools::infrakitctl
 
 #endif  // INFRAKIT_TOOLS_INFRAKITCTL_LENIENT_JSON_H_

@@ -103,11 +103,6 @@ TEST(ParseLenientJsonTest, AStructKeepsItsKeys) {
             "input: expected a JSON object, got a string");
 }
 
-TEST(DescribeJsonSyntaxErrorTest, LocatesTheExcerpt) {
-  EXPECT_EQ(DescribeJsonSyntaxError("{\n \"a\": x}", "Unexpected token.\n\"a\": x}\n     ^"),
-            "Unexpected token at line 2, column 7");
-  EXPECT_EQ(DescribeJsonSyntaxError("{}", "Something odd"), "Something odd");
-}
 
 }  // namespace
 }  // namespace infrakit::tools::infrakitctl
