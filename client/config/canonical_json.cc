@@ -7,9 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/strip.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/map.h"
 
 namespace infrakit::client::config {
