@@ -154,6 +154,10 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     bool reported_ready = false;
     // The update (generation) whose creation it is; 0 when none.
     int64_t update_generation = 0;
+    // Its health was last checked with the current spec's flavor section although it was not
+    // created from it nor from the previous spec (an unknown config): the verdict says little
+    // about it, so it is never grounds for destroying it.
+    bool health_untrusted = false;
   };
 
   enum class SlotState { kQueued, kInFlight, kCreated };
@@ -196,6 +200,10 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     std::string sha;
     UpdateState update;
     int64_t update_generation = 0;
+    // ConfigSha(update.previous_spec()), computed for update generation
+    // `previous_sha_generation` (-1: not yet).
+    std::string previous_sha;
+    int64_t previous_sha_generation = -1;
     int64_t next_sequence = 1;
     int64_t sequence_reserved = 0;
     bool destroying = false;
@@ -328,6 +336,11 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   void QueueHealthLocked(Group* g, Member* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpHealthLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HealthTask(const std::string& id, int64_t uid, const std::string& instance);
+  // The flavor section `m` was created from, by its config_sha: the current spec's, or the
+  // previous spec's (kept during an update for rollback). When it is neither (an unknown
+  // config), the current spec's, and `*own` is set to false (else true).
+  const gv1::PluginSpec& MemberFlavorLocked(Group* g, const Member& m, bool* own)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Updates. ---
   void TrackUpdateLocked(Group* g, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -475,9 +488,15 @@ std::vector<MemberView> Controller::Impl::MemberViewsLocked(Group* g, absl::Time
     v.logical_id = m.lid;
     v.config_sha = m.sha;
     v.health = m.health;
+    if (m.health_untrusted && m.health != fv1::HEALTH_HEALTHY &&
+        m.health != fv1::HEALTH_UNSPECIFIED) {
+      // Probed with another config's check: replaced in the normal outdated order (as a
+      // healthy member, while the availability allows), never sooner, never remediated.
+      v.health = fv1::HEALTH_HEALTHY;
+    }
     v.ready = MemberReadyLocked(g, m, now);
     v.destroying = m.doomed || m.destroying;
-    v.remediable = m.health == fv1::HEALTH_UNHEALTHY && now - m.unhealthy_since >= threshold;
+    v.remediable = v.health == fv1::HEALTH_UNHEALTHY && now - m.unhealthy_since >= threshold;
     v.created = m.created;
     v.unhealthy_since = m.unhealthy_since;
     views.push_back(std::move(v));
@@ -1254,9 +1273,11 @@ void Controller::Impl::DestroyTask(const std::string& id, int64_t uid,
       OnDestroyDoneLocked(g, instance, false, absl::OkStatus());
       return;
     }
+    bool own = true;
+    const gv1::PluginSpec& flavor = MemberFlavorLocked(g, it->second, &own);
     instance_plugin = g->spec.instance().plugin();
-    flavor_plugin = g->spec.flavor().plugin();
-    *drain.mutable_properties() = g->spec.flavor().properties();
+    flavor_plugin = flavor.plugin();
+    *drain.mutable_properties() = flavor.properties();
     *drain.mutable_instance() = it->second.desc;
     destroy.set_id(instance);
     destroy.set_reason(it->second.destroy_reason);
@@ -1400,6 +1421,9 @@ void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
                                   const std::string& instance) {
   fv1::HealthyRequest request;
   std::string plugin;
+  // Checked with the flavor section the member was created from: an old member probed with
+  // the new config's check during a roll would look broken and be replaced too soon.
+  bool own = true;
   {
     absl::MutexLock lock(&mu_);
     Group* g = FindUidLocked(id, uid);
@@ -1412,8 +1436,9 @@ void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
       return;
     }
     it->second.health_queued = false;
-    plugin = g->spec.flavor().plugin();
-    *request.mutable_properties() = g->spec.flavor().properties();
+    const gv1::PluginSpec& flavor = MemberFlavorLocked(g, it->second, &own);
+    plugin = flavor.plugin();
+    *request.mutable_properties() = flavor.properties();
     *request.mutable_instance() = it->second.desc;
   }
   absl::StatusOr<fv1::HealthyResponse> result = absl::UnknownError("");
@@ -1442,9 +1467,17 @@ void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
   if (it == g->members.end()) return;
   Member& m = it->second;
   const fv1::Health previous = m.health;
+  const bool was_untrusted = m.health_untrusted;
   m.health = result->health();
   m.health_reason = result->reason();
-  if (previous == m.health) return;
+  m.health_untrusted = !own;
+  if (previous == m.health) {
+    if (was_untrusted != m.health_untrusted &&
+        (g->update.active() || g->spec.remediation().enabled() || g->destroying)) {
+      ScheduleReconcileLocked(g);
+    }
+    return;
+  }
   const absl::Time now = clock_->Now();
   m.healthy_since = absl::InfiniteFuture();
   m.unhealthy_since = absl::InfiniteFuture();
@@ -1465,6 +1498,21 @@ void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
   if (g->update.active() || g->spec.remediation().enabled() || g->destroying) {
     ScheduleReconcileLocked(g);
   }
+}
+
+const gv1::PluginSpec& Controller::Impl::MemberFlavorLocked(Group* g, const Member& m,
+                                                            bool* own) {
+  *own = true;
+  if (m.sha == g->sha) return g->spec.flavor();
+  if (g->update.active() && g->update.has_previous_spec()) {
+    if (g->previous_sha_generation != g->update.generation()) {
+      g->previous_sha = ConfigSha(g->update.previous_spec());
+      g->previous_sha_generation = g->update.generation();
+    }
+    if (m.sha == g->previous_sha) return g->update.previous_spec().flavor();
+  }
+  *own = false;
+  return g->spec.flavor();
 }
 
 // ------------------------------------------------------------------------------------------

@@ -229,6 +229,74 @@ TEST(UpdateTest, DeadlinePausesAndKeepsWhatItHas) {
   EXPECT_EQ(h.destroyed_shas.front(), sha2);
 }
 
+// The new config adds a health check the new member fails. The old members are checked with
+// their own config's flavor properties (no check: healthy), not the new one's: they are kept
+// (max unavailable 0) until the deadline pauses the update.
+TEST(UpdateTest, OldMembersAreCheckedWithTheirOwnConfig) {
+  Harness h;
+  gv1::GroupSpec v1 = Harness::Cattle("cattle", 3, "v1");
+  const std::string sha1 = ConfigSha(v1);
+  h.Watch(v1);
+  ASSERT_EQ(h.Count("cattle"), 3);
+  gv1::GroupSpec v2 = v1;
+  (*v2.mutable_flavor()->mutable_properties()->mutable_fields())["HealthCheck"]
+      .set_string_value("false");
+  const std::string sha2 = ConfigSha(v2);
+  ASSERT_NE(sha1, sha2);
+  // Whatever is probed with the new properties fails; the ground truth of the invariants
+  // agrees for the new config's members and keeps the old ones healthy.
+  h.flavor->SetPropertyHealth("HealthCheck", fv1::HEALTH_UNHEALTHY);
+  h.flavor->SetShaHealth(sha2, fv1::HEALTH_UNHEALTHY);
+  Arm(h, "cattle", 3, 1, 0);
+  auto log = h.Update(v2);
+  // Several resyncs (every member re-checked) before the default 300 s deadline.
+  h.Advance(absl::Seconds(60));
+  EXPECT_FALSE(log->ended);
+  EXPECT_TRUE(h.instance->destroyed_order().empty());
+  EXPECT_EQ(h.CountSha("cattle", sha1), 3);
+  EXPECT_EQ(h.CountSha("cattle", sha2), 1);
+  EXPECT_EQ(h.Status("cattle").healthy(), 3);
+  ASSERT_TRUE(h.RunUntil([&] { return Ended(log); }, absl::Minutes(10)));
+  EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_PAUSED);
+  h.Advance(absl::Minutes(2));
+  EXPECT_TRUE(h.instance->destroyed_order().empty());
+  EXPECT_EQ(h.CountSha("cattle", sha1), 3);
+  gv1::InspectGroupResponse r = h.Inspect("cattle");
+  EXPECT_EQ(r.status().healthy(), 3);
+  for (const auto& m : r.members()) {
+    EXPECT_EQ(m.health(), m.outdated() ? fv1::HEALTH_HEALTHY : fv1::HEALTH_UNHEALTHY) << m.id();
+  }
+}
+
+// A member of neither the current nor the previous config (here: made by a superseded update)
+// is probed with the current config's check; that verdict never makes it go sooner than the
+// normal outdated order, i.e. never below the availability floor.
+TEST(UpdateTest, UnknownConfigVerdictIsNotGroundsForDestroying) {
+  Harness h;
+  gv1::GroupSpec v1 = Harness::Cattle("cattle", 2, "v1");
+  h.Watch(v1);
+  gv1::GroupSpec v2 = WithPolicy(Harness::Cattle("cattle", 2, "v2"), 0, 1, /*min_ready=*/5);
+  const std::string sha2 = ConfigSha(v2);
+  h.flavor->SetShaHealth(sha2, fv1::HEALTH_HEALTHY);
+  auto log2 = h.Update(v2);
+  // One v1 member replaced by a v2 one, then superseded mid-way.
+  ASSERT_TRUE(h.RunUntil([&] { return h.CountSha("cattle", sha2) == 1 && h.Count("cattle") == 2; },
+                         absl::Seconds(30)));
+  gv1::GroupSpec v3 = WithPolicy(Harness::Cattle("cattle", 2, "v3"), 1, 0);
+  (*v3.mutable_flavor()->mutable_properties()->mutable_fields())["HealthCheck"]
+      .set_string_value("false");
+  const std::string sha3 = ConfigSha(v3);
+  h.flavor->SetPropertyHealth("HealthCheck", fv1::HEALTH_UNHEALTHY);
+  h.flavor->SetShaHealth(sha3, fv1::HEALTH_UNHEALTHY);
+  Arm(h, "cattle", 2, 1, 0);
+  const size_t destroyed_before = h.instance->destroyed_order().size();
+  auto log3 = h.Update(v3);
+  ASSERT_TRUE(h.RunUntil([&] { return Ended(log3); }, absl::Minutes(10)));
+  EXPECT_EQ(log3->last_phase(), gv1::UPDATE_PHASE_PAUSED);
+  EXPECT_EQ(h.instance->destroyed_order().size(), destroyed_before);
+  EXPECT_EQ(h.CountSha("cattle", sha2), 1);
+}
+
 TEST(UpdateTest, CreationsFailingPastTheDeadlinePause) {
   Harness h;
   h.Watch(Harness::Cattle("cattle", 2, "v1"));

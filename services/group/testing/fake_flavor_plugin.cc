@@ -44,6 +44,14 @@ absl::StatusOr<fv1::HealthyResponse> FakeFlavorPlugin::Healthy(
   if (!error_.ok()) return error_;
   fv1::HealthyResponse response;
   response.set_health(HealthLocked(request.instance()));
+  if (!by_id_.count(request.instance().id())) {
+    for (const auto& [field, health] : by_property_) {
+      if (request.properties().fields().count(field)) {
+        response.set_health(health);
+        break;
+      }
+    }
+  }
   if (response.health() != fv1::HEALTH_HEALTHY) {
     response.set_reason(absl::StrCat("fake probe of ", request.instance().id(), " says ",
                                      fv1::Health_Name(response.health())));
@@ -77,6 +85,11 @@ void FakeFlavorPlugin::ClearHealth(const std::string& id) {
 void FakeFlavorPlugin::SetShaHealth(const std::string& sha, fv1::Health health) {
   absl::MutexLock lock(&mu_);
   by_sha_[sha] = health;
+}
+
+void FakeFlavorPlugin::SetPropertyHealth(const std::string& field, fv1::Health health) {
+  absl::MutexLock lock(&mu_);
+  by_property_[field] = health;
 }
 
 void FakeFlavorPlugin::set_error(absl::Status status) {

@@ -16,7 +16,8 @@ namespace infrakit::services::group::testing {
 
 namespace fv1 = ::infrakit::flavor::v1;
 
-// Health of an instance: the per-instance setting if any, else the setting for its
+// Health of an instance: the per-instance setting if any, else (in Healthy) the setting for a
+// field present in the request's properties if any, else the setting for its
 // infrakit.config_sha if any, else the default (HEALTHY).
 class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
  public:
@@ -29,6 +30,9 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   void SetHealth(const std::string& id, fv1::Health health);
   void ClearHealth(const std::string& id);
   void SetShaHealth(const std::string& sha, fv1::Health health);
+  // Healthy reports `health` for any instance checked with properties that have field `field`
+  // (as a flavor whose health check is configured in its properties).
+  void SetPropertyHealth(const std::string& field, fv1::Health health);
   // Every call fails with `status` while it is not OK (UNAVAILABLE models a flavor that is down).
   void set_error(absl::Status status);
   void set_drain_error(absl::Status status);
@@ -50,6 +54,7 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   fv1::Health default_health_ ABSL_GUARDED_BY(mu_) = fv1::HEALTH_HEALTHY;
   std::map<std::string, fv1::Health> by_id_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, fv1::Health> by_sha_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, fv1::Health> by_property_ ABSL_GUARDED_BY(mu_);
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   absl::Status drain_error_ ABSL_GUARDED_BY(mu_);
   absl::Status validate_error_ ABSL_GUARDED_BY(mu_);
