@@ -229,6 +229,10 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     absl::flat_hash_map<std::string, int64_t> slot_by_key;
     absl::flat_hash_map<std::string, int64_t> slot_by_instance;
     absl::flat_hash_map<std::string, absl::Time> recently_destroyed;
+    // Instances listed and then removed while a Provision was under way (when), forgotten
+    // after listing_grace: one of them may be the instance that Provision is creating, dead
+    // before the call returned, and then its creation is settled as gone at once.
+    absl::flat_hash_map<std::string, absl::Time> vanished_early;
     std::deque<std::string> destroy_queue;
     int in_flight_provisions = 0;
     int in_flight_destroys = 0;
@@ -314,6 +318,11 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
 
   // --- Work. ---
   void CreateSlotLocked(Group* g, const std::string& lid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A new queued slot for `lid` with a fresh sequence and idempotency key.
+  Slot& NewSlotLocked(Group* g, const std::string& lid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A member that vanished (not destroyed by us) may be the instance of a Provision still
+  // under way: remembers it for that Provision's return.
+  void NoteVanishedLocked(Group* g, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseSlotLocked(Group* g, int64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets creations listed nowhere `listing_grace` after Provision returned, as of `as_of`
   // (and absent from `listing`, when given).
@@ -733,6 +742,13 @@ void Controller::Impl::Resync(const std::string& id, int64_t uid) {
       ++it;
     }
   }
+  for (auto it = g->vanished_early.begin(); it != g->vanished_early.end();) {
+    if (now - it->second >= options_.listing_grace) {
+      g->vanished_early.erase(it++);
+    } else {
+      ++it;
+    }
+  }
   if (g->dirty > g->writer->written && !g->write_posted && g->write_timer == 0) {
     g->write_posted = true;
     Post([id, uid](Impl* self) { self->WriteTask(id, uid); });
@@ -1002,6 +1018,7 @@ void Controller::Impl::ApplyListingLocked(Group* g,
     }
     EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, id,
                absl::StrCat("instance ", id, " disappeared"));
+    NoteVanishedLocked(g, id);
     if (m.request != 0) FinishRequestMemberLocked(g, m.request, id, absl::OkStatus());
   }
   g->members.swap(members);
@@ -1035,8 +1052,13 @@ void Controller::Impl::RemoveLocked(Group* g, const std::string& id) {
   if (m.destroying) return;
   EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, id,
              absl::StrCat("instance ", id, " disappeared"));
+  NoteVanishedLocked(g, id);
   if (m.request != 0) FinishRequestMemberLocked(g, m.request, id, absl::OkStatus());
   g->members.erase(it);
+}
+
+void Controller::Impl::NoteVanishedLocked(Group* g, const std::string& id) {
+  if (g->in_flight_provisions > 0) g->vanished_early[id] = clock_->Now();
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1051,18 +1073,23 @@ int64_t Controller::Impl::NextSequenceLocked(Group* g) {
   return seq;
 }
 
-void Controller::Impl::CreateSlotLocked(Group* g, const std::string& lid) {
+Controller::Impl::Slot& Controller::Impl::NewSlotLocked(Group* g, const std::string& lid) {
   Slot s;
   s.sequence = NextSequenceLocked(g);
   s.key = absl::StrCat(g->id, "-", nonce_, "-", s.sequence);
   s.lid = lid;
+  const int64_t seq = s.sequence;
+  g->slot_by_key[s.key] = seq;
+  return g->slots.emplace(seq, std::move(s)).first->second;
+}
+
+void Controller::Impl::CreateSlotLocked(Group* g, const std::string& lid) {
+  Slot& s = NewSlotLocked(g, lid);
   if (g->update.active()) s.update_generation = g->update.generation();
   if (g->remediation_debt > 0) {
     --g->remediation_debt;
     s.remediation = true;
   }
-  g->slot_by_key[s.key] = s.sequence;
-  g->slots.emplace(s.sequence, std::move(s));
 }
 
 void Controller::Impl::DropLostSlotsLocked(
@@ -1193,6 +1220,34 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
                                     absl::FormatDuration(backoff), "): ",
                                     result.status().ToString()));
     WakeAtLocked(g, g->provision_retry_at);
+    return;
+  }
+  if (auto gone = g->vanished_early.find(result->id()); gone != g->vanished_early.end()) {
+    // Its instance was listed and removed before the call returned (it died at once): the
+    // creation is settled as gone now rather than counted for the listing grace. The
+    // replacement is a new creation (the old idempotency key names the dead instance) that
+    // waits like after a failure, so a config whose instances keep dying backs off.
+    const std::string iid = result->id();
+    g->vanished_early.erase(gone);
+    if (it != g->slots.end()) {
+      Slot old = it->second;
+      EraseSlotLocked(g, seq);
+      if (!g->destroying) {
+        Slot& s = NewSlotLocked(g, old.lid);
+        s.update_generation = old.update_generation;
+        s.remediation = old.remediation;
+        s.first_failure = std::min(old.first_failure, now);
+      }
+    }
+    ++g->provision_failures;
+    absl::Duration backoff = Backoff(options_, g->provision_failures);
+    g->provision_retry_at = now + backoff;
+    ErrorLocked(g, iid, absl::StrCat("instance ", iid, " (", g->spec.instance().plugin(),
+                                     ") was gone before its creation returned (attempt ",
+                                     g->provision_failures, "; next try in ",
+                                     absl::FormatDuration(backoff), ")"));
+    WakeAtLocked(g, g->provision_retry_at);
+    ScheduleReconcileLocked(g);
     return;
   }
   if (g->provision_failures > 0 || !g->instance_error.empty() || !g->flavor_error.empty()) {

@@ -152,6 +152,63 @@ TEST(ControllerTest, ReplacesARemovedInstanceAtOnce) {
   EXPECT_EQ(h.instance->describe_calls(), 0);  // no re-listing
 }
 
+// An instance that dies at once: listed and removed before its Provision returns (a process
+// that exits at start). Its creation is settled as gone when Provision returns, not counted for
+// the listing grace; the replacement backs off like a failed creation.
+TEST(ControllerTest, InstanceGoneBeforeProvisionReturnsIsReplacedWithBackoff) {
+  Harness h;
+  bool crash = true;
+  h.instance->set_after_create([&] {
+    if (!crash) return;
+    for (const std::string& id : Ids(h, "cattle")) h.instance->RemoveExternal(id);
+  });
+  h.Watch(Harness::Cattle("cattle", 1));
+  EXPECT_EQ(h.instance->provision_calls(), 1);
+  EXPECT_EQ(h.Count("cattle"), 0);
+  gv1::GroupStatus s = h.Status("cattle");
+  EXPECT_TRUE(absl::StrContains(s.last_error(), "gone before its creation returned"))
+      << s.last_error();
+  // Backoff 1 s, then 2 s, then 4 s: not at once (no hot loop), not after the 30 s grace.
+  h.Advance(absl::Seconds(1));
+  EXPECT_EQ(h.instance->provision_calls(), 2);
+  h.Advance(absl::Seconds(1));
+  EXPECT_EQ(h.instance->provision_calls(), 2);
+  h.Advance(absl::Seconds(1));
+  EXPECT_EQ(h.instance->provision_calls(), 3);
+  h.Advance(absl::Seconds(3));
+  EXPECT_EQ(h.instance->provision_calls(), 3);
+  h.Advance(absl::Seconds(1));
+  EXPECT_EQ(h.instance->provision_calls(), 4);
+  // Once instances survive, the group converges on the next try.
+  crash = false;
+  ASSERT_TRUE(h.RunUntil([&] { return h.Status("cattle").converged(); }, absl::Seconds(10)));
+  EXPECT_EQ(h.Count("cattle"), 1);
+  EXPECT_EQ(h.instance->provision_calls(), 5);
+  EXPECT_TRUE(h.Status("cattle").last_error().empty());
+}
+
+// DestroyGroup does not wait the listing grace for a creation whose instance already died.
+TEST(ControllerTest, DestroyGroupDoesNotWaitForAnInstanceGoneBeforeProvisionReturned) {
+  Harness h;
+  h.instance->set_after_create([&] {
+    for (const std::string& id : Ids(h, "cattle")) h.instance->RemoveExternal(id);
+  });
+  h.Watch(Harness::Cattle("cattle", 1));
+  ASSERT_EQ(h.instance->provision_calls(), 1);
+  absl::StatusOr<gv1::DestroyGroupResponse> result = absl::UnknownError("not yet");
+  gv1::DestroyGroupRequest req;
+  req.set_id("cattle");
+  h.controller->DestroyGroup(req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) {
+    result = std::move(r);
+  });
+  // No time passes.
+  h.Settle();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->destroyed(), 0);
+  EXPECT_EQ(h.controller->ListGroups().groups_size(), 0);
+  EXPECT_EQ(h.instance->provision_calls(), 1);
+}
+
 TEST(ControllerTest, IdleGroupDoesNoWorkBetweenResyncs) {
   Harness h;
   h.Watch(Harness::Cattle("cattle", 50));
