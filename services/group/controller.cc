@@ -208,6 +208,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     int64_t sequence_reserved = 0;
     bool destroying = false;
     std::vector<DoneCallback<gv1::DestroyGroupResponse>> destroy_waiters;
+    // Instances destroyed since the group began being destroyed (the DestroyGroup answer):
+    // its members then, including destroys already under way, and any that appeared since.
     int64_t destroyed_count = 0;
     bool finishing = false;
 
@@ -1403,7 +1405,7 @@ void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance
     g->members.erase(it);
   }
   g->recently_destroyed[instance] = now;
-  ++g->destroyed_count;
+  if (g->destroying) ++g->destroyed_count;
   EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, instance,
              absl::StrCat("destroyed ", instance, " (", why, ")"));
   if (request != 0) FinishRequestMemberLocked(g, request, instance, absl::OkStatus());
@@ -2219,6 +2221,7 @@ void Controller::Impl::DestroyGroup(const gv1::DestroyGroupRequest& request,
     g->destroy_waiters.push_back(std::move(done));
     if (g->destroying) return;
     g->destroying = true;
+    g->destroyed_count = 0;
     if (g->update.active()) {
       EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_STOPPED, "the group is being destroyed");
       g->update.Clear();

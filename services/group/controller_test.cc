@@ -694,6 +694,35 @@ TEST(ControllerTest, DestroyGroupDrainsDestroysAndForgets) {
   EXPECT_TRUE(events->ended);
 }
 
+// The answer counts the instances this DestroyGroup destroyed, not those an earlier rolling
+// update or scale down destroyed.
+TEST(ControllerTest, DestroyGroupCountsOnlyItsOwnDestroys) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 4, "v1"));
+  ASSERT_EQ(SetSize(h, "cattle", 3), absl::OkStatus());
+  h.Settle();
+  gv1::UpdateGroupRequest update;
+  *update.mutable_spec() = Harness::Cattle("cattle", 3, "v2");
+  bool update_ended = false;
+  auto sub = h.controller->UpdateGroup(
+      update, [](const gv1::UpdateGroupResponse&) {},
+      [&](const absl::Status&) { update_ended = true; });
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  ASSERT_TRUE(h.RunUntil([&] { return update_ended; }));
+  ASSERT_EQ(h.instance->destroyed_order().size(), 4u);  // 1 scale down + 3 rolled
+  ASSERT_EQ(h.Count("cattle"), 3);
+  absl::StatusOr<gv1::DestroyGroupResponse> result = absl::UnknownError("not yet");
+  gv1::DestroyGroupRequest req;
+  req.set_id("cattle");
+  h.controller->DestroyGroup(req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) {
+    result = std::move(r);
+  });
+  h.Settle();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->destroyed(), 3);
+  EXPECT_EQ(h.Count("cattle"), 0);
+}
+
 TEST(ControllerTest, DestroyInstancesShrinksBySuccesses) {
   Harness h;
   h.Watch(Harness::Cattle("cattle", 4));
