@@ -62,8 +62,18 @@ absl::StatusOr<ProcessSample> ReadProcessSample(pid_t pid) {
   if (!hwm.ok()) return hwm.status();
   absl::StatusOr<int64_t> threads = StatusField(*status, "Threads", status_path);
   if (!threads.ok()) return threads.status();
+  absl::StatusOr<int64_t> anon = StatusField(*status, "RssAnon", status_path);
+  if (!anon.ok()) return anon.status();
   sample.rss_kib = *rss;
   sample.peak_rss_kib = *hwm;
+  sample.anon_rss_kib = *anon;
+  // Linux >= 4.14; older kernels (or a hidden file) leave the PSS unknown.
+  const std::string rollup_path = base + "/smaps_rollup";
+  if (absl::StatusOr<std::string> rollup = ReadAll(rollup_path); rollup.ok()) {
+    if (absl::StatusOr<int64_t> pss = StatusField(*rollup, "Pss", rollup_path); pss.ok()) {
+      sample.pss_kib = *pss;
+    }
+  }
   sample.threads = static_cast<int>(*threads);
 
   // /proc/<pid>/stat: "pid (comm) state ppid ...": comm may hold spaces and parentheses, so

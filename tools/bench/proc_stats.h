@@ -16,6 +16,12 @@ struct ProcessSample {
   // Resident set size now and its peak (/proc/<pid>/status VmRSS, VmHWM), in KiB.
   int64_t rss_kib = 0;
   int64_t peak_rss_kib = 0;
+  // The anonymous part of the RSS (/proc/<pid>/status RssAnon): the process's own heap and
+  // stacks, as opposed to pages of files (shared libraries) it maps.
+  int64_t anon_rss_kib = 0;
+  // Proportional set size (/proc/<pid>/smaps_rollup Pss): shared pages divided among the
+  // processes that map them. -1 when the kernel does not provide it.
+  int64_t pss_kib = -1;
   // User + system CPU time used so far (/proc/<pid>/stat utime + stime).
   absl::Duration cpu;
   // Threads (/proc/<pid>/status Threads).

@@ -19,6 +19,11 @@ TEST(ReadProcessSampleTest, ReadsThisProcess) {
   ASSERT_TRUE(sample.ok()) << sample.status();
   EXPECT_GT(sample->rss_kib, 0);
   EXPECT_GE(sample->peak_rss_kib, sample->rss_kib);
+  EXPECT_GT(sample->anon_rss_kib, 0);
+  EXPECT_LE(sample->anon_rss_kib, sample->rss_kib);
+  // This kernel has smaps_rollup; the PSS counts shared pages in part, so it is at most the RSS.
+  EXPECT_GT(sample->pss_kib, 0);
+  EXPECT_LE(sample->pss_kib, sample->rss_kib);
   EXPECT_GE(sample->threads, 1);
   EXPECT_GE(sample->fds, 3);  // stdin, stdout, stderr at least
 }
