@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/wait_for.h"
 
 namespace infrakit::plugins::flavor::vanilla {
 namespace {
@@ -40,15 +42,9 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Polls `done` with a short pause until it holds or the deadline passes.
-template <typename F>
-bool WaitFor(F done) {
-  const absl::Time deadline = absl::Now() + kGenerous;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
+// Waits for `done` with the shared helper, up to this file's deadline.
+bool WaitFor(const std::function<bool()>& done) {
+  return ::infrakit::testing::WaitFor(done, kGenerous);
 }
 
 // True once `pid` has exited (gone, or a zombie nobody reaped yet).

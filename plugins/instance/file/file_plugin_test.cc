@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/testing/wait_for.h"
 #include "plugins/instance/file/instance_file_format.h"
 
 namespace infrakit::plugins::instance::file {
@@ -41,14 +42,9 @@ std::string MakeDir() {
   return pattern;
 }
 
-// Polls `done` with a short pause until it holds or the deadline passes.
+// Waits for `done` with the shared helper, up to this file's deadline.
 bool WaitFor(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + kDeadline;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
+  return ::infrakit::testing::WaitFor(done, kDeadline);
 }
 
 std::string ReadAll(const std::string& path) {
