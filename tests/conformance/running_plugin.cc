@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -66,6 +67,27 @@ int RunningPlugin::Threads() const {
     }
   }
   return -1;
+}
+
+int RunningPlugin::PluginThreads() const {
+  // Thread names as Linux truncates them (15 characters).
+  constexpr absl::string_view kGrpcPools[] = {"default-executo", "grpc_global_tim", "event_engine",
+                                              "resolver-execut", "timer_manager",
+                                              "grpcpp_sync_ser"};
+  std::error_code error;
+  std::filesystem::directory_iterator tasks(absl::StrCat("/proc/", process_->pid(), "/task"),
+                                            error);
+  if (error) return -1;
+  int count = 0;
+  for (const auto& task : tasks) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    bool grpc_pool = false;
+    for (absl::string_view pool : kGrpcPools) grpc_pool = grpc_pool || absl::StartsWith(name, pool);
+    if (!grpc_pool) ++count;
+  }
+  return count;
 }
 
 std::string RunningPlugin::ThreadNames() const {

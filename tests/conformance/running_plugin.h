@@ -61,6 +61,11 @@ class RunningPlugin {
   // Its threads by name ("default-executo x2, infrakit-instan x10"), to explain a count.
   std::string ThreadNames() const;
 
+  // The plugin's threads other than gRPC's own pools (executor, timers, event engine,
+  // resolver, sync server): those grow with load up to a bound and never shrink, so only the
+  // rest can show a leak. -1 when /proc cannot be read.
+  int PluginThreads() const;
+
  private:
   RunningPlugin() = default;
 
