@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "infrakit/flavor/v1/flavor.pb.h"
+#include "spi/item_status.h"
 
 namespace infrakit::spi::flavor {
 
@@ -33,6 +34,24 @@ class FlavorPlugin {
 
   // Prepares an instance for destruction. OK when done.
   virtual absl::Status Drain(const v1::DrainRequest& request) = 0;
+
+  // Prepares several members of one group: one result per index, in order, each what Prepare
+  // would have returned for (properties, spec, allocation, index) (not atomic). Fails as a whole
+  // only with INVALID_ARGUMENT for more than spi::kMaxBatchSize indexes (and, for remote
+  // plugins, when the call cannot be made). The default calls Prepare for each index in turn.
+  virtual absl::StatusOr<v1::BatchPrepareResponse> BatchPrepare(
+      const v1::BatchPrepareRequest& request);
+
+  // Checks several instances with the same properties: one result per instance, in order, each
+  // what Healthy would have returned. Same whole-call errors as BatchPrepare. The default calls
+  // Healthy for each instance in turn; plugins whose probes wait on I/O override it to probe
+  // concurrently.
+  virtual absl::StatusOr<v1::BatchHealthyResponse> BatchHealthy(
+      const v1::BatchHealthyRequest& request);
+
+  // Drains several instances with the same properties: one status per instance, in order, each
+  // what Drain would have returned. Same whole-call errors and default as BatchPrepare.
+  virtual absl::StatusOr<v1::BatchDrainResponse> BatchDrain(const v1::BatchDrainRequest& request);
 };
 
 }  // namespace infrakit::spi::flavor

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "infrakit/instance/v1/instance.pb.h"
+#include "spi/item_status.h"
 
 namespace infrakit::spi::instance {
 
@@ -68,6 +69,19 @@ class InstancePlugin {
   // UNIMPLEMENTED when the plugin cannot watch; callers then poll Describe.
   virtual absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(const v1::WatchRequest& request,
                                                              WatchSink* sink) = 0;
+
+  // Creates several instances: one result per request, in order, each what Provision would
+  // have returned (not atomic). Fails as a whole only with INVALID_ARGUMENT for more than
+  // spi::kMaxBatchSize requests (and, for remote plugins, when the call cannot be made). The
+  // default calls Provision for each request in turn; plugins override it when creating many at
+  // once is cheaper (one fsync, one cloud API call, ...).
+  virtual absl::StatusOr<v1::BatchProvisionResponse> BatchProvision(
+      const v1::BatchProvisionRequest& request);
+
+  // Destroys several instances: one status per request, in order, each what Destroy would have
+  // returned. Same whole-call errors and default as BatchProvision.
+  virtual absl::StatusOr<v1::BatchDestroyResponse> BatchDestroy(
+      const v1::BatchDestroyRequest& request);
 };
 
 }  // namespace infrakit::spi::instance

@@ -1,0 +1,31 @@
+#include "spi/instance/instance_plugin.h"
+
+namespace infrakit::spi::instance {
+
+absl::StatusOr<v1::BatchProvisionResponse> InstancePlugin::BatchProvision(
+    const v1::BatchProvisionRequest& request) {
+  if (absl::Status s = CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
+  v1::BatchProvisionResponse response;
+  for (const v1::ProvisionRequest& item : request.requests()) {
+    absl::StatusOr<v1::ProvisionResponse> one = Provision(item);
+    v1::ProvisionResult* result = response.add_results();
+    if (one.ok()) {
+      *result->mutable_response() = *std::move(one);
+    } else {
+      *result->mutable_error() = ToItemStatus(one.status());
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::BatchDestroyResponse> InstancePlugin::BatchDestroy(
+    const v1::BatchDestroyRequest& request) {
+  if (absl::Status s = CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
+  v1::BatchDestroyResponse response;
+  for (const v1::DestroyRequest& item : request.requests()) {
+    *response.add_results() = ToItemStatus(Destroy(item));
+  }
+  return response;
+}
+
+}  // namespace infrakit::spi::instance
