@@ -22,6 +22,7 @@
 #include "services/group/planner.h"
 #include "services/group/state.pb.h"
 #include "services/group/stream.h"
+#include "spi/item_status.h"
 
 namespace infrakit::services::group {
 namespace {
@@ -336,21 +337,36 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
                            const absl::btree_map<std::string, iv1::Description>* listing)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpProvisionsLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ProvisionTask(const std::string& id, int64_t uid, int64_t seq);
+  // Prepares and provisions the queued slots `seqs` in one BatchPrepare (cattle) or one Prepare
+  // per pet, then one BatchProvision; settles each slot.
+  // `attempt` is the group's provision_failures when the call was started.
+  void ProvisionTask(const std::string& id, int64_t uid, const std::vector<int64_t>& seqs,
+                     int attempt);
+  // How many of `queued` items one of `parallel` calls carries.
+  size_t BatchSizeLocked(size_t queued, int parallel) const;
   void OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_stage,
                              const absl::StatusOr<iv1::ProvisionResponse>& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DoomLocked(Group* g, Member* m, iv1::DestroyReason reason, const std::string& why,
                   bool remediation, int64_t request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpDestroysLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DestroyTask(const std::string& id, int64_t uid, const std::string& instance);
-  void OnDestroyDoneLocked(Group* g, const std::string& instance, bool flavor_stage,
+  // Drains (BatchDrain per flavor section) and destroys (BatchDestroy) the doomed members
+  // `instances`; settles each.
+  // `attempt` is the group's destroy_failures when the call was started.
+  void DestroyTask(const std::string& id, int64_t uid, const std::vector<std::string>& instances,
+                   int attempt);
+  void OnDestroyDoneLocked(Group* g, const std::string& instance,
                            const absl::Status& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRequestMemberLocked(Group* g, int64_t request, const std::string& instance,
                                  const absl::Status& result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueHealthLocked(Group* g, Member* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PumpHealthLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HealthTask(const std::string& id, int64_t uid, const std::string& instance);
+  // Checks the health of the members `instances` (BatchHealthy per flavor section).
+  void HealthTask(const std::string& id, int64_t uid, const std::vector<std::string>& instances);
+  // Settles one member's health check.
+  void OnHealthLocked(Group* g, const std::string& instance, const std::string& plugin, bool own,
+                      const absl::StatusOr<fv1::HealthyResponse>& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The flavor section `m` was created from, by its config_sha: the current spec's, or the
   // previous spec's (kept during an update for rollback). When it is neither (an unknown
   // config), the current spec's, and `*own` is set to false (else true).
@@ -1140,107 +1156,242 @@ void Controller::Impl::EraseSlotLocked(Group* g, int64_t seq) {
   g->slots.erase(it);
 }
 
+size_t Controller::Impl::BatchSizeLocked(size_t queued, int parallel) const {
+  // Spread what is queued over the calls allowed at once, so they all work (the plugins run
+  // calls concurrently), and cap a call so its results come back while others are under way.
+  const size_t cap = static_cast<size_t>(
+      std::clamp<int>(options_.max_batch_size, 1, static_cast<int>(spi::kMaxBatchSize)));
+  const size_t spread = (queued + std::max(parallel, 1) - 1) / std::max(parallel, 1);
+  return std::clamp<size_t>(spread, 1, cap);
+}
+
 void Controller::Impl::PumpProvisionsLocked(Group* g) {
   if (g->destroying || !g->known) return;
   if (clock_->Now() < g->provision_retry_at) return;
-  for (auto& [seq, s] : g->slots) {
-    if (g->in_flight_provisions >= options_.max_parallel_provisions) break;
-    if (s.state != SlotState::kQueued) continue;
-    s.state = SlotState::kInFlight;
+  if (g->in_flight_provisions >= options_.max_parallel_provisions) return;
+  std::vector<int64_t> queued;
+  for (const auto& [seq, s] : g->slots) {
+    if (s.state == SlotState::kQueued) queued.push_back(seq);
+  }
+  if (queued.empty()) return;
+  // After a failure, probe with one creation until one succeeds: no burst into a broken
+  // plugin.
+  const bool probing = g->provision_failures > 0;
+  const size_t per_call =
+      probing ? 1 : BatchSizeLocked(queued.size(), options_.max_parallel_provisions);
+  size_t next = 0;
+  while (next < queued.size() && g->in_flight_provisions < options_.max_parallel_provisions) {
+    std::vector<int64_t> batch;
+    for (; next < queued.size() && batch.size() < per_call; ++next) {
+      g->slots[queued[next]].state = SlotState::kInFlight;
+      batch.push_back(queued[next]);
+    }
     ++g->in_flight_provisions;
-    Post([id = g->id, uid = g->uid, seq = seq](Impl* self) {
-      self->ProvisionTask(id, uid, seq);
+    Post([id = g->id, uid = g->uid, batch = std::move(batch),
+          attempt = g->provision_failures](Impl* self) {
+      self->ProvisionTask(id, uid, batch, attempt);
     });
-    // After a failure, probe with one creation until one succeeds: no burst into a broken
-    // plugin.
-    if (g->provision_failures > 0) break;
+    if (probing) break;
   }
 }
 
-void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid, int64_t seq) {
-  fv1::PrepareRequest prepare;
-  std::string instance_plugin, flavor_plugin, sha, lid, key;
+void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid,
+                                     const std::vector<int64_t>& seqs, int attempt) {
+  struct Item {
+    int64_t seq;
+    std::string lid;
+    std::string key;
+    // Filled in stages: Prepare's spec, then the outcome.
+    iv1::Spec spec;
+    bool flavor_stage = true;
+    absl::StatusOr<iv1::ProvisionResponse> result = absl::UnknownError("not attempted");
+  };
+  std::vector<Item> items;
+  std::string instance_plugin, flavor_plugin, sha;
+  // What every member's Prepare starts from: the group's instance section and tags. Pets add
+  // their logical ID (a flavor may attach per logical ID), so each pet is prepared alone;
+  // cattle differ only in their index and go to the flavor in one BatchPrepare.
+  fv1::BatchPrepareRequest base;
   {
     absl::MutexLock lock(&mu_);
     Group* g = FindUidLocked(id, uid);
     if (g == nullptr) return;
-    auto it = g->slots.find(seq);
-    if (it == g->slots.end()) return;
-    const Slot& s = it->second;
     instance_plugin = g->spec.instance().plugin();
     flavor_plugin = g->spec.flavor().plugin();
     sha = g->sha;
-    lid = s.lid;
-    key = s.key;
-    *prepare.mutable_properties() = g->spec.flavor().properties();
-    *prepare.mutable_allocation() = g->spec.allocation();
-    iv1::Spec* spec = prepare.mutable_spec();
-    *spec->mutable_properties() = g->spec.instance().properties();
-    spec->set_logical_id(lid);
-    spec->set_idempotency_key(key);
-    prepare.mutable_index()->set_group(id);
-    prepare.mutable_index()->set_sequence(seq);
+    *base.mutable_properties() = g->spec.flavor().properties();
+    *base.mutable_allocation() = g->spec.allocation();
+    *base.mutable_spec()->mutable_properties() = g->spec.instance().properties();
+    items.reserve(seqs.size());
+    for (int64_t seq : seqs) {
+      auto it = g->slots.find(seq);
+      if (it == g->slots.end()) continue;
+      items.push_back(Item{seq, it->second.lid, it->second.key});
+    }
+    if (items.empty()) {
+      --g->in_flight_provisions;
+      PumpProvisionsLocked(g);
+      return;
+    }
   }
   // The group's tags are set before Prepare (the flavor keeps them) and again after (they are
   // how the group finds its members: nothing may change them).
-  auto set_tags = [&](iv1::Spec* spec) {
+  auto set_tags = [&](iv1::Spec* spec, const Item& item) {
     auto& tags = *spec->mutable_tags();
     tags[kGroupTag] = id;
     tags[kShaTag] = sha;
-    if (!lid.empty()) {
-      tags[kLogicalIdTag] = lid;
-      spec->set_logical_id(lid);
+    if (!item.lid.empty()) {
+      tags[kLogicalIdTag] = item.lid;
+      spec->set_logical_id(item.lid);
     }
-    spec->set_idempotency_key(key);
+    spec->set_idempotency_key(item.key);
   };
-  set_tags(prepare.mutable_spec());
+  {
+    auto& tags = *base.mutable_spec()->mutable_tags();
+    tags[kGroupTag] = id;
+    tags[kShaTag] = sha;
+  }
 
-  bool flavor_stage = true;
-  absl::StatusOr<iv1::ProvisionResponse> result = absl::UnknownError("");
   auto flavor = resolver_->Flavor(flavor_plugin);
   if (!flavor.ok()) {
-    result = flavor.status();
+    for (Item& item : items) item.result = flavor.status();
   } else {
-    absl::StatusOr<fv1::PrepareResponse> prepared = (*flavor)->Prepare(prepare);
-    if (!prepared.ok()) {
-      result = Prefixed(prepared.status(), "Prepare: ");
-    } else {
-      flavor_stage = false;
-      iv1::ProvisionRequest provision;
-      *provision.mutable_spec() = std::move(*prepared->mutable_spec());
-      set_tags(provision.mutable_spec());
-      auto instance = resolver_->Instance(instance_plugin);
-      result = instance.ok() ? (*instance)->Provision(provision) : instance.status();
+    fv1::BatchPrepareRequest cattle = base;
+    std::vector<Item*> cattle_items;
+    for (Item& item : items) {
+      if (!item.lid.empty()) {
+        fv1::PrepareRequest pet;
+        *pet.mutable_properties() = base.properties();
+        *pet.mutable_allocation() = base.allocation();
+        *pet.mutable_spec() = base.spec();
+        set_tags(pet.mutable_spec(), item);
+        pet.mutable_index()->set_group(id);
+        pet.mutable_index()->set_sequence(item.seq);
+        absl::StatusOr<fv1::PrepareResponse> prepared = (*flavor)->Prepare(pet);
+        if (prepared.ok()) {
+          item.spec = std::move(*prepared->mutable_spec());
+          item.flavor_stage = false;
+        } else {
+          item.result = Prefixed(prepared.status(), "Prepare: ");
+        }
+        continue;
+      }
+      fv1::Index* index = cattle.add_indexes();
+      index->set_group(id);
+      index->set_sequence(item.seq);
+      cattle_items.push_back(&item);
+    }
+    if (!cattle_items.empty()) {
+      absl::StatusOr<fv1::BatchPrepareResponse> prepared = (*flavor)->BatchPrepare(cattle);
+      if (prepared.ok() && prepared->results_size() != static_cast<int>(cattle_items.size())) {
+        prepared = absl::InternalError(
+            absl::StrCat("BatchPrepare answered ", prepared->results_size(), " results for ",
+                         cattle_items.size(), " indexes"));
+      }
+      for (size_t i = 0; i < cattle_items.size(); ++i) {
+        Item& item = *cattle_items[i];
+        if (!prepared.ok()) {
+          item.result = Prefixed(prepared.status(), "Prepare: ");
+          continue;
+        }
+        fv1::PrepareResult* r = prepared->mutable_results(static_cast<int>(i));
+        if (r->has_error()) {
+          item.result = Prefixed(spi::FromItemStatus(r->error()), "Prepare: ");
+          continue;
+        }
+        item.spec = std::move(*r->mutable_response()->mutable_spec());
+        item.flavor_stage = false;
+      }
     }
   }
+  iv1::BatchProvisionRequest provision;
+  std::vector<Item*> provisioned;
+  for (Item& item : items) {
+    if (item.flavor_stage) continue;
+    iv1::Spec* spec = provision.add_requests()->mutable_spec();
+    *spec = std::move(item.spec);
+    set_tags(spec, item);
+    provisioned.push_back(&item);
+  }
+  if (!provisioned.empty()) {
+    auto instance = resolver_->Instance(instance_plugin);
+    absl::StatusOr<iv1::BatchProvisionResponse> created =
+        instance.ok() ? (*instance)->BatchProvision(provision)
+                      : absl::StatusOr<iv1::BatchProvisionResponse>(instance.status());
+    if (created.ok() && created->results_size() != static_cast<int>(provisioned.size())) {
+      created = absl::InternalError(absl::StrCat("BatchProvision answered ",
+                                                 created->results_size(), " results for ",
+                                                 provisioned.size(), " requests"));
+    }
+    for (size_t i = 0; i < provisioned.size(); ++i) {
+      Item& item = *provisioned[i];
+      if (!created.ok()) {
+        item.result = created.status();
+        continue;
+      }
+      iv1::ProvisionResult* r = created->mutable_results(static_cast<int>(i));
+      if (r->has_error()) {
+        item.result = spi::FromItemStatus(r->error());
+      } else {
+        item.result = std::move(*r->mutable_response());
+      }
+    }
+  }
+
   absl::MutexLock lock(&mu_);
   Group* g = FindUidLocked(id, uid);
   if (g == nullptr) return;
-  OnProvisionDoneLocked(g, seq, flavor_stage, result);
-}
-
-void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_stage,
-                                             const absl::StatusOr<iv1::ProvisionResponse>& result) {
   --g->in_flight_provisions;
-  auto it = g->slots.find(seq);
-  const absl::Time now = clock_->Now();
-  if (!result.ok()) {
-    const std::string& plugin =
-        flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
-    if (it != g->slots.end()) {
-      it->second.state = SlotState::kQueued;
-      it->second.first_failure = std::min(it->second.first_failure, now);
+  const Item* failed = nullptr;
+  int failures = 0;
+  for (const Item& item : items) {
+    if (item.result.ok()) {
+      OnProvisionDoneLocked(g, item.seq, item.flavor_stage, item.result);
+    } else {
+      ++failures;
+      if (failed == nullptr) failed = &item;
     }
+  }
+  for (const Item& item : items) {
+    if (!item.result.ok()) OnProvisionDoneLocked(g, item.seq, item.flavor_stage, item.result);
+  }
+  if (failed != nullptr && g->provision_failures > attempt) {
+    // A call started alongside this one already failed and counted the attempt: the calls of
+    // one wave are one attempt, as are the instances of one call (the backoff grows per
+    // attempt, not per call or instance). Its slots are queued again for the next try.
+    (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.status().ToString();
+  } else if (failed != nullptr) {
+    const absl::Time now = clock_->Now();
+    const std::string& plugin =
+        failed->flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
     ++g->provision_failures;
     absl::Duration backoff = Backoff(options_, g->provision_failures);
     g->provision_retry_at = now + backoff;
     // The group waits for the plugin that failed (status.waiting_for_plugin names it).
-    (flavor_stage ? g->flavor_error : g->instance_error) = result.status().ToString();
-    ErrorLocked(g, "", absl::StrCat("creating an instance failed (", plugin, ", attempt ",
-                                    g->provision_failures, "; next try in ",
-                                    absl::FormatDuration(backoff), "): ",
-                                    result.status().ToString()));
+    (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.status().ToString();
+    ErrorLocked(g, "",
+                absl::StrCat("creating ", failures == 1 ? "an instance" : Plural(failures, "instance"),
+                             " failed (", plugin, ", attempt ", g->provision_failures,
+                             "; next try in ", absl::FormatDuration(backoff),
+                             "): ", failed->result.status().ToString()));
     WakeAtLocked(g, g->provision_retry_at);
+  }
+  // The next queued creations start now rather than at the next pass: they were decided by a
+  // pass already (a pass that changes its mind cancels queued slots first).
+  PumpProvisionsLocked(g);
+  ScheduleReconcileLocked(g);
+}
+
+void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_stage,
+                                             const absl::StatusOr<iv1::ProvisionResponse>& result) {
+  auto it = g->slots.find(seq);
+  const absl::Time now = clock_->Now();
+  if (!result.ok()) {
+    // Queued again; ProvisionTask counts the attempt and sets the backoff once per call.
+    if (it != g->slots.end()) {
+      it->second.state = SlotState::kQueued;
+      it->second.first_failure = std::min(it->second.first_failure, now);
+    }
     return;
   }
   if (auto gone = g->vanished_early.find(result->id()); gone != g->vanished_early.end()) {
@@ -1268,7 +1419,6 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
                                      g->provision_failures, "; next try in ",
                                      absl::FormatDuration(backoff), ")"));
     WakeAtLocked(g, g->provision_retry_at);
-    ScheduleReconcileLocked(g);
     return;
   }
   if (g->provision_failures > 0 || !g->instance_error.empty() || !g->flavor_error.empty()) {
@@ -1303,7 +1453,6 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
                absl::StrCat("update: created ", iid));
     ProgressLocked(g, gv1::UPDATE_PHASE_PROGRESS, absl::StrCat("created ", iid));
   }
-  ScheduleReconcileLocked(g);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1321,69 +1470,170 @@ void Controller::Impl::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason
 
 void Controller::Impl::PumpDestroysLocked(Group* g) {
   if (clock_->Now() < g->destroy_retry_at) return;
+  if (g->destroy_queue.empty()) return;
+  // After a failure, one at a time until one succeeds.
+  const bool probing = g->destroy_failures > 0;
+  const size_t per_call =
+      probing ? 1 : BatchSizeLocked(g->destroy_queue.size(), options_.max_parallel_destroys);
   while (!g->destroy_queue.empty() && g->in_flight_destroys < options_.max_parallel_destroys) {
-    std::string iid = std::move(g->destroy_queue.front());
-    g->destroy_queue.pop_front();
-    auto it = g->members.find(iid);
-    if (it == g->members.end() || !it->second.doomed || it->second.destroying) continue;
-    it->second.destroying = true;
+    std::vector<std::string> batch;
+    while (!g->destroy_queue.empty() && batch.size() < per_call) {
+      std::string iid = std::move(g->destroy_queue.front());
+      g->destroy_queue.pop_front();
+      auto it = g->members.find(iid);
+      if (it == g->members.end() || !it->second.doomed || it->second.destroying) continue;
+      it->second.destroying = true;
+      batch.push_back(std::move(iid));
+    }
+    if (batch.empty()) break;
     ++g->in_flight_destroys;
-    Post([id = g->id, uid = g->uid, iid](Impl* self) { self->DestroyTask(id, uid, iid); });
-    // After a failure, one at a time until one succeeds.
-    if (g->destroy_failures > 0) break;
+    Post([id = g->id, uid = g->uid, batch = std::move(batch),
+          attempt = g->destroy_failures](Impl* self) { self->DestroyTask(id, uid, batch, attempt); });
+    if (probing) break;
   }
 }
 
 void Controller::Impl::DestroyTask(const std::string& id, int64_t uid,
-                                   const std::string& instance) {
-  fv1::DrainRequest drain;
-  iv1::DestroyRequest destroy;
-  std::string instance_plugin, flavor_plugin;
+                                   const std::vector<std::string>& instances, int attempt) {
+  struct Item {
+    std::string id;
+    iv1::DestroyReason reason;
+    bool flavor_stage = true;
+    absl::Status result;
+  };
+  // Members are drained with the flavor section they were created from (the current spec's or
+  // the previous one's during an update): one BatchDrain per section.
+  struct DrainGroup {
+    std::string plugin;
+    fv1::BatchDrainRequest request;
+    std::vector<size_t> items;
+  };
+  std::vector<Item> items;
+  std::vector<DrainGroup> drains;
+  std::string instance_plugin;
   {
     absl::MutexLock lock(&mu_);
     Group* g = FindUidLocked(id, uid);
     if (g == nullptr) return;
-    auto it = g->members.find(instance);
-    if (it == g->members.end()) {
-      // Gone meanwhile (listed as removed): nothing to do.
-      OnDestroyDoneLocked(g, instance, false, absl::OkStatus());
-      return;
-    }
-    bool own = true;
-    const gv1::PluginSpec& flavor = MemberFlavorLocked(g, it->second, &own);
     instance_plugin = g->spec.instance().plugin();
-    flavor_plugin = flavor.plugin();
-    *drain.mutable_properties() = flavor.properties();
-    *drain.mutable_instance() = it->second.desc;
-    destroy.set_id(instance);
-    destroy.set_reason(it->second.destroy_reason);
+    absl::flat_hash_map<const gv1::PluginSpec*, size_t> drain_of;
+    for (const std::string& instance : instances) {
+      auto it = g->members.find(instance);
+      if (it == g->members.end()) {
+        // Gone meanwhile (listed as removed): nothing to do.
+        items.push_back(Item{instance, iv1::DESTROY_REASON_UNSPECIFIED, false, absl::OkStatus()});
+        continue;
+      }
+      bool own = true;
+      const gv1::PluginSpec& flavor = MemberFlavorLocked(g, it->second, &own);
+      auto [d, added] = drain_of.try_emplace(&flavor, drains.size());
+      if (added) {
+        drains.emplace_back();
+        drains.back().plugin = flavor.plugin();
+        *drains.back().request.mutable_properties() = flavor.properties();
+      }
+      *drains[d->second].request.add_instances() = it->second.desc;
+      drains[d->second].items.push_back(items.size());
+      items.push_back(Item{instance, it->second.destroy_reason, true, absl::OkStatus()});
+    }
   }
-  bool flavor_stage = true;
-  absl::Status result;
-  auto flavor = resolver_->Flavor(flavor_plugin);
-  if (!flavor.ok()) {
-    result = flavor.status();
-  } else if (absl::Status drained = (*flavor)->Drain(drain); !drained.ok()) {
-    result = Prefixed(drained, "Drain: ");
-  } else {
-    flavor_stage = false;
+  for (DrainGroup& drain : drains) {
+    auto flavor = resolver_->Flavor(drain.plugin);
+    absl::StatusOr<fv1::BatchDrainResponse> drained =
+        flavor.ok() ? (*flavor)->BatchDrain(drain.request)
+                    : absl::StatusOr<fv1::BatchDrainResponse>(flavor.status());
+    if (drained.ok() && drained->results_size() != static_cast<int>(drain.items.size())) {
+      drained = absl::InternalError(absl::StrCat("BatchDrain answered ", drained->results_size(),
+                                                 " results for ", drain.items.size(),
+                                                 " instances"));
+    }
+    for (size_t i = 0; i < drain.items.size(); ++i) {
+      Item& item = items[drain.items[i]];
+      absl::Status s = !flavor.ok()    ? flavor.status()
+                       : drained.ok() ? spi::FromItemStatus(drained->results(static_cast<int>(i)))
+                                      : Prefixed(drained.status(), "Drain: ");
+      if (flavor.ok() && drained.ok() && !s.ok()) s = Prefixed(s, "Drain: ");
+      item.result = s;
+      item.flavor_stage = !s.ok();
+    }
+  }
+  iv1::BatchDestroyRequest destroy;
+  std::vector<Item*> destroyed;
+  // Only members that were found and drained are destroyed.
+  for (const DrainGroup& drain : drains) {
+    for (size_t index : drain.items) {
+      Item& item = items[index];
+      if (item.result.ok()) destroyed.push_back(&item);
+    }
+  }
+  for (Item* item : destroyed) {
+    iv1::DestroyRequest* r = destroy.add_requests();
+    r->set_id(item->id);
+    r->set_reason(item->reason);
+  }
+  if (!destroyed.empty()) {
     auto plugin = resolver_->Instance(instance_plugin);
-    result = plugin.ok() ? (*plugin)->Destroy(destroy) : plugin.status();
-    // Already gone is what we wanted.
-    if (result.code() == absl::StatusCode::kNotFound && plugin.ok()) result = absl::OkStatus();
+    absl::StatusOr<iv1::BatchDestroyResponse> done =
+        plugin.ok() ? (*plugin)->BatchDestroy(destroy)
+                    : absl::StatusOr<iv1::BatchDestroyResponse>(plugin.status());
+    if (done.ok() && done->results_size() != static_cast<int>(destroyed.size())) {
+      done = absl::InternalError(absl::StrCat("BatchDestroy answered ", done->results_size(),
+                                              " results for ", destroyed.size(), " requests"));
+    }
+    for (size_t i = 0; i < destroyed.size(); ++i) {
+      absl::Status s =
+          done.ok() ? spi::FromItemStatus(done->results(static_cast<int>(i))) : done.status();
+      // Already gone is what we wanted.
+      if (s.code() == absl::StatusCode::kNotFound && done.ok()) s = absl::OkStatus();
+      destroyed[i]->result = s;
+    }
   }
+
   absl::MutexLock lock(&mu_);
   Group* g = FindUidLocked(id, uid);
   if (g == nullptr) return;
-  OnDestroyDoneLocked(g, instance, flavor_stage, result);
+  --g->in_flight_destroys;
+  const Item* failed = nullptr;
+  int failures = 0;
+  for (const Item& item : items) {
+    if (item.result.ok()) OnDestroyDoneLocked(g, item.id, item.result);
+  }
+  for (const Item& item : items) {
+    if (item.result.ok()) continue;
+    ++failures;
+    if (failed == nullptr) failed = &item;
+    OnDestroyDoneLocked(g, item.id, item.result);
+  }
+  if (failed != nullptr && g->destroy_failures > attempt) {
+    // Counted already by a call of the same wave (see ProvisionTask).
+    (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.ToString();
+    if (g->destroy_retry_at > clock_->Now()) WakeAtLocked(g, g->destroy_retry_at);
+  } else if (failed != nullptr) {
+    // One failed call (or batch with failures) is one attempt.
+    ++g->destroy_failures;
+    absl::Duration backoff = Backoff(options_, g->destroy_failures);
+    g->destroy_retry_at = clock_->Now() + backoff;
+    const std::string& plugin =
+        failed->flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
+    (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.ToString();
+    ErrorLocked(g, failures == 1 ? failed->id : "",
+                absl::StrCat("destroying ",
+                             failures == 1 ? failed->id : Plural(failures, "instance"),
+                             " failed (", plugin, ", attempt ", g->destroy_failures,
+                             "; next try in ", absl::FormatDuration(backoff), "): ",
+                             failed->result.ToString()));
+    WakeAtLocked(g, g->destroy_retry_at);
+  }
+  PumpDestroysLocked(g);
+  ScheduleReconcileLocked(g);
 }
 
 void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance,
-                                           bool flavor_stage, const absl::Status& result) {
-  --g->in_flight_destroys;
+                                           const absl::Status& result) {
   auto it = g->members.find(instance);
   const absl::Time now = clock_->Now();
   if (!result.ok()) {
+    // Back in the group; DestroyTask counts the attempt and sets the backoff once per call.
     int64_t request = 0;
     if (it != g->members.end()) {
       Member& m = it->second;
@@ -1393,19 +1643,7 @@ void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance
       m.remediation = false;
       m.request = 0;
     }
-    ++g->destroy_failures;
-    absl::Duration backoff = Backoff(options_, g->destroy_failures);
-    g->destroy_retry_at = now + backoff;
-    const std::string& plugin =
-        flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
-    (flavor_stage ? g->flavor_error : g->instance_error) = result.ToString();
-    ErrorLocked(g, instance, absl::StrCat("destroying ", instance, " failed (", plugin,
-                                          ", attempt ", g->destroy_failures, "; next try in ",
-                                          absl::FormatDuration(backoff), "): ",
-                                          result.ToString()));
     if (request != 0) FinishRequestMemberLocked(g, request, instance, result);
-    WakeAtLocked(g, g->destroy_retry_at);
-    ScheduleReconcileLocked(g);
     return;
   }
   if (g->destroy_failures > 0) g->last_error.clear();
@@ -1435,7 +1673,6 @@ void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance
     ProgressLocked(g, gv1::UPDATE_PHASE_PROGRESS,
                    absl::StrCat("destroyed ", instance, " (", why, ")"));
   }
-  ScheduleReconcileLocked(g);
 }
 
 void Controller::Impl::FinishRequestMemberLocked(Group* g, int64_t request,
@@ -1483,49 +1720,104 @@ void Controller::Impl::QueueHealthLocked(Group* g, Member* m) {
 }
 
 void Controller::Impl::PumpHealthLocked(Group* g) {
+  if (g->health_queue.empty()) return;
+  const size_t per_call =
+      BatchSizeLocked(g->health_queue.size(), options_.max_parallel_health_checks);
   while (!g->health_queue.empty() && g->health_running < options_.max_parallel_health_checks) {
-    std::string iid = std::move(g->health_queue.front());
-    g->health_queue.pop_front();
-    auto it = g->members.find(iid);
-    if (it == g->members.end() || !it->second.health_queued) continue;
+    std::vector<std::string> batch;
+    while (!g->health_queue.empty() && batch.size() < per_call) {
+      std::string iid = std::move(g->health_queue.front());
+      g->health_queue.pop_front();
+      auto it = g->members.find(iid);
+      if (it == g->members.end() || !it->second.health_queued) continue;
+      batch.push_back(std::move(iid));
+    }
+    if (batch.empty()) break;
     ++g->health_running;
-    Post([id = g->id, uid = g->uid, iid](Impl* self) { self->HealthTask(id, uid, iid); });
+    Post([id = g->id, uid = g->uid, batch = std::move(batch)](Impl* self) {
+      self->HealthTask(id, uid, batch);
+    });
   }
 }
 
 void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
-                                  const std::string& instance) {
-  fv1::HealthyRequest request;
-  std::string plugin;
-  // Checked with the flavor section the member was created from: an old member probed with
-  // the new config's check during a roll would look broken and be replaced too soon.
-  bool own = true;
+                                  const std::vector<std::string>& instances) {
+  // Members are checked with the flavor section they were created from: an old member probed
+  // with the new config's check during a roll would look broken and be replaced too soon. One
+  // BatchHealthy per section.
+  struct Check {
+    std::string plugin;
+    bool own = true;
+    fv1::BatchHealthyRequest request;
+    std::vector<std::string> instances;
+  };
+  std::vector<Check> checks;
   {
     absl::MutexLock lock(&mu_);
     Group* g = FindUidLocked(id, uid);
     if (g == nullptr) return;
-    auto it = g->members.find(instance);
-    if (it == g->members.end() || it->second.doomed) {
-      if (it != g->members.end()) it->second.health_queued = false;
+    absl::flat_hash_map<std::pair<const gv1::PluginSpec*, bool>, size_t> check_of;
+    for (const std::string& instance : instances) {
+      auto it = g->members.find(instance);
+      if (it == g->members.end()) continue;
+      it->second.health_queued = false;
+      if (it->second.doomed) continue;
+      bool own = true;
+      const gv1::PluginSpec& flavor = MemberFlavorLocked(g, it->second, &own);
+      auto [c, added] = check_of.try_emplace(std::make_pair(&flavor, own), checks.size());
+      if (added) {
+        checks.emplace_back();
+        checks.back().plugin = flavor.plugin();
+        checks.back().own = own;
+        *checks.back().request.mutable_properties() = flavor.properties();
+      }
+      *checks[c->second].request.add_instances() = it->second.desc;
+      checks[c->second].instances.push_back(instance);
+    }
+    if (checks.empty()) {
       --g->health_running;
       PumpHealthLocked(g);
       return;
     }
-    it->second.health_queued = false;
-    const gv1::PluginSpec& flavor = MemberFlavorLocked(g, it->second, &own);
-    plugin = flavor.plugin();
-    *request.mutable_properties() = flavor.properties();
-    *request.mutable_instance() = it->second.desc;
   }
-  absl::StatusOr<fv1::HealthyResponse> result = absl::UnknownError("");
-  auto flavor = resolver_->Flavor(plugin);
-  result = flavor.ok() ? (*flavor)->Healthy(request) : flavor.status();
+  std::vector<absl::StatusOr<fv1::BatchHealthyResponse>> results;
+  results.reserve(checks.size());
+  for (const Check& check : checks) {
+    auto flavor = resolver_->Flavor(check.plugin);
+    absl::StatusOr<fv1::BatchHealthyResponse> r =
+        flavor.ok() ? (*flavor)->BatchHealthy(check.request)
+                    : absl::StatusOr<fv1::BatchHealthyResponse>(flavor.status());
+    if (r.ok() && r->results_size() != static_cast<int>(check.instances.size())) {
+      r = absl::InternalError(absl::StrCat("BatchHealthy answered ", r->results_size(),
+                                           " results for ", check.instances.size(),
+                                           " instances"));
+    }
+    results.push_back(std::move(r));
+  }
 
   absl::MutexLock lock(&mu_);
   Group* g = FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->health_running;
   PumpHealthLocked(g);
+  for (size_t c = 0; c < checks.size(); ++c) {
+    for (size_t i = 0; i < checks[c].instances.size(); ++i) {
+      absl::StatusOr<fv1::HealthyResponse> one = absl::UnknownError("");
+      if (!results[c].ok()) {
+        one = results[c].status();
+      } else if (results[c]->results(static_cast<int>(i)).has_error()) {
+        one = spi::FromItemStatus(results[c]->results(static_cast<int>(i)).error());
+      } else {
+        one = results[c]->results(static_cast<int>(i)).response();
+      }
+      OnHealthLocked(g, checks[c].instances[i], checks[c].plugin, checks[c].own, one);
+    }
+  }
+}
+
+void Controller::Impl::OnHealthLocked(Group* g, const std::string& instance,
+                                      const std::string& plugin, bool own,
+                                      const absl::StatusOr<fv1::HealthyResponse>& result) {
   if (!result.ok()) {
     bool first = g->flavor_error.empty();
     g->flavor_error = result.status().ToString();

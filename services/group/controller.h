@@ -68,12 +68,18 @@ struct ControllerOptions {
   absl::Duration resync_period = absl::Seconds(10);
   // How often members of a running update that are not ready yet are re-checked.
   absl::Duration update_health_period = absl::Seconds(1);
-  // Per group, creations (Prepare + Provision) under way at once. Flag --max-parallel.
+  // Per group, creation calls (BatchPrepare + BatchProvision, each for up to max_batch_size
+  // instances) under way at once. Flag --max-parallel.
   int max_parallel_provisions = 8;
-  // Per group, destructions (Drain + Destroy) under way at once.
+  // Per group, destruction calls (BatchDrain + BatchDestroy) under way at once.
   int max_parallel_destroys = 8;
-  // Per group, health checks under way at once.
-  int max_parallel_health_checks = 16;
+  // Per group, BatchHealthy calls under way at once.
+  int max_parallel_health_checks = 4;
+  // The most instances one batch call carries (at most spi::kMaxBatchSize). Work queued is
+  // spread over the parallel calls: one creation goes alone at once (a heal), thousands go
+  // max_batch_size at a time, so a call's fixed cost (a gRPC round trip, an fsync) is paid once
+  // per batch rather than per instance.
+  int max_batch_size = 128;
   // Backoff of failing provisions, destroys, listings and state writes: doubles from the
   // initial value up to the cap.
   absl::Duration backoff_initial = absl::Seconds(1);

@@ -451,10 +451,13 @@ TEST(ControllerTest, FailingProvisionsProbeOneAtATime) {
   Harness h;
   h.instance->set_provision_error(absl::UnavailableError("no capacity"));
   h.Watch(Harness::Cattle("cattle", 20));
-  // The first wave is bounded by the parallelism; after that, one probe per backoff.
-  EXPECT_EQ(h.instance->provision_calls(), 8);
+  // The first wave tries every creation once (in at most 8 batch calls) and counts as one
+  // attempt; after that, one creation probes per backoff (1, 2, 4, 8, 16 s... within a minute).
+  EXPECT_EQ(h.instance->provision_calls(), 20);
+  EXPECT_EQ(h.Status("cattle").last_error().find("attempt 2"), std::string::npos);
   h.Advance(absl::Minutes(1));
-  EXPECT_LE(h.instance->provision_calls(), 8 + 6);
+  EXPECT_GE(h.instance->provision_calls(), 20 + 4);
+  EXPECT_LE(h.instance->provision_calls(), 20 + 6);
   h.instance->set_provision_error(absl::OkStatus());
   h.Advance(absl::Minutes(2));
   EXPECT_EQ(h.Count("cattle"), 20);
