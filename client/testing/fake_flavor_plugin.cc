@@ -68,6 +68,35 @@ absl::Status FakeFlavorPlugin::Drain(const v1::DrainRequest& request) {
   return absl::OkStatus();
 }
 
+// The batch methods count the call, then release the lock before the default loop: each item's
+// unary call takes it again (and may wait in Gate()).
+absl::StatusOr<v1::BatchPrepareResponse> FakeFlavorPlugin::BatchPrepare(
+    const v1::BatchPrepareRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++batch_prepare_calls_;
+  }
+  return FlavorPlugin::BatchPrepare(request);
+}
+
+absl::StatusOr<v1::BatchHealthyResponse> FakeFlavorPlugin::BatchHealthy(
+    const v1::BatchHealthyRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++batch_healthy_calls_;
+  }
+  return FlavorPlugin::BatchHealthy(request);
+}
+
+absl::StatusOr<v1::BatchDrainResponse> FakeFlavorPlugin::BatchDrain(
+    const v1::BatchDrainRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++batch_drain_calls_;
+  }
+  return FlavorPlugin::BatchDrain(request);
+}
+
 void FakeFlavorPlugin::SetHealth(const std::string& instance_id, v1::Health health,
                                  std::string reason) {
   absl::MutexLock lock(&mu_);
@@ -92,6 +121,21 @@ int FakeFlavorPlugin::blocked_calls() const {
 std::vector<std::string> FakeFlavorPlugin::drained() const {
   absl::MutexLock lock(&mu_);
   return drained_;
+}
+
+int FakeFlavorPlugin::batch_prepare_calls() const {
+  absl::MutexLock lock(&mu_);
+  return batch_prepare_calls_;
+}
+
+int FakeFlavorPlugin::batch_healthy_calls() const {
+  absl::MutexLock lock(&mu_);
+  return batch_healthy_calls_;
+}
+
+int FakeFlavorPlugin::batch_drain_calls() const {
+  absl::MutexLock lock(&mu_);
+  return batch_drain_calls_;
 }
 
 }  // namespace infrakit::client::testing

@@ -23,6 +23,9 @@ namespace infrakit::client::testing {
 //  - Healthy: the verdict set by SetHealth for the instance ID, else UNKNOWN "no verdict yet";
 //    INVALID_ARGUMENT "instance.id: empty" without an ID.
 //  - Drain: records the instance ID (drained()).
+//  - BatchPrepare / BatchHealthy / BatchDrain: counted (batch_*_calls(), every call, oversized
+//    ones included), then the SPI's default loop over the unary methods above, so each item
+//    behaves, records, blocks (BlockCalls) and fails exactly as a unary call would.
 class FakeFlavorPlugin final : public spi::flavor::FlavorPlugin {
  public:
   absl::Status Validate(const spi::flavor::v1::ValidateRequest& request) override;
@@ -31,6 +34,12 @@ class FakeFlavorPlugin final : public spi::flavor::FlavorPlugin {
   absl::StatusOr<spi::flavor::v1::HealthyResponse> Healthy(
       const spi::flavor::v1::HealthyRequest& request) override;
   absl::Status Drain(const spi::flavor::v1::DrainRequest& request) override;
+  absl::StatusOr<spi::flavor::v1::BatchPrepareResponse> BatchPrepare(
+      const spi::flavor::v1::BatchPrepareRequest& request) override;
+  absl::StatusOr<spi::flavor::v1::BatchHealthyResponse> BatchHealthy(
+      const spi::flavor::v1::BatchHealthyRequest& request) override;
+  absl::StatusOr<spi::flavor::v1::BatchDrainResponse> BatchDrain(
+      const spi::flavor::v1::BatchDrainRequest& request) override;
 
   // Test controls.
   void SetHealth(const std::string& instance_id, spi::flavor::v1::Health health,
@@ -40,6 +49,10 @@ class FakeFlavorPlugin final : public spi::flavor::FlavorPlugin {
   void UnblockCalls();
   int blocked_calls() const;
   std::vector<std::string> drained() const;
+  // How many batch calls reached the fake (not counting their items' unary calls).
+  int batch_prepare_calls() const;
+  int batch_healthy_calls() const;
+  int batch_drain_calls() const;
 
  private:
   void Gate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -51,6 +64,9 @@ class FakeFlavorPlugin final : public spi::flavor::FlavorPlugin {
   std::vector<std::string> drained_ ABSL_GUARDED_BY(mu_);
   bool blocked_ ABSL_GUARDED_BY(mu_) = false;
   int blocked_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int batch_prepare_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int batch_healthy_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int batch_drain_calls_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace infrakit::client::testing

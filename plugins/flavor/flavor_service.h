@@ -51,6 +51,24 @@ class FlavorService final : public ::infrakit::flavor::v1::FlavorService::Callba
                                   const ::infrakit::flavor::v1::DrainRequest* request,
                                   ::infrakit::flavor::v1::DrainResponse* response) override;
 
+  // The batch methods answer INVALID_ARGUMENT at once, without queuing the call, for more than
+  // spi::kMaxBatchSize items; otherwise they run the core's batch method on the worker pool as
+  // one task (a plugin that wants its items to run concurrently does so inside its core, e.g.
+  // flavor-vanilla's BatchHealthy), so a batch takes one worker, not one per item. Per-item
+  // failures are results inside the response; the call's own status is the core's whole-call
+  // error, mapped once.
+  grpc::ServerUnaryReactor* BatchPrepare(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::flavor::v1::BatchPrepareRequest* request,
+      ::infrakit::flavor::v1::BatchPrepareResponse* response) override;
+  grpc::ServerUnaryReactor* BatchHealthy(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::flavor::v1::BatchHealthyRequest* request,
+      ::infrakit::flavor::v1::BatchHealthyResponse* response) override;
+  grpc::ServerUnaryReactor* BatchDrain(grpc::CallbackServerContext* context,
+                                       const ::infrakit::flavor::v1::BatchDrainRequest* request,
+                                       ::infrakit::flavor::v1::BatchDrainResponse* response) override;
+
  private:
   const std::shared_ptr<spi::flavor::FlavorPlugin> core_;
   // Declared last so that it is destroyed first: its remaining tasks still use core_.
