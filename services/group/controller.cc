@@ -302,6 +302,9 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   void ScheduleReconcileLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Reconcile(const std::string& id, int64_t uid);
   void ReconcileLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decide() for a steady group of cattle (no update, no remediation, no extras) from counts
+  // alone, into `d`; false when the group is not in that case (then Decide is needed).
+  bool DecideSteadyCattleLocked(Group* g, Decision* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReconcileDestroyLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeAtLocked(Group* g, absl::Time t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Resync(const std::string& id, int64_t uid);
@@ -560,6 +563,33 @@ std::vector<SlotView> Controller::Impl::SlotViewsLocked(Group* g) {
   return views;
 }
 
+bool Controller::Impl::DecideSteadyCattleLocked(Group* g, Decision* d) {
+  // The common case (a group of cattle converging or holding its size, no update running, no
+  // remediation) needs counts only, not the planner's sorted views of every member: for a
+  // group of thousands, building those (strings copied per member) was most of a pass's cost,
+  // and a pass runs per batch of events. Decide gives the same answer here (planner_test
+  // checks Decide; controller tests cover both paths).
+  if (IsPets(g->spec) || g->update.active() || g->spec.remediation().enabled()) return false;
+  const int64_t n = g->spec.allocation().size();
+  const int64_t existing_members = static_cast<int64_t>(g->members.size());
+  int64_t live = 0;
+  for (const auto& [id, m] : g->members) {
+    if (!m.doomed && !m.destroying) ++live;
+  }
+  int64_t started = 0;
+  for (const auto& [seq, s] : g->slots) {
+    if (s.state != SlotState::kQueued) ++started;
+  }
+  const int64_t have = live + static_cast<int64_t>(g->slots.size());
+  // Extras to choose among: the planner decides which.
+  if (have > n) return false;
+  // Never more instances than the size, counting those still being destroyed.
+  const int64_t creates = std::min(n - have, n - existing_members - started);
+  for (int64_t i = 0; i < creates; ++i) d->creates.push_back({});
+  d->breaker_open = false;
+  return true;
+}
+
 void Controller::Impl::ReconcileLocked(Group* g) {
   if (shut_down_ || g->finishing) return;
   const absl::Time now = clock_->Now();
@@ -575,35 +605,38 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   // Never act on a membership that is not known.
   if (!g->known || g->empty_suspect) return;
 
-  const bool rolling = g->update.active() && !g->update.paused();
-  DecideInput in;
-  in.pets = IsPets(g->spec);
-  in.size = g->spec.allocation().size();
-  if (in.pets) {
-    in.logical_ids.assign(g->spec.allocation().logical_ids().ids().begin(),
-                          g->spec.allocation().logical_ids().ids().end());
-  }
-  in.target_sha = g->sha;
-  in.rolling = rolling;
-  in.hold = g->update.active() && g->update.paused();
-  in.limits = ResolveRollingLimits(g->spec, DesiredCount(g->spec));
   const gv1::RemediationPolicy& r = g->spec.remediation();
-  in.remediation = r.enabled();
-  in.remediation_max_concurrent = r.max_concurrent() > 0 ? r.max_concurrent() : 1;
-  in.max_unhealthy_percent =
-      r.max_unhealthy_percent() > 0 ? r.max_unhealthy_percent() : kDefaultMaxUnhealthyPercent;
-  int64_t in_progress = g->remediation_debt;
-  for (const auto& [id, m] : g->members) {
-    if (m.doomed && m.remediation) ++in_progress;
-  }
-  for (const auto& [seq, s] : g->slots) {
-    if (s.remediation) ++in_progress;
-  }
-  in.remediation_in_progress = in_progress;
-  in.members = MemberViewsLocked(g, now);
-  in.slots = SlotViewsLocked(g);
+  Decision d;
+  DecideInput in;
+  if (!DecideSteadyCattleLocked(g, &d)) {
+    const bool rolling = g->update.active() && !g->update.paused();
+    in.pets = IsPets(g->spec);
+    in.size = g->spec.allocation().size();
+    if (in.pets) {
+      in.logical_ids.assign(g->spec.allocation().logical_ids().ids().begin(),
+                            g->spec.allocation().logical_ids().ids().end());
+    }
+    in.target_sha = g->sha;
+    in.rolling = rolling;
+    in.hold = g->update.active() && g->update.paused();
+    in.limits = ResolveRollingLimits(g->spec, DesiredCount(g->spec));
+    in.remediation = r.enabled();
+    in.remediation_max_concurrent = r.max_concurrent() > 0 ? r.max_concurrent() : 1;
+    in.max_unhealthy_percent =
+        r.max_unhealthy_percent() > 0 ? r.max_unhealthy_percent() : kDefaultMaxUnhealthyPercent;
+    int64_t in_progress = g->remediation_debt;
+    for (const auto& [id, m] : g->members) {
+      if (m.doomed && m.remediation) ++in_progress;
+    }
+    for (const auto& [seq, s] : g->slots) {
+      if (s.remediation) ++in_progress;
+    }
+    in.remediation_in_progress = in_progress;
+    in.members = MemberViewsLocked(g, now);
+    in.slots = SlotViewsLocked(g);
 
-  Decision d = Decide(in);
+    d = Decide(in);
+  }
 
   if (d.breaker_open != g->breaker_open) {
     g->breaker_open = d.breaker_open;
