@@ -74,6 +74,8 @@ absl::StatusOr<v1::ProvisionResponse> FakeInstancePlugin::Provision(
     const v1::ProvisionRequest& request) {
   absl::MutexLock lock(&mu_);
   Gate();
+  ++provision_calls_;
+  if (fail_in_ > 0 && --fail_in_ == 0) return fail_status_;
   if (absl::Status status = CheckProperties(request.spec().properties()); !status.ok()) {
     return status;
   }
@@ -106,6 +108,7 @@ absl::StatusOr<v1::ProvisionResponse> FakeInstancePlugin::Provision(
 absl::Status FakeInstancePlugin::Destroy(const v1::DestroyRequest& request) {
   absl::MutexLock lock(&mu_);
   Gate();
+  ++destroy_calls_;
   auto it = instances_.find(request.id());
   if (it == instances_.end()) {
     return absl::NotFoundError(absl::StrCat("no instance ", request.id()));
@@ -162,6 +165,25 @@ absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> FakeInstancePlugin::
   return std::make_unique<Handle>(this, id);
 }
 
+absl::StatusOr<v1::BatchProvisionResponse> FakeInstancePlugin::BatchProvision(
+    const v1::BatchProvisionRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++batch_provision_calls_;
+  }
+  // Not under mu_: each item takes it in Provision.
+  return InstancePlugin::BatchProvision(request);
+}
+
+absl::StatusOr<v1::BatchDestroyResponse> FakeInstancePlugin::BatchDestroy(
+    const v1::BatchDestroyRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++batch_destroy_calls_;
+  }
+  return InstancePlugin::BatchDestroy(request);
+}
+
 void FakeInstancePlugin::Notify(const v1::Description* before, const v1::Description* after) {
   for (const auto& [id, watcher] : watchers_) {
     const auto& tags = watcher.request.tags();
@@ -207,6 +229,32 @@ int FakeInstancePlugin::blocked_calls() const {
 int FakeInstancePlugin::calls() const {
   absl::MutexLock lock(&mu_);
   return calls_;
+}
+
+int FakeInstancePlugin::provision_calls() const {
+  absl::MutexLock lock(&mu_);
+  return provision_calls_;
+}
+
+int FakeInstancePlugin::destroy_calls() const {
+  absl::MutexLock lock(&mu_);
+  return destroy_calls_;
+}
+
+int FakeInstancePlugin::batch_provision_calls() const {
+  absl::MutexLock lock(&mu_);
+  return batch_provision_calls_;
+}
+
+int FakeInstancePlugin::batch_destroy_calls() const {
+  absl::MutexLock lock(&mu_);
+  return batch_destroy_calls_;
+}
+
+void FakeInstancePlugin::FailNthProvision(int n, absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  fail_in_ = n > 0 ? n : 0;
+  fail_status_ = std::move(status);
 }
 
 int FakeInstancePlugin::open_watches() const {

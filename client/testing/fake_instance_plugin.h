@@ -42,6 +42,13 @@ class FakeInstancePlugin final : public spi::instance::InstancePlugin {
   // that change things. UNIMPLEMENTED after SetWatchSupported(false).
   absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> Watch(
       const spi::instance::v1::WatchRequest& request, spi::instance::WatchSink* sink) override;
+  // The SPI's default loops (each item is one Provision / Destroy call, with everything above:
+  // gating, counting, bad properties, FailNthProvision), counted by batch_*_calls(). A batch
+  // refused as a whole (too large) is counted too but reaches no item.
+  absl::StatusOr<spi::instance::v1::BatchProvisionResponse> BatchProvision(
+      const spi::instance::v1::BatchProvisionRequest& request) override;
+  absl::StatusOr<spi::instance::v1::BatchDestroyResponse> BatchDestroy(
+      const spi::instance::v1::BatchDestroyRequest& request) override;
 
   // Test controls.
 
@@ -51,8 +58,18 @@ class FakeInstancePlugin final : public spi::instance::InstancePlugin {
   void BlockCalls();
   void UnblockCalls();
   int blocked_calls() const;
-  // SPI calls that reached the plugin so far.
+  // SPI calls that reached the plugin so far (each item of a batch counts as one call).
   int calls() const;
+  // Provision / Destroy calls so far, items of batches included.
+  int provision_calls() const;
+  int destroy_calls() const;
+  // BatchProvision / BatchDestroy calls so far.
+  int batch_provision_calls() const;
+  int batch_destroy_calls() const;
+  // The `n`-th Provision from now (1 = the next one; items of a batch count one each) fails
+  // with `status` before creating anything, e.g. FailNthProvision(2, ...) before a batch of 5
+  // makes its second item fail. One failure is pending at a time: a new call replaces it.
+  void FailNthProvision(int n, absl::Status status);
   // Watches currently subscribed, and handles destroyed so far.
   int open_watches() const;
   int destroyed_handles() const;
@@ -83,6 +100,13 @@ class FakeInstancePlugin final : public spi::instance::InstancePlugin {
   bool blocked_ ABSL_GUARDED_BY(mu_) = false;
   int blocked_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int provision_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int destroy_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int batch_provision_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  int batch_destroy_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  // Provisions still to pass before the injected failure (0: none pending).
+  int fail_in_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status fail_status_ ABSL_GUARDED_BY(mu_);
   int destroyed_handles_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -13,6 +13,7 @@
 #include "common/grpc_status.h"
 #include "glog/logging.h"
 #include "common/pooled_unary.h"
+#include "spi/item_status.h"
 
 namespace infrakit::plugins::instance {
 namespace {
@@ -301,6 +302,34 @@ grpc::ServerUnaryReactor* InstanceService::Label(grpc::CallbackServerContext* co
                                                  v1::LabelResponse* response) {
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(core_->Label(*request), response);
+  });
+}
+
+grpc::ServerUnaryReactor* InstanceService::BatchProvision(grpc::CallbackServerContext* context,
+                                                          const v1::BatchProvisionRequest* request,
+                                                          v1::BatchProvisionResponse* response) {
+  // Checked here, before the pool, so that no core (nor a core's override forgetting the
+  // check) ever sees an oversized batch, and such a call takes no worker.
+  if (absl::Status size = spi::CheckBatchSize(request->requests_size(), "requests"); !size.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(size));
+    return reactor;
+  }
+  return FinishOnPool(pool_, context, [this, request, response] {
+    return Fill(core_->BatchProvision(*request), response);
+  });
+}
+
+grpc::ServerUnaryReactor* InstanceService::BatchDestroy(grpc::CallbackServerContext* context,
+                                                        const v1::BatchDestroyRequest* request,
+                                                        v1::BatchDestroyResponse* response) {
+  if (absl::Status size = spi::CheckBatchSize(request->requests_size(), "requests"); !size.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(size));
+    return reactor;
+  }
+  return FinishOnPool(pool_, context, [this, request, response] {
+    return Fill(core_->BatchDestroy(*request), response);
   });
 }
 

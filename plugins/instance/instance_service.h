@@ -65,6 +65,19 @@ class InstanceService final : public ::infrakit::instance::v1::InstanceService::
                                   const ::infrakit::instance::v1::LabelRequest* request,
                                   ::infrakit::instance::v1::LabelResponse* response) override;
 
+  // The batch methods refuse a batch of more than spi::kMaxBatchSize requests with
+  // INVALID_ARGUMENT before it reaches the core (or the pool), whatever the core would do; else
+  // they run the core's batch method on the worker pool like the unary ones. Per-item outcomes
+  // travel in the response; the call's own status is only the whole call's.
+  grpc::ServerUnaryReactor* BatchProvision(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::instance::v1::BatchProvisionRequest* request,
+      ::infrakit::instance::v1::BatchProvisionResponse* response) override;
+  grpc::ServerUnaryReactor* BatchDestroy(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::instance::v1::BatchDestroyRequest* request,
+      ::infrakit::instance::v1::BatchDestroyResponse* response) override;
+
   // Subscribes on the core (on the worker pool) and streams its events in order. Sends the
   // kWatchSubscribedMetadataKey initial metadata once subscribed. Ends with the core's error
   // when it cannot watch (UNIMPLEMENTED...), with the core's status after the queued events when

@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -134,6 +135,166 @@ TEST(InstanceServiceTest, SlowWatchClientGetsResourceExhaustedInsteadOfUnbounded
   grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
   EXPECT_LT(received, kLabels + 2);  // ADDED + SYNCED + labels, had nothing been dropped.
+}
+
+// A core whose batch methods answer a fixed whole-call status (OK: no results) and record that they ran: shows
+// what the adapter does around them.
+class BatchRecordingPlugin final : public spi::instance::InstancePlugin {
+ public:
+  explicit BatchRecordingPlugin(absl::Status batch_status) : batch_status_(batch_status) {}
+  absl::Status Validate(const v1::ValidateRequest&) override { return absl::OkStatus(); }
+  absl::StatusOr<v1::ProvisionResponse> Provision(const v1::ProvisionRequest&) override {
+    return absl::UnimplementedError("unary");
+  }
+  absl::Status Destroy(const v1::DestroyRequest&) override {
+    return absl::UnimplementedError("unary");
+  }
+  absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest&) override {
+    return absl::UnimplementedError("unary");
+  }
+  absl::StatusOr<v1::LabelResponse> Label(const v1::LabelRequest&) override {
+    return absl::UnimplementedError("unary");
+  }
+  absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> Watch(
+      const v1::WatchRequest&, spi::instance::WatchSink*) override {
+    return absl::UnimplementedError("unary");
+  }
+  // No size check here on purpose: the adapter must not rely on the core's.
+  absl::StatusOr<v1::BatchProvisionResponse> BatchProvision(
+      const v1::BatchProvisionRequest&) override {
+    ++batch_calls;
+    if (batch_status_.ok()) return v1::BatchProvisionResponse();
+    return batch_status_;
+  }
+  absl::StatusOr<v1::BatchDestroyResponse> BatchDestroy(
+      const v1::BatchDestroyRequest&) override {
+    ++batch_calls;
+    if (batch_status_.ok()) return v1::BatchDestroyResponse();
+    return batch_status_;
+  }
+
+  std::atomic<int> batch_calls{0};
+
+ private:
+  const absl::Status batch_status_;
+};
+
+TEST(InstanceServiceTest, BatchProvisionAnswersOneResultPerRequestInOrder) {
+  TempDir dir;
+  auto fake = std::make_shared<FakeInstancePlugin>();
+  InstanceService service(fake);
+  auto server = TestServer::Start(dir.Join("instance.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::InstanceService::NewStub((*server)->NewChannel());
+
+  v1::BatchProvisionRequest request;
+  for (int i = 0; i < 3; ++i) {
+    v1::ProvisionRequest* item = request.add_requests();
+    item->mutable_spec()->set_init(std::to_string(i));
+    if (i == 1) {  // the fake's bad input: a non-string image
+      (*item->mutable_spec()->mutable_properties()->mutable_fields())["image"].set_number_value(1);
+    }
+  }
+  request.mutable_requests(2)->mutable_spec()->set_idempotency_key("k");
+  *request.add_requests() = request.requests(2);  // a repeat inside the batch
+  v1::BatchProvisionResponse response;
+  auto context = ContextWithDeadline();
+  grpc::Status status = stub->BatchProvision(context.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 4);
+  ASSERT_TRUE(response.results(0).has_response());
+  EXPECT_EQ(response.results(0).response().id(), "instance-000001");
+  EXPECT_TRUE(response.results(0).response().created());
+  ASSERT_TRUE(response.results(1).has_error());
+  EXPECT_EQ(response.results(1).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(response.results(1).error().message(), "properties.image: must be a string");
+  ASSERT_TRUE(response.results(2).has_response());
+  EXPECT_EQ(response.results(2).response().id(), "instance-000002");
+  ASSERT_TRUE(response.results(3).has_response());
+  EXPECT_EQ(response.results(3).response().id(), "instance-000002");
+  EXPECT_FALSE(response.results(3).response().created());
+  EXPECT_EQ(fake->batch_provision_calls(), 1);
+  EXPECT_EQ(fake->provision_calls(), 4);
+}
+
+TEST(InstanceServiceTest, BatchDestroyAnswersOneStatusPerRequestInOrder) {
+  TempDir dir;
+  auto fake = std::make_shared<FakeInstancePlugin>();
+  InstanceService service(fake);
+  auto server = TestServer::Start(dir.Join("instance.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::InstanceService::NewStub((*server)->NewChannel());
+  absl::StatusOr<v1::ProvisionResponse> a = fake->Provision(v1::ProvisionRequest());
+  absl::StatusOr<v1::ProvisionResponse> b = fake->Provision(v1::ProvisionRequest());
+  ASSERT_TRUE(a.ok() && b.ok());
+
+  v1::BatchDestroyRequest request;
+  request.add_requests()->set_id(b->id());
+  request.add_requests()->set_id("instance-999999");
+  request.add_requests()->set_id(a->id());
+  v1::BatchDestroyResponse response;
+  auto context = ContextWithDeadline();
+  grpc::Status status = stub->BatchDestroy(context.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.results_size(), 3);
+  EXPECT_EQ(response.results(0).code(), 0);
+  EXPECT_EQ(response.results(1).code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(response.results(1).message(), "no instance instance-999999");
+  EXPECT_EQ(response.results(2).code(), 0);
+  absl::StatusOr<v1::DescribeResponse> left = fake->Describe(v1::DescribeRequest());
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->instances_size(), 0);
+  EXPECT_EQ(fake->batch_destroy_calls(), 1);
+}
+
+TEST(InstanceServiceTest, OversizedBatchesAreRefusedBeforeTheCore) {
+  TempDir dir;
+  auto core = std::make_shared<BatchRecordingPlugin>(absl::OkStatus());
+  InstanceService service(core);
+  auto server = TestServer::Start(dir.Join("instance.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::InstanceService::NewStub((*server)->NewChannel());
+
+  v1::BatchProvisionRequest provision;
+  v1::BatchDestroyRequest destroy;
+  for (size_t i = 0; i <= spi::kMaxBatchSize; ++i) {
+    provision.add_requests();
+    destroy.add_requests()->set_id("x");
+  }
+  v1::BatchProvisionResponse provisioned;
+  auto context = ContextWithDeadline();
+  grpc::Status status = stub->BatchProvision(context.get(), provision, &provisioned);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "requests: 1001 items; a batch carries at most 1000");
+  v1::BatchDestroyResponse destroyed;
+  context = ContextWithDeadline();
+  status = stub->BatchDestroy(context.get(), destroy, &destroyed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(core->batch_calls.load(), 0);
+
+  // At the limit the core is called.
+  provision.mutable_requests()->RemoveLast();
+  context = ContextWithDeadline();
+  status = stub->BatchProvision(context.get(), provision, &provisioned);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(core->batch_calls.load(), 1);
+}
+
+TEST(InstanceServiceTest, TheCoresWholeCallErrorIsTheCallsStatus) {
+  TempDir dir;
+  auto core = std::make_shared<BatchRecordingPlugin>(absl::UnavailableError("cloud API down"));
+  InstanceService service(core);
+  auto server = TestServer::Start(dir.Join("instance.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::InstanceService::NewStub((*server)->NewChannel());
+  v1::BatchProvisionRequest request;
+  request.add_requests();
+  v1::BatchProvisionResponse response;
+  auto context = ContextWithDeadline();
+  grpc::Status status = stub->BatchProvision(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "cloud API down");
+  EXPECT_EQ(response.results_size(), 0);
 }
 
 }  // namespace
