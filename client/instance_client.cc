@@ -156,6 +156,52 @@ absl::StatusOr<v1::LabelResponse> InstanceClient::Label(const v1::LabelRequest& 
   return UnaryCall(stub_.get(), &Stub::Label, request, deadline_);
 }
 
+absl::StatusOr<v1::BatchProvisionResponse> InstanceClient::BatchProvision(
+    const v1::BatchProvisionRequest& request) {
+  if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
+  if (!batch_provision_unimplemented_.load(std::memory_order_relaxed)) {
+    absl::StatusOr<v1::BatchProvisionResponse> response =
+        UnaryCall(stub_.get(), &Stub::BatchProvision, request, deadline_);
+    if (response.ok()) {
+      if (response->results_size() != request.requests_size()) {
+        return absl::InternalError(absl::StrCat("BatchProvision: the plugin answered ",
+                                                response->results_size(), " results for ",
+                                                request.requests_size(), " requests"));
+      }
+      for (int i = 0; i < response->results_size(); ++i) {
+        if (response->results(i).outcome_case() == v1::ProvisionResult::OUTCOME_NOT_SET) {
+          return absl::InternalError(absl::StrCat(
+              "BatchProvision: the plugin's result ", i, " has neither a response nor an error"));
+        }
+      }
+      return response;
+    }
+    if (!absl::IsUnimplemented(response.status())) return response.status();
+    batch_provision_unimplemented_.store(true, std::memory_order_relaxed);
+  }
+  return InstancePlugin::BatchProvision(request);
+}
+
+absl::StatusOr<v1::BatchDestroyResponse> InstanceClient::BatchDestroy(
+    const v1::BatchDestroyRequest& request) {
+  if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
+  if (!batch_destroy_unimplemented_.load(std::memory_order_relaxed)) {
+    absl::StatusOr<v1::BatchDestroyResponse> response =
+        UnaryCall(stub_.get(), &Stub::BatchDestroy, request, deadline_);
+    if (response.ok()) {
+      if (response->results_size() != request.requests_size()) {
+        return absl::InternalError(absl::StrCat("BatchDestroy: the plugin answered ",
+                                                response->results_size(), " results for ",
+                                                request.requests_size(), " requests"));
+      }
+      return response;
+    }
+    if (!absl::IsUnimplemented(response.status())) return response.status();
+    batch_destroy_unimplemented_.store(true, std::memory_order_relaxed);
+  }
+  return InstancePlugin::BatchDestroy(request);
+}
+
 absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> InstanceClient::Watch(
     const v1::WatchRequest& request, spi::instance::WatchSink* sink) {
   auto call = std::make_unique<WatchCall>(channel_, request, sink);

@@ -6,6 +6,7 @@
 
 #include <grpcpp/channel.h>
 
+#include <atomic>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -38,6 +39,18 @@ class InstanceClient final : public spi::instance::InstancePlugin {
   absl::StatusOr<spi::instance::v1::LabelResponse> Label(
       const spi::instance::v1::LabelRequest& request) override;
 
+  // The batch RPCs, one call each with the same deadline as a unary call (the caller sizes its
+  // batches for it). A batch of more than spi::kMaxBatchSize requests is refused here with
+  // INVALID_ARGUMENT, without a call. A plugin answering UNIMPLEMENTED (one built before the
+  // batch calls, or written by someone else) gets the SPI's default instead, one unary call per
+  // item, for this call and, remembered, every later one of this client (each method on its
+  // own). A response with another number of results than requests, or a result with no
+  // outcome, is INTERNAL naming the mismatch: its items cannot be matched to the requests.
+  absl::StatusOr<spi::instance::v1::BatchProvisionResponse> BatchProvision(
+      const spi::instance::v1::BatchProvisionRequest& request) override;
+  absl::StatusOr<spi::instance::v1::BatchDestroyResponse> BatchDestroy(
+      const spi::instance::v1::BatchDestroyRequest& request) override;
+
   // Opens the Watch stream and returns once the server has subscribed (it sends the
   // "infrakit-watch" initial metadata) or the first event has arrived; events may reach `sink`
   // before this returns. Errors: the server's status when the call fails before that
@@ -54,6 +67,11 @@ class InstanceClient final : public spi::instance::InstancePlugin {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<::infrakit::instance::v1::InstanceService::Stub> stub_;
   const absl::Duration deadline_;
+  // Set once the plugin has answered a batch RPC with UNIMPLEMENTED: a plugin does not learn a
+  // method while this client lives (a restarted, upgraded plugin is a new client from the
+  // resolver), so asking again would only add a round trip to every batch.
+  std::atomic<bool> batch_provision_unimplemented_{false};
+  std::atomic<bool> batch_destroy_unimplemented_{false};
 };
 
 }  // namespace infrakit::client

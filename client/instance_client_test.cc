@@ -2,12 +2,16 @@
 #include "client/instance_client.h"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/discovery/channel.h"
 #include "client/testing/fake_instance_plugin.h"
@@ -15,6 +19,7 @@
 #include "client/testing/test_server.h"
 #include "gtest/gtest.h"
 #include "plugins/instance/instance_service.h"
+#include "spi/item_status.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
@@ -301,6 +306,275 @@ TEST_F(InstanceClientTest, HandleMayOutliveTheClient) {
   EXPECT_TRUE(sink.WaitForEvents(2, kWait));
   handle->reset();
   EXPECT_TRUE(WaitFor([&] { return fake_->destroyed_handles() == 1; }, kWait));
+}
+
+TEST_F(InstanceClientTest, BatchProvisionIsOneCallWithOneResultPerRequestInOrder) {
+  fake_->FailNthProvision(2, absl::UnavailableError("cloud hiccup"));
+  v1::BatchProvisionRequest request;
+  for (int i = 0; i < 5; ++i) *request.add_requests() = ProvisionWithTags({{"n", std::to_string(i)}});
+  absl::StatusOr<v1::BatchProvisionResponse> response = client_->BatchProvision(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(fake_->batch_provision_calls(), 1);
+  EXPECT_EQ(fake_->provision_calls(), 5);
+  ASSERT_EQ(response->results_size(), 5);
+  const std::vector<std::string> ids = {"instance-000001", "", "instance-000002",
+                                        "instance-000003", "instance-000004"};
+  for (int i = 0; i < 5; ++i) {
+    if (i == 1) {
+      ASSERT_TRUE(response->results(i).has_error());
+      EXPECT_EQ(spi::FromItemStatus(response->results(i).error()),
+                absl::UnavailableError("cloud hiccup"));
+      continue;
+    }
+    ASSERT_TRUE(response->results(i).has_response()) << i;
+    EXPECT_EQ(response->results(i).response().id(), ids[i]);
+    EXPECT_TRUE(response->results(i).response().created());
+  }
+}
+
+TEST_F(InstanceClientTest, BatchDestroyIsOneCallWithOneStatusPerRequestInOrder) {
+  const std::string a = MustProvision({});
+  const std::string b = MustProvision({});
+  v1::BatchDestroyRequest request;
+  for (const std::string& id : {a, std::string("instance-999999"), b}) {
+    request.add_requests()->set_id(id);
+  }
+  absl::StatusOr<v1::BatchDestroyResponse> response = client_->BatchDestroy(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(fake_->batch_destroy_calls(), 1);
+  ASSERT_EQ(response->results_size(), 3);
+  EXPECT_EQ(response->results(0).code(), 0);
+  EXPECT_EQ(spi::FromItemStatus(response->results(1)),
+            absl::NotFoundError("no instance instance-999999"));
+  EXPECT_EQ(response->results(2).code(), 0);
+  absl::StatusOr<v1::DescribeResponse> left = client_->Describe(v1::DescribeRequest());
+  ASSERT_TRUE(left.ok()) << left.status();
+  EXPECT_EQ(left->instances_size(), 0);
+}
+
+TEST_F(InstanceClientTest, OversizedBatchesAreRefusedWithoutACall) {
+  // No server behind this socket: only a check made before any call answers INVALID_ARGUMENT.
+  TempDir empty;
+  InstanceClient nowhere(discovery::MakePluginChannel(empty.Join("gone.sock")));
+  v1::BatchProvisionRequest provision;
+  v1::BatchDestroyRequest destroy;
+  for (size_t i = 0; i <= spi::kMaxBatchSize; ++i) {
+    provision.add_requests();
+    destroy.add_requests()->set_id("x");
+  }
+  absl::StatusOr<v1::BatchProvisionResponse> provisioned = nowhere.BatchProvision(provision);
+  EXPECT_EQ(provisioned.status(),
+            absl::InvalidArgumentError("requests: 1001 items; a batch carries at most 1000"));
+  EXPECT_EQ(nowhere.BatchDestroy(destroy).status().code(), absl::StatusCode::kInvalidArgument);
+  // And a reachable plugin is not called either.
+  EXPECT_EQ(client_->BatchProvision(provision).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fake_->batch_provision_calls(), 0);
+  EXPECT_EQ(fake_->calls(), 0);
+}
+
+// A hand-written InstanceService as an older or third-party plugin might serve it: Provision
+// and Destroy only, in memory (IDs "legacy-1", "legacy-2"...). Its batch methods either are
+// left to gRPC's generated default (UNIMPLEMENTED, what a server built without them answers),
+// counting the attempts, or misbehave as `batch_mode` says.
+class LegacyService final : public v1::InstanceService::CallbackService {
+ public:
+  enum class BatchMode {
+    kUnimplemented,  // gRPC's own answer for a method the service does not implement
+    kUnavailable,    // the whole call fails UNAVAILABLE
+    kOneResultShort, // one result fewer than requests
+    kNoOutcome,      // the right number of results, the last without an outcome
+  };
+  explicit LegacyService(BatchMode mode) : mode_(mode) {}
+
+  grpc::ServerUnaryReactor* Provision(grpc::CallbackServerContext* context,
+                                      const v1::ProvisionRequest* request,
+                                      v1::ProvisionResponse* response) override {
+    grpc::Status status;
+    if (request->spec().init() == "bad") {
+      status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "spec.init: bad");
+    } else {
+      absl::MutexLock lock(&mu_);
+      ++provisions_;
+      response->set_id(absl::StrCat("legacy-", provisions_));
+      response->set_created(true);
+      ids_.insert(response->id());
+    }
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(status);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Destroy(grpc::CallbackServerContext* context,
+                                    const v1::DestroyRequest* request,
+                                    v1::DestroyResponse* /*response*/) override {
+    grpc::Status status;
+    {
+      absl::MutexLock lock(&mu_);
+      ++destroys_;
+      if (ids_.erase(request->id()) == 0) {
+        status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                              absl::StrCat("no instance ", request->id()));
+      }
+    }
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(status);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* BatchProvision(grpc::CallbackServerContext* context,
+                                           const v1::BatchProvisionRequest* request,
+                                           v1::BatchProvisionResponse* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++batch_attempts_;
+    }
+    if (mode_ == BatchMode::kUnimplemented) {
+      return v1::InstanceService::CallbackService::BatchProvision(context, request, response);
+    }
+    for (int i = 0; i < request->requests_size(); ++i) {
+      v1::ProvisionResult* result = response->add_results();
+      if (mode_ == BatchMode::kNoOutcome && i == request->requests_size() - 1) continue;
+      result->mutable_response()->set_id(absl::StrCat("batch-", i));
+    }
+    if (mode_ == BatchMode::kOneResultShort) response->mutable_results()->RemoveLast();
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(mode_ == BatchMode::kUnavailable
+                        ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend down")
+                        : grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* BatchDestroy(grpc::CallbackServerContext* context,
+                                         const v1::BatchDestroyRequest* request,
+                                         v1::BatchDestroyResponse* response) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++batch_attempts_;
+    }
+    if (mode_ == BatchMode::kUnimplemented) {
+      return v1::InstanceService::CallbackService::BatchDestroy(context, request, response);
+    }
+    for (int i = 0; i < request->requests_size(); ++i) response->add_results();
+    if (mode_ == BatchMode::kOneResultShort) response->mutable_results()->RemoveLast();
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(mode_ == BatchMode::kUnavailable
+                        ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend down")
+                        : grpc::Status::OK);
+    return reactor;
+  }
+
+  int provisions() {
+    absl::MutexLock lock(&mu_);
+    return provisions_;
+  }
+  int destroys() {
+    absl::MutexLock lock(&mu_);
+    return destroys_;
+  }
+  int batch_attempts() {
+    absl::MutexLock lock(&mu_);
+    return batch_attempts_;
+  }
+
+ private:
+  const BatchMode mode_;
+  absl::Mutex mu_;
+  int provisions_ ABSL_GUARDED_BY(mu_) = 0;
+  int destroys_ ABSL_GUARDED_BY(mu_) = 0;
+  int batch_attempts_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<std::string> ids_ ABSL_GUARDED_BY(mu_);
+};
+
+v1::BatchProvisionRequest BatchOfInits(const std::vector<std::string>& inits) {
+  v1::BatchProvisionRequest request;
+  for (const std::string& init : inits) request.add_requests()->mutable_spec()->set_init(init);
+  return request;
+}
+
+TEST(InstanceClientBatchFallbackTest, APluginWithoutBatchCallsGetsUnaryCallsFromThenOn) {
+  TempDir dir;
+  LegacyService legacy(LegacyService::BatchMode::kUnimplemented);
+  auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
+  ASSERT_TRUE(server.ok()) << server.status();
+  InstanceClient client((*server)->NewChannel(), kWait);
+
+  absl::StatusOr<v1::BatchProvisionResponse> first =
+      client.BatchProvision(BatchOfInits({"a", "bad", "c"}));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(legacy.batch_attempts(), 1);
+  EXPECT_EQ(legacy.provisions(), 2);
+  ASSERT_EQ(first->results_size(), 3);
+  EXPECT_EQ(first->results(0).response().id(), "legacy-1");
+  EXPECT_EQ(spi::FromItemStatus(first->results(1).error()),
+            absl::InvalidArgumentError("spec.init: bad"));
+  EXPECT_EQ(first->results(2).response().id(), "legacy-2");
+
+  // Remembered: straight to the unary calls.
+  absl::StatusOr<v1::BatchProvisionResponse> second = client.BatchProvision(BatchOfInits({"d"}));
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->results_size(), 1);
+  EXPECT_EQ(second->results(0).response().id(), "legacy-3");
+  EXPECT_EQ(legacy.batch_attempts(), 1);
+
+  // BatchDestroy learns on its own, the same way.
+  v1::BatchDestroyRequest destroy;
+  for (const char* id : {"legacy-1", "legacy-9", "legacy-3"}) destroy.add_requests()->set_id(id);
+  absl::StatusOr<v1::BatchDestroyResponse> destroyed = client.BatchDestroy(destroy);
+  ASSERT_TRUE(destroyed.ok()) << destroyed.status();
+  EXPECT_EQ(legacy.batch_attempts(), 2);
+  EXPECT_EQ(legacy.destroys(), 3);
+  ASSERT_EQ(destroyed->results_size(), 3);
+  EXPECT_EQ(destroyed->results(0).code(), 0);
+  EXPECT_EQ(spi::FromItemStatus(destroyed->results(1)), absl::NotFoundError("no instance legacy-9"));
+  EXPECT_EQ(destroyed->results(2).code(), 0);
+  destroy.mutable_requests()->DeleteSubrange(1, 2);
+  destroy.mutable_requests(0)->set_id("legacy-2");
+  destroyed = client.BatchDestroy(destroy);
+  ASSERT_TRUE(destroyed.ok()) << destroyed.status();
+  ASSERT_EQ(destroyed->results_size(), 1);
+  EXPECT_EQ(destroyed->results(0).code(), 0);
+  EXPECT_EQ(legacy.batch_attempts(), 2);
+  EXPECT_EQ(legacy.destroys(), 4);
+}
+
+TEST(InstanceClientBatchFallbackTest, OtherErrorsAreTheCallsAndAreNotRemembered) {
+  TempDir dir;
+  LegacyService legacy(LegacyService::BatchMode::kUnavailable);
+  auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
+  ASSERT_TRUE(server.ok()) << server.status();
+  InstanceClient client((*server)->NewChannel(), kWait);
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    EXPECT_EQ(client.BatchProvision(BatchOfInits({"a"})).status(),
+              absl::UnavailableError("backend down"));
+    EXPECT_EQ(legacy.batch_attempts(), attempt);
+  }
+  EXPECT_EQ(legacy.provisions(), 0);  // no fallback that could create twice
+}
+
+TEST(InstanceClientBatchFallbackTest, AResultCountOtherThanTheRequestsIsInternal) {
+  TempDir dir;
+  LegacyService legacy(LegacyService::BatchMode::kOneResultShort);
+  auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
+  ASSERT_TRUE(server.ok()) << server.status();
+  InstanceClient client((*server)->NewChannel(), kWait);
+  EXPECT_EQ(client.BatchProvision(BatchOfInits({"a", "b", "c"})).status(),
+            absl::InternalError("BatchProvision: the plugin answered 2 results for 3 requests"));
+  v1::BatchDestroyRequest destroy;
+  destroy.add_requests()->set_id("x");
+  EXPECT_EQ(client.BatchDestroy(destroy).status(),
+            absl::InternalError("BatchDestroy: the plugin answered 0 results for 1 requests"));
+}
+
+TEST(InstanceClientBatchFallbackTest, AResultWithoutOutcomeIsInternal) {
+  TempDir dir;
+  LegacyService legacy(LegacyService::BatchMode::kNoOutcome);
+  auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
+  ASSERT_TRUE(server.ok()) << server.status();
+  InstanceClient client((*server)->NewChannel(), kWait);
+  EXPECT_EQ(client.BatchProvision(BatchOfInits({"a", "b"})).status(),
+            absl::InternalError(
+                "BatchProvision: the plugin's result 1 has neither a response nor an error"));
 }
 
 }  // namespace
