@@ -12,9 +12,18 @@ namespace infrakit::plugins::flavor::vanilla {
 
 namespace v1 = ::infrakit::flavor::v1;
 
+// How many probes one BatchHealthy runs at once by default: enough that a batch of slow probes
+// (each up to its timeout) takes about 1/16 of the time of a loop, few enough that the plugin's
+// threads, processes and sockets stay bounded (times the FlavorService's worker threads).
+inline constexpr int kDefaultMaxConcurrentProbes = 16;
+
 // Stateless: every method works from its request alone, so any number of threads may call.
 class VanillaPlugin : public spi::flavor::FlavorPlugin {
  public:
+  // `max_concurrent_probes` (>= 1; lower values are taken as 1) bounds the probes one
+  // BatchHealthy runs at once.
+  explicit VanillaPlugin(int max_concurrent_probes = kDefaultMaxConcurrentProbes);
+
   // Parses the properties and checks Size / LogicalIDs against the allocation.
   // INVALID_ARGUMENT naming the field.
   absl::Status Validate(const v1::ValidateRequest& request) override;
@@ -32,6 +41,25 @@ class VanillaPlugin : public spi::flavor::FlavorPlugin {
 
   // Nothing to drain: OK once the properties parse.
   absl::Status Drain(const v1::DrainRequest& request) override;
+
+  // The batch methods give exactly the unary methods' results, item by item, in order; bad
+  // properties (or an allocation they do not match) fail every item with the same
+  // INVALID_ARGUMENT, never the whole call. They parse the properties once per batch.
+  // INVALID_ARGUMENT for the whole call beyond spi::kMaxBatchSize items.
+  absl::StatusOr<v1::BatchPrepareResponse> BatchPrepare(
+      const v1::BatchPrepareRequest& request) override;
+
+  // Without a HealthCheck every instance is HEALTHY at once, on the calling thread. Otherwise
+  // the probes run concurrently, at most max_concurrent_probes at a time (the calling thread
+  // plus threads started for this batch and joined before it returns), so a batch takes about
+  // ceil(n / max_concurrent_probes) probe timeouts at worst.
+  absl::StatusOr<v1::BatchHealthyResponse> BatchHealthy(
+      const v1::BatchHealthyRequest& request) override;
+
+  absl::StatusOr<v1::BatchDrainResponse> BatchDrain(const v1::BatchDrainRequest& request) override;
+
+ private:
+  const int max_concurrent_probes_;
 };
 
 }  // namespace infrakit::plugins::flavor::vanilla

@@ -5,13 +5,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "spi/item_status.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/wait_for.h"
 
 namespace infrakit::plugins::flavor::vanilla {
 namespace {
@@ -245,6 +254,244 @@ TEST(VanillaPluginTest, DrainIsANoOp) {
   *drain.mutable_properties() = Json(kSeedProperties);
   drain.mutable_instance()->set_id("instance-1");
   EXPECT_TRUE(plugin.Drain(drain).ok());
+}
+
+v1::BatchHealthyRequest BatchProbe(const std::string& properties,
+                                   const std::vector<std::string>& ids) {
+  v1::BatchHealthyRequest request;
+  *request.mutable_properties() = Json(properties);
+  for (const std::string& id : ids) request.add_instances()->set_id(id);
+  return request;
+}
+
+TEST(VanillaPluginBatchTest, BatchPrepareGivesPreparesSpecForEachIndex) {
+  VanillaPlugin plugin;
+  const v1::PrepareRequest one = SeedPrepare();
+  v1::BatchPrepareRequest request;
+  *request.mutable_properties() = one.properties();
+  *request.mutable_spec() = one.spec();
+  *request.mutable_allocation() = one.allocation();
+  for (int64_t sequence : {3, 1, 2}) {
+    v1::Index* index = request.add_indexes();
+    index->set_group("cattle");
+    index->set_sequence(sequence);
+  }
+  auto batch = plugin.BatchPrepare(request);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->results_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    v1::PrepareRequest unary = one;
+    *unary.mutable_index() = request.indexes(i);
+    auto expected = plugin.Prepare(unary);
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    ASSERT_TRUE(batch->results(i).has_response()) << i;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(batch->results(i).response(),
+                                                                   *expected))
+        << i;
+  }
+}
+
+TEST(VanillaPluginBatchTest, BadPropertiesOrAllocationFailEachItemLikePrepare) {
+  VanillaPlugin plugin;
+  v1::BatchPrepareRequest request;
+  *request.mutable_properties() = Json(R"({"UserData": "one string"})");
+  request.add_indexes()->set_sequence(1);
+  request.add_indexes()->set_sequence(2);
+  auto batch = plugin.BatchPrepare(request);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->results_size(), 2);
+  v1::PrepareRequest unary;
+  *unary.mutable_properties() = request.properties();
+  const absl::Status expected = plugin.Prepare(unary).status();
+  EXPECT_EQ(expected.code(), absl::StatusCode::kInvalidArgument);
+  for (const v1::PrepareResult& result : batch->results()) {
+    ASSERT_TRUE(result.has_error());
+    EXPECT_EQ(spi::FromItemStatus(result.error()), expected);
+    EXPECT_THAT(result.error().message(), HasSubstr("UserData"));
+  }
+
+  // Properties fine, allocation not.
+  *request.mutable_properties() = Json(kSeedProperties);
+  request.mutable_allocation()->set_size(3);
+  batch = plugin.BatchPrepare(request);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->results_size(), 2);
+  for (const v1::PrepareResult& result : batch->results()) {
+    ASSERT_TRUE(result.has_error());
+    EXPECT_EQ(result.error().code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(result.error().message(), HasSubstr("Size"));
+  }
+
+  // And the same for the other batch methods.
+  auto health = plugin.BatchHealthy(BatchProbe(R"({"HealthCheck": {"Ping": "x"}})", {"i-1"}));
+  ASSERT_TRUE(health.ok()) << health.status();
+  ASSERT_EQ(health->results_size(), 1);
+  EXPECT_EQ(spi::FromItemStatus(health->results(0).error()),
+            plugin.Healthy(Probe(R"({"HealthCheck": {"Ping": "x"}})", "i-1", "")).status());
+  v1::BatchDrainRequest drain;
+  *drain.mutable_properties() = Json(R"({"Bogus": 1})");
+  drain.add_instances()->set_id("i-1");
+  drain.add_instances()->set_id("i-2");
+  auto drained = plugin.BatchDrain(drain);
+  ASSERT_TRUE(drained.ok()) << drained.status();
+  ASSERT_EQ(drained->results_size(), 2);
+  EXPECT_EQ(drained->results(1).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(drained->results(1).message(), HasSubstr("Bogus"));
+}
+
+TEST(VanillaPluginBatchTest, BatchDrainIsOkForEachInstance) {
+  VanillaPlugin plugin;
+  v1::BatchDrainRequest drain;
+  *drain.mutable_properties() = Json(kSeedProperties);
+  drain.add_instances()->set_id("i-1");
+  drain.add_instances()->set_id("i-2");
+  auto drained = plugin.BatchDrain(drain);
+  ASSERT_TRUE(drained.ok()) << drained.status();
+  ASSERT_EQ(drained->results_size(), 2);
+  EXPECT_EQ(drained->results(0).code(), 0);
+  EXPECT_EQ(drained->results(1).code(), 0);
+}
+
+TEST(VanillaPluginBatchTest, BatchHealthyWithoutAProbeIsHealthyForEachInstance) {
+  VanillaPlugin plugin;
+  auto health = plugin.BatchHealthy(BatchProbe(kSeedProperties, {"i-1", "i-2", "i-3"}));
+  ASSERT_TRUE(health.ok()) << health.status();
+  ASSERT_EQ(health->results_size(), 3);
+  for (const v1::HealthyResult& result : health->results()) {
+    EXPECT_EQ(result.response().health(), v1::HEALTH_HEALTHY);
+  }
+  auto empty = plugin.BatchHealthy(BatchProbe(kSeedProperties, {}));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->results_size(), 0);
+}
+
+TEST(VanillaPluginBatchTest, BatchHealthyGivesEachProbesVerdictInOrder) {
+  VanillaPlugin plugin;
+  const std::string properties = R"({"HealthCheck": {"Command":
+      "test \"$INFRAKIT_INSTANCE_ID\" = ok-1 || { echo \"$INFRAKIT_INSTANCE_ID\" down; exit 1; }"}})";
+  const std::vector<std::string> ids = {"bad-1", "ok-1", "bad-2"};
+  auto health = plugin.BatchHealthy(BatchProbe(properties, ids));
+  ASSERT_TRUE(health.ok()) << health.status();
+  ASSERT_EQ(health->results_size(), 3);
+  EXPECT_EQ(health->results(0).response().health(), v1::HEALTH_UNHEALTHY);
+  EXPECT_THAT(health->results(0).response().reason(), HasSubstr("bad-1 down"));
+  EXPECT_EQ(health->results(1).response().health(), v1::HEALTH_HEALTHY)
+      << health->results(1).response().reason();
+  EXPECT_EQ(health->results(2).response().health(), v1::HEALTH_UNHEALTHY);
+  EXPECT_THAT(health->results(2).response().reason(), HasSubstr("bad-2 down"));
+  // Exactly what Healthy answers for each.
+  for (int i = 0; i < 3; ++i) {
+    auto unary = plugin.Healthy(Probe(properties, ids[i], ""));
+    ASSERT_TRUE(unary.ok()) << unary.status();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        health->results(i).response(), *unary))
+        << i;
+  }
+}
+
+// Command probes that each mark that they started (a file "started-<id>" in a scratch
+// directory) and then wait until the test releases them ("release-<id>" or "release-all"), so
+// the test sees how many run at once without relying on timing.
+class GatedProbes {
+ public:
+  GatedProbes() = default;
+  // Releases every probe still waiting, so a failed test still ends.
+  ~GatedProbes() { ReleaseAll(); }
+
+  std::string Properties() const {
+    const std::string dir = dir_.path();
+    return absl::StrCat(R"({"HealthCheck": {"TimeoutSeconds": 600, "Command": ")",
+                        "touch ", dir, "/started-$INFRAKIT_INSTANCE_ID; ", "while [ ! -e ", dir,
+                        "/release-$INFRAKIT_INSTANCE_ID ] && [ ! -e ", dir,
+                        "/release-all ]; do sleep 0.01; done", R"("}})");
+  }
+
+  int Started() const {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+      count += entry.path().filename().string().rfind("started-", 0) == 0;
+    }
+    return count;
+  }
+  bool HasStarted(const std::string& id) const {
+    return std::filesystem::exists(dir_.Join("started-" + id));
+  }
+  void Release(const std::string& id) const { std::ofstream(dir_.Join("release-" + id)); }
+  void ReleaseAll() const { std::ofstream(dir_.Join("release-all")); }
+
+ private:
+  infrakit::testing::TempDir dir_;
+};
+
+std::vector<std::string> Ids(int n) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(absl::StrCat("i-", i));
+  return ids;
+}
+
+TEST(VanillaPluginBatchTest, BatchHealthyRunsProbesConcurrentlyUpToTheBound) {
+  using ::infrakit::testing::WaitFor;
+  const absl::Duration kWait = absl::Seconds(30);
+  VanillaPlugin plugin(/*max_concurrent_probes=*/3);
+  GatedProbes probes;
+  absl::StatusOr<v1::BatchHealthyResponse> health;
+  std::thread batch([&] { health = plugin.BatchHealthy(BatchProbe(probes.Properties(), Ids(7))); });
+  // Ends the batch even when an assertion below fails.
+  absl::Cleanup end_batch = [&] {
+    probes.ReleaseAll();
+    batch.join();
+  };
+
+  // Three probes wait at once (a loop would have started one)...
+  ASSERT_TRUE(WaitFor([&] { return probes.Started() >= 3; }, kWait)) << probes.Started();
+  // ...and the fourth starts only when one of them ends, since none can end before its release.
+  EXPECT_EQ(probes.Started(), 3);
+  EXPECT_TRUE(probes.HasStarted("i-0") && probes.HasStarted("i-1") && probes.HasStarted("i-2"));
+  probes.Release("i-1");
+  ASSERT_TRUE(WaitFor([&] { return probes.Started() >= 4; }, kWait)) << probes.Started();
+  EXPECT_EQ(probes.Started(), 4);
+  EXPECT_TRUE(probes.HasStarted("i-3"));
+
+  std::move(end_batch).Invoke();
+  ASSERT_TRUE(health.ok()) << health.status();
+  ASSERT_EQ(health->results_size(), 7);
+  for (const v1::HealthyResult& result : health->results()) {
+    EXPECT_EQ(result.response().health(), v1::HEALTH_HEALTHY) << result.response().reason();
+  }
+  EXPECT_EQ(probes.Started(), 7);
+}
+
+TEST(VanillaPluginBatchTest, TheDefaultBoundIsSixteenProbes) {
+  using ::infrakit::testing::WaitFor;
+  VanillaPlugin plugin;
+  GatedProbes probes;
+  absl::StatusOr<v1::BatchHealthyResponse> health;
+  std::thread batch(
+      [&] { health = plugin.BatchHealthy(BatchProbe(probes.Properties(), Ids(20))); });
+  absl::Cleanup end_batch = [&] {
+    probes.ReleaseAll();
+    batch.join();
+  };
+  ASSERT_TRUE(WaitFor([&] { return probes.Started() >= kDefaultMaxConcurrentProbes; },
+                      absl::Seconds(30)))
+      << probes.Started();
+  EXPECT_EQ(probes.Started(), kDefaultMaxConcurrentProbes);
+  std::move(end_batch).Invoke();
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->results_size(), 20);
+  EXPECT_EQ(probes.Started(), 20);
+}
+
+TEST(VanillaPluginBatchTest, OversizedBatchesFailAsAWhole) {
+  VanillaPlugin plugin;
+  v1::BatchHealthyRequest request = BatchProbe(kSeedProperties, Ids(1001));
+  EXPECT_EQ(plugin.BatchHealthy(request).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::BatchPrepareRequest prepare;
+  for (int i = 0; i < 1001; ++i) prepare.add_indexes()->set_sequence(i);
+  EXPECT_EQ(plugin.BatchPrepare(prepare).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::BatchDrainRequest drain;
+  for (int i = 0; i < 1001; ++i) drain.add_instances()->set_id(absl::StrCat("i-", i));
+  EXPECT_EQ(plugin.BatchDrain(drain).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
