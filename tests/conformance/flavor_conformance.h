@@ -32,6 +32,13 @@
 // - Healthy gives the expected verdict for each of `health_cases` (and a reason when not
 //   HEALTHY);
 // - Drain with valid properties is OK.
+// - The batch RPCs are served (called on a raw stub, so a plugin answering UNIMPLEMENTED fails
+//   instead of being covered by FlavorClient's fallback): BatchPrepare of 3 indexes answers 3
+//   results in order, each equal to Prepare's for that index; empty batches answer no results;
+//   1,001 items are INVALID_ARGUMENT; BatchPrepare with invalid properties answers, per item,
+//   INVALID_ARGUMENT naming the field (the call itself succeeds); BatchHealthy of 2 instances
+//   (each health case's instance and another one) gives each the verdict Healthy gives;
+//   BatchDrain of 2 instances with valid properties gives 2 OK statuses.
 #ifndef INFRAKIT_TESTS_CONFORMANCE_FLAVOR_CONFORMANCE_H_
 #define INFRAKIT_TESTS_CONFORMANCE_FLAVOR_CONFORMANCE_H_
 
@@ -44,6 +51,7 @@
 #include "absl/time/time.h"
 #include "client/flavor_client.h"
 #include "gtest/gtest.h"
+#include "infrakit/flavor/v1/flavor.grpc.pb.h"
 #include "infrakit/flavor/v1/flavor.pb.h"
 #include "tests/conformance/running_plugin.h"
 
@@ -96,7 +104,8 @@ struct FlavorPluginUnderTest {
   }
 };
 
-// The fixture: a running plugin (running_) and a client on its socket (client_).
+// The fixture: a running plugin (running_), a client on its socket (client_) and a raw stub
+// (stub_) for calls that must reach the plugin's own RPC.
 class FlavorConformanceTest : public ::testing::TestWithParam<FlavorPluginUnderTest> {
  protected:
   void SetUp() override;
@@ -105,11 +114,15 @@ class FlavorConformanceTest : public ::testing::TestWithParam<FlavorPluginUnderT
   // A Prepare request with valid_properties, the allocation and a spec carrying caller tags.
   ::infrakit::flavor::v1::PrepareRequest PrepareRequest() const;
 
+  // A context expiring after the plugin's deadline, for stub_ calls.
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
   const FlavorPluginUnderTest& plugin() const { return GetParam(); }
   std::string scratch() const { return running_->scratch(); }
 
   std::unique_ptr<RunningPlugin> running_;
   std::unique_ptr<client::FlavorClient> client_;
+  std::unique_ptr<::infrakit::flavor::v1::FlavorService::Stub> stub_;
 };
 
 }  // namespace infrakit::tests::conformance
