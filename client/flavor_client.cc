@@ -26,6 +26,21 @@ absl::StatusOr<Response> CheckCount(absl::StatusOr<Response> response, absl::str
   return response;
 }
 
+// BatchPrepare and BatchHealthy results carry a oneof: one with neither outcome would read as a
+// success with an empty spec or verdict.
+template <typename Response>
+absl::StatusOr<Response> CheckOutcomes(absl::StatusOr<Response> response,
+                                       absl::string_view method) {
+  if (!response.ok()) return response;
+  for (int i = 0; i < response->results_size(); ++i) {
+    if (!response->results(i).has_response() && !response->results(i).has_error()) {
+      return absl::InternalError(
+          absl::StrCat(method, ": the plugin answered result ", i, " with neither outcome"));
+    }
+  }
+  return response;
+}
+
 // Whether `response` says the server does not serve the RPC; records it in `unimplemented` (and
 // logs it once) so later calls go straight to the fallback.
 template <typename Response>
@@ -69,7 +84,9 @@ absl::StatusOr<v1::BatchPrepareResponse> FlavorClient::BatchPrepare(
     absl::StatusOr<v1::BatchPrepareResponse> response =
         UnaryCall(stub_.get(), &Stub::BatchPrepare, request, deadline_);
     if (!Unimplemented(response, "BatchPrepare", batch_prepare_unimplemented_)) {
-      return CheckCount(std::move(response), "BatchPrepare", request.indexes_size());
+      return CheckOutcomes(
+          CheckCount(std::move(response), "BatchPrepare", request.indexes_size()),
+          "BatchPrepare");
     }
   }
   return FlavorPlugin::BatchPrepare(request);
@@ -84,7 +101,9 @@ absl::StatusOr<v1::BatchHealthyResponse> FlavorClient::BatchHealthy(
     absl::StatusOr<v1::BatchHealthyResponse> response =
         UnaryCall(stub_.get(), &Stub::BatchHealthy, request, deadline_);
     if (!Unimplemented(response, "BatchHealthy", batch_healthy_unimplemented_)) {
-      return CheckCount(std::move(response), "BatchHealthy", request.instances_size());
+      return CheckOutcomes(
+          CheckCount(std::move(response), "BatchHealthy", request.instances_size()),
+          "BatchHealthy");
     }
   }
   return FlavorPlugin::BatchHealthy(request);

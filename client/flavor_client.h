@@ -44,7 +44,8 @@ class FlavorClient final : public spi::flavor::FlavorPlugin {
   // The batch RPCs, or the unary fallback described above. Whole-call errors: INVALID_ARGUMENT
   // for more than spi::kMaxBatchSize items (checked before any call), the RPC's error (the
   // server's status, UNAVAILABLE, DEADLINE_EXCEEDED), and INTERNAL naming both counts when the
-  // server answers a number of results other than the number of items.
+  // server answers a number of results other than the number of items, or naming the item when
+  // a result has neither a response nor an error.
   absl::StatusOr<spi::flavor::v1::BatchPrepareResponse> BatchPrepare(
       const spi::flavor::v1::BatchPrepareRequest& request) override;
   absl::StatusOr<spi::flavor::v1::BatchHealthyResponse> BatchHealthy(

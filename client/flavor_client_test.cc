@@ -397,6 +397,50 @@ TEST(FlavorClientStandaloneTest, AResultCountOtherThanTheItemCountIsInternal) {
             absl::InternalError("BatchDrain: the plugin answered 1 results for 0 items"));
 }
 
+TEST(FlavorClientStandaloneTest, AResultWithoutOutcomeIsInternal) {
+  TempDir dir;
+  // Answers one result per item, the second of them empty.
+  class HollowFlavorService final : public v1::FlavorService::CallbackService {
+   public:
+    grpc::ServerUnaryReactor* BatchPrepare(grpc::CallbackServerContext* context,
+                                           const v1::BatchPrepareRequest* request,
+                                           v1::BatchPrepareResponse* response) override {
+      for (int i = 0; i < request->indexes_size(); ++i) {
+        v1::PrepareResult* result = response->add_results();
+        if (i != 1) result->mutable_response();
+      }
+      return Ok(context);
+    }
+    grpc::ServerUnaryReactor* BatchHealthy(grpc::CallbackServerContext* context,
+                                           const v1::BatchHealthyRequest* request,
+                                           v1::BatchHealthyResponse* response) override {
+      for (int i = 0; i < request->instances_size(); ++i) {
+        v1::HealthyResult* result = response->add_results();
+        if (i != 1) result->mutable_error()->set_code(3);
+      }
+      return Ok(context);
+    }
+
+   private:
+    static grpc::ServerUnaryReactor* Ok(grpc::CallbackServerContext* context) {
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
+  } service;
+  auto server = TestServer::Start(dir.Join("hollow.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  FlavorClient client((*server)->NewChannel());
+
+  EXPECT_EQ(client.BatchPrepare(ThreeIndexes()).status(),
+            absl::InternalError("BatchPrepare: the plugin answered result 1 with neither outcome"));
+  v1::BatchHealthyRequest healthy;
+  healthy.add_instances()->set_id("instance-1");
+  healthy.add_instances()->set_id("instance-2");
+  EXPECT_EQ(client.BatchHealthy(healthy).status(),
+            absl::InternalError("BatchHealthy: the plugin answered result 1 with neither outcome"));
+}
+
 TEST(FlavorClientStandaloneTest, UnreachablePluginIsUnavailable) {
   TempDir dir;
   FlavorClient client(discovery::MakePluginChannel(dir.Join("gone.sock")));
