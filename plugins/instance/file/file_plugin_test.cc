@@ -682,5 +682,157 @@ TEST_F(FilePluginTest, AWatchSeesEveryOneOfManyProvisions) {
   EXPECT_EQ(seen, ids);
 }
 
+// A batch of `n` seed requests, item i tagged n=i.
+v1::BatchProvisionRequest SeedBatch(int n) {
+  v1::BatchProvisionRequest batch;
+  for (int i = 0; i < n; ++i) {
+    v1::ProvisionRequest* item = batch.add_requests();
+    *item = SeedRequest();
+    (*item->mutable_spec()->mutable_tags())["n"] = absl::StrCat(i);
+  }
+  return batch;
+}
+
+TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
+  RecordingSink sink;
+  auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(handle.ok());
+  constexpr int kCount = 50;
+  auto response = plugin_->BatchProvision(SeedBatch(kCount));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response->results(), SizeIs(kCount));
+  std::vector<std::string> ids;
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(response->results(i).has_response()) << i;
+    EXPECT_TRUE(response->results(i).response().created());
+    ids.push_back(response->results(i).response().id());
+    EXPECT_THAT(ids.back(), MatchesRegex("instance-[0-9]+"));
+    if (i > 0) EXPECT_LT(ids[i - 1], ids[i]);  // numbered in request order
+    // The file is what Provision writes: the seed's format, with this item's spec.
+    auto decoded = DecodeInstanceFile(ids.back(), ReadAll(absl::StrCat(dir_, "/", ids.back())));
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(decoded->tags().at("n"), absl::StrCat(i));
+    EXPECT_EQ(decoded->spec().init(), SeedRequest().spec().init());
+  }
+  EXPECT_EQ(InstanceFiles(dir_), ids);  // no temporary file left behind
+  v1::DescribeRequest describe;
+  (*describe.mutable_tags())["n"] = "7";
+  auto described = plugin_->Describe(describe);
+  ASSERT_TRUE(described.ok());
+  ASSERT_THAT(described->instances(), SizeIs(1));
+  EXPECT_EQ(described->instances(0).id(), ids[7]);
+  // One ADDED each, and no second one from the inotify echo of our own links.
+  auto events = sink.WaitForEvents(kCount + 1);
+  std::vector<std::string> added;
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].type(), v1::EVENT_TYPE_ADDED);
+    added.push_back(events[i].instance().id());
+  }
+  EXPECT_EQ(added, ids);
+  auto more = plugin_->BatchProvision(SeedBatch(1));  // a batch of one: Provision itself
+  ASSERT_TRUE(more.ok()) << more.status();
+  ASSERT_TRUE(more->results(0).has_response());
+  ASSERT_TRUE(WaitFor([&] { return sink.Events().size() >= kCount + 2; }));
+  EXPECT_EQ(sink.Events().size(), kCount + 2);
+  EXPECT_EQ(sink.Events().back().instance().id(), more->results(0).response().id());
+}
+
+TEST_F(FilePluginTest, BatchProvisionFailsABadItemAloneAndAnEmptyBatchDoesNothing) {
+  v1::BatchProvisionRequest batch = SeedBatch(5);
+  (*batch.mutable_requests(2)->mutable_spec()->mutable_tags())[""] = "x";
+  batch.mutable_requests(4)->mutable_spec()->add_attachments()->set_type("volume");
+  auto response = plugin_->BatchProvision(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response->results(), SizeIs(5));
+  for (int i : {0, 1, 3}) EXPECT_TRUE(response->results(i).has_response()) << i;
+  ASSERT_TRUE(response->results(2).has_error());
+  EXPECT_EQ(response->results(2).error().code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(response->results(2).error().message(), HasSubstr("spec.tags"));
+  ASSERT_TRUE(response->results(4).has_error());
+  EXPECT_THAT(response->results(4).error().message(), HasSubstr("spec.attachments[0].id"));
+  EXPECT_THAT(InstanceFiles(dir_), SizeIs(3));
+
+  auto empty = plugin_->BatchProvision(v1::BatchProvisionRequest());
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_THAT(empty->results(), IsEmpty());
+  EXPECT_THAT(InstanceFiles(dir_), SizeIs(3));
+}
+
+TEST_F(FilePluginTest, BatchProvisionRefusesMoreThanTheLimitAndCreatesNothing) {
+  auto response = plugin_->BatchProvision(SeedBatch(spi::kMaxBatchSize + 1));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(response.status().message(), HasSubstr("1001"));
+  EXPECT_THAT(InstanceFiles(dir_), IsEmpty());
+}
+
+TEST_F(FilePluginTest, BatchProvisionTreatsARepeatedKeyAsARetry) {
+  v1::ProvisionRequest earlier = SeedRequest();
+  earlier.mutable_spec()->set_idempotency_key("old");
+  const std::string old_id = Provision(earlier);
+
+  v1::BatchProvisionRequest batch = SeedBatch(5);
+  for (int i : {0, 2, 3}) batch.mutable_requests(i)->mutable_spec()->set_idempotency_key("k");
+  batch.mutable_requests(1)->mutable_spec()->set_idempotency_key("old");
+  // An invalid item with the key fails alone and takes nothing from the others.
+  (*batch.mutable_requests(0)->mutable_spec()->mutable_tags())[""] = "x";
+  auto response = plugin_->BatchProvision(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response->results(), SizeIs(5));
+  EXPECT_TRUE(response->results(0).has_error());
+  ASSERT_TRUE(response->results(1).has_response());
+  EXPECT_EQ(response->results(1).response().id(), old_id);
+  EXPECT_FALSE(response->results(1).response().created());
+  ASSERT_TRUE(response->results(2).has_response());
+  EXPECT_TRUE(response->results(2).response().created());
+  const std::string k_id = response->results(2).response().id();
+  ASSERT_TRUE(response->results(3).has_response());
+  EXPECT_EQ(response->results(3).response().id(), k_id);
+  EXPECT_FALSE(response->results(3).response().created());
+  ASSERT_TRUE(response->results(4).has_response());
+  EXPECT_TRUE(response->results(4).response().created());
+  EXPECT_THAT(InstanceFiles(dir_), SizeIs(3));  // old, k and item 4
+
+  // Persisted in the files: a restarted plugin knows the keys.
+  plugin_.reset();
+  auto restarted = FilePlugin::Create(dir_);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  v1::BatchProvisionRequest retry;
+  *retry.add_requests() = batch.requests(3);
+  auto again = (*restarted)->BatchProvision(retry);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(again->results(0).has_response());
+  EXPECT_EQ(again->results(0).response().id(), k_id);
+  EXPECT_FALSE(again->results(0).response().created());
+  EXPECT_THAT(InstanceFiles(dir_), SizeIs(3));
+}
+
+TEST_F(FilePluginTest, ConcurrentBatchesWithTheSameKeysCreateOneInstancePerKey) {
+  constexpr int kThreads = 4;
+  constexpr int kKeys = 20;
+  v1::BatchProvisionRequest batch = SeedBatch(kKeys);
+  for (int i = 0; i < kKeys; ++i) {
+    batch.mutable_requests(i)->mutable_spec()->set_idempotency_key(absl::StrCat("key-", i));
+  }
+  std::vector<absl::StatusOr<v1::BatchProvisionResponse>> responses(
+      kThreads, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { responses[t] = plugin_->BatchProvision(batch); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < kKeys; ++i) {
+    int created = 0;
+    for (const auto& response : responses) {
+      ASSERT_TRUE(response.ok()) << response.status();
+      ASSERT_TRUE(response->results(i).has_response());
+      EXPECT_EQ(response->results(i).response().id(), responses[0]->results(i).response().id());
+      created += response->results(i).response().created() ? 1 : 0;
+    }
+    EXPECT_EQ(created, 1) << i;
+  }
+  EXPECT_THAT(InstanceFiles(dir_), SizeIs(kKeys));
+}
+
 }  // namespace
 }  // namespace infrakit::plugins::instance::file
