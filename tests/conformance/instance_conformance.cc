@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "client/discovery/channel.h"
+#include "client/unary_call.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "tests/conformance/watch_recorder.h"
@@ -45,12 +46,14 @@ void InstanceConformanceTest::SetUp() {
   absl::StatusOr<std::unique_ptr<RunningPlugin>> running = RunningPlugin::Start(launch);
   ASSERT_TRUE(running.ok()) << running.status();
   running_ = *std::move(running);
-  client_ = std::make_unique<client::InstanceClient>(
-      client::discovery::MakePluginChannel(running_->socket()));
+  std::shared_ptr<grpc::Channel> channel = client::discovery::MakePluginChannel(running_->socket());
+  client_ = std::make_unique<client::InstanceClient>(channel);
+  stub_ = v1::InstanceService::NewStub(channel);
 }
 
 void InstanceConformanceTest::TearDown() {
   client_.reset();
+  stub_.reset();
   if (running_ == nullptr) return;
   const absl::Status stopped = running_->Stop(plugin().deadline);
   EXPECT_TRUE(stopped.ok()) << stopped;
@@ -76,6 +79,18 @@ std::string InstanceConformanceTest::Provision(const std::map<std::string, std::
   EXPECT_FALSE(response->id().empty());
   EXPECT_TRUE(response->created());
   return response->id();
+}
+
+absl::StatusOr<v1::BatchProvisionResponse> InstanceConformanceTest::BatchProvision(
+    const v1::BatchProvisionRequest& request) {
+  return client::UnaryCall(stub_.get(), &v1::InstanceService::Stub::BatchProvision, request,
+                           plugin().deadline);
+}
+
+absl::StatusOr<v1::BatchDestroyResponse> InstanceConformanceTest::BatchDestroy(
+    const v1::BatchDestroyRequest& request) {
+  return client::UnaryCall(stub_.get(), &v1::InstanceService::Stub::BatchDestroy, request,
+                           plugin().deadline);
 }
 
 std::vector<std::string> InstanceConformanceTest::DescribeIds(
@@ -417,6 +432,121 @@ TEST_P(InstanceConformanceTest, ACancelledWatchFreesItsResources) {
   for (const auto& recorder : recorders) {
     for (const v1::WatchResponse& e : recorder->events()) EXPECT_NE(e.instance().id(), id);
   }
+}
+
+TEST_P(InstanceConformanceTest, BatchProvisionCreatesEachRequestInOrder) {
+  v1::BatchProvisionRequest request;
+  for (int i = 0; i < 3; ++i) *request.add_requests() = Request({{"slot", absl::StrCat(i)}});
+  absl::StatusOr<v1::BatchProvisionResponse> response = BatchProvision(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 3);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(response->results(i).has_response())
+        << i << ": " << response->results(i).error().message();
+    EXPECT_TRUE(response->results(i).response().created());
+    EXPECT_FALSE(response->results(i).response().id().empty());
+    ids.push_back(response->results(i).response().id());
+    // In request order: item i is the instance made from request i.
+    EXPECT_TRUE(DescribeBecomes({{"slot", absl::StrCat(i)}}, {ids.back()}));
+  }
+  std::sort(ids.begin(), ids.end());
+  EXPECT_TRUE(DescribeBecomes({}, ids));
+}
+
+TEST_P(InstanceConformanceTest, EmptyBatchesAnswerNoResults) {
+  absl::StatusOr<v1::BatchProvisionResponse> provisioned =
+      BatchProvision(v1::BatchProvisionRequest());
+  ASSERT_TRUE(provisioned.ok()) << provisioned.status();
+  EXPECT_EQ(provisioned->results_size(), 0);
+  absl::StatusOr<v1::BatchDestroyResponse> destroyed = BatchDestroy(v1::BatchDestroyRequest());
+  ASSERT_TRUE(destroyed.ok()) << destroyed.status();
+  EXPECT_EQ(destroyed->results_size(), 0);
+  EXPECT_THAT(DescribeIds(), IsEmpty());
+}
+
+TEST_P(InstanceConformanceTest, BatchesOfMoreThan1000AreInvalidAndDoNothing) {
+  const std::string kept = Provision();
+  v1::BatchProvisionRequest provision;
+  const v1::ProvisionRequest one = Request();
+  for (int i = 0; i < 1001; ++i) *provision.add_requests() = one;
+  absl::StatusOr<v1::BatchProvisionResponse> provisioned = BatchProvision(provision);
+  EXPECT_EQ(provisioned.status().code(), absl::StatusCode::kInvalidArgument)
+      << provisioned.status();
+  EXPECT_THAT(provisioned.status().message(), HasSubstr("1001"));
+
+  v1::BatchDestroyRequest destroy;
+  for (int i = 0; i < 1001; ++i) destroy.add_requests()->set_id(kept);
+  absl::StatusOr<v1::BatchDestroyResponse> destroyed = BatchDestroy(destroy);
+  EXPECT_EQ(destroyed.status().code(), absl::StatusCode::kInvalidArgument) << destroyed.status();
+  // Nothing created, nothing destroyed.
+  EXPECT_EQ(DescribeIds(), std::vector<std::string>{kept});
+}
+
+TEST_P(InstanceConformanceTest, AnInvalidItemFailsAloneNamingTheField) {
+  v1::BatchProvisionRequest request;
+  for (int i = 0; i < 3; ++i) *request.add_requests() = Request({{"slot", absl::StrCat(i)}});
+  (*request.mutable_requests(1)->mutable_spec()->mutable_tags())[""] = "x";
+  absl::StatusOr<v1::BatchProvisionResponse> response = BatchProvision(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 3);
+  ASSERT_TRUE(response->results(1).has_error());
+  EXPECT_EQ(response->results(1).error().code(),
+            static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(response->results(1).error().message(), HasSubstr("tags"));
+  std::vector<std::string> ids;
+  for (int i : {0, 2}) {
+    ASSERT_TRUE(response->results(i).has_response())
+        << i << ": " << response->results(i).error().message();
+    EXPECT_TRUE(response->results(i).response().created());
+    ids.push_back(response->results(i).response().id());
+  }
+  std::sort(ids.begin(), ids.end());
+  EXPECT_TRUE(DescribeBecomes({}, ids));
+}
+
+TEST_P(InstanceConformanceTest, AKeyRepeatedInABatchIsARetry) {
+  v1::BatchProvisionRequest request;
+  for (int i = 0; i < 3; ++i) {
+    v1::ProvisionRequest* item = request.add_requests();
+    *item = Request();
+    item->mutable_spec()->set_idempotency_key(
+        absl::StrCat(i == 1 ? "other-" : "key-", run_tag_.begin()->second));
+  }
+  absl::StatusOr<v1::BatchProvisionResponse> response = BatchProvision(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(response->results(i).has_response())
+        << i << ": " << response->results(i).error().message();
+  }
+  EXPECT_TRUE(response->results(0).response().created());
+  EXPECT_TRUE(response->results(1).response().created());
+  EXPECT_EQ(response->results(2).response().id(), response->results(0).response().id());
+  EXPECT_FALSE(response->results(2).response().created());
+  std::vector<std::string> ids = {response->results(0).response().id(),
+                                  response->results(1).response().id()};
+  std::sort(ids.begin(), ids.end());
+  EXPECT_TRUE(DescribeBecomes({}, ids));
+}
+
+TEST_P(InstanceConformanceTest, BatchDestroyFailsAnUnknownIdAlone) {
+  const std::string a = Provision();
+  const std::string b = Provision();
+  ASSERT_TRUE(DescribeBecomes({}, std::vector<std::string>({std::min(a, b), std::max(a, b)})));
+  v1::BatchDestroyRequest request;
+  for (const std::string& id : {a, std::string("no-such-instance-42"), b}) {
+    v1::DestroyRequest* item = request.add_requests();
+    item->set_id(id);
+    item->set_reason(v1::DESTROY_REASON_SCALE_DOWN);
+  }
+  absl::StatusOr<v1::BatchDestroyResponse> response = BatchDestroy(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 3);
+  EXPECT_EQ(response->results(0).code(), 0) << response->results(0).message();
+  EXPECT_EQ(response->results(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(response->results(2).code(), 0) << response->results(2).message();
+  EXPECT_TRUE(DescribeBecomes({}, {}));
 }
 
 }  // namespace infrakit::tests::conformance

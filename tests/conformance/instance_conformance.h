@@ -36,7 +36,15 @@
 //   as things change, including changes made behind the plugin's back (`out_of_band`);
 // - two concurrent Watch streams both see every event;
 // - a Watch cancelled by the client frees its resources: the plugin keeps serving, a new watch
-//   works, and its thread count returns to where it was.
+//   works, and its thread count returns to where it was;
+// - the batch RPCs are served (called on a raw stub, so that a plugin answering UNIMPLEMENTED
+//   fails instead of being covered by InstanceClient's fallback): BatchProvision of 3 creates 3
+//   and answers their IDs in request order (Describe lists them); empty batches answer no
+//   results; 1,001 requests are INVALID_ARGUMENT and create nothing; an item with an empty tag
+//   name fails alone with INVALID_ARGUMENT naming "tags" while the others are created; a key
+//   repeated inside a batch answers the first item's ID with created = false and creates one
+//   instance; BatchDestroy with one unknown ID answers NOT_FOUND for it and destroys the others
+//   (1,001 requests: INVALID_ARGUMENT, nothing destroyed).
 #ifndef INFRAKIT_TESTS_CONFORMANCE_INSTANCE_CONFORMANCE_H_
 #define INFRAKIT_TESTS_CONFORMANCE_INSTANCE_CONFORMANCE_H_
 
@@ -50,6 +58,7 @@
 #include "absl/time/time.h"
 #include "client/instance_client.h"
 #include "gtest/gtest.h"
+#include "infrakit/instance/v1/instance.grpc.pb.h"
 #include "tests/conformance/running_plugin.h"
 
 namespace infrakit::tests::conformance {
@@ -101,7 +110,8 @@ struct InstancePluginUnderTest {
   }
 };
 
-// The fixture: a running plugin (running_), a client on its socket (client_), and helpers.
+// The fixture: a running plugin (running_), a client on its socket (client_), a raw stub
+// (stub_) for calls that must reach the plugin's own RPC, and helpers.
 class InstanceConformanceTest : public ::testing::TestWithParam<InstancePluginUnderTest> {
  protected:
   void SetUp() override;
@@ -117,6 +127,11 @@ class InstanceConformanceTest : public ::testing::TestWithParam<InstancePluginUn
   // Waits until DescribeIds(tags) == `ids` (plugins may apply a change a moment later).
   ::testing::AssertionResult DescribeBecomes(const std::map<std::string, std::string>& tags,
                                              const std::vector<std::string>& ids);
+  // stub_.BatchProvision / BatchDestroy with the plugin's deadline; the call's status mapped.
+  absl::StatusOr<::infrakit::instance::v1::BatchProvisionResponse> BatchProvision(
+      const ::infrakit::instance::v1::BatchProvisionRequest& request);
+  absl::StatusOr<::infrakit::instance::v1::BatchDestroyResponse> BatchDestroy(
+      const ::infrakit::instance::v1::BatchDestroyRequest& request);
   const InstancePluginUnderTest& plugin() const { return GetParam(); }
   std::string scratch() const { return running_->scratch(); }
 
@@ -124,6 +139,7 @@ class InstanceConformanceTest : public ::testing::TestWithParam<InstancePluginUn
   std::map<std::string, std::string> run_tag_;
   std::unique_ptr<RunningPlugin> running_;
   std::unique_ptr<client::InstanceClient> client_;
+  std::unique_ptr<::infrakit::instance::v1::InstanceService::Stub> stub_;
 };
 
 }  // namespace infrakit::tests::conformance
