@@ -346,7 +346,7 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   void ProvisionTask(const std::string& id, int64_t uid, const std::vector<int64_t>& seqs,
                      int attempt);
   // How many of `queued` items one of `parallel` calls carries.
-  size_t BatchSizeLocked(size_t queued, int parallel) const;
+  size_t BatchSizeLocked(size_t queued, int parallel, int max) const;
   void OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_stage,
                              const absl::StatusOr<iv1::ProvisionResponse>& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -1189,11 +1189,11 @@ void Controller::Impl::EraseSlotLocked(Group* g, int64_t seq) {
   g->slots.erase(it);
 }
 
-size_t Controller::Impl::BatchSizeLocked(size_t queued, int parallel) const {
+size_t Controller::Impl::BatchSizeLocked(size_t queued, int parallel, int max) const {
   // Spread what is queued over the calls allowed at once, so they all work (the plugins run
   // calls concurrently), and cap a call so its results come back while others are under way.
-  const size_t cap = static_cast<size_t>(
-      std::clamp<int>(options_.max_batch_size, 1, static_cast<int>(spi::kMaxBatchSize)));
+  const size_t cap =
+      static_cast<size_t>(std::clamp<int>(max, 1, static_cast<int>(spi::kMaxBatchSize)));
   const size_t spread = (queued + std::max(parallel, 1) - 1) / std::max(parallel, 1);
   return std::clamp<size_t>(spread, 1, cap);
 }
@@ -1211,7 +1211,9 @@ void Controller::Impl::PumpProvisionsLocked(Group* g) {
   // plugin.
   const bool probing = g->provision_failures > 0;
   const size_t per_call =
-      probing ? 1 : BatchSizeLocked(queued.size(), options_.max_parallel_provisions);
+      probing ? 1
+              : BatchSizeLocked(queued.size(), options_.max_parallel_provisions,
+                                options_.max_batch_size);
   size_t next = 0;
   while (next < queued.size() && g->in_flight_provisions < options_.max_parallel_provisions) {
     std::vector<int64_t> batch;
@@ -1377,13 +1379,31 @@ void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid,
   --g->in_flight_provisions;
   const Item* failed = nullptr;
   int failures = 0;
+  bool succeeded = false;
   for (const Item& item : items) {
     if (item.result.ok()) {
-      OnProvisionDoneLocked(g, item.seq, item.flavor_stage, item.result);
+      // An instance gone before its creation returned is a failed attempt (see
+      // OnProvisionDoneLocked), not a success.
+      if (!g->vanished_early.contains(item.result->id())) succeeded = true;
     } else {
       ++failures;
       if (failed == nullptr) failed = &item;
     }
+  }
+  // A success ends the failures, and their backoff, only when no failure came since this call
+  // was started: a call of the same wave succeeding does not make a failed creation's retry
+  // immediate, nor hide its error.
+  if (succeeded && g->provision_failures <= attempt) {
+    if (g->provision_failures > 0 || !g->instance_error.empty() || !g->flavor_error.empty()) {
+      g->last_error.clear();
+    }
+    g->provision_failures = 0;
+    g->provision_retry_at = absl::InfinitePast();
+    g->instance_error.clear();
+    g->flavor_error.clear();
+  }
+  for (const Item& item : items) {
+    if (item.result.ok()) OnProvisionDoneLocked(g, item.seq, item.flavor_stage, item.result);
   }
   for (const Item& item : items) {
     if (!item.result.ok()) OnProvisionDoneLocked(g, item.seq, item.flavor_stage, item.result);
@@ -1454,13 +1474,6 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
     WakeAtLocked(g, g->provision_retry_at);
     return;
   }
-  if (g->provision_failures > 0 || !g->instance_error.empty() || !g->flavor_error.empty()) {
-    g->last_error.clear();
-  }
-  g->provision_failures = 0;
-  g->provision_retry_at = absl::InfinitePast();
-  g->instance_error.clear();
-  g->flavor_error.clear();
   const std::string& iid = result->id();
   const bool update_running = g->update.active() && !g->update.paused();
   if (it != g->slots.end()) {
@@ -1507,7 +1520,9 @@ void Controller::Impl::PumpDestroysLocked(Group* g) {
   // After a failure, one at a time until one succeeds.
   const bool probing = g->destroy_failures > 0;
   const size_t per_call =
-      probing ? 1 : BatchSizeLocked(g->destroy_queue.size(), options_.max_parallel_destroys);
+      probing ? 1
+              : BatchSizeLocked(g->destroy_queue.size(), options_.max_parallel_destroys,
+                                options_.max_batch_size);
   while (!g->destroy_queue.empty() && g->in_flight_destroys < options_.max_parallel_destroys) {
     std::vector<std::string> batch;
     while (!g->destroy_queue.empty() && batch.size() < per_call) {
@@ -1628,6 +1643,16 @@ void Controller::Impl::DestroyTask(const std::string& id, int64_t uid,
   --g->in_flight_destroys;
   const Item* failed = nullptr;
   int failures = 0;
+  // As for creations: a success ends the failures only when none came since the call started.
+  const bool any_ok = std::any_of(items.begin(), items.end(),
+                                  [](const Item& item) { return item.result.ok(); });
+  if (any_ok && g->destroy_failures <= attempt) {
+    if (g->destroy_failures > 0) g->last_error.clear();
+    g->destroy_failures = 0;
+    g->destroy_retry_at = absl::InfinitePast();
+    g->instance_error.clear();
+    g->flavor_error.clear();
+  }
   for (const Item& item : items) {
     if (item.result.ok()) OnDestroyDoneLocked(g, item.id, item.result);
   }
@@ -1679,11 +1704,6 @@ void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance
     if (request != 0) FinishRequestMemberLocked(g, request, instance, result);
     return;
   }
-  if (g->destroy_failures > 0) g->last_error.clear();
-  g->destroy_failures = 0;
-  g->destroy_retry_at = absl::InfinitePast();
-  g->instance_error.clear();
-  g->flavor_error.clear();
   std::string why = "destroyed";
   iv1::DestroyReason reason = iv1::DESTROY_REASON_UNSPECIFIED;
   int64_t request = 0;
@@ -1755,7 +1775,8 @@ void Controller::Impl::QueueHealthLocked(Group* g, Member* m) {
 void Controller::Impl::PumpHealthLocked(Group* g) {
   if (g->health_queue.empty()) return;
   const size_t per_call =
-      BatchSizeLocked(g->health_queue.size(), options_.max_parallel_health_checks);
+      BatchSizeLocked(g->health_queue.size(), options_.max_parallel_health_checks,
+                      options_.max_health_batch_size);
   while (!g->health_queue.empty() && g->health_running < options_.max_parallel_health_checks) {
     std::vector<std::string> batch;
     while (!g->health_queue.empty() && batch.size() < per_call) {

@@ -80,6 +80,10 @@ struct ControllerOptions {
   // max_batch_size at a time, so a call's fixed cost (a gRPC round trip, an fsync) is paid once
   // per batch rather than per instance.
   int max_batch_size = 128;
+  // The most members one BatchHealthy carries. Smaller than max_batch_size: a flavor probes a
+  // batch's members with bounded concurrency (vanilla: 16 at once), so a batch whose probes all
+  // time out takes (size / 16) probe timeouts, which must stay within the call's deadline.
+  int max_health_batch_size = 32;
   // Backoff of failing provisions, destroys, listings and state writes: doubles from the
   // initial value up to the cap.
   absl::Duration backoff_initial = absl::Seconds(1);

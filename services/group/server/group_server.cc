@@ -15,9 +15,9 @@
 namespace infrakit::services::group::server {
 namespace {
 
-// Health checks a group may have under way besides its creations and destructions (the
-// Controller's default max_parallel_health_checks).
-constexpr int kHealthCheckThreads = 16;
+// Health check calls a group may have under way besides its creations and destructions (the
+// Controller's default max_parallel_health_checks; each is a BatchHealthy of many members).
+const int kHealthCheckThreads = ControllerOptions().max_parallel_health_checks;
 
 // Takes an exclusive, non-blocking flock on "<dir>/.lock". The kernel drops it when the process
 // dies (kill -9 included), so a crash never leaves the directory locked.

@@ -107,6 +107,48 @@ void FakeFlavorPlugin::set_validate_error(absl::Status status) {
   validate_error_ = std::move(status);
 }
 
+absl::StatusOr<fv1::BatchPrepareResponse> FakeFlavorPlugin::BatchPrepare(
+    const fv1::BatchPrepareRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    prepare_batches_.push_back(request.indexes_size());
+  }
+  return FlavorPlugin::BatchPrepare(request);
+}
+
+std::vector<int> FakeFlavorPlugin::prepare_batches() {
+  absl::MutexLock lock(&mu_);
+  return prepare_batches_;
+}
+
+absl::StatusOr<fv1::BatchHealthyResponse> FakeFlavorPlugin::BatchHealthy(
+    const fv1::BatchHealthyRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    healthy_batches_.push_back(request.instances_size());
+  }
+  return FlavorPlugin::BatchHealthy(request);
+}
+
+std::vector<int> FakeFlavorPlugin::healthy_batches() {
+  absl::MutexLock lock(&mu_);
+  return healthy_batches_;
+}
+
+absl::StatusOr<fv1::BatchDrainResponse> FakeFlavorPlugin::BatchDrain(
+    const fv1::BatchDrainRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    drain_batches_.push_back(request.instances_size());
+  }
+  return FlavorPlugin::BatchDrain(request);
+}
+
+std::vector<int> FakeFlavorPlugin::drain_batches() {
+  absl::MutexLock lock(&mu_);
+  return drain_batches_;
+}
+
 int FakeFlavorPlugin::healthy_calls() {
   absl::MutexLock lock(&mu_);
   return healthy_calls_;

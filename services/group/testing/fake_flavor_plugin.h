@@ -25,6 +25,13 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   absl::StatusOr<fv1::PrepareResponse> Prepare(const fv1::PrepareRequest& request) override;
   absl::StatusOr<fv1::HealthyResponse> Healthy(const fv1::HealthyRequest& request) override;
   absl::Status Drain(const fv1::DrainRequest& request) override;
+  // Record the batch's size, then the SPI default: each item through the unary method, so every
+  // programmed health and failure applies per item.
+  absl::StatusOr<fv1::BatchPrepareResponse> BatchPrepare(
+      const fv1::BatchPrepareRequest& request) override;
+  absl::StatusOr<fv1::BatchHealthyResponse> BatchHealthy(
+      const fv1::BatchHealthyRequest& request) override;
+  absl::StatusOr<fv1::BatchDrainResponse> BatchDrain(const fv1::BatchDrainRequest& request) override;
 
   void set_default_health(fv1::Health health);
   void SetHealth(const std::string& id, fv1::Health health);
@@ -43,6 +50,10 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
 
   int healthy_calls();
   int prepare_calls();
+  // The sizes of the BatchPrepare / BatchHealthy / BatchDrain calls, in order.
+  std::vector<int> prepare_batches();
+  std::vector<int> healthy_batches();
+  std::vector<int> drain_batches();
   std::vector<std::string> drained();
   std::vector<fv1::PrepareRequest> prepared();
 
@@ -59,6 +70,9 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   absl::Status drain_error_ ABSL_GUARDED_BY(mu_);
   absl::Status validate_error_ ABSL_GUARDED_BY(mu_);
   int healthy_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<int> prepare_batches_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> healthy_batches_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> drain_batches_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> drained_ ABSL_GUARDED_BY(mu_);
   std::vector<fv1::PrepareRequest> prepared_ ABSL_GUARDED_BY(mu_);
 };

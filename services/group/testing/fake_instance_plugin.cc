@@ -384,6 +384,34 @@ int FakeInstancePlugin::created() {
   return created_;
 }
 
+absl::StatusOr<iv1::BatchProvisionResponse> FakeInstancePlugin::BatchProvision(
+    const iv1::BatchProvisionRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    provision_batches_.push_back(request.requests_size());
+  }
+  return InstancePlugin::BatchProvision(request);
+}
+
+absl::StatusOr<iv1::BatchDestroyResponse> FakeInstancePlugin::BatchDestroy(
+    const iv1::BatchDestroyRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    destroy_batches_.push_back(request.requests_size());
+  }
+  return InstancePlugin::BatchDestroy(request);
+}
+
+std::vector<int> FakeInstancePlugin::provision_batches() {
+  absl::MutexLock lock(&mu_);
+  return provision_batches_;
+}
+
+std::vector<int> FakeInstancePlugin::destroy_batches() {
+  absl::MutexLock lock(&mu_);
+  return destroy_batches_;
+}
+
 int FakeInstancePlugin::provision_calls() {
   absl::MutexLock lock(&mu_);
   return provision_calls_;

@@ -39,6 +39,12 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   absl::StatusOr<iv1::LabelResponse> Label(const iv1::LabelRequest& request) override;
   absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> Watch(
       const iv1::WatchRequest& request, spi::instance::WatchSink* sink) override;
+  // Records the batch's size, then the SPI default: each item through Provision / Destroy, so
+  // every programmed failure applies per item.
+  absl::StatusOr<iv1::BatchProvisionResponse> BatchProvision(
+      const iv1::BatchProvisionRequest& request) override;
+  absl::StatusOr<iv1::BatchDestroyResponse> BatchDestroy(
+      const iv1::BatchDestroyRequest& request) override;
 
   // --- Programming. ---
   // Watch answers UNIMPLEMENTED when false (callers then poll Describe).
@@ -87,6 +93,9 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   std::map<std::string, int> destroy_calls();
   // IDs destroyed, in order.
   std::vector<std::string> destroyed_order();
+  // The sizes of the BatchProvision / BatchDestroy calls, in order.
+  std::vector<int> provision_batches();
+  std::vector<int> destroy_batches();
   int describe_calls();
   int watch_calls();
   int active_watches();
@@ -145,6 +154,8 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   bool down_ ABSL_GUARDED_BY(mu_) = false;
   int created_ ABSL_GUARDED_BY(mu_) = 0;
   int provision_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<int> provision_batches_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> destroy_batches_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> destroy_calls_ ABSL_GUARDED_BY(mu_);
   int describe_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int watch_calls_ ABSL_GUARDED_BY(mu_) = 0;

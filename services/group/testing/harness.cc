@@ -36,7 +36,7 @@ ControllerOptions Harness::DefaultOptions() {
   o.update_health_period = absl::Seconds(1);
   o.max_parallel_provisions = 8;
   o.max_parallel_destroys = 8;
-  o.max_parallel_health_checks = 16;
+  o.max_parallel_health_checks = 4;
   o.backoff_initial = absl::Seconds(1);
   o.backoff_max = absl::Seconds(60);
   o.listing_grace = absl::Seconds(30);

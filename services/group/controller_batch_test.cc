@@ -1,0 +1,138 @@
+// The controller's use of the batch calls: queued work goes to the plugins in few calls, a
+// single creation (a heal) goes at once on its own, and one item failing in a batch fails alone.
+#include <algorithm>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "services/group/controller.h"
+#include "services/group/testing/harness.h"
+
+namespace infrakit::services::group {
+namespace {
+
+namespace gv1 = ::infrakit::group::v1;
+using testing::Harness;
+
+int Sum(const std::vector<int>& v) { return std::accumulate(v.begin(), v.end(), 0); }
+int Max(const std::vector<int>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
+
+TEST(ControllerBatchTest, CreationsAreSpreadOverTheParallelCallsInBatches) {
+  Harness h;  // max_parallel_provisions 8, max_batch_size 128
+  h.Watch(Harness::Cattle("cattle", 200));
+  EXPECT_EQ(h.Count("cattle"), 200);
+  EXPECT_TRUE(h.Status("cattle").converged());
+  const std::vector<int> batches = h.instance->provision_batches();
+  EXPECT_EQ(Sum(batches), 200);
+  // 200 queued over 8 calls: 25 each, not 200 calls of one.
+  EXPECT_EQ(batches.size(), 8u);
+  EXPECT_EQ(Max(batches), 25);
+  // Prepared alike, one BatchPrepare per BatchProvision (cattle).
+  EXPECT_EQ(h.flavor->prepare_batches(), batches);
+  EXPECT_EQ(h.flavor->prepare_calls(), 200);
+}
+
+TEST(ControllerBatchTest, BatchesNeverExceedTheConfiguredSize) {
+  ControllerOptions o = Harness::DefaultOptions();
+  o.max_parallel_provisions = 2;
+  o.max_batch_size = 10;
+  Harness h(o);
+  h.Watch(Harness::Cattle("cattle", 95));
+  EXPECT_EQ(h.Count("cattle"), 95);
+  const std::vector<int> batches = h.instance->provision_batches();
+  EXPECT_EQ(Sum(batches), 95);
+  EXPECT_EQ(Max(batches), 10);
+  EXPECT_GE(batches.size(), 10u);
+}
+
+TEST(ControllerBatchTest, AHealIsOneCreationSentAtOnce) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 50));
+  ASSERT_EQ(h.Count("cattle"), 50);
+  const size_t before = h.instance->provision_batches().size();
+  const std::string victim = h.instance->Instances().front().id();
+  h.instance->RemoveExternal(victim);
+  h.Settle();
+  EXPECT_EQ(h.Count("cattle"), 50);
+  const std::vector<int> batches = h.instance->provision_batches();
+  ASSERT_EQ(batches.size(), before + 1);
+  EXPECT_EQ(batches.back(), 1);
+}
+
+TEST(ControllerBatchTest, OneFailedItemFailsAloneAndIsRetried) {
+  Harness h;
+  // The third Provision of the first wave fails; the other creations of its batch stand.
+  h.instance->FailProvisions(1, absl::InvalidArgumentError("spec.properties.note: too long"));
+  ControllerOptions o = Harness::DefaultOptions();
+  h.Watch(Harness::Cattle("cattle", 16));
+  EXPECT_EQ(h.instance->created(), 15);
+  gv1::GroupStatus s = h.Status("cattle");
+  EXPECT_NE(s.last_error().find("spec.properties.note: too long"), std::string::npos)
+      << s.last_error();
+  EXPECT_NE(s.last_error().find("attempt 1"), std::string::npos) << s.last_error();
+  // Retried after the backoff, alone (a probe), and then the group is complete.
+  h.Advance(o.backoff_initial);
+  EXPECT_EQ(h.Count("cattle"), 16);
+  EXPECT_EQ(h.instance->provision_batches().back(), 1);
+  EXPECT_EQ(h.instance->created(), 16);
+  EXPECT_TRUE(h.Status("cattle").converged());
+}
+
+TEST(ControllerBatchTest, ScalingDownDrainsAndDestroysInBatches) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 100));
+  ASSERT_EQ(h.Count("cattle"), 100);
+  gv1::SetSizeRequest req;
+  req.set_id("cattle");
+  req.set_size(4);
+  ASSERT_TRUE(h.controller->SetSize(req).ok());
+  h.Settle();
+  EXPECT_EQ(h.Count("cattle"), 4);
+  EXPECT_EQ(Sum(h.instance->destroy_batches()), 96);
+  EXPECT_LE(h.instance->destroy_batches().size(), 8u);
+  EXPECT_EQ(h.flavor->drain_batches(), h.instance->destroy_batches());
+  EXPECT_EQ(h.flavor->drained().size(), 96u);
+}
+
+TEST(ControllerBatchTest, AFailedDrainKeepsTheMembersAndBacksOff) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 10));
+  ASSERT_EQ(h.Count("cattle"), 10);
+  h.flavor->set_drain_error(absl::UnavailableError("cluster leave failed"));
+  gv1::SetSizeRequest req;
+  req.set_id("cattle");
+  req.set_size(0);
+  ASSERT_TRUE(h.controller->SetSize(req).ok());
+  h.Settle();
+  // Not drained, so not destroyed: all still there, the group says why and waits.
+  EXPECT_EQ(h.Count("cattle"), 10);
+  EXPECT_TRUE(h.instance->destroy_batches().empty());
+  gv1::GroupStatus s = h.Status("cattle");
+  EXPECT_NE(s.last_error().find("cluster leave failed"), std::string::npos) << s.last_error();
+  EXPECT_NE(s.last_error().find("attempt 1"), std::string::npos) << s.last_error();
+  EXPECT_EQ(s.waiting_for_plugin(), "flavor-fake");
+  h.flavor->set_drain_error(absl::OkStatus());
+  h.Advance(absl::Minutes(2));
+  EXPECT_EQ(h.Count("cattle"), 0);
+  EXPECT_TRUE(h.Status("cattle").converged());
+}
+
+TEST(ControllerBatchTest, HealthIsCheckedInBatchesPerFlavorSection) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 100));
+  ASSERT_EQ(h.Count("cattle"), 100);
+  const size_t before = h.flavor->healthy_batches().size();
+  const int checked = h.flavor->healthy_calls();
+  // The resync checks every member again, max_health_batch_size (32) at a time.
+  h.Advance(Harness::DefaultOptions().resync_period);
+  const std::vector<int> all = h.flavor->healthy_batches();
+  std::vector<int> resync(all.begin() + before, all.end());
+  EXPECT_EQ(Sum(resync), 100);
+  EXPECT_EQ(h.flavor->healthy_calls(), checked + 100);
+  // 100 queued at once over the 4 parallel calls: 25 each.
+  EXPECT_EQ(resync, (std::vector<int>{25, 25, 25, 25}));
+}
+
+}  // namespace
+}  // namespace infrakit::services::group
