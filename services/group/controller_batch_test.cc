@@ -124,7 +124,7 @@ TEST(ControllerBatchTest, HealthIsCheckedInBatchesPerFlavorSection) {
   ASSERT_EQ(h.Count("cattle"), 100);
   const size_t before = h.flavor->healthy_batches().size();
   const int checked = h.flavor->healthy_calls();
-  // The resync checks every member again, max_health_batch_size (32) at a time.
+  // The resync checks every member again, max_health_batch_size (64) at a time.
   h.Advance(Harness::DefaultOptions().resync_period);
   const std::vector<int> all = h.flavor->healthy_batches();
   std::vector<int> resync(all.begin() + before, all.end());

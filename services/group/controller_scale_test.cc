@@ -33,7 +33,7 @@ TEST(ScaleTest, TenThousandMembersCostLinearWork) {
   EXPECT_EQ(h.instance->created(), kMembers);
   EXPECT_TRUE(h.Status("big").converged());
   // Batch calls: creations max_batch_size (128) at a time, health checks
-  // max_health_batch_size (32) at a time, plus few reconcile passes: a tenth of a task per
+  // max_health_batch_size (64) at a time, plus few reconcile passes: a tenth of a task per
   // member (it was two per member with unary calls).
   EXPECT_LE(tasks, kMembers / 10) << tasks;
 
@@ -42,7 +42,7 @@ TEST(ScaleTest, TenThousandMembersCostLinearWork) {
   EXPECT_EQ(h.executor.pending(), 0);
   h.clock.Advance(absl::Seconds(1));
   tasks = h.executor.RunAll();
-  EXPECT_LE(tasks, kMembers / 32 + 20) << tasks;
+  EXPECT_LE(tasks, kMembers / 64 + 20) << tasks;
   EXPECT_EQ(h.flavor->healthy_calls(), 2 * kMembers);
   EXPECT_EQ(h.instance->describe_calls(), 0);
 
@@ -67,7 +67,7 @@ TEST(ScaleTest, ResumingTenThousandListedMembersIsOneBurst) {
   // The initial set of 10,000 events is applied in one go: nothing created, every member's
   // health checked in batches.
   EXPECT_EQ(h.instance->created(), 0);
-  EXPECT_LE(tasks, kMembers / 32 + 20) << tasks;
+  EXPECT_LE(tasks, kMembers / 64 + 20) << tasks;
   EXPECT_TRUE(h.Status("big").converged());
 }
 
