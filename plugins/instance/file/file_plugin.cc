@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -163,13 +164,23 @@ class FilePlugin::Handle : public spi::instance::WatchHandle {
   const std::shared_ptr<Subscriber> subscriber_;
 };
 
-FilePlugin::FilePlugin(std::string dir) : dir_(std::move(dir)), hub_(std::make_shared<Hub>()) {}
+FilePlugin::FilePlugin(std::string dir, const Options& options)
+    : dir_(std::move(dir)),
+      // linkat of an unnamed file goes through /proc/self/fd/<fd> with AT_SYMLINK_FOLLOW, which
+      // needs no capability (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH).
+      unnamed_temp_files_(options.unnamed_temp_files && access("/proc/self/fd", X_OK) == 0),
+      hub_(std::make_shared<Hub>()) {}
 
 absl::StatusOr<std::unique_ptr<FilePlugin>> FilePlugin::Create(const std::string& dir) {
+  return Create(dir, Options());
+}
+
+absl::StatusOr<std::unique_ptr<FilePlugin>> FilePlugin::Create(const std::string& dir,
+                                                               const Options& options) {
   if (dir.empty()) return absl::InvalidArgumentError("dir: empty");
   std::string clean = dir;
   while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
-  std::unique_ptr<FilePlugin> plugin(new FilePlugin(clean));
+  std::unique_ptr<FilePlugin> plugin(new FilePlugin(clean, options));
   if (absl::Status status = plugin->Start(); !status.ok()) return status;
   return plugin;
 }
@@ -243,6 +254,7 @@ void FilePlugin::HandleEvents(const char* buffer, size_t length) {
   // state of a file matters.
   std::vector<std::string> names;
   absl::flat_hash_map<std::string, bool> only_created;
+  absl::flat_hash_map<std::string, bool> only_deleted;
   bool overflow = false;
   bool directory_gone = false;
   for (size_t offset = 0; offset < length;) {
@@ -263,6 +275,8 @@ void FilePlugin::HandleEvents(const char* buffer, size_t length) {
     auto [it, inserted] = only_created.try_emplace(name, true);
     if (inserted) names.push_back(name);
     if ((event->mask & IN_CREATE) == 0) it->second = false;
+    auto [deleted, unused] = only_deleted.try_emplace(name, true);
+    if ((event->mask & IN_DELETE) == 0) deleted->second = false;
   }
   if (directory_gone) {
     RewatchDirectory();
@@ -276,6 +290,10 @@ void FilePlugin::HandleEvents(const char* buffer, size_t length) {
   }
   for (const std::string& name : names) {
     absl::MutexLock io(&io_mu_);
+    // Only removed, by this plugin: the echo of our own Destroy, already applied. Anything
+    // else after our unlink (the name created again) is read.
+    const bool ours = unlinked_.erase(name) > 0;
+    if (ours && only_deleted[name]) continue;
     // A name that only appeared, on a file that stats as the one indexed: the echo of our own
     // Provision (its link). A replaced or rewritten file stats differently and is read.
     if (only_created[name] && UnchangedLocked(name)) continue;
@@ -304,6 +322,7 @@ void FilePlugin::RewatchDirectory() {
 void FilePlugin::RescanLocked() {
   // Everything is read again; what the index is made from is no longer known file by file.
   stamps_.clear();
+  unlinked_.clear();
   std::map<std::string, v1::Description> found;
   std::error_code error;
   std::filesystem::directory_iterator it(dir_, error);
@@ -463,31 +482,74 @@ int64_t FilePlugin::NextIdNumber() {
   return last_id_number_;
 }
 
-absl::StatusOr<std::string> FilePlugin::WriteTemp(const std::string& contents, bool sync) {
-  std::string path = absl::StrCat(dir_, "/.tmp-XXXXXX");
-  int fd = mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating a file in ", dir_));
-  auto fail = [&](absl::string_view what) {
-    const int error = errno;
-    close(fd);
-    unlink(path.c_str());
-    return absl::ErrnoToStatus(error, absl::StrCat(what, " ", path));
-  };
-  // The seed's files are -rw-r--r--; mkostemp makes them owner-only.
-  if (fchmod(fd, 0644) != 0) return fail("chmod");
+int FilePlugin::WriteAll(int fd, const std::string& contents, bool sync) {
+  // The seed's files are -rw-r--r--, whatever the umask (mkostemp makes them owner-only).
+  if (fchmod(fd, 0644) != 0) return errno;
   for (size_t written = 0; written < contents.size();) {
     ssize_t n = write(fd, contents.data() + written, contents.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("write");
+    if (n < 0) return errno;
     written += static_cast<size_t>(n);
   }
-  if (sync && fsync(fd) != 0) return fail("fsync");
+  if (sync && fsync(fd) != 0) return errno;
+  return 0;
+}
+
+absl::StatusOr<FilePlugin::TempFile> FilePlugin::WriteTemp(const std::string& contents, bool sync,
+                                                           bool named) {
+  TempFile temp;
+  if (!named && unnamed_temp_files_.load(std::memory_order_relaxed)) {
+    // No name, so no directory operation (and no wait on the directory's lock) until the link.
+    temp.fd = open(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (temp.fd >= 0) {
+      if (const int error = WriteAll(temp.fd, contents, sync); error != 0) {
+        Discard(temp);
+        return absl::ErrnoToStatus(error, absl::StrCat("writing an unnamed file in ", dir_));
+      }
+      return temp;
+    }
+    const int error = errno;
+    if (error == EOPNOTSUPP || error == EISDIR || error == EINVAL) {
+      // The filesystem (or kernel) has no unnamed files: named ones from now on.
+      if (unnamed_temp_files_.exchange(false)) {
+        LOG(INFO) << "instance-file: " << dir_ << " has no O_TMPFILE (" << strerror(error)
+                  << "); writing named temporary files";
+      }
+    } else if (error != EMFILE && error != ENFILE) {
+      // (Out of descriptors, with the files of large batches open at once, a named file, closed
+      // at once, still works.)
+      return absl::ErrnoToStatus(error, absl::StrCat("creating a file in ", dir_));
+    }
+  }
+  temp.path = absl::StrCat(dir_, "/.tmp-XXXXXX");
+  int fd = mkostemp(temp.path.data(), O_CLOEXEC);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating a file in ", dir_));
+  if (const int error = WriteAll(fd, contents, sync); error != 0) {
+    close(fd);
+    unlink(temp.path.c_str());
+    return absl::ErrnoToStatus(error, absl::StrCat("writing ", temp.path));
+  }
   if (close(fd) != 0) {
     const int error = errno;
-    unlink(path.c_str());
-    return absl::ErrnoToStatus(error, absl::StrCat("close ", path));
+    unlink(temp.path.c_str());
+    return absl::ErrnoToStatus(error, absl::StrCat("close ", temp.path));
   }
-  return path;
+  return temp;
+}
+
+void FilePlugin::Discard(TempFile& temp) {
+  if (temp.fd >= 0) close(temp.fd);
+  if (!temp.path.empty()) unlink(temp.path.c_str());
+  temp = TempFile();
+}
+
+int FilePlugin::LinkTemp(const TempFile& temp, const std::string& path) {
+  if (temp.fd < 0) return link(temp.path.c_str(), path.c_str()) == 0 ? 0 : errno;
+  // The data was written (and made durable) through the descriptor before this, the only
+  // moment the file gets a name: it is complete or absent under it.
+  const std::string proc = absl::StrCat("/proc/self/fd/", temp.fd);
+  return linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0
+                                                                                        : errno;
 }
 
 absl::Status FilePlugin::Validate(const v1::ValidateRequest& request) { return absl::OkStatus(); }
@@ -517,11 +579,11 @@ absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionR
     // it runs outside io_mu_, so that concurrent provisions overlap their syncs instead of
     // queueing behind each other. Only publishing the file (link) and indexing it are
     // serialised, which keeps the index and the events in the order of the changes on disk.
-    absl::StatusOr<std::string> temp = WriteTemp(*contents);
+    absl::StatusOr<TempFile> temp = WriteTemp(*contents);
     if (!temp.ok()) return temp.status();
     absl::MutexLock io(&io_mu_);
     if (std::optional<std::string> existing = InstanceWithKey(spec.idempotency_key())) {
-      unlink(temp->c_str());
+      Discard(*temp);
       return Existing(*std::move(existing), spec.idempotency_key());
     }
     absl::Status published = PublishLocked(*temp, instance, *contents);
@@ -537,16 +599,13 @@ absl::StatusOr<v1::ProvisionResponse> FilePlugin::Provision(const v1::ProvisionR
       absl::StrCat("no free instance ID in ", dir_, " after ", kAttempts, " attempts"));
 }
 
-absl::Status FilePlugin::PublishLocked(const std::string& temp, const v1::Description& instance,
+absl::Status FilePlugin::PublishLocked(TempFile& temp, const v1::Description& instance,
                                        const std::string& contents) {
   const std::string path = PathOf(instance.id());
-  const int linked = link(temp.c_str(), path.c_str());
-  const int error = errno;
-  unlink(temp.c_str());
-  if (linked != 0 && error == EEXIST) {
-    return absl::AlreadyExistsError(absl::StrCat(path, " exists"));
-  }
-  if (linked != 0) return absl::ErrnoToStatus(error, absl::StrCat("creating ", path));
+  const int error = LinkTemp(temp, path);
+  Discard(temp);
+  if (error == EEXIST) return absl::AlreadyExistsError(absl::StrCat(path, " exists"));
+  if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("creating ", path));
   // Index what a reader of the file will decode, so that the inotify echo is no change.
   absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(instance.id(), contents);
   if (!decoded.ok()) return decoded.status();
@@ -606,7 +665,7 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
     int index;
     v1::Description instance;
     std::string contents;
-    std::string temp;  // empty until written (or when the write failed)
+    std::optional<TempFile> temp;  // empty until written (or when the write failed)
   };
   std::vector<Write> writes;
   absl::flat_hash_map<std::string, int> first_with_key;
@@ -662,7 +721,7 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
   }
   int written = 0;
   for (Write& write : writes) {
-    absl::StatusOr<std::string> temp = WriteTemp(write.contents, /*sync=*/false);
+    absl::StatusOr<TempFile> temp = WriteTemp(write.contents, /*sync=*/false);
     if (!temp.ok()) {
       fail(write.index, temp.status());
       continue;
@@ -670,12 +729,14 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
     write.temp = *std::move(temp);
     ++written;
   }
+  // syncfs writes back unnamed files too (they are dirty inodes of the filesystem like any
+  // other): their contents are durable before linkat gives them a name.
   if (written > 0 && syncfs(dir_fd) != 0) {
     const absl::Status error = absl::ErrnoToStatus(errno, absl::StrCat("syncfs of ", dir_));
     for (Write& write : writes) {
-      if (write.temp.empty()) continue;
-      unlink(write.temp.c_str());
-      write.temp.clear();
+      if (!write.temp.has_value()) continue;
+      Discard(*write.temp);
+      write.temp.reset();
       fail(write.index, error);
     }
     written = 0;
@@ -687,15 +748,15 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
   if (written > 0) {
     absl::MutexLock io(&io_mu_);
     for (Write& write : writes) {
-      if (write.temp.empty()) continue;
+      if (!write.temp.has_value()) continue;
       const std::string& key = write.instance.spec().idempotency_key();
       if (std::optional<std::string> existing = InstanceWithKey(key)) {
         // Another call with this key finished meanwhile.
-        unlink(write.temp.c_str());
+        Discard(*write.temp);
         answer(write.index, *std::move(existing), false);
         continue;
       }
-      absl::Status s = PublishLocked(write.temp, write.instance, write.contents);
+      absl::Status s = PublishLocked(*write.temp, write.instance, write.contents);
       if (absl::IsAlreadyExists(s)) {
         again.push_back(write.index);
         continue;
@@ -761,6 +822,30 @@ v1::ProvisionResponse FilePlugin::Existing(std::string id, const std::string& ke
 absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {
   if (absl::Status s = CheckId(request.id()); !s.ok()) return s;
   absl::MutexLock io(&io_mu_);
+  return DestroyLocked(request);
+}
+
+absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
+    const v1::BatchDestroyRequest& request) {
+  if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) {
+    return s;
+  }
+  v1::BatchDestroyResponse response;
+  std::vector<bool> valid(request.requests_size());
+  for (int i = 0; i < request.requests_size(); ++i) {
+    absl::Status s = CheckId(request.requests(i).id());
+    valid[i] = s.ok();
+    *response.add_results() = spi::ToItemStatus(s);
+  }
+  absl::MutexLock io(&io_mu_);
+  for (int i = 0; i < request.requests_size(); ++i) {
+    if (!valid[i]) continue;
+    *response.mutable_results(i) = spi::ToItemStatus(DestroyLocked(request.requests(i)));
+  }
+  return response;
+}
+
+absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request) {
   // The index may not have seen a file created by hand an instant ago: look at the disk (no need
   // when the file is still the one the index was made from).
   if (!UnchangedLocked(request.id())) ReloadLocked(request.id(), /*writer_may_be_busy=*/true);
@@ -771,7 +856,10 @@ absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {
     }
   }
   const std::string path = PathOf(request.id());
-  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+  if (unlink(path.c_str()) == 0) {
+    // Its IN_DELETE will tell what we already know.
+    unlinked_.insert(request.id());
+  } else if (errno != ENOENT) {
     return absl::ErrnoToStatus(errno, absl::StrCat("removing ", path));
   }
   ApplyLocked(request.id(), std::nullopt);
@@ -820,11 +908,11 @@ absl::StatusOr<v1::LabelResponse> FilePlugin::Label(const v1::LabelRequest& requ
   if (changed) {
     absl::StatusOr<std::string> updated = EncodeInstanceFile(*instance);
     if (!updated.ok()) return updated.status();
-    absl::StatusOr<std::string> temp = WriteTemp(*updated);
+    absl::StatusOr<TempFile> temp = WriteTemp(*updated, /*sync=*/true, /*named=*/true);
     if (!temp.ok()) return temp.status();
-    if (rename(temp->c_str(), path.c_str()) != 0) {
+    if (rename(temp->path.c_str(), path.c_str()) != 0) {
       const int error = errno;
-      unlink(temp->c_str());
+      Discard(*temp);
       return absl::ErrnoToStatus(error, absl::StrCat("replacing ", path));
     }
     instance = DecodeInstanceFile(request.id(), *updated);

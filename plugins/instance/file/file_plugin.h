@@ -9,9 +9,11 @@
 // - An in-memory index (ID -> description) mirrors the decodable files of the directory. It is
 //   filled by a scan at start and kept current by the plugin's own writes and by one inotify
 //   thread; Describe reads only the index.
-// - Writes are atomic: a dot-prefixed temporary file in the same directory, fsync, then link
-//   (Provision: fails rather than overwrite, so IDs never collide, even between two plugins on
-//   one directory) or rename (Label). Dot files are never instances and never events.
+// - Writes are atomic: the contents go to a file without a name (O_TMPFILE) or, where the
+//   filesystem has no such files, to a dot-prefixed temporary file in the same directory; after
+//   fsync it is linked to its name (Provision: fails rather than overwrite, so IDs never
+//   collide, even between two plugins on one directory) or a temporary file is renamed over it
+//   (Label). Dot files are never instances and never events.
 // - File changes and their application to the index happen under one mutex (io_mu_), so the
 //   index and the events follow the order of the changes on disk; each change is compared with
 //   the index, and only a real difference becomes an event.
@@ -20,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,6 +33,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -41,10 +45,21 @@ namespace v1 = ::infrakit::instance::v1;
 
 class FilePlugin : public spi::instance::InstancePlugin {
  public:
+  struct Options {
+    // Write new instance files as unnamed files (open with O_TMPFILE, then linkat through
+    // /proc/self/fd): one directory operation per instance (the link) instead of three (create
+    // a temporary name, link, unlink it), and none before the contents are complete. Used only
+    // where /proc/self/fd exists; a filesystem without O_TMPFILE makes the plugin fall back to
+    // named temporary files for good. False always uses named temporary files (tests).
+    bool unnamed_temp_files = true;
+  };
+
   // Opens `dir` (created with its parents when missing), loads the instances in it and starts
   // watching it. Files that do not decode are skipped with a warning. Errors: the directory
   // cannot be created or read, or inotify is unavailable (INTERNAL / the errno's code).
   static absl::StatusOr<std::unique_ptr<FilePlugin>> Create(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<FilePlugin>> Create(const std::string& dir,
+                                                            const Options& options);
 
   // Stops the inotify thread and ends every open watch with OnDone(CANCELLED). Must not be
   // called from a watch sink.
@@ -76,6 +91,13 @@ class FilePlugin : public spi::instance::InstancePlugin {
   // file name here (empty, has '/', starts with '.').
   absl::Status Destroy(const v1::DestroyRequest& request) override;
 
+  // What Destroy does for each request, in order, with one status each (NOT_FOUND, or
+  // INVALID_ARGUMENT for a bad ID, fails its item only), under one hold of io_mu_. The inotify
+  // echo of each removal is recognised and not looked at again. INVALID_ARGUMENT for more than
+  // spi::kMaxBatchSize requests.
+  absl::StatusOr<v1::BatchDestroyResponse> BatchDestroy(
+      const v1::BatchDestroyRequest& request) override;
+
   // From the index, ordered by ID; state RUNNING; with include_properties, the stored spec and
   // properties {"Path": <file>}.
   absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest& request) override;
@@ -94,12 +116,16 @@ class FilePlugin : public spi::instance::InstancePlugin {
   // The directory this plugin serves.
   const std::string& dir() const { return dir_; }
 
+  // Whether new files are currently written as unnamed files (see Options); false after a
+  // fallback.
+  bool unnamed_temp_files() const { return unnamed_temp_files_.load(std::memory_order_relaxed); }
+
  private:
   struct Subscriber;
   class Hub;
   class Handle;
 
-  explicit FilePlugin(std::string dir);
+  FilePlugin(std::string dir, const Options& options);
 
   // Sets up inotify, scans and starts the thread.
   absl::Status Start();
@@ -145,16 +171,33 @@ class FilePlugin : public spi::instance::InstancePlugin {
   v1::Description Complete(v1::Description decoded) const;
   // Next candidate ID number: unix nanos, strictly increasing within this process.
   int64_t NextIdNumber();
-  // Writes `contents` to a new dot-prefixed temporary file in dir_, fsynced unless `sync` is
-  // false (the caller then makes it durable another way before publishing it); returns its
-  // path. Needs no lock (the name is unique).
-  absl::StatusOr<std::string> WriteTemp(const std::string& contents, bool sync = true);
+  // A written file not yet published under an instance's name: an unnamed file (fd open, no
+  // path) or a dot-prefixed temporary file in dir_ (path, fd closed).
+  struct TempFile {
+    int fd = -1;
+    std::string path;
+  };
+  // Writes `contents` to a new temporary file (unnamed when possible, see Options), fsynced
+  // unless `sync` is false (the caller then makes it durable another way before publishing
+  // it). Needs no lock (nothing is named, or the name is unique).
+  // `named` asks for a named temporary file (Label renames it over the instance's file).
+  absl::StatusOr<TempFile> WriteTemp(const std::string& contents, bool sync = true,
+                                     bool named = false);
+  // Writes into `fd` and fsyncs it when `sync`. The errno on failure, 0 on success.
+  static int WriteAll(int fd, const std::string& contents, bool sync);
+  // Forgets a temporary file: closes it, and removes its name if it has one.
+  static void Discard(TempFile& temp);
+  // Gives `temp` the name `path`, never overwriting: 0 or the errno.
+  static int LinkTemp(const TempFile& temp, const std::string& path);
   // Publishes a durable temporary file as instance `instance` (whose encoding is `contents`):
-  // links it to the instance's path (never overwriting) and indexes it. Removes the temporary
-  // name in every case. ALREADY_EXISTS when the name is taken (another process on the
+  // links it to the instance's path (never overwriting) and indexes it. Discards the temporary
+  // file in every case. ALREADY_EXISTS when the name is taken (another process on the
   // directory; the caller tries another ID). Requires io_mu_.
-  absl::Status PublishLocked(const std::string& temp, const v1::Description& instance,
+  absl::Status PublishLocked(TempFile& temp, const v1::Description& instance,
                              const std::string& contents) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // Removes instance `id` (checked by CheckId) as Destroy does. Requires io_mu_.
+  absl::Status DestroyLocked(const v1::DestroyRequest& request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // The instance carrying idempotency key `key`, if any (none for an empty key).
   std::optional<std::string> InstanceWithKey(const std::string& key) const;
   // The response to a repeated provision of instance `id`.
@@ -165,11 +208,16 @@ class FilePlugin : public spi::instance::InstancePlugin {
   int wake_fd_ = -1;           // eventfd that stops WatchLoop
   int watch_descriptor_ = -1;  // only touched by Start and the inotify thread
   std::thread thread_;
+  // Cleared for good by the first open(O_TMPFILE) the filesystem refuses.
+  std::atomic<bool> unnamed_temp_files_;
 
   // Held while changing a file and applying the change to the index and the watches.
   absl::Mutex io_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Stamps of the files the index entries were made from (see FileStamp).
   absl::flat_hash_map<std::string, FileStamp> stamps_ ABSL_GUARDED_BY(io_mu_);
+  // Names this plugin unlinked whose IN_DELETE has not been read yet: that event is the echo of
+  // a change already applied, and is dropped. Cleared by a rescan (an overflow may lose them).
+  absl::flat_hash_set<std::string> unlinked_ ABSL_GUARDED_BY(io_mu_);
   // Guards the index; held briefly, never while calling a sink or doing I/O.
   mutable absl::Mutex mu_;
   std::map<std::string, v1::Description> index_ ABSL_GUARDED_BY(mu_);

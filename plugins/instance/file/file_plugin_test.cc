@@ -1,6 +1,11 @@
 #include "plugins/instance/file/file_plugin.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -832,6 +837,157 @@ TEST_F(FilePluginTest, ConcurrentBatchesWithTheSameKeysCreateOneInstancePerKey) 
     EXPECT_EQ(created, 1) << i;
   }
   EXPECT_THAT(InstanceFiles(dir_), SizeIs(kKeys));
+}
+
+// Writes through both kinds of temporary files give the same instances: complete files of mode
+// 0644 under their IDs, nothing else in the directory, each announced once.
+void ProvisionsCompleteFilesOnly(const FilePlugin::Options& options, bool unnamed) {
+  const std::string dir = MakeDir();
+  auto plugin = FilePlugin::Create(dir, options);
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  RecordingSink sink;
+  auto handle = (*plugin)->Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(handle.ok());
+  auto batch = (*plugin)->BatchProvision(SeedBatch(5));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  auto one = (*plugin)->Provision(SeedRequest());
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ((*plugin)->unnamed_temp_files(), unnamed);
+  std::vector<std::string> ids;
+  for (const auto& result : batch->results()) {
+    ASSERT_TRUE(result.has_response());
+    ids.push_back(result.response().id());
+  }
+  ids.push_back(one->id());
+  EXPECT_EQ(InstanceFiles(dir), ids);  // no temporary file left, named or not
+  for (const std::string& id : ids) {
+    const std::string path = absl::StrCat(dir, "/", id);
+    auto decoded = DecodeInstanceFile(id, ReadAll(path));
+    ASSERT_TRUE(decoded.ok()) << id << ": " << decoded.status();
+    EXPECT_EQ(decoded->spec().init(), SeedRequest().spec().init());
+    EXPECT_EQ(std::filesystem::status(path).permissions(),
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                  std::filesystem::perms::group_read | std::filesystem::perms::others_read);
+  }
+  auto events = sink.WaitForEvents(ids.size() + 1);
+  ASSERT_THAT(events, SizeIs(ids.size() + 1));
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_EQ(Describe(events[i]), absl::StrCat("EVENT_TYPE_ADDED ", ids[i - 1]));
+  }
+}
+
+TEST(FilePluginTempFileTest, UnnamedFilesWhereTheFilesystemHasThem) {
+  const std::string dir = MakeDir();
+  const int fd = open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) GTEST_SKIP() << dir << " has no O_TMPFILE: " << strerror(errno);
+  close(fd);
+  ProvisionsCompleteFilesOnly(FilePlugin::Options(), /*unnamed=*/true);
+}
+
+TEST(FilePluginTempFileTest, NamedTemporaryFilesAsTheFallback) {
+  FilePlugin::Options options;
+  options.unnamed_temp_files = false;
+  ProvisionsCompleteFilesOnly(options, /*unnamed=*/false);
+}
+
+TEST(FilePluginTempFileTest, NamedTemporaryFilesForLabels) {
+  // Label replaces a file by renaming a named temporary file over it, with either option.
+  const std::string dir = MakeDir();
+  auto plugin = FilePlugin::Create(dir);
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  auto one = (*plugin)->Provision(SeedRequest());
+  ASSERT_TRUE(one.ok()) << one.status();
+  v1::LabelRequest label;
+  label.set_id(one->id());
+  (*label.mutable_labels())["color"] = "blue";
+  ASSERT_TRUE((*plugin)->Label(label).ok());
+  EXPECT_THAT(InstanceFiles(dir), ElementsAre(one->id()));
+  auto decoded = DecodeInstanceFile(one->id(), ReadAll(absl::StrCat(dir, "/", one->id())));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->tags().at("color"), "blue");
+}
+
+TEST_F(FilePluginTest, ConcurrentBatchesCreateDistinctCompleteInstances) {
+  constexpr int kThreads = 8;
+  constexpr int kPerBatch = 25;
+  std::vector<absl::StatusOr<v1::BatchProvisionResponse>> responses(
+      kThreads, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { responses[t] = plugin_->BatchProvision(SeedBatch(kPerBatch)); });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> ids;
+  for (const auto& response : responses) {
+    ASSERT_TRUE(response.ok()) << response.status();
+    for (int i = 0; i < kPerBatch; ++i) {
+      ASSERT_TRUE(response->results(i).has_response()) << i;
+      const std::string& id = response->results(i).response().id();
+      ids.insert(id);
+      auto decoded = DecodeInstanceFile(id, ReadAll(absl::StrCat(dir_, "/", id)));
+      ASSERT_TRUE(decoded.ok()) << id << ": " << decoded.status();
+      EXPECT_EQ(decoded->tags().at("n"), absl::StrCat(i));
+    }
+  }
+  EXPECT_THAT(ids, SizeIs(kThreads * kPerBatch));
+  EXPECT_EQ(InstanceFiles(dir_), std::vector<std::string>(ids.begin(), ids.end()));
+  auto described = plugin_->Describe(v1::DescribeRequest());
+  ASSERT_TRUE(described.ok());
+  EXPECT_THAT(described->instances(), SizeIs(kThreads * kPerBatch));
+}
+
+TEST_F(FilePluginTest, BatchDestroyFailsUnknownAndBadIdsAlone) {
+  const std::string a = Provision();
+  const std::string b = Provision();
+  const std::string kept = Provision();
+  RecordingSink sink;
+  auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(handle.ok());
+  v1::BatchDestroyRequest request;
+  for (const std::string& id : {a, std::string("instance-404"), std::string(".tmp-x"), b}) {
+    request.add_requests()->set_id(id);
+  }
+  auto response = plugin_->BatchDestroy(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response->results(), SizeIs(4));
+  EXPECT_EQ(response->results(0).code(), 0);
+  EXPECT_EQ(response->results(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(response->results(1).message(), HasSubstr("instance-404"));
+  EXPECT_EQ(response->results(2).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(response->results(3).code(), 0);
+  EXPECT_THAT(InstanceFiles(dir_), ElementsAre(kept));
+  auto described = plugin_->Describe(v1::DescribeRequest());
+  ASSERT_TRUE(described.ok());
+  ASSERT_THAT(described->instances(), SizeIs(1));
+  EXPECT_EQ(described->instances(0).id(), kept);
+
+  // The echoes of the removals are no events; a file created again under a destroyed name is.
+  WriteByHand(absl::StrCat(dir_, "/", a), ReadAll(absl::StrCat(dir_, "/", kept)));
+  auto events = sink.WaitForEvents(7);
+  EXPECT_THAT(Describe(events),
+              ElementsAre(absl::StrCat("EVENT_TYPE_ADDED ", a), absl::StrCat("EVENT_TYPE_ADDED ", b),
+                          absl::StrCat("EVENT_TYPE_ADDED ", kept), "EVENT_TYPE_SYNCED ",
+                          absl::StrCat("EVENT_TYPE_REMOVED ", a),
+                          absl::StrCat("EVENT_TYPE_REMOVED ", b),
+                          absl::StrCat("EVENT_TYPE_ADDED ", a)));
+  // Destroying it again works, and a second destroy of it fails alone.
+  v1::BatchDestroyRequest again;
+  again.add_requests()->set_id(a);
+  again.add_requests()->set_id(a);
+  auto second = plugin_->BatchDestroy(again);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->results(0).code(), 0);
+  EXPECT_EQ(second->results(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(InstanceFiles(dir_), ElementsAre(kept));
+}
+
+TEST_F(FilePluginTest, BatchDestroyRefusesMoreThanTheLimitAndDestroysNothing) {
+  const std::string id = Provision();
+  v1::BatchDestroyRequest request;
+  for (int i = 0; i < 1001; ++i) request.add_requests()->set_id(id);
+  auto response = plugin_->BatchDestroy(request);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(InstanceFiles(dir_), ElementsAre(id));
 }
 
 }  // namespace
