@@ -162,6 +162,9 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     // created from it nor from the previous spec (an unknown config): the verdict says little
     // about it, so it is never grounds for destroying it.
     bool health_untrusted = false;
+    // The flavor said its verdict cannot change (HealthyResponse.constant) when checked with the
+    // member's own flavor section: the resync does not ask again while that section applies.
+    bool health_constant = false;
   };
 
   enum class SlotState { kQueued, kInFlight, kCreated };
@@ -820,7 +823,14 @@ void Controller::Impl::Resync(const std::string& id, int64_t uid) {
   if (!g->listing_in_flight && g->listing_timer == 0 && (g->polling || g->handle == nullptr)) {
     StartListingLocked(g);
   }
-  for (auto& [mid, m] : g->members) QueueHealthLocked(g, &m);
+  for (auto& [mid, m] : g->members) {
+    if (m.health_constant) {
+      bool own = true;
+      MemberFlavorLocked(g, m, &own);
+      if (own) continue;
+    }
+    QueueHealthLocked(g, &m);
+  }
   PumpHealthLocked(g);
   for (auto it = g->recently_destroyed.begin(); it != g->recently_destroyed.end();) {
     if (now - it->second >= options_.listing_grace) {
@@ -1922,6 +1932,7 @@ void Controller::Impl::OnHealthLocked(Group* g, const std::string& instance,
   m.health = result->health();
   m.health_reason = result->reason();
   m.health_untrusted = !own;
+  m.health_constant = own && result->constant();
   if (previous == m.health) {
     if (was_untrusted != m.health_untrusted &&
         (g->update.active() || g->spec.remediation().enabled() || g->destroying)) {

@@ -63,8 +63,9 @@ class Subscription {
 };
 
 struct ControllerOptions {
-  // Safety-net resync of every group: health of every member, re-listing when Watch is not
-  // available (or broken), retries. Flag --resync-period.
+  // Safety-net resync of every group: health of every member (but those whose flavor said the
+  // verdict cannot change), re-listing when Watch is not available (or broken), retries. Flag
+  // --resync-period.
   absl::Duration resync_period = absl::Seconds(10);
   // How often members of a running update that are not ready yet are re-checked.
   absl::Duration update_health_period = absl::Seconds(1);

@@ -134,5 +134,38 @@ TEST(ControllerBatchTest, HealthIsCheckedInBatchesPerFlavorSection) {
   EXPECT_EQ(resync, (std::vector<int>{25, 25, 25, 25}));
 }
 
+TEST(ControllerBatchTest, ConstantVerdictsAreNotAskedAgainAtResync) {
+  Harness h;
+  h.flavor->set_constant(true);  // as flavor-vanilla without a HealthCheck
+  h.Watch(Harness::Cattle("cattle", 100));
+  ASSERT_EQ(h.Count("cattle"), 100);
+  const int checked = h.flavor->healthy_calls();
+  EXPECT_EQ(checked, 100);
+  // Idle means idle: the resync asks nothing.
+  h.Advance(3 * Harness::DefaultOptions().resync_period);
+  EXPECT_EQ(h.flavor->healthy_calls(), checked);
+  EXPECT_EQ(h.Status("cattle").healthy(), 100);
+
+  // A new member is checked once; an update's new members too, with their own section.
+  h.instance->RemoveExternal(h.instance->Instances().front().id());
+  h.Settle();
+  EXPECT_EQ(h.flavor->healthy_calls(), checked + 1);
+  auto log = h.Update(Harness::Cattle("cattle", 100, "v2"));
+  ASSERT_TRUE(h.RunUntil([&] { return log->last_phase() == gv1::UPDATE_PHASE_COMPLETED; }));
+  const int after_update = h.flavor->healthy_calls();
+  EXPECT_GE(after_update, checked + 1 + 100);
+  h.Advance(3 * Harness::DefaultOptions().resync_period);
+  EXPECT_EQ(h.flavor->healthy_calls(), after_update);
+
+  // Verdicts that may change are asked again at every resync.
+  h.flavor->set_constant(false);
+  h.instance->RemoveExternal(h.instance->Instances().front().id());
+  h.Settle();
+  h.Advance(Harness::DefaultOptions().resync_period);
+  EXPECT_GE(h.flavor->healthy_calls(), after_update + 1 + 1);
+  h.Advance(Harness::DefaultOptions().resync_period);
+  EXPECT_GE(h.flavor->healthy_calls(), after_update + 2 + 1);
+}
+
 }  // namespace
 }  // namespace infrakit::services::group

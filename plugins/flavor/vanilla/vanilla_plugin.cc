@@ -25,6 +25,14 @@ v1::HealthyResponse Verdict(v1::Health health, std::string reason) {
   return response;
 }
 
+// Without a HealthCheck an instance is HEALTHY by definition, and stays so for these properties:
+// callers need not ask again (a group's resync of thousands of members then costs nothing).
+v1::HealthyResponse ConstantHealthy() {
+  v1::HealthyResponse response = Verdict(v1::HEALTH_HEALTHY, "");
+  response.set_constant(true);
+  return response;
+}
+
 // Prepare's result for properties already parsed and checked against the allocation.
 v1::PrepareResponse PrepareSpec(const VanillaProperties& properties,
                                 const ::infrakit::instance::v1::Spec& input) {
@@ -127,7 +135,7 @@ absl::StatusOr<v1::PrepareResponse> VanillaPlugin::Prepare(const v1::PrepareRequ
 absl::StatusOr<v1::HealthyResponse> VanillaPlugin::Healthy(const v1::HealthyRequest& request) {
   auto properties = ParseVanillaProperties(request.properties());
   if (!properties.ok()) return properties.status();
-  if (!properties->health_check) return Verdict(v1::HEALTH_HEALTHY, "");
+  if (!properties->health_check) return ConstantHealthy();
   return RunProbe(*properties->health_check, request.instance());
 }
 
@@ -169,7 +177,7 @@ absl::StatusOr<v1::BatchHealthyResponse> VanillaPlugin::BatchHealthy(
     for (int i = 0; i < n; ++i) {
       v1::HealthyResult* result = response.add_results();
       if (properties.ok()) {
-        *result->mutable_response() = Verdict(v1::HEALTH_HEALTHY, "");
+        *result->mutable_response() = ConstantHealthy();
       } else {
         *result->mutable_error() = spi::ToItemStatus(properties.status());
       }

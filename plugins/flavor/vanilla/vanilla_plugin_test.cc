@@ -160,6 +160,8 @@ TEST(VanillaPluginTest, HealthyWithoutAProbe) {
   auto health = plugin.Healthy(Probe(kSeedProperties, "instance-1", ""));
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(health->health(), v1::HEALTH_HEALTHY);
+  // Nothing to probe: the verdict cannot change, callers need not ask again.
+  EXPECT_TRUE(health->constant());
 }
 
 TEST(VanillaPluginTest, CommandProbe) {
@@ -169,6 +171,8 @@ TEST(VanillaPluginTest, CommandProbe) {
       "instance-1", "db-1"));
   ASSERT_TRUE(healthy.ok()) << healthy.status();
   EXPECT_EQ(healthy->health(), v1::HEALTH_HEALTHY) << healthy->reason();
+  // A probe's verdict may change: worth asking again.
+  EXPECT_FALSE(healthy->constant());
 
   auto unhealthy = plugin.Healthy(
       Probe(R"({"HealthCheck": {"Command": "echo not serving; exit 2"}})", "instance-1", ""));

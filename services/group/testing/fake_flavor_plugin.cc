@@ -56,6 +56,7 @@ absl::StatusOr<fv1::HealthyResponse> FakeFlavorPlugin::Healthy(
     response.set_reason(absl::StrCat("fake probe of ", request.instance().id(), " says ",
                                      fv1::Health_Name(response.health())));
   }
+  response.set_constant(constant_);
   return response;
 }
 
@@ -147,6 +148,11 @@ absl::StatusOr<fv1::BatchDrainResponse> FakeFlavorPlugin::BatchDrain(
 std::vector<int> FakeFlavorPlugin::drain_batches() {
   absl::MutexLock lock(&mu_);
   return drain_batches_;
+}
+
+void FakeFlavorPlugin::set_constant(bool constant) {
+  absl::MutexLock lock(&mu_);
+  constant_ = constant;
 }
 
 int FakeFlavorPlugin::healthy_calls() {

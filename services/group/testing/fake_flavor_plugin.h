@@ -43,6 +43,8 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   // Every call fails with `status` while it is not OK (UNAVAILABLE models a flavor that is down).
   void set_error(absl::Status status);
   void set_drain_error(absl::Status status);
+  // Healthy's verdicts say they cannot change (HealthyResponse.constant) while set.
+  void set_constant(bool constant);
   void set_validate_error(absl::Status status);
 
   // The health the plugin reports for `d` right now (the ground truth for invariant checks).
@@ -70,6 +72,7 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   absl::Status drain_error_ ABSL_GUARDED_BY(mu_);
   absl::Status validate_error_ ABSL_GUARDED_BY(mu_);
   int healthy_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  bool constant_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<int> prepare_batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> healthy_batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> drain_batches_ ABSL_GUARDED_BY(mu_);
