@@ -606,10 +606,15 @@ absl::Status FilePlugin::PublishLocked(TempFile& temp, const v1::Description& in
   Discard(temp);
   if (error == EEXIST) return absl::AlreadyExistsError(absl::StrCat(path, " exists"));
   if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("creating ", path));
-  // Index what a reader of the file will decode, so that the inotify echo is no change.
-  absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(instance.id(), contents);
-  if (!decoded.ok()) return decoded.status();
-  ApplyLocked(instance.id(), Complete(*std::move(decoded)));
+  // Index what a reader of the file will decode, so that the inotify echo (and a rescan) is no
+  // change: known without parsing the file back, except for unusual properties.
+  std::optional<v1::Description> stored = StoredForm(instance);
+  if (!stored.has_value()) {
+    absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(instance.id(), contents);
+    if (!decoded.ok()) return decoded.status();
+    stored = *std::move(decoded);
+  }
+  ApplyLocked(instance.id(), Complete(*std::move(stored)));
   // After the link and the temporary name's unlink, which both change the inode's ctime.
   if (std::optional<FileStamp> stamp = StampOf(path)) stamps_[instance.id()] = *stamp;
   return absl::OkStatus();

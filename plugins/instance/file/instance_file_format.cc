@@ -1,6 +1,8 @@
 #include "plugins/instance/file/instance_file_format.h"
 
+#include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -135,7 +137,67 @@ absl::Status DecodeAttachments(bool present, const Value& v,
   return absl::OkStatus();
 }
 
+// Whether `v` prints as JSON and parses back to the same Value.
+bool RoundTrips(const Value& v) {
+  switch (v.kind_case()) {
+    case Value::kNullValue:
+    case Value::kStringValue:
+    case Value::kBoolValue:
+      return true;
+    case Value::kNumberValue:
+      // Printed with the shortest digits that read back as the same double.
+      return std::isfinite(v.number_value());
+    case Value::kStructValue:
+      for (const auto& [key, field] : v.struct_value().fields()) {
+        if (!RoundTrips(field)) return false;
+      }
+      return true;
+    case Value::kListValue:
+      for (const Value& item : v.list_value().values()) {
+        if (!RoundTrips(item)) return false;
+      }
+      return true;
+    case Value::KIND_NOT_SET:
+      return false;
+  }
+  return false;
+}
+
+bool HasEmptyKey(const google::protobuf::Map<std::string, std::string>& tags) {
+  return tags.find("") != tags.end();
+}
+
 }  // namespace
+
+std::optional<v1::Description> StoredForm(const v1::Description& instance) {
+  const v1::Spec& spec = instance.spec();
+  if (HasEmptyKey(instance.tags()) || HasEmptyKey(spec.tags())) return std::nullopt;
+  for (const v1::Attachment& a : spec.attachments()) {
+    if (a.id().empty()) return std::nullopt;
+  }
+  for (const auto& [key, field] : spec.properties().fields()) {
+    if (!RoundTrips(field)) return std::nullopt;
+  }
+  // Exactly the fields the file holds (EncodeInstanceFile), as DecodeInstanceFile sets them:
+  // null and "" are the same string, an absent properties object stays absent, attachments
+  // carry ID and Type.
+  v1::Description stored;
+  stored.set_id(instance.id());
+  stored.set_logical_id(instance.logical_id());
+  *stored.mutable_tags() = instance.tags();
+  v1::Spec* out = stored.mutable_spec();
+  if (spec.has_properties()) *out->mutable_properties() = spec.properties();
+  *out->mutable_tags() = spec.tags();
+  out->set_init(spec.init());
+  out->set_logical_id(spec.logical_id());
+  for (const v1::Attachment& a : spec.attachments()) {
+    v1::Attachment* copy = out->add_attachments();
+    copy->set_id(a.id());
+    copy->set_type(a.type());
+  }
+  out->set_idempotency_key(spec.idempotency_key());
+  return stored;
+}
 
 absl::StatusOr<std::string> EncodeInstanceFile(const v1::Description& instance) {
   InstanceFile file;

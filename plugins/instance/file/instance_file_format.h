@@ -19,6 +19,7 @@
 #ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_INSTANCE_FILE_FORMAT_H_
 #define INFRAKIT_PLUGINS_INSTANCE_FILE_INSTANCE_FILE_FORMAT_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -40,6 +41,15 @@ absl::StatusOr<std::string> EncodeInstanceFile(
 // instance file. Thread-safe (pure).
 absl::StatusOr<::infrakit::instance::v1::Description> DecodeInstanceFile(
     absl::string_view id, absl::string_view contents);
+
+// What DecodeInstanceFile(instance.id(), EncodeInstanceFile(instance)) returns, computed
+// without the JSON round trip (the writer indexes what a reader of its file will decode, and
+// parsing the file it just wrote cost as much as writing it). nullopt when that is not certain
+// without the round trip: an empty tag name or attachment ID (the decoder refuses those), or
+// spec properties holding a value without a kind or a number that is not finite (JSON has no
+// such values). Thread-safe (pure).
+std::optional<::infrakit::instance::v1::Description> StoredForm(
+    const ::infrakit::instance::v1::Description& instance);
 
 }  // namespace infrakit::plugins::instance::file
 

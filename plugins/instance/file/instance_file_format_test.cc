@@ -1,5 +1,7 @@
 #include "plugins/instance/file/instance_file_format.h"
 
+#include <limits>
+#include <optional>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -180,6 +182,105 @@ TEST(InstanceFileFormatTest, IgnoresKeysUsersAdd) {
       DecodeInstanceFile("instance-1", R"({"Comment": "added by hand", "Tags": {"a": "b"}})");
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->tags().at("a"), "b");
+}
+
+// What StoredForm promises: the description a reader of the encoded file decodes.
+void ExpectStoredFormIsTheRoundTrip(const v1::Description& d) {
+  absl::StatusOr<std::string> encoded = EncodeInstanceFile(d);
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(d.id(), *encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  std::optional<v1::Description> stored = StoredForm(d);
+  ASSERT_TRUE(stored.has_value()) << d.DebugString();
+  std::string differences;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&differences);
+  EXPECT_TRUE(differencer.Compare(*decoded, *stored)) << differences << "\nfile:\n" << *encoded;
+}
+
+// An instance as Provision describes it: tags = the spec's tags.
+v1::Description Provisioned(const v1::Spec& spec) {
+  v1::Description d;
+  d.set_id("instance-1");
+  d.set_logical_id(spec.logical_id());
+  *d.mutable_tags() = spec.tags();
+  *d.mutable_spec() = spec;
+  return d;
+}
+
+TEST(StoredFormTest, IsTheRoundTripOfRepresentativeSpecs) {
+  v1::Spec empty;
+  ExpectStoredFormIsTheRoundTrip(Provisioned(empty));
+
+  v1::Spec seed;
+  (*seed.mutable_properties()->mutable_fields())["Note"].set_string_value(
+      "Instance properties version 1.0");
+  (*seed.mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+  (*seed.mutable_tags())["infrakit.group"] = "cattle";
+  seed.set_init("\nsudo apt-get update -y\nsudo apt-get install -y nginx");
+  ExpectStoredFormIsTheRoundTrip(Provisioned(seed));
+
+  v1::Spec full = seed;
+  full.set_logical_id("db-1");
+  full.set_idempotency_key("group/cattle/3");
+  v1::Attachment* volume = full.add_attachments();
+  volume->set_id("vol-1");
+  volume->set_type("volume");
+  full.add_attachments()->set_id("eni-1");  // no type
+  (*full.mutable_tags())["with \"quotes\" and \\ and \n"] = "caf\xc3\xa9 \xe2\x9c\x93 \x01";
+  auto* fields = full.mutable_properties()->mutable_fields();
+  (*fields)["int"].set_number_value(42);
+  (*fields)["fraction"].set_number_value(0.1);
+  (*fields)["third"].set_number_value(1.0 / 3);
+  (*fields)["big"].set_number_value(1e300);
+  (*fields)["tiny"].set_number_value(4.9e-324);
+  (*fields)["beyond 2^53"].set_number_value(123456789012345678.0);
+  (*fields)["negative zero"].set_number_value(-0.0);
+  (*fields)["negative"].set_number_value(-17.25);
+  (*fields)["yes"].set_bool_value(true);
+  (*fields)["no"].set_bool_value(false);
+  (*fields)["nothing"].set_null_value(google::protobuf::NULL_VALUE);
+  (*fields)["empty string"].set_string_value("");
+  (*fields)[""].set_string_value("an empty key");
+  (*fields)["empty object"].mutable_struct_value();
+  (*fields)["empty list"].mutable_list_value();
+  auto* list = (*fields)["list"].mutable_list_value();
+  list->add_values()->set_number_value(1);
+  list->add_values()->set_string_value("two");
+  list->add_values()->set_null_value(google::protobuf::NULL_VALUE);
+  (*list->add_values()->mutable_struct_value()->mutable_fields())["deep"].set_bool_value(true);
+  (*(*fields)["nested"].mutable_struct_value()->mutable_fields())["a"].set_string_value("b");
+  ExpectStoredFormIsTheRoundTrip(Provisioned(full));
+
+  v1::Spec empty_properties;
+  empty_properties.mutable_properties();  // present but empty: an empty object, kept
+  ExpectStoredFormIsTheRoundTrip(Provisioned(empty_properties));
+
+  // Top-level tags and logical ID other than the spec's (as after a Label).
+  v1::Description labelled = Provisioned(full);
+  (*labelled.mutable_tags())["color"] = "blue";
+  labelled.set_logical_id("other");
+  ExpectStoredFormIsTheRoundTrip(labelled);
+}
+
+TEST(StoredFormTest, LeavesUncertainCasesToTheDecoder) {
+  v1::Spec spec;
+  (*spec.mutable_properties()->mutable_fields())["unset"];  // a Value without a kind
+  EXPECT_FALSE(StoredForm(Provisioned(spec)).has_value());
+  spec.Clear();
+  auto* list = (*spec.mutable_properties()->mutable_fields())["list"].mutable_list_value();
+  list->add_values()->set_number_value(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_FALSE(StoredForm(Provisioned(spec)).has_value());
+  spec.Clear();
+  (*spec.mutable_properties()->mutable_fields())["inf"].set_number_value(
+      std::numeric_limits<double>::infinity());
+  EXPECT_FALSE(StoredForm(Provisioned(spec)).has_value());
+  spec.Clear();
+  (*spec.mutable_tags())[""] = "x";
+  EXPECT_FALSE(StoredForm(Provisioned(spec)).has_value());
+  spec.Clear();
+  spec.add_attachments()->set_type("volume");
+  EXPECT_FALSE(StoredForm(Provisioned(spec)).has_value());
 }
 
 }  // namespace
