@@ -237,6 +237,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     // Members with doomed set, and slots in state kQueued: kept current as they change so that
     // a steady group's pass needs no walk over thousands of members (DecideSteadyCattleLocked).
     int64_t doomed_members = 0;
+    // Nothing queued or under way at the end of the last pass (see ControllerOptions::on_quiet).
+    bool quiet = true;
     int64_t queued_slots = 0;
     absl::btree_map<int64_t, Slot> slots;  // by sequence
     absl::flat_hash_map<std::string, int64_t> slot_by_key;
@@ -316,6 +318,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   // alone, into `d`; false when the group is not in that case (then Decide is needed).
   bool DecideSteadyCattleLocked(Group* g, Decision* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReconcileDestroyLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Notes whether the group's work ran out; calls options_.on_quiet when it just did.
+  void NoteQuietLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeAtLocked(Group* g, absl::Time t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Resync(const std::string& id, int64_t uid);
 
@@ -733,6 +737,8 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   }
   WakeAtLocked(g, wake);
 
+  NoteQuietLocked(g);
+
   // Members of a running update that are not ready yet are checked more often than the rest.
   if (update_running && pending_ready && g->fast_health_timer == 0) {
     g->fast_health_timer =
@@ -751,6 +757,15 @@ void Controller::Impl::ReconcileLocked(Group* g) {
           self->ScheduleReconcileLocked(g);
         });
   }
+}
+
+void Controller::Impl::NoteQuietLocked(Group* g) {
+  // The end of a burst of work (a convergence, a heal, a scale): said once.
+  const bool quiet = g->slots.empty() && g->destroy_queue.empty() &&
+                     g->in_flight_provisions == 0 && g->in_flight_destroys == 0 &&
+                     g->health_queue.empty() && g->health_running == 0;
+  if (quiet && !g->quiet && options_.on_quiet) executor_->Post(options_.on_quiet);
+  g->quiet = quiet;
 }
 
 void Controller::Impl::ReconcileDestroyLocked(Group* g) {
@@ -1906,6 +1921,8 @@ void Controller::Impl::HealthTask(const std::string& id, int64_t uid,
       OnHealthLocked(g, checks[c].instances[i], checks[c].plugin, checks[c].own, one);
     }
   }
+  // Health results do not always lead to a pass: the last check of a burst may end it.
+  NoteQuietLocked(g);
 }
 
 void Controller::Impl::OnHealthLocked(Group* g, const std::string& instance,

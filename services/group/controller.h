@@ -96,6 +96,10 @@ struct ControllerOptions {
   absl::Duration listing_grace = absl::Seconds(30);
   // An empty listing where members were known is confirmed by another listing this much later.
   absl::Duration empty_listing_confirm_delay = absl::Seconds(2);
+  // Called (on the executor, without the controller's lock) each time a group's work runs out:
+  // nothing queued or under way to create, destroy or check after some was. The server hands
+  // the memory a burst used back to the system there (malloc_trim). May be empty.
+  std::function<void()> on_quiet;
 };
 
 using UpdateProgressCallback = std::function<void(const infrakit::group::v1::UpdateGroupResponse&)>;

@@ -1,6 +1,7 @@
 // The controller's use of the batch calls: queued work goes to the plugins in few calls, a
 // single creation (a heal) goes at once on its own, and one item failing in a batch fails alone.
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -165,6 +166,25 @@ TEST(ControllerBatchTest, ConstantVerdictsAreNotAskedAgainAtResync) {
   EXPECT_GE(h.flavor->healthy_calls(), after_update + 1 + 1);
   h.Advance(Harness::DefaultOptions().resync_period);
   EXPECT_GE(h.flavor->healthy_calls(), after_update + 2 + 1);
+}
+
+TEST(ControllerBatchTest, QuietIsSaidOnceAtTheEndOfEachBurst) {
+  ControllerOptions o = Harness::DefaultOptions();
+  auto quiet = std::make_shared<int>(0);
+  o.on_quiet = [quiet] { ++*quiet; };
+  Harness h(o);
+  h.flavor->set_constant(true);
+  h.Watch(Harness::Cattle("cattle", 40));
+  ASSERT_EQ(h.Count("cattle"), 40);
+  EXPECT_EQ(*quiet, 1);
+  // Idle: nothing to say.
+  h.Advance(3 * o.resync_period);
+  EXPECT_EQ(*quiet, 1);
+  // A heal is a burst of its own.
+  h.instance->RemoveExternal(h.instance->Instances().front().id());
+  h.Settle();
+  EXPECT_EQ(h.Count("cattle"), 40);
+  EXPECT_EQ(*quiet, 2);
 }
 
 }  // namespace

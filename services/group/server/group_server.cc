@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -77,6 +78,10 @@ absl::StatusOr<std::unique_ptr<GroupServer>> GroupServer::Create(GroupServerOpti
   controller_options.resync_period = options.resync_period;
   controller_options.max_parallel_provisions = options.max_parallel;
   controller_options.max_parallel_destroys = options.max_parallel;
+  // A burst (creating 10,000 instances, a rolling update) leaves freed memory in malloc's free
+  // lists, resident: give it back once the work runs out (measured: ~1 MiB of a group service's
+  // 7 MiB of its own memory at 1,000 instances). Cheap: it walks malloc's free lists once.
+  controller_options.on_quiet = [] { malloc_trim(0); };
 
   server->resolver_ = std::make_unique<client::SocketResolver>(options.plugins_dir);
   server->clock_ = std::make_unique<RealClock>();
