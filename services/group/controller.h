@@ -71,9 +71,9 @@ struct ControllerOptions {
   absl::Duration update_health_period = absl::Seconds(1);
   // Per group, creation calls (BatchPrepare + BatchProvision, each for up to max_batch_size
   // instances) under way at once. Flag --max-parallel.
-  int max_parallel_provisions = 8;
+  int max_parallel_provisions = 4;
   // Per group, destruction calls (BatchDrain + BatchDestroy) under way at once.
-  int max_parallel_destroys = 8;
+  int max_parallel_destroys = 4;
   // Per group, BatchHealthy calls under way at once.
   int max_parallel_health_checks = 4;
   // The most instances one batch call carries (at most spi::kMaxBatchSize). Work queued is

@@ -1,7 +1,7 @@
 // infrakit-group: the default group service (see services/group/controller.h).
 //
 //   infrakit-group [--name group] [--plugins-dir DIR] [--state-dir DIR] [--resync-period 10s]
-//                  [--max-parallel 8] [--log 5]
+//                  [--max-parallel 4] [--log 5]
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,8 +21,9 @@ ABSL_FLAG(std::string, state_dir, "",
 ABSL_FLAG(absl::Duration, resync_period, absl::Seconds(10),
           "Safety-net resync of every group (health, listing where Watch is unavailable, "
           "retries), e.g. 10s");
-ABSL_FLAG(int, max_parallel, 8,
-          "Per group, creations and destructions of instances under way at once");
+ABSL_FLAG(int, max_parallel, 4,
+          "Per group, creation and destruction calls under way at once (each a batch of up to "
+          "128 instances)");
 
 int main(int argc, char** argv) {
   namespace runtime = ::infrakit::services::runtime;
