@@ -240,6 +240,7 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     // Nothing queued or under way at the end of the last pass (see ControllerOptions::on_quiet).
     bool quiet = true;
     int64_t queued_slots = 0;
+    int64_t in_flight_slots = 0;
     absl::btree_map<int64_t, Slot> slots;  // by sequence
     absl::flat_hash_map<std::string, int64_t> slot_by_key;
     absl::flat_hash_map<std::string, int64_t> slot_by_instance;
@@ -348,6 +349,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   // under way: remembers it for that Provision's return.
   void NoteVanishedLocked(Group* g, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseSlotLocked(Group* g, int64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Changes a slot's state, keeping the group's queued_slots / in_flight_slots counts.
+  void SetSlotStateLocked(Group* g, Slot* s, SlotState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets creations listed nowhere `listing_grace` after Provision returned, as of `as_of`
   // (and absent from `listing`, when given).
   void DropLostSlotsLocked(Group* g, absl::Time as_of,
@@ -601,13 +604,32 @@ bool Controller::Impl::DecideSteadyCattleLocked(Group* g, Decision* d) {
   }
   CHECK_EQ(live, slow_live) << "doomed_members out of step";
   CHECK_EQ(started, slow_started) << "queued_slots out of step";
+  int64_t slow_in_flight = 0;
+  for (const auto& [seq, s] : g->slots) {
+    if (s.state == SlotState::kInFlight) ++slow_in_flight;
+  }
+  CHECK_EQ(g->in_flight_slots, slow_in_flight) << "in_flight_slots out of step";
 #endif
-  const int64_t have = live + static_cast<int64_t>(g->slots.size());
-  // Extras to choose among: the planner decides which.
-  if (have > n) return false;
-  // Never more instances than the size, counting those still being destroyed.
-  const int64_t creates = std::min(n - have, n - existing_members - started);
-  for (int64_t i = 0; i < creates; ++i) d->creates.push_back({});
+  const int64_t slots = static_cast<int64_t>(g->slots.size());
+  const int64_t have = live + slots;
+  if (have <= n) {
+    // Never more instances than the size, counting those still being destroyed.
+    const int64_t creates = std::min(n - have, n - existing_members - started);
+    for (int64_t i = 0; i < creates; ++i) d->creates.push_back({});
+  } else {
+    // More than the size, counting creations under way (whose instances may be listed already,
+    // counted twice: common while a group converges). As Decide: creations not started yet go
+    // first, newest first; members beyond the size, not counting creations under way, would be
+    // extras to choose among, which the planner does.
+    const int64_t cancel = std::min(have - n, g->queued_slots);
+    if (live + (slots - cancel) - g->in_flight_slots - n > 0) return false;
+    int64_t left = cancel;
+    for (auto it = g->slots.rbegin(); it != g->slots.rend() && left > 0; ++it) {
+      if (it->second.state != SlotState::kQueued) continue;
+      d->cancel_slots.push_back(it->second.key);
+      --left;
+    }
+  }
   d->breaker_open = false;
   return true;
 }
@@ -1229,12 +1251,20 @@ void Controller::Impl::DropLostSlotsLocked(
   }
 }
 
+void Controller::Impl::SetSlotStateLocked(Group* g, Slot* s, SlotState state) {
+  if (s->state == SlotState::kQueued) --g->queued_slots;
+  if (s->state == SlotState::kInFlight) --g->in_flight_slots;
+  s->state = state;
+  if (state == SlotState::kQueued) ++g->queued_slots;
+  if (state == SlotState::kInFlight) ++g->in_flight_slots;
+}
+
 void Controller::Impl::EraseSlotLocked(Group* g, int64_t seq) {
   auto it = g->slots.find(seq);
   if (it == g->slots.end()) return;
   g->slot_by_key.erase(it->second.key);
   if (!it->second.instance_id.empty()) g->slot_by_instance.erase(it->second.instance_id);
-  if (it->second.state == SlotState::kQueued) --g->queued_slots;
+  SetSlotStateLocked(g, &it->second, SlotState::kCreated);  // leaves the counts
   g->slots.erase(it);
 }
 
@@ -1267,8 +1297,7 @@ void Controller::Impl::PumpProvisionsLocked(Group* g) {
   while (next < queued.size() && g->in_flight_provisions < options_.max_parallel_provisions) {
     std::vector<int64_t> batch;
     for (; next < queued.size() && batch.size() < per_call; ++next) {
-      g->slots[queued[next]].state = SlotState::kInFlight;
-      --g->queued_slots;
+      SetSlotStateLocked(g, &g->slots[queued[next]], SlotState::kInFlight);
       batch.push_back(queued[next]);
     }
     ++g->in_flight_provisions;
@@ -1492,8 +1521,7 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
   if (!result.ok()) {
     // Queued again; ProvisionTask counts the attempt and sets the backoff once per call.
     if (it != g->slots.end()) {
-      if (it->second.state != SlotState::kQueued) ++g->queued_slots;
-      it->second.state = SlotState::kQueued;
+      SetSlotStateLocked(g, &it->second, SlotState::kQueued);
       it->second.first_failure = std::min(it->second.first_failure, now);
     }
     return;
@@ -1535,7 +1563,7 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
       member->second.update_generation = it->second.update_generation;
       EraseSlotLocked(g, seq);
     } else if (!g->recently_destroyed.count(iid)) {
-      it->second.state = SlotState::kCreated;
+      SetSlotStateLocked(g, &it->second, SlotState::kCreated);
       it->second.instance_id = iid;
       it->second.provisioned_at = now;
       g->slot_by_instance[iid] = seq;

@@ -147,7 +147,8 @@ void DecideCattle(const DecideInput& in, Decision* d) {
     if (have > allowance) {
       cancel_slots(have - allowance);
       int64_t excess = extras(static_cast<int64_t>(live.size()), allowance);
-      std::vector<const MemberView*> order = live;
+      std::vector<const MemberView*> order;
+      if (excess > 0) order = live;
       SortForScaleDown(&order, in.target_sha);
       for (const MemberView* m : order) {
         if (excess-- <= 0) break;
@@ -166,7 +167,10 @@ void DecideCattle(const DecideInput& in, Decision* d) {
       // A smaller size: first drop creations not started yet, then destroy extras.
       cancel_slots(have - n);
       int64_t excess = extras(static_cast<int64_t>(live.size()), n);
-      std::vector<const MemberView*> order = live;
+      std::vector<const MemberView*> order;
+      // Sorting thousands of members is for when some must go (not for creations under way
+      // that are listed already, counted twice).
+      if (excess > 0) order = live;
       SortForScaleDown(&order, in.target_sha);
       for (const MemberView* m : order) {
         if (excess-- <= 0) break;
