@@ -9,6 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
@@ -41,6 +42,10 @@ constexpr int64_t kDefaultMaxUnhealthyPercent = 50;
 
 // See ScheduleReconcileLocked.
 constexpr int kPassPacing = 3;
+
+// A few items go in one batch call rather than one each in several: a call's fixed cost (a
+// gRPC round trip, ~100 us of CPU each side here) is that of many items.
+constexpr size_t kMinPerCall = 16;
 
 bool IsPets(const gv1::GroupSpec& spec) { return spec.allocation().has_logical_ids(); }
 
@@ -167,7 +172,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     bool health_constant = false;
   };
 
-  enum class SlotState { kQueued, kInFlight, kCreated };
+  // kErased: only while a slot is being erased (it leaves every count).
+  enum class SlotState { kQueued, kInFlight, kCreated, kErased };
 
   // A creation decided on and not yet listed.
   struct Slot {
@@ -241,6 +247,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     bool quiet = true;
     int64_t queued_slots = 0;
     int64_t in_flight_slots = 0;
+    // The kCreated slots by (provisioned_at, sequence): the ones lost first come first.
+    absl::btree_set<std::pair<absl::Time, int64_t>> created_slots;
     absl::btree_map<int64_t, Slot> slots;  // by sequence
     absl::flat_hash_map<std::string, int64_t> slot_by_key;
     absl::flat_hash_map<std::string, int64_t> slot_by_instance;
@@ -609,6 +617,14 @@ bool Controller::Impl::DecideSteadyCattleLocked(Group* g, Decision* d) {
     if (s.state == SlotState::kInFlight) ++slow_in_flight;
   }
   CHECK_EQ(g->in_flight_slots, slow_in_flight) << "in_flight_slots out of step";
+  size_t slow_created = 0;
+  for (const auto& [seq, s] : g->slots) {
+    if (s.state == SlotState::kCreated) {
+      ++slow_created;
+      CHECK(g->created_slots.contains({s.provisioned_at, seq})) << "created_slots out of step";
+    }
+  }
+  CHECK_EQ(g->created_slots.size(), slow_created) << "created_slots out of step";
 #endif
   const int64_t slots = static_cast<int64_t>(g->slots.size());
   const int64_t have = live + slots;
@@ -720,14 +736,11 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   auto consider = [&wake, now](absl::Time t) {
     if (t > now) wake = std::min(wake, t);
   };
-  bool queued = false;
-  for (const auto& [seq, s] : g->slots) {
-    if (s.state == SlotState::kQueued) queued = true;
-    if (s.state == SlotState::kCreated && !g->polling) {
-      consider(s.provisioned_at + options_.listing_grace);
-    }
+  // The oldest creation not listed yet is the first that may be lost (dropped above if due).
+  if (!g->created_slots.empty() && !g->polling) {
+    consider(g->created_slots.begin()->first + options_.listing_grace);
   }
-  if (queued) consider(g->provision_retry_at);
+  if (g->queued_slots > 0) consider(g->provision_retry_at);
   if (!g->destroy_queue.empty()) consider(g->destroy_retry_at);
   const bool update_running = g->update.active() && !g->update.paused();
   const absl::Duration min_ready = absl::Seconds(g->spec.update_policy().min_ready_seconds());
@@ -1235,11 +1248,10 @@ void Controller::Impl::CreateSlotLocked(Group* g, const std::string& lid) {
 void Controller::Impl::DropLostSlotsLocked(
     Group* g, absl::Time as_of, const absl::btree_map<std::string, iv1::Description>* listing) {
   std::vector<int64_t> lost;
-  for (const auto& [seq, s] : g->slots) {
-    if (s.state == SlotState::kCreated && as_of - s.provisioned_at >= options_.listing_grace &&
-        (listing == nullptr || !listing->count(s.instance_id))) {
-      lost.push_back(seq);
-    }
+  // Oldest first: only the ones past the grace are looked at.
+  for (const auto& [provisioned_at, seq] : g->created_slots) {
+    if (as_of - provisioned_at < options_.listing_grace) break;
+    if (listing == nullptr || !listing->count(g->slots[seq].instance_id)) lost.push_back(seq);
   }
   for (int64_t seq : lost) {
     const std::string iid = g->slots[seq].instance_id;
@@ -1254,9 +1266,11 @@ void Controller::Impl::DropLostSlotsLocked(
 void Controller::Impl::SetSlotStateLocked(Group* g, Slot* s, SlotState state) {
   if (s->state == SlotState::kQueued) --g->queued_slots;
   if (s->state == SlotState::kInFlight) --g->in_flight_slots;
+  if (s->state == SlotState::kCreated) g->created_slots.erase({s->provisioned_at, s->sequence});
   s->state = state;
   if (state == SlotState::kQueued) ++g->queued_slots;
   if (state == SlotState::kInFlight) ++g->in_flight_slots;
+  if (state == SlotState::kCreated) g->created_slots.insert({s->provisioned_at, s->sequence});
 }
 
 void Controller::Impl::EraseSlotLocked(Group* g, int64_t seq) {
@@ -1264,7 +1278,7 @@ void Controller::Impl::EraseSlotLocked(Group* g, int64_t seq) {
   if (it == g->slots.end()) return;
   g->slot_by_key.erase(it->second.key);
   if (!it->second.instance_id.empty()) g->slot_by_instance.erase(it->second.instance_id);
-  SetSlotStateLocked(g, &it->second, SlotState::kCreated);  // leaves the counts
+  SetSlotStateLocked(g, &it->second, SlotState::kErased);
   g->slots.erase(it);
 }
 
@@ -1274,7 +1288,7 @@ size_t Controller::Impl::BatchSizeLocked(size_t queued, int parallel, int max) c
   const size_t cap =
       static_cast<size_t>(std::clamp<int>(max, 1, static_cast<int>(spi::kMaxBatchSize)));
   const size_t spread = (queued + std::max(parallel, 1) - 1) / std::max(parallel, 1);
-  return std::clamp<size_t>(spread, 1, cap);
+  return std::max<size_t>(1, std::min(cap, std::max(spread, std::min(queued, kMinPerCall))));
 }
 
 void Controller::Impl::PumpProvisionsLocked(Group* g) {
@@ -1563,9 +1577,9 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
       member->second.update_generation = it->second.update_generation;
       EraseSlotLocked(g, seq);
     } else if (!g->recently_destroyed.count(iid)) {
-      SetSlotStateLocked(g, &it->second, SlotState::kCreated);
       it->second.instance_id = iid;
-      it->second.provisioned_at = now;
+      it->second.provisioned_at = now;  // before: created_slots is ordered by it
+      SetSlotStateLocked(g, &it->second, SlotState::kCreated);
       g->slot_by_instance[iid] = seq;
     } else {
       EraseSlotLocked(g, seq);
@@ -1860,6 +1874,11 @@ void Controller::Impl::PumpHealthLocked(Group* g) {
       BatchSizeLocked(g->health_queue.size(), options_.max_parallel_health_checks,
                       options_.max_health_batch_size);
   while (!g->health_queue.empty() && g->health_running < options_.max_parallel_health_checks) {
+    // New members arrive one event at a time while a group converges: with a call under way,
+    // another starts only with kMinPerCall members, fewer wait for a call to return and go
+    // together (otherwise the calls carry a member or two each, and their fixed cost was most
+    // of the group's and the flavor's CPU).
+    if (g->health_running > 0 && g->health_queue.size() < kMinPerCall) break;
     std::vector<std::string> batch;
     while (!g->health_queue.empty() && batch.size() < per_call) {
       std::string iid = std::move(g->health_queue.front());
