@@ -273,6 +273,9 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
 
     std::deque<std::string> health_queue;
     int health_running = 0;
+    // See PumpHealthLocked: the timer of members waiting for others, and its firing.
+    TimerId health_gather_timer = 0;
+    bool health_gathered = false;
 
     TimerId resync_timer = 0;
     TimerId wake_timer = 0;
@@ -1870,6 +1873,24 @@ void Controller::Impl::QueueHealthLocked(Group* g, Member* m) {
 
 void Controller::Impl::PumpHealthLocked(Group* g) {
   if (g->health_queue.empty()) return;
+  if (g->health_running == 0 && g->health_queue.size() < kMinPerCall &&
+      options_.health_gather_delay > absl::ZeroDuration() && !g->health_gathered) {
+    // A few members, one event at a time: let the ones right behind them join (see
+    // ControllerOptions::health_gather_delay).
+    if (g->health_gather_timer == 0) {
+      g->health_gather_timer = At(clock_->Now() + options_.health_gather_delay,
+                                  [id = g->id, uid = g->uid](Impl* self) {
+                                    absl::MutexLock lock(&self->mu_);
+                                    Group* g = self->FindUidLocked(id, uid);
+                                    if (g == nullptr) return;
+                                    g->health_gather_timer = 0;
+                                    g->health_gathered = true;
+                                    self->PumpHealthLocked(g);
+                                    g->health_gathered = false;
+                                  });
+    }
+    return;
+  }
   const size_t per_call =
       BatchSizeLocked(g->health_queue.size(), options_.max_parallel_health_checks,
                       options_.max_health_batch_size);
@@ -2375,7 +2396,7 @@ std::unique_ptr<Controller::Impl::Group> Controller::Impl::NewGroupLocked(
 void Controller::Impl::RemoveGroupLocked(Group* g, const absl::Status& end, const std::string& why,
                                          Trash* trash) {
   for (TimerId* t : {&g->resync_timer, &g->wake_timer, &g->fast_health_timer, &g->listing_timer,
-                     &g->write_timer, &g->pass_timer}) {
+                     &g->write_timer, &g->pass_timer, &g->health_gather_timer}) {
     if (*t != 0) clock_->Cancel(*t);
     *t = 0;
   }

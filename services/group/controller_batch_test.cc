@@ -187,5 +187,23 @@ TEST(ControllerBatchTest, QuietIsSaidOnceAtTheEndOfEachBurst) {
   EXPECT_EQ(*quiet, 2);
 }
 
+TEST(ControllerBatchTest, NewMembersHealthIsGatheredForAMoment) {
+  ControllerOptions o = Harness::DefaultOptions();
+  o.health_gather_delay = absl::Milliseconds(5);
+  Harness h(o);
+  h.Watch(Harness::Cattle("cattle", 3));
+  ASSERT_EQ(h.Count("cattle"), 3);
+  // Not checked yet: waiting for others to join.
+  EXPECT_EQ(h.flavor->healthy_calls(), 0);
+  h.Advance(absl::Milliseconds(5));
+  EXPECT_EQ(h.flavor->healthy_calls(), 3);
+  EXPECT_EQ(h.flavor->healthy_batches(), (std::vector<int>{3}));
+  EXPECT_EQ(h.Status("cattle").healthy(), 3);
+  // A resync's many members go at once.
+  const size_t before = h.flavor->healthy_batches().size();
+  h.Advance(o.resync_period);
+  EXPECT_EQ(h.flavor->healthy_batches().size(), before + 1);
+}
+
 }  // namespace
 }  // namespace infrakit::services::group
