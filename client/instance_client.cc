@@ -22,6 +22,9 @@ using Stub = v1::InstanceService::Stub;
 // it (another implementation of the contract) is recognised by its first event instead: the
 // contract makes it send at least SYNCED at once.
 constexpr char kWatchSubscribedMetadataKey[] = "infrakit-watch";
+// Events per Watch message asked of the server: a burst of thousands of changes then costs a
+// few gRPC messages; 256 descriptions stay far below the 4 MiB message limit.
+constexpr int kWatchEventsPerResponse = 256;
 
 // One Watch call, owned by its WatchHandle (or by Watch() until it has one). The owner destroys
 // it only after OnDone has run (CancelAndWait), and on the owner's thread: never on a gRPC
@@ -31,7 +34,16 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchResponse> {
  public:
   WatchCall(std::shared_ptr<grpc::Channel> channel, const v1::WatchRequest& request,
             spi::instance::WatchSink* sink)
-      : channel_(std::move(channel)), request_(request), sink_(sink) {}
+      : channel_(std::move(channel)), request_(Packed(request)), sink_(sink) {}
+
+  // Bursts of changes (a group of thousands converging) come packed, a few messages for
+  // thousands of events; the sink still sees them one at a time.
+  static v1::WatchRequest Packed(v1::WatchRequest request) {
+    if (request.max_events_per_response() == 0) {
+      request.set_max_events_per_response(kWatchEventsPerResponse);
+    }
+    return request;
+  }
 
   void Start(v1::InstanceService::Stub* stub) {
     stub->async()->Watch(&context_, &request_, this);
@@ -82,7 +94,15 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchResponse> {
       established_ = true;
       deliver = !cancelled_;
     }
-    if (deliver) sink_->OnEvent(event_);
+    if (deliver) {
+      // A packed response (WatchRequest.max_events_per_response) carries its events in
+      // `events`; a server that does not pack sends one in `type` and `instance`.
+      if (event_.events_size() > 0) {
+        for (const v1::WatchResponse& event : event_.events()) sink_->OnEvent(event);
+      } else {
+        sink_->OnEvent(event_);
+      }
+    }
     StartRead(&event_);
   }
 

@@ -41,6 +41,9 @@ absl::Status Fill(absl::StatusOr<T> result, T* response) {
 // The object deletes itself when both are gone, so neither gRPC nor the core can call into a
 // freed reactor. The handle is never destroyed inside a sink call or under mu_ (its destructor
 // may wait for a sink call in progress): it is released on the worker pool.
+// The most bytes of events packed into one Watch message (WatchRequest.max_events_per_response).
+constexpr size_t kMaxPackedBytes = 1 << 20;
+
 class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
                            public spi::instance::WatchSink {
  public:
@@ -204,8 +207,24 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
       if (op_in_flight_ || finished_) return;
       if (!subscribed_ && !end_status_.has_value()) return;
       if (!queue_.empty()) {
-        in_flight_ = std::move(queue_.front());
-        queue_.pop_front();
+        const int max_events = request_.max_events_per_response();
+        if (max_events > 1) {
+          // Everything waiting goes in one message (see WatchRequest.max_events_per_response):
+          // while a write is in flight, a burst of events piles up here and then costs one.
+          // Bounded in bytes too: a message stays far below the client's receive limit
+          // whatever the events carry (at least one always goes).
+          in_flight_.Clear();
+          size_t bytes = 0;
+          while (!queue_.empty() && in_flight_.events_size() < max_events &&
+                 (bytes == 0 || bytes + queue_.front().ByteSizeLong() <= kMaxPackedBytes)) {
+            bytes += queue_.front().ByteSizeLong();
+            *in_flight_.add_events() = std::move(queue_.front());
+            queue_.pop_front();
+          }
+        } else {
+          in_flight_ = std::move(queue_.front());
+          queue_.pop_front();
+        }
         op_in_flight_ = true;
         metadata_sent_ = true;
         op = Op::kWrite;

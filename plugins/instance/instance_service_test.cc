@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
@@ -84,6 +85,61 @@ TEST(InstanceServiceTest, WatchSendsTheSubscribedMetadataBeforeAnyEvent) {
   auto handle = client.Watch(v1::WatchRequest(), &sink);
   EXPECT_TRUE(handle.ok()) << handle.status();
   context->TryCancel();
+}
+
+// Reads a raw Watch until SYNCED (inclusive); returns the messages as received.
+std::vector<v1::WatchResponse> ReadUntilSynced(grpc::ClientReader<v1::WatchResponse>* reader) {
+  std::vector<v1::WatchResponse> messages;
+  v1::WatchResponse message;
+  while (reader->Read(&message)) {
+    messages.push_back(message);
+    bool synced = message.type() == v1::EVENT_TYPE_SYNCED;
+    for (const v1::WatchResponse& e : message.events()) {
+      synced = synced || e.type() == v1::EVENT_TYPE_SYNCED;
+    }
+    if (synced) break;
+  }
+  return messages;
+}
+
+TEST(InstanceServiceTest, WatchPacksWaitingEventsWhenAskedAndOnlyThen) {
+  TempDir dir;
+  auto fake = std::make_shared<FakeInstancePlugin>();
+  InstanceService service(fake);
+  auto server = TestServer::Start(dir.Join("instance.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::InstanceService::NewStub((*server)->NewChannel());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(fake->Provision(v1::ProvisionRequest()).ok());
+
+  // Asked for up to 16 per message: the initial set (50 ADDED + SYNCED), queued at once,
+  // comes in 4 messages, in order, with type and instance unset on the messages themselves.
+  v1::WatchRequest packed;
+  packed.set_max_events_per_response(16);
+  auto context = ContextWithDeadline();
+  auto reader = stub->Watch(context.get(), packed);
+  std::vector<v1::WatchResponse> messages = ReadUntilSynced(reader.get());
+  std::vector<int> sizes;
+  std::vector<v1::WatchResponse> events;
+  for (const v1::WatchResponse& m : messages) {
+    EXPECT_EQ(m.type(), v1::EVENT_TYPE_UNSPECIFIED);
+    EXPECT_FALSE(m.has_instance());
+    sizes.push_back(m.events_size());
+    events.insert(events.end(), m.events().begin(), m.events().end());
+  }
+  EXPECT_EQ(sizes, (std::vector<int>{16, 16, 16, 3}));
+  ASSERT_EQ(events.size(), 51u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(events[i].type(), v1::EVENT_TYPE_ADDED) << i;
+  EXPECT_EQ(events[50].type(), v1::EVENT_TYPE_SYNCED);
+  context->TryCancel();
+
+  // Not asked (grpcurl, older clients): one event per message, as before.
+  auto plain_context = ContextWithDeadline();
+  auto plain = stub->Watch(plain_context.get(), v1::WatchRequest());
+  std::vector<v1::WatchResponse> singles = ReadUntilSynced(plain.get());
+  ASSERT_EQ(singles.size(), 51u);
+  for (const v1::WatchResponse& m : singles) EXPECT_EQ(m.events_size(), 0);
+  EXPECT_EQ(singles.back().type(), v1::EVENT_TYPE_SYNCED);
+  plain_context->TryCancel();
 }
 
 TEST(InstanceServiceTest, UnimplementedFromTheCorePassesThrough) {
