@@ -1306,10 +1306,16 @@ void Controller::Impl::PumpProvisionsLocked(Group* g) {
   // After a failure, probe with one creation until one succeeds: no burst into a broken
   // plugin.
   const bool probing = g->provision_failures > 0;
+  // Bounded in bytes too: a prepared spec is the group's instance section plus what the flavor
+  // adds (init lines, often the bigger part): with a large one (megabytes of user data) a
+  // batch must stay far below the 64 MiB message limit of our channels.
+  constexpr size_t kMaxBatchBytes = 16 << 20;
+  const size_t spec_bytes = std::max<size_t>(1, 4 * g->spec.ByteSizeLong());
+  const int max_by_bytes = static_cast<int>(std::max<size_t>(1, kMaxBatchBytes / spec_bytes));
   const size_t per_call =
       probing ? 1
               : BatchSizeLocked(queued.size(), options_.max_parallel_provisions,
-                                options_.max_batch_size);
+                                std::min(options_.max_batch_size, max_by_bytes));
   size_t next = 0;
   while (next < queued.size() && g->in_flight_provisions < options_.max_parallel_provisions) {
     std::vector<int64_t> batch;

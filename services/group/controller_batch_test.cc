@@ -47,6 +47,20 @@ TEST(ControllerBatchTest, BatchesNeverExceedTheConfiguredSize) {
   EXPECT_GE(batches.size(), 10u);
 }
 
+TEST(ControllerBatchTest, BigSpecsMakeSmallerBatches) {
+  Harness h;
+  gv1::GroupSpec spec = Harness::Cattle("cattle", 40);
+  // 1 MiB of instance properties: at most 4 instances per call (16 MiB, counting what a flavor
+  // may add), far below the 64 MiB message limit.
+  (*spec.mutable_instance()->mutable_properties()->mutable_fields())["Blob"].set_string_value(
+      std::string(1 << 20, 'x'));
+  h.Watch(spec);
+  EXPECT_EQ(h.Count("cattle"), 40);
+  const std::vector<int> batches = h.instance->provision_batches();
+  EXPECT_EQ(Sum(batches), 40);
+  EXPECT_LE(Max(batches), 4);
+}
+
 TEST(ControllerBatchTest, AHealIsOneCreationSentAtOnce) {
   Harness h;
   h.Watch(Harness::Cattle("cattle", 50));
