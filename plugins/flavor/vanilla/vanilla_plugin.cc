@@ -116,8 +116,9 @@ void RunBounded(int n, int concurrency, const Run& run) {
 
 }  // namespace
 
-VanillaPlugin::VanillaPlugin(int max_concurrent_probes)
-    : max_concurrent_probes_(std::max(1, max_concurrent_probes)) {}
+VanillaPlugin::VanillaPlugin(int max_concurrent_probes, absl::Duration batch_probe_budget)
+    : max_concurrent_probes_(std::max(1, max_concurrent_probes)),
+      batch_probe_budget_(batch_probe_budget) {}
 
 absl::Status VanillaPlugin::Validate(const v1::ValidateRequest& request) {
   auto properties = ParseVanillaProperties(request.properties());
@@ -187,7 +188,13 @@ absl::StatusOr<v1::BatchHealthyResponse> VanillaPlugin::BatchHealthy(
   // Each run writes only its own slot, and RunBounded joins every thread before returning.
   std::vector<absl::StatusOr<v1::HealthyResponse>> verdicts(n);
   const HealthCheck& check = *properties->health_check;
-  RunBounded(n, max_concurrent_probes_,
+  // Rounds of probes that fit the budget if every probe times out; enough at once to need no
+  // more rounds than that.
+  const int64_t rounds = std::max<int64_t>(1, batch_probe_budget_ / check.timeout);
+  const int64_t needed = n > 0 ? (n - 1) / rounds + 1 : 0;  // ceil(n / rounds), no overflow
+  const int concurrency = static_cast<int>(std::clamp<int64_t>(
+      needed, max_concurrent_probes_, std::max(max_concurrent_probes_, kMaxBatchProbeThreads)));
+  RunBounded(n, concurrency,
              [&](int i) { verdicts[i] = RunProbe(check, request.instances(i)); });
   for (absl::StatusOr<v1::HealthyResponse>& verdict : verdicts) {
     v1::HealthyResult* result = response.add_results();

@@ -6,6 +6,7 @@
 #ifndef INFRAKIT_PLUGINS_FLAVOR_VANILLA_VANILLA_PLUGIN_H_
 #define INFRAKIT_PLUGINS_FLAVOR_VANILLA_VANILLA_PLUGIN_H_
 
+#include "absl/time/time.h"
 #include "spi/flavor/flavor_plugin.h"
 
 namespace infrakit::plugins::flavor::vanilla {
@@ -16,13 +17,19 @@ namespace v1 = ::infrakit::flavor::v1;
 // (each up to its timeout) takes about 1/16 of the time of a loop, few enough that the plugin's
 // threads, processes and sockets stay bounded (times the FlavorService's worker threads).
 inline constexpr int kDefaultMaxConcurrentProbes = 16;
+// A BatchHealthy's probes all timing out take at most about this long (unless one probe's own
+// timeout is longer), and at most this many run at once.
+inline constexpr absl::Duration kBatchProbeBudget = absl::Seconds(20);
+inline constexpr int kMaxBatchProbeThreads = 64;
 
 // Stateless: every method works from its request alone, so any number of threads may call.
 class VanillaPlugin : public spi::flavor::FlavorPlugin {
  public:
   // `max_concurrent_probes` (>= 1; lower values are taken as 1) bounds the probes one
-  // BatchHealthy runs at once.
-  explicit VanillaPlugin(int max_concurrent_probes = kDefaultMaxConcurrentProbes);
+  // BatchHealthy runs at once, unless long probe timeouts need more to keep a batch within
+  // `batch_probe_budget` (see BatchHealthy).
+  explicit VanillaPlugin(int max_concurrent_probes = kDefaultMaxConcurrentProbes,
+                         absl::Duration batch_probe_budget = kBatchProbeBudget);
 
   // Parses the properties and checks Size / LogicalIDs against the allocation.
   // INVALID_ARGUMENT naming the field.
@@ -49,10 +56,12 @@ class VanillaPlugin : public spi::flavor::FlavorPlugin {
   absl::StatusOr<v1::BatchPrepareResponse> BatchPrepare(
       const v1::BatchPrepareRequest& request) override;
 
-  // Without a HealthCheck every instance is HEALTHY at once, on the calling thread. Otherwise
-  // the probes run concurrently, at most max_concurrent_probes at a time (the calling thread
-  // plus threads started for this batch and joined before it returns), so a batch takes about
-  // ceil(n / max_concurrent_probes) probe timeouts at worst.
+  // Without a HealthCheck every instance is HEALTHY at once (and `constant`), on the calling
+  // thread. Otherwise the probes run concurrently (the calling thread plus threads started for
+  // this batch and joined before it returns), max_concurrent_probes at a time, more when the
+  // probe's timeout is long: as many as keep the worst case (every probe timing out) within
+  // batch_probe_budget, at most kMaxBatchProbeThreads. Callers' deadlines (30 s for InfraKit's
+  // clients) then hold for timeouts up to the budget.
   absl::StatusOr<v1::BatchHealthyResponse> BatchHealthy(
       const v1::BatchHealthyRequest& request) override;
 
@@ -60,6 +69,7 @@ class VanillaPlugin : public spi::flavor::FlavorPlugin {
 
  private:
   const int max_concurrent_probes_;
+  const absl::Duration batch_probe_budget_;
 };
 
 }  // namespace infrakit::plugins::flavor::vanilla

@@ -436,7 +436,8 @@ std::vector<std::string> Ids(int n) {
 TEST(VanillaPluginBatchTest, BatchHealthyRunsProbesConcurrentlyUpToTheBound) {
   using ::infrakit::testing::WaitFor;
   const absl::Duration kWait = absl::Seconds(30);
-  VanillaPlugin plugin(/*max_concurrent_probes=*/3);
+  // No time budget: the bound alone decides (these probes' timeout is 600 s).
+  VanillaPlugin plugin(/*max_concurrent_probes=*/3, absl::InfiniteDuration());
   GatedProbes probes;
   absl::StatusOr<v1::BatchHealthyResponse> health;
   std::thread batch([&] { health = plugin.BatchHealthy(BatchProbe(probes.Properties(), Ids(7))); });
@@ -465,9 +466,28 @@ TEST(VanillaPluginBatchTest, BatchHealthyRunsProbesConcurrentlyUpToTheBound) {
   EXPECT_EQ(probes.Started(), 7);
 }
 
+TEST(VanillaPluginBatchTest, LongProbeTimeoutsRunMoreAtOnceToKeepTheBatchWithinItsBudget) {
+  using ::infrakit::testing::WaitFor;
+  // 600 s timeouts against a 20 s budget: one round, so all 20 at once (not 16).
+  VanillaPlugin plugin;
+  GatedProbes probes;
+  absl::StatusOr<v1::BatchHealthyResponse> health;
+  std::thread batch(
+      [&] { health = plugin.BatchHealthy(BatchProbe(probes.Properties(), Ids(20))); });
+  absl::Cleanup end_batch = [&] {
+    probes.ReleaseAll();
+    batch.join();
+  };
+  ASSERT_TRUE(WaitFor([&] { return probes.Started() >= 20; }, absl::Seconds(30)))
+      << probes.Started();
+  std::move(end_batch).Invoke();
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(health->results_size(), 20);
+}
+
 TEST(VanillaPluginBatchTest, TheDefaultBoundIsSixteenProbes) {
   using ::infrakit::testing::WaitFor;
-  VanillaPlugin plugin;
+  VanillaPlugin plugin(kDefaultMaxConcurrentProbes, absl::InfiniteDuration());
   GatedProbes probes;
   absl::StatusOr<v1::BatchHealthyResponse> health;
   std::thread batch(
