@@ -294,9 +294,13 @@ void FilePlugin::HandleEvents(const char* buffer, size_t length) {
     // else after our unlink (the name created again) is read.
     const bool ours = unlinked_.erase(name) > 0;
     if (ours && only_deleted[name]) continue;
-    // A name that only appeared, on a file that stats as the one indexed: the echo of our own
-    // Provision (its link). A replaced or rewritten file stats differently and is read.
-    if (only_created[name] && UnchangedLocked(name)) continue;
+    // A name that only appeared, and that this plugin linked: the echo of our own Provision,
+    // known without a stat (the link never overwrites, so the creation seen is ours; whatever
+    // replaces the file later makes events of its own, read then). Otherwise, a name that only
+    // appeared on a file that stats as the one indexed is our echo too (a rescan forgot what
+    // we linked); a replaced or rewritten file stats differently and is read.
+    const bool linked = linked_.erase(name) > 0;
+    if (only_created[name] && (linked || UnchangedLocked(name))) continue;
     ReloadLocked(name, only_created[name]);
   }
 }
@@ -323,6 +327,7 @@ void FilePlugin::RescanLocked() {
   // Everything is read again; what the index is made from is no longer known file by file.
   stamps_.clear();
   unlinked_.clear();
+  linked_.clear();
   std::map<std::string, v1::Description> found;
   std::error_code error;
   std::filesystem::directory_iterator it(dir_, error);
@@ -370,6 +375,10 @@ void FilePlugin::RescanLocked() {
 std::optional<FilePlugin::FileStamp> FilePlugin::StampOf(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return std::nullopt;
+  return StampFrom(st);
+}
+
+FilePlugin::FileStamp FilePlugin::StampFrom(const struct stat& st) {
   FileStamp stamp;
   stamp.device = st.st_dev;
   stamp.inode = st.st_ino;
@@ -417,17 +426,29 @@ void FilePlugin::ReloadLocked(const std::string& id, bool writer_may_be_busy) {
 }
 
 void FilePlugin::ApplyLocked(const std::string& id, std::optional<v1::Description> now) {
+  // What each watch would see of `now`, made before `now` moves into the index (one copy of
+  // the description fewer per change; a new instance, the common case, needs them all).
+  const std::vector<std::shared_ptr<Subscriber>> subscribers = hub_->Snapshot();
+  std::vector<std::optional<v1::Description>> now_views(subscribers.size());
+  if (now) {
+    for (size_t i = 0; i < subscribers.size(); ++i) {
+      if (Matches(*now, subscribers[i]->filter)) {
+        now_views[i] = View(*now, subscribers[i]->include_properties);
+      }
+    }
+  }
+  const bool present = now.has_value();
   std::optional<v1::Description> before;
   {
     absl::MutexLock lock(&mu_);
     auto it = index_.find(id);
-    if (it != index_.end()) before = it->second;
-    if (!before && !now) return;
-    if (before && now && google::protobuf::util::MessageDifferencer::Equals(*before, *now)) {
+    if (it == index_.end() && !now) return;
+    if (it != index_.end() && now &&
+        google::protobuf::util::MessageDifferencer::Equals(it->second, *now)) {
       return;
     }
-    if (before && !before->spec().idempotency_key().empty()) {
-      auto key = keys_.find(before->spec().idempotency_key());
+    if (it != index_.end() && !it->second.spec().idempotency_key().empty()) {
+      auto key = keys_.find(it->second.spec().idempotency_key());
       if (key != keys_.end()) {
         key->second.erase(id);
         if (key->second.empty()) keys_.erase(key);
@@ -435,28 +456,34 @@ void FilePlugin::ApplyLocked(const std::string& id, std::optional<v1::Descriptio
     }
     if (now) {
       if (!now->spec().idempotency_key().empty()) keys_[now->spec().idempotency_key()].insert(id);
-      index_[id] = *now;
+      if (it != index_.end()) {
+        before = std::exchange(it->second, *std::move(now));
+      } else {
+        index_.emplace(id, *std::move(now));
+      }
     } else {
+      before = std::move(it->second);
       index_.erase(it);
     }
   }
-  VLOG(1) << "instance-file: " << id << (!before ? " added" : !now ? " removed" : " changed");
+  VLOG(1) << "instance-file: " << id << (!before ? " added" : !present ? " removed" : " changed");
 
   // Still under io_mu_ (events keep their order) but not mu_: sinks may take their time.
-  for (const std::shared_ptr<Subscriber>& subscriber : hub_->Snapshot()) {
+  for (size_t i = 0; i < subscribers.size(); ++i) {
+    const std::shared_ptr<Subscriber>& subscriber = subscribers[i];
     const bool was = before && Matches(*before, subscriber->filter);
-    const bool is = now && Matches(*now, subscriber->filter);
+    const bool is = now_views[i].has_value();
     v1::WatchResponse event;
     if (was && is) {
-      v1::Description old_view = View(*before, subscriber->include_properties);
-      *event.mutable_instance() = View(*now, subscriber->include_properties);
-      if (google::protobuf::util::MessageDifferencer::Equals(old_view, event.instance())) {
+      if (google::protobuf::util::MessageDifferencer::Equals(
+              View(*before, subscriber->include_properties), *now_views[i])) {
         continue;
       }
       event.set_type(v1::EVENT_TYPE_CHANGED);
+      *event.mutable_instance() = *std::move(now_views[i]);
     } else if (is) {
       event.set_type(v1::EVENT_TYPE_ADDED);
-      *event.mutable_instance() = View(*now, subscriber->include_properties);
+      *event.mutable_instance() = *std::move(now_views[i]);
     } else if (was) {
       event.set_type(v1::EVENT_TYPE_REMOVED);
       *event.mutable_instance() = View(*before, subscriber->include_properties);
@@ -603,9 +630,20 @@ absl::Status FilePlugin::PublishLocked(TempFile& temp, const v1::Description& in
                                        const std::string& contents) {
   const std::string path = PathOf(instance.id());
   const int error = LinkTemp(temp, path);
+  // After the link (and for a named file the unlink of its temporary name, in Discard), which
+  // both change the inode's ctime. An unnamed file's descriptor is stat'ed without a lookup.
+  std::optional<FileStamp> stamp;
+  if (error == 0 && temp.fd >= 0) {
+    struct stat st;
+    if (fstat(temp.fd, &st) == 0) stamp = StampFrom(st);
+  }
+  const bool named = temp.fd < 0;
   Discard(temp);
   if (error == EEXIST) return absl::AlreadyExistsError(absl::StrCat(path, " exists"));
   if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("creating ", path));
+  // Its IN_CREATE will tell what we already know.
+  linked_.insert(instance.id());
+  if (named) stamp = StampOf(path);
   // Index what a reader of the file will decode, so that the inotify echo (and a rescan) is no
   // change: known without parsing the file back, except for unusual properties.
   std::optional<v1::Description> stored = StoredForm(instance);
@@ -615,8 +653,7 @@ absl::Status FilePlugin::PublishLocked(TempFile& temp, const v1::Description& in
     stored = *std::move(decoded);
   }
   ApplyLocked(instance.id(), Complete(*std::move(stored)));
-  // After the link and the temporary name's unlink, which both change the inode's ctime.
-  if (std::optional<FileStamp> stamp = StampOf(path)) stamps_[instance.id()] = *stamp;
+  if (stamp.has_value()) stamps_[instance.id()] = *stamp;
   return absl::OkStatus();
 }
 

@@ -20,6 +20,7 @@
 #ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
 #define INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -152,6 +153,7 @@ class FilePlugin : public spi::instance::InstancePlugin {
     }
   };
   static std::optional<FileStamp> StampOf(const std::string& path);
+  static FileStamp StampFrom(const struct stat& st);
   // Whether `id`'s file is still the one its index entry was made from. Requires io_mu_.
   bool UnchangedLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
 
@@ -218,6 +220,9 @@ class FilePlugin : public spi::instance::InstancePlugin {
   // Names this plugin unlinked whose IN_DELETE has not been read yet: that event is the echo of
   // a change already applied, and is dropped. Cleared by a rescan (an overflow may lose them).
   absl::flat_hash_set<std::string> unlinked_ ABSL_GUARDED_BY(io_mu_);
+  // Names this plugin linked (published) whose IN_CREATE has not been read yet: that event is
+  // the echo of a change already applied, dropped without a stat. Cleared by a rescan.
+  absl::flat_hash_set<std::string> linked_ ABSL_GUARDED_BY(io_mu_);
   // Guards the index; held briefly, never while calling a sink or doing I/O.
   mutable absl::Mutex mu_;
   std::map<std::string, v1::Description> index_ ABSL_GUARDED_BY(mu_);

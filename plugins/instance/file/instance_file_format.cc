@@ -6,15 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/type.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
@@ -29,10 +33,61 @@ using ::google::protobuf::Value;
 
 constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
 
+// protobuf's binary-to-JSON converter asks its resolver for every message type it meets (the
+// file, its spec, Value, Struct, ListValue), on every call, and the descriptor pool's resolver
+// builds each google.protobuf.Type afresh from the descriptors: that was most of an encoding's
+// cost. The types of a generated pool never change, so each is built once and copied after.
+class CachingTypeResolver : public google::protobuf::util::TypeResolver {
+ public:
+  explicit CachingTypeResolver(google::protobuf::util::TypeResolver* base) : base_(base) {}
+
+  google::protobuf::util::Status ResolveMessageType(
+      const std::string& type_url, google::protobuf::Type* message_type) override {
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = types_.find(type_url);
+      if (it != types_.end()) {
+        *message_type = it->second;
+        return google::protobuf::util::Status();
+      }
+    }
+    google::protobuf::util::Status status = base_->ResolveMessageType(type_url, message_type);
+    if (status.ok()) {
+      absl::MutexLock lock(&mu_);
+      types_.try_emplace(type_url, *message_type);
+    }
+    return status;
+  }
+
+  google::protobuf::util::Status ResolveEnumType(const std::string& type_url,
+                                                 google::protobuf::Enum* enum_type) override {
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = enums_.find(type_url);
+      if (it != enums_.end()) {
+        *enum_type = it->second;
+        return google::protobuf::util::Status();
+      }
+    }
+    google::protobuf::util::Status status = base_->ResolveEnumType(type_url, enum_type);
+    if (status.ok()) {
+      absl::MutexLock lock(&mu_);
+      enums_.try_emplace(type_url, *enum_type);
+    }
+    return status;
+  }
+
+ private:
+  const std::unique_ptr<google::protobuf::util::TypeResolver> base_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, google::protobuf::Type> types_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, google::protobuf::Enum> enums_ ABSL_GUARDED_BY(mu_);
+};
+
 google::protobuf::util::TypeResolver* Resolver() {
   static google::protobuf::util::TypeResolver* const resolver =
-      google::protobuf::util::NewTypeResolverForDescriptorPool(
-          kTypeUrlPrefix, google::protobuf::DescriptorPool::generated_pool());
+      new CachingTypeResolver(google::protobuf::util::NewTypeResolverForDescriptorPool(
+          kTypeUrlPrefix, google::protobuf::DescriptorPool::generated_pool()));
   return resolver;
 }
 
