@@ -219,5 +219,33 @@ TEST(ControllerBatchTest, NewMembersHealthIsGatheredForAMoment) {
   EXPECT_EQ(h.flavor->healthy_batches().size(), before + 1);
 }
 
+TEST(ControllerBatchTest, UpdateStepsAreAllReportedInOrderWithCountsThatOnlyGrow) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 60));
+  ASSERT_EQ(h.Count("cattle"), 60);
+  gv1::GroupSpec next = Harness::Cattle("cattle", 60, "v2");
+  next.mutable_update_policy()->mutable_max_surge()->set_percent(25);
+  auto log = h.Update(next);
+  ASSERT_TRUE(h.RunUntil([&] { return log->last_phase() == gv1::UPDATE_PHASE_COMPLETED; }));
+  int created = 0, destroyed = 0, ready = 0;
+  int64_t updated = 0;
+  ASSERT_GE(log->messages.size(), 2u);
+  EXPECT_EQ(log->messages.front().phase(), gv1::UPDATE_PHASE_STARTED);
+  for (const gv1::UpdateGroupResponse& m : log->messages) {
+    if (m.phase() != gv1::UPDATE_PHASE_PROGRESS) continue;
+    if (m.message().rfind("created ", 0) == 0) ++created;
+    if (m.message().rfind("destroyed ", 0) == 0) ++destroyed;
+    if (m.message().find(" is ready") != std::string::npos) ++ready;
+    EXPECT_GE(m.updated(), updated) << m.message();
+    updated = m.updated();
+    EXPECT_EQ(m.total(), 60);
+  }
+  // Every step is there, though steps that come together share one count.
+  EXPECT_EQ(created, 60);
+  EXPECT_EQ(destroyed, 60);
+  EXPECT_EQ(ready, 60);
+  EXPECT_EQ(log->messages.back().updated(), 60);
+}
+
 }  // namespace
 }  // namespace infrakit::services::group
