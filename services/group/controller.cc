@@ -1303,11 +1303,7 @@ void Controller::Impl::PumpProvisionsLocked(Group* g) {
   if (g->destroying || !g->known) return;
   if (clock_->Now() < g->provision_retry_at) return;
   if (g->in_flight_provisions >= options_.max_parallel_provisions) return;
-  std::vector<int64_t> queued;
-  for (const auto& [seq, s] : g->slots) {
-    if (s.state == SlotState::kQueued) queued.push_back(seq);
-  }
-  if (queued.empty()) return;
+  if (g->queued_slots == 0) return;
   // After a failure, probe with one creation until one succeeds: no burst into a broken
   // plugin.
   const bool probing = g->provision_failures > 0;
@@ -1319,15 +1315,20 @@ void Controller::Impl::PumpProvisionsLocked(Group* g) {
   const int max_by_bytes = static_cast<int>(std::max<size_t>(1, kMaxBatchBytes / spec_bytes));
   const size_t per_call =
       probing ? 1
-              : BatchSizeLocked(queued.size(), options_.max_parallel_provisions,
+              : BatchSizeLocked(static_cast<size_t>(g->queued_slots),
+                                options_.max_parallel_provisions,
                                 std::min(options_.max_batch_size, max_by_bytes));
-  size_t next = 0;
-  while (next < queued.size() && g->in_flight_provisions < options_.max_parallel_provisions) {
+  // Oldest first; the walk stops once the free calls are full (a group of thousands converging
+  // calls this as each batch returns).
+  auto it = g->slots.begin();
+  while (g->queued_slots > 0 && g->in_flight_provisions < options_.max_parallel_provisions) {
     std::vector<int64_t> batch;
-    for (; next < queued.size() && batch.size() < per_call; ++next) {
-      SetSlotStateLocked(g, &g->slots[queued[next]], SlotState::kInFlight);
-      batch.push_back(queued[next]);
+    for (; it != g->slots.end() && batch.size() < per_call; ++it) {
+      if (it->second.state != SlotState::kQueued) continue;
+      SetSlotStateLocked(g, &it->second, SlotState::kInFlight);
+      batch.push_back(it->first);
     }
+    if (batch.empty()) break;
     ++g->in_flight_provisions;
     Post([id = g->id, uid = g->uid, batch = std::move(batch),
           attempt = g->provision_failures](Impl* self) {
