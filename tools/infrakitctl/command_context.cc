@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/discovery/discovery.h"
 #include "tools/infrakitctl/exit_codes.h"
+#include "tools/infrakitctl/lenient_json.h"
 #include "tools/infrakitctl/output.h"
 #include "tools/infrakitctl/plugin_binaries.h"
 
@@ -139,6 +140,20 @@ absl::Status CommandContext::Explain(const absl::Status& status, absl::string_vi
 
 void CommandContext::PrintJson(const google::protobuf::Message& message) {
   out() << ToJson(message) << std::flush;
+}
+
+bool CommandContext::ReadMessageArg(google::protobuf::Message* message, int* exit_code) {
+  std::string source;
+  absl::StatusOr<std::string> text = ReadInput(arg(0), &source);
+  if (!text.ok()) {
+    *exit_code = Fail(kExitUsage, text.status().message());
+    return false;
+  }
+  if (absl::Status s = ParseLenientJson(*text, message); !s.ok()) {
+    *exit_code = Fail(kExitFailure, absl::StrCat(source, ": ", s.message()));
+    return false;
+  }
+  return true;
 }
 
 }  // namespace infrakit::tools::infrakitctl

@@ -119,6 +119,28 @@ class CommandContext {
   // named X in DIR" and UNAVAILABLE "plugin X at SOCK does not answer", each with what to do.
   absl::StatusOr<std::shared_ptr<grpc::Channel>> Dial(absl::string_view name);
 
+  // A typed client (client::InstanceClient, client::FlavorClient, ...) of the plugin named by
+  // --name, else `default_plugin`, with the --timeout as its deadline. Errors: Dial's.
+  template <typename Client>
+  struct PluginTarget {
+    std::string plugin;
+    std::unique_ptr<Client> client;
+  };
+  template <typename Client>
+  absl::StatusOr<PluginTarget<Client>> Connect(absl::string_view default_plugin) {
+    PluginTarget<Client> target;
+    target.plugin = flags().Get("name", std::string(default_plugin));
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Dial(target.plugin);
+    if (!channel.ok()) return channel.status();
+    target.client = std::make_unique<Client>(*std::move(channel), timeout());
+    return target;
+  }
+
+  // Reads the message the first argument names (a file; stdin for none or "-") as lenient JSON
+  // (lenient_json.h) into `message`. On failure prints why and returns false with *exit_code
+  // set: kExitUsage when the input cannot be read, kExitFailure when it does not parse.
+  bool ReadMessageArg(google::protobuf::Message* message, int* exit_code);
+
   // A failed call to plugin `plugin` (serving `service`, e.g. "infrakit.group.v1.GroupService")
   // as the user should read it: the plugin's message, with what to do for UNAVAILABLE,
   // DEADLINE_EXCEEDED (the --timeout) and UNIMPLEMENTED (a plugin of another kind). The code

@@ -6,7 +6,6 @@
 #include "client/flavor_client.h"
 #include "tools/infrakitctl/command_context.h"
 #include "tools/infrakitctl/exit_codes.h"
-#include "tools/infrakitctl/lenient_json.h"
 #include "tools/infrakitctl/output.h"
 
 namespace infrakit::tools::infrakitctl {
@@ -18,42 +17,20 @@ namespace fv1 = ::infrakit::flavor::v1;
 constexpr char kDefaultFlavorPlugin[] = "flavor-vanilla";
 constexpr char kFlavorService[] = "infrakit.flavor.v1.FlavorService";
 
-struct Target {
-  std::string plugin;
-  std::unique_ptr<client::FlavorClient> client;
-};
+using Target = CommandContext::PluginTarget<client::FlavorClient>;
 
 absl::StatusOr<Target> Connect(CommandContext& ctx) {
-  Target target;
-  target.plugin = ctx.flags().Get("name", kDefaultFlavorPlugin);
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ctx.Dial(target.plugin);
-  if (!channel.ok()) return channel.status();
-  target.client = std::make_unique<client::FlavorClient>(*std::move(channel), ctx.timeout());
-  return target;
+  return ctx.Connect<client::FlavorClient>(kDefaultFlavorPlugin);
 }
 
 int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& status) {
   return ctx.Fail(ctx.Explain(status, target.plugin, kFlavorService));
 }
 
-bool ReadMessage(CommandContext& ctx, google::protobuf::Message* message, int* exit_code) {
-  std::string source;
-  absl::StatusOr<std::string> text = ctx.ReadInput(ctx.arg(0), &source);
-  if (!text.ok()) {
-    *exit_code = ctx.Fail(kExitUsage, text.status().message());
-    return false;
-  }
-  if (absl::Status s = ParseLenientJson(*text, message); !s.ok()) {
-    *exit_code = ctx.Fail(kExitFailure, absl::StrCat(source, ": ", s.message()));
-    return false;
-  }
-  return true;
-}
-
 int Validate(CommandContext& ctx) {
   int code = kExitFailure;
   fv1::ValidateRequest request;
-  if (!ReadMessage(ctx, &request, &code)) return code;
+  if (!ctx.ReadMessageArg(&request, &code)) return code;
   absl::StatusOr<Target> target = Connect(ctx);
   if (!target.ok()) return ctx.Fail(target.status());
   if (absl::Status s = target->client->Validate(request); !s.ok()) {
@@ -70,7 +47,7 @@ int Validate(CommandContext& ctx) {
 int Prepare(CommandContext& ctx) {
   int code = kExitFailure;
   fv1::PrepareRequest request;
-  if (!ReadMessage(ctx, &request, &code)) return code;
+  if (!ctx.ReadMessageArg(&request, &code)) return code;
   absl::StatusOr<Target> target = Connect(ctx);
   if (!target.ok()) return ctx.Fail(target.status());
   auto response = target->client->Prepare(request);
@@ -87,7 +64,7 @@ int Prepare(CommandContext& ctx) {
 int Healthy(CommandContext& ctx) {
   int code = kExitFailure;
   fv1::HealthyRequest request;
-  if (!ReadMessage(ctx, &request, &code)) return code;
+  if (!ctx.ReadMessageArg(&request, &code)) return code;
   absl::StatusOr<Target> target = Connect(ctx);
   if (!target.ok()) return ctx.Fail(target.status());
   auto response = target->client->Healthy(request);

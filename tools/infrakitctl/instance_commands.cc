@@ -8,7 +8,6 @@
 #include "google/protobuf/struct.pb.h"
 #include "tools/infrakitctl/command_context.h"
 #include "tools/infrakitctl/exit_codes.h"
-#include "tools/infrakitctl/lenient_json.h"
 #include "tools/infrakitctl/output.h"
 
 namespace infrakit::tools::infrakitctl {
@@ -20,38 +19,14 @@ namespace iv1 = ::infrakit::instance::v1;
 constexpr char kDefaultInstancePlugin[] = "instance-file";
 constexpr char kInstanceService[] = "infrakit.instance.v1.InstanceService";
 
-struct Target {
-  std::string plugin;
-  std::unique_ptr<client::InstanceClient> client;
-};
+using Target = CommandContext::PluginTarget<client::InstanceClient>;
 
 absl::StatusOr<Target> Connect(CommandContext& ctx) {
-  Target target;
-  target.plugin = ctx.flags().Get("name", kDefaultInstancePlugin);
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = ctx.Dial(target.plugin);
-  if (!channel.ok()) return channel.status();
-  target.client = std::make_unique<client::InstanceClient>(*std::move(channel), ctx.timeout());
-  return target;
+  return ctx.Connect<client::InstanceClient>(kDefaultInstancePlugin);
 }
 
 int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& status) {
   return ctx.Fail(ctx.Explain(status, target.plugin, kInstanceService));
-}
-
-// Reads the first argument (or stdin) into `message` (lenient_json.h). On failure prints the
-// error and sets *exit_code.
-bool ReadMessage(CommandContext& ctx, google::protobuf::Message* message, int* exit_code) {
-  std::string source;
-  absl::StatusOr<std::string> text = ctx.ReadInput(ctx.arg(0), &source);
-  if (!text.ok()) {
-    *exit_code = ctx.Fail(kExitUsage, text.status().message());
-    return false;
-  }
-  if (absl::Status s = ParseLenientJson(*text, message); !s.ok()) {
-    *exit_code = ctx.Fail(kExitFailure, absl::StrCat(source, ": ", s.message()));
-    return false;
-  }
-  return true;
 }
 
 int Describe(CommandContext& ctx) {
@@ -85,7 +60,7 @@ int Describe(CommandContext& ctx) {
 int Provision(CommandContext& ctx) {
   int code = kExitFailure;
   iv1::ProvisionRequest request;
-  if (!ReadMessage(ctx, request.mutable_spec(), &code)) return code;
+  if (!ctx.ReadMessageArg(request.mutable_spec(), &code)) return code;
   absl::StatusOr<Target> target = Connect(ctx);
   if (!target.ok()) return ctx.Fail(target.status());
   auto response = target->client->Provision(request);
@@ -118,7 +93,7 @@ int Destroy(CommandContext& ctx) {
 int Validate(CommandContext& ctx) {
   int code = kExitFailure;
   iv1::ValidateRequest request;
-  if (!ReadMessage(ctx, request.mutable_properties(), &code)) return code;
+  if (!ctx.ReadMessageArg(request.mutable_properties(), &code)) return code;
   absl::StatusOr<Target> target = Connect(ctx);
   if (!target.ok()) return ctx.Fail(target.status());
   if (absl::Status s = target->client->Validate(request); !s.ok()) {
