@@ -1485,17 +1485,26 @@ void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid,
   Group* g = FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->in_flight_provisions;
-  const Item* failed = nullptr;
+  // The call's first failure, for its error message and the plugin the group waits for. An
+  // instance gone before its creation returned (OnProvisionDoneLocked replaces it) is a failed
+  // attempt too, not a success.
   int failures = 0;
   bool succeeded = false;
+  bool failed_in_flavor = false;
+  std::string failure;
   for (const Item& item : items) {
-    if (item.result.ok()) {
-      // An instance gone before its creation returned is a failed attempt (see
-      // OnProvisionDoneLocked), not a success.
-      if (!g->vanished_early.contains(item.result->id())) succeeded = true;
+    std::string why;
+    if (!item.result.ok()) {
+      why = item.result.status().ToString();
+    } else if (g->vanished_early.contains(item.result->id())) {
+      why = absl::StrCat("instance ", item.result->id(), " was gone before its creation returned");
     } else {
-      ++failures;
-      if (failed == nullptr) failed = &item;
+      succeeded = true;
+      continue;
+    }
+    if (failures++ == 0) {
+      failure = std::move(why);
+      failed_in_flavor = item.flavor_stage;
     }
   }
   // A success ends the failures, and their backoff, only when no failure came since this call
@@ -1516,25 +1525,24 @@ void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid,
   for (const Item& item : items) {
     if (!item.result.ok()) OnProvisionDoneLocked(g, item.seq, item.flavor_stage, item.result);
   }
-  if (failed != nullptr && g->provision_failures > attempt) {
+  if (failures > 0 && g->provision_failures > attempt) {
     // A call started alongside this one already failed and counted the attempt: the calls of
     // one wave are one attempt, as are the instances of one call (the backoff grows per
     // attempt, not per call or instance). Its slots are queued again for the next try.
-    (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.status().ToString();
-  } else if (failed != nullptr) {
+    (failed_in_flavor ? g->flavor_error : g->instance_error) = failure;
+  } else if (failures > 0) {
     const absl::Time now = clock_->Now();
     const std::string& plugin =
-        failed->flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
+        failed_in_flavor ? g->spec.flavor().plugin() : g->spec.instance().plugin();
     ++g->provision_failures;
     absl::Duration backoff = Backoff(options_, g->provision_failures);
     g->provision_retry_at = now + backoff;
     // The group waits for the plugin that failed (status.waiting_for_plugin names it).
-    (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.status().ToString();
+    (failed_in_flavor ? g->flavor_error : g->instance_error) = failure;
     ErrorLocked(g, "",
                 absl::StrCat("creating ", failures == 1 ? "an instance" : Plural(failures, "instance"),
                              " failed (", plugin, ", attempt ", g->provision_failures,
-                             "; next try in ", absl::FormatDuration(backoff),
-                             "): ", failed->result.status().ToString()));
+                             "; next try in ", absl::FormatDuration(backoff), "): ", failure));
     WakeAtLocked(g, g->provision_retry_at);
   }
   // The next queued creations start now rather than at the next pass: they were decided by a
@@ -1559,8 +1567,8 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
     // Its instance was listed and removed before the call returned (it died at once): the
     // creation is settled as gone now rather than counted for the listing grace. The
     // replacement is a new creation (the old idempotency key names the dead instance) that
-    // waits like after a failure, so a config whose instances keep dying backs off.
-    const std::string iid = result->id();
+    // waits like after a failure (ProvisionTask counts the attempt once per call), so a config
+    // whose instances keep dying backs off.
     g->vanished_early.erase(gone);
     if (it != g->slots.end()) {
       Slot old = it->second;
@@ -1572,14 +1580,6 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
         s.first_failure = std::min(old.first_failure, now);
       }
     }
-    ++g->provision_failures;
-    absl::Duration backoff = Backoff(options_, g->provision_failures);
-    g->provision_retry_at = now + backoff;
-    ErrorLocked(g, iid, absl::StrCat("instance ", iid, " (", g->spec.instance().plugin(),
-                                     ") was gone before its creation returned (attempt ",
-                                     g->provision_failures, "; next try in ",
-                                     absl::FormatDuration(backoff), ")"));
-    WakeAtLocked(g, g->provision_retry_at);
     return;
   }
   const std::string& iid = result->id();
@@ -1885,10 +1885,11 @@ void Controller::Impl::QueueHealthLocked(Group* g, Member* m) {
 
 void Controller::Impl::PumpHealthLocked(Group* g) {
   if (g->health_queue.empty()) return;
-  if (g->health_running == 0 && g->health_queue.size() < kMinPerCall &&
+  if (g->health_queue.size() < kMinPerCall &&
       options_.health_gather_delay > absl::ZeroDuration() && !g->health_gathered) {
     // A few members, one event at a time: let the ones right behind them join (see
-    // ControllerOptions::health_gather_delay).
+    // ControllerOptions::health_gather_delay); never longer than that, whatever calls are
+    // under way (a slow probe's batch must not hold back a new member's first check).
     if (g->health_gather_timer == 0) {
       g->health_gather_timer = At(clock_->Now() + options_.health_gather_delay,
                                   [id = g->id, uid = g->uid](Impl* self) {
@@ -1907,11 +1908,6 @@ void Controller::Impl::PumpHealthLocked(Group* g) {
       BatchSizeLocked(g->health_queue.size(), options_.max_parallel_health_checks,
                       options_.max_health_batch_size);
   while (!g->health_queue.empty() && g->health_running < options_.max_parallel_health_checks) {
-    // New members arrive one event at a time while a group converges: with a call under way,
-    // another starts only with kMinPerCall members, fewer wait for a call to return and go
-    // together (otherwise the calls carry a member or two each, and their fixed cost was most
-    // of the group's and the flavor's CPU).
-    if (g->health_running > 0 && g->health_queue.size() < kMinPerCall) break;
     std::vector<std::string> batch;
     while (!g->health_queue.empty() && batch.size() < per_call) {
       std::string iid = std::move(g->health_queue.front());

@@ -94,6 +94,28 @@ TEST(ControllerBatchTest, OneFailedItemFailsAloneAndIsRetried) {
   EXPECT_TRUE(h.Status("cattle").converged());
 }
 
+TEST(ControllerBatchTest, InstancesThatAllDieAtOnceAreOneFailedAttempt) {
+  Harness h;
+  bool crash = true;
+  // Every instance dies as soon as it is created, before its creation returns.
+  h.instance->set_after_create([&] {
+    if (!crash) return;
+    for (const auto& d : h.instance->Instances()) h.instance->RemoveExternal(d.id());
+  });
+  h.Watch(Harness::Cattle("cattle", 10));
+  EXPECT_EQ(h.Count("cattle"), 0);
+  gv1::GroupStatus s = h.Status("cattle");
+  // One call, one attempt: the backoff starts at 1 s, not at the cap.
+  EXPECT_NE(s.last_error().find("creating 10 instances failed"), std::string::npos)
+      << s.last_error();
+  EXPECT_NE(s.last_error().find("attempt 1;"), std::string::npos) << s.last_error();
+  EXPECT_NE(s.last_error().find("gone before its creation returned"), std::string::npos)
+      << s.last_error();
+  crash = false;
+  ASSERT_TRUE(h.RunUntil([&] { return h.Status("cattle").converged(); }, absl::Seconds(10)));
+  EXPECT_EQ(h.Count("cattle"), 10);
+}
+
 TEST(ControllerBatchTest, ScalingDownDrainsAndDestroysInBatches) {
   Harness h;
   h.Watch(Harness::Cattle("cattle", 100));
