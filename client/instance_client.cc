@@ -23,7 +23,8 @@ using Stub = v1::InstanceService::Stub;
 // contract makes it send at least SYNCED at once.
 constexpr char kWatchSubscribedMetadataKey[] = "infrakit-watch";
 // Events per Watch message asked of the server: a burst of thousands of changes then costs a
-// few gRPC messages; 256 descriptions stay far below the 4 MiB message limit.
+// few gRPC messages (the server also caps a message at 1 MiB of events, far below the channels'
+// 64 MiB limit).
 constexpr int kWatchEventsPerResponse = 256;
 
 // One Watch call, owned by its WatchHandle (or by Watch() until it has one). The owner destroys

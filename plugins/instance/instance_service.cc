@@ -215,9 +215,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchResponse>,
           // whatever the events carry (at least one always goes).
           in_flight_.Clear();
           size_t bytes = 0;
-          while (!queue_.empty() && in_flight_.events_size() < max_events &&
-                 (bytes == 0 || bytes + queue_.front().ByteSizeLong() <= kMaxPackedBytes)) {
-            bytes += queue_.front().ByteSizeLong();
+          while (!queue_.empty() && in_flight_.events_size() < max_events) {
+            const size_t size = queue_.front().ByteSizeLong();
+            if (bytes > 0 && bytes + size > kMaxPackedBytes) break;
+            bytes += size;
             *in_flight_.add_events() = std::move(queue_.front());
             queue_.pop_front();
           }

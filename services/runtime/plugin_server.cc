@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -184,6 +185,14 @@ std::vector<std::string> InitPlugin(int argc, char** argv, const PluginIdentity&
   // Two arenas are plenty for the cores plugins get (tools/bench: the group service's RSS at
   // 1,000 instances 30.1 -> 26.4 MiB).
   mallopt(M_ARENA_MAX, 2);
+  // A plugin may hold many descriptors at once (instance-file keeps a batch's unnamed files
+  // open until they are linked; instance-process a pidfd per process): the soft limit, often
+  // 1024, is raised to the hard one, as servers do.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   absl::SetProgramUsageMessage(absl::StrCat(
       "InfraKit ", identity.type, " plugin, serving on <plugins-dir>/", identity.default_name,

@@ -345,7 +345,15 @@ void FilePlugin::RescanLocked() {
       if (it->is_directory(type_error)) continue;
       absl::StatusOr<std::string> contents = ReadFile(it->path().string());
       if (!contents.ok()) {
-        if (!absl::IsNotFound(contents.status())) LOG(WARNING) << contents.status();
+        if (!absl::IsNotFound(contents.status())) {
+          // Not gone, just unreadable now (EMFILE, EIO...): keep what we know rather than
+          // report an instance that still exists as removed.
+          LOG(WARNING) << contents.status() << "; keeping what was known of " << name;
+          absl::MutexLock lock(&mu_);
+          if (auto known = index_.find(name); known != index_.end()) {
+            found.emplace(name, known->second);
+          }
+        }
         continue;
       }
       absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(name, *contents);
@@ -403,7 +411,11 @@ void FilePlugin::ReloadLocked(const std::string& id, bool writer_may_be_busy) {
   absl::StatusOr<std::string> contents = ReadFile(path);
   if (!contents.ok()) {
     if (!absl::IsNotFound(contents.status())) {
-      LOG(WARNING) << "instance-file: skipping " << path << ": " << contents.status();
+      // Not gone, just unreadable now (EMFILE, EIO...): an instance that still exists is not
+      // reported removed; the next change or rescan reads it again.
+      LOG(WARNING) << "instance-file: cannot read " << path << " (" << contents.status()
+                   << "); keeping what was known of it";
+      return;
     }
     ApplyLocked(id, std::nullopt);
     return;
@@ -641,8 +653,6 @@ absl::Status FilePlugin::PublishLocked(TempFile& temp, const v1::Description& in
   Discard(temp);
   if (error == EEXIST) return absl::AlreadyExistsError(absl::StrCat(path, " exists"));
   if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("creating ", path));
-  // Its IN_CREATE will tell what we already know.
-  linked_.insert(instance.id());
   if (named) stamp = StampOf(path);
   // Index what a reader of the file will decode, so that the inotify echo (and a rescan) is no
   // change: known without parsing the file back, except for unusual properties.
@@ -653,6 +663,9 @@ absl::Status FilePlugin::PublishLocked(TempFile& temp, const v1::Description& in
     stored = *std::move(decoded);
   }
   ApplyLocked(instance.id(), Complete(*std::move(stored)));
+  // Its IN_CREATE will tell what we already know (only once it is indexed: a file we could not
+  // index is read when its event comes).
+  linked_.insert(instance.id());
   if (stamp.has_value()) stamps_[instance.id()] = *stamp;
   return absl::OkStatus();
 }
