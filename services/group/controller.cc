@@ -326,6 +326,10 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   // --- Tasks and timers. ---
   void Post(std::function<void(Impl*)> fn);
   TimerId At(absl::Time when, std::function<void(Impl*)> fn);
+  // At `when`, runs fn(self, g) under the lock if group `g` (this incarnation of its ID) is still
+  // there then.
+  TimerId AtGroupLocked(Group* g, absl::Time when, std::function<void(Impl*, Group*)> fn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleReconcileLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Reconcile(const std::string& id, int64_t uid);
   void ReconcileLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -494,6 +498,15 @@ TimerId Controller::Impl::At(absl::Time when, std::function<void(Impl*)> fn) {
   });
 }
 
+TimerId Controller::Impl::AtGroupLocked(Group* g, absl::Time when,
+                                        std::function<void(Impl*, Group*)> fn) {
+  return At(when, [id = g->id, uid = g->uid, fn = std::move(fn)](Impl* self) {
+    absl::MutexLock lock(&self->mu_);
+    Group* g = self->FindUidLocked(id, uid);
+    if (g != nullptr) fn(self, g);
+  });
+}
+
 Controller::Impl::Group* Controller::Impl::FindLocked(absl::string_view id) {
   auto it = groups_.find(std::string(id));
   if (it == groups_.end() || it->second->starting) return nullptr;
@@ -543,10 +556,7 @@ void Controller::Impl::WakeAtLocked(Group* g, absl::Time t) {
   if (g->wake_timer != 0 && g->wake_at <= t) return;
   if (g->wake_timer != 0) clock_->Cancel(g->wake_timer);
   g->wake_at = t;
-  g->wake_timer = At(t, [id = g->id, uid = g->uid](Impl* self) {
-    absl::MutexLock lock(&self->mu_);
-    Group* g = self->FindUidLocked(id, uid);
-    if (g == nullptr) return;
+  g->wake_timer = AtGroupLocked(g, t, [](Impl* self, Group* g) {
     g->wake_timer = 0;
     g->wake_at = absl::InfiniteFuture();
     self->ReconcileLocked(g);
@@ -785,10 +795,7 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   // Members of a running update that are not ready yet are checked more often than the rest.
   if (update_running && pending_ready && g->fast_health_timer == 0) {
     g->fast_health_timer =
-        At(now + options_.update_health_period, [id = g->id, uid = g->uid](Impl* self) {
-          absl::MutexLock lock(&self->mu_);
-          Group* g = self->FindUidLocked(id, uid);
-          if (g == nullptr) return;
+        AtGroupLocked(g, now + options_.update_health_period, [](Impl* self, Group* g) {
           g->fast_health_timer = 0;
           const absl::Time now = self->clock_->Now();
           for (auto& [iid, m] : g->members) {
@@ -1033,10 +1040,7 @@ void Controller::Impl::ListingFailedLocked(Group* g, const absl::Status& status)
                                   "; waiting for it"));
   absl::Duration delay = std::min(Backoff(options_, g->listing_failures), options_.resync_period);
   if (g->listing_timer != 0) clock_->Cancel(g->listing_timer);
-  g->listing_timer = At(clock_->Now() + delay, [id = g->id, uid = g->uid](Impl* self) {
-    absl::MutexLock lock(&self->mu_);
-    Group* g = self->FindUidLocked(id, uid);
-    if (g == nullptr) return;
+  g->listing_timer = AtGroupLocked(g, clock_->Now() + delay, [](Impl* self, Group* g) {
     g->listing_timer = 0;
     self->StartListingLocked(g);
   });
@@ -1135,15 +1139,12 @@ void Controller::Impl::ApplyListingLocked(Group* g,
                                     " lists no member while ", live_before,
                                     " were known; confirming with another listing"));
     if (g->listing_timer != 0) clock_->Cancel(g->listing_timer);
-    g->listing_timer = At(clock_->Now() + options_.empty_listing_confirm_delay,
-                          [id = g->id, uid = g->uid](Impl* self) {
-                            absl::MutexLock lock(&self->mu_);
-                            Group* g = self->FindUidLocked(id, uid);
-                            if (g == nullptr) return;
-                            g->listing_timer = 0;
-                            g->listing_in_flight = false;
-                            self->StartListingLocked(g);
-                          });
+    g->listing_timer = AtGroupLocked(g, clock_->Now() + options_.empty_listing_confirm_delay,
+                                     [](Impl* self, Group* g) {
+                                       g->listing_timer = 0;
+                                       g->listing_in_flight = false;
+                                       self->StartListingLocked(g);
+                                     });
     return;
   }
   if (g->empty_suspect) {
@@ -1540,7 +1541,8 @@ void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid,
     // The group waits for the plugin that failed (status.waiting_for_plugin names it).
     (failed_in_flavor ? g->flavor_error : g->instance_error) = failure;
     ErrorLocked(g, "",
-                absl::StrCat("creating ", failures == 1 ? "an instance" : Plural(failures, "instance"),
+                absl::StrCat("creating ",
+                             failures == 1 ? "an instance" : Plural(failures, "instance"),
                              " failed (", plugin, ", attempt ", g->provision_failures,
                              "; next try in ", absl::FormatDuration(backoff), "): ", failure));
     WakeAtLocked(g, g->provision_retry_at);
@@ -1645,7 +1647,9 @@ void Controller::Impl::PumpDestroysLocked(Group* g) {
     if (batch.empty()) break;
     ++g->in_flight_destroys;
     Post([id = g->id, uid = g->uid, batch = std::move(batch),
-          attempt = g->destroy_failures](Impl* self) { self->DestroyTask(id, uid, batch, attempt); });
+          attempt = g->destroy_failures](Impl* self) {
+      self->DestroyTask(id, uid, batch, attempt);
+    });
     if (probing) break;
   }
 }
@@ -1891,16 +1895,13 @@ void Controller::Impl::PumpHealthLocked(Group* g) {
     // ControllerOptions::health_gather_delay); never longer than that, whatever calls are
     // under way (a slow probe's batch must not hold back a new member's first check).
     if (g->health_gather_timer == 0) {
-      g->health_gather_timer = At(clock_->Now() + options_.health_gather_delay,
-                                  [id = g->id, uid = g->uid](Impl* self) {
-                                    absl::MutexLock lock(&self->mu_);
-                                    Group* g = self->FindUidLocked(id, uid);
-                                    if (g == nullptr) return;
-                                    g->health_gather_timer = 0;
-                                    g->health_gathered = true;
-                                    self->PumpHealthLocked(g);
-                                    g->health_gathered = false;
-                                  });
+      g->health_gather_timer = AtGroupLocked(g, clock_->Now() + options_.health_gather_delay,
+                                             [](Impl* self, Group* g) {
+                                               g->health_gather_timer = 0;
+                                               g->health_gathered = true;
+                                               self->PumpHealthLocked(g);
+                                               g->health_gathered = false;
+                                             });
     }
     return;
   }
