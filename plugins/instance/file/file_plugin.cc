@@ -821,7 +821,9 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
         continue;
       }
       ++published;
-      LOG(INFO) << "instance-file: provisioned " << write.instance.id();
+      // One line per batch at INFO (below): thousands of lines per convergence cost CPU and
+      // bury the log; each instance at --log 1.
+      VLOG(1) << "instance-file: provisioned " << write.instance.id();
       answer(write.index, write.instance.id(), true);
     }
   }
@@ -832,6 +834,10 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
   if (published > 0 && fsync(dir_fd) != 0) {
     PLOG(ERROR) << "instance-file: fsync of " << dir_ << " after provisioning " << published
                 << " instances; they may not survive a crash";
+  }
+  if (published > 0) {
+    LOG(INFO) << "instance-file: provisioned " << published << " of "
+              << request.requests_size() << " instances in one batch";
   }
   if (dir_fd >= 0) close(dir_fd);
 
@@ -877,7 +883,12 @@ v1::ProvisionResponse FilePlugin::Existing(std::string id, const std::string& ke
 absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {
   if (absl::Status s = CheckId(request.id()); !s.ok()) return s;
   absl::MutexLock io(&io_mu_);
-  return DestroyLocked(request);
+  absl::Status destroyed = DestroyLocked(request);
+  if (destroyed.ok()) {
+    LOG(INFO) << "instance-file: destroyed " << request.id() << " ("
+              << v1::DestroyReason_Name(request.reason()) << ")";
+  }
+  return destroyed;
 }
 
 absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
@@ -893,9 +904,17 @@ absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
     *response.add_results() = spi::ToItemStatus(s);
   }
   absl::MutexLock io(&io_mu_);
+  int destroyed = 0;
   for (int i = 0; i < request.requests_size(); ++i) {
     if (!valid[i]) continue;
-    *response.mutable_results(i) = spi::ToItemStatus(DestroyLocked(request.requests(i)));
+    absl::Status s = DestroyLocked(request.requests(i));
+    if (s.ok()) ++destroyed;
+    *response.mutable_results(i) = spi::ToItemStatus(s);
+  }
+  // One line per batch (each instance at --log 1, in DestroyLocked).
+  if (destroyed > 0) {
+    LOG(INFO) << "instance-file: destroyed " << destroyed << " of " << request.requests_size()
+              << " instances in one batch";
   }
   return response;
 }
@@ -919,8 +938,8 @@ absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request) {
   }
   ApplyLocked(request.id(), std::nullopt);
   stamps_.erase(request.id());
-  LOG(INFO) << "instance-file: destroyed " << request.id() << " ("
-            << v1::DestroyReason_Name(request.reason()) << ")";
+  VLOG(1) << "instance-file: destroyed " << request.id() << " ("
+          << v1::DestroyReason_Name(request.reason()) << ")";
   return absl::OkStatus();
 }
 
