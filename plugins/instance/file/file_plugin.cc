@@ -904,13 +904,19 @@ absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
     *response.add_results() = spi::ToItemStatus(s);
   }
   absl::MutexLock io(&io_mu_);
-  int destroyed = 0;
+  // The files go first, then the index and the REMOVED events all together (still under
+  // io_mu_): watchers get them packed in a few messages rather than one per slow unlink.
+  std::vector<std::string> removed;
+  removed.reserve(request.requests_size());
   for (int i = 0; i < request.requests_size(); ++i) {
     if (!valid[i]) continue;
-    absl::Status s = DestroyLocked(request.requests(i));
-    if (s.ok()) ++destroyed;
-    *response.mutable_results(i) = spi::ToItemStatus(s);
+    *response.mutable_results(i) = spi::ToItemStatus(DestroyLocked(request.requests(i), &removed));
   }
+  for (const std::string& id : removed) {
+    ApplyLocked(id, std::nullopt);
+    stamps_.erase(id);
+  }
+  const size_t destroyed = removed.size();
   // One line per batch (each instance at --log 1, in DestroyLocked).
   if (destroyed > 0) {
     LOG(INFO) << "instance-file: destroyed " << destroyed << " of " << request.requests_size()
@@ -919,7 +925,8 @@ absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
   return response;
 }
 
-absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request) {
+absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request,
+                                       std::vector<std::string>* removed) {
   // The index may not have seen a file created by hand an instant ago: look at the disk (no need
   // when the file is still the one the index was made from).
   if (!UnchangedLocked(request.id())) ReloadLocked(request.id(), /*writer_may_be_busy=*/true);
@@ -936,8 +943,12 @@ absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request) {
   } else if (errno != ENOENT) {
     return absl::ErrnoToStatus(errno, absl::StrCat("removing ", path));
   }
-  ApplyLocked(request.id(), std::nullopt);
-  stamps_.erase(request.id());
+  if (removed != nullptr) {
+    removed->push_back(request.id());
+  } else {
+    ApplyLocked(request.id(), std::nullopt);
+    stamps_.erase(request.id());
+  }
   VLOG(1) << "instance-file: destroyed " << request.id() << " ("
           << v1::DestroyReason_Name(request.reason()) << ")";
   return absl::OkStatus();

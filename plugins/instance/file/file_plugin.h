@@ -31,6 +31,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -198,7 +199,10 @@ class FilePlugin : public spi::instance::InstancePlugin {
   absl::Status PublishLocked(TempFile& temp, const v1::Description& instance,
                              const std::string& contents) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // Removes instance `id` (checked by CheckId) as Destroy does. Requires io_mu_.
-  absl::Status DestroyLocked(const v1::DestroyRequest& request)
+  // With `removed`, the instance leaves the index (and its REMOVED event goes out) only when
+  // the caller applies the IDs gathered there: a batch's events then go out together.
+  absl::Status DestroyLocked(const v1::DestroyRequest& request,
+                             std::vector<std::string>* removed = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // The instance carrying idempotency key `key`, if any (none for an empty key).
   std::optional<std::string> InstanceWithKey(const std::string& key) const;
