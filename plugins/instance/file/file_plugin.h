@@ -199,11 +199,12 @@ class FilePlugin : public spi::instance::InstancePlugin {
   absl::Status PublishLocked(TempFile& temp, const v1::Description& instance,
                              const std::string& contents) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // Removes instance `id` (checked by CheckId) as Destroy does. Requires io_mu_.
-  // With `removed`, the instance leaves the index (and its REMOVED event goes out) only when
-  // the caller applies the IDs gathered there: a batch's events then go out together.
-  absl::Status DestroyLocked(const v1::DestroyRequest& request,
-                             std::vector<std::string>* removed = nullptr)
+  absl::Status DestroyLocked(const v1::DestroyRequest& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // OK when instance `id` exists (looking at the disk when the index may be behind it), else
+  // NotFound(id). Requires io_mu_.
+  absl::Status KnownLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  absl::Status NotFound(const std::string& id) const;
   // The instance carrying idempotency key `key`, if any (none for an empty key).
   std::optional<std::string> InstanceWithKey(const std::string& key) const;
   // The response to a repeated provision of instance `id`.

@@ -981,6 +981,26 @@ TEST_F(FilePluginTest, BatchDestroyFailsUnknownAndBadIdsAlone) {
   EXPECT_THAT(InstanceFiles(dir_), ElementsAre(kept));
 }
 
+TEST_F(FilePluginTest, BatchDestroyOfManyUnlinksThemAllOnceEvenWhenRepeated) {
+  // Enough items for the unlinks to run on several threads.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back(Provision());
+  const std::string kept = Provision();
+  v1::BatchDestroyRequest request;
+  for (const std::string& id : ids) request.add_requests()->set_id(id);
+  request.add_requests()->set_id(ids[7]);  // the second of two Destroys of one instance
+  auto response = plugin_->BatchDestroy(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_THAT(response->results(), SizeIs(101));
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(response->results(i).code(), 0) << i;
+  EXPECT_EQ(response->results(100).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(response->results(100).message(), HasSubstr(ids[7]));
+  EXPECT_THAT(InstanceFiles(dir_), ElementsAre(kept));
+  auto described = plugin_->Describe(v1::DescribeRequest());
+  ASSERT_TRUE(described.ok());
+  ASSERT_THAT(described->instances(), SizeIs(1));
+}
+
 TEST_F(FilePluginTest, BatchDestroyRefusesMoreThanTheLimitAndDestroysNothing) {
   const std::string id = Provision();
   v1::BatchDestroyRequest request;
