@@ -39,6 +39,8 @@ constexpr int64_t kSequenceBlock = 1024;
 constexpr double kDefaultHealthDeadlineSeconds = 300;
 constexpr double kDefaultUnhealthySeconds = 60;
 constexpr int64_t kDefaultMaxUnhealthyPercent = 50;
+constexpr double kDefaultInitialDelaySeconds = 10;
+constexpr double kDefaultProbeIntervalSeconds = 1;
 
 // See ScheduleReconcileLocked.
 constexpr int kPassPacing = 3;
@@ -48,6 +50,27 @@ constexpr int kPassPacing = 3;
 constexpr size_t kMinPerCall = 16;
 
 bool IsPets(const gv1::GroupSpec& spec) { return spec.allocation().has_logical_ids(); }
+
+// A group's remediation timings, defaults applied.
+struct RemediationTiming {
+  // How long a member must be seen UNHEALTHY before it is replaced.
+  absl::Duration threshold;
+  // The startup grace of a member that has not been HEALTHY yet.
+  absl::Duration initial_delay;
+  // How often pending verdicts are checked again.
+  absl::Duration probe_interval;
+};
+
+RemediationTiming TimingOf(const gv1::RemediationPolicy& r) {
+  auto or_default = [](double v, double d) { return absl::Seconds(v > 0 ? v : d); };
+  return RemediationTiming{
+      or_default(r.unhealthy_seconds(), kDefaultUnhealthySeconds),
+      or_default(r.initial_delay_seconds(), kDefaultInitialDelaySeconds),
+      or_default(r.probe_interval_seconds(), kDefaultProbeIntervalSeconds)};
+}
+
+// The update is rolling: neither paused nor stopped.
+bool Rolling(const UpdateState& u) { return u.active() && !u.paused() && !u.stopped(); }
 
 absl::Status Prefixed(const absl::Status& s, absl::string_view prefix) {
   return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
@@ -148,6 +171,14 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     std::string health_reason;
     absl::Time healthy_since = absl::InfiniteFuture();
     absl::Time unhealthy_since = absl::InfiniteFuture();
+    // When the last verdict came (InfinitePast: never).
+    absl::Time checked_at = absl::InfinitePast();
+    // Reported HEALTHY at least once: its startup grace is over.
+    bool ever_healthy = false;
+    // Its CREATED event (or adoption) has been said: until then its health is not checked, so
+    // that no verdict about it comes before the event that introduces it (see
+    // FillMemberLocked).
+    bool announced = true;
     absl::Time created;
     // Chosen to be destroyed (queued or under way): no longer a member for decisions.
     bool doomed = false;
@@ -243,6 +274,9 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     // Members with doomed set, and slots in state kQueued: kept current as they change so that
     // a steady group's pass needs no walk over thousands of members (DecideSteadyCattleLocked).
     int64_t doomed_members = 0;
+    // Members listed while creations were under way that no creation has claimed yet (see
+    // FillMemberLocked).
+    absl::flat_hash_set<std::string> unannounced;
     // Nothing queued or under way at the end of the last pass (see ControllerOptions::on_quiet).
     bool quiet = true;
     int64_t queued_slots = 0;
@@ -280,7 +314,8 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     TimerId resync_timer = 0;
     TimerId wake_timer = 0;
     absl::Time wake_at = absl::InfiniteFuture();
-    TimerId fast_health_timer = 0;
+    // Re-checks of pending verdicts (a running update's new members, remediation).
+    TimerId recheck_timer = 0;
     TimerId listing_timer = 0;
     TimerId write_timer = 0;
     bool reconcile_posted = false;
@@ -290,6 +325,9 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     TimerId pass_timer = 0;
 
     std::shared_ptr<UpdateStream> update_stream;
+    // The most members the running update has reported updated: its count never goes back
+    // when a ready member's verdict flaps.
+    int64_t updated_high = 0;
     // Step messages of the update waiting to be sent together (see ProgressLocked).
     std::vector<std::string> pending_progress;
     bool progress_posted = false;
@@ -337,6 +375,10 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   // alone, into `d`; false when the group is not in that case (then Decide is needed).
   bool DecideSteadyCattleLocked(Group* g, Decision* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReconcileDestroyLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a health check of every member whose verdict is pending (see ReconcileLocked).
+  void RecheckPendingLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a stopped update once no member of another config is left.
+  void EndStoppedUpdateLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Notes whether the group's work ran out; calls options_.on_quiet when it just did.
   void NoteQuietLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeAtLocked(Group* g, absl::Time t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -358,6 +400,10 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   void RemoveLocked(Group* g, const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FillMemberLocked(Group* g, Member* m, const iv1::Description& d, bool is_new)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Says a member is there (its health may be checked from now on).
+  void AnnounceLocked(Group* g, Member* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Announces the members no creation claimed, once no creation is under way.
+  void AnnounceUnclaimedLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Work. ---
   void CreateSlotLocked(Group* g, const std::string& lid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -423,6 +469,16 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   int64_t UpdatedCountLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool MemberReadyLocked(Group* g, const Member& m, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // When `m`'s UNHEALTHY verdicts start to count: at once for a member that has been HEALTHY,
+  // else at the end of its startup grace (and never before it was first seen UNHEALTHY).
+  static absl::Time UnhealthyWindowStart(const Member& m, const RemediationTiming& timing);
+  // `m` has been seen UNHEALTHY at both ends of the threshold window: its latest verdict, still
+  // UNHEALTHY, came at least `threshold` after the window started. A verdict older than the
+  // window never condemns a member (it is checked again every probe interval meanwhile).
+  static bool Remediable(const Member& m, const RemediationTiming& timing);
+  // Its verdict is pending for remediation: not HEALTHY, not being destroyed, and checked with
+  // its own flavor section; such members are re-checked every probe interval.
+  static bool RemediationPending(const Member& m);
   std::vector<MemberView> MemberViewsLocked(Group* g, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::vector<SlotView> SlotViewsLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -570,9 +626,7 @@ bool Controller::Impl::MemberReadyLocked(Group* g, const Member& m, absl::Time n
 }
 
 std::vector<MemberView> Controller::Impl::MemberViewsLocked(Group* g, absl::Time now) {
-  const gv1::RemediationPolicy& r = g->spec.remediation();
-  absl::Duration threshold = absl::Seconds(
-      r.unhealthy_seconds() > 0 ? r.unhealthy_seconds() : kDefaultUnhealthySeconds);
+  const RemediationTiming timing = TimingOf(g->spec.remediation());
   std::vector<MemberView> views;
   views.reserve(g->members.size());
   for (const auto& [id, m] : g->members) {
@@ -587,14 +641,36 @@ std::vector<MemberView> Controller::Impl::MemberViewsLocked(Group* g, absl::Time
       // healthy member, while the availability allows), never sooner, never remediated.
       v.health = fv1::HEALTH_HEALTHY;
     }
+    const absl::Time grace_end = UnhealthyWindowStart(m, timing);
+    if (v.health == fv1::HEALTH_UNHEALTHY && now < grace_end) {
+      // Still starting (never HEALTHY, within its grace): pending, not unhealthy, for
+      // remediation and the circuit breaker alike.
+      v.health = fv1::HEALTH_UNKNOWN;
+    }
     v.ready = MemberReadyLocked(g, m, now);
     v.destroying = m.doomed || m.destroying;
-    v.remediable = v.health == fv1::HEALTH_UNHEALTHY && now - m.unhealthy_since >= threshold;
+    v.remediable = v.health == fv1::HEALTH_UNHEALTHY && Remediable(m, timing);
     v.created = m.created;
-    v.unhealthy_since = m.unhealthy_since;
+    v.unhealthy_since = std::max(m.unhealthy_since, grace_end);
     views.push_back(std::move(v));
   }
   return views;
+}
+
+absl::Time Controller::Impl::UnhealthyWindowStart(const Member& m,
+                                                   const RemediationTiming& timing) {
+  if (m.ever_healthy) return m.unhealthy_since;
+  return std::max(m.unhealthy_since, m.created + timing.initial_delay);
+}
+
+bool Controller::Impl::Remediable(const Member& m, const RemediationTiming& timing) {
+  if (m.health != fv1::HEALTH_UNHEALTHY || m.health_untrusted) return false;
+  const absl::Time start = UnhealthyWindowStart(m, timing);
+  return m.checked_at >= start && m.checked_at - start >= timing.threshold;
+}
+
+bool Controller::Impl::RemediationPending(const Member& m) {
+  return !m.doomed && !m.health_untrusted && m.health != fv1::HEALTH_HEALTHY;
 }
 
 std::vector<SlotView> Controller::Impl::SlotViewsLocked(Group* g) {
@@ -687,7 +763,7 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   Decision d;
   DecideInput in;
   if (!DecideSteadyCattleLocked(g, &d)) {
-    const bool rolling = g->update.active() && !g->update.paused();
+    const bool rolling = Rolling(g->update);
     in.pets = IsPets(g->spec);
     in.size = g->spec.allocation().size();
     if (in.pets) {
@@ -696,7 +772,8 @@ void Controller::Impl::ReconcileLocked(Group* g) {
     }
     in.target_sha = g->sha;
     in.rolling = rolling;
-    in.hold = g->update.active() && g->update.paused();
+    in.hold = g->update.active() && g->update.paused() && !g->update.stopped();
+    in.stopped = g->update.active() && g->update.stopped();
     in.limits = ResolveRollingLimits(g->spec, DesiredCount(g->spec));
     in.remediation = r.enabled();
     in.remediation_max_concurrent = r.max_concurrent() > 0 ? r.max_concurrent() : 1;
@@ -745,7 +822,8 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   PumpProvisionsLocked(g);
   PumpDestroysLocked(g);
 
-  if (g->update.active()) TrackUpdateLocked(g, now);
+  if (Rolling(g->update)) TrackUpdateLocked(g, now);
+  if (g->update.active() && g->update.stopped()) EndStoppedUpdateLocked(g);
 
   // The next moment something may change without an event: a backoff ending, a member
   // becoming ready, a deadline, a remediation threshold, a creation's listing grace.
@@ -760,16 +838,18 @@ void Controller::Impl::ReconcileLocked(Group* g) {
   }
   if (g->queued_slots > 0) consider(g->provision_retry_at);
   if (!g->destroy_queue.empty()) consider(g->destroy_retry_at);
-  const bool update_running = g->update.active() && !g->update.paused();
+  const bool update_running = Rolling(g->update);
   const absl::Duration min_ready = absl::Seconds(g->spec.update_policy().min_ready_seconds());
   const double deadline_s = g->spec.update_policy().health_deadline_seconds();
   const absl::Duration deadline =
       absl::Seconds(deadline_s > 0 ? deadline_s : kDefaultHealthDeadlineSeconds);
   const absl::Time update_started =
       update_running ? FromProto(g->update.started()) : absl::InfinitePast();
-  const absl::Duration threshold = absl::Seconds(
-      r.unhealthy_seconds() > 0 ? r.unhealthy_seconds() : kDefaultUnhealthySeconds);
+  // Remediation waits for fresh verdicts of pending members (re-checked below) while the
+  // breaker lets it act.
+  const bool remediating = r.enabled() && !g->breaker_open && !g->destroying;
   bool pending_ready = false;
+  bool pending_remediation = false;
   // Members matter for the wake-up only to an update or to remediation.
   for (const auto& [id, m] : g->members) {
     if (!update_running && !r.enabled()) break;
@@ -779,7 +859,7 @@ void Controller::Impl::ReconcileLocked(Group* g) {
       if (m.health == fv1::HEALTH_HEALTHY) consider(m.healthy_since + min_ready);
       consider(std::max(m.created, update_started) + deadline);
     }
-    if (r.enabled() && m.health == fv1::HEALTH_UNHEALTHY) consider(m.unhealthy_since + threshold);
+    if (remediating && RemediationPending(m)) pending_remediation = true;
   }
   if (update_running) {
     for (const auto& [seq, s] : g->slots) {
@@ -792,21 +872,49 @@ void Controller::Impl::ReconcileLocked(Group* g) {
 
   NoteQuietLocked(g);
 
-  // Members of a running update that are not ready yet are checked more often than the rest.
-  if (update_running && pending_ready && g->fast_health_timer == 0) {
-    g->fast_health_timer =
-        AtGroupLocked(g, now + options_.update_health_period, [](Impl* self, Group* g) {
-          g->fast_health_timer = 0;
-          const absl::Time now = self->clock_->Now();
-          for (auto& [iid, m] : g->members) {
-            if (m.sha == g->sha && !self->MemberReadyLocked(g, m, now)) {
-              self->QueueHealthLocked(g, &m);
-            }
-          }
-          self->PumpHealthLocked(g);
-          self->ScheduleReconcileLocked(g);
-        });
+  // Members whose verdict is pending are checked more often than the rest: a running update's
+  // new members not ready yet, and (with remediation) members not HEALTHY, so that neither a
+  // readiness nor a replacement waits for the resync or rests on an old verdict.
+  if ((pending_ready || pending_remediation) && g->recheck_timer == 0) {
+    absl::Duration period = absl::InfiniteDuration();
+    if (pending_ready) period = options_.update_health_period;
+    if (pending_remediation) period = std::min(period, TimingOf(r).probe_interval);
+    g->recheck_timer = AtGroupLocked(g, now + period, [](Impl* self, Group* g) {
+      g->recheck_timer = 0;
+      self->RecheckPendingLocked(g);
+    });
   }
+}
+
+void Controller::Impl::RecheckPendingLocked(Group* g) {
+  const absl::Time now = clock_->Now();
+  const bool rolling = Rolling(g->update);
+  const bool remediating =
+      g->spec.remediation().enabled() && !g->breaker_open && !g->destroying;
+  for (auto& [iid, m] : g->members) {
+    if (!m.announced) continue;
+    if ((rolling && m.sha == g->sha && !MemberReadyLocked(g, m, now)) ||
+        (remediating && RemediationPending(m))) {
+      QueueHealthLocked(g, &m);
+    }
+  }
+  PumpHealthLocked(g);
+  ScheduleReconcileLocked(g);
+}
+
+void Controller::Impl::EndStoppedUpdateLocked(Group* g) {
+  // A stopped update holds both configs' members; once none of the older config is left (they
+  // died and were replaced on the current one), there is nothing left to hold.
+  for (const auto& [id, m] : g->members) {
+    if (!m.doomed && m.sha != g->sha) return;
+  }
+  if (!g->slots.empty()) return;
+  const std::string msg = absl::StrCat("every member runs config ", ShortSha(g->sha),
+                                       ": the stopped update's group is whole again");
+  LOG(INFO) << "group " << g->id << ": " << msg;
+  EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
+  g->update.Clear();
+  MarkDirtyLocked(g);
 }
 
 void Controller::Impl::NoteQuietLocked(Group* g) {
@@ -1119,8 +1227,33 @@ void Controller::Impl::FillMemberLocked(Group* g, Member* m, const iv1::Descript
     m->created = g->slots[slot->second].provisioned_at;
     m->update_generation = g->slots[slot->second].update_generation;
     EraseSlotLocked(g, slot->second);
+  } else if (g->in_flight_slots > 0) {
+    // Possibly the instance of a creation whose call has not returned: its CREATED event comes
+    // when it does, and no verdict about it may come first. Checked once a creation claims it
+    // or no creation is under way any more (then it was not ours: adopted).
+    m->announced = false;
+    g->unannounced.insert(d.id());
+    return;
   }
   QueueHealthLocked(g, m);
+}
+
+void Controller::Impl::AnnounceLocked(Group* g, Member* m) {
+  if (m->announced) return;
+  m->announced = true;
+  g->unannounced.erase(m->desc.id());
+  QueueHealthLocked(g, m);
+}
+
+void Controller::Impl::AnnounceUnclaimedLocked(Group* g) {
+  if (g->in_flight_slots > 0 || g->unannounced.empty()) return;
+  absl::flat_hash_set<std::string> ids;
+  ids.swap(g->unannounced);
+  for (const std::string& id : ids) {
+    auto it = g->members.find(id);
+    if (it != g->members.end()) AnnounceLocked(g, &it->second);
+  }
+  PumpHealthLocked(g);
 }
 
 void Controller::Impl::ApplyListingLocked(Group* g,
@@ -1215,6 +1348,7 @@ void Controller::Impl::RemoveLocked(Group* g, const std::string& id) {
   NoteVanishedLocked(g, id);
   if (m.request != 0) FinishRequestMemberLocked(g, m.request, id, absl::OkStatus());
   if (m.doomed) --g->doomed_members;
+  g->unannounced.erase(id);
   g->members.erase(it);
 }
 
@@ -1237,7 +1371,10 @@ int64_t Controller::Impl::NextSequenceLocked(Group* g) {
 Controller::Impl::Slot& Controller::Impl::NewSlotLocked(Group* g, const std::string& lid) {
   Slot s;
   s.sequence = NextSequenceLocked(g);
-  s.key = absl::StrCat(g->id, "-", nonce_, "-", s.sequence);
+  // The incarnation (uid) is part of the key: after unwatch + watch, sequence numbers start
+  // again, and a key of the old incarnation would make the plugin answer with that
+  // incarnation's instance instead of creating one.
+  s.key = absl::StrCat(g->id, "-", nonce_, "-", g->uid, "-", s.sequence);
   s.lid = lid;
   const int64_t seq = s.sequence;
   g->slot_by_key[s.key] = seq;
@@ -1247,7 +1384,7 @@ Controller::Impl::Slot& Controller::Impl::NewSlotLocked(Group* g, const std::str
 
 void Controller::Impl::CreateSlotLocked(Group* g, const std::string& lid) {
   Slot& s = NewSlotLocked(g, lid);
-  if (g->update.active()) s.update_generation = g->update.generation();
+  if (Rolling(g->update)) s.update_generation = g->update.generation();
   if (g->remediation_debt > 0) {
     --g->remediation_debt;
     s.remediation = true;
@@ -1550,6 +1687,8 @@ void Controller::Impl::ProvisionTask(const std::string& id, int64_t uid,
   // The next queued creations start now rather than at the next pass: they were decided by a
   // pass already (a pass that changes its mind cancels queued slots first).
   PumpProvisionsLocked(g);
+  AnnounceUnclaimedLocked(g);
+  PumpHealthLocked(g);
   ScheduleReconcileLocked(g);
 }
 
@@ -1585,14 +1724,15 @@ void Controller::Impl::OnProvisionDoneLocked(Group* g, int64_t seq, bool flavor_
     return;
   }
   const std::string& iid = result->id();
-  const bool update_running = g->update.active() && !g->update.paused();
+  const bool update_running = Rolling(g->update);
   if (it != g->slots.end()) {
     auto member = g->members.find(iid);
     if (member != g->members.end()) {
-      // Listed before Provision returned.
+      // Listed before Provision returned: checked from now on, after its CREATED event below.
       member->second.created = now;
       member->second.update_generation = it->second.update_generation;
       EraseSlotLocked(g, seq);
+      AnnounceLocked(g, &member->second);
     } else if (!g->recently_destroyed.count(iid)) {
       it->second.instance_id = iid;
       it->second.provisioned_at = now;  // before: created_slots is ordered by it
@@ -1827,6 +1967,7 @@ void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance
     request = it->second.request;
     if (it->second.remediation) ++g->remediation_debt;
     if (it->second.doomed) --g->doomed_members;
+    g->unannounced.erase(instance);
     g->members.erase(it);
   }
   g->recently_destroyed[instance] = now;
@@ -1834,7 +1975,7 @@ void Controller::Impl::OnDestroyDoneLocked(Group* g, const std::string& instance
   EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, instance,
              absl::StrCat("destroyed ", instance, " (", why, ")"));
   if (request != 0) FinishRequestMemberLocked(g, request, instance, absl::OkStatus());
-  if (g->update.active() && !g->update.paused() &&
+  if (Rolling(g->update) &&
       (reason == iv1::DESTROY_REASON_ROLLING_UPDATE || reason == iv1::DESTROY_REASON_SCALE_DOWN)) {
     EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE_STEP, instance,
                absl::StrCat("update: destroyed ", instance, " (", why, ")"));
@@ -1882,7 +2023,7 @@ void Controller::Impl::FinishRequestMemberLocked(Group* g, int64_t request,
 // Health.
 
 void Controller::Impl::QueueHealthLocked(Group* g, Member* m) {
-  if (m->health_queued || m->doomed) return;
+  if (m->health_queued || m->doomed || !m->announced) return;
   m->health_queued = true;
   g->health_queue.push_back(m->desc.id());
 }
@@ -2023,18 +2164,24 @@ void Controller::Impl::OnHealthLocked(Group* g, const std::string& instance,
   Member& m = it->second;
   const fv1::Health previous = m.health;
   const bool was_untrusted = m.health_untrusted;
+  const absl::Time now = clock_->Now();
   m.health = result->health();
   m.health_reason = result->reason();
   m.health_untrusted = !own;
   m.health_constant = own && result->constant();
+  m.checked_at = now;
+  if (m.health == fv1::HEALTH_HEALTHY && own) m.ever_healthy = true;
   if (previous == m.health) {
-    if (was_untrusted != m.health_untrusted &&
-        (g->update.active() || g->spec.remediation().enabled() || g->destroying)) {
+    // A fresh UNHEALTHY verdict may make the member remediable (see Remediable).
+    const bool remediation_news =
+        g->spec.remediation().enabled() && m.health == fv1::HEALTH_UNHEALTHY;
+    if (remediation_news || (was_untrusted != m.health_untrusted &&
+                             (g->update.active() || g->spec.remediation().enabled() ||
+                              g->destroying))) {
       ScheduleReconcileLocked(g);
     }
     return;
   }
-  const absl::Time now = clock_->Now();
   m.healthy_since = absl::InfiniteFuture();
   m.unhealthy_since = absl::InfiniteFuture();
   m.reported_ready = false;
@@ -2080,7 +2227,8 @@ int64_t Controller::Impl::UpdatedCountLocked(Group* g) {
   for (const auto& [id, m] : g->members) {
     if (!m.doomed && m.sha == g->sha && MemberReadyLocked(g, m, now)) ++n;
   }
-  return std::min(n, DesiredCount(g->spec));
+  g->updated_high = std::max(g->updated_high, std::min(n, DesiredCount(g->spec)));
+  return g->updated_high;
 }
 
 void Controller::Impl::ProgressLocked(Group* g, gv1::UpdatePhase phase,
@@ -2200,7 +2348,9 @@ void Controller::Impl::TrackUpdateLocked(Group* g, absl::Time now) {
       absl::StrCat(rollback ? "rollback completed: " : "update completed: ",
                    Plural(live, "instance"), " on config ", ShortSha(g->sha), " and ready");
   LOG(INFO) << "group " << g->id << ": " << msg;
-  EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_COMPLETED, msg);
+  // A rollback's stream is the failed update's: it ends once the group is back.
+  EndUpdateStreamLocked(g, rollback ? gv1::UPDATE_PHASE_ROLLED_BACK : gv1::UPDATE_PHASE_COMPLETED,
+                        msg);
   EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
   g->update.Clear();
   MarkDirtyLocked(g);
@@ -2217,7 +2367,9 @@ void Controller::Impl::FailUpdateLocked(Group* g, const std::string& reason) {
     std::string msg = absl::StrCat("update failed (", reason, "); rolling back to config ",
                                    ShortSha(previous_sha));
     LOG(WARNING) << "group " << g->id << ": " << msg;
-    EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_ROLLED_BACK, msg);
+    // The stream goes on with the rollback's progress; ROLLED_BACK ends it once the group is
+    // back on the previous config (PAUSED if the rollback fails too).
+    ProgressLocked(g, gv1::UPDATE_PHASE_ROLLING_BACK, msg);
     EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
     g->last_error = msg;
     g->spec = std::move(previous);
@@ -2230,6 +2382,8 @@ void Controller::Impl::FailUpdateLocked(Group* g, const std::string& reason) {
     u.set_generation(++g->update_generation);
     u.set_summary(absl::StrCat("Rolls back to config ", ShortSha(previous_sha)));
     g->update = std::move(u);
+    g->updated_high = 0;
+    for (auto& [iid, m] : g->members) m.reported_ready = false;
     MarkDirtyLocked(g);
     ScheduleReconcileLocked(g);
     return;
@@ -2287,8 +2441,9 @@ gv1::GroupStatus Controller::Impl::StatusLocked(Group* g) {
   s.set_actual(listed + under_way);
   s.set_healthy(healthy);
   s.set_outdated(outdated);
-  s.set_updating(g->update.active() && !g->update.paused());
-  s.set_paused(g->update.active() && g->update.paused());
+  s.set_updating(Rolling(g->update));
+  s.set_paused(g->update.active() && g->update.paused() && !g->update.stopped());
+  s.set_stopped(g->update.active() && g->update.stopped());
   if (!g->instance_error.empty() || !g->known) {
     s.set_waiting_for_plugin(g->spec.instance().plugin());
   } else if (!g->flavor_error.empty()) {
@@ -2298,8 +2453,9 @@ gv1::GroupStatus Controller::Impl::StatusLocked(Group* g) {
   s.set_config_sha(g->sha);
   s.set_provisioning(static_cast<int64_t>(g->slots.size()));
   s.set_destroying(destroying);
+  // A stopped update keeps members of the older config on purpose: converged with them.
   s.set_converged(g->known && !g->empty_suspect && !g->destroying && live == s.desired() &&
-                  outdated == 0 && g->slots.empty() && destroying == 0);
+                  (outdated == 0 || s.stopped()) && g->slots.empty() && destroying == 0);
   return s;
 }
 
@@ -2442,7 +2598,7 @@ std::unique_ptr<Controller::Impl::Group> Controller::Impl::NewGroupLocked(
 
 void Controller::Impl::RemoveGroupLocked(Group* g, const absl::Status& end, const std::string& why,
                                          Trash* trash) {
-  for (TimerId* t : {&g->resync_timer, &g->wake_timer, &g->fast_health_timer, &g->listing_timer,
+  for (TimerId* t : {&g->resync_timer, &g->wake_timer, &g->recheck_timer, &g->listing_timer,
                      &g->write_timer, &g->pass_timer, &g->health_gather_timer}) {
     if (*t != 0) clock_->Cancel(*t);
     *t = 0;
@@ -2497,11 +2653,12 @@ absl::Status Controller::Impl::Start() {
     Group* raw = g.get();
     groups_.emplace(raw->id, std::move(g));
     LOG(INFO) << "resuming group " << raw->id
-              << (raw->update.active() ? (raw->update.paused() ? " (update paused)"
-                                                               : " (update in progress)")
-                                       : "")
+              << (!raw->update.active()     ? ""
+                  : raw->update.stopped() ? " (update stopped)"
+                  : raw->update.paused()  ? " (update paused)"
+                                          : " (update in progress)")
               << (raw->destroying ? " (being destroyed)" : "");
-    if (raw->update.active() && !raw->update.paused()) {
+    if (Rolling(raw->update)) {
       EmitLocked(raw, gv1::GROUP_EVENT_TYPE_UPDATE, "", "update resumed after a restart");
     }
     StartGroupLocked(raw);
@@ -2681,7 +2838,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::Impl::UpdateGroup(
     const std::string sha = ConfigSha(spec);
     gv1::Plan plan = MakePlan(MemberViewsLocked(g, clock_->Now()), SlotViewsLocked(g), spec, sha);
     gv1::GroupSpec previous = g->update.active() ? g->update.previous_spec() : g->spec;
-    if (g->update.active()) {
+    if (g->update.active() && !g->update.stopped()) {
       std::string msg = "superseded by a newer update";
       EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_SUPERSEDED, msg);
       EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", absl::StrCat("update ", msg));
@@ -2698,6 +2855,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::Impl::UpdateGroup(
     FlushProgressLocked(g);  // the previous stream's steps (ended above) are not this one's
     g->update_stream = stream;
     for (auto& [iid, m] : g->members) m.reported_ready = false;
+    g->updated_high = 0;
     g->last_error.clear();
     LOG(INFO) << "group " << g->id << ": update to config " << sha << ": " << plan.summary();
     ProgressLocked(g, gv1::UPDATE_PHASE_STARTED, plan.summary());
@@ -2726,15 +2884,27 @@ absl::Status Controller::Impl::StopUpdate(const gv1::StopUpdateRequest& request)
     absl::MutexLock lock(&mu_);
     Group* g = FindLocked(request.id());
     if (g == nullptr) return NotFound(request.id());
-    if (!g->update.active()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("group \"", g->id, "\" has no update in progress"));
+    if (!g->update.active() || g->update.stopped()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "group \"", g->id, "\" has no update in progress",
+          g->update.stopped() ? " (the last one was stopped already)" : ""));
     }
-    std::string msg = "update stopped";
+    int64_t current = 0, older = 0;
+    for (const auto& [id, m] : g->members) {
+      if (m.doomed) continue;
+      ++(m.sha == g->sha ? current : older);
+    }
+    const std::string msg = absl::StrCat(
+        "update stopped: the group keeps its members of both configs (", current, " on config ",
+        ShortSha(g->sha), ", ", older, " on older configs) at size ", DesiredCount(g->spec),
+        "; members that are not healthy go first if it is above that");
     EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_STOPPED, msg);
     EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
     LOG(INFO) << "group " << g->id << ": " << msg;
-    g->update.Clear();
+    g->update.set_stopped(true);
+    g->update.set_paused(false);
+    g->update.clear_pause_reason();
+    g->last_error.clear();
     MarkDirtyLocked(g);
     ScheduleReconcileLocked(g);
     writer = g->writer;

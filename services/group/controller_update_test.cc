@@ -352,11 +352,21 @@ TEST(UpdateTest, DeadlineRollsBackWhenAskedTo) {
   Arm(h, "cattle", 3, 2, 0);
   auto events = h.Events("cattle");
   auto log = h.Update(v2);
+  // The stream says the rollback started, goes on with its progress, and ends ROLLED_BACK only
+  // once the group is back on the previous config.
   ASSERT_TRUE(h.RunUntil([&] { return Ended(log); }));
   EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_ROLLED_BACK);
-  EXPECT_TRUE(absl::StrContains(log->messages.back().message(), "rolling back"));
-
-  ASSERT_TRUE(h.RunUntil([&] { return !h.Status("cattle").updating(); }));
+  EXPECT_TRUE(absl::StrContains(log->messages.back().message(), "rollback completed"));
+  EXPECT_EQ(h.CountSha("cattle", ConfigSha(v1)), 3);
+  EXPECT_FALSE(h.Status("cattle").updating());
+  int rolling_back = 0;
+  for (const auto& m : log->messages) {
+    rolling_back += m.phase() == gv1::UPDATE_PHASE_ROLLING_BACK;
+    if (m.phase() == gv1::UPDATE_PHASE_ROLLING_BACK) {
+      EXPECT_TRUE(absl::StrContains(m.message(), "rolling back")) << m.message();
+    }
+  }
+  EXPECT_EQ(rolling_back, 1);
   EXPECT_EQ(h.Count("cattle"), 3);
   EXPECT_EQ(h.CountSha("cattle", ConfigSha(v1)), 3);
   EXPECT_EQ(h.CountSha("cattle", sha2), 0);
@@ -369,37 +379,178 @@ TEST(UpdateTest, DeadlineRollsBackWhenAskedTo) {
             "v1");
 }
 
-TEST(UpdateTest, StopLeavesTheGroupWhereItIs) {
+// v2 differs from v1 in its flavor section too: a field that makes the fake flavor answer
+// UNHEALTHY for whatever it checks with v2's section, so a v1 member checked with the wrong
+// section would show it.
+gv1::GroupSpec WithProbe(gv1::GroupSpec spec) {
+  (*spec.mutable_flavor()->mutable_properties()->mutable_fields())["Probe"].set_string_value("x");
+  return spec;
+}
+
+TEST(StopTest, StopDuringSurgeDestroysTheSurgeMemberNotAHealthyOne) {
   Harness h;
   gv1::GroupSpec v1 = Harness::Cattle("cattle", 4, "v1");
   h.Watch(v1);
-  gv1::GroupSpec v2 = Harness::Cattle("cattle", 4, "v2");
-  const std::string sha2 = ConfigSha(v2);
-  h.flavor->SetShaHealth(sha2, fv1::HEALTH_UNKNOWN);
+  gv1::GroupSpec v2 = WithProbe(Harness::Cattle("cattle", 4, "v2"));
+  const std::string sha1 = ConfigSha(v1), sha2 = ConfigSha(v2);
+  h.flavor->SetPropertyHealth("Probe", fv1::HEALTH_UNHEALTHY);
   Arm(h, "cattle", 4, 1, 0);
   auto log = h.Update(v2);
   h.Advance(absl::Seconds(5));
-  EXPECT_EQ(h.CountSha("cattle", sha2), 1);
+  ASSERT_EQ(h.CountSha("cattle", sha2), 1);
+  ASSERT_EQ(h.CountSha("cattle", sha1), 4);
 
   gv1::StopUpdateRequest stop;
   stop.set_id("cattle");
-  // Once stopped, the update's guarantees end: the group just keeps its size.
-  h.min_healthy = -1;
+  auto events = h.Events("cattle");
+  // The invariants stay armed: a stop keeps every healthy member (min_healthy 4) and never
+  // destroys a current-config member while... it may (the surge one): that check is for rolls.
   h.check_current_config = false;
   ASSERT_TRUE(h.controller->StopUpdate(stop).ok());
   h.Settle();
   EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_STOPPED);
   EXPECT_TRUE(log->ended);
-  EXPECT_FALSE(h.Status("cattle").updating());
-  EXPECT_EQ(h.controller->StopUpdate(stop).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(log->messages.back().message(), "keeps its members of both"));
+  ASSERT_TRUE(h.RunUntil([&] { return h.Count("cattle") == 4; }));
+  // The surge member, not ready, went; the four healthy v1 members stayed.
+  EXPECT_EQ(h.CountSha("cattle", sha1), 4);
+  EXPECT_EQ(h.CountSha("cattle", sha2), 0);
+  ASSERT_EQ(h.destroyed_shas.size(), 1u);
+  EXPECT_EQ(h.destroyed_shas[0], sha2);
 
-  // No more rolling, even once the new config turns healthy; the size is kept.
-  h.flavor->SetShaHealth(sha2, fv1::HEALTH_HEALTHY);
-  h.Advance(absl::Minutes(5));
-  EXPECT_EQ(h.Count("cattle"), 4);
-  EXPECT_EQ(h.CountSha("cattle", sha2), 1);
-  EXPECT_EQ(h.Status("cattle").outdated(), 3);
+  // Stopped, not converging: the v1 members are checked with v1's flavor section (healthy),
+  // the group holds them, and ls says so.
+  h.Advance(absl::Seconds(30));
+  gv1::GroupStatus st = h.Status("cattle");
+  EXPECT_TRUE(st.stopped());
+  EXPECT_FALSE(st.updating());
+  EXPECT_FALSE(st.paused());
+  EXPECT_TRUE(st.converged());
+  EXPECT_EQ(st.healthy(), 4);
+  EXPECT_EQ(st.outdated(), 4);
+  EXPECT_EQ(st.last_error(), "");
+  const gv1::InspectGroupResponse inspected = h.Inspect("cattle");
+  for (const auto& m : inspected.members()) {
+    EXPECT_EQ(m.health(), fv1::HEALTH_HEALTHY) << m.id() << ": " << m.health_reason();
+  }
+  EXPECT_EQ(events->Count(gv1::GROUP_EVENT_TYPE_UNHEALTHY), 0);
+  // Nothing rolls any more, and stopping again says there is nothing to stop.
   EXPECT_EQ(h.instance->created(), 5);
+  absl::Status again = h.controller->StopUpdate(stop);
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(again.message(), "has no update in progress")) << again;
+
+  // The stopped state survives a restart.
+  ASSERT_TRUE(h.Restart().ok());
+  h.Advance(absl::Seconds(30));
+  EXPECT_TRUE(h.Status("cattle").stopped());
+  EXPECT_EQ(h.Status("cattle").healthy(), 4);
+  EXPECT_EQ(h.Count("cattle"), 4);
+
+  // The next update rolls on from there.
+  h.flavor->SetPropertyHealth("Probe", fv1::HEALTH_HEALTHY);
+  gv1::GroupSpec v3 = Harness::Cattle("cattle", 4, "v3");
+  h.check_current_config = true;
+  auto log3 = h.Update(v3);
+  ASSERT_TRUE(h.RunUntil([&] { return Ended(log3); }));
+  EXPECT_EQ(log3->last_phase(), gv1::UPDATE_PHASE_COMPLETED);
+  EXPECT_FALSE(h.Status("cattle").stopped());
+  EXPECT_EQ(h.CountSha("cattle", ConfigSha(v3)), 4);
+}
+
+TEST(StopTest, StopOfAPausedUpdateKeepsTheHealthyOldMembers) {
+  Harness h;
+  gv1::GroupSpec v1 = Harness::Cattle("cattle", 2, "v1");
+  h.Watch(v1);
+  gv1::GroupSpec v2 = WithPolicy(Harness::Cattle("cattle", 2, "v2"), 1, 0, 0, 20);
+  const std::string sha1 = ConfigSha(v1), sha2 = ConfigSha(v2);
+  h.flavor->SetShaHealth(sha2, fv1::HEALTH_UNHEALTHY);
+  Arm(h, "cattle", 2, 1, 0);
+  auto log = h.Update(v2);
+  ASSERT_TRUE(h.RunUntil([&] { return Ended(log); }));
+  ASSERT_EQ(log->last_phase(), gv1::UPDATE_PHASE_PAUSED);
+  ASSERT_EQ(h.CountSha("cattle", sha2), 1);
+
+  gv1::StopUpdateRequest stop;
+  stop.set_id("cattle");
+  h.check_current_config = false;
+  ASSERT_TRUE(h.controller->StopUpdate(stop).ok());
+  ASSERT_TRUE(h.RunUntil([&] { return h.Count("cattle") == 2; }));
+  h.Advance(absl::Minutes(2));
+  EXPECT_EQ(h.CountSha("cattle", sha1), 2);
+  EXPECT_EQ(h.CountSha("cattle", sha2), 0);
+  EXPECT_EQ(h.Status("cattle").healthy(), 2);
+  EXPECT_TRUE(h.Status("cattle").stopped());
+  EXPECT_FALSE(h.Status("cattle").paused());
+}
+
+TEST(StopTest, StoppedUpdateEndsWhenNoOlderMemberIsLeft) {
+  Harness h;
+  gv1::GroupSpec v1 = Harness::Cattle("cattle", 3, "v1");
+  h.Watch(v1);
+  gv1::GroupSpec v2 = Harness::Cattle("cattle", 3, "v2");
+  const std::string sha2 = ConfigSha(v2);
+  h.flavor->SetShaHealth(sha2, fv1::HEALTH_UNKNOWN);
+  auto log = h.Update(v2);
+  h.Advance(absl::Seconds(5));
+  gv1::StopUpdateRequest stop;
+  stop.set_id("cattle");
+  ASSERT_TRUE(h.controller->StopUpdate(stop).ok());
+  h.Settle();
+  ASSERT_TRUE(h.Status("cattle").stopped());
+  h.flavor->SetShaHealth(sha2, fv1::HEALTH_HEALTHY);
+  // The old members die one by one; their replacements are on the current config.
+  for (const auto& d : h.instance->Instances()) {
+    if (d.tags().at("infrakit.config_sha") != sha2) h.instance->RemoveExternal(d.id());
+    h.Settle();
+  }
+  ASSERT_TRUE(h.RunUntil([&] { return !h.Status("cattle").stopped(); }, absl::Minutes(1)));
+  EXPECT_EQ(h.CountSha("cattle", sha2), 3);
+  EXPECT_EQ(h.Status("cattle").outdated(), 0);
+  EXPECT_TRUE(h.Status("cattle").converged());
+}
+
+TEST(UpdateTest, UpdatedCountNeverGoesBackWithinAnUpdate) {
+  Harness h;
+  gv1::GroupSpec v1 = Harness::Cattle("cattle", 3, "v1");
+  h.Watch(v1);
+  gv1::GroupSpec v2 = Harness::Cattle("cattle", 3, "v2");
+  const std::string sha1 = ConfigSha(v1), sha2 = ConfigSha(v2);
+  h.flavor->SetShaHealth(sha2, fv1::HEALTH_UNKNOWN);
+  auto new_ids = [&] {
+    std::vector<std::string> ids;
+    for (const auto& d : h.instance->Instances()) {
+      if (d.tags().at("infrakit.config_sha") == sha2) ids.push_back(d.id());
+    }
+    return ids;
+  };
+  auto log = h.Update(v2);
+  h.Settle();
+  ASSERT_EQ(new_ids().size(), 1u);
+  const std::string first = new_ids()[0];
+  h.flavor->SetHealth(first, fv1::HEALTH_HEALTHY);
+  // The first new member becomes ready (1/3): an old one goes, a second new one comes.
+  ASSERT_TRUE(h.RunUntil([&] { return new_ids().size() == 2; }));
+  // Then its verdict flaps, and a step happens meanwhile (an old member dies and is replaced).
+  h.flavor->SetHealth(first, fv1::HEALTH_UNKNOWN);
+  h.Advance(absl::Seconds(10));
+  for (const auto& d : h.instance->Instances()) {
+    if (d.tags().at("infrakit.config_sha") == sha1) {
+      h.instance->RemoveExternal(d.id());
+      break;
+    }
+  }
+  h.Settle();
+  h.flavor->ClearHealth(first);
+  h.flavor->SetShaHealth(sha2, fv1::HEALTH_HEALTHY);
+  ASSERT_TRUE(h.RunUntil([&] { return Ended(log); }));
+  EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_COMPLETED);
+  int64_t high = 0;
+  for (const auto& m : log->messages) {
+    EXPECT_GE(m.updated(), high) << m.message();
+    high = std::max(high, m.updated());
+  }
+  EXPECT_EQ(high, 3);
 }
 
 TEST(UpdateTest, NewUpdateSupersedesAndReplacesBrokenMembersFirst) {
@@ -625,71 +776,6 @@ TEST(RestartTest, PausedUpdateStaysPausedAndDestroyCarriesOn) {
   EXPECT_EQ(h.Count("cattle"), 0);
   GroupRecord record;
   EXPECT_FALSE(h.store.Get("cattle", &record));
-}
-
-TEST(RemediationTest, ReplacesLongUnhealthyMembersOneAtATime) {
-  Harness h;
-  gv1::GroupSpec spec = Harness::Cattle("cattle", 4);
-  spec.mutable_remediation()->set_enabled(true);
-  spec.mutable_remediation()->set_unhealthy_seconds(30);
-  spec.mutable_remediation()->set_max_concurrent(1);
-  h.Watch(spec);
-  h.instance->set_listing_lag(absl::Seconds(5));
-  std::vector<std::string> ids;
-  for (const auto& d : h.instance->Instances()) ids.push_back(d.id());
-  h.flavor->SetHealth(ids[0], fv1::HEALTH_UNHEALTHY);
-  h.flavor->SetHealth(ids[1], fv1::HEALTH_UNHEALTHY);
-  h.max_instances = 4;
-  auto events = h.Events("cattle");
-  h.Advance(absl::Seconds(10));  // the resync sees them unhealthy
-  EXPECT_EQ(events->Count(gv1::GROUP_EVENT_TYPE_UNHEALTHY), 2);
-  h.Advance(absl::Seconds(29));
-  EXPECT_TRUE(h.instance->destroyed_order().empty());  // not unhealthy for long enough yet
-  ASSERT_TRUE(h.RunUntil([&] { return h.instance->destroyed_order().size() == 2; },
-                         absl::Minutes(2)));
-  // One at a time: the second only once the first replacement was listed (5 s lag).
-  ASSERT_EQ(h.destroy_times.size(), 2u);
-  EXPECT_GE(h.destroy_times[1] - h.destroy_times[0], absl::Seconds(5));
-  ASSERT_TRUE(h.RunUntil([&] { return h.Status("cattle").converged(); }));
-  EXPECT_EQ(h.Count("cattle"), 4);
-  EXPECT_EQ(h.Status("cattle").healthy(), 4);
-}
-
-TEST(RemediationTest, CircuitBreakerStopsReplacing) {
-  Harness h;
-  gv1::GroupSpec spec = Harness::Cattle("cattle", 4);
-  spec.mutable_remediation()->set_enabled(true);
-  spec.mutable_remediation()->set_unhealthy_seconds(30);
-  spec.mutable_remediation()->set_max_concurrent(4);
-  spec.mutable_remediation()->set_max_unhealthy_percent(50);
-  h.Watch(spec);
-  std::vector<std::string> ids;
-  for (const auto& d : h.instance->Instances()) ids.push_back(d.id());
-  for (int i = 0; i < 3; ++i) h.flavor->SetHealth(ids[i], fv1::HEALTH_UNHEALTHY);
-  auto events = h.Events("cattle");
-  h.Advance(absl::Minutes(5));
-  EXPECT_TRUE(h.instance->destroyed_order().empty());
-  EXPECT_TRUE(absl::StrContains(h.Status("cattle").last_error(), "circuit breaker"));
-  EXPECT_TRUE(events->Has(gv1::GROUP_EVENT_TYPE_ERROR, "3 of 4 members are unhealthy"));
-
-  // Back within the share: the breaker closes and the remaining one is replaced.
-  h.flavor->ClearHealth(ids[0]);
-  h.flavor->ClearHealth(ids[1]);
-  ASSERT_TRUE(h.RunUntil([&] { return h.instance->destroyed_order().size() == 1; }));
-  EXPECT_EQ(h.instance->destroyed_order()[0], ids[2]);
-  EXPECT_TRUE(events->Has(gv1::GROUP_EVENT_TYPE_UPDATE, "remediation resumed"));
-  EXPECT_EQ(h.Status("cattle").last_error(), "");
-}
-
-TEST(RemediationTest, OffByDefault) {
-  Harness h;
-  h.Watch(Harness::Cattle("cattle", 2));
-  for (const auto& d : h.instance->Instances()) h.flavor->SetHealth(d.id(), fv1::HEALTH_UNHEALTHY);
-  h.Advance(absl::Minutes(10));
-  EXPECT_TRUE(h.instance->destroyed_order().empty());
-  EXPECT_EQ(h.Status("cattle").healthy(), 0);
-  EXPECT_EQ(h.Inspect("cattle").members(0).health(), fv1::HEALTH_UNHEALTHY);
-  EXPECT_FALSE(h.Inspect("cattle").members(0).health_reason().empty());
 }
 
 }  // namespace

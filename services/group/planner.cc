@@ -29,6 +29,19 @@ void SortForScaleDown(std::vector<const MemberView*>* v, const std::string& targ
   });
 }
 
+// Which extras go first once an update was stopped: not healthy, then not ready (a surge member
+// the update was still waiting for), then the newest. The config does not matter: both are
+// the group's now, and a HEALTHY member is the last thing to give up.
+void SortForStop(std::vector<const MemberView*>* v) {
+  std::sort(v->begin(), v->end(), [](const MemberView* a, const MemberView* b) {
+    bool ah = Healthy(*a), bh = Healthy(*b);
+    if (ah != bh) return !ah;
+    if (a->ready != b->ready) return !a->ready;
+    if (a->created != b->created) return a->created > b->created;
+    return a->id > b->id;
+  });
+}
+
 // Which outdated members are replaced first: broken ones, then the newest. The same order as
 // SortForScaleDown among outdated members, so that a plan's "terminate" steps (extras of a
 // smaller size) and "replace" steps name the instances the roll really takes, in that order.
@@ -171,10 +184,17 @@ void DecideCattle(const DecideInput& in, Decision* d) {
       // Sorting thousands of members is for when some must go (not for creations under way
       // that are listed already, counted twice).
       if (excess > 0) order = live;
-      SortForScaleDown(&order, in.target_sha);
+      if (in.stopped) {
+        SortForStop(&order);
+      } else {
+        SortForScaleDown(&order, in.target_sha);
+      }
       for (const MemberView* m : order) {
         if (excess-- <= 0) break;
-        d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
+        d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN,
+                               in.stopped ? "above the size after the update stopped"
+                                          : "scale down",
+                               false});
         chosen.insert(m->id);
       }
       live.erase(std::remove_if(live.begin(), live.end(),

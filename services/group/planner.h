@@ -77,6 +77,12 @@ struct DecideInput {
   // An update is paused: the group keeps what it has (up to size + surge, including the
   // members the update created) and only replaces members that are gone.
   bool hold = false;
+  // An update was stopped: the group keeps the members of both configs at its size. Above the
+  // size, the members that go first are the ones not HEALTHY, then the ones not ready, then
+  // the newest (the surge member the update was waiting for), so stopping never reduces the
+  // HEALTHY members below the size. Below the size it creates on target_sha. Remediation
+  // applies as in a steady group.
+  bool stopped = false;
   RollingLimits limits;
   // Remediation settings (used when not rolling).
   bool remediation = false;
@@ -122,7 +128,9 @@ struct Decision {
 //    never checked for health are not touched; current-config members are destroyed only as
 //    extras, duplicates or for remediation, never to roll;
 //  - pets: at most one member per logical ID; a logical ID is recreated only once its old
-//    member is gone.
+//    member is gone;
+//  - stopped (cattle): extras go not-HEALTHY first, so HEALTHY members are destroyed only while
+//    more than the size of them remain.
 Decision Decide(const DecideInput& in);
 
 // The members a group wants: its size, or the number of its logical IDs.

@@ -359,6 +359,27 @@ TEST(DecideTest, RemediationReplacesLongUnhealthyUpToTheLimit) {
   EXPECT_TRUE(Decide(in).destroys.empty());
 }
 
+TEST(DecideTest, StoppedKeepsHealthyMembersAndDropsTheNotReadyFirst) {
+  // Two old healthy members, a new one not healthy yet (the update's surge), a new one
+  // healthy but not ready: size 2 after the stop.
+  MemberView not_ready = M("n2", kNew, fv1::HEALTH_HEALTHY, 3);
+  not_ready.ready = false;
+  DecideInput in = Cattle(2, {M("o1", kOld, fv1::HEALTH_HEALTHY, 0),
+                              M("o2", kOld, fv1::HEALTH_HEALTHY, 1),
+                              M("n1", kNew, fv1::HEALTH_UNSPECIFIED, 2), not_ready});
+  in.stopped = true;
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n1", "n2"}));
+  // Not a scale down in the usual order, which takes outdated members first.
+  in.stopped = false;
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"o2", "o1"}));
+  // Below the size, a stopped group creates (on the target config) and destroys nothing.
+  in = Cattle(3, {M("o1", kOld), M("n1", kNew, fv1::HEALTH_HEALTHY, 2)});
+  in.stopped = true;
+  Decision d = Decide(in);
+  EXPECT_TRUE(d.destroys.empty());
+  EXPECT_EQ(d.creates.size(), 1u);
+}
+
 TEST(DecideTest, RemediationBreakerOpensAboveTheShare) {
   DecideInput in = Cattle(4, {});
   for (int i = 0; i < 4; ++i) {

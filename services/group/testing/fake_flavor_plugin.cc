@@ -26,6 +26,11 @@ absl::StatusOr<fv1::PrepareResponse> FakeFlavorPlugin::Prepare(
 
 fv1::Health FakeFlavorPlugin::HealthLocked(const infrakit::instance::v1::Description& d) {
   if (auto it = by_id_.find(d.id()); it != by_id_.end()) return it->second;
+  if (clock_ != nullptr && startup_delay_ > absl::ZeroDuration()) {
+    const absl::Time now = clock_->Now();
+    const absl::Time first = first_seen_.try_emplace(d.id(), now).first->second;
+    if (now < first + startup_delay_) return fv1::HEALTH_UNHEALTHY;
+  }
   if (auto t = d.tags().find("infrakit.config_sha"); t != d.tags().end()) {
     if (auto it = by_sha_.find(t->second); it != by_sha_.end()) return it->second;
   }
@@ -66,6 +71,12 @@ absl::Status FakeFlavorPlugin::Drain(const fv1::DrainRequest& request) {
   if (!drain_error_.ok()) return drain_error_;
   drained_.push_back(request.instance().id());
   return absl::OkStatus();
+}
+
+void FakeFlavorPlugin::set_startup_delay(Clock* clock, absl::Duration delay) {
+  absl::MutexLock lock(&mu_);
+  clock_ = clock;
+  startup_delay_ = delay;
 }
 
 void FakeFlavorPlugin::set_default_health(fv1::Health health) {

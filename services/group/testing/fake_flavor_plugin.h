@@ -10,15 +10,18 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/group/clock.h"
 #include "spi/flavor/flavor_plugin.h"
 
 namespace infrakit::services::group::testing {
 
 namespace fv1 = ::infrakit::flavor::v1;
 
-// Health of an instance: the per-instance setting if any, else (in Healthy) the setting for a
-// field present in the request's properties if any, else the setting for its
-// infrakit.config_sha if any, else the default (HEALTHY).
+// Health of an instance: the per-instance setting if any, else UNHEALTHY while it is still
+// starting (see set_startup_delay), else (in Healthy) the setting for a field present in the
+// request's properties if any, else the setting for its infrakit.config_sha if any, else the
+// default (HEALTHY).
 class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
  public:
   absl::Status Validate(const fv1::ValidateRequest& request) override;
@@ -46,6 +49,10 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   // Healthy's verdicts say they cannot change (HealthyResponse.constant) while set.
   void set_constant(bool constant);
   void set_validate_error(absl::Status status);
+  // Models members whose service takes `delay` to start (a web server not listening yet): an
+  // instance is UNHEALTHY until `delay` after the plugin first heard of it (its first health
+  // check, at its creation). `clock` must outlive the plugin. Zero: off.
+  void set_startup_delay(Clock* clock, absl::Duration delay);
 
   // The health the plugin reports for `d` right now (the ground truth for invariant checks).
   fv1::Health HealthOf(const infrakit::instance::v1::Description& d);
@@ -73,6 +80,9 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   absl::Status validate_error_ ABSL_GUARDED_BY(mu_);
   int healthy_calls_ ABSL_GUARDED_BY(mu_) = 0;
   bool constant_ ABSL_GUARDED_BY(mu_) = false;
+  Clock* clock_ ABSL_GUARDED_BY(mu_) = nullptr;
+  absl::Duration startup_delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  std::map<std::string, absl::Time> first_seen_ ABSL_GUARDED_BY(mu_);
   std::vector<int> prepare_batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> healthy_batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> drain_batches_ ABSL_GUARDED_BY(mu_);
