@@ -41,6 +41,7 @@
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
+#include "tests/e2e/process/process_e2e.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/runfiles.h"
 #include "tests/testing/temp_dir.h"
@@ -51,117 +52,24 @@ namespace {
 
 namespace gv1 = ::infrakit::group::v1;
 namespace iv1 = ::infrakit::instance::v1;
-using ::infrakit::client::GroupClient;
-using ::infrakit::client::InstanceClient;
-using ::infrakit::testing::PluginProcess;
-using ::infrakit::testing::RunfilePath;
-using ::infrakit::testing::TempDir;
+using ::infrakit::testing::HttpGet;
+using ::infrakit::testing::InstanceProcess;
+using ::infrakit::testing::InstanceProcesses;
+using ::infrakit::testing::InstancesWithProcesses;
+using ::infrakit::testing::Listening;
+using ::infrakit::testing::ProcessE2eTest;
 using ::infrakit::testing::WaitFor;
 
-constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
-constexpr char kProcessBinary[] = "plugins/instance/process/infrakit-instance-process";
-constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanilla";
 constexpr char kExamples[] = "examples/webservers/";
 // The demo's pets: the logical IDs of webservers.json, each serving on port 8080.
 constexpr const char* kAddresses[] = {"127.0.0.11", "127.0.0.12", "127.0.0.13"};
 constexpr int kPort = 8080;
 // Generous: the machine is shared; a condition that holds is seen within milliseconds.
-constexpr absl::Duration kWait = absl::Seconds(60);
-constexpr absl::Duration kStart = absl::Seconds(30);
-constexpr absl::Duration kPause = absl::Milliseconds(20);
+constexpr absl::Duration kWait = ::infrakit::testing::kE2eWait;
+constexpr absl::Duration kPause = ::infrakit::testing::kE2ePause;
 
 std::string Url(const std::string& address) {
   return absl::StrCat("http://", address, ":", kPort, "/");
-}
-
-size_t AppendBody(char* data, size_t size, size_t count, void* body) {
-  static_cast<std::string*>(body)->append(data, size * count);
-  return size * count;
-}
-
-// GET `url` with libcurl: the body of a 200 answer. UNAVAILABLE with curl's error (refused,
-// timed out) or the HTTP status otherwise. Thread-safe once curl_global_init has run.
-absl::StatusOr<std::string> HttpGet(const std::string& url, absl::Duration timeout) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
-  std::string body;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  // A proxy from the environment must not stand between the test and loopback servers.
-  curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(timeout)));
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-  const CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK) {
-    return absl::UnavailableError(absl::StrCat("GET ", url, ": ", curl_easy_strerror(rc)));
-  }
-  long code = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &code);
-  if (code != 200) return absl::UnavailableError(absl::StrCat("GET ", url, ": HTTP ", code));
-  return body;
-}
-
-// Whether something accepts TCP connections on address:port.
-bool Listening(const std::string& address, int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in sa = {};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
-  const bool connected = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
-  close(fd);
-  return connected;
-}
-
-// A process belonging to an instance of instance-process (the instance's leader or a
-// descendant), as /proc shows it.
-struct InstanceProcess {
-  pid_t pid = 0;
-  std::string instance_id;
-  std::string group;
-  std::string logical_id;
-};
-
-// The processes whose environment has INFRAKIT_INSTANCE_DIR under `instances_dir`: every
-// process of every instance started there, including descendants and processes that escaped
-// their process group. Zombies have no environment left and do not count.
-std::vector<InstanceProcess> InstanceProcesses(const std::string& instances_dir) {
-  std::vector<InstanceProcess> out;
-  const std::string prefix = absl::StrCat("INFRAKIT_INSTANCE_DIR=", instances_dir, "/");
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return out;
-  while (dirent* e = readdir(proc)) {
-    pid_t pid = 0;
-    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
-    std::ifstream in(absl::StrCat("/proc/", pid, "/environ"), std::ios::binary);
-    std::stringstream environ_text;
-    environ_text << in.rdbuf();
-    bool ours = false;
-    InstanceProcess p;
-    p.pid = pid;
-    for (absl::string_view var : absl::StrSplit(environ_text.str(), '\0')) {
-      if (absl::StartsWith(var, prefix)) ours = true;
-      if (absl::ConsumePrefix(&var, "INFRAKIT_INSTANCE_ID=")) p.instance_id = std::string(var);
-      if (absl::ConsumePrefix(&var, "INFRAKIT_GROUP=")) p.group = std::string(var);
-      if (absl::ConsumePrefix(&var, "INFRAKIT_LOGICAL_ID=")) p.logical_id = std::string(var);
-    }
-    if (ours) out.push_back(std::move(p));
-  }
-  closedir(proc);
-  return out;
-}
-
-// The IDs of the instances of `group` that have a process.
-std::set<std::string> InstancesWithProcesses(const std::string& instances_dir,
-                                             const std::string& group) {
-  std::set<std::string> ids;
-  for (const InstanceProcess& p : InstanceProcesses(instances_dir)) {
-    if (p.group == group) ids.insert(p.instance_id);
-  }
-  return ids;
 }
 
 // Samples the three web servers over and over on its own thread, from construction until
@@ -222,115 +130,18 @@ class Sampler {
   std::thread thread_;
 };
 
-class WebserversE2eTest : public ::testing::Test {
+class WebserversE2eTest : public ProcessE2eTest {
  protected:
-  static void SetUpTestSuite() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  static void TearDownTestSuite() { curl_global_cleanup(); }
-
   void SetUp() override {
-    // The demo's addresses are fixed: a server left there (by another program, or by an earlier
-    // run killed before its TearDown) would make every web server here fail to bind.
-    for (const char* address : kAddresses) {
-      ASSERT_FALSE(Listening(address, kPort))
-          << address << ":" << kPort << " is already in use; the demo needs it free";
-    }
-    ASSERT_EQ(mkdir(plugins_dir().c_str(), 0700), 0);
-    ASSERT_EQ(mkdir(instances_dir().c_str(), 0700), 0);
-    process_ = StartPlugin(kProcessBinary, {"--dir", instances_dir()}, "instance-process");
-    ASSERT_NE(process_, nullptr);
-    vanilla_ = StartPlugin(kVanillaBinary, {}, "flavor-vanilla");
-    ASSERT_NE(vanilla_, nullptr);
-    // A short resync: a replaced server's first health check usually comes before it listens,
-    // and the next one comes with the resync.
-    group_ = StartPlugin(kGroupBinary,
-                         {"--state-dir", dir_.Join("state"), "--resync-period", "1s", "--log", "1"},
-                         "group");
-    ASSERT_NE(group_, nullptr);
-    groups_ = std::make_unique<GroupClient>(client::discovery::MakePluginChannel(socket("group")),
-                                            absl::Seconds(30));
-    instances_ = std::make_unique<InstanceClient>(
-        client::discovery::MakePluginChannel(socket("instance-process")), absl::Seconds(30));
-  }
-
-  // Runs even when the test failed: destroys what the test watched, then kills whatever
-  // instance process is left (with the group service stopped first, so that nothing replaces
-  // them), so that no server keeps the demo's addresses.
-  void TearDown() override {
-    for (const std::string& id : watched_) {
-      if (groups_ == nullptr) break;
-      gv1::DestroyGroupRequest request;
-      request.set_id(id);
-      auto destroyed = groups_->DestroyGroup(request);
-      if (!destroyed.ok()) {
-        LOG(WARNING) << "TearDown: destroying " << id << ": " << destroyed.status();
-      }
-    }
-    if (group_ != nullptr) group_->Kill();
-    const bool clean = WaitFor(
-        [&] {
-          std::vector<InstanceProcess> left = InstanceProcesses(instances_dir());
-          for (const InstanceProcess& p : left) {
-            // Each instance leads its own process group: end the group, then the process (in
-            // case it left the group).
-            if (getpgid(p.pid) == p.pid) kill(-p.pid, SIGKILL);
-            kill(p.pid, SIGKILL);
-          }
-          return left.empty();
-        },
-        kWait, kPause);
-    EXPECT_TRUE(clean) << "instance processes survived SIGKILL";
-  }
-
-  std::string plugins_dir() const { return dir_.Join("plugins"); }
-  std::string instances_dir() const { return dir_.Join("instances"); }
-  std::string socket(const std::string& name) const { return plugins_dir() + "/" + name + ".sock"; }
-
-  // Starts a plugin binary in the plugins dir and waits until it answers; nullptr (with a test
-  // failure) if it does not.
-  std::unique_ptr<PluginProcess> StartPlugin(const std::string& binary,
-                                             std::vector<std::string> args,
-                                             const std::string& name) {
-    args.insert(args.begin(), {"--plugins-dir", plugins_dir()});
-    auto process = std::make_unique<PluginProcess>(binary, std::move(args), dir_.path());
-    absl::Status started = process->Start();
-    EXPECT_TRUE(started.ok()) << started;
-    if (!started.ok()) return nullptr;
-    absl::Status ready = process->WaitReady(socket(name), kStart);
-    EXPECT_TRUE(ready.ok()) << ready << "\n" << process->Stderr();
-    if (!ready.ok()) return nullptr;
-    return process;
-  }
-
-  // The plugins' logs, for failure messages (instance-process logs the last output of every
-  // instance that dies).
-  std::string Logs() const {
-    return absl::StrCat("\n--- group ---\n", group_ ? group_->Stderr() : "",
-                        "\n--- instance-process ---\n", process_ ? process_->Stderr() : "");
+    std::vector<std::pair<std::string, int>> addresses;
+    for (const char* address : kAddresses) addresses.emplace_back(address, kPort);
+    // A short resync: the demo's pages are checked often.
+    ASSERT_TRUE(StartPlugins({"--resync-period", "1s"}, addresses));
   }
 
   // An example config, parsed as infrakitctl parses it.
   gv1::GroupSpec LoadExample(const std::string& name) {
-    auto parsed = client::config::ParseConfigFile(RunfilePath(absl::StrCat(kExamples, name)));
-    EXPECT_TRUE(parsed.ok()) << parsed.status();
-    return parsed.ok() ? parsed->spec : gv1::GroupSpec();
-  }
-
-  // Watches the group; returns its config_sha ("" with a test failure).
-  std::string Watch(const gv1::GroupSpec& spec) {
-    gv1::WatchGroupRequest request;
-    *request.mutable_spec() = spec;
-    auto watched = groups_->WatchGroup(request);
-    EXPECT_TRUE(watched.ok()) << watched.status() << Logs();
-    if (!watched.ok()) return "";
-    watched_.insert(spec.id());
-    EXPECT_EQ(watched->message(), absl::StrCat("watching ", spec.id()));
-    return watched->config_sha();
-  }
-
-  absl::StatusOr<gv1::InspectGroupResponse> Inspect(const std::string& id) {
-    gv1::InspectGroupRequest request;
-    request.set_id(id);
-    return groups_->InspectGroup(request);
+    return LoadConfig(absl::StrCat(kExamples, name));
   }
 
   // OK when the group has a member for each demo address and each address serves the page of
@@ -373,24 +184,6 @@ class WebserversE2eTest : public ::testing::Test {
     return ok;
   }
 
-  // Waits until the group has `count` members, all HEALTHY for its flavor.
-  bool WaitHealthy(const std::string& id, int count) {
-    std::string last;
-    const bool ok = WaitFor(
-        [&] {
-          auto group = Inspect(id);
-          if (!group.ok()) {
-            last = group.status().ToString();
-            return false;
-          }
-          last = group->DebugString();
-          return group->members_size() == count && group->status().healthy() == count;
-        },
-        kWait, kPause);
-    EXPECT_TRUE(ok) << last << Logs();
-    return ok;
-  }
-
   // Waits until the group has exactly `size` members and exactly those instances have processes.
   bool WaitWorkers(int size) {
     std::string last;
@@ -414,30 +207,6 @@ class WebserversE2eTest : public ::testing::Test {
     return ok;
   }
 
-  // Destroys the group; expects every one of its processes gone by then.
-  void Destroy(const std::string& id) {
-    ASSERT_FALSE(InstancesWithProcesses(instances_dir(), id).empty());
-    gv1::DestroyGroupRequest request;
-    request.set_id(id);
-    auto destroyed = groups_->DestroyGroup(request);
-    ASSERT_TRUE(destroyed.ok()) << destroyed.status() << Logs();
-    watched_.erase(id);
-    // instance-process's Destroy returns once the whole process group has exited.
-    for (const InstanceProcess& p : InstanceProcesses(instances_dir())) {
-      ADD_FAILURE() << "pid " << p.pid << " of " << p.instance_id << " (group " << p.group
-                    << ") outlived the destroy of " << id;
-    }
-    auto gone = Inspect(id);
-    EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
-  }
-
-  TempDir dir_;
-  std::unique_ptr<PluginProcess> process_;
-  std::unique_ptr<PluginProcess> vanilla_;
-  std::unique_ptr<PluginProcess> group_;
-  std::unique_ptr<GroupClient> groups_;
-  std::unique_ptr<InstanceClient> instances_;
-  std::set<std::string> watched_;
 };
 
 // The demo: three web servers come up and answer; a kill -9 is healed; an update rolls them one
