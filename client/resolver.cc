@@ -16,6 +16,7 @@
 #include "client/discovery/unix_socket.h"
 #include "client/flavor_client.h"
 #include "client/instance_client.h"
+#include "client/start_hint.h"
 #include "glog/logging.h"
 
 namespace infrakit::client {
@@ -62,16 +63,21 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::str
   // connection closed), so it takes the slow path below and is reported as such.
   if (std::shared_ptr<grpc::Channel> ready = ReadyChannel(name)) return ready;
 
-  // NOT_FOUND / UNAVAILABLE (stale socket) / INVALID_ARGUMENT, decided by discovery.
+  // NOT_FOUND / UNAVAILABLE (stale socket) / INVALID_ARGUMENT, decided by discovery. The user
+  // reads these through the group service: say how to start the plugin.
   absl::StatusOr<std::string> socket = discovery::Find(plugins_dir_, name);
+  if (absl::IsNotFound(socket.status())) return NotRunning(name);
+  if (absl::IsUnavailable(socket.status())) {
+    return absl::UnavailableError(absl::StrCat(socket.status().message(),
+                                               " (it has stopped or crashed; ",
+                                               StartHint(name, plugins_dir_), ")"));
+  }
   if (!socket.ok()) return socket.status();
 
   struct stat st;
   if (stat(socket->c_str(), &st) != 0) {
     // Removed since Find looked: the plugin just stopped.
-    if (errno == ENOENT) {
-      return absl::NotFoundError(absl::StrCat("no plugin named ", name, " in ", plugins_dir_));
-    }
+    if (errno == ENOENT) return NotRunning(name);
     return absl::InternalError(absl::StrCat("stat ", *socket, ": ", std::strerror(errno)));
   }
 
@@ -100,6 +106,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::str
         absl::StrCat("plugin ", name, " is not answering at ", *socket));
   }
   return channel;
+}
+
+absl::Status SocketResolver::NotRunning(absl::string_view name) const {
+  return absl::NotFoundError(absl::StrCat("no plugin named ", name, " in ", plugins_dir_,
+                                          " (is it running? ", StartHint(name, plugins_dir_),
+                                          ")"));
 }
 
 std::shared_ptr<grpc::Channel> SocketResolver::ReadyChannel(absl::string_view name) {

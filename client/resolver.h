@@ -1,5 +1,5 @@
 // Finding instance and flavor plugins by name in the plugins directory, at the moment they are
-// used (DESIGN section 2): plugins restart on their own, and a group waits for one that is down.
+// used: plugins restart on their own, and a group waits for one that is down.
 #ifndef INFRAKIT_CLIENT_RESOLVER_H_
 #define INFRAKIT_CLIENT_RESOLVER_H_
 
@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -35,9 +36,11 @@ struct SocketResolverOptions {
 // connection the plugin must accept); any other case probes first.
 //
 // Errors: INVALID_ARGUMENT for an empty name or one containing '/'; NOT_FOUND "no plugin named X
-// in DIR" when there is no such socket; UNAVAILABLE when the socket is stale or the plugin does
-// not accept a connection within connect_timeout ("plugin X is not answering at SOCK").
-// Thread-safe; blocks for at most about connect_timeout.
+// in DIR (is it running? start it with: ...)" when there is no such socket; UNAVAILABLE when
+// the socket is stale ("plugin X at SOCK does not answer (it has stopped or crashed; start it
+// with: ...)") or the plugin does not accept a connection within connect_timeout ("plugin X is
+// not answering at SOCK"). The hints are client::StartHint's: the command that starts a bundled
+// plugin in DIR. Thread-safe; blocks for at most about connect_timeout.
 class SocketResolver final : public spi::PluginResolver {
  public:
   explicit SocketResolver(std::string plugins_dir,
@@ -62,6 +65,9 @@ class SocketResolver final : public spi::PluginResolver {
     ino_t inode = 0;
     std::shared_ptr<grpc::Channel> channel;
   };
+
+  // NOT_FOUND for plugin `name`, which has no socket in the plugins directory.
+  absl::Status NotRunning(absl::string_view name) const;
 
   // The cached channel of plugin `name` when it is connected (READY) to the socket file now at
   // its path (same device and inode); nullptr otherwise (the caller then probes and dials).

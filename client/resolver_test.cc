@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "client/start_hint.h"
 #include "client/testing/fake_flavor_plugin.h"
 #include "client/testing/fake_instance_plugin.h"
 #include "client/testing/test_server.h"
@@ -48,22 +50,49 @@ int CountInstances(spi::instance::InstancePlugin& plugin) {
   return listed.ok() ? listed->instances_size() : -1;
 }
 
-TEST(SocketResolverTest, MissingPluginIsNotFound) {
+TEST(SocketResolverTest, MissingPluginIsNotFoundSayingHowToStartIt) {
   TempDir dir;
   SocketResolver resolver(dir.path());
-  auto plugin = resolver.Instance("instance-file");
+  auto plugin = resolver.Instance("instance-process");
   EXPECT_EQ(plugin.status(),
-            absl::NotFoundError("no plugin named instance-file in " + dir.path()));
-  EXPECT_EQ(resolver.Flavor("flavor-vanilla").status().code(), absl::StatusCode::kNotFound);
+            absl::NotFoundError(absl::StrCat(
+                "no plugin named instance-process in ", dir.path(),
+                " (is it running? start it with: infrakitctl plugin start instance-process "
+                "--plugins-dir ",
+                dir.path(), ")")));
+  EXPECT_EQ(resolver.Flavor("flavor-vanilla").status(),
+            absl::NotFoundError(absl::StrCat(
+                "no plugin named flavor-vanilla in ", dir.path(),
+                " (is it running? start it with: infrakitctl plugin start flavor-vanilla "
+                "--plugins-dir ",
+                dir.path(), ")")));
+  // A plugin infrakitctl cannot start: where it must listen.
+  EXPECT_EQ(resolver.Instance("instance-vagrant").status(),
+            absl::NotFoundError(absl::StrCat("no plugin named instance-vagrant in ", dir.path(),
+                                             " (is it running? start it so that it listens on ",
+                                             dir.path(), "/instance-vagrant.sock)")));
 }
 
-TEST(SocketResolverTest, StaleSocketIsUnavailable) {
+TEST(SocketResolverTest, StaleSocketIsUnavailableSayingHowToStartItAgain) {
   TempDir dir;
   MakeStaleSocket(dir.Join("instance-file.sock"));
   SocketResolver resolver(dir.path());
   auto plugin = resolver.Instance("instance-file");
   EXPECT_EQ(plugin.status().code(), absl::StatusCode::kUnavailable) << plugin.status();
-  EXPECT_NE(plugin.status().message().find("instance-file"), std::string::npos);
+  EXPECT_EQ(plugin.status().message(),
+            absl::StrCat("plugin instance-file at ", dir.Join("instance-file.sock"),
+                         " does not answer (it has stopped or crashed; start it with: "
+                         "infrakitctl plugin start instance-file --plugins-dir ",
+                         dir.path(), ")"));
+}
+
+TEST(StartHintTest, BundledPluginsGetTheCommandOthersTheSocket) {
+  for (const std::string& name : BundledPluginNames()) {
+    EXPECT_EQ(StartHint(name, "/run/infrakit/plugins"),
+              absl::StrCat("start it with: infrakitctl plugin start ", name,
+                           " --plugins-dir /run/infrakit/plugins"));
+  }
+  EXPECT_EQ(StartHint("zookeeper", "/tmp/p"), "start it so that it listens on /tmp/p/zookeeper.sock");
 }
 
 TEST(SocketResolverTest, BadNameIsInvalidArgument) {

@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <utility>
@@ -126,6 +125,15 @@ bool IsAllocationKey(absl::string_view lower_key) {
   return lower_key == "size" || lower_key == "logicalids" || lower_key == "ips";
 }
 
+// The keys ConfigKeys() lists for the object at `section`. Only called with the paths listed
+// there: another is a bug in this file.
+const std::vector<std::string>& KeysOf(absl::string_view section) {
+  for (const ConfigSection& s : ConfigKeys()) {
+    if (s.path == section) return s.keys;
+  }
+  LOG(FATAL) << "no key list for config section \"" << section << "\"";
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading the config.
 
@@ -163,12 +171,13 @@ class ObjectView {
     return it == members_.end() ? nullptr : &it->second;
   }
 
-  // Fails on the first key (in sorted order, so the message is stable) that is not one of
-  // `known` (canonical spellings; matched case-insensitively).
-  absl::Status RejectUnknown(std::initializer_list<absl::string_view> known) const {
+  // Fails on the first key (in sorted order, so the message is stable) that is not one of the
+  // keys ConfigKeys() lists for the object at `section` (matched case-insensitively).
+  absl::Status RejectUnknown(absl::string_view section) const {
+    const std::vector<std::string>& known = KeysOf(section);
     for (const auto& [lower, member] : members_) {
       bool found = false;
-      for (absl::string_view k : known) found = found || absl::AsciiStrToLower(k) == lower;
+      for (const std::string& k : known) found = found || absl::AsciiStrToLower(k) == lower;
       if (!found) {
         return Invalid(
             PathOf(member),
@@ -282,7 +291,9 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
     if (!object.ok()) return object.status();
     absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
     if (!view.ok()) return view.status();
-    if (absl::Status s = view->RejectUnknown({"Plugin", "Properties"}); !s.ok()) return s;
+    if (absl::Status s = view->RejectUnknown(absl::StrCat("Properties.", section)); !s.ok()) {
+      return s;
+    }
     const Member* plugin = view->Find("plugin");
     if (plugin == nullptr) {
       return Invalid(view->PathOfMissing("Plugin"),
@@ -480,11 +491,7 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
   if (!object.ok()) return object.status();
   absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
   if (!view.ok()) return view.status();
-  if (absl::Status s = view->RejectUnknown(
-          {"MaxSurge", "MaxUnavailable", "MinReadySeconds", "HealthDeadlineSeconds", "OnFailure"});
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = view->RejectUnknown("Properties.Update"); !s.ok()) return s;
   UpdatePolicy policy;
   if (const Member* m = view->Find("maxsurge"); m != nullptr) {
     absl::StatusOr<IntOrPercent> v = ParseIntOrPercent(view->PathOf(*m), *m->value);
@@ -534,23 +541,27 @@ absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, cons
   if (!object.ok()) return object.status();
   absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
   if (!view.ok()) return view.status();
-  if (absl::Status s = view->RejectUnknown(
-          {"Enabled", "UnhealthySeconds", "MaxConcurrent", "MaxUnhealthyPercent"});
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = view->RejectUnknown("Properties.Remediation"); !s.ok()) return s;
   RemediationPolicy policy;
   if (const Member* m = view->Find("enabled"); m != nullptr) {
     absl::StatusOr<bool> v = GetBool(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
     policy.set_enabled(*v);
   }
-  if (const Member* m = view->Find("unhealthyseconds"); m != nullptr) {
+  // Durations: 0 would read as "not set" (the default) in the spec, so it is refused rather
+  // than silently turned into the default.
+  for (const auto& [key, setter] :
+       {std::pair<absl::string_view, void (RemediationPolicy::*)(double)>{
+            "unhealthyseconds", &RemediationPolicy::set_unhealthy_seconds},
+        {"initialdelayseconds", &RemediationPolicy::set_initial_delay_seconds},
+        {"probeintervalseconds", &RemediationPolicy::set_probe_interval_seconds}}) {
+    const Member* m = view->Find(key);
+    if (m == nullptr) continue;
     absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
     if (*v <= 0)
       return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
-    policy.set_unhealthy_seconds(*v);
+    (policy.*setter)(*v);
   }
   if (const Member* m = view->Find("maxconcurrent"); m != nullptr) {
     absl::StatusOr<int64_t> v = GetInteger(view->PathOf(*m), *m->value, 1, INT32_MAX);
@@ -572,6 +583,25 @@ absl::Status ValidateName(absl::string_view field, absl::string_view name) {
   return problem ? Invalid(field, *problem) : absl::OkStatus();
 }
 
+const std::vector<ConfigSection>& ConfigKeys() {
+  // The allocation keys of "Properties" are also those lifted out of the flavor's properties
+  // (IsAllocationKey).
+  static const auto* const kSections = new std::vector<ConfigSection>{
+      {"", {"ID", "Plugin", "Properties"}},
+      {"Properties",
+       {"Instance", "Flavor", "InstancePlugin", "InstancePluginProperties", "FlavorPlugin",
+        "FlavorPluginProperties", "Size", "LogicalIDs", "IPs", "Update", "Remediation"}},
+      {"Properties.Instance", {"Plugin", "Properties"}},
+      {"Properties.Flavor", {"Plugin", "Properties"}},
+      {"Properties.Update",
+       {"MaxSurge", "MaxUnavailable", "MinReadySeconds", "HealthDeadlineSeconds", "OnFailure"}},
+      {"Properties.Remediation",
+       {"Enabled", "UnhealthySeconds", "MaxConcurrent", "MaxUnhealthyPercent",
+        "InitialDelaySeconds", "ProbeIntervalSeconds"}},
+  };
+  return *kSections;
+}
+
 absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   // Editors on some systems start UTF-8 files with a byte order mark; it is not JSON.
   absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
@@ -588,7 +618,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   if (!top_object.ok()) return top_object.status();
   absl::StatusOr<ObjectView> top = ObjectView::Of(**top_object, "");
   if (!top.ok()) return top.status();
-  if (absl::Status s = top->RejectUnknown({"ID", "Plugin", "Properties"}); !s.ok()) return s;
+  if (absl::Status s = top->RejectUnknown(""); !s.ok()) return s;
 
   ParsedConfig config;
   const Member* id = top->Find("id");
@@ -615,12 +645,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   if (!props_object.ok()) return props_object.status();
   absl::StatusOr<ObjectView> props = ObjectView::Of(**props_object, props_path);
   if (!props.ok()) return props.status();
-  if (absl::Status s = props->RejectUnknown(
-          {"Instance", "Flavor", "InstancePlugin", "InstancePluginProperties", "FlavorPlugin",
-           "FlavorPluginProperties", "Size", "LogicalIDs", "IPs", "Update", "Remediation"});
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = props->RejectUnknown("Properties"); !s.ok()) return s;
 
   absl::StatusOr<PluginSpec> instance = ParseSection(*props, "Instance");
   if (!instance.ok()) return instance.status();
@@ -807,10 +832,14 @@ absl::Status ValidateGroupSpec(const GroupSpec& spec) {
 
   if (spec.has_remediation()) {
     const RemediationPolicy& policy = spec.remediation();
-    if (!std::isfinite(policy.unhealthy_seconds()) || policy.unhealthy_seconds() < 0) {
-      return Invalid("remediation.unhealthy_seconds",
-                     absl::StrCat("must be >= 0 (0: the default), got ",
-                                  NumberText(policy.unhealthy_seconds())));
+    for (const auto& [field, seconds] :
+         {std::pair<absl::string_view, double>{"unhealthy_seconds", policy.unhealthy_seconds()},
+          {"initial_delay_seconds", policy.initial_delay_seconds()},
+          {"probe_interval_seconds", policy.probe_interval_seconds()}}) {
+      if (!std::isfinite(seconds) || seconds < 0) {
+        return Invalid(absl::StrCat("remediation.", field),
+                       absl::StrCat("must be >= 0 (0: the default), got ", NumberText(seconds)));
+      }
     }
     if (policy.max_concurrent() < 0) {
       return Invalid("remediation.max_concurrent",
@@ -851,134 +880,5 @@ std::string ConfigSha(const GroupSpec& spec) {
   absl::StrReplaceAll({{"+", "-"}, {"/", "_"}}, &encoded);
   return encoded;
 }
-
-namespace {
-
-// Members of a JSON object in the order given, each value already rendered for the depth
-// `indent` + 2; written as a pretty object whose closing brace is at `indent`.
-using RenderedMembers = std::vector<std::pair<std::string, std::string>>;
-
-std::string RenderObject(const RenderedMembers& members, int indent) {
-  if (members.empty()) return "{}";
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [key, rendered] : members) {
-    if (!first) out.push_back(',');
-    first = false;
-    out.push_back('\n');
-    out.append(indent + 2, ' ');
-    AppendJsonString(key, &out);
-    out.append(": ");
-    out.append(rendered);
-  }
-  out.push_back('\n');
-  out.append(indent, ' ');
-  out.push_back('}');
-  return out;
-}
-
-std::string RenderString(absl::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
-
-std::string RenderIntOrPercent(const IntOrPercent& value) {
-  if (value.value_case() == IntOrPercent::kPercent) {
-    return RenderString(absl::StrCat(value.percent(), "%"));
-  }
-  return absl::StrCat(value.count());
-}
-
-std::string RenderSection(const PluginSpec& section, int indent) {
-  Value properties;
-  *properties.mutable_struct_value() = section.properties();
-  return RenderObject({{"Plugin", RenderString(section.plugin())},
-                       {"Properties", PrettyJson(properties, indent + 2)}},
-                      indent);
-}
-
-std::string RenderUpdate(const UpdatePolicy& policy, int indent) {
-  RenderedMembers members;
-  if (policy.has_max_surge()) {
-    members.emplace_back("MaxSurge", RenderIntOrPercent(policy.max_surge()));
-  }
-  if (policy.has_max_unavailable()) {
-    members.emplace_back("MaxUnavailable", RenderIntOrPercent(policy.max_unavailable()));
-  }
-  if (policy.min_ready_seconds() != 0) {
-    members.emplace_back("MinReadySeconds", NumberText(policy.min_ready_seconds()));
-  }
-  if (policy.health_deadline_seconds() != 0) {
-    members.emplace_back("HealthDeadlineSeconds", NumberText(policy.health_deadline_seconds()));
-  }
-  switch (policy.on_failure()) {
-    case infrakit::group::v1::FAILURE_ACTION_PAUSE:
-      members.emplace_back("OnFailure", RenderString("pause"));
-      break;
-    case infrakit::group::v1::FAILURE_ACTION_ROLLBACK:
-      members.emplace_back("OnFailure", RenderString("rollback"));
-      break;
-    default:
-      break;  // Unset: the default.
-  }
-  return RenderObject(members, indent);
-}
-
-std::string RenderRemediation(const RemediationPolicy& policy, int indent) {
-  RenderedMembers members;
-  members.emplace_back("Enabled", policy.enabled() ? "true" : "false");
-  if (policy.unhealthy_seconds() != 0) {
-    members.emplace_back("UnhealthySeconds", NumberText(policy.unhealthy_seconds()));
-  }
-  if (policy.max_concurrent() != 0) {
-    members.emplace_back("MaxConcurrent", absl::StrCat(policy.max_concurrent()));
-  }
-  if (policy.max_unhealthy_percent() != 0) {
-    members.emplace_back("MaxUnhealthyPercent", absl::StrCat(policy.max_unhealthy_percent()));
-  }
-  return RenderObject(members, indent);
-}
-
-std::string Render(const GroupSpec& spec, absl::string_view group_plugin) {
-  // Depths: the document at 0, its Properties at 2, the sections at 4.
-  RenderedMembers properties;
-  properties.emplace_back("Instance", RenderSection(spec.instance(), 4));
-  properties.emplace_back("Flavor", RenderSection(spec.flavor(), 4));
-  switch (spec.allocation().kind_case()) {
-    case Allocation::kSize:
-      properties.emplace_back("Size", absl::StrCat(spec.allocation().size()));
-      break;
-    case Allocation::kLogicalIds: {
-      Value ids;
-      for (const std::string& id : spec.allocation().logical_ids().ids()) {
-        ids.mutable_list_value()->add_values()->set_string_value(id);
-      }
-      if (spec.allocation().logical_ids().ids().empty()) ids.mutable_list_value();
-      properties.emplace_back("LogicalIDs", PrettyJson(ids, 4));
-      break;
-    }
-    case Allocation::KIND_NOT_SET:
-      break;
-  }
-  if (spec.has_update_policy()) {
-    properties.emplace_back("Update", RenderUpdate(spec.update_policy(), 4));
-  }
-  if (spec.has_remediation()) {
-    properties.emplace_back("Remediation", RenderRemediation(spec.remediation(), 4));
-  }
-
-  RenderedMembers top;
-  top.emplace_back("ID", RenderString(spec.id()));
-  if (!group_plugin.empty()) top.emplace_back("Plugin", RenderString(group_plugin));
-  top.emplace_back("Properties", RenderObject(properties, 2));
-  return RenderObject(top, 0) + "\n";
-}
-
-}  // namespace
-
-std::string ToJson(const GroupSpec& spec) { return Render(spec, ""); }
-
-std::string ToJson(const ParsedConfig& config) { return Render(config.spec, config.group_plugin); }
 
 }  // namespace infrakit::client::config

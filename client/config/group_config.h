@@ -1,5 +1,5 @@
-// Group configs as users write them (DESIGN section 4) <-> the canonical GroupSpec, the
-// infrakit.config_sha of a spec, and the validation rules every GroupSpec must pass.
+// Group configs as users write them <-> the canonical GroupSpec, the infrakit.config_sha of a
+// spec, and the validation rules every GroupSpec must pass.
 //
 // Accepted JSON forms, keys case-insensitive at every level the config itself defines (the
 // plugins' own Properties are opaque and kept exactly as written):
@@ -26,18 +26,23 @@
 //     "Enabled": true,
 //     "UnhealthySeconds": 60,         unhealthy this long before replacement (> 0)
 //     "MaxConcurrent": 1,             replacements at a time (>= 1)
-//     "MaxUnhealthyPercent": 50}      circuit breaker: pause above this share (1..100)
+//     "MaxUnhealthyPercent": 50,      circuit breaker: pause above this share (1..100)
+//     "InitialDelaySeconds": 10,      startup grace of a member never healthy yet (> 0)
+//     "ProbeIntervalSeconds": 1}      re-check of a member whose verdict is pending (> 0)
 //
-// Size and LogicalIDs (or IPs) may instead sit in the flavor's Properties, as the seed README's
-// tutorial has it; they are then lifted out of the flavor's properties into the allocation, so
-// that the flavor never sees them and resizing never changes the config_sha.
+// Size and LogicalIDs (or IPs) may instead sit in the flavor's Properties, as the original
+// InfraKit's tutorial has it; they are then lifted out of the flavor's properties into the
+// allocation, so that the flavor never sees them and resizing never changes the config_sha.
 //
 // Every error is INVALID_ARGUMENT with a message "<field path>: <problem>", the path spelled
 // as the user spelled it, e.g. "Properties.Flavor.Properties.Size: must be >= 0, got -1".
+//
+// docs/config.md is the reference for users; a test keeps it in step with ConfigKeys().
 #ifndef INFRAKIT_CLIENT_CONFIG_GROUP_CONFIG_H_
 #define INFRAKIT_CLIENT_CONFIG_GROUP_CONFIG_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -54,6 +59,23 @@ struct ParsedConfig {
   // group. Empty when the config does not name one.
   std::string group_plugin;
 };
+
+// One object of a group config and the keys the parser accepts in it.
+struct ConfigSection {
+  // Where the object is, spelled as in the nested form: "" (the top level), "Properties",
+  // "Properties.Instance", "Properties.Flavor", "Properties.Update" or "Properties.Remediation".
+  // The flat form's keys (InstancePlugin, ...) and the lower-case form's (ips, ...) are keys of
+  // "Properties".
+  std::string path;
+  // Every key accepted there, spelled as documented. Keys are matched case-insensitively, so
+  // "id", "maxSurge" and "ips" are "ID", "MaxSurge" and "IPs".
+  std::vector<std::string> keys;
+};
+
+// Every object of a group config whose keys the parser checks, with the keys it accepts: the
+// very lists ParseConfig refuses other keys by (so that a test can hold the documentation to
+// them). The plugins' own properties are opaque to the parser and not listed. Thread-safe.
+const std::vector<ConfigSection>& ConfigKeys();
 
 // Parses a group config in any of the accepted forms. Errors: INVALID_ARGUMENT naming the field
 // and the problem (for text that is not JSON, where it stops being JSON). Thread-safe (pure).

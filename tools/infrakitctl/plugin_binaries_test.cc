@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include "client/start_hint.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -36,6 +37,14 @@ TEST(BundledPluginsTest, TheSeedsNamesAndOurBinaries) {
   EXPECT_EQ(FindBundledPlugin("group")->binary, "infrakit-group");
   EXPECT_EQ(FindBundledPlugin("flavor-vanilla")->package, "plugins/flavor/vanilla");
   EXPECT_EQ(FindBundledPlugin("vagrant"), nullptr);
+}
+
+// The resolver tells users to run `infrakitctl plugin start NAME` for these names only: each
+// must be one the launcher can start, and none may be left out.
+TEST(BundledPluginsTest, TheClientsHintsNameTheSamePlugins) {
+  std::vector<std::string> names;
+  for (const BundledPlugin& p : BundledPlugins()) names.push_back(p.name);
+  EXPECT_EQ(names, client::BundledPluginNames());
 }
 
 TEST(LocatePluginBinaryTest, PrefersTheBazelOutputTree) {

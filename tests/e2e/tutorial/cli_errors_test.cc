@@ -5,9 +5,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/tutorial/tutorial_env.h"
+#include "tests/testing/plugin_process.h"
 #include "tests/testing/wait_for.h"
 
 namespace infrakit::tests::e2e::tutorial {
@@ -81,6 +83,39 @@ TEST_F(CliErrorsTest, AConfigNamingAMissingPlugin) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("instance-vagrant"));
   EXPECT_THAT(r.err, Not(HasSubstr("group ls")));
+  // Not a plugin infrakitctl can start: where it must listen.
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("(is it running? start it so that it listens on ",
+                                            plugins_dir(), "/instance-vagrant.sock)")));
+}
+
+// A bundled plugin that is not running: the error says how to start it, and that command,
+// typed as written, starts it; the same watch then succeeds.
+TEST_F(CliErrorsTest, AMissingBundledPluginComesWithTheCommandThatStartsIt) {
+  ASSERT_TRUE(plugin("flavor-vanilla")->Signal(SIGTERM).ok());
+  ASSERT_TRUE(plugin("flavor-vanilla")->Wait(kWait).ok());
+  CommandResult r = Ctl({"group", "watch"}, Example("cattle.json"));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  const std::string hint = absl::StrCat(
+      "start it with: infrakitctl plugin start flavor-vanilla --plugins-dir ", plugins_dir());
+  EXPECT_THAT(r.err, StartsWith("infrakitctl: flavor.plugin: flavor plugin \"flavor-vanilla\": "
+                                "no plugin named flavor-vanilla in "));
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("(is it running? ", hint, ")")));
+
+  // The command after "start it with: ", run as the user would (from another directory, with
+  // nothing in the environment pointing at the plugins).
+  std::vector<std::string> args = absl::StrSplit(
+      absl::string_view(hint).substr(std::string("start it with: infrakitctl ").size()), ' ');
+  infrakit::testing::PluginProcess launcher(kCtl, args, dir_.path());
+  launcher.SetEnv("INFRAKIT_HOME", dir_.Join("home"));
+  launcher.SetEnv("INFRAKIT_PLUGINS_DIR", dir_.Join("elsewhere"));
+  ASSERT_TRUE(launcher.Start().ok());
+  ASSERT_TRUE(launcher.WaitReady(socket("flavor-vanilla"), kWait).ok())
+      << launcher.Stdout() << launcher.Stderr();
+  r = Ctl({"group", "watch"}, Example("cattle.json"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "watching cattle\n");
+  ASSERT_TRUE(launcher.Signal(SIGTERM).ok());
+  EXPECT_TRUE(launcher.Wait(kWait).ok());
 }
 
 TEST_F(CliErrorsTest, APluginOfAnotherKind) {
