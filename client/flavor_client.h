@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -20,7 +21,8 @@ namespace infrakit::client {
 // Thread-safe; every method blocks the calling thread for at most the deadline given at
 // construction (a batch answered by the fallback: for each item in turn). Errors are the
 // server's status codes and messages unchanged, plus UNAVAILABLE when the plugin cannot be
-// reached and DEADLINE_EXCEEDED when it does not answer in time.
+// reached and DEADLINE_EXCEEDED when it does not answer in time; a client that knows its
+// plugin's name puts it in front of those two (NamePlugin in unary_call.h).
 //
 // Batch calls: a plugin built before the batch RPCs existed (or a third-party one) answers them
 // UNIMPLEMENTED. The client then serves that batch, and every later one of the same method, with
@@ -29,9 +31,11 @@ namespace infrakit::client {
 class FlavorClient final : public spi::flavor::FlavorPlugin {
  public:
   // `channel` to a server of FlavorService; `deadline` applies to every call (keep it above the
-  // flavor's health probe timeouts).
+  // flavor's health probe timeouts); `plugin` is the plugin's name for messages (empty:
+  // unnamed).
   explicit FlavorClient(std::shared_ptr<grpc::Channel> channel,
-                        absl::Duration deadline = kDefaultCallDeadline);
+                        absl::Duration deadline = kDefaultCallDeadline,
+                        std::string plugin = "");
   ~FlavorClient() override;
 
   absl::Status Validate(const spi::flavor::v1::ValidateRequest& request) override;
@@ -56,6 +60,7 @@ class FlavorClient final : public spi::flavor::FlavorPlugin {
  private:
   const std::unique_ptr<::infrakit::flavor::v1::FlavorService::Stub> stub_;
   const absl::Duration deadline_;
+  const std::string plugin_;
   // Set once the server has answered the batch RPC UNIMPLEMENTED; never reset (a plugin does not
   // gain methods while it runs; a restarted, upgraded one is reached through a new client).
   std::atomic<bool> batch_prepare_unimplemented_{false};

@@ -2,16 +2,20 @@
 #include "client/flavor_client.h"
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "client/discovery/channel.h"
 #include "client/testing/fake_flavor_plugin.h"
@@ -439,6 +443,73 @@ TEST(FlavorClientStandaloneTest, AResultWithoutOutcomeIsInternal) {
   healthy.add_instances()->set_id("instance-2");
   EXPECT_EQ(client.BatchHealthy(healthy).status(),
             absl::InternalError("BatchHealthy: the plugin answered result 1 with neither outcome"));
+}
+
+constexpr char kNamedUnavailable[] = "plugin \"flavor-fake\" is unavailable: ";
+
+TEST_F(FlavorClientTest, PluginStoppingUnderAHealthCheckIsUnavailableNamingIt) {
+  FlavorClient named(server_->NewChannel(), kDefaultCallDeadline, "flavor-fake");
+  fake_->BlockCalls();
+  v1::BatchHealthyRequest healthy;
+  healthy.add_instances()->set_id("instance-1");
+  absl::Status status;
+  absl::Notification answered;
+  std::thread call([&] {
+    status = named.BatchHealthy(healthy).status();
+    answered.Notify();
+  });
+  const bool reached_core = WaitFor([&] { return fake_->blocked_calls() == 1; }, kWait);
+  // The plugin stops while a probe runs: the server cancels what is still open after the grace
+  // period (and finishes stopping once the core lets go).
+  std::thread stop([&] { server_->Shutdown(absl::Milliseconds(50)); });
+  const bool ended = answered.WaitForNotificationWithTimeout(kWait);
+  fake_->UnblockCalls();
+  stop.join();
+  call.join();
+  ASSERT_TRUE(reached_core);
+  ASSERT_TRUE(ended) << "the call did not end when the plugin stopped";
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(absl::StartsWith(status.message(), kNamedUnavailable)) << status;
+}
+
+TEST_F(FlavorClientTest, PluginWhoseSocketIsGoneIsUnavailableNamingIt) {
+  FlavorClient named(server_->NewChannel(), kDefaultCallDeadline, "flavor-fake");
+  v1::ValidateRequest validate;
+  validate.mutable_allocation()->set_size(1);
+  ASSERT_TRUE(named.Validate(validate).ok());
+  server_->Shutdown();
+  unlink(server_->socket_path().c_str());  // A plugin that stops removes its socket.
+  v1::BatchDrainRequest drain;
+  drain.add_instances()->set_id("instance-1");
+  v1::HealthyRequest healthy;
+  healthy.mutable_instance()->set_id("instance-1");
+  for (const absl::Status& status : {named.Validate(validate), named.Healthy(healthy).status(),
+                                     named.BatchDrain(drain).status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    EXPECT_TRUE(absl::StartsWith(status.message(), kNamedUnavailable)) << status;
+  }
+}
+
+TEST_F(FlavorClientTest, NamedClientThatGetsNoAnswerInTimeSaysWhichPlugin) {
+  FlavorClient impatient(server_->NewChannel(), absl::Milliseconds(200), "flavor-fake");
+  fake_->BlockCalls();
+  v1::HealthyRequest healthy;
+  healthy.mutable_instance()->set_id("instance-1");
+  const absl::Status status = impatient.Healthy(healthy).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_TRUE(absl::StartsWith(status.message(), "plugin \"flavor-fake\" did not answer in time: "))
+      << status;
+  EXPECT_TRUE(WaitFor([&] { return fake_->blocked_calls() == 1; }, kWait));
+  fake_->UnblockCalls();
+}
+
+TEST_F(FlavorClientTest, NamedClientPassesThePluginsOwnErrorsThrough) {
+  FlavorClient named(server_->NewChannel(), kDefaultCallDeadline, "flavor-fake");
+  v1::ValidateRequest validate;
+  validate.mutable_allocation()->set_size(-1);
+  const absl::Status status = named.Validate(validate);
+  EXPECT_EQ(status, client_->Validate(validate));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
 }
 
 TEST(FlavorClientStandaloneTest, UnreachablePluginIsUnavailable) {

@@ -33,9 +33,13 @@ constexpr int kWatchEventsPerResponse = 256;
 // thread pool try to join itself (grpc/grpc#32584).
 class WatchCall final : public grpc::ClientReadReactor<v1::WatchResponse> {
  public:
+  // `plugin` names the plugin in the statuses the call ends with (NamePlugin).
   WatchCall(std::shared_ptr<grpc::Channel> channel, const v1::WatchRequest& request,
-            spi::instance::WatchSink* sink)
-      : channel_(std::move(channel)), request_(Packed(request)), sink_(sink) {}
+            spi::instance::WatchSink* sink, std::string plugin)
+      : channel_(std::move(channel)),
+        request_(Packed(request)),
+        sink_(sink),
+        plugin_(std::move(plugin)) {}
 
   // Bursts of changes (a group of thousands converging) come packed, a few messages for
   // thousands of events; the sink still sees them one at a time.
@@ -62,10 +66,11 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchResponse> {
     if (ended_) {
       absl::Status status = FromGrpcStatus(end_status_);
       if (status.ok()) status = absl::UnavailableError("Watch stream ended before it started");
-      return status;
+      return NamePlugin(status, plugin_);
     }
-    return absl::DeadlineExceededError(
-        absl::StrCat("Watch not established within ", absl::FormatDuration(timeout)));
+    return NamePlugin(absl::DeadlineExceededError(absl::StrCat(
+                          "Watch not established within ", absl::FormatDuration(timeout))),
+                      plugin_);
   }
 
   // Cancels the call and returns once OnDone has run: no sink call happens afterwards and the
@@ -117,7 +122,7 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchResponse> {
       // handle the sink hears nothing more.
       notify_sink = established_ && !cancelled_;
     }
-    if (notify_sink) sink_->OnDone(FromGrpcStatus(status));
+    if (notify_sink) sink_->OnDone(NamePlugin(FromGrpcStatus(status), plugin_));
     done_.Notify();  // Last use of `this`: the owner may destroy it from here on.
   }
 
@@ -128,6 +133,7 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchResponse> {
   grpc::ClientContext context_;
   const v1::WatchRequest request_;
   spi::instance::WatchSink* const sink_;
+  const std::string plugin_;
   v1::WatchResponse event_;  // Touched only by the one pending read and its reaction.
   absl::Notification done_;
 
@@ -149,32 +155,34 @@ class GrpcWatchHandle final : public spi::instance::WatchHandle {
 
 }  // namespace
 
-InstanceClient::InstanceClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
+InstanceClient::InstanceClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline,
+                               std::string plugin)
     : channel_(std::move(channel)),
       stub_(v1::InstanceService::NewStub(channel_)),
-      deadline_(deadline) {}
+      deadline_(deadline),
+      plugin_(std::move(plugin)) {}
 
 InstanceClient::~InstanceClient() = default;
 
 absl::Status InstanceClient::Validate(const v1::ValidateRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_).status();
+  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_).status();
 }
 
 absl::StatusOr<v1::ProvisionResponse> InstanceClient::Provision(
     const v1::ProvisionRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Provision, request, deadline_);
+  return UnaryCall(stub_.get(), &Stub::Provision, request, deadline_, plugin_);
 }
 
 absl::Status InstanceClient::Destroy(const v1::DestroyRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Destroy, request, deadline_).status();
+  return UnaryCall(stub_.get(), &Stub::Destroy, request, deadline_, plugin_).status();
 }
 
 absl::StatusOr<v1::DescribeResponse> InstanceClient::Describe(const v1::DescribeRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Describe, request, deadline_);
+  return UnaryCall(stub_.get(), &Stub::Describe, request, deadline_, plugin_);
 }
 
 absl::StatusOr<v1::LabelResponse> InstanceClient::Label(const v1::LabelRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Label, request, deadline_);
+  return UnaryCall(stub_.get(), &Stub::Label, request, deadline_, plugin_);
 }
 
 absl::StatusOr<v1::BatchProvisionResponse> InstanceClient::BatchProvision(
@@ -182,7 +190,7 @@ absl::StatusOr<v1::BatchProvisionResponse> InstanceClient::BatchProvision(
   if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
   if (!batch_provision_unimplemented_.load(std::memory_order_relaxed)) {
     absl::StatusOr<v1::BatchProvisionResponse> response =
-        UnaryCall(stub_.get(), &Stub::BatchProvision, request, deadline_);
+        UnaryCall(stub_.get(), &Stub::BatchProvision, request, deadline_, plugin_);
     if (response.ok()) {
       if (response->results_size() != request.requests_size()) {
         return absl::InternalError(absl::StrCat("BatchProvision: the plugin answered ",
@@ -208,7 +216,7 @@ absl::StatusOr<v1::BatchDestroyResponse> InstanceClient::BatchDestroy(
   if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
   if (!batch_destroy_unimplemented_.load(std::memory_order_relaxed)) {
     absl::StatusOr<v1::BatchDestroyResponse> response =
-        UnaryCall(stub_.get(), &Stub::BatchDestroy, request, deadline_);
+        UnaryCall(stub_.get(), &Stub::BatchDestroy, request, deadline_, plugin_);
     if (response.ok()) {
       if (response->results_size() != request.requests_size()) {
         return absl::InternalError(absl::StrCat("BatchDestroy: the plugin answered ",
@@ -225,7 +233,7 @@ absl::StatusOr<v1::BatchDestroyResponse> InstanceClient::BatchDestroy(
 
 absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> InstanceClient::Watch(
     const v1::WatchRequest& request, spi::instance::WatchSink* sink) {
-  auto call = std::make_unique<WatchCall>(channel_, request, sink);
+  auto call = std::make_unique<WatchCall>(channel_, request, sink, plugin_);
   call->Start(stub_.get());
   absl::Status established = call->AwaitEstablished(deadline_);
   if (!established.ok()) {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -21,13 +22,16 @@ namespace infrakit::client {
 // Thread-safe; every method blocks the calling thread for at most the deadline given at
 // construction (Watch only until the stream is established). Errors are the server's status
 // codes and messages unchanged (common/grpc_status.h), plus UNAVAILABLE when the plugin cannot
-// be reached and DEADLINE_EXCEEDED when it does not answer in time.
+// be reached and DEADLINE_EXCEEDED when it does not answer in time; a client that knows its
+// plugin's name puts it in front of those two (NamePlugin in unary_call.h), also in a Watch's
+// end status.
 class InstanceClient final : public spi::instance::InstancePlugin {
  public:
   // `channel` to a server of InstanceService; `deadline` applies to every unary call and to
-  // establishing a Watch.
+  // establishing a Watch; `plugin` is the plugin's name for messages (empty: unnamed).
   explicit InstanceClient(std::shared_ptr<grpc::Channel> channel,
-                          absl::Duration deadline = kDefaultCallDeadline);
+                          absl::Duration deadline = kDefaultCallDeadline,
+                          std::string plugin = "");
   ~InstanceClient() override;
 
   absl::Status Validate(const spi::instance::v1::ValidateRequest& request) override;
@@ -67,6 +71,7 @@ class InstanceClient final : public spi::instance::InstancePlugin {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<::infrakit::instance::v1::InstanceService::Stub> stub_;
   const absl::Duration deadline_;
+  const std::string plugin_;
   // Set once the plugin has answered a batch RPC with UNIMPLEMENTED: a plugin does not learn a
   // method while this client lives (a restarted, upgraded plugin is a new client from the
   // resolver), so asking again would only add a round trip to every batch.

@@ -1,6 +1,8 @@
 // InstanceClient against InstanceService over a real unix socket, with a fake core behind it.
 #include "client/instance_client.h"
 
+#include <unistd.h>
+
 #include <memory>
 #include <set>
 #include <string>
@@ -10,8 +12,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "client/discovery/channel.h"
 #include "client/testing/fake_instance_plugin.h"
@@ -147,6 +151,76 @@ TEST_F(InstanceClientTest, CallsFailWithDeadlineExceededWhenTheCoreBlocks) {
   EXPECT_TRUE(WaitFor([&] { return fake_->blocked_calls() == 1; }, kWait));
   fake_->UnblockCalls();
   EXPECT_TRUE(client_->Describe(v1::DescribeRequest()).ok());
+}
+
+// What a caller far from the call (the group service's status, an ERROR event) reads when the
+// plugin stops: which plugin is unavailable, not gRPC's bare words.
+constexpr char kNamedUnavailable[] = "plugin \"instance-fake\" is unavailable: ";
+
+TEST_F(InstanceClientTest, PluginStoppingUnderACallIsUnavailableNamingIt) {
+  InstanceClient named(server_->NewChannel(), kDefaultCallDeadline, "instance-fake");
+  fake_->BlockCalls();
+  absl::Status status;
+  absl::Notification answered;
+  std::thread call([&] {
+    status = named.Describe(v1::DescribeRequest()).status();
+    answered.Notify();
+  });
+  const bool reached_core = WaitFor([&] { return fake_->blocked_calls() == 1; }, kWait);
+  // The plugin stops while its core works on the call: the server cancels what is still open
+  // after the grace period (and finishes stopping once the core lets go).
+  std::thread stop([&] { server_->Shutdown(absl::Milliseconds(50)); });
+  const bool ended = answered.WaitForNotificationWithTimeout(kWait);
+  fake_->UnblockCalls();
+  stop.join();
+  call.join();
+  ASSERT_TRUE(reached_core);
+  ASSERT_TRUE(ended) << "the call did not end when the plugin stopped";
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(absl::StartsWith(status.message(), kNamedUnavailable)) << status;
+  EXPECT_GT(status.message().size(), std::string(kNamedUnavailable).size()) << status;
+}
+
+TEST_F(InstanceClientTest, PluginWhoseSocketIsGoneIsUnavailableNamingIt) {
+  InstanceClient named(server_->NewChannel(), kDefaultCallDeadline, "instance-fake");
+  ASSERT_TRUE(named.Describe(v1::DescribeRequest()).ok());
+  server_->Shutdown();
+  unlink(server_->socket_path().c_str());  // A plugin that stops removes its socket.
+  for (const absl::Status& status :
+       {named.Describe(v1::DescribeRequest()).status(), named.Validate(v1::ValidateRequest()),
+        named.BatchDestroy(v1::BatchDestroyRequest()).status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    EXPECT_TRUE(absl::StartsWith(status.message(), kNamedUnavailable)) << status;
+  }
+  RecordingSink sink;
+  auto handle = named.Watch(v1::WatchRequest(), &sink);
+  EXPECT_EQ(handle.status().code(), absl::StatusCode::kUnavailable) << handle.status();
+  EXPECT_TRUE(absl::StartsWith(handle.status().message(), kNamedUnavailable)) << handle.status();
+}
+
+TEST_F(InstanceClientTest, NamedClientThatGetsNoAnswerInTimeSaysWhichPlugin) {
+  InstanceClient impatient(server_->NewChannel(), absl::Milliseconds(200), "instance-fake");
+  fake_->BlockCalls();
+  const absl::Status status = impatient.Describe(v1::DescribeRequest()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_TRUE(absl::StartsWith(status.message(),
+                               "plugin \"instance-fake\" did not answer in time: "))
+      << status;
+  EXPECT_TRUE(WaitFor([&] { return fake_->blocked_calls() == 1; }, kWait));
+  fake_->UnblockCalls();
+}
+
+TEST_F(InstanceClientTest, NamedWatchEndedByTheServerStoppingSaysWhichPlugin) {
+  InstanceClient named(server_->NewChannel(), kDefaultCallDeadline, "instance-fake");
+  RecordingSink sink;
+  auto handle = named.Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(handle.ok()) << handle.status();
+  ASSERT_TRUE(WaitFor([&] { return fake_->open_watches() == 1; }, kWait));
+  server_->Shutdown();
+  ASSERT_TRUE(sink.WaitForDone(kWait));
+  EXPECT_EQ(sink.done()->code(), absl::StatusCode::kUnavailable) << *sink.done();
+  EXPECT_TRUE(absl::StartsWith(sink.done()->message(), kNamedUnavailable)) << *sink.done();
+  handle->reset();
 }
 
 TEST_F(InstanceClientTest, UnreachablePluginIsUnavailable) {

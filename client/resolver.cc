@@ -135,14 +135,16 @@ absl::StatusOr<std::shared_ptr<spi::instance::InstancePlugin>> SocketResolver::I
     absl::string_view name) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(name);
   if (!channel.ok()) return channel.status();
-  return std::make_shared<InstanceClient>(*std::move(channel), options_.call_deadline);
+  return std::make_shared<InstanceClient>(*std::move(channel), options_.call_deadline,
+                                          std::string(name));
 }
 
 absl::StatusOr<std::shared_ptr<spi::flavor::FlavorPlugin>> SocketResolver::Flavor(
     absl::string_view name) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(name);
   if (!channel.ok()) return channel.status();
-  return std::make_shared<FlavorClient>(*std::move(channel), options_.call_deadline);
+  return std::make_shared<FlavorClient>(*std::move(channel), options_.call_deadline,
+                                        std::string(name));
 }
 
 }  // namespace infrakit::client

@@ -40,18 +40,20 @@ struct SocketResolverOptions {
 // the socket is stale ("plugin X at SOCK does not answer (it has stopped or crashed; start it
 // with: ...)") or the plugin does not accept a connection within connect_timeout ("plugin X is
 // not answering at SOCK"). The hints are client::StartHint's: the command that starts a bundled
-// plugin in DIR. Thread-safe; blocks for at most about connect_timeout.
+// plugin in DIR. The clients returned know their plugin's name: their UNAVAILABLE and
+// DEADLINE_EXCEEDED errors say which plugin (NamePlugin in unary_call.h). Thread-safe; blocks
+// for at most about connect_timeout.
 class SocketResolver final : public spi::PluginResolver {
  public:
   explicit SocketResolver(std::string plugins_dir,
                           SocketResolverOptions options = SocketResolverOptions());
   ~SocketResolver() override;
 
-  // A client::InstanceClient on the plugin's channel.
+  // A client::InstanceClient on the plugin's channel, named `name` in its errors.
   absl::StatusOr<std::shared_ptr<spi::instance::InstancePlugin>> Instance(
       absl::string_view name) override;
 
-  // A client::FlavorClient on the plugin's channel.
+  // A client::FlavorClient on the plugin's channel, named `name` in its errors.
   absl::StatusOr<std::shared_ptr<spi::flavor::FlavorPlugin>> Flavor(
       absl::string_view name) override;
 

@@ -167,6 +167,37 @@ TEST(SocketResolverTest, ReachesAPluginRestartedOnTheSamePath) {
   EXPECT_EQ(CountInstances(**plugin), 2);  // The new process answers.
 }
 
+TEST(SocketResolverTest, ClientsNameTheirPluginWhenItStops) {
+  TempDir dir;
+  std::shared_ptr<spi::instance::InstancePlugin> instance;
+  std::shared_ptr<spi::flavor::FlavorPlugin> flavor;
+  {
+    InstanceService instance_service(std::make_shared<FakeInstancePlugin>());
+    FlavorService flavor_service(std::make_shared<FakeFlavorPlugin>());
+    auto instance_server = TestServer::Start(dir.Join("instance-fake.sock"), {&instance_service});
+    ASSERT_TRUE(instance_server.ok()) << instance_server.status();
+    auto flavor_server = TestServer::Start(dir.Join("flavor-fake.sock"), {&flavor_service});
+    ASSERT_TRUE(flavor_server.ok()) << flavor_server.status();
+    SocketResolver resolver(dir.path());
+    auto resolved_instance = resolver.Instance("instance-fake");
+    ASSERT_TRUE(resolved_instance.ok()) << resolved_instance.status();
+    instance = *std::move(resolved_instance);
+    auto resolved_flavor = resolver.Flavor("flavor-fake");
+    ASSERT_TRUE(resolved_flavor.ok()) << resolved_flavor.status();
+    flavor = *std::move(resolved_flavor);
+    EXPECT_EQ(CountInstances(*instance), 0);
+  }  // Both plugins stop; their clients are still held, as a caller mid-work holds them.
+  unlink(dir.Join("instance-fake.sock").c_str());
+  unlink(dir.Join("flavor-fake.sock").c_str());
+
+  absl::Status status = instance->Describe(instance::v1::DescribeRequest()).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(status.message().rfind("plugin \"instance-fake\" is unavailable: ", 0), 0u) << status;
+  status = flavor->Validate(flavor::v1::ValidateRequest());
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(status.message().rfind("plugin \"flavor-fake\" is unavailable: ", 0), 0u) << status;
+}
+
 TEST(SocketResolverTest, PluginKilledLeavingItsSocketIsUnavailableNotItsCachedChannel) {
   TempDir dir;
   const std::string socket = dir.Join("instance-fake.sock");

@@ -6,7 +6,9 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/grpc_status.h"
@@ -24,19 +26,30 @@ inline void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
+// `status`, from a call to the plugin named `plugin`, as the caller's users should read it.
+// gRPC's own UNAVAILABLE and DEADLINE_EXCEEDED ("Cancelling all calls" from a plugin stopping
+// under a call, "failed to connect to all addresses" once its socket is gone, "Deadline
+// Exceeded") name no plugin, and reach users through the group service far from the call: they
+// get `plugin "NAME" is unavailable: ` and `plugin "NAME" did not answer in time: ` in front.
+// The code is kept. Any other status, a status already naming the plugin that way, and every
+// status when `plugin` is empty are returned unchanged. Thread-safe (pure).
+absl::Status NamePlugin(absl::Status status, absl::string_view plugin);
+
 // Calls the synchronous stub method `method` (e.g. &Stub::Describe) with `deadline`.
 // Returns the response, or the call's status mapped once (the server's code and message;
-// UNAVAILABLE / DEADLINE_EXCEEDED from gRPC itself). Blocks for at most `deadline`.
+// UNAVAILABLE / DEADLINE_EXCEEDED from gRPC itself), through NamePlugin when `plugin` (the
+// name of the plugin called) is set. Blocks for at most `deadline`.
 template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> UnaryCall(Stub* stub,
                                    grpc::Status (Stub::*method)(grpc::ClientContext*,
                                                                 const Request&, Response*),
-                                   const Request& request, absl::Duration deadline) {
+                                   const Request& request, absl::Duration deadline,
+                                   absl::string_view plugin = "") {
   grpc::ClientContext context;
   SetDeadline(&context, deadline);
   Response response;
   grpc::Status status = (stub->*method)(&context, request, &response);
-  if (!status.ok()) return common::FromGrpcStatus(status);
+  if (!status.ok()) return NamePlugin(common::FromGrpcStatus(status), plugin);
   return response;
 }
 

@@ -535,6 +535,19 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
   return policy;
 }
 
+// Where the flavor's properties were written (or would be), for messages about keys lifted out
+// of them. Call once the flavor section has parsed.
+std::string FlavorPropertiesPath(const ObjectView& props) {
+  if (const Member* nested = props.Find("flavor"); nested != nullptr) {
+    const std::string nested_path = props.PathOf(*nested);
+    absl::StatusOr<ObjectView> view = ObjectView::Of(nested->value->struct_value(), nested_path);
+    const Member* p = view.ok() ? view->Find("properties") : nullptr;
+    return p != nullptr ? view->PathOf(*p) : Join(nested_path, "Properties");
+  }
+  const Member* p = props.Find("flavorpluginproperties");
+  return p != nullptr ? props.PathOf(*p) : props.PathOfMissing("FlavorPluginProperties");
+}
+
 absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, const Member& member) {
   const std::string path = props.PathOf(member);
   absl::StatusOr<const Struct*> object = GetObject(path, *member.value);
@@ -652,19 +665,8 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   absl::StatusOr<PluginSpec> flavor = ParseSection(*props, "Flavor");
   if (!flavor.ok()) return flavor.status();
 
-  // Where the flavor's properties were written, for messages about keys lifted out of them.
-  std::string flavor_props_path;
-  if (const Member* nested = props->Find("flavor"); nested != nullptr) {
-    const std::string nested_path = props->PathOf(*nested);
-    absl::StatusOr<ObjectView> view = ObjectView::Of(nested->value->struct_value(), nested_path);
-    const Member* p = view.ok() ? view->Find("properties") : nullptr;
-    flavor_props_path = p != nullptr ? view->PathOf(*p) : Join(nested_path, "Properties");
-  } else {
-    const Member* p = props->Find("flavorpluginproperties");
-    flavor_props_path =
-        p != nullptr ? props->PathOf(*p) : props->PathOfMissing("FlavorPluginProperties");
-  }
-  absl::StatusOr<Allocation> allocation = ParseAllocation(*props, &*flavor, flavor_props_path);
+  absl::StatusOr<Allocation> allocation =
+      ParseAllocation(*props, &*flavor, FlavorPropertiesPath(*props));
   if (!allocation.ok()) return allocation.status();
 
   *config.spec.mutable_instance() = *std::move(instance);
@@ -742,6 +744,83 @@ absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path) {
   return config;
 }
 
+namespace {
+
+// ValidateGroupSpec's rules for a spec's update policy (`allocation`: the spec's).
+absl::Status ValidateUpdatePolicy(const UpdatePolicy& policy, const Allocation& allocation) {
+  for (const auto& [field, value] :
+       {std::pair<absl::string_view, const IntOrPercent*>{"max_surge", &policy.max_surge()},
+        {"max_unavailable", &policy.max_unavailable()}}) {
+    const std::string path = absl::StrCat("update_policy.", field);
+    switch (value->value_case()) {
+      case IntOrPercent::kCount:
+        if (value->count() < 0) {
+          return Invalid(absl::StrCat(path, ".count"),
+                         absl::StrCat("must be >= 0, got ", value->count()));
+        }
+        break;
+      case IntOrPercent::kPercent:
+        if (value->percent() < 0 || value->percent() > 100) {
+          return Invalid(absl::StrCat(path, ".percent"),
+                         absl::StrCat("must be between 0 and 100, got ", value->percent()));
+        }
+        break;
+      case IntOrPercent::VALUE_NOT_SET:
+        // Leave the field out for the default; an empty one is a client's mistake.
+        if (field == "max_surge" ? policy.has_max_surge() : policy.has_max_unavailable()) {
+          return Invalid(path, "set count or percent (or leave the field out)");
+        }
+        break;
+    }
+  }
+  if (allocation.kind_case() == Allocation::kSize && policy.has_max_surge() &&
+      policy.has_max_unavailable() && IsZero(policy.max_surge()) &&
+      IsZero(policy.max_unavailable())) {
+    return Invalid("update_policy",
+                   "max_surge and max_unavailable cannot both be 0: the update could never "
+                   "replace a member");
+  }
+  if (!std::isfinite(policy.min_ready_seconds()) || policy.min_ready_seconds() < 0) {
+    return Invalid("update_policy.min_ready_seconds",
+                   absl::StrCat("must be >= 0, got ", NumberText(policy.min_ready_seconds())));
+  }
+  if (!std::isfinite(policy.health_deadline_seconds()) || policy.health_deadline_seconds() < 0) {
+    return Invalid("update_policy.health_deadline_seconds",
+                   absl::StrCat("must be >= 0 (0: the default), got ",
+                                NumberText(policy.health_deadline_seconds())));
+  }
+  if (!infrakit::group::v1::FailureAction_IsValid(policy.on_failure())) {
+    return Invalid("update_policy.on_failure",
+                   absl::StrCat("unknown action ", static_cast<int>(policy.on_failure())));
+  }
+  return absl::OkStatus();
+}
+
+// ValidateGroupSpec's rules for a spec's remediation policy.
+absl::Status ValidateRemediation(const RemediationPolicy& policy) {
+  for (const auto& [field, seconds] :
+       {std::pair<absl::string_view, double>{"unhealthy_seconds", policy.unhealthy_seconds()},
+        {"initial_delay_seconds", policy.initial_delay_seconds()},
+        {"probe_interval_seconds", policy.probe_interval_seconds()}}) {
+    if (!std::isfinite(seconds) || seconds < 0) {
+      return Invalid(absl::StrCat("remediation.", field),
+                     absl::StrCat("must be >= 0 (0: the default), got ", NumberText(seconds)));
+    }
+  }
+  if (policy.max_concurrent() < 0) {
+    return Invalid("remediation.max_concurrent",
+                   absl::StrCat("must be >= 0 (0: the default), got ", policy.max_concurrent()));
+  }
+  if (policy.max_unhealthy_percent() < 0 || policy.max_unhealthy_percent() > 100) {
+    return Invalid("remediation.max_unhealthy_percent",
+                   absl::StrCat("must be between 0 (the default) and 100, got ",
+                                policy.max_unhealthy_percent()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateGroupSpec(const GroupSpec& spec) {
   if (absl::Status s = ValidateName("id", spec.id()); !s.ok()) return s;
   for (const auto& [field, section] :
@@ -782,75 +861,9 @@ absl::Status ValidateGroupSpec(const GroupSpec& spec) {
   }
 
   if (spec.has_update_policy()) {
-    const UpdatePolicy& policy = spec.update_policy();
-    for (const auto& [field, value] :
-         {std::pair<absl::string_view, const IntOrPercent*>{"max_surge", &policy.max_surge()},
-          {"max_unavailable", &policy.max_unavailable()}}) {
-      const std::string path = absl::StrCat("update_policy.", field);
-      switch (value->value_case()) {
-        case IntOrPercent::kCount:
-          if (value->count() < 0) {
-            return Invalid(absl::StrCat(path, ".count"),
-                           absl::StrCat("must be >= 0, got ", value->count()));
-          }
-          break;
-        case IntOrPercent::kPercent:
-          if (value->percent() < 0 || value->percent() > 100) {
-            return Invalid(absl::StrCat(path, ".percent"),
-                           absl::StrCat("must be between 0 and 100, got ", value->percent()));
-          }
-          break;
-        case IntOrPercent::VALUE_NOT_SET:
-          // Leave the field out for the default; an empty one is a client's mistake.
-          if (field == "max_surge" ? policy.has_max_surge() : policy.has_max_unavailable()) {
-            return Invalid(path, "set count or percent (or leave the field out)");
-          }
-          break;
-      }
-    }
-    if (allocation.kind_case() == Allocation::kSize && policy.has_max_surge() &&
-        policy.has_max_unavailable() && IsZero(policy.max_surge()) &&
-        IsZero(policy.max_unavailable())) {
-      return Invalid("update_policy",
-                     "max_surge and max_unavailable cannot both be 0: the update could never "
-                     "replace a member");
-    }
-    if (!std::isfinite(policy.min_ready_seconds()) || policy.min_ready_seconds() < 0) {
-      return Invalid("update_policy.min_ready_seconds",
-                     absl::StrCat("must be >= 0, got ", NumberText(policy.min_ready_seconds())));
-    }
-    if (!std::isfinite(policy.health_deadline_seconds()) || policy.health_deadline_seconds() < 0) {
-      return Invalid("update_policy.health_deadline_seconds",
-                     absl::StrCat("must be >= 0 (0: the default), got ",
-                                  NumberText(policy.health_deadline_seconds())));
-    }
-    if (!infrakit::group::v1::FailureAction_IsValid(policy.on_failure())) {
-      return Invalid("update_policy.on_failure",
-                     absl::StrCat("unknown action ", static_cast<int>(policy.on_failure())));
-    }
+    if (absl::Status s = ValidateUpdatePolicy(spec.update_policy(), allocation); !s.ok()) return s;
   }
-
-  if (spec.has_remediation()) {
-    const RemediationPolicy& policy = spec.remediation();
-    for (const auto& [field, seconds] :
-         {std::pair<absl::string_view, double>{"unhealthy_seconds", policy.unhealthy_seconds()},
-          {"initial_delay_seconds", policy.initial_delay_seconds()},
-          {"probe_interval_seconds", policy.probe_interval_seconds()}}) {
-      if (!std::isfinite(seconds) || seconds < 0) {
-        return Invalid(absl::StrCat("remediation.", field),
-                       absl::StrCat("must be >= 0 (0: the default), got ", NumberText(seconds)));
-      }
-    }
-    if (policy.max_concurrent() < 0) {
-      return Invalid("remediation.max_concurrent",
-                     absl::StrCat("must be >= 0 (0: the default), got ", policy.max_concurrent()));
-    }
-    if (policy.max_unhealthy_percent() < 0 || policy.max_unhealthy_percent() > 100) {
-      return Invalid("remediation.max_unhealthy_percent",
-                     absl::StrCat("must be between 0 (the default) and 100, got ",
-                                  policy.max_unhealthy_percent()));
-    }
-  }
+  if (spec.has_remediation()) return ValidateRemediation(spec.remediation());
   return absl::OkStatus();
 }
 

@@ -364,6 +364,45 @@ TEST_F(CliTest, UpdateFailsWhenItDoesNotComplete) {
   EXPECT_THAT(r.err, HasSubstr("ended before the update finished"));
 }
 
+TEST_F(CliTest, UpdateFollowsARollbackToItsEnd) {
+  Watch();
+  group_.SetUpdateReports(
+      {Report(gv1::UPDATE_PHASE_STARTED, "Performs a rolling update of 3 instances", 0, 3),
+       Report(gv1::UPDATE_PHASE_PROGRESS, "created instance-9", 0, 3),
+       Report(gv1::UPDATE_PHASE_ROLLING_BACK,
+              "instance-9 was not healthy within 300s; rolling back to the previous config", 0,
+              3),
+       Report(gv1::UPDATE_PHASE_PROGRESS, "destroyed instance-9 (rollback)", 0, 3),
+       Report(gv1::UPDATE_PHASE_ROLLED_BACK, "back on config T6cmOAwp", 0, 3)});
+  Result r = Run({"group", "update"}, kFlatCattle);
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.out,
+            "cattle: Performs a rolling update of 3 instances (0/3 updated)\n"
+            "cattle: created instance-9 (0/3 updated)\n"
+            "cattle: instance-9 was not healthy within 300s; rolling back to the previous config "
+            "(0/3 updated)\n"
+            "cattle: destroyed instance-9 (rollback) (0/3 updated)\n"
+            "cattle: back on config T6cmOAwp (0/3 updated)\n");
+  EXPECT_THAT(r.err, StartsWith("infrakitctl: the update of cattle rolled back: back on config "
+                                "T6cmOAwp; the group is back on its previous config"));
+
+  // Without a message the phase names itself; a rollback that fails too ends paused.
+  group_.SetUpdateReports({Report(gv1::UPDATE_PHASE_STARTED, "started", 0, 3),
+                           Report(gv1::UPDATE_PHASE_ROLLING_BACK, "", 1, 3),
+                           Report(gv1::UPDATE_PHASE_PAUSED, "rollback failed", 1, 3)});
+  r = Run({"group", "update"}, kFlatCattle);
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.out, HasSubstr("cattle: rolling back (1/3 updated)\n"));
+  EXPECT_THAT(r.err, StartsWith("infrakitctl: the update of cattle paused: rollback failed"));
+
+  // A stream that ends while rolling back has not finished.
+  group_.SetUpdateReports({Report(gv1::UPDATE_PHASE_STARTED, "started", 0, 3),
+                           Report(gv1::UPDATE_PHASE_ROLLING_BACK, "rolling back", 0, 3)});
+  r = Run({"group", "update"}, kFlatCattle);
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_THAT(r.err, HasSubstr("ended before the update finished"));
+}
+
 TEST_F(CliTest, UnknownGroupIsNotFound) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"group", "inspect", "nope"},
@@ -487,6 +526,33 @@ TEST_F(CliTest, ListScaleDestroyInstancesAndDestroy) {
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, "destroyed cattle (2 instances)\n");
   EXPECT_EQ(Run({"group", "inspect", "cattle"}).code, kExitNotFound);
+}
+
+TEST_F(CliTest, StopWithNoUpdateRunningHasNothingToStop) {
+  Watch();
+  // What the group service answers when no update runs.
+  group_.SetStopStatus(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                    "group \"cattle\" has no update in progress"));
+  Result r = Run({"group", "stop", "cattle"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "cattle: no update in progress; nothing to stop\n");
+  EXPECT_THAT(r.err, IsEmpty());
+  r = Run({"group", "stop", "cattle", "-o", "json"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "{}\n");
+
+  // Another refusal of the same code is still a failure, in the plugin's words.
+  group_.SetStopStatus(
+      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "group \"cattle\" is being destroyed"));
+  r = Run({"group", "stop", "cattle"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.err, "infrakitctl: group \"cattle\" is being destroyed\n");
+  EXPECT_THAT(r.out, IsEmpty());
+  // And an unknown group is still not found.
+  group_.SetStopStatus(grpc::Status::OK);
+  r = Run({"group", "stop", "nope"});
+  EXPECT_EQ(r.code, kExitNotFound);
+  EXPECT_THAT(r.out, IsEmpty());
 }
 
 gv1::GroupEvent Event(gv1::GroupEventType type, const std::string& instance) {

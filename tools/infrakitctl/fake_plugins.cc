@@ -137,11 +137,17 @@ grpc::Status FakeGroupService::UpdateGroup(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+void FakeGroupService::SetStopStatus(grpc::Status status) {
+  absl::MutexLock lock(&mu_);
+  stop_status_ = std::move(status);
+}
+
 grpc::Status FakeGroupService::StopUpdate(grpc::ServerContext*, const gv1::StopUpdateRequest* r,
                                           gv1::StopUpdateResponse*) {
   absl::MutexLock lock(&mu_);
   calls_.push_back("StopUpdate");
-  return CheckWatched(r->id());
+  if (grpc::Status s = CheckWatched(r->id()); !s.ok()) return s;
+  return stop_status_;
 }
 
 grpc::Status FakeGroupService::DestroyGroup(grpc::ServerContext*, const gv1::DestroyGroupRequest* r,

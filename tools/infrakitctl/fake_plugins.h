@@ -35,6 +35,9 @@ class FakeGroupService final : public infrakit::group::v1::GroupService::Service
   // The events StreamGroupEvents sends; then, if `hold`, it waits until the client cancels,
   // else the stream ends (as when the group is destroyed).
   void SetEvents(std::vector<infrakit::group::v1::GroupEvent> events, bool hold);
+  // What StopUpdate answers for a watched group (default OK), e.g. the group service's
+  // FAILED_PRECONDITION when no update is running.
+  void SetStopStatus(grpc::Status status);
   // Notified once StreamGroupEvents has sent its events.
   absl::Notification& events_sent() { return events_sent_; }
 
@@ -85,6 +88,7 @@ class FakeGroupService final : public infrakit::group::v1::GroupService::Service
   std::vector<infrakit::group::v1::GroupEvent> events_ ABSL_GUARDED_BY(mu_);
   bool hold_events_ ABSL_GUARDED_BY(mu_) = false;
   bool hold_update_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status stop_status_ ABSL_GUARDED_BY(mu_);
   absl::Notification events_sent_;
   absl::Notification reports_sent_;
 };

@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -138,9 +140,11 @@ int Describe(CommandContext& ctx) {
   return kExitOk;
 }
 
+// Whether `phase` ends an update stream. ROLLING_BACK does not: the rollback's progress
+// follows, then ROLLED_BACK (or PAUSED when the rollback fails too).
 bool IsFinal(gv1::UpdatePhase phase) {
   return phase != gv1::UPDATE_PHASE_UNSPECIFIED && phase != gv1::UPDATE_PHASE_STARTED &&
-         phase != gv1::UPDATE_PHASE_PROGRESS;
+         phase != gv1::UPDATE_PHASE_PROGRESS && phase != gv1::UPDATE_PHASE_ROLLING_BACK;
 }
 
 int Update(CommandContext& ctx) {
@@ -222,9 +226,16 @@ int Stop(CommandContext& ctx) {
   gv1::StopUpdateRequest request;
   request.set_id(ctx.arg(0));
   auto response = target->client->StopUpdate(request);
-  if (!response.ok()) return CallFailed(ctx, *target, response.status());
+  // No update running is what the user asked for: say so and succeed. The group service says
+  // it with FAILED_PRECONDITION; other refusals of that code keep their exit code.
+  const bool nothing_to_stop =
+      absl::IsFailedPrecondition(response.status()) &&
+      absl::StrContains(response.status().message(), "has no update in progress");
+  if (!response.ok() && !nothing_to_stop) return CallFailed(ctx, *target, response.status());
   if (ctx.json()) {
-    ctx.PrintJson(*response);
+    ctx.PrintJson(response.ok() ? *response : gv1::StopUpdateResponse());
+  } else if (nothing_to_stop) {
+    ctx.out() << ctx.arg(0) << ": no update in progress; nothing to stop" << std::endl;
   } else {
     ctx.out() << "stopped the update of " << ctx.arg(0) << std::endl;
   }
@@ -388,6 +399,8 @@ std::vector<CommandSpec> GroupCommands() {
        absl::StrCat(kConfigDetails,
                     "Blocks until the update completes. Exits 1 if the update pauses (a new\n"
                     "member was not healthy in time), rolls back, is stopped or is superseded.\n"
+                    "A rollback is followed to its end: \"rolling back\" and its progress are\n"
+                    "shown until the group is back on its previous config.\n"
                     "Ctrl-C stops following the update (exit 130) but not the update itself:\n"
                     "'infrakitctl group stop ID' does that.\n"),
        {},
@@ -395,7 +408,16 @@ std::vector<CommandSpec> GroupCommands() {
        1,
        Update});
   commands.push_back(
-      {{"group", "stop"}, "ID", "Stop a running update where it is", "", {}, 1, 1, Stop});
+      {{"group", "stop"},
+       "ID",
+       "Stop a running update where it is",
+       "The group keeps the members of both configs at its size and shows as \"stopped\" in\n"
+       "'group ls' until the next update. With no update running there is nothing to stop:\n"
+       "it says so and exits 0.\n",
+       {},
+       1,
+       1,
+       Stop});
   commands.push_back({{"group", "destroy"},
                       "ID",
                       "Destroy every member of a group and forget the group",

@@ -170,6 +170,9 @@ std::string StatusLine(absl::string_view group, const gv1::GroupStatus& status) 
     absl::StrAppend(&out, "; update paused");
   } else if (status.updating()) {
     absl::StrAppend(&out, "; updating");
+  } else if (status.stopped()) {
+    // Members of both configs are what the group keeps now, not work left to do.
+    absl::StrAppend(&out, "; update stopped");
   } else {
     absl::StrAppend(&out, status.converged() ? "; converged" : "; converging");
   }
@@ -187,6 +190,7 @@ std::string GroupTable(const gv1::ListGroupsResponse& response) {
     const gv1::GroupStatus& s = g.status();
     std::string status = s.paused()      ? "paused"
                          : s.updating()  ? "updating"
+                         : s.stopped()   ? "stopped"
                          : s.converged() ? "converged"
                                          : "converging";
     if (!s.waiting_for_plugin().empty()) {

@@ -14,7 +14,9 @@ namespace {
 namespace gv1 = ::infrakit::group::v1;
 namespace iv1 = ::infrakit::instance::v1;
 using ::infrakit::client::discovery::PluginEntry;
+using ::testing::EndsWith;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 PluginEntry Entry(const std::string& name, bool alive) {
   PluginEntry e;
@@ -200,6 +202,38 @@ TEST(StatusLineTest, SaysWhatTheGroupWaitsFor) {
   EXPECT_THAT(StatusLine("cattle", status), HasSubstr("; update paused;"));
 }
 
+TEST(StatusLineTest, AStoppedUpdateIsNeitherConvergingNorConverged) {
+  gv1::GroupStatus status;
+  status.set_desired(3);
+  status.set_actual(3);
+  status.set_healthy(3);
+  status.set_outdated(2);
+  status.set_stopped(true);
+  EXPECT_EQ(StatusLine("cattle", status),
+            "cattle: 3 desired, 3 actual, 3 healthy, 2 outdated; update stopped");
+  // Replacing a member that died is no reason to read "converging": the group stays stopped.
+  status.set_actual(2);
+  status.set_provisioning(1);
+  EXPECT_EQ(StatusLine("cattle", status),
+            "cattle: 3 desired, 2 actual, 3 healthy, 2 outdated, 1 provisioning; update stopped");
+  status.set_converged(true);
+  EXPECT_THAT(StatusLine("cattle", status), Not(HasSubstr("converged")));
+  // The next update ends it.
+  status.set_updating(true);
+  EXPECT_THAT(StatusLine("cattle", status), HasSubstr("; updating"));
+}
+
+TEST(MemberTableTest, LongFormatOfAStoppedGroup) {
+  gv1::InspectGroupResponse response = SeedGroup();
+  response.mutable_members(1)->set_outdated(true);
+  response.mutable_status()->set_outdated(1);
+  response.mutable_status()->set_stopped(true);
+  const std::string table = MemberTable(response, true);
+  EXPECT_THAT(table, HasSubstr("running,outdated"));
+  EXPECT_THAT(table, EndsWith("cattle: 2 desired, 2 actual, 2 healthy, 1 outdated; update "
+                              "stopped\n"));
+}
+
 TEST(GroupTableTest, OneRowPerGroup) {
   gv1::ListGroupsResponse response;
   gv1::GroupSummary* g = response.add_groups();
@@ -216,6 +250,26 @@ TEST(GroupTableTest, OneRowPerGroup) {
             "ID                            \tDESIRED  ACTUAL   HEALTHY  STATUS\n"
             "cattle                        \t5        4        3        converging\n"
             "zk                            \t3        3        0        converged\n");
+}
+
+TEST(GroupTableTest, AGroupWhoseUpdateWasStoppedIsStopped) {
+  gv1::ListGroupsResponse response;
+  for (const char* id : {"stopped", "stopped-converging", "stopped-then-updating"}) {
+    gv1::GroupSummary* g = response.add_groups();
+    g->mutable_spec()->set_id(id);
+    g->mutable_status()->set_desired(3);
+    g->mutable_status()->set_actual(3);
+    g->mutable_status()->set_healthy(3);
+    g->mutable_status()->set_stopped(true);
+    g->mutable_status()->set_converged(true);
+  }
+  response.mutable_groups(1)->mutable_status()->set_converged(false);
+  response.mutable_groups(2)->mutable_status()->set_updating(true);
+  EXPECT_EQ(GroupTable(response),
+            "ID                            \tDESIRED  ACTUAL   HEALTHY  STATUS\n"
+            "stopped                       \t3        3        3        stopped\n"
+            "stopped-converging            \t3        3        3        stopped\n"
+            "stopped-then-updating         \t3        3        3        updating\n");
 }
 
 TEST(PlanTextTest, SummaryAloneOrWithSteps) {

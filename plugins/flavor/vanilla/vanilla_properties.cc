@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <set>
 #include <utility>
 
@@ -16,42 +17,47 @@ namespace {
 
 using ::google::protobuf::Value;
 
-constexpr const char* kKeys[] = {"UserData",    "Init", "Labels",     "Tags",
-                                 "Attachments", "Size", "LogicalIDs", "HealthCheck"};
-constexpr const char* kHealthCheckKeys[] = {"Command", "TCP", "HTTP", "TimeoutSeconds"};
 constexpr double kMaxTimeoutSeconds = 3600;
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
 }
 
+// The keys VanillaPropertyKeys() lists for `section`. Only called with the sections listed
+// there: another is a bug in this file.
+const std::vector<std::string>& KeysOf(absl::string_view section) {
+  for (const PropertySection& s : VanillaPropertyKeys()) {
+    if (s.path == section) return s.keys;
+  }
+  std::abort();
+}
+
 // The documented spelling of `key` among `known`, or nullptr.
-template <size_t N>
-const char* Canonical(const std::string& key, const char* const (&known)[N]) {
-  for (const char* k : known) {
-    if (absl::EqualsIgnoreCase(key, k)) return k;
+const std::string* Canonical(const std::string& key, const std::vector<std::string>& known) {
+  for (const std::string& k : known) {
+    if (absl::EqualsIgnoreCase(key, k)) return &k;
   }
   return nullptr;
 }
 
-// The fields of `object` by documented key, sorted for stable error messages. Unknown keys and
-// keys given twice in different case are errors.
-template <size_t N>
+// The fields of `object` by documented key (the keys of `section`), sorted for stable error
+// messages. Unknown keys and keys given twice in different case are errors.
 absl::StatusOr<std::map<std::string, const Value*>> Fields(const google::protobuf::Struct& object,
-                                                           const char* const (&known)[N],
+                                                           absl::string_view section,
                                                            absl::string_view prefix) {
+  const std::vector<std::string>& known = KeysOf(section);
   std::vector<std::string> keys;
   for (const auto& [key, value] : object.fields()) keys.push_back(key);
   std::sort(keys.begin(), keys.end());
   std::map<std::string, const Value*> out;
   for (const std::string& key : keys) {
-    const char* canonical = Canonical(key, known);
+    const std::string* canonical = Canonical(key, known);
     if (canonical == nullptr) {
       return Invalid(absl::StrCat(prefix, key),
                      absl::StrCat("unknown key (want one of ", absl::StrJoin(known, ", "), ")"));
     }
-    if (!out.emplace(canonical, &object.fields().at(key)).second) {
-      return Invalid(absl::StrCat(prefix, canonical), "given twice (keys are case-insensitive)");
+    if (!out.emplace(*canonical, &object.fields().at(key)).second) {
+      return Invalid(absl::StrCat(prefix, *canonical), "given twice (keys are case-insensitive)");
     }
   }
   return out;
@@ -90,12 +96,11 @@ absl::Status ParseAttachments(const Value& value,
   if (value.kind_case() != Value::kListValue) {
     return Invalid("Attachments", "want a list of {\"ID\", \"Type\"}");
   }
-  constexpr const char* kAttachmentKeys[] = {"ID", "Type"};
   for (int i = 0; i < value.list_value().values_size(); ++i) {
     const Value& item = value.list_value().values(i);
     const std::string where = absl::StrCat("Attachments[", i, "]");
     if (item.kind_case() != Value::kStructValue) return Invalid(where, "want an object");
-    auto fields = Fields(item.struct_value(), kAttachmentKeys, where + ".");
+    auto fields = Fields(item.struct_value(), "Attachments", where + ".");
     if (!fields.ok()) return fields.status();
     ::infrakit::instance::v1::Attachment attachment;
     for (const auto& [key, field] : *fields) {
@@ -162,7 +167,7 @@ absl::StatusOr<HealthCheck> ParseHealthCheck(const Value& value) {
   if (value.kind_case() != Value::kStructValue) {
     return Invalid("HealthCheck", "want an object with one of Command, TCP, HTTP");
   }
-  auto fields = Fields(value.struct_value(), kHealthCheckKeys, "HealthCheck.");
+  auto fields = Fields(value.struct_value(), "HealthCheck", "HealthCheck.");
   if (!fields.ok()) return fields.status();
   HealthCheck check;
   int probes = 0;
@@ -207,9 +212,19 @@ absl::StatusOr<HealthCheck> ParseHealthCheck(const Value& value) {
 
 }  // namespace
 
+const std::vector<PropertySection>& VanillaPropertyKeys() {
+  static const auto* const kSections = new std::vector<PropertySection>{
+      {"",
+       {"UserData", "Init", "Labels", "Tags", "Attachments", "Size", "LogicalIDs", "HealthCheck"}},
+      {"HealthCheck", {"Command", "TCP", "HTTP", "TimeoutSeconds"}},
+      {"Attachments", {"ID", "Type"}},
+  };
+  return *kSections;
+}
+
 absl::StatusOr<VanillaProperties> ParseVanillaProperties(
     const google::protobuf::Struct& properties) {
-  auto fields = Fields(properties, kKeys, "");
+  auto fields = Fields(properties, "", "");
   if (!fields.ok()) return fields.status();
   if (fields->count("UserData") && fields->count("Init")) {
     return Invalid("Init", "UserData is given too; they are synonyms, give one");

@@ -54,6 +54,18 @@ struct VanillaProperties {
   std::optional<HealthCheck> health_check;
 };
 
+// One object of flavor-vanilla's properties and the keys the parser accepts in it.
+struct PropertySection {
+  // "" (the properties themselves), "HealthCheck" or "Attachments" (each attachment).
+  std::string path;
+  // Every key accepted there, spelled as documented; matched case-insensitively.
+  std::vector<std::string> keys;
+};
+
+// The keys of every object ParseVanillaProperties checks: the very lists it refuses other keys
+// by (so that a test can hold docs/config.md to them). Thread-safe.
+const std::vector<PropertySection>& VanillaPropertyKeys();
+
 // Parses and checks `properties`. INVALID_ARGUMENT naming the field (in the documented
 // spelling, e.g. "HealthCheck.TimeoutSeconds") for unknown keys, wrong types, a key given
 // twice (also as its synonym), a HealthCheck without exactly one probe, a malformed address
