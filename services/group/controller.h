@@ -44,74 +44,14 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "infrakit/group/v1/group.pb.h"
+#include "services/group/callbacks.h"
 #include "services/group/clock.h"
+#include "services/group/controller_options.h"
 #include "services/group/executor.h"
 #include "services/group/store.h"
 #include "spi/plugin_resolver.h"
 
 namespace infrakit::services::group {
-
-// A registered callback (update progress, group events). Destroying it cancels it.
-class Subscription {
- public:
-  virtual ~Subscription() = default;
-
-  // Stops the callbacks: once Cancel returns, none runs or will run. May be called from inside
-  // one of the subscription's own callbacks (then none runs after that callback returns).
-  // Idempotent.
-  virtual void Cancel() = 0;
-};
-
-struct ControllerOptions {
-  // Safety-net resync of every group: health of every member (but those whose flavor said the
-  // verdict cannot change), re-listing when Watch is not available (or broken), retries. Flag
-  // --resync-period.
-  absl::Duration resync_period = absl::Seconds(10);
-  // How often members of a running update that are not ready yet are re-checked.
-  absl::Duration update_health_period = absl::Seconds(1);
-  // Per group, creation calls (BatchPrepare + BatchProvision, each for up to max_batch_size
-  // instances) under way at once. Flag --max-parallel.
-  int max_parallel_provisions = 4;
-  // Per group, destruction calls (BatchDrain + BatchDestroy) under way at once.
-  int max_parallel_destroys = 4;
-  // Per group, BatchHealthy calls under way at once.
-  int max_parallel_health_checks = 4;
-  // The most instances one batch call carries (at most spi::kMaxBatchSize). Work queued is
-  // spread over the parallel calls: one creation goes alone at once (a heal), thousands go
-  // max_batch_size at a time, so a call's fixed cost (a gRPC round trip, an fsync) is paid once
-  // per batch rather than per instance.
-  int max_batch_size = 128;
-  // The most members one BatchHealthy carries. Smaller than max_batch_size: a flavor probes a
-  // batch's members with bounded concurrency (vanilla: 16 at once), so a batch whose probes all
-  // time out takes (size / 16) probe timeouts, which must stay within the call's deadline
-  // (30 s; vanilla's default probe timeout is 5 s: 4 rounds, 20 s). Larger batches make the
-  // resync of a big group cheaper: at 10,000 members it is ~160 calls per resync period.
-  int max_health_batch_size = 64;
-  // New members come one watch event at a time; the first of a few waits this long for others
-  // to check them together (one BatchHealthy rather than one each). Zero: checked at once.
-  absl::Duration health_gather_delay = absl::Milliseconds(5);
-  // Backoff of failing provisions, destroys, listings and state writes: doubles from the
-  // initial value up to the cap.
-  absl::Duration backoff_initial = absl::Seconds(1);
-  absl::Duration backoff_max = absl::Seconds(60);
-  // An instance that Provision returned but that no listing shows after this long is no longer
-  // counted (it was lost); until then it counts, however late the listing.
-  absl::Duration listing_grace = absl::Seconds(30);
-  // An empty listing where members were known is confirmed by another listing this much later.
-  absl::Duration empty_listing_confirm_delay = absl::Seconds(2);
-  // Called (on the executor, without the controller's lock) each time a group's work runs out:
-  // nothing queued or under way to create, destroy or check after some was. The server hands
-  // the memory a burst used back to the system there (malloc_trim). May be empty.
-  std::function<void()> on_quiet;
-};
-
-using UpdateProgressCallback = std::function<void(const infrakit::group::v1::UpdateGroupResponse&)>;
-using GroupEventCallback = std::function<void(const infrakit::group::v1::GroupEvent&)>;
-// The end of a stream: OK after the last message (an update's final phase, or a group that was
-// unwatched or destroyed); UNAVAILABLE when the controller shuts down. Called once, last.
-using StreamEndCallback = std::function<void(const absl::Status&)>;
-template <typename T>
-using DoneCallback = std::function<void(absl::StatusOr<T>)>;
 
 class Controller {
  public:

@@ -175,11 +175,12 @@ void DecideCattle(const DecideInput& in, Decision* d) {
   }
 
   if (!in.rolling) {
-    int64_t have = static_cast<int64_t>(live.size()) + kept_slots;
-    if (have > n) {
+    const CattleArithmetic a = CountCattle(CattleCounts{
+        n, static_cast<int64_t>(live.size()), existing, kept_slots, queued(), in_flight});
+    if (a.cancel > 0 || a.extras > 0) {
       // A smaller size: first drop creations not started yet, then destroy extras.
-      cancel_slots(have - n);
-      int64_t excess = extras(static_cast<int64_t>(live.size()), n);
+      cancel_slots(a.cancel);
+      int64_t excess = a.extras;
       std::vector<const MemberView*> order;
       // Sorting thousands of members is for when some must go (not for creations under way
       // that are listed already, counted twice).
@@ -201,9 +202,7 @@ void DecideCattle(const DecideInput& in, Decision* d) {
                                 [&](const MemberView* m) { return chosen.count(m->id) > 0; }),
                  live.end());
     } else {
-      // Never more instances than the size, counting those still being destroyed.
-      int64_t creates = std::min(n - have, n - existing);
-      for (int64_t i = 0; i < creates; ++i) d->creates.push_back({});
+      for (int64_t i = 0; i < a.creates; ++i) d->creates.push_back({});
     }
     Remediate(in, live, chosen, n, d);
     return;
@@ -342,6 +341,58 @@ std::string Instances(int64_t n) {
 
 }  // namespace
 
+CattleArithmetic CountCattle(const CattleCounts& c) {
+  CattleArithmetic a;
+  const int64_t have = c.live + c.slots;
+  a.missing = std::max<int64_t>(0, c.size - have);
+  if (have <= c.size) {
+    // Never more instances than the size, counting those still being destroyed.
+    a.creates = std::max<int64_t>(0, std::min(c.size - have, c.size - c.existing));
+    return a;
+  }
+  a.cancel = std::min(have - c.size, c.queued);
+  a.extras = std::max<int64_t>(0, c.live + (c.slots - a.cancel) - c.in_flight - c.size);
+  return a;
+}
+
+RolloutDecision DecideRollout(const RolloutInput& in) {
+  RolloutDecision d;
+  bool complete = in.slots == 0;
+  absl::flat_hash_set<std::string> lids;
+  for (const RolloutMember& m : in.members) {
+    if (!m.live || !m.current) {
+      complete = false;
+      continue;
+    }
+    ++d.current;
+    if (in.pets) lids.insert(m.logical_id);
+    if (m.ready) continue;
+    complete = false;
+    if (in.now - std::max(m.created, in.started) >= in.deadline) {
+      d.outcome = RolloutDecision::Outcome::kFail;
+      d.failure = absl::StrCat("instance ", m.id, " did not become healthy within ",
+                               absl::FormatDuration(in.deadline), " (health: ",
+                               fv1::Health_Name(m.health),
+                               m.health_reason.empty() ? "" : ", " + m.health_reason, ")");
+      return d;
+    }
+  }
+  if (in.first_slot_failure != absl::InfiniteFuture() &&
+      in.now - std::max(in.first_slot_failure, in.started) >= in.deadline) {
+    d.outcome = RolloutDecision::Outcome::kFail;
+    d.failure = absl::StrCat("creating instances has been failing for longer than ",
+                             absl::FormatDuration(in.deadline));
+    d.creations_failed = true;
+    return d;
+  }
+  if (d.current != in.desired) complete = false;
+  for (const std::string& lid : in.logical_ids) {
+    if (!lids.count(lid)) complete = false;
+  }
+  if (complete) d.outcome = RolloutDecision::Outcome::kComplete;
+  return d;
+}
+
 std::string ShortSha(const std::string& sha) { return sha.substr(0, 8); }
 
 int64_t DesiredCount(const gv1::GroupSpec& spec) {
@@ -458,20 +509,21 @@ gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<Slo
     });
     for (const MemberView* m : outdated) replace(*m);
   } else {
-    const int64_t n = proposed.allocation().size();
-    int64_t have = static_cast<int64_t>(live.size() + slots.size());
-    if (have > n) {
-      int64_t excess = have - n;
-      int64_t in_flight = 0;
-      for (const SlotView& s : slots) {
-        if (!s.exists && excess > 0) {
-          --excess;
-          --have;
-        }
-        if (s.in_flight) ++in_flight;
-      }
-      // As Decide: a creation under way may be listed already; never an extra for that.
-      excess = std::max<int64_t>(0, excess - in_flight);
+    CattleCounts counts;
+    counts.size = proposed.allocation().size();
+    counts.live = static_cast<int64_t>(live.size());
+    counts.existing = static_cast<int64_t>(members.size());
+    counts.slots = static_cast<int64_t>(slots.size());
+    for (const SlotView& s : slots) {
+      if (!s.exists) ++counts.queued;
+      if (s.exists) ++counts.existing;
+      if (s.in_flight) ++counts.in_flight;
+    }
+    // As Decide, with creations counted once they will exist (the plan is the whole update).
+    const CattleArithmetic a = CountCattle(counts);
+    int64_t have = counts.live + counts.slots - a.cancel;
+    if (a.extras > 0) {
+      int64_t excess = a.extras;
       std::vector<const MemberView*> order = live;
       SortForScaleDown(&order, proposed_sha);
       absl::flat_hash_set<std::string> gone;
@@ -486,7 +538,7 @@ gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<Slo
                                 [&](const MemberView* m) { return gone.count(m->id) > 0; }),
                  live.end());
     }
-    for (int64_t i = have; i < n; ++i) create("");
+    for (int64_t i = have; i < counts.size; ++i) create("");
     std::vector<const MemberView*> outdated;
     for (const MemberView* m : live) {
       if (m->config_sha != proposed_sha) outdated.push_back(m);

@@ -133,6 +133,96 @@ struct Decision {
 //    more than the size of them remain.
 Decision Decide(const DecideInput& in);
 
+// The counts of a group of cattle that is not rolling, and what they call for: the one
+// arithmetic behind Decide (steady and stopped groups), MakePlan (cattle) and the controller's
+// decision from counters alone (a steady group of thousands is decided without walking its
+// members; planner_test checks that it always agrees with Decide).
+struct CattleCounts {
+  // The desired size.
+  int64_t size = 0;
+  // Members not being destroyed.
+  int64_t live = 0;
+  // Instances that exist: every member (including those being destroyed) and every creation
+  // whose Provision was sent.
+  int64_t existing = 0;
+  // Creations decided and not listed yet, of which `queued` are not started and `in_flight`
+  // wait for their Provision to return.
+  int64_t slots = 0;
+  int64_t queued = 0;
+  int64_t in_flight = 0;
+};
+
+struct CattleArithmetic {
+  // Members missing once every creation under way is listed.
+  int64_t missing = 0;
+  // Creations to add now: the missing ones, but never more instances than the size counting
+  // those still being destroyed.
+  int64_t creates = 0;
+  // Queued creations to cancel, newest first (more than the size is wanted).
+  int64_t cancel = 0;
+  // Members beyond the size after the cancellations, not counting creations whose Provision
+  // has not returned (their instance may be listed already, counted twice): that many must go.
+  int64_t extras = 0;
+};
+
+CattleArithmetic CountCattle(const CattleCounts& c);
+
+// What the rollout of a running update knows of one member.
+struct RolloutMember {
+  std::string id;
+  std::string logical_id;
+  // On the update's config and not being destroyed.
+  bool current = false;
+  // Not being destroyed.
+  bool live = false;
+  // HEALTHY for the update's min ready seconds.
+  bool ready = false;
+  fv1::Health health = fv1::HEALTH_UNSPECIFIED;
+  std::string health_reason;
+  // When it was created (or first seen).
+  absl::Time created = absl::InfinitePast();
+};
+
+struct RolloutInput {
+  bool pets = false;
+  // Cattle: the size; pets: the number of logical IDs.
+  int64_t desired = 0;
+  // Pets: every logical ID must have a current member.
+  std::vector<std::string> logical_ids;
+  std::vector<RolloutMember> members;
+  // Creations not listed yet, and the first failure among them (InfiniteFuture: none).
+  int64_t slots = 0;
+  absl::Time first_slot_failure = absl::InfiniteFuture();
+  absl::Time now;
+  // When the update (or its rollback) started, and its health deadline.
+  absl::Time started;
+  absl::Duration deadline;
+};
+
+struct RolloutDecision {
+  enum class Outcome {
+    // Under way.
+    kContinue,
+    // Every member is on the update's config and ready: done.
+    kComplete,
+    // A member was not ready within the deadline, or creations kept failing past it.
+    kFail,
+  };
+  Outcome outcome = Outcome::kContinue;
+  // kFail: why, for the user ("instance X did not become healthy within 5m (health: ...)").
+  std::string failure;
+  // kFail because creations kept failing (the caller adds their latest error).
+  bool creations_failed = false;
+  // Members on the update's config (kComplete: the group's size).
+  int64_t current = 0;
+};
+
+// Where a running update stands. Invariants: kComplete only when nothing is being created or
+// destroyed, every live member is current and ready, and (pets) every logical ID has one; a
+// member fails the update only when it has not been ready for `deadline` since the later of
+// its creation and the update's start.
+RolloutDecision DecideRollout(const RolloutInput& in);
+
 // The members a group wants: its size, or the number of its logical IDs.
 int64_t DesiredCount(const gv1::GroupSpec& spec);
 

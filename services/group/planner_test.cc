@@ -1,6 +1,7 @@
 #include "services/group/planner.h"
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -378,6 +379,113 @@ TEST(DecideTest, StoppedKeepsHealthyMembersAndDropsTheNotReadyFirst) {
   Decision d = Decide(in);
   EXPECT_TRUE(d.destroys.empty());
   EXPECT_EQ(d.creates.size(), 1u);
+}
+
+// The controller decides a steady group of cattle from counters alone (CountCattle) whenever no
+// member must be chosen as an extra; that shortcut must always say what Decide says.
+TEST(CountCattleTest, AgreesWithDecideOnEverySteadyGroup) {
+  std::mt19937 rng(12345);
+  int shortcuts = 0;
+  for (int round = 0; round < 20000; ++round) {
+    DecideInput in = Cattle(rng() % 12, {});
+    const int members = rng() % 14;
+    for (int i = 0; i < members; ++i) {
+      MemberView m = M(absl::StrCat("m", i), rng() % 4 == 0 ? kOld : kNew,
+                       rng() % 3 == 0 ? fv1::HEALTH_UNKNOWN : fv1::HEALTH_HEALTHY, i);
+      m.destroying = rng() % 5 == 0;
+      in.members.push_back(m);
+    }
+    const int slots = rng() % 6;
+    for (int i = 0; i < slots; ++i) {
+      const int kind = rng() % 3;  // queued, in flight, created
+      SlotView s = Slot(absl::StrCat("s", i), kind != 0);
+      s.in_flight = kind == 1;
+      in.slots.push_back(s);
+    }
+    CattleCounts c;
+    c.size = in.size;
+    for (const MemberView& m : in.members) {
+      ++c.existing;
+      if (!m.destroying) ++c.live;
+    }
+    for (const SlotView& s : in.slots) {
+      ++c.slots;
+      if (!s.exists) ++c.queued;
+      if (s.exists) ++c.existing;
+      if (s.in_flight) ++c.in_flight;
+    }
+    const CattleArithmetic a = CountCattle(c);
+    const Decision d = Decide(in);
+    if (a.extras > 0) {
+      // Members must be chosen: Decide does it (as many as there are, at most the extras).
+      EXPECT_EQ(static_cast<int64_t>(d.destroys.size()), std::min(a.extras, c.live)) << round;
+      continue;
+    }
+    ++shortcuts;
+    EXPECT_EQ(static_cast<int64_t>(d.creates.size()), a.creates) << round;
+    EXPECT_TRUE(d.destroys.empty()) << round;
+    std::vector<std::string> newest_queued;
+    for (auto it = in.slots.rbegin(); it != in.slots.rend(); ++it) {
+      if (!it->exists && static_cast<int64_t>(newest_queued.size()) < a.cancel) {
+        newest_queued.push_back(it->key);
+      }
+    }
+    EXPECT_EQ(d.cancel_slots, newest_queued) << round;
+  }
+  EXPECT_GT(shortcuts, 10000);
+}
+
+TEST(DecideRolloutTest, CompletesFailsOrContinues) {
+  RolloutInput in;
+  in.desired = 2;
+  in.now = kT0 + absl::Seconds(100);
+  in.started = kT0;
+  in.deadline = absl::Seconds(60);
+  RolloutMember a{"a", "", true, true, true, fv1::HEALTH_HEALTHY, "", kT0};
+  RolloutMember b = a;
+  b.id = "b";
+  in.members = {a, b};
+  EXPECT_EQ(DecideRollout(in).outcome, RolloutDecision::Outcome::kComplete);
+  // A creation under way, or a member being destroyed, is not done.
+  in.slots = 1;
+  EXPECT_EQ(DecideRollout(in).outcome, RolloutDecision::Outcome::kContinue);
+  in.slots = 0;
+  RolloutMember doomed = a;
+  doomed.id = "c";
+  doomed.live = doomed.current = false;
+  in.members.push_back(doomed);
+  EXPECT_EQ(DecideRollout(in).outcome, RolloutDecision::Outcome::kContinue);
+  in.members.pop_back();
+  // Not ready past the deadline since the later of its creation and the start: failed.
+  in.members[1].ready = false;
+  in.members[1].health = fv1::HEALTH_UNHEALTHY;
+  in.members[1].health_reason = "refused";
+  in.members[1].created = kT0 + absl::Seconds(50);
+  EXPECT_EQ(DecideRollout(in).outcome, RolloutDecision::Outcome::kContinue);
+  in.now = kT0 + absl::Seconds(110);
+  RolloutDecision d = DecideRollout(in);
+  EXPECT_EQ(d.outcome, RolloutDecision::Outcome::kFail);
+  EXPECT_EQ(d.failure, "instance b did not become healthy within 1m (health: HEALTH_UNHEALTHY, refused)");
+  // Creations failing for longer than the deadline.
+  in.members[1].ready = true;
+  in.slots = 1;
+  in.first_slot_failure = kT0 + absl::Seconds(40);
+  d = DecideRollout(in);
+  EXPECT_EQ(d.outcome, RolloutDecision::Outcome::kFail);
+  EXPECT_TRUE(d.creations_failed);
+  // Pets: every logical ID needs a current member.
+  RolloutInput pets;
+  pets.pets = true;
+  pets.desired = 1;
+  pets.logical_ids = {"x"};
+  pets.now = pets.started = kT0;
+  pets.deadline = absl::Seconds(60);
+  RolloutMember y = a;
+  y.logical_id = "y";
+  pets.members = {y};
+  EXPECT_EQ(DecideRollout(pets).outcome, RolloutDecision::Outcome::kContinue);
+  pets.members[0].logical_id = "x";
+  EXPECT_EQ(DecideRollout(pets).outcome, RolloutDecision::Outcome::kComplete);
 }
 
 TEST(DecideTest, RemediationBreakerOpensAboveTheShare) {

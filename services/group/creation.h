@@ -1,0 +1,50 @@
+// The creation pipeline: creations decided by a pass become slots (each with a Prepare
+// sequence number and an idempotency key kept across retries), are sent in batch calls
+// (BatchPrepare for cattle, Prepare per pet, then BatchProvision) spread over the parallel
+// calls allowed, count as existing while under way, and end when their instance is listed (or
+// is lost: not listed within the listing grace). Failures back off per wave of calls.
+//
+// Threading: ...Locked methods require the controller's lock; Task calls the plugins without
+// it.
+#ifndef INFRAKIT_SERVICES_GROUP_CREATION_H_
+#define INFRAKIT_SERVICES_GROUP_CREATION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/group/group_state.h"
+#include "services/group/runtime.h"
+
+namespace infrakit::services::group {
+
+class Creation {
+ public:
+  explicit Creation(Runtime* rt) : rt_(rt) {}
+
+  // A creation decided by a pass (for logical ID `lid`, "" for cattle), queued.
+  void CreateLocked(Group* g, const std::string& lid);
+  // Starts batch calls for the queued slots, within the parallel calls allowed and unless a
+  // failure's backoff is running (then one at a time once it ends).
+  void PumpLocked(Group* g);
+  // Forgets creations listed nowhere `listing_grace` after Provision returned, as of `as_of`
+  // (and absent from `listing`, when given), with an error saying so.
+  void DropLostSlotsLocked(Group* g, absl::Time as_of,
+                           const absl::btree_map<std::string, iv1::Description>* listing);
+
+ private:
+  // A new queued slot for `lid` with a fresh sequence and idempotency key.
+  Slot& NewSlotLocked(Group* g, const std::string& lid);
+  // Prepares and provisions the queued slots `seqs`; settles each. `attempt` is the provision
+  // retry's failure count when the call was started.
+  void Task(const std::string& id, int64_t uid, const std::vector<int64_t>& seqs, int attempt);
+  void OnDoneLocked(Group* g, int64_t seq, const absl::StatusOr<iv1::ProvisionResponse>& result);
+
+  Runtime* const rt_;
+};
+
+}  // namespace infrakit::services::group
+
+#endif  // INFRAKIT_SERVICES_GROUP_CREATION_H_

@@ -1,0 +1,276 @@
+#include "services/group/destruction.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "services/group/batch_call.h"
+#include "services/group/events.h"
+#include "services/group/health.h"
+#include "services/group/persistence.h"
+#include "services/group/planner.h"
+#include "spi/item_status.h"
+
+namespace infrakit::services::group {
+namespace {
+
+struct Item {
+  std::string id;
+  iv1::DestroyReason reason;
+  bool flavor_stage = true;
+  absl::Status result;
+};
+
+// Members are drained with the flavor section they were created from (the current spec's or
+// the previous one's during an update): one BatchDrain per section.
+struct DrainGroup {
+  std::string plugin;
+  fv1::BatchDrainRequest request;
+  std::vector<size_t> items;
+};
+
+}  // namespace
+
+void Destruction::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason,
+                             const std::string& why, bool remediation, int64_t request) {
+  g->SetDoomed(m, true);
+  m->destroy_reason = reason;
+  m->destroy_why = why;
+  m->remediation = remediation;
+  m->request = request;
+  g->destroy_queue.push_back(m->desc.id());
+}
+
+void Destruction::PumpLocked(Group* g) {
+  if (g->destroy_retry.Waiting(rt_->Now())) return;
+  if (g->destroy_queue.empty()) return;
+  const ControllerOptions& o = rt_->options;
+  // After a failure, one at a time until one succeeds.
+  const bool probing = g->destroy_retry.failures() > 0;
+  const size_t per_call =
+      probing ? 1 : BatchSize(g->destroy_queue.size(), o.max_parallel_destroys, o.max_batch_size);
+  while (!g->destroy_queue.empty() && g->in_flight_destroys < o.max_parallel_destroys) {
+    std::vector<std::string> batch;
+    while (!g->destroy_queue.empty() && batch.size() < per_call) {
+      std::string iid = std::move(g->destroy_queue.front());
+      g->destroy_queue.pop_front();
+      auto it = g->members.find(iid);
+      if (it == g->members.end() || !it->second.doomed || it->second.destroying) continue;
+      it->second.destroying = true;
+      batch.push_back(std::move(iid));
+    }
+    if (batch.empty()) break;
+    ++g->in_flight_destroys;
+    rt_->Post([this, id = g->id, uid = g->uid, batch = std::move(batch),
+               attempt = g->destroy_retry.failures()] { Task(id, uid, batch, attempt); });
+    if (probing) break;
+  }
+}
+
+void Destruction::Task(const std::string& id, int64_t uid,
+                       const std::vector<std::string>& instances, int attempt) {
+  std::vector<Item> items;
+  std::vector<DrainGroup> drains;
+  std::string instance_plugin;
+  {
+    absl::MutexLock lock(&rt_->mu);
+    Group* g = rt_->FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    instance_plugin = g->spec.instance().plugin();
+    absl::flat_hash_map<const gv1::PluginSpec*, size_t> drain_of;
+    for (const std::string& instance : instances) {
+      auto it = g->members.find(instance);
+      if (it == g->members.end()) {
+        // Gone meanwhile (listed as removed): nothing to do.
+        items.push_back(Item{instance, iv1::DESTROY_REASON_UNSPECIFIED, false, absl::OkStatus()});
+        continue;
+      }
+      bool own = true;
+      const gv1::PluginSpec& flavor = rt_->parts.health->MemberFlavorLocked(g, it->second, &own);
+      auto [d, added] = drain_of.try_emplace(&flavor, drains.size());
+      if (added) {
+        drains.emplace_back();
+        drains.back().plugin = flavor.plugin();
+        *drains.back().request.mutable_properties() = flavor.properties();
+      }
+      *drains[d->second].request.add_instances() = it->second.desc;
+      drains[d->second].items.push_back(items.size());
+      items.push_back(Item{instance, it->second.destroy_reason, true, absl::OkStatus()});
+    }
+  }
+  for (DrainGroup& drain : drains) {
+    auto flavor = rt_->resolver->Flavor(drain.plugin);
+    std::vector<absl::Status> drained;
+    if (!flavor.ok()) {
+      drained.assign(drain.items.size(), flavor.status());
+    } else {
+      drained = SplitBatch(
+          (*flavor)->BatchDrain(drain.request), drain.items.size(), "BatchDrain", "instances",
+          [](fv1::BatchDrainResponse& r, int i) { return spi::FromItemStatus(r.results(i)); });
+      for (absl::Status& s : drained) {
+        if (!s.ok()) s = Prefixed(s, "Drain: ");
+      }
+    }
+    for (size_t i = 0; i < drain.items.size(); ++i) {
+      Item& item = items[drain.items[i]];
+      item.result = drained[i];
+      item.flavor_stage = !drained[i].ok();
+    }
+  }
+  iv1::BatchDestroyRequest destroy;
+  std::vector<Item*> destroyed;
+  // Only members that were found and drained are destroyed.
+  for (const DrainGroup& drain : drains) {
+    for (size_t index : drain.items) {
+      Item& item = items[index];
+      if (item.result.ok()) destroyed.push_back(&item);
+    }
+  }
+  for (Item* item : destroyed) {
+    iv1::DestroyRequest* r = destroy.add_requests();
+    r->set_id(item->id);
+    r->set_reason(item->reason);
+  }
+  if (!destroyed.empty()) {
+    auto answer = CallResolved(rt_->resolver->Instance(instance_plugin),
+                               [&](auto instance) { return instance->BatchDestroy(destroy); });
+    auto results = SplitBatch(
+        std::move(answer), destroyed.size(), "BatchDestroy", "requests",
+        [](iv1::BatchDestroyResponse& r, int i) {
+          absl::Status s = spi::FromItemStatus(r.results(i));
+          // Already gone is what we wanted.
+          return s.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : s;
+        });
+    for (size_t i = 0; i < destroyed.size(); ++i) {
+      destroyed[i]->result = results[i];
+    }
+  }
+
+  absl::MutexLock lock(&rt_->mu);
+  Group* g = rt_->FindUidLocked(id, uid);
+  if (g == nullptr) return;
+  --g->in_flight_destroys;
+  // As for creations: a success ends the failures only when none came since the call started.
+  const bool any_ok = std::any_of(items.begin(), items.end(),
+                                  [](const Item& item) { return item.result.ok(); });
+  if (any_ok) {
+    const bool had_failures = g->destroy_retry.failures() > 0;
+    if (g->destroy_retry.Succeed(attempt)) {
+      if (had_failures) g->last_error.clear();
+      g->instance_error.clear();
+      g->flavor_error.clear();
+    }
+  }
+  const Item* failed = nullptr;
+  int failures = 0;
+  for (const Item& item : items) {
+    if (item.result.ok()) OnDoneLocked(g, item.id, item.result);
+  }
+  for (const Item& item : items) {
+    if (item.result.ok()) continue;
+    ++failures;
+    if (failed == nullptr) failed = &item;
+    OnDoneLocked(g, item.id, item.result);
+  }
+  if (failed != nullptr) {
+    (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.ToString();
+    // One failed call (or batch with failures) is one attempt; a call of the same wave may
+    // have counted it already.
+    if (g->destroy_retry.Fail(attempt, rt_->Now(), rt_->backoff())) {
+      const std::string& plugin =
+          failed->flavor_stage ? g->spec.flavor().plugin() : g->spec.instance().plugin();
+      rt_->parts.events->ErrorLocked(
+          g, failures == 1 ? failed->id : "",
+          absl::StrCat("destroying ", failures == 1 ? failed->id : Plural(failures, "instance"),
+                       " failed (", plugin, ", attempt ", g->destroy_retry.failures(),
+                       "; next try in ",
+                       absl::FormatDuration(g->destroy_retry.retry_at() - rt_->Now()),
+                       "): ", failed->result.ToString()));
+    }
+    if (g->destroy_retry.Waiting(rt_->Now())) {
+      rt_->parts.passes->WakeAtLocked(g, g->destroy_retry.retry_at());
+    }
+  }
+  PumpLocked(g);
+  rt_->parts.passes->ScheduleReconcileLocked(g);
+}
+
+void Destruction::OnDoneLocked(Group* g, const std::string& instance, const absl::Status& result) {
+  auto it = g->members.find(instance);
+  if (!result.ok()) {
+    // Back in the group; Task counts the attempt and sets the backoff once per call.
+    int64_t request = 0;
+    if (it != g->members.end()) {
+      Member& m = it->second;
+      request = m.request;
+      m.destroying = false;
+      g->SetDoomed(&m, false);
+      m.remediation = false;
+      m.request = 0;
+    }
+    if (request != 0) FinishRequestMemberLocked(g, request, instance, result);
+    return;
+  }
+  std::string why = "destroyed";
+  iv1::DestroyReason reason = iv1::DESTROY_REASON_UNSPECIFIED;
+  int64_t request = 0;
+  if (it != g->members.end()) {
+    why = it->second.destroy_why;
+    reason = it->second.destroy_reason;
+    request = it->second.request;
+    if (it->second.remediation) ++g->remediation_debt;
+    g->SetDoomed(&it->second, false);
+    g->unannounced.erase(instance);
+    g->members.erase(it);
+  }
+  g->recently_destroyed[instance] = rt_->Now();
+  if (g->destroying) ++g->destroyed_count;
+  Events* events = rt_->parts.events;
+  events->EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, instance,
+                     absl::StrCat("destroyed ", instance, " (", why, ")"));
+  if (request != 0) FinishRequestMemberLocked(g, request, instance, absl::OkStatus());
+  if (Rolling(g->update) &&
+      (reason == iv1::DESTROY_REASON_ROLLING_UPDATE || reason == iv1::DESTROY_REASON_SCALE_DOWN)) {
+    events->EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE_STEP, instance,
+                       absl::StrCat("update: destroyed ", instance, " (", why, ")"));
+    events->ProgressLocked(g, gv1::UPDATE_PHASE_PROGRESS,
+                           absl::StrCat("destroyed ", instance, " (", why, ")"));
+  }
+}
+
+void Destruction::FinishRequestMemberLocked(Group* g, int64_t request, const std::string& instance,
+                                            const absl::Status& result) {
+  auto it = g->requests.find(request);
+  if (it == g->requests.end()) return;
+  DestroyRequest& r = it->second;
+  if (result.ok()) {
+    r.destroyed.push_back(instance);
+  } else {
+    if (r.first_error.ok()) r.first_error = result;
+    // Its place in the group comes back.
+    auto m = g->members.find(instance);
+    if (IsPets(g->spec)) {
+      if (m != g->members.end() && !m->second.lid.empty()) {
+        g->spec.mutable_allocation()->mutable_logical_ids()->add_ids(m->second.lid);
+      }
+    } else {
+      g->spec.mutable_allocation()->set_size(g->spec.allocation().size() + 1);
+    }
+    rt_->parts.persistence->MarkDirtyLocked(g);
+  }
+  if (--r.pending > 0) return;
+  absl::StatusOr<gv1::DestroyInstancesResponse> response;
+  if (r.destroyed.empty() && !r.first_error.ok()) {
+    response = r.first_error;
+  } else {
+    gv1::DestroyInstancesResponse ok;
+    for (const std::string& d : r.destroyed) ok.add_destroyed(d);
+    ok.set_size(DesiredCount(g->spec));
+    response = std::move(ok);
+  }
+  rt_->executor->Post([done = std::move(r.done), response] { done(response); });
+  g->requests.erase(it);
+}
+
+}  // namespace infrakit::services::group

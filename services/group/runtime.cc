@@ -1,0 +1,91 @@
+#include "services/group/runtime.h"
+
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace infrakit::services::group {
+namespace {
+
+std::string NewNonce() {
+  absl::BitGen gen;
+  return absl::StrFormat("%016x", absl::Uniform<uint64_t>(gen));
+}
+
+}  // namespace
+
+Runtime::Runtime(ControllerOptions options, spi::PluginResolver* resolver, Store* store,
+                 Clock* clock, Executor* executor)
+    : options(std::move(options)),
+      resolver(resolver),
+      store(store),
+      clock(clock),
+      executor(executor),
+      nonce(NewNonce()) {}
+
+void Runtime::Post(std::function<void()> fn) {
+  executor->Post([owner = owner_, fn = std::move(fn)] {
+    if (auto alive = owner.lock()) fn();
+  });
+}
+
+TimerId Runtime::At(absl::Time when, std::function<void()> fn) {
+  return clock->Schedule(when, [this, owner = owner_, fn = std::move(fn)] {
+    // Timers fire on the clock's thread: the work goes to the executor.
+    if (auto alive = owner.lock()) Post(fn);
+  });
+}
+
+TimerId Runtime::AtGroupLocked(Group* g, absl::Time when, std::function<void(Group*)> fn) {
+  return At(when, [this, id = g->id, uid = g->uid, fn = std::move(fn)] {
+    absl::MutexLock lock(&mu);
+    Group* g = FindUidLocked(id, uid);
+    if (g != nullptr) fn(g);
+  });
+}
+
+void Runtime::PostGroupLocked(Group* g, std::function<void(Group*)> fn) {
+  Post([this, id = g->id, uid = g->uid, fn = std::move(fn)] {
+    absl::MutexLock lock(&mu);
+    Group* g = FindUidLocked(id, uid);
+    if (g != nullptr) fn(g);
+  });
+}
+
+void Runtime::CancelTimer(TimerId* id) {
+  if (*id != 0) clock->Cancel(*id);
+  *id = 0;
+}
+
+Group* Runtime::FindLocked(absl::string_view id) {
+  auto it = groups.find(std::string(id));
+  if (it == groups.end() || it->second->starting) return nullptr;
+  return it->second.get();
+}
+
+Group* Runtime::FindUidLocked(const std::string& id, int64_t uid) {
+  if (shut_down) return nullptr;
+  Group* g = FindLocked(id);
+  return g != nullptr && g->uid == uid ? g : nullptr;
+}
+
+absl::Status Prefixed(const absl::Status& s, absl::string_view prefix) {
+  return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixNanos(google::protobuf::util::TimeUtil::TimestampToNanoseconds(t));
+}
+
+absl::Status GroupNotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("group \"", id, "\" is not watched"));
+}
+
+}  // namespace infrakit::services::group
