@@ -45,7 +45,7 @@ gv1::GroupSpec WithPolicy(gv1::GroupSpec spec, int surge, int unavailable,
   return spec;
 }
 
-TEST(UpdateTest, SeedTutorialFiveOnV1ToThreeOnV2) {
+TEST(UpdateTest, TutorialFiveOnV1ToThreeOnV2) {
   Harness h;
   gv1::GroupSpec v1 = Harness::Cattle("cattle", 5, "Instance properties version 1.0");
   h.Watch(v1);

@@ -15,15 +15,7 @@
 namespace infrakit::services::group {
 namespace {
 
-// One creation of a batch, filled in stages: Prepare's spec, then the outcome.
-struct Item {
-  int64_t seq;
-  std::string lid;
-  std::string key;
-  iv1::Spec spec;
-  bool flavor_stage = true;
-  absl::StatusOr<iv1::ProvisionResponse> result = absl::UnknownError("not attempted");
-};
+using Item = CreationItem;
 
 // The group's tags are set before Prepare (the flavor keeps them) and again after (they are how
 // the group finds its members: nothing may change them).
@@ -90,6 +82,32 @@ void PrepareAll(spi::PluginResolver* resolver, const std::string& flavor_plugin,
     item.spec = std::move(*specs[i]);
     item.flavor_stage = false;
   }
+}
+
+// Provisions the prepared items in one BatchProvision, with the group's tags and each item's
+// idempotency key; settles each item's result.
+void ProvisionAll(spi::PluginResolver* resolver, const std::string& instance_plugin,
+                  const std::string& group, const std::string& sha, std::vector<Item>* items) {
+  iv1::BatchProvisionRequest provision;
+  std::vector<Item*> provisioned;
+  for (Item& item : *items) {
+    if (item.flavor_stage) continue;
+    iv1::Spec* spec = provision.add_requests()->mutable_spec();
+    *spec = std::move(item.spec);
+    SetTags(spec, group, sha, &item);
+    provisioned.push_back(&item);
+  }
+  if (provisioned.empty()) return;
+  auto created = SplitBatch(
+      CallResolved(resolver->Instance(instance_plugin),
+                   [&](auto instance) { return instance->BatchProvision(provision); }),
+      provisioned.size(), "BatchProvision", "requests",
+      [](iv1::BatchProvisionResponse& r, int i) -> absl::StatusOr<iv1::ProvisionResponse> {
+        iv1::ProvisionResult* result = r.mutable_results(i);
+        if (result->has_error()) return spi::FromItemStatus(result->error());
+        return std::move(*result->mutable_response());
+      });
+  for (size_t i = 0; i < provisioned.size(); ++i) provisioned[i]->result = std::move(created[i]);
 }
 
 }  // namespace
@@ -203,29 +221,13 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
   }
   SetTags(base.mutable_spec(), id, sha, nullptr);
   PrepareAll(rt_->resolver, flavor_plugin, base, id, sha, &items);
+  ProvisionAll(rt_->resolver, instance_plugin, id, sha, &items);
+  Settle(id, uid, items, attempt);
+}
 
-  iv1::BatchProvisionRequest provision;
-  std::vector<Item*> provisioned;
-  for (Item& item : items) {
-    if (item.flavor_stage) continue;
-    iv1::Spec* spec = provision.add_requests()->mutable_spec();
-    *spec = std::move(item.spec);
-    SetTags(spec, id, sha, &item);
-    provisioned.push_back(&item);
-  }
-  if (!provisioned.empty()) {
-    auto created = SplitBatch(
-        CallResolved(rt_->resolver->Instance(instance_plugin),
-                     [&](auto instance) { return instance->BatchProvision(provision); }),
-        provisioned.size(), "BatchProvision", "requests",
-        [](iv1::BatchProvisionResponse& r, int i) -> absl::StatusOr<iv1::ProvisionResponse> {
-          iv1::ProvisionResult* result = r.mutable_results(i);
-          if (result->has_error()) return spi::FromItemStatus(result->error());
-          return std::move(*result->mutable_response());
-        });
-    for (size_t i = 0; i < provisioned.size(); ++i) provisioned[i]->result = std::move(created[i]);
-  }
-
+void Creation::Settle(const std::string& id, int64_t uid,
+                            const std::vector<CreationItem>& items,
+                            int attempt) {
   absl::MutexLock lock(&rt_->mu);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;

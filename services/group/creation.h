@@ -20,6 +20,17 @@
 
 namespace infrakit::services::group {
 
+// One creation of a batch call, filled in stages: Prepare's spec, then the outcome.
+struct CreationItem {
+  int64_t seq;
+  std::string lid;
+  std::string key;
+  iv1::Spec spec;
+  // Failed (or not yet past) the flavor's Prepare.
+  bool flavor_stage = true;
+  absl::StatusOr<iv1::ProvisionResponse> result = absl::UnknownError("not attempted");
+};
+
 class Creation {
  public:
   explicit Creation(Runtime* rt) : rt_(rt) {}
@@ -40,6 +51,10 @@ class Creation {
   // Prepares and provisions the queued slots `seqs`; settles each. `attempt` is the provision
   // retry's failure count when the call was started.
   void Task(const std::string& id, int64_t uid, const std::vector<int64_t>& seqs, int attempt);
+  // Takes the lock and settles a call's items: counts its failures as one attempt of the
+  // provision retry, settles each slot, and starts what comes next.
+  void Settle(const std::string& id, int64_t uid, const std::vector<CreationItem>& items,
+                    int attempt);
   void OnDoneLocked(Group* g, int64_t seq, const absl::StatusOr<iv1::ProvisionResponse>& result);
 
   Runtime* const rt_;

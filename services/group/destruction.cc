@@ -15,12 +15,7 @@
 namespace infrakit::services::group {
 namespace {
 
-struct Item {
-  std::string id;
-  iv1::DestroyReason reason;
-  bool flavor_stage = true;
-  absl::Status result;
-};
+using Item = DestructionItem;
 
 // Members are drained with the flavor section they were created from (the current spec's or
 // the previous one's during an update): one BatchDrain per section.
@@ -29,6 +24,67 @@ struct DrainGroup {
   fv1::BatchDrainRequest request;
   std::vector<size_t> items;
 };
+
+// Drains the members of each flavor section (one BatchDrain each); a member whose drain failed
+// stays in the flavor stage and is not destroyed.
+void DrainAll(spi::PluginResolver* resolver, std::vector<DrainGroup>* drains,
+              std::vector<Item>* items_out) {
+  std::vector<Item>& items = *items_out;
+  for (DrainGroup& drain : *drains) {
+    auto flavor = resolver->Flavor(drain.plugin);
+    std::vector<absl::Status> drained;
+    if (!flavor.ok()) {
+      drained.assign(drain.items.size(), flavor.status());
+    } else {
+      drained = SplitBatch(
+          (*flavor)->BatchDrain(drain.request), drain.items.size(), "BatchDrain", "instances",
+          [](fv1::BatchDrainResponse& r, int i) { return spi::FromItemStatus(r.results(i)); });
+      for (absl::Status& s : drained) {
+        if (!s.ok()) s = Prefixed(s, "Drain: ");
+      }
+    }
+    for (size_t i = 0; i < drain.items.size(); ++i) {
+      Item& item = items[drain.items[i]];
+      item.result = drained[i];
+      item.flavor_stage = !drained[i].ok();
+    }
+  }
+}
+
+// Destroys the drained members in one BatchDestroy; one already gone counts as destroyed.
+void DestroyAll(spi::PluginResolver* resolver, const std::string& instance_plugin,
+                const std::vector<DrainGroup>& drains, std::vector<Item>* items_out) {
+  std::vector<Item>& items = *items_out;
+  iv1::BatchDestroyRequest destroy;
+  std::vector<Item*> destroyed;
+  // Only members that were found and drained are destroyed.
+  for (const DrainGroup& drain : drains) {
+    for (size_t index : drain.items) {
+      Item& item = items[index];
+      if (item.result.ok()) destroyed.push_back(&item);
+    }
+  }
+  for (Item* item : destroyed) {
+    iv1::DestroyRequest* r = destroy.add_requests();
+    r->set_id(item->id);
+    r->set_reason(item->reason);
+  }
+  if (!destroyed.empty()) {
+    auto answer = CallResolved(resolver->Instance(instance_plugin),
+                               [&](auto instance) { return instance->BatchDestroy(destroy); });
+    auto results = SplitBatch(
+        std::move(answer), destroyed.size(), "BatchDestroy", "requests",
+        [](iv1::BatchDestroyResponse& r, int i) {
+          absl::Status s = spi::FromItemStatus(r.results(i));
+          // Already gone is what we wanted.
+          return s.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : s;
+        });
+    for (size_t i = 0; i < destroyed.size(); ++i) {
+      destroyed[i]->result = results[i];
+    }
+  }
+
+}
 
 }  // namespace
 
@@ -99,54 +155,13 @@ void Destruction::Task(const std::string& id, int64_t uid,
       items.push_back(Item{instance, it->second.destroy_reason, true, absl::OkStatus()});
     }
   }
-  for (DrainGroup& drain : drains) {
-    auto flavor = rt_->resolver->Flavor(drain.plugin);
-    std::vector<absl::Status> drained;
-    if (!flavor.ok()) {
-      drained.assign(drain.items.size(), flavor.status());
-    } else {
-      drained = SplitBatch(
-          (*flavor)->BatchDrain(drain.request), drain.items.size(), "BatchDrain", "instances",
-          [](fv1::BatchDrainResponse& r, int i) { return spi::FromItemStatus(r.results(i)); });
-      for (absl::Status& s : drained) {
-        if (!s.ok()) s = Prefixed(s, "Drain: ");
-      }
-    }
-    for (size_t i = 0; i < drain.items.size(); ++i) {
-      Item& item = items[drain.items[i]];
-      item.result = drained[i];
-      item.flavor_stage = !drained[i].ok();
-    }
-  }
-  iv1::BatchDestroyRequest destroy;
-  std::vector<Item*> destroyed;
-  // Only members that were found and drained are destroyed.
-  for (const DrainGroup& drain : drains) {
-    for (size_t index : drain.items) {
-      Item& item = items[index];
-      if (item.result.ok()) destroyed.push_back(&item);
-    }
-  }
-  for (Item* item : destroyed) {
-    iv1::DestroyRequest* r = destroy.add_requests();
-    r->set_id(item->id);
-    r->set_reason(item->reason);
-  }
-  if (!destroyed.empty()) {
-    auto answer = CallResolved(rt_->resolver->Instance(instance_plugin),
-                               [&](auto instance) { return instance->BatchDestroy(destroy); });
-    auto results = SplitBatch(
-        std::move(answer), destroyed.size(), "BatchDestroy", "requests",
-        [](iv1::BatchDestroyResponse& r, int i) {
-          absl::Status s = spi::FromItemStatus(r.results(i));
-          // Already gone is what we wanted.
-          return s.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : s;
-        });
-    for (size_t i = 0; i < destroyed.size(); ++i) {
-      destroyed[i]->result = results[i];
-    }
-  }
+  DrainAll(rt_->resolver, &drains, &items);
+  DestroyAll(rt_->resolver, instance_plugin, drains, &items);
+  Settle(id, uid, items, attempt);
+}
 
+void Destruction::Settle(const std::string& id, int64_t uid,
+                         const std::vector<DestructionItem>& items, int attempt) {
   absl::MutexLock lock(&rt_->mu);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;

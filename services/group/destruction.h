@@ -18,6 +18,15 @@
 
 namespace infrakit::services::group {
 
+// One member of a destroy call and its outcome.
+struct DestructionItem {
+  std::string id;
+  iv1::DestroyReason reason;
+  // Failed (or not yet past) the flavor's Drain.
+  bool flavor_stage = true;
+  absl::Status result;
+};
+
 class Destruction {
  public:
   explicit Destruction(Runtime* rt) : rt_(rt) {}
@@ -39,6 +48,10 @@ class Destruction {
   // retry's failure count when the call was started.
   void Task(const std::string& id, int64_t uid, const std::vector<std::string>& instances,
             int attempt);
+  // Takes the lock and settles a call's items: counts its failures as one attempt of the
+  // destroy retry, settles each member, and starts what comes next.
+  void Settle(const std::string& id, int64_t uid, const std::vector<DestructionItem>& items,
+              int attempt);
   void OnDoneLocked(Group* g, const std::string& instance, const absl::Status& result);
 
   Runtime* const rt_;

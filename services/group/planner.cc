@@ -111,135 +111,158 @@ void Remediate(const DecideInput& in, const std::vector<const MemberView*>& live
   }
 }
 
-void DecideCattle(const DecideInput& in, Decision* d) {
-  const int64_t n = in.size;
-  std::vector<const MemberView*> live;
-  int64_t existing = 0;
-  bool any_outdated = false;
-  for (const MemberView& m : in.members) {
-    ++existing;
-    if (m.config_sha != in.target_sha) any_outdated = true;
-    if (!m.destroying) live.push_back(&m);
-  }
-  int64_t in_flight = 0;
-  int64_t started_slots = 0;
-  for (const SlotView& s : in.slots) {
-    if (s.exists) {
-      ++existing;
-      ++started_slots;
+// Decide for cattle: the state of one decision, and one method per mode.
+class CattleDecider {
+ public:
+  CattleDecider(const DecideInput& in, Decision* d) : in_(in), d_(d), n_(in.size) {
+    for (const MemberView& m : in.members) {
+      ++existing_;
+      if (m.config_sha != in.target_sha) any_outdated_ = true;
+      if (!m.destroying) live_.push_back(&m);
     }
-    if (s.in_flight) ++in_flight;
-  }
-  int64_t kept_slots = static_cast<int64_t>(in.slots.size());
-  // Creations decided and not started yet: they will exist, so they count against the size +
-  // surge allowance as much as existing instances do (kept_slots shrinks as cancel_slots drops
-  // some; it only drops unstarted ones).
-  auto queued = [&] { return kept_slots - started_slots; };
-  absl::flat_hash_set<std::string> chosen;
-  // Members beyond `limit`, not counting creations whose Provision has not returned (they may be
-  // among the members already).
-  auto extras = [&](int64_t members, int64_t limit) {
-    return members + kept_slots - in_flight - limit;
-  };
-
-  // Drops creations not started yet, newest first, while more than `excess` are wanted.
-  auto cancel_slots = [&](int64_t excess) {
-    for (auto it = in.slots.rbegin(); it != in.slots.rend() && excess > 0; ++it) {
-      if (it->exists) continue;
-      d->cancel_slots.push_back(it->key);
-      --excess;
-      --kept_slots;
-    }
-    return excess;
-  };
-
-  if (in.hold) {
-    // Paused: neither roll nor undo; keep up to size + surge, replace what is gone.
-    const int64_t allowance = n + in.limits.surge;
-    int64_t have = static_cast<int64_t>(live.size()) + kept_slots;
-    if (have > allowance) {
-      cancel_slots(have - allowance);
-      int64_t excess = extras(static_cast<int64_t>(live.size()), allowance);
-      std::vector<const MemberView*> order;
-      if (excess > 0) order = live;
-      SortForScaleDown(&order, in.target_sha);
-      for (const MemberView* m : order) {
-        if (excess-- <= 0) break;
-        d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
+    for (const SlotView& s : in.slots) {
+      if (s.exists) {
+        ++existing_;
+        ++started_slots_;
       }
-    } else if (have < n) {
-      int64_t creates = std::min(n - have, allowance - existing - queued());
-      for (int64_t i = 0; i < creates; ++i) d->creates.push_back({});
+      if (s.in_flight) ++in_flight_;
     }
-    return;
+    kept_slots_ = static_cast<int64_t>(in.slots.size());
   }
 
-  if (!in.rolling) {
-    const CattleArithmetic a = CountCattle(CattleCounts{
-        n, static_cast<int64_t>(live.size()), existing, kept_slots, queued(), in_flight});
-    if (a.cancel > 0 || a.extras > 0) {
-      // A smaller size: first drop creations not started yet, then destroy extras.
-      cancel_slots(a.cancel);
-      int64_t excess = a.extras;
-      std::vector<const MemberView*> order;
-      // Sorting thousands of members is for when some must go (not for creations under way
-      // that are listed already, counted twice).
-      if (excess > 0) order = live;
-      if (in.stopped) {
-        SortForStop(&order);
-      } else {
-        SortForScaleDown(&order, in.target_sha);
-      }
-      for (const MemberView* m : order) {
-        if (excess-- <= 0) break;
-        d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN,
-                               in.stopped ? "above the size after the update stopped"
-                                          : "scale down",
-                               false});
-        chosen.insert(m->id);
-      }
-      live.erase(std::remove_if(live.begin(), live.end(),
-                                [&](const MemberView* m) { return chosen.count(m->id) > 0; }),
-                 live.end());
+  void Decide() {
+    if (in_.hold) {
+      Hold();
+    } else if (!in_.rolling) {
+      Steady();
     } else {
-      for (int64_t i = 0; i < a.creates; ++i) d->creates.push_back({});
+      Roll();
     }
-    Remediate(in, live, chosen, n, d);
-    return;
   }
 
-  // Rolling. Outdated members go as the availability allows (which also applies a smaller
+ private:
+  // Paused: neither roll nor undo; keep up to size + surge, replace what is gone.
+  void Hold();
+  // Not rolling (steady, or a stopped update): the size, extras, remediation.
+  void Steady();
+  void Roll();
+
+  // Creations decided and not started yet: they will exist, so they count against the size +
+  // surge allowance as much as existing instances do (kept_slots_ shrinks as CancelSlots drops
+  // some; it only drops unstarted ones).
+  int64_t Queued() const { return kept_slots_ - started_slots_; }
+  // Members beyond `limit`, not counting creations whose Provision has not returned (they may
+  // be among the members already).
+  int64_t Extras(int64_t members, int64_t limit) const {
+    return members + kept_slots_ - in_flight_ - limit;
+  }
+  // Drops creations not started yet, newest first, while more than `excess` are wanted.
+  void CancelSlots(int64_t excess) {
+    for (auto it = in_.slots.rbegin(); it != in_.slots.rend() && excess > 0; ++it) {
+      if (it->exists) continue;
+      d_->cancel_slots.push_back(it->key);
+      --excess;
+      --kept_slots_;
+    }
+  }
+
+  const DecideInput& in_;
+  Decision* const d_;
+  const int64_t n_;
+  std::vector<const MemberView*> live_;
+  int64_t existing_ = 0;
+  bool any_outdated_ = false;
+  int64_t in_flight_ = 0;
+  int64_t started_slots_ = 0;
+  int64_t kept_slots_ = 0;
+  absl::flat_hash_set<std::string> chosen_;
+};
+
+void CattleDecider::Hold() {
+  const int64_t allowance = n_ + in_.limits.surge;
+  int64_t have = static_cast<int64_t>(live_.size()) + kept_slots_;
+  if (have > allowance) {
+    CancelSlots(have - allowance);
+    int64_t excess = Extras(static_cast<int64_t>(live_.size()), allowance);
+    std::vector<const MemberView*> order;
+    if (excess > 0) order = live_;
+    SortForScaleDown(&order, in_.target_sha);
+    for (const MemberView* m : order) {
+      if (excess-- <= 0) break;
+      d_->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
+    }
+  } else if (have < n_) {
+    int64_t creates = std::min(n_ - have, allowance - existing_ - Queued());
+    for (int64_t i = 0; i < creates; ++i) d_->creates.push_back({});
+  }
+}
+
+void CattleDecider::Steady() {
+  const CattleArithmetic a = CountCattle(CattleCounts{
+      n_, static_cast<int64_t>(live_.size()), existing_, kept_slots_, Queued(), in_flight_});
+  if (a.cancel > 0 || a.extras > 0) {
+    // A smaller size: first drop creations not started yet, then destroy extras.
+    CancelSlots(a.cancel);
+    int64_t excess = a.extras;
+    std::vector<const MemberView*> order;
+    // Sorting thousands of members is for when some must go (not for creations under way
+    // that are listed already, counted twice).
+    if (excess > 0) order = live_;
+    if (in_.stopped) {
+      SortForStop(&order);
+    } else {
+      SortForScaleDown(&order, in_.target_sha);
+    }
+    for (const MemberView* m : order) {
+      if (excess-- <= 0) break;
+      d_->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN,
+                              in_.stopped ? "above the size after the update stopped"
+                                          : "scale down",
+                              false});
+      chosen_.insert(m->id);
+    }
+    live_.erase(std::remove_if(live_.begin(), live_.end(),
+                               [&](const MemberView* m) { return chosen_.count(m->id) > 0; }),
+                live_.end());
+  } else {
+    for (int64_t i = 0; i < a.creates; ++i) d_->creates.push_back({});
+  }
+  Remediate(in_, live_, chosen_, n_, d_);
+}
+
+void CattleDecider::Roll() {
+  // Outdated members go as the availability allows (which also applies a smaller
   // size at once: extra outdated members cost no availability below the floor).
   std::vector<const MemberView*> outdated, current;
   int64_t available = 0;
-  for (const MemberView* m : live) {
-    (m->config_sha == in.target_sha ? current : outdated).push_back(m);
-    if (Available(*m, in.target_sha)) ++available;
+  for (const MemberView* m : live_) {
+    (m->config_sha == in_.target_sha ? current : outdated).push_back(m);
+    if (Available(*m, in_.target_sha)) ++available;
   }
   int64_t current_count = static_cast<int64_t>(current.size());
-  if (current_count + kept_slots > n) cancel_slots(current_count + kept_slots - n);
+  if (current_count + kept_slots_ > n_) CancelSlots(current_count + kept_slots_ - n_);
 
-  const int64_t floor = n - in.limits.unavailable;
+  const int64_t floor = n_ - in_.limits.unavailable;
   SortForRoll(&outdated);
   for (const MemberView* m : outdated) {
     if (m->health == fv1::HEALTH_UNSPECIFIED) continue;
     if (KnownNotHealthy(*m)) {
-      d->destroys.push_back(
+      d_->destroys.push_back(
           {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (not healthy)", false});
     } else if (available - 1 >= floor) {
-      d->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});
+      d_->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});
       --available;
     }
   }
 
   // Current-config extras (a smaller size) only once no outdated instance is left, so that a
   // current-config member is never destroyed while outdated ones remain.
-  if (!any_outdated && extras(current_count, n) > 0) {
-    int64_t excess = extras(current_count, n);
-    SortForScaleDown(&current, in.target_sha);
+  if (!any_outdated_ && Extras(current_count, n_) > 0) {
+    int64_t excess = Extras(current_count, n_);
+    SortForScaleDown(&current, in_.target_sha);
     for (const MemberView* m : current) {
       if (excess-- <= 0) break;
-      d->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
+      d_->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
     }
   }
 
@@ -247,10 +270,12 @@ void DecideCattle(const DecideInput& in, Decision* d) {
   // counting the creations already queued (each pass would otherwise queue another surge's
   // worth while the first waits to start: tools/bench saw 1,125 instances in an update of 1,000
   // at 10% surge with --max-parallel=32).
-  const int64_t room = n + in.limits.surge - existing - queued();
-  const int64_t need = n - current_count - kept_slots;
-  for (int64_t i = 0; i < std::min(room, need); ++i) d->creates.push_back({});
+  const int64_t room = n_ + in_.limits.surge - existing_ - Queued();
+  const int64_t need = n_ - current_count - kept_slots_;
+  for (int64_t i = 0; i < std::min(room, need); ++i) d_->creates.push_back({});
 }
+
+void DecideCattle(const DecideInput& in, Decision* d) { CattleDecider(in, d).Decide(); }
 
 void DecidePets(const DecideInput& in, Decision* d) {
   absl::flat_hash_map<std::string, size_t> index;
@@ -425,132 +450,150 @@ Decision Decide(const DecideInput& in) {
   return d;
 }
 
-gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<SlotView>& slots,
-                   const gv1::GroupSpec& proposed, const std::string& proposed_sha) {
-  gv1::Plan plan;
-  plan.set_config_sha(proposed_sha);
-  const std::string short_sha = ShortSha(proposed_sha);
-  std::vector<gv1::PlanStep> destroys, creates, replaces;
+namespace {
 
-  auto destroy = [&](const MemberView& m, const std::string& why) {
+// Builds a plan's steps in the order they are carried out.
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(const std::string& sha) : sha_(sha), short_sha_(ShortSha(sha)) {}
+
+  void Pets(const std::vector<MemberView>& members, const std::vector<const MemberView*>& live,
+            const std::vector<SlotView>& slots, const gv1::GroupSpec& proposed);
+  void Cattle(const std::vector<MemberView>& members, std::vector<const MemberView*> live,
+              const std::vector<SlotView>& slots, const gv1::GroupSpec& proposed);
+  // The plan: extras destroyed and missing members created at once, then the replacements;
+  // its counts and summary.
+  gv1::Plan Finish();
+
+ private:
+  void Destroy(const MemberView& m, const std::string& why) {
     gv1::PlanStep s;
     s.set_action(gv1::STEP_ACTION_DESTROY);
     s.set_instance_id(m.id);
     s.set_logical_id(m.logical_id);
     s.set_description(absl::StrCat("terminate ", m.id, " (", why, ")"));
-    destroys.push_back(std::move(s));
-  };
-  auto replace = [&](const MemberView& m) {
+    destroys_.push_back(std::move(s));
+  }
+  void Replace(const MemberView& m) {
     gv1::PlanStep s;
     s.set_action(gv1::STEP_ACTION_REPLACE);
     s.set_instance_id(m.id);
     s.set_logical_id(m.logical_id);
     s.set_description(absl::StrCat("replace ", m.id,
                                    m.logical_id.empty() ? "" : " (logical ID " + m.logical_id + ")",
-                                   " with one on config ", short_sha));
-    replaces.push_back(std::move(s));
-  };
-  auto create = [&](const std::string& lid) {
+                                   " with one on config ", short_sha_));
+    replaces_.push_back(std::move(s));
+  }
+  void Create(const std::string& lid) {
     gv1::PlanStep s;
     s.set_action(gv1::STEP_ACTION_CREATE);
     s.set_logical_id(lid);
     s.set_description(lid.empty()
-                          ? absl::StrCat("add an instance on config ", short_sha)
+                          ? absl::StrCat("add an instance on config ", short_sha_)
                           : absl::StrCat("add the instance of logical ID ", lid, " on config ",
-                                         short_sha));
-    creates.push_back(std::move(s));
-  };
+                                         short_sha_));
+    creates_.push_back(std::move(s));
+  }
 
-  std::vector<const MemberView*> live;
+  const std::string sha_;
+  const std::string short_sha_;
+  std::vector<gv1::PlanStep> destroys_, creates_, replaces_;
+};
+
+void PlanBuilder::Pets(const std::vector<MemberView>& members,
+                       const std::vector<const MemberView*>& live,
+                       const std::vector<SlotView>& slots, const gv1::GroupSpec& proposed) {
+  const auto& ids = proposed.allocation().logical_ids().ids();
+  absl::flat_hash_map<std::string, size_t> index;
+  for (int i = 0; i < ids.size(); ++i) index.emplace(ids[i], i);
+  absl::flat_hash_map<std::string, std::vector<const MemberView*>> by_lid;
+  absl::flat_hash_set<std::string> has_member;
   for (const MemberView& m : members) {
-    if (!m.destroying) live.push_back(&m);
+    if (index.count(m.logical_id)) has_member.insert(m.logical_id);
   }
-
-  if (proposed.allocation().has_logical_ids()) {
-    const auto& ids = proposed.allocation().logical_ids().ids();
-    absl::flat_hash_map<std::string, size_t> index;
-    for (int i = 0; i < ids.size(); ++i) index.emplace(ids[i], i);
-    absl::flat_hash_map<std::string, std::vector<const MemberView*>> by_lid;
-    absl::flat_hash_set<std::string> has_member;
-    for (const MemberView& m : members) {
-      if (index.count(m.logical_id)) has_member.insert(m.logical_id);
+  for (const MemberView* m : live) {
+    if (m->logical_id.empty()) {
+      Destroy(*m, "no logical ID");
+    } else if (!index.count(m->logical_id)) {
+      Destroy(*m, absl::StrCat("logical ID ", m->logical_id, " is not in the group"));
+    } else {
+      by_lid[m->logical_id].push_back(m);
     }
-    for (const MemberView* m : live) {
-      if (m->logical_id.empty()) {
-        destroy(*m, "no logical ID");
-      } else if (!index.count(m->logical_id)) {
-        destroy(*m, absl::StrCat("logical ID ", m->logical_id, " is not in the group"));
-      } else {
-        by_lid[m->logical_id].push_back(m);
-      }
-    }
-    std::vector<const MemberView*> kept(ids.size(), nullptr);
-    for (auto& [lid, ms] : by_lid) {
-      std::sort(ms.begin(), ms.end(), [&](const MemberView* a, const MemberView* b) {
-        return KeepFirst(a, b, proposed_sha);
-      });
-      kept[index[lid]] = ms[0];
-      for (size_t i = 1; i < ms.size(); ++i) {
-        destroy(*ms[i], absl::StrCat("duplicate for logical ID ", lid));
-      }
-    }
-    absl::flat_hash_set<std::string> slot_lids;
-    for (const SlotView& s : slots) slot_lids.insert(s.logical_id);
-    for (const std::string& lid : ids) {
-      if (!has_member.count(lid) && !slot_lids.count(lid)) create(lid);
-    }
-    std::vector<const MemberView*> outdated;
-    for (const MemberView* k : kept) {
-      if (k != nullptr && k->config_sha != proposed_sha) outdated.push_back(k);
-    }
-    std::stable_sort(outdated.begin(), outdated.end(), [](const MemberView* a,
-                                                          const MemberView* b) {
-      return KnownNotHealthy(*a) && !KnownNotHealthy(*b);
+  }
+  std::vector<const MemberView*> kept(ids.size(), nullptr);
+  for (auto& [lid, ms] : by_lid) {
+    std::sort(ms.begin(), ms.end(), [&](const MemberView* a, const MemberView* b) {
+      return KeepFirst(a, b, sha_);
     });
-    for (const MemberView* m : outdated) replace(*m);
-  } else {
-    CattleCounts counts;
-    counts.size = proposed.allocation().size();
-    counts.live = static_cast<int64_t>(live.size());
-    counts.existing = static_cast<int64_t>(members.size());
-    counts.slots = static_cast<int64_t>(slots.size());
-    for (const SlotView& s : slots) {
-      if (!s.exists) ++counts.queued;
-      if (s.exists) ++counts.existing;
-      if (s.in_flight) ++counts.in_flight;
+    kept[index[lid]] = ms[0];
+    for (size_t i = 1; i < ms.size(); ++i) {
+      Destroy(*ms[i], absl::StrCat("duplicate for logical ID ", lid));
     }
-    // As Decide, with creations counted once they will exist (the plan is the whole update).
-    const CattleArithmetic a = CountCattle(counts);
-    int64_t have = counts.live + counts.slots - a.cancel;
-    if (a.extras > 0) {
-      int64_t excess = a.extras;
-      std::vector<const MemberView*> order = live;
-      SortForScaleDown(&order, proposed_sha);
-      absl::flat_hash_set<std::string> gone;
-      for (const MemberView* m : order) {
-        if (excess <= 0) break;
-        destroy(*m, "scale down");
-        gone.insert(m->id);
-        --excess;
-        --have;
-      }
-      live.erase(std::remove_if(live.begin(), live.end(),
-                                [&](const MemberView* m) { return gone.count(m->id) > 0; }),
-                 live.end());
-    }
-    for (int64_t i = have; i < counts.size; ++i) create("");
-    std::vector<const MemberView*> outdated;
-    for (const MemberView* m : live) {
-      if (m->config_sha != proposed_sha) outdated.push_back(m);
-    }
-    SortForRoll(&outdated);
-    for (const MemberView* m : outdated) replace(*m);
   }
+  absl::flat_hash_set<std::string> slot_lids;
+  for (const SlotView& s : slots) slot_lids.insert(s.logical_id);
+  for (const std::string& lid : ids) {
+    if (!has_member.count(lid) && !slot_lids.count(lid)) Create(lid);
+  }
+  std::vector<const MemberView*> outdated;
+  for (const MemberView* k : kept) {
+    if (k != nullptr && k->config_sha != sha_) outdated.push_back(k);
+  }
+  std::stable_sort(outdated.begin(), outdated.end(), [](const MemberView* a,
+                                                        const MemberView* b) {
+    return KnownNotHealthy(*a) && !KnownNotHealthy(*b);
+  });
+  for (const MemberView* m : outdated) Replace(*m);
+}
 
-  plan.set_destroys(static_cast<int64_t>(destroys.size()));
-  plan.set_creates(static_cast<int64_t>(creates.size()));
-  plan.set_replaces(static_cast<int64_t>(replaces.size()));
-  for (auto* v : {&destroys, &creates, &replaces}) {
+void PlanBuilder::Cattle(const std::vector<MemberView>& members,
+                         std::vector<const MemberView*> live, const std::vector<SlotView>& slots,
+                         const gv1::GroupSpec& proposed) {
+  CattleCounts counts;
+  counts.size = proposed.allocation().size();
+  counts.live = static_cast<int64_t>(live.size());
+  counts.existing = static_cast<int64_t>(members.size());
+  counts.slots = static_cast<int64_t>(slots.size());
+  for (const SlotView& s : slots) {
+    if (!s.exists) ++counts.queued;
+    if (s.exists) ++counts.existing;
+    if (s.in_flight) ++counts.in_flight;
+  }
+  // As Decide, with creations counted once they will exist (the plan is the whole update).
+  const CattleArithmetic a = CountCattle(counts);
+  int64_t have = counts.live + counts.slots - a.cancel;
+  if (a.extras > 0) {
+    int64_t excess = a.extras;
+    std::vector<const MemberView*> order = live;
+    SortForScaleDown(&order, sha_);
+    absl::flat_hash_set<std::string> gone;
+    for (const MemberView* m : order) {
+      if (excess <= 0) break;
+      Destroy(*m, "scale down");
+      gone.insert(m->id);
+      --excess;
+      --have;
+    }
+    live.erase(std::remove_if(live.begin(), live.end(),
+                              [&](const MemberView* m) { return gone.count(m->id) > 0; }),
+               live.end());
+  }
+  for (int64_t i = have; i < counts.size; ++i) Create("");
+  std::vector<const MemberView*> outdated;
+  for (const MemberView* m : live) {
+    if (m->config_sha != sha_) outdated.push_back(m);
+  }
+  SortForRoll(&outdated);
+  for (const MemberView* m : outdated) Replace(*m);
+}
+
+gv1::Plan PlanBuilder::Finish() {
+  gv1::Plan plan;
+  plan.set_config_sha(sha_);
+  plan.set_destroys(static_cast<int64_t>(destroys_.size()));
+  plan.set_creates(static_cast<int64_t>(creates_.size()));
+  plan.set_replaces(static_cast<int64_t>(replaces_.size()));
+  for (auto* v : {&destroys_, &creates_, &replaces_}) {
     for (gv1::PlanStep& s : *v) *plan.add_steps() = std::move(s);
   }
 
@@ -571,6 +614,23 @@ gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<Slo
   }
   plan.set_summary(summary.empty() ? "Noop" : summary);
   return plan;
+}
+
+}  // namespace
+
+gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<SlotView>& slots,
+                   const gv1::GroupSpec& proposed, const std::string& proposed_sha) {
+  std::vector<const MemberView*> live;
+  for (const MemberView& m : members) {
+    if (!m.destroying) live.push_back(&m);
+  }
+  PlanBuilder plan(proposed_sha);
+  if (proposed.allocation().has_logical_ids()) {
+    plan.Pets(members, live, slots, proposed);
+  } else {
+    plan.Cattle(members, std::move(live), slots, proposed);
+  }
+  return plan.Finish();
 }
 
 }  // namespace infrakit::services::group

@@ -203,7 +203,7 @@ INSTANTIATE_TEST_SUITE_P(
                            0, 1),
                    0,
                    {"b"}},
-        // The seed's tutorial: 5 on the old config, update to 3 on the new one.
+        // The tutorial of the original InfraKit: 5 on the old config, update to 3 on the new one.
         DecideCase{"TutorialShrinksAtOnce",
                    Rolling(Cattle(3, {M("i1", kOld, fv1::HEALTH_HEALTHY, 1),
                                       M("i2", kOld, fv1::HEALTH_HEALTHY, 2),
@@ -557,7 +557,7 @@ std::vector<MemberView> Five(const std::string& sha) {
   return v;
 }
 
-TEST(MakePlanTest, SeedTutorialUpdate) {
+TEST(MakePlanTest, TutorialUpdate) {
   gv1::Plan p = MakePlan(Five(kOld), {}, CattleSpec(3), kNew);
   EXPECT_EQ(p.summary(), "Performs a rolling update of 3 instances, then terminates 2 instances");
   EXPECT_EQ(p.replaces(), 3);
