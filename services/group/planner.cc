@@ -366,6 +366,12 @@ std::string Instances(int64_t n) {
 
 }  // namespace
 
+absl::Duration HealthDeadline(const gv1::GroupSpec& spec) {
+  constexpr double kDefaultHealthDeadlineSeconds = 300;
+  const double s = spec.update_policy().health_deadline_seconds();
+  return absl::Seconds(s > 0 ? s : kDefaultHealthDeadlineSeconds);
+}
+
 CattleArithmetic CountCattle(const CattleCounts& c) {
   CattleArithmetic a;
   const int64_t have = c.live + c.slots;

@@ -223,6 +223,9 @@ struct RolloutDecision {
 // its creation and the update's start.
 RolloutDecision DecideRollout(const RolloutInput& in);
 
+// How long a new member of an update of `spec` has to become ready (default 300 s).
+absl::Duration HealthDeadline(const gv1::GroupSpec& spec);
+
 // The members a group wants: its size, or the number of its logical IDs.
 int64_t DesiredCount(const gv1::GroupSpec& spec);
 

@@ -17,7 +17,6 @@
 namespace infrakit::services::group {
 namespace {
 
-constexpr double kDefaultHealthDeadlineSeconds = 300;
 constexpr int64_t kDefaultMaxUnhealthyPercent = 50;
 
 // A pass costs O(members). Run back to back, one per event, the passes of a group of thousands,
@@ -247,9 +246,7 @@ void Reconciler::ScheduleNextLocked(Group* g, absl::Time now) {
   const gv1::RemediationPolicy& r = g->spec.remediation();
   const bool update_running = Rolling(g->update);
   const absl::Duration min_ready = absl::Seconds(g->spec.update_policy().min_ready_seconds());
-  const double deadline_s = g->spec.update_policy().health_deadline_seconds();
-  const absl::Duration deadline =
-      absl::Seconds(deadline_s > 0 ? deadline_s : kDefaultHealthDeadlineSeconds);
+  const absl::Duration deadline = HealthDeadline(g->spec);
   const absl::Time update_started =
       update_running ? FromProto(g->update.started()) : absl::InfinitePast();
   // Remediation waits for fresh verdicts of pending members (re-checked below) while the

@@ -10,17 +10,6 @@
 #include "services/group/planner.h"
 
 namespace infrakit::services::group {
-namespace {
-
-constexpr double kDefaultHealthDeadlineSeconds = 300;
-
-absl::Duration HealthDeadline(const gv1::GroupSpec& spec) {
-  const double s = spec.update_policy().health_deadline_seconds();
-  return absl::Seconds(s > 0 ? s : kDefaultHealthDeadlineSeconds);
-}
-
-}  // namespace
-
 absl::Status Rollout::CheckUpdatableLocked(Group* g, const gv1::GroupSpec& spec) {
   if (g->destroying) {
     return absl::FailedPreconditionError(
