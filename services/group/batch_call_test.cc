@@ -33,9 +33,9 @@ TEST(BatchCallTest, AWrongCountOrAFailedCallFailsEveryItem) {
     EXPECT_EQ(o.status().code(), absl::StatusCode::kInternal);
     EXPECT_EQ(o.status().message(), "BatchProvision answered 1 results for 3 requests");
   }
-  auto failed = SplitBatch(absl::StatusOr<iv1::BatchProvisionResponse>(
-                               absl::UnavailableError("down")),
-                           2, "BatchProvision", "requests", IdOf);
+  auto failed =
+      SplitBatch(absl::StatusOr<iv1::BatchProvisionResponse>(absl::UnavailableError("down")), 2,
+                 "BatchProvision", "requests", IdOf);
   for (const auto& o : failed) EXPECT_EQ(o.status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -50,9 +50,9 @@ TEST(BatchCallTest, CallResolvedPassesOnWhyThePluginIsMissing) {
 
 TEST(BatchCallTest, BatchSizeSpreadsOverTheCalls) {
   EXPECT_EQ(BatchSize(1, 4, 128), 1u);
-  EXPECT_EQ(BatchSize(10, 4, 128), 10u);     // a few go together
-  EXPECT_EQ(BatchSize(1000, 4, 128), 128u);  // capped
-  EXPECT_EQ(BatchSize(200, 4, 128), 50u);    // spread
+  EXPECT_EQ(BatchSize(10, 4, 128), 10u);       // a few go together
+  EXPECT_EQ(BatchSize(1000, 4, 128), 128u);    // capped
+  EXPECT_EQ(BatchSize(200, 4, 128), 50u);      // spread
   EXPECT_EQ(BatchSize(5000, 4, 5000), 1000u);  // never above spi::kMaxBatchSize
 }
 

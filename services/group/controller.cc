@@ -52,9 +52,9 @@ class StreamSubscription : public Subscription {
 absl::Status ShuttingDown() { return absl::UnavailableError("the group service is shutting down"); }
 
 absl::Status MembershipUnknown(const Group& g) {
-  return absl::UnavailableError(
-      absl::StrCat("the members of group \"", g.id, "\" are not known yet: waiting for instance plugin \"",
-                   g.spec.instance().plugin(), "\""));
+  return absl::UnavailableError(absl::StrCat("the members of group \"", g.id,
+                                             "\" are not known yet: waiting for instance plugin \"",
+                                             g.spec.instance().plugin(), "\""));
 }
 
 }  // namespace
@@ -161,8 +161,8 @@ absl::Status Controller::Start() {
   for (GroupRecord& r : *records) {
     if (c.rt.groups.count(r.spec().id())) continue;
     if (absl::Status valid = ValidateGroupSpec(r.spec()); !valid.ok()) {
-      LOG(WARNING) << "stored group " << r.spec().id() << " does not pass today's checks ("
-                   << valid << "); managing it anyway";
+      LOG(WARNING) << "stored group " << r.spec().id() << " does not pass today's checks (" << valid
+                   << "); managing it anyway";
     }
     std::unique_ptr<Group> g = c.NewGroupLocked(r.spec());
     if (r.update().active()) g->update = r.update();
@@ -174,7 +174,7 @@ absl::Status Controller::Start() {
     Group* raw = g.get();
     c.rt.groups.emplace(raw->id, std::move(g));
     LOG(INFO) << "resuming group " << raw->id
-              << (!raw->update.active()     ? ""
+              << (!raw->update.active()   ? ""
                   : raw->update.stopped() ? " (update stopped)"
                   : raw->update.paused()  ? " (update paused)"
                                           : " (update in progress)")
@@ -515,13 +515,13 @@ void Controller::DestroyInstances(const gv1::DestroyInstancesRequest& request,
         g->spec.mutable_allocation()->set_size(
             std::max<int64_t>(0, g->spec.allocation().size() - 1));
       }
-      c.destruction.DoomLocked(g, &m, iv1::DESTROY_REASON_TERMINATE, "destroyed on request",
-                               false, rid);
+      c.destruction.DoomLocked(g, &m, iv1::DESTROY_REASON_TERMINATE, "destroyed on request", false,
+                               rid);
     }
-    c.events.EmitLocked(g, gv1::GROUP_EVENT_TYPE_SPEC_CHANGED, "",
-                        absl::StrCat("size ", before, " -> ", DesiredCount(g->spec),
-                                     " (destroying ",
-                                     Plural(static_cast<int64_t>(ids.size()), "instance"), ")"));
+    c.events.EmitLocked(
+        g, gv1::GROUP_EVENT_TYPE_SPEC_CHANGED, "",
+        absl::StrCat("size ", before, " -> ", DesiredCount(g->spec), " (destroying ",
+                     Plural(static_cast<int64_t>(ids.size()), "instance"), ")"));
     c.persistence.MarkDirtyLocked(g);
     c.destruction.PumpLocked(g);
     c.reconciler.ScheduleReconcileLocked(g);

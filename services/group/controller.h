@@ -58,8 +58,8 @@ class Controller {
   // `resolver`, `store`, `clock` and `executor` must outlive the Controller and every task it
   // posted: stop the executor (and the clock) after destroying the Controller and before
   // destroying the others. Tasks and timers that run after the Controller is gone do nothing.
-  Controller(ControllerOptions options, spi::PluginResolver* resolver, Store* store,
-             Clock* clock, Executor* executor);
+  Controller(ControllerOptions options, spi::PluginResolver* resolver, Store* store, Clock* clock,
+             Executor* executor);
   // Shutdown(), then forgets everything.
   ~Controller();
 

@@ -82,8 +82,8 @@ TEST(EventsTest, UpdateAfterUnwatchAndWatchCreatesNewInstances) {
   EXPECT_EQ(h.instance->created(), 6);
   for (const auto& e : events->events) {
     if (e.type() == gv1::GROUP_EVENT_TYPE_CREATED) {
-      EXPECT_FALSE(old.count(e.instance_id())) << "reported an adopted instance as created: "
-                                               << e.message();
+      EXPECT_FALSE(old.count(e.instance_id()))
+          << "reported an adopted instance as created: " << e.message();
     }
   }
   for (const auto& m : log->messages) {

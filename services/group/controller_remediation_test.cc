@@ -43,8 +43,8 @@ TEST(RemediationTest, ReplacesLongUnhealthyMembersOneAtATime) {
   EXPECT_EQ(events->Count(gv1::GROUP_EVENT_TYPE_UNHEALTHY), 2);
   h.Advance(absl::Seconds(29));
   EXPECT_TRUE(h.instance->destroyed_order().empty());  // not unhealthy for long enough yet
-  ASSERT_TRUE(h.RunUntil([&] { return h.instance->destroyed_order().size() == 2; },
-                         absl::Minutes(2)));
+  ASSERT_TRUE(
+      h.RunUntil([&] { return h.instance->destroyed_order().size() == 2; }, absl::Minutes(2)));
   // One at a time: the second only once the first replacement was listed (5 s lag).
   ASSERT_EQ(h.destroy_times.size(), 2u);
   EXPECT_GE(h.destroy_times[1] - h.destroy_times[0], absl::Seconds(5));
@@ -89,7 +89,6 @@ TEST(RemediationTest, OffByDefault) {
   EXPECT_EQ(h.Inspect("cattle").members(0).health(), fv1::HEALTH_UNHEALTHY);
   EXPECT_FALSE(h.Inspect("cattle").members(0).health_reason().empty());
 }
-
 
 // A frozen member is replaced once; its replacement, whose service takes 0.6 s to start, is
 // UNHEALTHY at its first check but is checked again and kept. (Each replacement used to be
@@ -140,8 +139,7 @@ TEST(RemediationTest, NeverStartingMemberIsReplacedAfterGraceAndWindow) {
   h.Settle();
   // The two old members are unhealthy too now; make them healthy so only the new one is not.
   for (const auto& d : before) h.flavor->SetHealth(d.id(), fv1::HEALTH_HEALTHY);
-  ASSERT_TRUE(h.RunUntil([&] { return !h.instance->destroyed_order().empty(); },
-                         absl::Minutes(1)));
+  ASSERT_TRUE(h.RunUntil([&] { return !h.instance->destroyed_order().empty(); }, absl::Minutes(1)));
   ASSERT_EQ(h.destroy_times.size(), 1u);
   // Grace (10 s) + window (5 s), re-checked every second.
   EXPECT_GE(h.destroy_times[0] - created, absl::Seconds(15));

@@ -76,13 +76,10 @@ TEST_P(ScaleTest, ConvergesWithoutOvershoot) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, ScaleTest,
-                         ::testing::Values(ScaleCase{"UpFromZero", 0, 3},
-                                           ScaleCase{"Up", 3, 5},
-                                           ScaleCase{"Down", 5, 2},
-                                           ScaleCase{"ToZero", 3, 0},
+                         ::testing::Values(ScaleCase{"UpFromZero", 0, 3}, ScaleCase{"Up", 3, 5},
+                                           ScaleCase{"Down", 5, 2}, ScaleCase{"ToZero", 3, 0},
                                            ScaleCase{"ZeroStaysZero", 0, 0},
-                                           ScaleCase{"Same", 4, 4},
-                                           ScaleCase{"Large", 2, 40}),
+                                           ScaleCase{"Same", 4, 4}, ScaleCase{"Large", 2, 40}),
                          [](const auto& info) { return info.param.name; });
 
 TEST(ControllerTest, ScaleDownRemovesTheNewestHealthyLast) {
@@ -198,9 +195,8 @@ TEST(ControllerTest, DestroyGroupDoesNotWaitForAnInstanceGoneBeforeProvisionRetu
   absl::StatusOr<gv1::DestroyGroupResponse> result = absl::UnknownError("not yet");
   gv1::DestroyGroupRequest req;
   req.set_id("cattle");
-  h.controller->DestroyGroup(req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) {
-    result = std::move(r);
-  });
+  h.controller->DestroyGroup(
+      req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) { result = std::move(r); });
   // No time passes.
   h.Settle();
   ASSERT_TRUE(result.ok()) << result.status();
@@ -240,8 +236,7 @@ TEST(ControllerTest, NothingHappensBeforeTheWatchIsSynced) {
   EXPECT_EQ(h.Status("cattle").waiting_for_plugin(), testing::kInstancePlugin);
   gv1::DescribeUpdateRequest describe;
   *describe.mutable_spec() = Harness::Cattle("cattle", 3, "v2");
-  EXPECT_EQ(h.controller->DescribeUpdate(describe).status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(h.controller->DescribeUpdate(describe).status().code(), absl::StatusCode::kUnavailable);
 
   h.instance->ReleaseSynced();
   h.Settle();
@@ -492,13 +487,16 @@ TEST(ControllerTest, PetsOneMemberPerLogicalId) {
   // original members untouched.
   std::set<std::string> originals = Ids(h, "pets");
   const std::string sha = h.Status("pets").config_sha();
-  std::string dup = h.instance->AddExternal(
-      {{"infrakit.group", "pets"}, {"infrakit.config_sha", sha}, {"infrakit.logical_id", "10.0.0.2"}},
-      "10.0.0.2");
-  std::string unknown = h.instance->AddExternal(
-      {{"infrakit.group", "pets"}, {"infrakit.config_sha", sha}, {"infrakit.logical_id", "10.9.9.9"}},
-      "10.9.9.9");
-  std::string none = h.instance->AddExternal({{"infrakit.group", "pets"}, {"infrakit.config_sha", sha}});
+  std::string dup = h.instance->AddExternal({{"infrakit.group", "pets"},
+                                             {"infrakit.config_sha", sha},
+                                             {"infrakit.logical_id", "10.0.0.2"}},
+                                            "10.0.0.2");
+  std::string unknown = h.instance->AddExternal({{"infrakit.group", "pets"},
+                                                 {"infrakit.config_sha", sha},
+                                                 {"infrakit.logical_id", "10.9.9.9"}},
+                                                "10.9.9.9");
+  std::string none =
+      h.instance->AddExternal({{"infrakit.group", "pets"}, {"infrakit.config_sha", sha}});
   h.Settle();
   EXPECT_EQ(Ids(h, "pets"), originals);
   EXPECT_EQ(h.instance->destroyed_order().size(), 3u);
@@ -610,15 +608,13 @@ TEST(ControllerTest, UnknownGroupIsNotFoundEverywhere) {
   absl::Status destroyed = absl::OkStatus(), instances = absl::OkStatus();
   gv1::DestroyGroupRequest dg;
   dg.set_id("nope");
-  h.controller->DestroyGroup(dg, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) {
-    destroyed = r.status();
-  });
+  h.controller->DestroyGroup(
+      dg, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) { destroyed = r.status(); });
   gv1::DestroyInstancesRequest di;
   di.set_id("nope");
   di.add_instance_ids("x");
-  h.controller->DestroyInstances(di, [&](absl::StatusOr<gv1::DestroyInstancesResponse> r) {
-    instances = r.status();
-  });
+  h.controller->DestroyInstances(
+      di, [&](absl::StatusOr<gv1::DestroyInstancesResponse> r) { instances = r.status(); });
   h.Settle();
   EXPECT_EQ(destroyed.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(instances.code(), absl::StatusCode::kNotFound);
@@ -681,9 +677,8 @@ TEST(ControllerTest, DestroyGroupDrainsDestroysAndForgets) {
   absl::StatusOr<gv1::DestroyGroupResponse> result = absl::UnknownError("not yet");
   gv1::DestroyGroupRequest req;
   req.set_id("cattle");
-  h.controller->DestroyGroup(req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) {
-    result = std::move(r);
-  });
+  h.controller->DestroyGroup(
+      req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) { result = std::move(r); });
   h.Settle();
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->destroyed(), 3);
@@ -717,9 +712,8 @@ TEST(ControllerTest, DestroyGroupCountsOnlyItsOwnDestroys) {
   absl::StatusOr<gv1::DestroyGroupResponse> result = absl::UnknownError("not yet");
   gv1::DestroyGroupRequest req;
   req.set_id("cattle");
-  h.controller->DestroyGroup(req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) {
-    result = std::move(r);
-  });
+  h.controller->DestroyGroup(
+      req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) { result = std::move(r); });
   h.Settle();
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->destroyed(), 3);

@@ -33,8 +33,8 @@ void Arm(Harness& h, const std::string& group, int n, int surge, int unavailable
   h.check_current_config = true;
 }
 
-gv1::GroupSpec WithPolicy(gv1::GroupSpec spec, int surge, int unavailable,
-                          double min_ready = 0, double deadline = 0,
+gv1::GroupSpec WithPolicy(gv1::GroupSpec spec, int surge, int unavailable, double min_ready = 0,
+                          double deadline = 0,
                           gv1::FailureAction on_failure = gv1::FAILURE_ACTION_UNSPECIFIED) {
   gv1::UpdatePolicy* p = spec.mutable_update_policy();
   if (surge >= 0) p->mutable_max_surge()->set_count(surge);
@@ -124,7 +124,8 @@ TEST_P(PolicyTest, RollsWithinTheLimits) {
   h.Watch(Harness::Cattle("cattle", c.size, "v1"));
   gv1::GroupSpec v2 =
       WithPolicy(Harness::Cattle("cattle", c.size, "v2"), c.surge, c.unavailable, c.min_ready);
-  if (c.percent_surge > 0) v2.mutable_update_policy()->mutable_max_surge()->set_percent(c.percent_surge);
+  if (c.percent_surge > 0)
+    v2.mutable_update_policy()->mutable_max_surge()->set_percent(c.percent_surge);
   const std::string sha2 = ConfigSha(v2);
   Arm(h, "cattle", c.size, c.eff_surge, c.eff_unavailable);
   h.peak = 0;
@@ -149,15 +150,14 @@ TEST_P(PolicyTest, RollsWithinTheLimits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, PolicyTest,
-    ::testing::Values(PolicyCase{"Defaults", 6, -1, -1, 0, 0, 1, 0},
-                      PolicyCase{"SurgeTwo", 6, 2, 0, 0, 0, 2, 0},
-                      PolicyCase{"UnavailableTwo", 6, 0, 2, 0, 0, 0, 2},
-                      PolicyCase{"SurgeAndUnavailable", 6, 1, 1, 0, 0, 1, 1},
-                      PolicyCase{"SurgePercent", 6, -1, 0, 50, 0, 3, 0},
-                      PolicyCase{"MinReady", 4, 1, 0, 0, 5, 1, 0}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Table, PolicyTest,
+                         ::testing::Values(PolicyCase{"Defaults", 6, -1, -1, 0, 0, 1, 0},
+                                           PolicyCase{"SurgeTwo", 6, 2, 0, 0, 0, 2, 0},
+                                           PolicyCase{"UnavailableTwo", 6, 0, 2, 0, 0, 0, 2},
+                                           PolicyCase{"SurgeAndUnavailable", 6, 1, 1, 0, 0, 1, 1},
+                                           PolicyCase{"SurgePercent", 6, -1, 0, 50, 0, 3, 0},
+                                           PolicyCase{"MinReady", 4, 1, 0, 0, 5, 1, 0}),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(UpdateTest, PetsAreReplacedInPlaceOneAtATimeAfterHealthy) {
   Harness h;
@@ -239,8 +239,8 @@ TEST(UpdateTest, OldMembersAreCheckedWithTheirOwnConfig) {
   h.Watch(v1);
   ASSERT_EQ(h.Count("cattle"), 3);
   gv1::GroupSpec v2 = v1;
-  (*v2.mutable_flavor()->mutable_properties()->mutable_fields())["HealthCheck"]
-      .set_string_value("false");
+  (*v2.mutable_flavor()->mutable_properties()->mutable_fields())["HealthCheck"].set_string_value(
+      "false");
   const std::string sha2 = ConfigSha(v2);
   ASSERT_NE(sha1, sha2);
   // Whatever is probed with the new properties fails; the ground truth of the invariants
@@ -283,8 +283,8 @@ TEST(UpdateTest, UnknownConfigVerdictIsNotGroundsForDestroying) {
   ASSERT_TRUE(h.RunUntil([&] { return h.CountSha("cattle", sha2) == 1 && h.Count("cattle") == 2; },
                          absl::Seconds(30)));
   gv1::GroupSpec v3 = WithPolicy(Harness::Cattle("cattle", 2, "v3"), 1, 0);
-  (*v3.mutable_flavor()->mutable_properties()->mutable_fields())["HealthCheck"]
-      .set_string_value("false");
+  (*v3.mutable_flavor()->mutable_properties()->mutable_fields())["HealthCheck"].set_string_value(
+      "false");
   const std::string sha3 = ConfigSha(v3);
   h.flavor->SetPropertyHealth("HealthCheck", fv1::HEALTH_UNHEALTHY);
   h.flavor->SetShaHealth(sha3, fv1::HEALTH_UNHEALTHY);
@@ -644,7 +644,8 @@ TEST(UpdateTest, DescribeUpdateIsPure) {
   *req.mutable_spec() = Harness::Cattle("cattle", 4, "v2");
   auto plan = h.controller->DescribeUpdate(req);
   ASSERT_TRUE(plan.ok());
-  EXPECT_EQ(plan->plan().summary(), "Performs a rolling update of 3 instances, then adds 1 instance");
+  EXPECT_EQ(plan->plan().summary(),
+            "Performs a rolling update of 3 instances, then adds 1 instance");
   std::set<std::string> replaced;
   for (const auto& step : plan->plan().steps()) {
     if (step.action() == gv1::STEP_ACTION_REPLACE) replaced.insert(step.instance_id());
@@ -762,9 +763,8 @@ TEST(RestartTest, PausedUpdateStaysPausedAndDestroyCarriesOn) {
   absl::StatusOr<gv1::DestroyGroupResponse> done = absl::UnknownError("not called");
   gv1::DestroyGroupRequest req;
   req.set_id("cattle");
-  h.controller->DestroyGroup(req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) {
-    done = std::move(r);
-  });
+  h.controller->DestroyGroup(
+      req, [&](absl::StatusOr<gv1::DestroyGroupResponse> r) { done = std::move(r); });
   h.Advance(absl::Seconds(5));
   EXPECT_EQ(h.Count("cattle"), 3);
   EXPECT_EQ(done.status().code(), absl::StatusCode::kUnknown);

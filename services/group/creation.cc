@@ -67,12 +67,13 @@ void PrepareAll(spi::PluginResolver* resolver, const std::string& flavor_plugin,
     }
   }
   if (cattle_items.empty()) return;
-  auto specs = SplitBatch((*flavor)->BatchPrepare(cattle), cattle_items.size(), "BatchPrepare",
-                          "indexes", [](fv1::BatchPrepareResponse& r, int i) -> absl::StatusOr<iv1::Spec> {
-                            fv1::PrepareResult* result = r.mutable_results(i);
-                            if (result->has_error()) return spi::FromItemStatus(result->error());
-                            return std::move(*result->mutable_response()->mutable_spec());
-                          });
+  auto specs =
+      SplitBatch((*flavor)->BatchPrepare(cattle), cattle_items.size(), "BatchPrepare", "indexes",
+                 [](fv1::BatchPrepareResponse& r, int i) -> absl::StatusOr<iv1::Spec> {
+                   fv1::PrepareResult* result = r.mutable_results(i);
+                   if (result->has_error()) return spi::FromItemStatus(result->error());
+                   return std::move(*result->mutable_response()->mutable_spec());
+                 });
   for (size_t i = 0; i < cattle_items.size(); ++i) {
     Item& item = *cattle_items[i];
     if (!specs[i].ok()) {
@@ -135,8 +136,8 @@ void Creation::CreateLocked(Group* g, const std::string& lid) {
   }
 }
 
-void Creation::DropLostSlotsLocked(
-    Group* g, absl::Time as_of, const absl::btree_map<std::string, iv1::Description>* listing) {
+void Creation::DropLostSlotsLocked(Group* g, absl::Time as_of,
+                                   const absl::btree_map<std::string, iv1::Description>* listing) {
   std::vector<int64_t> lost;
   // Oldest first: only the ones past the grace are looked at.
   for (const auto& [provisioned_at, seq] : g->created_slots) {
@@ -148,8 +149,8 @@ void Creation::DropLostSlotsLocked(
     rt_->parts.events->ErrorLocked(
         g, iid,
         absl::StrCat("instance ", iid, " was created but plugin ", g->spec.instance().plugin(),
-                     " has not listed it within ",
-                     absl::FormatDuration(rt_->options.listing_grace), "; no longer counting it"));
+                     " has not listed it within ", absl::FormatDuration(rt_->options.listing_grace),
+                     "; no longer counting it"));
     g->EraseSlot(seq);
   }
 }
@@ -225,9 +226,8 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
   Settle(id, uid, items, attempt);
 }
 
-void Creation::Settle(const std::string& id, int64_t uid,
-                            const std::vector<CreationItem>& items,
-                            int attempt) {
+void Creation::Settle(const std::string& id, int64_t uid, const std::vector<CreationItem>& items,
+                      int attempt) {
   absl::MutexLock lock(&rt_->mu);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
@@ -258,8 +258,8 @@ void Creation::Settle(const std::string& id, int64_t uid,
   // was started: a call of the same wave succeeding does not make a failed creation's retry
   // immediate, nor hide its error.
   if (succeeded) {
-    const bool had_errors = g->provision_retry.failures() > 0 || !g->instance_error.empty() ||
-                            !g->flavor_error.empty();
+    const bool had_errors =
+        g->provision_retry.failures() > 0 || !g->instance_error.empty() || !g->flavor_error.empty();
     if (g->provision_retry.Succeed(attempt)) {
       if (had_errors) g->last_error.clear();
       g->instance_error.clear();
@@ -282,11 +282,10 @@ void Creation::Settle(const std::string& id, int64_t uid,
           failed_in_flavor ? g->spec.flavor().plugin() : g->spec.instance().plugin();
       rt_->parts.events->ErrorLocked(
           g, "",
-          absl::StrCat("creating ", failures == 1 ? "an instance" : Plural(failures, "instance"),
-                       " failed (", plugin, ", attempt ", g->provision_retry.failures(),
-                       "; next try in ",
-                       absl::FormatDuration(g->provision_retry.retry_at() - rt_->Now()),
-                       "): ", failure));
+          absl::StrCat(
+              "creating ", failures == 1 ? "an instance" : Plural(failures, "instance"),
+              " failed (", plugin, ", attempt ", g->provision_retry.failures(), "; next try in ",
+              absl::FormatDuration(g->provision_retry.retry_at() - rt_->Now()), "): ", failure));
       rt_->parts.passes->WakeAtLocked(g, g->provision_retry.retry_at());
     }
   }

@@ -54,7 +54,7 @@ class Creation {
   // Takes the lock and settles a call's items: counts its failures as one attempt of the
   // provision retry, settles each slot, and starts what comes next.
   void Settle(const std::string& id, int64_t uid, const std::vector<CreationItem>& items,
-                    int attempt);
+              int attempt);
   void OnDoneLocked(Group* g, int64_t seq, const absl::StatusOr<iv1::ProvisionResponse>& result);
 
   Runtime* const rt_;

@@ -72,24 +72,23 @@ void DestroyAll(spi::PluginResolver* resolver, const std::string& instance_plugi
   if (!destroyed.empty()) {
     auto answer = CallResolved(resolver->Instance(instance_plugin),
                                [&](auto instance) { return instance->BatchDestroy(destroy); });
-    auto results = SplitBatch(
-        std::move(answer), destroyed.size(), "BatchDestroy", "requests",
-        [](iv1::BatchDestroyResponse& r, int i) {
-          absl::Status s = spi::FromItemStatus(r.results(i));
-          // Already gone is what we wanted.
-          return s.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : s;
-        });
+    auto results =
+        SplitBatch(std::move(answer), destroyed.size(), "BatchDestroy", "requests",
+                   [](iv1::BatchDestroyResponse& r, int i) {
+                     absl::Status s = spi::FromItemStatus(r.results(i));
+                     // Already gone is what we wanted.
+                     return s.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : s;
+                   });
     for (size_t i = 0; i < destroyed.size(); ++i) {
       destroyed[i]->result = results[i];
     }
   }
-
 }
 
 }  // namespace
 
-void Destruction::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason,
-                             const std::string& why, bool remediation, int64_t request) {
+void Destruction::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason, const std::string& why,
+                             bool remediation, int64_t request) {
   g->SetDoomed(m, true);
   m->destroy_reason = reason;
   m->destroy_why = why;
@@ -167,8 +166,8 @@ void Destruction::Settle(const std::string& id, int64_t uid,
   if (g == nullptr) return;
   --g->in_flight_destroys;
   // As for creations: a success ends the failures only when none came since the call started.
-  const bool any_ok = std::any_of(items.begin(), items.end(),
-                                  [](const Item& item) { return item.result.ok(); });
+  const bool any_ok =
+      std::any_of(items.begin(), items.end(), [](const Item& item) { return item.result.ok(); });
   if (any_ok) {
     const bool had_failures = g->destroy_retry.failures() > 0;
     if (g->destroy_retry.Succeed(attempt)) {

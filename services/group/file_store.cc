@@ -208,15 +208,15 @@ absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
           absl::StrCat("state file ", path, " is corrupt: ", parsed.message().ToString()));
     }
     if (record.format_version() > kFormatVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "state file ", path, " has format version ", record.format_version(),
-          ", newer than this group service understands (", kFormatVersion, ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("state file ", path, " has format version ", record.format_version(),
+                       ", newer than this group service understands (", kFormatVersion, ")"));
     }
     const std::string expected_id = name.substr(0, name.size() - kSuffix.size());
     if (record.spec().id() != expected_id) {
       return absl::DataLossError(absl::StrCat("state file ", path, " is corrupt: it holds group \"",
-                                              record.spec().id(), "\", expected \"",
-                                              expected_id, "\""));
+                                              record.spec().id(), "\", expected \"", expected_id,
+                                              "\""));
     }
     records.push_back(std::move(record));
   }

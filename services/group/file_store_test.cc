@@ -164,8 +164,7 @@ TEST(FileStoreTest, UnreadableRecordIsRefusedNamingIt) {
   ASSERT_EQ(mkdir((dir + "/odd.json").c_str(), 0700), 0);
   auto loaded = (*store)->LoadAll();
   ASSERT_FALSE(loaded.ok());
-  EXPECT_TRUE(absl::StrContains(loaded.status().message(), dir + "/odd.json"))
-      << loaded.status();
+  EXPECT_TRUE(absl::StrContains(loaded.status().message(), dir + "/odd.json")) << loaded.status();
 }
 
 TEST(FileStoreTest, LeftoverTemporariesAreIgnored) {

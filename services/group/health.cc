@@ -109,8 +109,8 @@ void Health::PumpLocked(Group* g) {
     }
     return;
   }
-  const size_t per_call = BatchSize(g->health_queue.size(), o.max_parallel_health_checks,
-                                    o.max_health_batch_size);
+  const size_t per_call =
+      BatchSize(g->health_queue.size(), o.max_parallel_health_checks, o.max_health_batch_size);
   while (!g->health_queue.empty() && g->health_running < o.max_parallel_health_checks) {
     std::vector<std::string> batch;
     while (!g->health_queue.empty() && batch.size() < per_call) {
@@ -122,9 +122,7 @@ void Health::PumpLocked(Group* g) {
     }
     if (batch.empty()) break;
     ++g->health_running;
-    rt_->Post([this, id = g->id, uid = g->uid, batch = std::move(batch)] {
-      Task(id, uid, batch);
-    });
+    rt_->Post([this, id = g->id, uid = g->uid, batch = std::move(batch)] { Task(id, uid, batch); });
   }
 }
 
@@ -170,15 +168,14 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
   std::vector<std::vector<absl::StatusOr<fv1::HealthyResponse>>> results;
   results.reserve(checks.size());
   for (const Check& check : checks) {
-    auto answer = CallResolved(rt_->resolver->Flavor(check.plugin), [&](auto flavor) {
-      return flavor->BatchHealthy(check.request);
-    });
-    results.push_back(SplitBatch(
-        std::move(answer), check.instances.size(), "BatchHealthy", "instances",
-        [](fv1::BatchHealthyResponse& r, int i) -> absl::StatusOr<fv1::HealthyResponse> {
-          if (r.results(i).has_error()) return spi::FromItemStatus(r.results(i).error());
-          return std::move(*r.mutable_results(i)->mutable_response());
-        }));
+    auto answer = CallResolved(rt_->resolver->Flavor(check.plugin),
+                               [&](auto flavor) { return flavor->BatchHealthy(check.request); });
+    results.push_back(
+        SplitBatch(std::move(answer), check.instances.size(), "BatchHealthy", "instances",
+                   [](fv1::BatchHealthyResponse& r, int i) -> absl::StatusOr<fv1::HealthyResponse> {
+                     if (r.results(i).has_error()) return spi::FromItemStatus(r.results(i).error());
+                     return std::move(*r.mutable_results(i)->mutable_response());
+                   }));
   }
 
   absl::MutexLock lock(&rt_->mu);
@@ -203,8 +200,9 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
     bool first = g->flavor_error.empty();
     g->flavor_error = result.status().ToString();
     if (first) {
-      events->ErrorLocked(g, instance, absl::StrCat("health check of ", instance, " failed (",
-                                                    plugin, "): ", result.status().ToString()));
+      events->ErrorLocked(g, instance,
+                          absl::StrCat("health check of ", instance, " failed (", plugin,
+                                       "): ", result.status().ToString()));
     }
     return;
   }

@@ -19,9 +19,11 @@ namespace infrakit::services::group {
 // belong to (events of a replaced watch are dropped).
 class Membership::Sink : public spi::instance::WatchSink {
  public:
-  Sink(Membership* membership, std::weak_ptr<void> owner, std::string id, int64_t uid,
-       int64_t gen)
-      : membership_(membership), owner_(std::move(owner)), id_(std::move(id)), uid_(uid),
+  Sink(Membership* membership, std::weak_ptr<void> owner, std::string id, int64_t uid, int64_t gen)
+      : membership_(membership),
+        owner_(std::move(owner)),
+        id_(std::move(id)),
+        uid_(uid),
         gen_(gen) {}
 
   void OnEvent(const iv1::WatchResponse& event) override {
@@ -77,8 +79,7 @@ void Membership::WatchTask(const std::string& id, int64_t uid, int64_t gen) {
   }
   auto instance = rt_->resolver->Instance(plugin);
   absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> handle = CallResolved(
-      instance,
-      [&](auto plugin) -> absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> {
+      instance, [&](auto plugin) -> absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> {
         iv1::WatchRequest request;
         (*request.mutable_tags())[spec::kGroupTag] = id;
         return plugin->Watch(request, sink.get());
@@ -96,7 +97,8 @@ void Membership::WatchTask(const std::string& id, int64_t uid, int64_t gen) {
       g->sink = sink;
       g->listing_in_flight = false;
     } else if (instance.ok() && handle.status().code() == absl::StatusCode::kUnimplemented) {
-      LOG(INFO) << "group " << id << ": instance plugin " << plugin << " cannot watch; polling every "
+      LOG(INFO) << "group " << id << ": instance plugin " << plugin
+                << " cannot watch; polling every "
                 << absl::FormatDuration(rt_->options.resync_period);
       g->polling = true;
       g->listing_in_flight = false;
@@ -149,8 +151,9 @@ void Membership::ListingFailedLocked(Group* g, const absl::Status& status) {
   g->known = false;
   g->listing_retry.Fail(g->listing_retry.failures(), rt_->Now(), rt_->backoff());
   rt_->parts.events->ErrorLocked(
-      g, "", absl::StrCat("listing the members from instance plugin ", g->spec.instance().plugin(),
-                          " failed: ", status.ToString(), "; waiting for it"));
+      g, "",
+      absl::StrCat("listing the members from instance plugin ", g->spec.instance().plugin(),
+                   " failed: ", status.ToString(), "; waiting for it"));
   // Never longer than a resync period: the resync would list again anyway.
   const absl::Duration delay =
       std::min(g->listing_retry.retry_at() - rt_->Now(), rt_->options.resync_period);
@@ -264,16 +267,16 @@ void Membership::ApplyListingLocked(Group* g,
     // believe an empty listing only when a second one, a little later, says the same.
     g->empty_suspect = true;
     rt_->parts.events->ErrorLocked(
-        g, "", absl::StrCat("instance plugin ", g->spec.instance().plugin(),
-                            " lists no member while ", live_before,
-                            " were known; confirming with another listing"));
+        g, "",
+        absl::StrCat("instance plugin ", g->spec.instance().plugin(), " lists no member while ",
+                     live_before, " were known; confirming with another listing"));
     rt_->CancelTimer(&g->listing_timer);
-    g->listing_timer = rt_->AtGroupLocked(
-        g, rt_->Now() + rt_->options.empty_listing_confirm_delay, [this](Group* g) {
-          g->listing_timer = 0;
-          g->listing_in_flight = false;
-          StartListingLocked(g);
-        });
+    g->listing_timer = rt_->AtGroupLocked(g, rt_->Now() + rt_->options.empty_listing_confirm_delay,
+                                          [this](Group* g) {
+                                            g->listing_timer = 0;
+                                            g->listing_in_flight = false;
+                                            StartListingLocked(g);
+                                          });
     return;
   }
   if (g->empty_suspect) {
@@ -311,9 +314,8 @@ void Membership::ApplyListingLocked(Group* g,
   // A creation that a listing begun `listing_grace` after it still does not show was lost.
   rt_->parts.creation->DropLostSlotsLocked(g, started, &listing);
   // Health-queued IDs of vanished members are skipped when popped.
-  absl::erase_if(g->recently_destroyed, [&](const auto& e) {
-    return e.second < started && !listing.count(e.first);
-  });
+  absl::erase_if(g->recently_destroyed,
+                 [&](const auto& e) { return e.second < started && !listing.count(e.first); });
   g->known = true;
   rt_->parts.health->PumpLocked(g);
   rt_->parts.passes->ScheduleReconcileLocked(g);

@@ -215,10 +215,9 @@ void CattleDecider::Steady() {
     }
     for (const MemberView* m : order) {
       if (excess-- <= 0) break;
-      d_->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN,
-                              in_.stopped ? "above the size after the update stopped"
-                                          : "scale down",
-                              false});
+      d_->destroys.push_back(
+          {m->id, iv1::DESTROY_REASON_SCALE_DOWN,
+           in_.stopped ? "above the size after the update stopped" : "scale down", false});
       chosen_.insert(m->id);
     }
     live_.erase(std::remove_if(live_.begin(), live_.end(),
@@ -360,9 +359,7 @@ void DecidePets(const DecideInput& in, Decision* d) {
   if (!in.hold) Remediate(in, live, chosen, static_cast<int64_t>(in.logical_ids.size()), d);
 }
 
-std::string Instances(int64_t n) {
-  return absl::StrCat(n, n == 1 ? " instance" : " instances");
-}
+std::string Instances(int64_t n) { return absl::StrCat(n, n == 1 ? " instance" : " instances"); }
 
 }  // namespace
 
@@ -401,10 +398,10 @@ RolloutDecision DecideRollout(const RolloutInput& in) {
     complete = false;
     if (in.now - std::max(m.created, in.started) >= in.deadline) {
       d.outcome = RolloutDecision::Outcome::kFail;
-      d.failure = absl::StrCat("instance ", m.id, " did not become healthy within ",
-                               absl::FormatDuration(in.deadline), " (health: ",
-                               fv1::Health_Name(m.health),
-                               m.health_reason.empty() ? "" : ", " + m.health_reason, ")");
+      d.failure =
+          absl::StrCat("instance ", m.id, " did not become healthy within ",
+                       absl::FormatDuration(in.deadline), " (health: ", fv1::Health_Name(m.health),
+                       m.health_reason.empty() ? "" : ", " + m.health_reason, ")");
       return d;
     }
   }
@@ -494,10 +491,9 @@ class PlanBuilder {
     gv1::PlanStep s;
     s.set_action(gv1::STEP_ACTION_CREATE);
     s.set_logical_id(lid);
-    s.set_description(lid.empty()
-                          ? absl::StrCat("add an instance on config ", short_sha_)
-                          : absl::StrCat("add the instance of logical ID ", lid, " on config ",
-                                         short_sha_));
+    s.set_description(lid.empty() ? absl::StrCat("add an instance on config ", short_sha_)
+                                  : absl::StrCat("add the instance of logical ID ", lid,
+                                                 " on config ", short_sha_));
     creates_.push_back(std::move(s));
   }
 
@@ -528,9 +524,8 @@ void PlanBuilder::Pets(const std::vector<MemberView>& members,
   }
   std::vector<const MemberView*> kept(ids.size(), nullptr);
   for (auto& [lid, ms] : by_lid) {
-    std::sort(ms.begin(), ms.end(), [&](const MemberView* a, const MemberView* b) {
-      return KeepFirst(a, b, sha_);
-    });
+    std::sort(ms.begin(), ms.end(),
+              [&](const MemberView* a, const MemberView* b) { return KeepFirst(a, b, sha_); });
     kept[index[lid]] = ms[0];
     for (size_t i = 1; i < ms.size(); ++i) {
       Destroy(*ms[i], absl::StrCat("duplicate for logical ID ", lid));
@@ -545,8 +540,7 @@ void PlanBuilder::Pets(const std::vector<MemberView>& members,
   for (const MemberView* k : kept) {
     if (k != nullptr && k->config_sha != sha_) outdated.push_back(k);
   }
-  std::stable_sort(outdated.begin(), outdated.end(), [](const MemberView* a,
-                                                        const MemberView* b) {
+  std::stable_sort(outdated.begin(), outdated.end(), [](const MemberView* a, const MemberView* b) {
     return KnownNotHealthy(*a) && !KnownNotHealthy(*b);
   });
   for (const MemberView* m : outdated) Replace(*m);

@@ -237,8 +237,8 @@ RollingLimits ResolveRollingLimits(const gv1::GroupSpec& spec, int64_t desired);
 // The plan of updating a group with `members` (and `slots` not yet listed) to `proposed`,
 // whose config_sha is `proposed_sha`. Steps in the order they are carried out: extras
 // destroyed and missing members created at once, then the replacements of outdated members.
-// Summary in the original InfraKit's words, e.g. "Noop", "Performs a rolling update of 3 instances, then
-// terminates 2 instances", "Adds 2 instances".
+// Summary in the original InfraKit's words, e.g. "Noop", "Performs a rolling update of 3 instances,
+// then terminates 2 instances", "Adds 2 instances".
 gv1::Plan MakePlan(const std::vector<MemberView>& members, const std::vector<SlotView>& slots,
                    const gv1::GroupSpec& proposed, const std::string& proposed_sha);
 

@@ -17,8 +17,7 @@ constexpr char kNew[] = "new-sha";
 
 // A member; `age` orders creation (bigger = created later).
 MemberView M(const std::string& id, const std::string& sha,
-             fv1::Health health = fv1::HEALTH_HEALTHY, int age = 0,
-             const std::string& lid = "") {
+             fv1::Health health = fv1::HEALTH_HEALTHY, int age = 0, const std::string& lid = "") {
   MemberView m;
   m.id = id;
   m.config_sha = sha;
@@ -119,40 +118,46 @@ INSTANTIATE_TEST_SUITE_P(
         DecideCase{"ScaleUp", Cattle(5, {M("a", kNew), M("b", kNew)}), 3, {}},
         DecideCase{"Converged", Cattle(2, {M("a", kNew), M("b", kNew)}), 0, {}},
         // Extras: outdated first, then unhealthy, then newest.
-        DecideCase{"ScaleDownOrder",
-                   Cattle(2, {M("a", kNew, fv1::HEALTH_HEALTHY, 1),
-                              M("b", kNew, fv1::HEALTH_UNHEALTHY, 2),
-                              M("c", kOld, fv1::HEALTH_HEALTHY, 3),
-                              M("d", kNew, fv1::HEALTH_HEALTHY, 4),
-                              M("e", kNew, fv1::HEALTH_HEALTHY, 5)}),
-                   0,
-                   {"c", "b", "e"}},
-        DecideCase{"ScaleToZero", Cattle(0, {M("a", kNew, fv1::HEALTH_HEALTHY, 1),
-                                             M("b", kNew, fv1::HEALTH_HEALTHY, 2)}),
-                   0,
-                   {"b", "a"}},
+        DecideCase{
+            "ScaleDownOrder",
+            Cattle(2, {M("a", kNew, fv1::HEALTH_HEALTHY, 1), M("b", kNew, fv1::HEALTH_UNHEALTHY, 2),
+                       M("c", kOld, fv1::HEALTH_HEALTHY, 3), M("d", kNew, fv1::HEALTH_HEALTHY, 4),
+                       M("e", kNew, fv1::HEALTH_HEALTHY, 5)}),
+            0,
+            {"c", "b", "e"}},
+        DecideCase{
+            "ScaleToZero",
+            Cattle(0, {M("a", kNew, fv1::HEALTH_HEALTHY, 1), M("b", kNew, fv1::HEALTH_HEALTHY, 2)}),
+            0,
+            {"b", "a"}},
         // Creations under way count: no overshoot.
-        DecideCase{"SlotsCount", Cattle(3, {M("a", kNew)}, {Slot("k1", true), Slot("k2", false)}),
-                   0,
-                   {}},
+        DecideCase{
+            "SlotsCount", Cattle(3, {M("a", kNew)}, {Slot("k1", true), Slot("k2", false)}), 0, {}},
         // Creations not started are dropped before members are destroyed.
         DecideCase{"CancelSlotsFirst",
-                   Cattle(1, {M("a", kNew)}, {Slot("k1", false), Slot("k2", false)}), 0, {},
+                   Cattle(1, {M("a", kNew)}, {Slot("k1", false), Slot("k2", false)}),
+                   0,
+                   {},
                    {"k2", "k1"}},
         // A plugin listed an instance before its Provision returned: counted twice for a
         // moment, which must not make a member an extra.
         DecideCase{"ListedBeforeProvisionReturned",
-                   Cattle(3, {M("a", kNew)}, {InFlight("k1"), InFlight("k2"), InFlight("k3")}), 0,
-                   {}},
-        DecideCase{"InFlightDoesNotHideRealExtras",
-                   Cattle(1, {M("a", kNew, fv1::HEALTH_HEALTHY, 1), M("b", kNew, fv1::HEALTH_HEALTHY, 2),
-                              M("c", kNew, fv1::HEALTH_HEALTHY, 3)},
-                          {InFlight("k1")}),
+                   Cattle(3, {M("a", kNew)}, {InFlight("k1"), InFlight("k2"), InFlight("k3")}),
                    0,
-                   {"c", "b"}},
+                   {}},
+        DecideCase{
+            "InFlightDoesNotHideRealExtras",
+            Cattle(1,
+                   {M("a", kNew, fv1::HEALTH_HEALTHY, 1), M("b", kNew, fv1::HEALTH_HEALTHY, 2),
+                    M("c", kNew, fv1::HEALTH_HEALTHY, 3)},
+                   {InFlight("k1")}),
+            0,
+            {"c", "b"}},
         // An instance being destroyed still exists: its replacement waits (no overshoot).
         DecideCase{"DestroyingStillExists",
-                   Cattle(3, {M("a", kNew), M("b", kNew), Destroying(M("c", kNew))}), 0, {}},
+                   Cattle(3, {M("a", kNew), M("b", kNew), Destroying(M("c", kNew))}),
+                   0,
+                   {}},
         DecideCase{"DestroyingNotCountedAsMember",
                    Cattle(3, {M("a", kNew), M("b", kNew), Destroying(M("c", kNew)),
                               Destroying(M("d", kNew))}),
@@ -253,15 +258,15 @@ INSTANTIATE_TEST_SUITE_P(
                    {},
                    {"k"}},
         // Paused: what is being destroyed and what is queued both count against the allowance.
-        DecideCase{"HoldQueuedSlotsCountAgainstTheAllowance",
-                   Hold(Cattle(4,
-                               {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
-                                M("b", kOld, fv1::HEALTH_HEALTHY, 2),
-                                Destroying(M("c", kOld, fv1::HEALTH_HEALTHY, 3)),
-                                Destroying(M("d", kOld, fv1::HEALTH_HEALTHY, 4))},
-                               {Slot("k", false)})),
-                   0,
-                   {}},
+        DecideCase{
+            "HoldQueuedSlotsCountAgainstTheAllowance",
+            Hold(Cattle(4,
+                        {M("a", kOld, fv1::HEALTH_HEALTHY, 1), M("b", kOld, fv1::HEALTH_HEALTHY, 2),
+                         Destroying(M("c", kOld, fv1::HEALTH_HEALTHY, 3)),
+                         Destroying(M("d", kOld, fv1::HEALTH_HEALTHY, 4))},
+                        {Slot("k", false)})),
+            0,
+            {}},
         // Paused: the surge member stays (even broken), nothing rolls.
         DecideCase{"HoldKeepsSurge",
                    Hold(Cattle(3, {M("a", kOld, fv1::HEALTH_HEALTHY, 1),
@@ -282,12 +287,11 @@ INSTANTIATE_TEST_SUITE_P(
                    0,
                    {"b"}},
         DecideCase{"PetsDuplicatesUnknownAndMissing",
-                   Pets({"a", "b", "c"},
-                        {M("1", kNew, fv1::HEALTH_HEALTHY, 1, "a"),
-                         M("2", kNew, fv1::HEALTH_HEALTHY, 2, "a"),
-                         M("3", kNew, fv1::HEALTH_HEALTHY, 3, "b"),
-                         M("4", kNew, fv1::HEALTH_HEALTHY, 4, "x"),
-                         M("5", kNew, fv1::HEALTH_HEALTHY, 5, "")}),
+                   Pets({"a", "b", "c"}, {M("1", kNew, fv1::HEALTH_HEALTHY, 1, "a"),
+                                          M("2", kNew, fv1::HEALTH_HEALTHY, 2, "a"),
+                                          M("3", kNew, fv1::HEALTH_HEALTHY, 3, "b"),
+                                          M("4", kNew, fv1::HEALTH_HEALTHY, 4, "x"),
+                                          M("5", kNew, fv1::HEALTH_HEALTHY, 5, "")}),
                    1,
                    {"4", "5", "2"},
                    {},
@@ -309,26 +313,23 @@ INSTANTIATE_TEST_SUITE_P(
                    {},
                    {"kz"}},
         DecideCase{"PetsRollOneAtATime",
-                   Rolling(Pets({"a", "b", "c"},
-                                {M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a"),
-                                 M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
-                                 M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
+                   Rolling(Pets({"a", "b", "c"}, {M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a"),
+                                                  M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
+                                                  M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
                            0, 1),
                    0,
                    {"1"}},
         DecideCase{"PetsRollWaitsWhileOneIsDown",
-                   Rolling(Pets({"a", "b", "c"},
-                                {M("1", kNew, fv1::HEALTH_UNKNOWN, 9, "a"),
-                                 M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
-                                 M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
+                   Rolling(Pets({"a", "b", "c"}, {M("1", kNew, fv1::HEALTH_UNKNOWN, 9, "a"),
+                                                  M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
+                                                  M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
                            0, 1),
                    0,
                    {}},
         DecideCase{"PetsRollNextOnceReady",
-                   Rolling(Pets({"a", "b", "c"},
-                                {M("1", kNew, fv1::HEALTH_HEALTHY, 9, "a"),
-                                 M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
-                                 M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
+                   Rolling(Pets({"a", "b", "c"}, {M("1", kNew, fv1::HEALTH_HEALTHY, 9, "a"),
+                                                  M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b"),
+                                                  M("3", kOld, fv1::HEALTH_HEALTHY, 3, "c")}),
                            0, 1),
                    0,
                    {"2"}}),
@@ -365,9 +366,9 @@ TEST(DecideTest, StoppedKeepsHealthyMembersAndDropsTheNotReadyFirst) {
   // healthy but not ready: size 2 after the stop.
   MemberView not_ready = M("n2", kNew, fv1::HEALTH_HEALTHY, 3);
   not_ready.ready = false;
-  DecideInput in = Cattle(2, {M("o1", kOld, fv1::HEALTH_HEALTHY, 0),
-                              M("o2", kOld, fv1::HEALTH_HEALTHY, 1),
-                              M("n1", kNew, fv1::HEALTH_UNSPECIFIED, 2), not_ready});
+  DecideInput in =
+      Cattle(2, {M("o1", kOld, fv1::HEALTH_HEALTHY, 0), M("o2", kOld, fv1::HEALTH_HEALTHY, 1),
+                 M("n1", kNew, fv1::HEALTH_UNSPECIFIED, 2), not_ready});
   in.stopped = true;
   EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n1", "n2"}));
   // Not a scale down in the usual order, which takes outdated members first.
@@ -465,7 +466,8 @@ TEST(DecideRolloutTest, CompletesFailsOrContinues) {
   in.now = kT0 + absl::Seconds(110);
   RolloutDecision d = DecideRollout(in);
   EXPECT_EQ(d.outcome, RolloutDecision::Outcome::kFail);
-  EXPECT_EQ(d.failure, "instance b did not become healthy within 1m (health: HEALTH_UNHEALTHY, refused)");
+  EXPECT_EQ(d.failure,
+            "instance b did not become healthy within 1m (health: HEALTH_UNHEALTHY, refused)");
   // Creations failing for longer than the deadline.
   in.members[1].ready = true;
   in.slots = 1;
@@ -553,7 +555,8 @@ gv1::GroupSpec PetSpec(std::vector<std::string> lids) {
 
 std::vector<MemberView> Five(const std::string& sha) {
   std::vector<MemberView> v;
-  for (int i = 1; i <= 5; ++i) v.push_back(M(absl::StrCat("inst-", i), sha, fv1::HEALTH_HEALTHY, i));
+  for (int i = 1; i <= 5; ++i)
+    v.push_back(M(absl::StrCat("inst-", i), sha, fv1::HEALTH_HEALTHY, i));
   return v;
 }
 
@@ -602,16 +605,23 @@ INSTANTIATE_TEST_SUITE_P(
                  "Performs a rolling update of 5 instances"},
         PlanCase{"RollThenAdd", Five(kOld), CattleSpec(7), kNew,
                  "Performs a rolling update of 5 instances, then adds 2 instances"},
-        PlanCase{"RollOne", {M("x", kOld)}, CattleSpec(1), kNew,
+        PlanCase{"RollOne",
+                 {M("x", kOld)},
+                 CattleSpec(1),
+                 kNew,
                  "Performs a rolling update of 1 instance"},
-        PlanCase{"PetsListChange",
-                 {M("1", kNew, fv1::HEALTH_HEALTHY, 1, "a"),
-                  M("2", kNew, fv1::HEALTH_HEALTHY, 2, "b")},
-                 PetSpec({"b", "c"}), kNew, "Terminates 1 instance, then adds 1 instance"},
-        PlanCase{"PetsRoll",
-                 {M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a"),
-                  M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b")},
-                 PetSpec({"a", "b"}), kNew, "Performs a rolling update of 2 instances"}),
+        PlanCase{
+            "PetsListChange",
+            {M("1", kNew, fv1::HEALTH_HEALTHY, 1, "a"), M("2", kNew, fv1::HEALTH_HEALTHY, 2, "b")},
+            PetSpec({"b", "c"}),
+            kNew,
+            "Terminates 1 instance, then adds 1 instance"},
+        PlanCase{
+            "PetsRoll",
+            {M("1", kOld, fv1::HEALTH_HEALTHY, 1, "a"), M("2", kOld, fv1::HEALTH_HEALTHY, 2, "b")},
+            PetSpec({"a", "b"}),
+            kNew,
+            "Performs a rolling update of 2 instances"}),
     [](const ::testing::TestParamInfo<PlanCase>& info) { return info.param.name; });
 
 TEST(MakePlanTest, PetStepsNameLogicalIds) {

@@ -44,11 +44,10 @@ TEST(RealClockTest, CancelledTimerNeverFires) {
   RealClock clock;
   absl::Notification later;
   bool cancelled_fired = false;
-  TimerId id = clock.Schedule(clock.Now() + absl::Milliseconds(5),
-                              [&] { cancelled_fired = true; });
+  TimerId id = clock.Schedule(clock.Now() + absl::Milliseconds(5), [&] { cancelled_fired = true; });
   clock.Cancel(id);
-  clock.Cancel(id);       // twice: ignored
-  clock.Cancel(999999);   // unknown: ignored
+  clock.Cancel(id);      // twice: ignored
+  clock.Cancel(999999);  // unknown: ignored
   clock.Schedule(clock.Now() + absl::Milliseconds(20), [&] { later.Notify(); });
   ASSERT_TRUE(later.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_FALSE(cancelled_fired);

@@ -38,9 +38,8 @@ void Reconciler::ScheduleReconcileLocked(Group* g) {
   if (g->reconcile_posted) return;
   g->reconcile_posted = true;
   if (rt_->Now() < g->next_pass_at) {
-    g->pass_timer = rt_->At(g->next_pass_at, [this, id = g->id, uid = g->uid] {
-      Reconcile(id, uid);
-    });
+    g->pass_timer =
+        rt_->At(g->next_pass_at, [this, id = g->id, uid = g->uid] { Reconcile(id, uid); });
     return;
   }
   rt_->Post([this, id = g->id, uid = g->uid] { Reconcile(id, uid); });
@@ -108,8 +107,8 @@ std::vector<SlotView> Reconciler::SlotViewsLocked(Group* g) {
   std::vector<SlotView> views;
   views.reserve(g->slots.size());
   for (const auto& [seq, s] : g->slots) {
-    views.push_back(SlotView{s.key, s.lid, s.state != SlotState::kQueued,
-                             s.state == SlotState::kInFlight});
+    views.push_back(
+        SlotView{s.key, s.lid, s.state != SlotState::kQueued, s.state == SlotState::kInFlight});
   }
   return views;
 }
@@ -191,7 +190,8 @@ void Reconciler::ReconcileLocked(Group* g) {
   if (rt_->shut_down || g->finishing) return;
 #ifndef NDEBUG
   // Debug builds (the tests) check the counters against a full count on every pass.
-  if (absl::Status st = g->CheckInvariants(); !st.ok()) LOG(FATAL) << "group " << g->id << ": " << st;
+  if (absl::Status st = g->CheckInvariants(); !st.ok())
+    LOG(FATAL) << "group " << g->id << ": " << st;
 #endif
   const absl::Time now = rt_->Now();
 
@@ -292,9 +292,9 @@ void Reconciler::ScheduleNextLocked(Group* g, absl::Time now) {
 
 void Reconciler::NoteQuietLocked(Group* g) {
   // The end of a burst of work (a convergence, a heal, a scale): said once.
-  const bool quiet = g->slots.empty() && g->destroy_queue.empty() &&
-                     g->in_flight_provisions == 0 && g->in_flight_destroys == 0 &&
-                     g->health_queue.empty() && g->health_running == 0;
+  const bool quiet = g->slots.empty() && g->destroy_queue.empty() && g->in_flight_provisions == 0 &&
+                     g->in_flight_destroys == 0 && g->health_queue.empty() &&
+                     g->health_running == 0;
   if (quiet && !g->quiet && rt_->options.on_quiet) rt_->executor->Post(rt_->options.on_quiet);
   g->quiet = quiet;
 }

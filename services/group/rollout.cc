@@ -12,8 +12,7 @@
 namespace infrakit::services::group {
 absl::Status Rollout::CheckUpdatableLocked(Group* g, const gv1::GroupSpec& spec) {
   if (g->destroying) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("group \"", g->id, "\" is being destroyed"));
+    return absl::FailedPreconditionError(absl::StrCat("group \"", g->id, "\" is being destroyed"));
   }
   if (spec.instance().plugin() != g->spec.instance().plugin()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -133,9 +132,9 @@ void Rollout::TrackLocked(Group* g, absl::Time now) {
   if (d.outcome != RolloutDecision::Outcome::kComplete) return;
 
   const bool rollback = g->update.rollback();
-  const std::string msg =
-      absl::StrCat(rollback ? "rollback completed: " : "update completed: ",
-                   Plural(d.current, "instance"), " on config ", ShortSha(g->sha), " and ready");
+  const std::string msg = absl::StrCat(
+      rollback ? "rollback completed: " : "update completed: ", Plural(d.current, "instance"),
+      " on config ", ShortSha(g->sha), " and ready");
   LOG(INFO) << "group " << g->id << ": " << msg;
   // A rollback's stream is the failed update's: it ends once the group is back.
   events->EndUpdateStreamLocked(

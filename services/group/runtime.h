@@ -115,7 +115,9 @@ class Runtime {
   Group* FindUidLocked(const std::string& id, int64_t uid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // The backoff of failing work, from the options.
-  BackoffPolicy backoff() const { return BackoffPolicy{options.backoff_initial, options.backoff_max}; }
+  BackoffPolicy backoff() const {
+    return BackoffPolicy{options.backoff_initial, options.backoff_max};
+  }
   absl::Time Now() const { return clock->Now(); }
 
   const ControllerOptions options;

@@ -34,7 +34,7 @@ TEST(StreamTest, DeliversInOrderOnTheExecutorThenTheEnd) {
   s->Push(1);
   s->Push(2);
   s->End(absl::CancelledError("bye"));
-  s->Push(3);  // after the end: dropped
+  s->Push(3);                      // after the end: dropped
   EXPECT_TRUE(log.items.empty());  // never inline
   EXPECT_EQ(ex.pending(), 1);      // one drain task, however many items
   ex.RunAll();

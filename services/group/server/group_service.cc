@@ -11,15 +11,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
-#include "glog/logging.h"
 #include "common/pooled_unary.h"
+#include "glog/logging.h"
 
 namespace infrakit::services::group::server {
 namespace {
 
 namespace v1 = ::infrakit::group::v1;
-using ::infrakit::common::ToGrpcStatus;
 using ::infrakit::common::FinishOnPool;
+using ::infrakit::common::ToGrpcStatus;
 using ::infrakit::common::WorkerPool;
 
 // Moves a Controller result into the gRPC-owned response.

@@ -18,9 +18,9 @@
 #include <cstddef>
 #include <memory>
 
+#include "common/worker_pool.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "infrakit/group/v1/group.pb.h"
-#include "common/worker_pool.h"
 #include "services/group/controller.h"
 
 namespace infrakit::services::group::server {

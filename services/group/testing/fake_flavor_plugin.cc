@@ -12,8 +12,7 @@ absl::Status FakeFlavorPlugin::Validate(const fv1::ValidateRequest& request) {
   return validate_error_;
 }
 
-absl::StatusOr<fv1::PrepareResponse> FakeFlavorPlugin::Prepare(
-    const fv1::PrepareRequest& request) {
+absl::StatusOr<fv1::PrepareResponse> FakeFlavorPlugin::Prepare(const fv1::PrepareRequest& request) {
   absl::MutexLock lock(&mu_);
   if (!error_.ok()) return error_;
   prepared_.push_back(request);
@@ -42,8 +41,7 @@ fv1::Health FakeFlavorPlugin::HealthOf(const infrakit::instance::v1::Description
   return HealthLocked(d);
 }
 
-absl::StatusOr<fv1::HealthyResponse> FakeFlavorPlugin::Healthy(
-    const fv1::HealthyRequest& request) {
+absl::StatusOr<fv1::HealthyResponse> FakeFlavorPlugin::Healthy(const fv1::HealthyRequest& request) {
   absl::MutexLock lock(&mu_);
   ++healthy_calls_;
   if (!error_.ok()) return error_;

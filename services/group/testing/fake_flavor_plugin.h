@@ -34,7 +34,8 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
       const fv1::BatchPrepareRequest& request) override;
   absl::StatusOr<fv1::BatchHealthyResponse> BatchHealthy(
       const fv1::BatchHealthyRequest& request) override;
-  absl::StatusOr<fv1::BatchDrainResponse> BatchDrain(const fv1::BatchDrainRequest& request) override;
+  absl::StatusOr<fv1::BatchDrainResponse> BatchDrain(
+      const fv1::BatchDrainRequest& request) override;
 
   void set_default_health(fv1::Health health);
   void SetHealth(const std::string& id, fv1::Health health);

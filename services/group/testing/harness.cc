@@ -169,9 +169,7 @@ gv1::InspectGroupResponse Harness::Inspect(const std::string& id) {
   return r.ok() ? *r : gv1::InspectGroupResponse();
 }
 
-int Harness::Count(const std::string& id) {
-  return instance->CountWithTag("infrakit.group", id);
-}
+int Harness::Count(const std::string& id) { return instance->CountWithTag("infrakit.group", id); }
 
 int Harness::CountSha(const std::string& id, const std::string& sha) {
   int n = 0;
@@ -188,9 +186,8 @@ void Harness::OnProvision(const iv1::Spec& spec, int existing) {
   peak = std::max(peak, mine + 1);
   provision_times.push_back(clock.Now());
   if (max_instances >= 0) {
-    EXPECT_LE(mine + 1, max_instances)
-        << "a Provision would make " << mine + 1 << " instances of " << group << ", more than "
-        << max_instances;
+    EXPECT_LE(mine + 1, max_instances) << "a Provision would make " << mine + 1 << " instances of "
+                                       << group << ", more than " << max_instances;
   }
 }
 

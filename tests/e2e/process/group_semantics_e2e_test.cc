@@ -204,8 +204,7 @@ TEST_F(GroupSemanticsE2eTest, StopDuringAnUpdateKeepsEveryHealthyMember) {
     update_ended = true;
   });
   // The surge member is there, not healthy.
-  ASSERT_TRUE(WaitFor([&] { return Members("web").size() == 3; }, kE2eWait, kE2ePause))
-      << Logs();
+  ASSERT_TRUE(WaitFor([&] { return Members("web").size() == 3; }, kE2eWait, kE2ePause)) << Logs();
 
   gv1::StopUpdateRequest stop;
   stop.set_id("web");

@@ -74,9 +74,7 @@ class ProcessE2eTest : public ::testing::Test {
 
   std::string plugins_dir() const { return dir_.Join("plugins"); }
   std::string instances_dir() const { return dir_.Join("instances"); }
-  std::string socket(const std::string& name) const {
-    return plugins_dir() + "/" + name + ".sock";
-  }
+  std::string socket(const std::string& name) const { return plugins_dir() + "/" + name + ".sock"; }
 
   // Starts a plugin binary in the plugins dir and waits until it answers; nullptr (with a test
   // failure) if it does not.

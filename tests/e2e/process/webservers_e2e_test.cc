@@ -206,7 +206,6 @@ class WebserversE2eTest : public ProcessE2eTest {
     EXPECT_TRUE(ok) << last << Logs();
     return ok;
   }
-
 };
 
 // The demo: three web servers come up and answer; a kill -9 is healed; an update rolls them one
