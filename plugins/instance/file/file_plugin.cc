@@ -880,12 +880,7 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
   }
   std::sort(again.begin(), again.end());
   for (int index : again) {
-    absl::StatusOr<v1::ProvisionResponse> one = Provision(request.requests(index));
-    if (one.ok()) {
-      *response.mutable_results(index)->mutable_response() = *std::move(one);
-    } else {
-      fail(index, one.status());
-    }
+    spi::SetItemResult(Provision(request.requests(index)), response.mutable_results(index));
   }
   return response;
 }
