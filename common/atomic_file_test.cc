@@ -1,11 +1,9 @@
 #include "common/atomic_file.h"
 
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,33 +11,17 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace infrakit::common {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-// A directory of its own under the test's temporary directory.
-std::string MakeDir() {
-  const char* root = getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/atomic-XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
-
-// Every name in `dir`, dot files included, sorted.
-std::vector<std::string> Names(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using ::infrakit::testing::SortedNames;
+using ::infrakit::testing::TempDir;
 
 mode_t ModeOf(const std::string& path) {
   struct stat st;
@@ -55,7 +37,8 @@ bool HasUnnamedFiles(const std::string& dir) {
 }
 
 TEST(TempFileWriterTest, UnnamedFilesHaveNoNameUntilLinkedAndTheModeAsked) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   if (!HasUnnamedFiles(dir)) GTEST_SKIP() << dir << " has no O_TMPFILE";
   TempFileWriter writer(dir, TempFileWriter::Options());
   ASSERT_TRUE(writer.unnamed());
@@ -63,7 +46,7 @@ TEST(TempFileWriterTest, UnnamedFilesHaveNoNameUntilLinkedAndTheModeAsked) {
   ASSERT_TRUE(temp.ok()) << temp.status();
   EXPECT_TRUE(temp->unnamed());
   EXPECT_TRUE(temp->path().empty());
-  EXPECT_THAT(Names(dir), IsEmpty());
+  EXPECT_THAT(SortedNames(dir), IsEmpty());
   struct stat st;
   ASSERT_EQ(temp->Stat(&st), 0);
   EXPECT_EQ(st.st_size, 5);
@@ -71,13 +54,14 @@ TEST(TempFileWriterTest, UnnamedFilesHaveNoNameUntilLinkedAndTheModeAsked) {
   ASSERT_EQ(temp->Link(dir + "/a"), 0);
   EXPECT_EQ(temp->Link(dir + "/a"), EEXIST);  // Never overwrites.
   temp->Discard();
-  EXPECT_THAT(Names(dir), ElementsAre("a"));
+  EXPECT_THAT(SortedNames(dir), ElementsAre("a"));
   EXPECT_EQ(*ReadFile(dir + "/a"), "hello");
   EXPECT_EQ(ModeOf(dir + "/a"), 0644u);
 }
 
 TEST(TempFileWriterTest, NamedFilesAreDotFilesUntilLinkedOrRenamed) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   TempFileWriter::Options options;
   options.unnamed = false;
   options.mode = 0640;
@@ -93,19 +77,20 @@ TEST(TempFileWriterTest, NamedFilesAreDotFilesUntilLinkedOrRenamed) {
   ASSERT_EQ(temp->Link(dir + "/a"), 0);
   EXPECT_EQ(temp->Link(dir + "/a"), EEXIST);
   temp->Discard();  // The temporary name goes, the link stays.
-  EXPECT_THAT(Names(dir), ElementsAre("a"));
+  EXPECT_THAT(SortedNames(dir), ElementsAre("a"));
   EXPECT_EQ(ModeOf(dir + "/a"), 0640u);
 
   absl::StatusOr<TempFile> replacement = writer.Write("two");
   ASSERT_TRUE(replacement.ok()) << replacement.status();
   ASSERT_EQ(replacement->RenameOver(dir + "/a"), 0);
   EXPECT_TRUE(replacement->path().empty());
-  EXPECT_THAT(Names(dir), ElementsAre("a"));
+  EXPECT_THAT(SortedNames(dir), ElementsAre("a"));
   EXPECT_EQ(*ReadFile(dir + "/a"), "two");
 }
 
 TEST(TempFileWriterTest, NamedWhenAskedWhateverTheOptions) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   TempFileWriter writer(dir, TempFileWriter::Options());
   absl::StatusOr<TempFile> temp = writer.Write("x", /*sync=*/true, /*named=*/true);
   ASSERT_TRUE(temp.ok()) << temp.status();
@@ -115,7 +100,8 @@ TEST(TempFileWriterTest, NamedWhenAskedWhateverTheOptions) {
 }
 
 TEST(TempFileWriterTest, DestroyingOrMovingOverATempFileDiscardsIt) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   TempFileWriter::Options options;
   options.unnamed = false;
   TempFileWriter writer(dir, options);
@@ -123,16 +109,17 @@ TEST(TempFileWriterTest, DestroyingOrMovingOverATempFileDiscardsIt) {
     absl::StatusOr<TempFile> first = writer.Write("1");
     absl::StatusOr<TempFile> second = writer.Write("2");
     ASSERT_TRUE(first.ok() && second.ok());
-    EXPECT_EQ(Names(dir).size(), 2u);
+    EXPECT_EQ(SortedNames(dir).size(), 2u);
     TempFile kept = *std::move(first);
     kept = *std::move(second);  // The first is discarded.
-    EXPECT_EQ(Names(dir).size(), 1u);
+    EXPECT_EQ(SortedNames(dir).size(), 1u);
   }
-  EXPECT_THAT(Names(dir), IsEmpty());
+  EXPECT_THAT(SortedNames(dir), IsEmpty());
 }
 
 TEST(TempFileWriterTest, AMissingDirectoryIsAnErrorNamingIt) {
-  const std::string dir = MakeDir() + "/missing";
+  TempDir scratch;
+  const std::string dir = scratch.Join("missing");
   for (bool unnamed : {true, false}) {
     TempFileWriter::Options options;
     options.unnamed = unnamed;
@@ -145,35 +132,38 @@ TEST(TempFileWriterTest, AMissingDirectoryIsAnErrorNamingIt) {
 }
 
 TEST(WriteFileAtomicallyTest, CreatesAndReplacesLeavingNoTemporaryFile) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   const std::string path = dir + "/record.json";
   ASSERT_TRUE(WriteFileAtomically(path, "old").ok());
   EXPECT_EQ(ModeOf(path), 0600u);
   ASSERT_TRUE(WriteFileAtomically(path, "new", 0644).ok());
   EXPECT_EQ(*ReadFile(path), "new");
   EXPECT_EQ(ModeOf(path), 0644u);
-  EXPECT_THAT(Names(dir), ElementsAre("record.json"));
+  EXPECT_THAT(SortedNames(dir), ElementsAre("record.json"));
   ASSERT_TRUE(WriteFileAtomically(path, "newer", 0600, /*sync_directory=*/false).ok());
   EXPECT_EQ(*ReadFile(path), "newer");
-  EXPECT_THAT(Names(dir), ElementsAre("record.json"));
+  EXPECT_THAT(SortedNames(dir), ElementsAre("record.json"));
 }
 
 TEST(WriteFileAtomicallyTest, FailsNamingThePathAndLeavesNothing) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   // A directory in the way: the rename fails after the temporary file was written.
   std::filesystem::create_directory(dir + "/taken");
   std::filesystem::create_directory(dir + "/taken/inside");
   absl::Status status = WriteFileAtomically(dir + "/taken", "x");
   EXPECT_FALSE(status.ok());
   EXPECT_TRUE(absl::StrContains(status.message(), dir + "/taken")) << status;
-  EXPECT_THAT(Names(dir), ElementsAre("taken"));
+  EXPECT_THAT(SortedNames(dir), ElementsAre("taken"));
 
   status = WriteFileAtomically(dir + "/missing/file", "x");
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound) << status;
 }
 
 TEST(ReadFileTest, ReadsEverythingOrSaysNotFound) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   const std::string big(100 * 1024 + 7, 'z');
   ASSERT_TRUE(WriteFileAtomically(dir + "/big", big).ok());
   EXPECT_EQ(*ReadFile(dir + "/big"), big);
@@ -183,7 +173,8 @@ TEST(ReadFileTest, ReadsEverythingOrSaysNotFound) {
 }
 
 TEST(SyncDirectoryTest, SyncsADirectoryAndNamesAMissingOne) {
-  const std::string dir = MakeDir();
+  TempDir scratch;
+  const std::string dir = scratch.path();
   EXPECT_TRUE(SyncDirectory(dir).ok());
   absl::Status missing = SyncDirectory(dir + "/none");
   EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);

@@ -181,6 +181,20 @@ class StreamWriterTest : public ::testing::Test {
     return stub_->Stream(context, StreamRequest());
   }
 
+  // Reads up to `n` messages (fewer when the stream ends first).
+  static std::vector<Item> ReadSome(grpc::ClientReader<Item>* reader, size_t n) {
+    std::vector<Item> messages;
+    Item item;
+    while (messages.size() < n && reader->Read(&item)) messages.push_back(item);
+    return messages;
+  }
+
+  // Opens a stream and reads all of it: its messages, then its status.
+  grpc::Status OpenAndReadAll(grpc::ClientContext* context, std::vector<Item>* messages) {
+    auto reader = Open(context);
+    return ReadAll(reader.get(), messages);
+  }
+
   // Reads every message of the stream, then its status.
   grpc::Status ReadAll(grpc::ClientReader<Item>* reader, std::vector<Item>* messages) {
     Item item;
@@ -231,9 +245,7 @@ TEST_F(StreamWriterTest, PacksWaitingMessagesUpToTheCountCap) {
   grpc::ClientContext context;
   auto reader = Open(&context);
   // The seven were queued before the first write, which takes three; the rest wait for it.
-  std::vector<Item> messages;
-  Item item;
-  while (messages.size() < 3 && reader->Read(&item)) messages.push_back(item);
+  std::vector<Item> messages = ReadSome(reader.get(), 3);
   ASSERT_EQ(messages.size(), 3u);
   EXPECT_EQ(Numbers(messages[0]), (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(Numbers(messages[1]), (std::vector<int>{4, 5, 6}));
@@ -251,9 +263,7 @@ TEST_F(StreamWriterTest, PacksWaitingMessagesUpToTheByteCapButAlwaysOne) {
                        MakeItem(4, 5000), MakeItem(5, 400)};
   grpc::ClientContext context;
   auto reader = Open(&context);
-  std::vector<Item> messages;
-  Item item;
-  while (messages.size() < 4 && reader->Read(&item)) messages.push_back(item);
+  std::vector<Item> messages = ReadSome(reader.get(), 4);
   ASSERT_EQ(messages.size(), 4u);
   EXPECT_EQ(Numbers(messages[0]), (std::vector<int>{1, 2}));
   EXPECT_EQ(Numbers(messages[1]), (std::vector<int>{3}));
@@ -265,9 +275,8 @@ TEST_F(StreamWriterTest, ARefusedSubscriptionEndsTheStreamWithItsError) {
   producer_.refuse = absl::InvalidArgumentError("no such thing");
   Serve();
   grpc::ClientContext context;
-  auto reader = Open(&context);
   std::vector<Item> messages;
-  grpc::Status status = ReadAll(reader.get(), &messages);
+  grpc::Status status = OpenAndReadAll(&context, &messages);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "no such thing");
   EXPECT_TRUE(messages.empty());
@@ -279,11 +288,11 @@ TEST_F(StreamWriterTest, AClientTooFarBehindGetsResourceExhausted) {
   Serve(/*max_items=*/0, size_t{1} << 20, /*max_backlog=*/5);
   for (int n = 1; n <= 6; ++n) producer_.initial.push_back(MakeItem(n));
   grpc::ClientContext context;
-  auto reader = Open(&context);
   std::vector<Item> messages;
-  grpc::Status status = ReadAll(reader.get(), &messages);
+  grpc::Status status = OpenAndReadAll(&context, &messages);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(status.error_message(), "test stream client too slow: more than 5 items waiting; try again");
+  EXPECT_EQ(status.error_message(),
+            "test stream client too slow: more than 5 items waiting; try again");
   EXPECT_TRUE(messages.empty());  // What waited is dropped.
   EXPECT_TRUE(WaitFor([&] { return producer_.released() == 1; }, kWait));
 }

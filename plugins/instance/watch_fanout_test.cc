@@ -1,7 +1,6 @@
 #include "plugins/instance/watch_fanout.h"
 
 #include <atomic>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "tests/conformance/watch_recorder.h"
 #include "tests/testing/wait_for.h"
 
 namespace infrakit::plugins::instance {
@@ -18,48 +18,18 @@ namespace {
 
 namespace v1 = ::infrakit::instance::v1;
 using ::infrakit::testing::WaitFor;
+using ::infrakit::tests::conformance::Summaries;
+using ::infrakit::tests::conformance::WatchRecorder;
 using Delivery = WatchFanout::Delivery;
 
 constexpr absl::Duration kDeadline = absl::Seconds(10);
 
-class RecordingSink : public spi::instance::WatchSink {
- public:
-  void OnEvent(const v1::WatchResponse& event) override {
-    absl::MutexLock lock(&mu_);
-    events_.push_back(event);
-  }
-  void OnDone(const absl::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    done_ = status;
-  }
-  std::vector<v1::WatchResponse> events() {
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-  size_t count() {
-    absl::MutexLock lock(&mu_);
-    return events_.size();
-  }
-  std::optional<absl::Status> done() {
-    absl::MutexLock lock(&mu_);
-    return done_;
-  }
-  // "ADDED:i1" ... for compact comparisons.
-  std::vector<std::string> Summary() {
-    std::vector<std::string> out;
-    for (const v1::WatchResponse& e : events()) {
-      std::string s = v1::EventType_Name(e.type()).substr(strlen("EVENT_TYPE_"));
-      if (e.has_instance()) s += ":" + e.instance().id();
-      out.push_back(s);
-    }
-    return out;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::WatchResponse> events_ ABSL_GUARDED_BY(mu_);
-  std::optional<absl::Status> done_ ABSL_GUARDED_BY(mu_);
-};
+// Waits until `sink` has at least `n` events; returns them summarized ("ADDED i1").
+std::vector<std::string> WaitForSummaries(WatchRecorder& sink, size_t n) {
+  sink.WaitUntil([n](const WatchRecorder::Events& events) { return events.size() >= n; },
+                 kDeadline);
+  return Summaries(sink.events());
+}
 
 v1::Description Instance(const std::string& id,
                          std::vector<std::pair<std::string, std::string>> tags) {
@@ -91,20 +61,19 @@ TEST_P(WatchFanoutTest, InitialSetThenSyncedThenChanges) {
   WatchFanout fanout(GetParam());
   const v1::Description a = Instance("i1", {{"g", "web"}});
   const v1::Description b = Instance("i2", {{"g", "db"}});
-  RecordingSink sink;
+  WatchRecorder sink;
   auto handle = fanout.Subscribe(Filter({}), &sink, {&a, &b});
   const v1::Description c = Instance("i3", {});
   fanout.Publish(nullptr, &c);
   fanout.Publish(&a, nullptr);
-  ASSERT_TRUE(WaitFor([&] { return sink.count() == 5; }, kDeadline));
-  EXPECT_EQ(sink.Summary(),
-            (std::vector<std::string>{"ADDED:i1", "ADDED:i2", "SYNCED", "ADDED:i3", "REMOVED:i1"}));
+  EXPECT_EQ(WaitForSummaries(sink, 5),
+            (std::vector<std::string>{"ADDED i1", "ADDED i2", "SYNCED", "ADDED i3", "REMOVED i1"}));
 }
 
 TEST_P(WatchFanoutTest, TagFilterTurnsChangesIntoAddedAndRemoved) {
   WatchFanout fanout(GetParam());
   v1::Description a = Instance("i1", {{"g", "web"}});
-  RecordingSink sink;
+  WatchRecorder sink;
   auto handle = fanout.Subscribe(Filter({{"g", "web"}}), &sink, {&a});
   const v1::Description other = Instance("other", {{"g", "db"}});
   fanout.Publish(nullptr, &other);  // Not matching: nothing.
@@ -115,60 +84,68 @@ TEST_P(WatchFanoutTest, TagFilterTurnsChangesIntoAddedAndRemoved) {
   v1::Description labelled = a;
   (*labelled.mutable_tags())["x"] = "y";
   fanout.Publish(&a, &labelled);  // Stays in: CHANGED.
-  ASSERT_TRUE(WaitFor([&] { return sink.count() == 5; }, kDeadline));
-  EXPECT_EQ(sink.Summary(), (std::vector<std::string>{"ADDED:i1", "SYNCED", "REMOVED:i1",
-                                                      "ADDED:i1", "CHANGED:i1"}));
+  EXPECT_EQ(WaitForSummaries(sink, 5), (std::vector<std::string>{"ADDED i1", "SYNCED", "REMOVED i1",
+                                                                 "ADDED i1", "CHANGED i1"}));
   // REMOVED carries what the watch saw; CHANGED what it sees now.
   EXPECT_EQ(sink.events()[2].instance().tags().at("g"), "web");
   EXPECT_EQ(sink.events()[4].instance().tags().at("x"), "y");
 }
 
+// Two watches of every instance: one plain, one with properties.
+struct PlainAndFull {
+  PlainAndFull(WatchFanout& fanout, const std::vector<const v1::Description*>& current)
+      : plain_handle(fanout.Subscribe(Filter({}), &plain, current)),
+        full_handle(fanout.Subscribe(Filter({}, /*include_properties=*/true), &full, current)) {}
+
+  WatchRecorder plain, full;
+  std::unique_ptr<spi::instance::WatchHandle> plain_handle, full_handle;
+};
+
 TEST_P(WatchFanoutTest, PropertiesOnlyWhenAsked) {
   WatchFanout fanout(GetParam());
   const v1::Description a = Instance("i1", {});
-  RecordingSink plain, full;
-  auto h1 = fanout.Subscribe(Filter({}), &plain, {&a});
-  auto h2 = fanout.Subscribe(Filter({}, /*include_properties=*/true), &full, {&a});
-  ASSERT_TRUE(WaitFor([&] { return plain.count() == 2 && full.count() == 2; }, kDeadline));
-  EXPECT_FALSE(plain.events()[0].instance().has_spec());
-  EXPECT_FALSE(plain.events()[0].instance().has_properties());
-  EXPECT_EQ(plain.events()[0].instance().state(), v1::LIFECYCLE_STATE_RUNNING);
-  EXPECT_EQ(full.events()[0].instance().spec().init(), "echo hi");
-  EXPECT_EQ(full.events()[0].instance().properties().fields().at("Pid").number_value(), 42);
+  PlainAndFull watches(fanout, {&a});
+  ASSERT_EQ(WaitForSummaries(watches.plain, 2).size(), 2u);
+  ASSERT_EQ(WaitForSummaries(watches.full, 2).size(), 2u);
+  const v1::Description plain = watches.plain.events()[0].instance();
+  EXPECT_FALSE(plain.has_spec());
+  EXPECT_FALSE(plain.has_properties());
+  EXPECT_EQ(plain.state(), v1::LIFECYCLE_STATE_RUNNING);
+  const v1::Description full = watches.full.events()[0].instance();
+  EXPECT_EQ(full.spec().init(), "echo hi");
+  EXPECT_EQ(full.properties().fields().at("Pid").number_value(), 42);
 }
 
 TEST_P(WatchFanoutTest, ChangedOnlyWhenWhatTheWatchSeesChanged) {
   WatchFanout fanout(GetParam());
   const v1::Description a = Instance("i1", {});
-  RecordingSink plain, full;
-  auto h1 = fanout.Subscribe(Filter({}), &plain, {&a});
-  auto h2 = fanout.Subscribe(Filter({}, /*include_properties=*/true), &full, {&a});
+  PlainAndFull watches(fanout, {&a});
   v1::Description new_pid = a;
   (*new_pid.mutable_properties()->mutable_fields())["Pid"].set_number_value(43);
   fanout.Publish(&a, &new_pid);  // Only the properties: the plain watch sees no change.
   v1::Description terminating = new_pid;
   terminating.set_state(v1::LIFECYCLE_STATE_TERMINATING);
   fanout.Publish(&new_pid, &terminating);
-  ASSERT_TRUE(WaitFor([&] { return full.count() == 4 && plain.count() >= 3; }, kDeadline));
-  EXPECT_EQ(plain.Summary(), (std::vector<std::string>{"ADDED:i1", "SYNCED", "CHANGED:i1"}));
-  EXPECT_EQ(plain.events()[2].instance().state(), v1::LIFECYCLE_STATE_TERMINATING);
-  EXPECT_EQ(full.Summary(),
-            (std::vector<std::string>{"ADDED:i1", "SYNCED", "CHANGED:i1", "CHANGED:i1"}));
+  EXPECT_EQ(WaitForSummaries(watches.full, 4),
+            (std::vector<std::string>{"ADDED i1", "SYNCED", "CHANGED i1", "CHANGED i1"}));
+  EXPECT_EQ(WaitForSummaries(watches.plain, 3),
+            (std::vector<std::string>{"ADDED i1", "SYNCED", "CHANGED i1"}));
+  EXPECT_EQ(watches.plain.events()[2].instance().state(), v1::LIFECYCLE_STATE_TERMINATING);
 }
 
 TEST_P(WatchFanoutTest, DestroyedHandleGetsNoMoreEvents) {
   WatchFanout fanout(GetParam());
-  RecordingSink gone, control;
+  WatchRecorder gone, control;
   auto handle = fanout.Subscribe(Filter({}), &gone, {});
-  ASSERT_TRUE(WaitFor([&] { return gone.count() == 1; }, kDeadline));  // SYNCED.
+  ASSERT_EQ(WaitForSummaries(gone, 1), std::vector<std::string>{"SYNCED"});
   handle.reset();
   auto control_handle = fanout.Subscribe(Filter({}), &control, {});
   const v1::Description a = Instance("i1", {});
   fanout.Publish(nullptr, &a);
   // Events are delivered in order: once the later watch has the event, the earlier one would
   // have had it too.
-  ASSERT_TRUE(WaitFor([&] { return control.count() == 2; }, kDeadline));
-  EXPECT_EQ(gone.count(), 1u);
+  ASSERT_EQ(WaitForSummaries(control, 2).size(), 2u);
+  EXPECT_EQ(gone.events().size(), 1u);
   EXPECT_FALSE(gone.done().has_value());
 }
 
@@ -222,7 +199,7 @@ TEST_P(WatchFanoutTest, HandleDestructorWaitsForTheCallInProgress) {
 }
 
 TEST_P(WatchFanoutTest, ShutdownEndsOpenWatchesOnly) {
-  RecordingSink open, cancelled;
+  WatchRecorder open, cancelled;
   std::unique_ptr<spi::instance::WatchHandle> open_handle;
   {
     WatchFanout fanout(GetParam());
@@ -243,7 +220,7 @@ TEST_P(WatchFanoutTest, ShutdownEndsOpenWatchesOnly) {
 }
 
 TEST_P(WatchFanoutTest, DestructionEndsOpenWatchesWithUnavailable) {
-  RecordingSink open;
+  WatchRecorder open;
   std::unique_ptr<spi::instance::WatchHandle> handle;
   {
     WatchFanout fanout(GetParam());
@@ -256,11 +233,11 @@ TEST_P(WatchFanoutTest, DestructionEndsOpenWatchesWithUnavailable) {
 TEST(WatchFanoutCallingThreadTest, DeliversBeforeReturning) {
   WatchFanout fanout(Delivery::kCallingThread);
   const v1::Description a = Instance("i1", {});
-  RecordingSink sink;
+  WatchRecorder sink;
   auto handle = fanout.Subscribe(Filter({}), &sink, {&a});
-  EXPECT_EQ(sink.Summary(), (std::vector<std::string>{"ADDED:i1", "SYNCED"}));
+  EXPECT_EQ(Summaries(sink.events()), (std::vector<std::string>{"ADDED i1", "SYNCED"}));
   fanout.Publish(&a, nullptr);
-  EXPECT_EQ(sink.count(), 3u);
+  EXPECT_EQ(sink.events().size(), 3u);
 }
 
 TEST(TagsMatchTest, RequiresEveryFilterTag) {

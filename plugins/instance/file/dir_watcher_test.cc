@@ -1,6 +1,5 @@
 #include "plugins/instance/file/dir_watcher.h"
 
-#include <stdlib.h>
 #include <sys/inotify.h>
 
 #include <algorithm>
@@ -10,24 +9,18 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
 namespace infrakit::plugins::instance::file {
 namespace {
 
+using ::infrakit::testing::TempDir;
 using ::infrakit::testing::WaitFor;
 
 constexpr absl::Duration kDeadline = absl::Seconds(20);
-
-std::string MakeDir() {
-  const char* root = getenv("TEST_TMPDIR");
-  std::string pattern = absl::StrCat(root != nullptr ? root : "/tmp", "/watched-XXXXXX");
-  EXPECT_NE(mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
 
 // Appends one inotify event to `buffer`, as read(2) returns them (the name NUL-padded).
 void AddEvent(std::string* buffer, int wd, uint32_t mask, const std::string& name) {
@@ -104,7 +97,9 @@ class RecordingListener : public DirWatcher::Listener {
 };
 
 TEST(DirWatcherTest, ReportsChangesOnlyOnceStartedAndRecreatesALostDirectory) {
-  const std::string dir = MakeDir();
+  TempDir temp;
+  const std::string dir = temp.Join("watched");
+  std::filesystem::create_directory(dir);
   auto watcher = DirWatcher::Create(dir);
   ASSERT_TRUE(watcher.ok()) << watcher.status();
   std::ofstream(dir + "/before-start") << "x";  // Seen, but reported after Start.
@@ -122,7 +117,8 @@ TEST(DirWatcherTest, ReportsChangesOnlyOnceStartedAndRecreatesALostDirectory) {
 }
 
 TEST(DirWatcherTest, CreateFailsOnAMissingDirectory) {
-  auto watcher = DirWatcher::Create(MakeDir() + "/missing");
+  TempDir temp;
+  auto watcher = DirWatcher::Create(temp.Join("missing"));
   EXPECT_EQ(watcher.status().code(), absl::StatusCode::kNotFound) << watcher.status();
 }
 

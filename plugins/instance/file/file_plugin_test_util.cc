@@ -2,12 +2,11 @@
 
 #include <stdlib.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/atomic_file.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
 namespace infrakit::plugins::instance::file {
@@ -24,10 +23,8 @@ bool WaitFor(const std::function<bool()>& done) {
 }
 
 std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  absl::StatusOr<std::string> contents = common::ReadFile(path);
+  return contents.ok() ? *std::move(contents) : "";
 }
 
 void WriteByHand(const std::string& path, const std::string& contents) {
@@ -36,12 +33,7 @@ void WriteByHand(const std::string& path, const std::string& contents) {
 }
 
 std::vector<std::string> InstanceFiles(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return ::infrakit::testing::SortedNames(dir);
 }
 
 v1::ProvisionRequest SeedRequest() {
@@ -78,35 +70,15 @@ std::vector<std::string> Describe(const std::vector<v1::WatchResponse>& events) 
   return out;
 }
 
-void RecordingSink::OnEvent(const v1::WatchResponse& event) {
-  absl::MutexLock lock(&mu_);
-  events_.push_back(event);
-}
-
-void RecordingSink::OnDone(const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
-  done_ = status;
-}
-
 std::vector<v1::WatchResponse> RecordingSink::WaitForEvents(size_t n) {
-  absl::MutexLock lock(&mu_);
-  auto arrived = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return events_.size() >= n; };
-  mu_.AwaitWithTimeout(absl::Condition(&arrived), kDeadline);
-  return events_;
-}
-
-std::vector<v1::WatchResponse> RecordingSink::Events() {
-  absl::MutexLock lock(&mu_);
-  return events_;
+  WaitUntil([n](const WatchRecorder::Events& events) { return events.size() >= n; },
+            kDeadline);
+  return events();
 }
 
 std::optional<absl::Status> RecordingSink::WaitForDone() {
-  absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(
-      absl::Condition(
-          +[](std::optional<absl::Status>* done) { return done->has_value(); }, &done_),
-      kDeadline);
-  return done_;
+  WaitFor([this] { return done().has_value(); });
+  return done();
 }
 
 void FilePluginTest::SetUp() {

@@ -10,14 +10,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "infrakit/instance/v1/instance.pb.h"
 #include "plugins/instance/file/file_plugin.h"
-#include "spi/instance/instance_plugin.h"
+#include "tests/conformance/watch_recorder.h"
 
 namespace infrakit::plugins::instance::file {
 
@@ -50,21 +48,13 @@ std::string Describe(const v1::WatchResponse& event);
 std::vector<std::string> Describe(const std::vector<v1::WatchResponse>& events);
 
 // Records a watch's events and end. Thread-safe.
-class RecordingSink : public spi::instance::WatchSink {
+class RecordingSink : public tests::conformance::WatchRecorder {
  public:
-  void OnEvent(const v1::WatchResponse& event) override;
-  void OnDone(const absl::Status& status) override;
-
   // Waits (up to kDeadline) until at least `n` events arrived; returns all of them.
   std::vector<v1::WatchResponse> WaitForEvents(size_t n);
-  std::vector<v1::WatchResponse> Events();
+  std::vector<v1::WatchResponse> Events() const { return events(); }
   // Waits (up to kDeadline) for the end; nullopt when it did not come.
   std::optional<absl::Status> WaitForDone();
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::WatchResponse> events_ ABSL_GUARDED_BY(mu_);
-  std::optional<absl::Status> done_ ABSL_GUARDED_BY(mu_);
 };
 
 // A plugin on a fresh directory.

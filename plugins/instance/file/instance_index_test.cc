@@ -1,19 +1,19 @@
 #include "plugins/instance/file/instance_index.h"
 
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace infrakit::plugins::instance::file {
 namespace {
 
 namespace v1 = ::infrakit::instance::v1;
+using ::infrakit::testing::TempDir;
 
 v1::Description Instance(const std::string& id, const std::string& key = "",
                          std::vector<std::pair<std::string, std::string>> tags = {}) {
@@ -92,8 +92,8 @@ TEST(InstanceIndexTest, IdempotencyKeysFollowTheEntries) {
 }
 
 TEST(InstanceIndexTest, AStampTellsWhetherTheFileIsStillTheOneIndexed) {
-  const char* root = getenv("TEST_TMPDIR");
-  const std::string path = absl::StrCat(root != nullptr ? root : "/tmp", "/stamped-", getpid());
+  TempDir temp;
+  const std::string path = temp.Join("stamped");
   std::ofstream(path) << "one";
   InstanceIndex index;
   EXPECT_FALSE(index.Unchanged("a", path));  // No stamp known.
