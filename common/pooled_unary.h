@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/grpc_status.h"
 #include "common/worker_pool.h"
 
@@ -41,6 +42,27 @@ grpc::ServerUnaryReactor* FinishOnPool(WorkerPool& pool, grpc::CallbackServerCon
     reactor->Finish(common::ToGrpcStatus(call()));
   });
   if (!queued.ok()) reactor->Finish(common::ToGrpcStatus(queued));
+  return reactor;
+}
+
+// Moves a core's result into the gRPC-owned response: the result's status, and on OK the
+// response filled. For the `call` of FinishOnPool. Thread-safe (touches only its arguments).
+template <typename T>
+absl::Status Fill(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return result.status();
+  *response = *std::move(result);
+  return absl::OkStatus();
+}
+
+// When `status` is not OK (e.g. spi::CheckBatchSize refusing an oversized batch), finishes the
+// call's default reactor with it at once and returns the reactor for the RPC method to hand
+// back to gRPC; returns null when it is OK. Checked before FinishOnPool, such a call takes no
+// worker. Call from the RPC method itself.
+inline grpc::ServerUnaryReactor* FinishIfError(grpc::CallbackServerContext* context,
+                                               const absl::Status& status) {
+  if (status.ok()) return nullptr;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 

@@ -4,8 +4,10 @@
 #define INFRAKIT_SPI_ITEM_STATUS_H_
 
 #include <cstddef>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "infrakit/plugin/v1/plugin.pb.h"
 
@@ -24,6 +26,18 @@ absl::Status CheckBatchSize(size_t size, absl::string_view field);
 
 // Back from the wire form; a code outside absl's range becomes UNKNOWN (the message is kept).
 absl::Status FromItemStatus(const ::infrakit::plugin::v1::ItemStatus& status);
+
+// Fills one item of a batch response from that item's outcome: `result` (a ProvisionResult,
+// PrepareResult or HealthyResult: a oneof of `response` and `error`) gets the response when
+// `outcome` is OK, else the error in wire form. Thread-safe (touches only its arguments).
+template <typename Result, typename Response>
+void SetItemResult(absl::StatusOr<Response> outcome, Result* result) {
+  if (outcome.ok()) {
+    *result->mutable_response() = *std::move(outcome);
+  } else {
+    *result->mutable_error() = ToItemStatus(outcome.status());
+  }
+}
 
 }  // namespace infrakit::spi
 

@@ -1,6 +1,7 @@
 #include "spi/item_status.h"
 
 #include "gtest/gtest.h"
+#include "infrakit/instance/v1/instance.pb.h"
 
 namespace infrakit::spi {
 namespace {
@@ -35,6 +36,25 @@ TEST(ItemStatusTest, BatchSizeLimit) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("requests"), absl::string_view::npos);
   EXPECT_NE(s.message().find("1001"), absl::string_view::npos);
+}
+
+TEST(ItemStatusTest, SetItemResultSetsTheResponseOrTheError) {
+  ::infrakit::instance::v1::ProvisionResponse created;
+  created.set_id("i1");
+  created.set_created(true);
+  ::infrakit::instance::v1::ProvisionResult ok;
+  SetItemResult(absl::StatusOr<::infrakit::instance::v1::ProvisionResponse>(created), &ok);
+  ASSERT_TRUE(ok.has_response());
+  EXPECT_EQ(ok.response().id(), "i1");
+  EXPECT_FALSE(ok.has_error());
+
+  ::infrakit::instance::v1::ProvisionResult failed;
+  SetItemResult(absl::StatusOr<::infrakit::instance::v1::ProvisionResponse>(
+                    absl::InvalidArgumentError("bad spec")),
+                &failed);
+  ASSERT_TRUE(failed.has_error());
+  EXPECT_EQ(FromItemStatus(failed.error()), absl::InvalidArgumentError("bad spec"));
+  EXPECT_FALSE(failed.has_response());
 }
 
 }  // namespace

@@ -1,12 +1,9 @@
 #include "plugins/flavor/flavor_service.h"
 
-#include <cstddef>
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
-#include "common/grpc_status.h"
 #include "common/pooled_unary.h"
 #include "spi/item_status.h"
 
@@ -14,27 +11,9 @@ namespace infrakit::plugins::flavor {
 namespace {
 
 namespace v1 = ::infrakit::flavor::v1;
+using ::infrakit::common::Fill;
+using ::infrakit::common::FinishIfError;
 using ::infrakit::common::FinishOnPool;
-
-// Moves a core's result into the gRPC-owned response.
-template <typename T>
-absl::Status Fill(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return result.status();
-  *response = *std::move(result);
-  return absl::OkStatus();
-}
-
-// When a batch call carries more items than the contract allows, finishes it at once with
-// INVALID_ARGUMENT and returns its reactor; otherwise returns null. Checked before queuing so an
-// oversized call takes no worker.
-grpc::ServerUnaryReactor* RejectOversized(grpc::CallbackServerContext* context, size_t size,
-                                          absl::string_view field) {
-  absl::Status size_ok = spi::CheckBatchSize(size, field);
-  if (size_ok.ok()) return nullptr;
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(common::ToGrpcStatus(size_ok));
-  return reactor;
-}
 
 }  // namespace
 
@@ -75,8 +54,9 @@ grpc::ServerUnaryReactor* FlavorService::Drain(grpc::CallbackServerContext* cont
 grpc::ServerUnaryReactor* FlavorService::BatchPrepare(grpc::CallbackServerContext* context,
                                                       const v1::BatchPrepareRequest* request,
                                                       v1::BatchPrepareResponse* response) {
-  if (auto* rejected = RejectOversized(context, request->indexes_size(), "indexes")) {
-    return rejected;
+  if (auto* refused =
+          FinishIfError(context, spi::CheckBatchSize(request->indexes_size(), "indexes"))) {
+    return refused;
   }
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(core_->BatchPrepare(*request), response);
@@ -86,8 +66,9 @@ grpc::ServerUnaryReactor* FlavorService::BatchPrepare(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* FlavorService::BatchHealthy(grpc::CallbackServerContext* context,
                                                       const v1::BatchHealthyRequest* request,
                                                       v1::BatchHealthyResponse* response) {
-  if (auto* rejected = RejectOversized(context, request->instances_size(), "instances")) {
-    return rejected;
+  if (auto* refused =
+          FinishIfError(context, spi::CheckBatchSize(request->instances_size(), "instances"))) {
+    return refused;
   }
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(core_->BatchHealthy(*request), response);
@@ -97,8 +78,9 @@ grpc::ServerUnaryReactor* FlavorService::BatchHealthy(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* FlavorService::BatchDrain(grpc::CallbackServerContext* context,
                                                     const v1::BatchDrainRequest* request,
                                                     v1::BatchDrainResponse* response) {
-  if (auto* rejected = RejectOversized(context, request->instances_size(), "instances")) {
-    return rejected;
+  if (auto* refused =
+          FinishIfError(context, spi::CheckBatchSize(request->instances_size(), "instances"))) {
+    return refused;
   }
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(core_->BatchDrain(*request), response);

@@ -2,8 +2,8 @@
 // calling a spi::instance::InstancePlugin, mapping statuses once (common/grpc_status.h).
 //
 // Core calls may block (file I/O, process spawning), so they run on a bounded WorkerPool and
-// never on gRPC's callback threads. Watch streams are server-write reactors fed by the core's
-// WatchSink. Lifecycle: shut the grpc::Server down (with a deadline, so that open Watch streams
+// never on gRPC's callback threads. Watch streams are common::StreamWriter reactors fed by the
+// core's WatchSink. Lifecycle: shut the grpc::Server down (with a deadline, so that open Watch streams
 // are cancelled) before destroying this service; the service keeps its core alive.
 #ifndef INFRAKIT_PLUGINS_INSTANCE_INSTANCE_SERVICE_H_
 #define INFRAKIT_PLUGINS_INSTANCE_INSTANCE_SERVICE_H_

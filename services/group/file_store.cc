@@ -7,12 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/atomic_file.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace infrakit::services::group {
@@ -64,38 +63,6 @@ absl::Status MakeDirs(const std::string& dir) {
   return absl::OkStatus();
 }
 
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno(errno, "cannot write", path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadAll(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno(errno, "cannot open state file", path);
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      return Errno(err, "cannot read state file", path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(const std::string& dir) {
@@ -109,18 +76,6 @@ absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(const std::string& di
 
 std::string FileStore::PathOf(absl::string_view id) const {
   return absl::StrCat(dir_, "/", id, kSuffix);
-}
-
-absl::Status FileStore::SyncDir() const {
-  int fd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno(errno, "cannot open state directory", dir_);
-  if (fsync(fd) != 0) {
-    int err = errno;
-    close(fd);
-    return Errno(err, "cannot fsync state directory", dir_);
-  }
-  close(fd);
-  return absl::OkStatus();
 }
 
 absl::Status FileStore::Put(const GroupRecord& record) {
@@ -138,23 +93,7 @@ absl::Status FileStore::Put(const GroupRecord& record) {
         absl::StrCat("cannot encode the record of group ", id, ": ", st.ToString()));
   }
 
-  static std::atomic<uint64_t> counter{0};
-  const std::string path = PathOf(id);
-  const std::string tmp =
-      absl::StrCat(dir_, "/.", id, kSuffix, ".tmp-", getpid(), "-", counter.fetch_add(1));
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno(errno, "cannot create", tmp);
-  absl::Status st = WriteAll(fd, json, tmp);
-  if (st.ok() && fsync(fd) != 0) st = Errno(errno, "cannot fsync", tmp);
-  if (close(fd) != 0 && st.ok()) st = Errno(errno, "cannot close", tmp);
-  if (st.ok() && rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Errno(errno, absl::StrCat("cannot rename ", tmp, " to"), path);
-  }
-  if (!st.ok()) {
-    unlink(tmp.c_str());
-    return st;
-  }
-  return SyncDir();
+  return common::WriteFileAtomically(PathOf(id), json, 0600);
 }
 
 absl::Status FileStore::Delete(absl::string_view id) {
@@ -164,7 +103,7 @@ absl::Status FileStore::Delete(absl::string_view id) {
     if (errno == ENOENT) return absl::OkStatus();
     return Errno(errno, "cannot remove state file", path);
   }
-  return SyncDir();
+  return common::SyncDirectory(dir_);
 }
 
 absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
@@ -194,7 +133,7 @@ absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
       return absl::FailedPreconditionError(
           absl::StrCat("state file ", path, " is not a regular file"));
     }
-    absl::StatusOr<std::string> text = ReadAll(path);
+    absl::StatusOr<std::string> text = common::ReadFile(path);
     if (!text.ok()) return text.status();
     if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
       return absl::DataLossError(absl::StrCat("state file ", path, " is corrupt: it is empty"));

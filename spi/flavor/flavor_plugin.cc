@@ -12,13 +12,7 @@ absl::StatusOr<v1::BatchPrepareResponse> FlavorPlugin::BatchPrepare(
   *one_request.mutable_allocation() = request.allocation();
   for (const v1::Index& index : request.indexes()) {
     *one_request.mutable_index() = index;
-    absl::StatusOr<v1::PrepareResponse> one = Prepare(one_request);
-    v1::PrepareResult* result = response.add_results();
-    if (one.ok()) {
-      *result->mutable_response() = *std::move(one);
-    } else {
-      *result->mutable_error() = ToItemStatus(one.status());
-    }
+    SetItemResult(Prepare(one_request), response.add_results());
   }
   return response;
 }
@@ -31,13 +25,7 @@ absl::StatusOr<v1::BatchHealthyResponse> FlavorPlugin::BatchHealthy(
   *one_request.mutable_properties() = request.properties();
   for (const auto& instance : request.instances()) {
     *one_request.mutable_instance() = instance;
-    absl::StatusOr<v1::HealthyResponse> one = Healthy(one_request);
-    v1::HealthyResult* result = response.add_results();
-    if (one.ok()) {
-      *result->mutable_response() = *std::move(one);
-    } else {
-      *result->mutable_error() = ToItemStatus(one.status());
-    }
+    SetItemResult(Healthy(one_request), response.add_results());
   }
   return response;
 }

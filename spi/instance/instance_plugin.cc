@@ -7,13 +7,7 @@ absl::StatusOr<v1::BatchProvisionResponse> InstancePlugin::BatchProvision(
   if (absl::Status s = CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
   v1::BatchProvisionResponse response;
   for (const v1::ProvisionRequest& item : request.requests()) {
-    absl::StatusOr<v1::ProvisionResponse> one = Provision(item);
-    v1::ProvisionResult* result = response.add_results();
-    if (one.ok()) {
-      *result->mutable_response() = *std::move(one);
-    } else {
-      *result->mutable_error() = ToItemStatus(one.status());
-    }
+    SetItemResult(Provision(item), response.add_results());
   }
   return response;
 }

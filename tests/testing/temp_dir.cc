@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -26,5 +27,15 @@ TempDir::~TempDir() {
 }
 
 std::string TempDir::Join(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
+
+std::vector<std::string> SortedNames(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 }  // namespace infrakit::testing

@@ -4,6 +4,7 @@
 #define INFRAKIT_TESTS_TESTING_TEMP_DIR_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -28,6 +29,10 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Every name in directory `dir` (dot files included, not "." and ".."), sorted; empty when it
+// cannot be listed.
+std::vector<std::string> SortedNames(const std::string& dir);
 
 }  // namespace infrakit::testing
 

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -39,6 +40,16 @@ TEST(TempDirTest, TwoDirectoriesDiffer) {
   TempDir b;
   EXPECT_NE(a.path(), b.path());
   EXPECT_EQ(a.Join("x.sock"), a.path() + "/x.sock");
+}
+
+TEST(SortedNamesTest, EveryNameSortedDotFilesIncluded) {
+  TempDir dir;
+  EXPECT_TRUE(SortedNames(dir.path()).empty());
+  std::ofstream(dir.Join("b")) << "x";
+  std::ofstream(dir.Join(".hidden")) << "x";
+  ASSERT_EQ(mkdir(dir.Join("a").c_str(), 0700), 0);
+  EXPECT_EQ(SortedNames(dir.path()), (std::vector<std::string>{".hidden", "a", "b"}));
+  EXPECT_TRUE(SortedNames(dir.Join("missing")).empty());
 }
 
 }  // namespace

@@ -197,12 +197,7 @@ absl::StatusOr<v1::BatchHealthyResponse> VanillaPlugin::BatchHealthy(
   RunBounded(n, concurrency,
              [&](int i) { verdicts[i] = RunProbe(check, request.instances(i)); });
   for (absl::StatusOr<v1::HealthyResponse>& verdict : verdicts) {
-    v1::HealthyResult* result = response.add_results();
-    if (verdict.ok()) {
-      *result->mutable_response() = *std::move(verdict);
-    } else {
-      *result->mutable_error() = spi::ToItemStatus(verdict.status());
-    }
+    spi::SetItemResult(std::move(verdict), response.add_results());
   }
   return response;
 }

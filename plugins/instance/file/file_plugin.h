@@ -5,47 +5,45 @@
 // adds or changes it: the plugin watches the directory with inotify and pushes every change to
 // the open watches within milliseconds.
 //
-// How it works:
-// - An in-memory index (ID -> description) mirrors the decodable files of the directory. It is
-//   filled by a scan at start and kept current by the plugin's own writes and by one inotify
-//   thread; Describe reads only the index.
-// - Writes are atomic: the contents go to a file without a name (O_TMPFILE) or, where the
-//   filesystem has no such files, to a dot-prefixed temporary file in the same directory; after
-//   fsync it is linked to its name (Provision: fails rather than overwrite, so IDs never
-//   collide, even between two plugins on one directory) or a temporary file is renamed over it
-//   (Label). Dot files are never instances and never events.
+// How it works (this core composes the parts):
+// - An in-memory index (ID -> description, instance_index.h) mirrors the decodable files of
+//   the directory. It is filled by a scan at start and kept current by the plugin's own writes
+//   and by the directory watcher (dir_watcher.h: one inotify thread, and the filter that drops
+//   the echo of our own links and unlinks); Describe reads only the index.
+// - Writes are atomic (common/atomic_file.h): the contents go to a file without a name
+//   (O_TMPFILE) or, where the filesystem has no such files, to a dot-prefixed temporary file in
+//   the same directory; after fsync it is linked to its name (Provision: fails rather than
+//   overwrite, so IDs never collide, even between two plugins on one directory) or a temporary
+//   file is renamed over it (Label). Dot files are never instances and never events.
 // - File changes and their application to the index happen under one mutex (io_mu_), so the
 //   index and the events follow the order of the changes on disk; each change is compared with
-//   the index, and only a real difference becomes an event.
+//   the index, and only a real difference becomes an event, which the watch fan-out
+//   (plugins/instance/watch_fanout.h) delivers to the matching watches on the same thread.
 #ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
 #define INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_H_
 
-#include <sys/stat.h>
-#include <sys/types.h>
-
-#include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/atomic_file.h"
+#include "plugins/instance/file/dir_watcher.h"
+#include "plugins/instance/file/instance_index.h"
+#include "plugins/instance/watch_fanout.h"
 #include "spi/instance/instance_plugin.h"
 
 namespace infrakit::plugins::instance::file {
 
 namespace v1 = ::infrakit::instance::v1;
 
-class FilePlugin : public spi::instance::InstancePlugin {
+class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Listener {
  public:
   struct Options {
     // Write new instance files as unnamed files (open with O_TMPFILE, then linkat through
@@ -63,7 +61,7 @@ class FilePlugin : public spi::instance::InstancePlugin {
   static absl::StatusOr<std::unique_ptr<FilePlugin>> Create(const std::string& dir,
                                                             const Options& options);
 
-  // Stops the inotify thread and ends every open watch with OnDone(CANCELLED). Must not be
+  // Stops watching the directory and ends every open watch with OnDone(CANCELLED). Must not be
   // called from a watch sink.
   ~FilePlugin() override;
 
@@ -120,44 +118,21 @@ class FilePlugin : public spi::instance::InstancePlugin {
 
   // Whether new files are currently written as unnamed files (see Options); false after a
   // fallback.
-  bool unnamed_temp_files() const { return unnamed_temp_files_.load(std::memory_order_relaxed); }
+  bool unnamed_temp_files() const { return writer_.unnamed(); }
 
  private:
-  struct Subscriber;
-  class Hub;
-  class Handle;
-
   FilePlugin(std::string dir, const Options& options);
 
-  // Sets up inotify, scans and starts the thread.
+  // Watches the directory, scans it and starts reporting its changes.
   absl::Status Start();
-  void WatchLoop();
-  // Handles one buffer of inotify events.
-  void HandleEvents(const char* buffer, size_t length);
-  // Re-adds the directory watch after the directory itself went away.
-  void RewatchDirectory();
+
+  // DirWatcher::Listener, on the watcher's thread: each name's file is read again unless its
+  // events are the echo of our own change.
+  void OnNamesChanged(const std::vector<DirWatcher::NameEvents>& names) override;
+  void OnRescanNeeded() override;
 
   // Reads all files and brings the index in line with them. Requires io_mu_.
   void RescanLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
-  // What stat() said of a file when its index entry was made from it (by our own write or by
-  // reading it). While the file still stats the same, it has not been replaced or rewritten, so
-  // the echo of our own write need not be read and decoded again.
-  struct FileStamp {
-    dev_t device = 0;
-    ino_t inode = 0;
-    off_t size = 0;
-    int64_t mtime_ns = 0;
-    int64_t ctime_ns = 0;
-    bool operator==(const FileStamp& other) const {
-      return device == other.device && inode == other.inode && size == other.size &&
-             mtime_ns == other.mtime_ns && ctime_ns == other.ctime_ns;
-    }
-  };
-  static std::optional<FileStamp> StampOf(const std::string& path);
-  static FileStamp StampFrom(const struct stat& st);
-  // Whether `id`'s file is still the one its index entry was made from. Requires io_mu_.
-  bool UnchangedLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
-
   // Reads one file and brings its index entry in line. A missing file is removed. An
   // undecodable one is removed with a WARNING, except with `writer_may_be_busy` (only its
   // creation was seen: a writer may not have finished; its close will come): then the index
@@ -174,30 +149,36 @@ class FilePlugin : public spi::instance::InstancePlugin {
   v1::Description Complete(v1::Description decoded) const;
   // Next candidate ID number: unix nanos, strictly increasing within this process.
   int64_t NextIdNumber();
-  // A written file not yet published under an instance's name: an unnamed file (fd open, no
-  // path) or a dot-prefixed temporary file in dir_ (path, fd closed).
-  struct TempFile {
-    int fd = -1;
-    std::string path;
-  };
-  // Writes `contents` to a new temporary file (unnamed when possible, see Options), fsynced
-  // unless `sync` is false (the caller then makes it durable another way before publishing
-  // it). Needs no lock (nothing is named, or the name is unique).
-  // `named` asks for a named temporary file (Label renames it over the instance's file).
-  absl::StatusOr<TempFile> WriteTemp(const std::string& contents, bool sync = true,
-                                     bool named = false);
-  // Writes into `fd` and fsyncs it when `sync`. The errno on failure, 0 on success.
-  static int WriteAll(int fd, const std::string& contents, bool sync);
-  // Forgets a temporary file: closes it, and removes its name if it has one.
-  static void Discard(TempFile& temp);
-  // Gives `temp` the name `path`, never overwriting: 0 or the errno.
-  static int LinkTemp(const TempFile& temp, const std::string& path);
   // Publishes a durable temporary file as instance `instance` (whose encoding is `contents`):
   // links it to the instance's path (never overwriting) and indexes it. Discards the temporary
   // file in every case. ALREADY_EXISTS when the name is taken (another process on the
   // directory; the caller tries another ID). Requires io_mu_.
-  absl::Status PublishLocked(TempFile& temp, const v1::Description& instance,
+  absl::Status PublishLocked(common::TempFile& temp, const v1::Description& instance,
                              const std::string& contents) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // BatchProvision's steps (see there). An instance to create: the request item, its
+  // description and encoding, and its temporary file once written.
+  struct PendingWrite {
+    int index = 0;
+    v1::Description instance;
+    std::string contents;
+    std::optional<common::TempFile> temp;  // empty until written (or when the write failed)
+  };
+  struct BatchPlan {
+    std::vector<PendingWrite> writes;
+    std::vector<std::pair<int, int>> repeats;  // (item, the earlier item with its key)
+  };
+  // Fails the items Provision would refuse, answers those whose key is on an instance, and
+  // plans a write for each other item but repeats of a key in the batch.
+  BatchPlan PlanBatch(const v1::BatchProvisionRequest& request,
+                      v1::BatchProvisionResponse* response);
+  // Writes the temporary files without syncing, then makes them durable with one syncfs on
+  // `dir_fd`; fails the items that could not be. Returns how many are written and durable.
+  int WriteDurably(int dir_fd, std::vector<PendingWrite>& writes,
+                   v1::BatchProvisionResponse* response);
+  // Publishes and indexes the written files under one hold of io_mu_, in request order;
+  // items whose ID was taken go to `again`. Returns how many were created.
+  int PublishBatch(std::vector<PendingWrite>& writes, v1::BatchProvisionResponse* response,
+                   std::vector<int>* again) ABSL_LOCKS_EXCLUDED(io_mu_);
   // Removes instance `id` (checked by CheckId) as Destroy does. Requires io_mu_.
   absl::Status DestroyLocked(const v1::DestroyRequest& request)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
@@ -205,37 +186,23 @@ class FilePlugin : public spi::instance::InstancePlugin {
   // NotFound(id). Requires io_mu_.
   absl::Status KnownLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   absl::Status NotFound(const std::string& id) const;
-  // The instance carrying idempotency key `key`, if any (none for an empty key).
-  std::optional<std::string> InstanceWithKey(const std::string& key) const;
   // The response to a repeated provision of instance `id`.
   static v1::ProvisionResponse Existing(std::string id, const std::string& key);
 
   const std::string dir_;
-  int inotify_fd_ = -1;
-  int wake_fd_ = -1;           // eventfd that stops WatchLoop
-  int watch_descriptor_ = -1;  // only touched by Start and the inotify thread
-  std::thread thread_;
-  // Cleared for good by the first open(O_TMPFILE) the filesystem refuses.
-  std::atomic<bool> unnamed_temp_files_;
+  common::TempFileWriter writer_;
 
   // Held while changing a file and applying the change to the index and the watches.
-  absl::Mutex io_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  // Stamps of the files the index entries were made from (see FileStamp).
-  absl::flat_hash_map<std::string, FileStamp> stamps_ ABSL_GUARDED_BY(io_mu_);
-  // Names this plugin unlinked whose IN_DELETE has not been read yet: that event is the echo of
-  // a change already applied, and is dropped. Cleared by a rescan (an overflow may lose them).
-  absl::flat_hash_set<std::string> unlinked_ ABSL_GUARDED_BY(io_mu_);
-  // Names this plugin linked (published) whose IN_CREATE has not been read yet: that event is
-  // the echo of a change already applied, dropped without a stat. Cleared by a rescan.
-  absl::flat_hash_set<std::string> linked_ ABSL_GUARDED_BY(io_mu_);
-  // Guards the index; held briefly, never while calling a sink or doing I/O.
-  mutable absl::Mutex mu_;
-  std::map<std::string, v1::Description> index_ ABSL_GUARDED_BY(mu_);
-  // Idempotency key -> IDs of the files carrying it (several only if a user copied a file).
-  absl::flat_hash_map<std::string, std::set<std::string>> keys_ ABSL_GUARDED_BY(mu_);
-  int64_t last_id_number_ ABSL_GUARDED_BY(mu_) = 0;
-
-  std::shared_ptr<Hub> hub_;
+  absl::Mutex io_mu_;
+  // Written only under io_mu_ (see InstanceIndex); read from anywhere.
+  InstanceIndex index_;
+  EchoFilter echoes_ ABSL_GUARDED_BY(io_mu_);
+  absl::Mutex id_mu_;
+  int64_t last_id_number_ ABSL_GUARDED_BY(id_mu_) = 0;
+  // Sinks are called under io_mu_, in the order of the changes.
+  WatchFanout fanout_{WatchFanout::Delivery::kCallingThread};
+  // Declared last, so destroyed first: it calls back into the members above.
+  std::unique_ptr<DirWatcher> watcher_;
 };
 
 }  // namespace infrakit::plugins::instance::file

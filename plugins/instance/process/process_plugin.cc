@@ -10,7 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -23,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/json_util.h"
+#include "common/atomic_file.h"
 #include "plugins/instance/process/properties.h"
 
 extern char** environ;
@@ -66,41 +66,13 @@ constexpr size_t kLogTailBytes = 2048;
 std::string Errno() { return std::strerror(errno); }
 
 // Writes `content` to `path` so that readers see the old file or the new one, never a part.
+// The directory is not fsynced (that would add a sync to every Provision and Label). INTERNAL
+// on failure.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("creating ", tmp, ": ", Errno()));
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n = write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string error = Errno();
-      close(fd);
-      unlink(tmp.c_str());
-      return absl::InternalError(absl::StrCat("writing ", tmp, ": ", error));
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (fsync(fd) < 0 || close(fd) < 0) {
-    const std::string error = Errno();
-    unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("writing ", tmp, ": ", error));
-  }
-  if (rename(tmp.c_str(), path.c_str()) < 0) {
-    const std::string error = Errno();
-    unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("renaming ", tmp, ": ", error));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
+  absl::Status written =
+      common::WriteFileAtomically(path, content, 0600, /*sync_directory=*/false);
+  if (written.ok()) return written;
+  return absl::InternalError(written.message());
 }
 
 // The last bytes of a file, for the plugin's log.
@@ -132,7 +104,8 @@ absl::Status SaveState(const std::string& instance_dir, const v1::Description& d
 }
 
 absl::StatusOr<v1::Description> LoadState(const std::string& instance_dir) {
-  absl::StatusOr<std::string> json = ReadFile(absl::StrCat(instance_dir, "/", kStateFile));
+  absl::StatusOr<std::string> json =
+      common::ReadFile(absl::StrCat(instance_dir, "/", kStateFile));
   if (!json.ok()) return json.status();
   v1::Description desc;
   google::protobuf::util::JsonParseOptions options;
@@ -253,17 +226,18 @@ absl::StatusOr<std::unique_ptr<ProcessPlugin>> ProcessPlugin::Create(const std::
 }
 
 ProcessPlugin::ProcessPlugin(std::string dir)
-    : dir_(std::move(dir)), hub_(std::make_unique<WatchHub>()) {
+    : dir_(std::move(dir)), fanout_(std::make_unique<WatchFanout>(WatchFanout::Delivery::kDispatcherThread)) {
   // A trailing slash from lexically_normal ("/tmp/x/") would double in paths.
   if (dir_.size() > 1 && dir_.back() == '/') const_cast<std::string&>(dir_).pop_back();
 }
 
 ProcessPlugin::~ProcessPlugin() {
-  // First no more exit callbacks (they use the supervisor, the hub and the books), then no
+  // First no more exit callbacks (they use the supervisor, the fan-out and the books), then no
   // more watches. Shutdown, not reset: a callback under way may still call supervisor_.
   if (supervisor_ != nullptr) supervisor_->Shutdown();
   supervisor_.reset();
-  hub_.reset();
+  fanout_->Shutdown(absl::UnavailableError("instance-process plugin stopping"));
+  fanout_.reset();
 }
 
 std::string ProcessPlugin::InstanceDir(const std::string& id) const {
@@ -347,7 +321,7 @@ void ProcessPlugin::FinishStart(const std::shared_ptr<Instance>& instance) {
       ids_by_key_[key] = instance->desc.id();
       pending_keys_.erase(key);
     }
-    hub_->Added(instance->desc);
+    fanout_->Publish(nullptr, &instance->desc);
     if (!instance->exited) return;
     // Died before anyone could see it: it lived, briefly; say so.
     instance->destroying = true;
@@ -391,7 +365,7 @@ void ProcessPlugin::EraseLocked(const std::shared_ptr<Instance>& instance) {
   if (!key.empty() && key_it != ids_by_key_.end() && key_it->second == id) {
     ids_by_key_.erase(key_it);
   }
-  hub_->Removed(instance->desc);
+  fanout_->Publish(&instance->desc, nullptr);
 }
 
 void ProcessPlugin::CleanUp(const std::shared_ptr<Instance>& instance) {
@@ -557,9 +531,9 @@ absl::Status ProcessPlugin::Destroy(const v1::DestroyRequest& request) {
       if (instance->removed) return absl::OkStatus();
     }
     instance->destroying = true;
-    const WatchHub::TagMap old_tags = instance->desc.tags();
+    const v1::Description before = instance->desc;
     instance->desc.set_state(v1::LIFECYCLE_STATE_TERMINATING);
-    hub_->Changed(old_tags, instance->desc);
+    fanout_->Publish(&before, &instance->desc);
     stop_signal = instance->stop_signal;
     stop_grace = instance->stop_grace;
   }
@@ -571,9 +545,9 @@ absl::Status ProcessPlugin::Destroy(const v1::DestroyRequest& request) {
     if (!stopped.ok() && !instance->exited) {
       // Still there: it stays, running as far as we can tell.
       instance->destroying = false;
-      const WatchHub::TagMap old_tags = instance->desc.tags();
+      const v1::Description before = instance->desc;
       instance->desc.set_state(v1::LIFECYCLE_STATE_RUNNING);
-      hub_->Changed(old_tags, instance->desc);
+      fanout_->Publish(&before, &instance->desc);
       return absl::Status(stopped.code(), absl::StrCat("destroying ", id, ": ", stopped.message()));
     }
     EraseLocked(instance);
@@ -587,12 +561,7 @@ absl::StatusOr<v1::DescribeResponse> ProcessPlugin::Describe(const v1::DescribeR
   absl::MutexLock lock(&mu_);
   for (const auto& [id, instance] : instances_) {
     if (!instance->started || !TagsMatch(request.tags(), instance->desc.tags())) continue;
-    v1::Description* desc = response.add_instances();
-    *desc = instance->desc;
-    if (!request.include_properties()) {
-      desc->clear_spec();
-      desc->clear_properties();
-    }
+    *response.add_instances() = View(instance->desc, request.include_properties());
   }
   return response;
 }
@@ -634,14 +603,12 @@ absl::StatusOr<v1::LabelResponse> ProcessPlugin::Label(const v1::LabelRequest& r
     absl::MutexLock lock(&mu_);
     if (instance->removed) return absl::NotFoundError(absl::StrCat("no instance ", id));
     if (changed) {
-      const WatchHub::TagMap old_tags = instance->desc.tags();
+      const v1::Description before = instance->desc;
       *instance->desc.mutable_tags() = updated.tags();
-      hub_->Changed(old_tags, instance->desc);
+      fanout_->Publish(&before, &instance->desc);
     }
-    *response.mutable_instance() = instance->desc;
+    *response.mutable_instance() = View(instance->desc, /*include_properties=*/false);
   }
-  response.mutable_instance()->clear_spec();
-  response.mutable_instance()->clear_properties();
   return response;
 }
 
@@ -653,7 +620,7 @@ absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> ProcessPlugin::Watch
   for (const auto& [id, instance] : instances_) {
     if (instance->started) current.push_back(&instance->desc);
   }
-  return hub_->Add(request, sink, current);
+  return fanout_->Subscribe(request, sink, current);
 }
 
 }  // namespace infrakit::plugins::instance::process

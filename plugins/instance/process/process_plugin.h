@@ -45,10 +45,12 @@
 #include "absl/synchronization/mutex.h"
 #include "infrakit/instance/v1/instance.pb.h"
 #include "plugins/instance/process/supervisor.h"
-#include "plugins/instance/process/watch_hub.h"
+#include "plugins/instance/watch_fanout.h"
 #include "spi/instance/instance_plugin.h"
 
 namespace infrakit::plugins::instance::process {
+
+namespace v1 = ::infrakit::instance::v1;
 
 class ProcessPlugin : public spi::instance::InstancePlugin {
  public:
@@ -122,7 +124,7 @@ class ProcessPlugin : public spi::instance::InstancePlugin {
   absl::flat_hash_set<std::string> pending_keys_ ABSL_GUARDED_BY(mu_);
   int64_t last_id_number_ ABSL_GUARDED_BY(mu_) = 0;
 
-  std::unique_ptr<WatchHub> hub_;
+  std::unique_ptr<WatchFanout> fanout_;
   std::unique_ptr<Supervisor> supervisor_;
 };
 

@@ -1,34 +1,27 @@
 #include "services/group/server/group_service.h"
 
-#include <deque>
-#include <functional>
-#include <optional>
+#include <atomic>
+#include <cstddef>
+#include <memory>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "common/pooled_unary.h"
+#include "common/stream_writer.h"
 #include "glog/logging.h"
 
 namespace infrakit::services::group::server {
 namespace {
 
 namespace v1 = ::infrakit::group::v1;
+using ::infrakit::common::Fill;
 using ::infrakit::common::FinishOnPool;
 using ::infrakit::common::ToGrpcStatus;
 using ::infrakit::common::WorkerPool;
-
-// Moves a Controller result into the gRPC-owned response.
-template <typename T>
-absl::Status Fill(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return result.status();
-  *response = *std::move(result);
-  return absl::OkStatus();
-}
 
 // Counts a call in GroupService::open_calls() for as long as this object lives.
 class OpenCallCount {
@@ -127,248 +120,45 @@ grpc::ServerUnaryReactor* StartOnPool(WorkerPool& pool, Response* response,
   return reactor;
 }
 
-// One UpdateGroup or StreamGroupEvents stream: a gRPC write reactor fed by a Controller
-// subscription.
-//
-// Messages from the Controller (on its executor threads) are queued and written one at a time
-// (StartWrite -> OnWriteDone -> next). Every stream operation (initial metadata, write, finish)
-// is decided under mu_ and started outside it, so at most one is in flight.
-//
-// Lifetime: reference counted. gRPC holds one reference (dropped in OnDone), the subscription
-// one (dropped once the Controller's Subscription is cancelled, after which no callback runs,
-// or once it is known that there is none), and every entry point holds one while it runs, so
-// that a Finish completing on another thread cannot free the object under it. Subscriptions
-// are cancelled on the worker pool: Cancel waits for a callback under way, which must not
-// happen on a gRPC thread or inside that very callback's caller.
-template <typename Message>
-class StreamReactor final : public grpc::ServerWriteReactor<Message> {
+// A Controller subscription (UpdateGroup, StreamGroupEvents) feeding a stream. Destroying it
+// cancels the subscription; Cancel waits for a callback under way, so the StreamWriter destroys
+// it on the worker pool, never on a gRPC thread or inside that callback's caller.
+class ControllerSubscription final : public common::StreamSubscription {
  public:
-  using MessageCallback = std::function<void(const Message&)>;
-  // Subscribes on the Controller; blocks.
-  using SubscribeFn = std::function<absl::StatusOr<std::unique_ptr<Subscription>>(
-      MessageCallback, StreamEndCallback)>;
-
-  StreamReactor(grpc::CallbackServerContext* context, WorkerPool* pool, size_t max_backlog,
-                std::shared_ptr<std::atomic<int>> open_calls, SubscribeFn subscribe)
-      : context_(context),
-        pool_(pool),
-        max_backlog_(max_backlog),
-        subscribe_(std::move(subscribe)),
-        count_(std::move(open_calls)) {}
-
-  // Subscribes on the worker pool. Call once, from the RPC method.
-  void Start() {
-    Ref();
-    absl::Status queued = pool_->Submit([this] { Subscribe(); });
-    if (!queued.ok()) {
-      End(ToGrpcStatus(queued), /*flush=*/false);
-      Unref();  // No subscription will exist.
-    }
-    Unref();
-  }
-
-  // gRPC reactions.
-  void OnSendInitialMetadataDone(bool ok) override { OnOpDone(ok); }
-  void OnWriteDone(bool ok) override { OnOpDone(ok); }
-
-  void OnCancel() override {
-    VLOG(1) << "stream cancelled by the client or by server shutdown";
-    Ref();
-    End(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"), /*flush=*/false);
-    Unref();
-  }
-
-  void OnDone() override { Unref(); }
+  explicit ControllerSubscription(std::unique_ptr<Subscription> subscription)
+      : subscription_(std::move(subscription)) {}
+  ~ControllerSubscription() override { subscription_->Cancel(); }
 
  private:
-  enum class Op { kNone, kMetadata, kWrite, kFinish };
-
-  // Runs on a pool thread with the subscription reference, which passes to subscription_ (and
-  // is dropped when it is cancelled) or is dropped here when there is no subscription.
-  void Subscribe() {
-    Ref();  // The subscription reference may go on another thread once subscription_ is set.
-    bool stopped;
-    {
-      absl::MutexLock lock(&mu_);
-      stopped = stop_;
-    }
-    if (stopped) {  // Ended while waiting for a worker: do not subscribe at all.
-      Unref();      // The subscription reference.
-      Unref();
-      return;
-    }
-    absl::StatusOr<std::unique_ptr<Subscription>> subscription =
-        subscribe_([this](const Message& message) { OnMessage(message); },
-                   [this](const absl::Status& status) {
-                     VLOG(1) << "stream ended by the group service: " << status;
-                     Ref();
-                     End(ToGrpcStatus(status), /*flush=*/true);
-                     Unref();
-                   });
-    if (!subscription.ok()) {
-      VLOG(1) << "stream refused: " << subscription.status();
-      End(ToGrpcStatus(subscription.status()), /*flush=*/false);
-      Unref();  // The subscription reference: there is none.
-      Unref();
-      return;
-    }
-    std::unique_ptr<Subscription> unwanted;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stop_) {
-        unwanted = *std::move(subscription);
-      } else {
-        subscription_ = *std::move(subscription);
-        // No stream operation has started yet (they wait for subscribed_ or end_status_, and
-        // end_status_ implies stop_), so the metadata can still be added.
-        context_->AddInitialMetadata(kStreamSubscribedMetadataKey, "subscribed");
-        subscribed_ = true;
-      }
-    }
-    if (unwanted != nullptr) {
-      // Ended while the Controller subscribed (possibly by the Controller itself, from a
-      // callback on another thread): cancel here, on the pool, outside any callback and lock.
-      unwanted->Cancel();
-      unwanted.reset();
-      Unref();  // The subscription reference.
-    }
-    Pump();
-    Unref();
-  }
-
-  // A Controller callback (executor thread): queue and write. Never blocks.
-  void OnMessage(const Message& message) {
-    Ref();
-    bool ended = false;
-    bool overflow = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (end_status_.has_value()) {
-        ended = true;
-      } else if (queue_.size() >= max_backlog_) {
-        overflow = true;
-      } else {
-        queue_.push_back(message);
-      }
-    }
-    if (overflow) {
-      LOG(WARNING) << "stream client too slow: " << max_backlog_
-                   << " messages waiting; ending the stream";
-      End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                       absl::StrCat("stream client too slow: more than ", max_backlog_,
-                                    " messages waiting")),
-          /*flush=*/false);
-    } else if (!ended) {
-      Pump();
-    }
-    Unref();
-  }
-
-  // Records the stream's final status (the first one wins), releases the subscription and lets
-  // Pump finish the stream; with `flush`, queued messages are written first. The caller holds a
-  // reference.
-  void End(grpc::Status status, bool flush) {
-    std::unique_ptr<Subscription> subscription;
-    {
-      absl::MutexLock lock(&mu_);
-      if (!end_status_.has_value()) {
-        end_status_ = std::move(status);
-        if (!flush) queue_.clear();
-      }
-      stop_ = true;
-      subscription = std::move(subscription_);
-    }
-    if (subscription != nullptr) {
-      // May be inside one of the subscription's callbacks: the pool cancels it once that
-      // callback has returned. The task holds the only reference (std::function needs a
-      // copyable callable).
-      pool_->SubmitAlways(
-          [this, shared = std::shared_ptr<Subscription>(std::move(subscription))]() mutable {
-            shared->Cancel();
-            shared.reset();
-            Unref();
-          });
-    }
-    Pump();
-  }
-
-  void OnOpDone(bool ok) {
-    Ref();
-    {
-      absl::MutexLock lock(&mu_);
-      op_in_flight_ = false;
-    }
-    if (!ok) {
-      End(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken"), /*flush=*/false);
-    } else {
-      Pump();
-    }
-    Unref();
-  }
-
-  // Starts the next stream operation if none is in flight. The caller holds a reference.
-  void Pump() {
-    Op op = Op::kNone;
-    grpc::Status status;
-    {
-      absl::MutexLock lock(&mu_);
-      if (op_in_flight_ || finished_) return;
-      if (!subscribed_ && !end_status_.has_value()) return;
-      if (!queue_.empty()) {
-        in_flight_ = std::move(queue_.front());
-        queue_.pop_front();
-        op_in_flight_ = true;
-        metadata_sent_ = true;
-        op = Op::kWrite;
-      } else if (end_status_.has_value()) {
-        finished_ = true;
-        status = *end_status_;
-        op = Op::kFinish;
-      } else if (!metadata_sent_) {
-        op_in_flight_ = true;
-        metadata_sent_ = true;
-        op = Op::kMetadata;
-      }
-    }
-    switch (op) {
-      case Op::kNone:
-        break;
-      case Op::kMetadata:
-        this->StartSendInitialMetadata();
-        break;
-      case Op::kWrite:
-        this->StartWrite(&in_flight_);
-        break;
-      case Op::kFinish:
-        this->Finish(std::move(status));
-        break;
-    }
-  }
-
-  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void Unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
-
-  grpc::CallbackServerContext* const context_;
-  WorkerPool* const pool_;
-  const size_t max_backlog_;
-  const SubscribeFn subscribe_;
-  OpenCallCount count_;
-  std::atomic<int> refs_{2};  // gRPC's and the subscription's.
-
-  absl::Mutex mu_;
-  std::deque<Message> queue_ ABSL_GUARDED_BY(mu_);
-  // The message being written; touched only by the one thread that started the write.
-  Message in_flight_;
-  std::unique_ptr<Subscription> subscription_ ABSL_GUARDED_BY(mu_);
-  std::optional<grpc::Status> end_status_ ABSL_GUARDED_BY(mu_);
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;          // The subscription must go.
-  bool subscribed_ ABSL_GUARDED_BY(mu_) = false;    // The Controller accepted it.
-  bool op_in_flight_ ABSL_GUARDED_BY(mu_) = false;  // A metadata send or write is pending.
-  bool metadata_sent_ ABSL_GUARDED_BY(mu_) = false;
-  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // Finish was called.
+  const std::unique_ptr<Subscription> subscription_;
 };
+
+// Serves one stream: `subscribe` starts the Controller's subscription (it blocks) with the
+// callbacks it is given, which feed the stream. The call counts in open_calls() until the
+// writer is gone.
+template <typename Message, typename Subscribe>
+grpc::ServerWriteReactor<Message>* StartStream(grpc::CallbackServerContext* context,
+                                               WorkerPool* pool, size_t max_backlog,
+                                               std::shared_ptr<std::atomic<int>> open_calls,
+                                               Subscribe subscribe) {
+  common::StreamWriterOptions options;
+  options.subscribed_metadata_key = kStreamSubscribedMetadataKey;
+  options.max_backlog = max_backlog;
+  options.name = "stream";
+  options.items = "messages";
+  // The writer keeps the subscribe function, and with it the count, until it is destroyed.
+  auto count = std::make_shared<OpenCallCount>(std::move(open_calls));
+  return common::StreamWriter<Message>::Start(
+      context, pool, std::move(options), common::StreamPacking<Message>(),
+      [subscribe = std::move(subscribe), count](common::StreamFeed<Message> feed)
+          -> absl::StatusOr<std::unique_ptr<common::StreamSubscription>> {
+        absl::StatusOr<std::unique_ptr<Subscription>> subscription =
+            subscribe([feed](const Message& message) { feed.Push(message); },
+                      [feed](const absl::Status& status) { feed.End(status); });
+        if (!subscription.ok()) return subscription.status();
+        return std::make_unique<ControllerSubscription>(*std::move(subscription));
+      });
+}
 
 }  // namespace
 
@@ -457,24 +247,20 @@ grpc::ServerUnaryReactor* GroupService::DestroyInstances(grpc::CallbackServerCon
 
 grpc::ServerWriteReactor<v1::UpdateGroupResponse>* GroupService::UpdateGroup(
     grpc::CallbackServerContext* context, const v1::UpdateGroupRequest* request) {
-  auto* reactor = new StreamReactor<v1::UpdateGroupResponse>(
+  return StartStream<v1::UpdateGroupResponse>(
       context, &pool_, options_.max_stream_backlog, open_calls_,
       [this, request = *request](UpdateProgressCallback on_progress, StreamEndCallback on_end) {
         return controller_->UpdateGroup(request, std::move(on_progress), std::move(on_end));
       });
-  reactor->Start();
-  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::GroupEvent>* GroupService::StreamGroupEvents(
     grpc::CallbackServerContext* context, const v1::StreamGroupEventsRequest* request) {
-  auto* reactor = new StreamReactor<v1::GroupEvent>(
+  return StartStream<v1::GroupEvent>(
       context, &pool_, options_.max_stream_backlog, open_calls_,
       [this, request = *request](GroupEventCallback on_event, StreamEndCallback on_end) {
         return controller_->StreamGroupEvents(request, std::move(on_event), std::move(on_end));
       });
-  reactor->Start();
-  return reactor;
 }
 
 }  // namespace infrakit::services::group::server
