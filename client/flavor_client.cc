@@ -65,7 +65,12 @@ FlavorClient::FlavorClient(std::shared_ptr<grpc::Channel> channel, absl::Duratio
 FlavorClient::~FlavorClient() = default;
 
 absl::Status FlavorClient::Validate(const v1::ValidateRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_).status();
+  return ValidateAllocation(request).status();
+}
+
+absl::StatusOr<v1::ValidateResponse> FlavorClient::ValidateAllocation(
+    const v1::ValidateRequest& request) {
+  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_);
 }
 
 absl::StatusOr<v1::PrepareResponse> FlavorClient::Prepare(const v1::PrepareRequest& request) {
@@ -87,9 +92,8 @@ absl::StatusOr<v1::BatchPrepareResponse> FlavorClient::BatchPrepare(
     absl::StatusOr<v1::BatchPrepareResponse> response =
         UnaryCall(stub_.get(), &Stub::BatchPrepare, request, deadline_, plugin_);
     if (!Unimplemented(response, "BatchPrepare", batch_prepare_unimplemented_)) {
-      return CheckOutcomes(
-          CheckCount(std::move(response), "BatchPrepare", request.indexes_size()),
-          "BatchPrepare");
+      return CheckOutcomes(CheckCount(std::move(response), "BatchPrepare", request.indexes_size()),
+                           "BatchPrepare");
     }
   }
   return FlavorPlugin::BatchPrepare(request);

@@ -34,11 +34,12 @@ class FlavorClient final : public spi::flavor::FlavorPlugin {
   // flavor's health probe timeouts); `plugin` is the plugin's name for messages (empty:
   // unnamed).
   explicit FlavorClient(std::shared_ptr<grpc::Channel> channel,
-                        absl::Duration deadline = kDefaultCallDeadline,
-                        std::string plugin = "");
+                        absl::Duration deadline = kDefaultCallDeadline, std::string plugin = "");
   ~FlavorClient() override;
 
   absl::Status Validate(const spi::flavor::v1::ValidateRequest& request) override;
+  absl::StatusOr<spi::flavor::v1::ValidateResponse> ValidateAllocation(
+      const spi::flavor::v1::ValidateRequest& request) override;
   absl::StatusOr<spi::flavor::v1::PrepareResponse> Prepare(
       const spi::flavor::v1::PrepareRequest& request) override;
   absl::StatusOr<spi::flavor::v1::HealthyResponse> Healthy(

@@ -87,8 +87,9 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
     return g;
   }
 
-  // Validates `spec` with its instance and flavor plugins (blocks on them).
-  absl::Status ValidateWithPlugins(const gv1::GroupSpec& spec);
+  // Validates `spec` with its instance and flavor plugins (blocks on them). Returns the
+  // flavor's limit on members down at once (ValidateResponse.max_unavailable, 0: none).
+  absl::StatusOr<int32_t> ValidateWithPlugins(const gv1::GroupSpec& spec);
   std::unique_ptr<Group> NewGroupLocked(const gv1::GroupSpec& spec)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(rt.mu);
 
@@ -103,7 +104,7 @@ class Controller::Impl : public std::enable_shared_from_this<Impl> {
   Reconciler reconciler;
 };
 
-absl::Status Controller::Impl::ValidateWithPlugins(const gv1::GroupSpec& spec) {
+absl::StatusOr<int32_t> Controller::Impl::ValidateWithPlugins(const gv1::GroupSpec& spec) {
   const std::string& ip = spec.instance().plugin();
   auto instance = rt.resolver->Instance(ip);
   if (!instance.ok()) {
@@ -125,12 +126,14 @@ absl::Status Controller::Impl::ValidateWithPlugins(const gv1::GroupSpec& spec) {
   fv1::ValidateRequest fv;
   *fv.mutable_properties() = spec.flavor().properties();
   *fv.mutable_allocation() = spec.allocation();
-  if (absl::Status st = (*flavor)->Validate(fv); !st.ok()) {
+  absl::StatusOr<fv1::ValidateResponse> checked = (*flavor)->ValidateAllocation(fv);
+  if (!checked.ok()) {
+    const absl::Status& st = checked.status();
     return Prefixed(st, st.code() == absl::StatusCode::kInvalidArgument
                             ? absl::StrCat("flavor.properties (checked by ", fp, "): ")
                             : absl::StrCat("flavor plugin \"", fp, "\": "));
   }
-  return absl::OkStatus();
+  return std::max(0, checked->max_unavailable());
 }
 
 std::unique_ptr<Group> Controller::Impl::NewGroupLocked(const gv1::GroupSpec& spec) {
@@ -167,6 +170,7 @@ absl::Status Controller::Start() {
     std::unique_ptr<Group> g = c.NewGroupLocked(r.spec());
     if (r.update().active()) g->update = r.update();
     g->update_generation = r.update_generation();
+    g->flavor_max_unavailable = r.flavor_max_unavailable();
     g->sequence_reserved = r.sequence_reserved();
     g->next_sequence = std::max<int64_t>(1, r.sequence_reserved());
     g->destroying = r.destroying();
@@ -226,9 +230,11 @@ absl::StatusOr<gv1::WatchGroupResponse> Controller::WatchGroup(
     if (it != c.rt.groups.end() && it->second->uid == uid) c.rt.groups.erase(it);
     return st;
   };
-  if (absl::Status st = c.ValidateWithPlugins(spec); !st.ok()) return abandon(st);
+  absl::StatusOr<int32_t> flavor_limit = c.ValidateWithPlugins(spec);
+  if (!flavor_limit.ok()) return abandon(flavor_limit.status());
   GroupRecord record;
   *record.mutable_spec() = spec;
+  record.set_flavor_max_unavailable(*flavor_limit);
   {
     absl::MutexLock write_lock(&writer->mu);
     if (absl::Status st = c.rt.store->Put(record); !st.ok()) {
@@ -241,6 +247,7 @@ absl::StatusOr<gv1::WatchGroupResponse> Controller::WatchGroup(
   if (c.rt.shut_down || it == c.rt.groups.end() || it->second->uid != uid) return ShuttingDown();
   Group* g = it->second.get();
   g->starting = false;
+  g->flavor_max_unavailable = *flavor_limit;
   LOG(INFO) << "watching group " << g->id << " (config " << g->sha << ")";
   c.reconciler.StartLocked(g);
   response.set_message(absl::StrCat("watching ", g->id));
@@ -296,6 +303,7 @@ absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroup(
                                                                : m.health_reason);
     out->set_state(m.desc.state());
     out->set_outdated(m.sha != g->sha);
+    out->set_role(m.role);
   }
   return r;
 }
@@ -309,7 +317,7 @@ absl::StatusOr<gv1::DescribeUpdateResponse> Controller::DescribeUpdate(
     absl::MutexLock lock(&c.rt.mu);
     if (auto g = c.UpdatableLocked(spec); !g.ok()) return g.status();
   }
-  if (absl::Status st = c.ValidateWithPlugins(spec); !st.ok()) return st;
+  if (auto checked = c.ValidateWithPlugins(spec); !checked.ok()) return checked.status();
   absl::MutexLock lock(&c.rt.mu);
   absl::StatusOr<Group*> g = c.UpdatableLocked(spec);
   if (!g.ok()) return g.status();
@@ -331,7 +339,8 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::UpdateGroup(
     if (c.rt.shut_down) return ShuttingDown();
     if (auto g = c.UpdatableLocked(spec); !g.ok()) return g.status();
   }
-  if (absl::Status st = c.ValidateWithPlugins(spec); !st.ok()) return st;
+  absl::StatusOr<int32_t> flavor_limit = c.ValidateWithPlugins(spec);
+  if (!flavor_limit.ok()) return flavor_limit.status();
 
   auto stream =
       std::make_shared<UpdateStream>(std::move(on_progress), std::move(on_end), c.rt.executor);
@@ -347,6 +356,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::UpdateGroup(
     const gv1::Plan plan = MakePlan(c.reconciler.MemberViewsLocked(g, c.rt.Now()),
                                     c.reconciler.SlotViewsLocked(g), spec, sha);
     c.rollout.BeginLocked(g, spec, sha, plan.summary(), stream);
+    g->flavor_max_unavailable = *flavor_limit;
     writer = g->writer;
     uid = g->uid;
   }

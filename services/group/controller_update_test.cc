@@ -189,6 +189,39 @@ TEST(UpdateTest, PetsAreReplacedInPlaceOneAtATimeAfterHealthy) {
   EXPECT_EQ(h.peak, 3);
 }
 
+// A flavor running an ensemble says which member leads (update_order 1) and how many may be
+// down at once (max_unavailable): the roll replaces the leader last and never takes down more
+// than the flavor allows, whatever the update policy says.
+TEST(UpdateTest, EnsembleRollsTheLeaderLastWithinTheFlavorsLimit) {
+  Harness h;
+  h.flavor->set_max_unavailable(1);
+  gv1::GroupSpec v1 = Harness::Pets("pets", {"a", "b", "c", "d", "e"}, "v1");
+  h.Watch(v1);
+  std::map<std::string, std::string> lid_of;
+  std::string leader;
+  for (const auto& d : h.instance->Instances()) {
+    lid_of[d.id()] = d.logical_id();
+    if (d.logical_id() == "b") leader = d.id();
+  }
+  h.flavor->SetUpdateOrder(leader, 1);
+  h.Advance(absl::Seconds(10));  // the resync learns who leads
+  gv1::InspectGroupResponse before = h.Inspect("pets");
+  for (const auto& m : before.members()) {
+    EXPECT_EQ(m.role(), m.id() == leader ? "leader" : "") << m.id();
+  }
+  // The policy would allow 3 down at once; the flavor allows 1.
+  gv1::GroupSpec v2 = WithPolicy(Harness::Pets("pets", {"a", "b", "c", "d", "e"}, "v2"), -1, 3);
+  Arm(h, "pets", 5, 0, 1);
+  auto log = h.Update(v2);
+  ASSERT_TRUE(h.RunUntil([&] { return Ended(log); }));
+  EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_COMPLETED);
+  std::vector<std::string> order;
+  for (const std::string& id : h.instance->destroyed_order()) order.push_back(lid_of[id]);
+  ASSERT_EQ(order.size(), 5u);
+  EXPECT_EQ(order.back(), "b") << "the leader goes last";
+  EXPECT_EQ(h.trough, 4) << "never two members down";
+}
+
 TEST(UpdateTest, DeadlinePausesAndKeepsWhatItHas) {
   Harness h;
   h.Watch(Harness::Cattle("cattle", 3, "v1"));

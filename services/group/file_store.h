@@ -17,8 +17,8 @@ namespace infrakit::services::group {
 // Keeps each group's record in `<dir>/<id>.json` (pretty JSON of GroupRecord, readable by a
 // human). Writes are crash-safe (common::WriteFileAtomically): the record goes to a hidden
 // temporary file in the same directory, which is fsync'ed, renamed over `<id>.json`, and the
-// directory is fsync'ed, so a crash leaves either the old or the new record. Hidden files (names starting with '.', e.g.
-// temporaries left by a crash) are ignored by LoadAll.
+// directory is fsync'ed, so a crash leaves either the old or the new record. Hidden files (names
+// starting with '.', e.g. temporaries left by a crash) are ignored by LoadAll.
 //
 // Thread-safe: every call works on its own files (temporaries have unique names).
 class FileStore : public Store {

@@ -81,6 +81,10 @@ struct Member {
   // created from it nor from the previous spec (an unknown config): the verdict says little
   // about it, so it is never grounds for destroying it.
   bool health_untrusted = false;
+  // From the member's latest verdict (HealthyResponse): its rank in a rolling update (lower is
+  // replaced first) and its role in its service.
+  int32_t update_order = 0;
+  std::string role;
   // The flavor said its verdict cannot change (HealthyResponse.constant) when checked with the
   // member's own flavor section: the resync does not ask again while that section applies.
   bool health_constant = false;
@@ -132,6 +136,8 @@ struct Group {
   // `previous_sha_generation` (-1: not yet).
   std::string previous_sha;
   int64_t previous_sha_generation = -1;
+  // The flavor's limit on members down at once (ValidateResponse.max_unavailable); 0: none.
+  int32_t flavor_max_unavailable = 0;
   int64_t next_sequence = 1;
   int64_t sequence_reserved = 0;
   bool destroying = false;

@@ -221,6 +221,10 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
   m.health_untrusted = !own;
   m.health_constant = own && result->constant();
   m.checked_at = now;
+  if (own) {
+    m.update_order = result->update_order();
+    m.role = result->role();
+  }
   if (m.health == fv1::HEALTH_HEALTHY && own) m.ever_healthy = true;
   const bool decides = g->update.active() || g->spec.remediation().enabled() || g->destroying;
   if (previous == m.health) {

@@ -21,6 +21,7 @@ GroupRecord Persistence::RecordLocked(Group* g) {
   r.set_sequence_reserved(g->sequence_reserved);
   r.set_destroying(g->destroying);
   r.set_update_generation(g->update_generation);
+  r.set_flavor_max_unavailable(g->flavor_max_unavailable);
   return r;
 }
 

@@ -49,6 +49,7 @@ void SortForRoll(std::vector<const MemberView*>* v) {
   std::sort(v->begin(), v->end(), [](const MemberView* a, const MemberView* b) {
     bool ab = KnownNotHealthy(*a), bb = KnownNotHealthy(*b);
     if (ab != bb) return ab;
+    if (a->update_order != b->update_order) return a->update_order < b->update_order;
     if (a->created != b->created) return a->created > b->created;
     return a->id > b->id;
   });
@@ -338,8 +339,12 @@ void DecidePets(const DecideInput& in, Decision* d) {
       if (k == nullptr || !Available(*k, in.target_sha)) ++unavailable;
       if (k != nullptr && k->config_sha != in.target_sha) outdated.push_back(k);
     }
-    // Broken ones first (no availability lost), then the others, in list order, while the
-    // unavailable logical IDs stay within the allowance.
+    // Broken ones first (no availability lost), then the others, in list order but by their
+    // flavor's update order (a leader last), while the unavailable logical IDs stay within the
+    // allowance.
+    std::stable_sort(
+        outdated.begin(), outdated.end(),
+        [](const MemberView* a, const MemberView* b) { return a->update_order < b->update_order; });
     for (const MemberView* m : outdated) {
       if (KnownNotHealthy(*m)) {
         d->destroys.push_back(
@@ -428,17 +433,22 @@ int64_t DesiredCount(const gv1::GroupSpec& spec) {
   return spec.allocation().size();
 }
 
-RollingLimits ResolveRollingLimits(const gv1::GroupSpec& spec, int64_t desired) {
+RollingLimits ResolveRollingLimits(const gv1::GroupSpec& spec, int64_t desired,
+                                   int32_t flavor_max_unavailable) {
   const gv1::UpdatePolicy& p = spec.update_policy();
   RollingLimits r;
   if (spec.allocation().has_logical_ids()) {
     r.surge = 0;
     r.unavailable = p.has_max_unavailable() ? Resolve(p.max_unavailable(), desired) : 1;
+    if (flavor_max_unavailable > 0)
+      r.unavailable = std::min<int64_t>(r.unavailable, flavor_max_unavailable);
     r.unavailable = std::max<int64_t>(1, r.unavailable);
     return r;
   }
   r.surge = p.has_max_surge() ? Resolve(p.max_surge(), desired) : 1;
   r.unavailable = p.has_max_unavailable() ? Resolve(p.max_unavailable(), desired) : 0;
+  if (flavor_max_unavailable > 0)
+    r.unavailable = std::min<int64_t>(r.unavailable, flavor_max_unavailable);
   if (r.surge == 0 && r.unavailable == 0) r.surge = 1;
   return r;
 }
@@ -540,8 +550,10 @@ void PlanBuilder::Pets(const std::vector<MemberView>& members,
   for (const MemberView* k : kept) {
     if (k != nullptr && k->config_sha != sha_) outdated.push_back(k);
   }
+  // As the roll goes: broken ones first, then by their flavor's update order (a leader last).
   std::stable_sort(outdated.begin(), outdated.end(), [](const MemberView* a, const MemberView* b) {
-    return KnownNotHealthy(*a) && !KnownNotHealthy(*b);
+    if (KnownNotHealthy(*a) != KnownNotHealthy(*b)) return KnownNotHealthy(*a);
+    return a->update_order < b->update_order;
   });
   for (const MemberView* m : outdated) Replace(*m);
 }

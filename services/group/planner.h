@@ -41,6 +41,9 @@ struct MemberView {
   absl::Time created = absl::InfinitePast();
   // Since when it has been UNHEALTHY (meaningful when health is UNHEALTHY).
   absl::Time unhealthy_since = absl::InfinitePast();
+  // Its flavor's rank for rolling updates (HealthyResponse.update_order): among healthy members,
+  // lower is replaced first (an ensemble's leader last).
+  int32_t update_order = 0;
 };
 
 // A creation the controller has decided on and not yet seen listed.
@@ -231,8 +234,11 @@ int64_t DesiredCount(const gv1::GroupSpec& spec);
 
 // Max surge / max unavailable of `spec`'s update policy for `desired` members, with the
 // defaults (cattle: surge 1, unavailable 0, and surge 1 when both come out 0; pets: surge 0,
-// unavailable 1 at least, i.e. in place, one at a time).
-RollingLimits ResolveRollingLimits(const gv1::GroupSpec& spec, int64_t desired);
+// unavailable 1 at least, i.e. in place, one at a time). `flavor_max_unavailable` (> 0) caps
+// the unavailable members, whatever the policy says (an ensemble's quorum); pets still roll one
+// at a time at least.
+RollingLimits ResolveRollingLimits(const gv1::GroupSpec& spec, int64_t desired,
+                                   int32_t flavor_max_unavailable = 0);
 
 // The plan of updating a group with `members` (and `slots` not yet listed) to `proposed`,
 // whose config_sha is `proposed_sha`. Steps in the order they are carried out: extras

@@ -98,6 +98,7 @@ std::vector<MemberView> Reconciler::MemberViewsLocked(Group* g, absl::Time now) 
     v.remediable = v.health == fv1::HEALTH_UNHEALTHY && Remediable(m, timing);
     v.created = m.created;
     v.unhealthy_since = std::max(m.unhealthy_since, grace_end);
+    v.update_order = m.update_order;
     views.push_back(std::move(v));
   }
   return views;
@@ -152,7 +153,7 @@ void Reconciler::DecideLocked(Group* g, absl::Time now, DecideInput* in, Decisio
   in->rolling = Rolling(g->update);
   in->hold = g->update.active() && g->update.paused() && !g->update.stopped();
   in->stopped = g->update.active() && g->update.stopped();
-  in->limits = ResolveRollingLimits(g->spec, DesiredCount(g->spec));
+  in->limits = ResolveRollingLimits(g->spec, DesiredCount(g->spec), g->flavor_max_unavailable);
   in->remediation = r.enabled();
   in->remediation_max_concurrent = r.max_concurrent() > 0 ? r.max_concurrent() : 1;
   int64_t in_progress = g->remediation_debt;

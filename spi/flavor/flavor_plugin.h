@@ -24,6 +24,15 @@ class FlavorPlugin {
   // Checks flavor properties against the allocation. INVALID_ARGUMENT naming the field.
   virtual absl::Status Validate(const v1::ValidateRequest& request) = 0;
 
+  // Validate, and what the flavor says of the allocation beyond its validity (the
+  // ValidateResponse: max_unavailable, the most members that may be down at once). What the
+  // FlavorService.Validate RPC answers. The default validates and sets no limit.
+  virtual absl::StatusOr<v1::ValidateResponse> ValidateAllocation(
+      const v1::ValidateRequest& request) {
+    if (absl::Status st = Validate(request); !st.ok()) return st;
+    return v1::ValidateResponse();
+  }
+
   // Returns the spec of a new member: the input spec plus the flavor's init lines, tags (the
   // flavor's win on conflict, every other caller tag is kept) and attachments. Deterministic.
   virtual absl::StatusOr<v1::PrepareResponse> Prepare(const v1::PrepareRequest& request) = 0;

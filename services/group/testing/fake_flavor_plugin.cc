@@ -60,6 +60,10 @@ absl::StatusOr<fv1::HealthyResponse> FakeFlavorPlugin::Healthy(const fv1::Health
                                      fv1::Health_Name(response.health())));
   }
   response.set_constant(constant_);
+  if (auto it = update_order_.find(request.instance().id()); it != update_order_.end()) {
+    response.set_update_order(it->second);
+    response.set_role(it->second > 0 ? "leader" : "follower");
+  }
   return response;
 }
 
@@ -69,6 +73,25 @@ absl::Status FakeFlavorPlugin::Drain(const fv1::DrainRequest& request) {
   if (!drain_error_.ok()) return drain_error_;
   drained_.push_back(request.instance().id());
   return absl::OkStatus();
+}
+
+absl::StatusOr<fv1::ValidateResponse> FakeFlavorPlugin::ValidateAllocation(
+    const fv1::ValidateRequest& request) {
+  if (absl::Status st = Validate(request); !st.ok()) return st;
+  absl::MutexLock lock(&mu_);
+  fv1::ValidateResponse response;
+  response.set_max_unavailable(max_unavailable_);
+  return response;
+}
+
+void FakeFlavorPlugin::set_max_unavailable(int n) {
+  absl::MutexLock lock(&mu_);
+  max_unavailable_ = n;
+}
+
+void FakeFlavorPlugin::SetUpdateOrder(const std::string& id, int order) {
+  absl::MutexLock lock(&mu_);
+  update_order_[id] = order;
 }
 
 void FakeFlavorPlugin::set_startup_delay(Clock* clock, absl::Duration delay) {

@@ -25,6 +25,9 @@ namespace fv1 = ::infrakit::flavor::v1;
 class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
  public:
   absl::Status Validate(const fv1::ValidateRequest& request) override;
+  // Validate, answering the max_unavailable set by set_max_unavailable.
+  absl::StatusOr<fv1::ValidateResponse> ValidateAllocation(
+      const fv1::ValidateRequest& request) override;
   absl::StatusOr<fv1::PrepareResponse> Prepare(const fv1::PrepareRequest& request) override;
   absl::StatusOr<fv1::HealthyResponse> Healthy(const fv1::HealthyRequest& request) override;
   absl::Status Drain(const fv1::DrainRequest& request) override;
@@ -54,6 +57,11 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   // instance is UNHEALTHY until `delay` after the plugin first heard of it (its first health
   // check, at its creation). `clock` must outlive the plugin. Zero: off.
   void set_startup_delay(Clock* clock, absl::Duration delay);
+  // Validate's answer: at most `n` members down at once (0: no limit).
+  void set_max_unavailable(int n);
+  // Healthy reports `order` as the instance's update_order (and "leader" as its role when it is
+  // above 0), as a flavor of an ensemble does for its leader.
+  void SetUpdateOrder(const std::string& id, int order);
 
   // The health the plugin reports for `d` right now (the ground truth for invariant checks).
   fv1::Health HealthOf(const infrakit::instance::v1::Description& d);
@@ -83,6 +91,8 @@ class FakeFlavorPlugin : public spi::flavor::FlavorPlugin {
   bool constant_ ABSL_GUARDED_BY(mu_) = false;
   Clock* clock_ ABSL_GUARDED_BY(mu_) = nullptr;
   absl::Duration startup_delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  int max_unavailable_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> update_order_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> first_seen_ ABSL_GUARDED_BY(mu_);
   std::vector<int> prepare_batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> healthy_batches_ ABSL_GUARDED_BY(mu_);
