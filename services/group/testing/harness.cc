@@ -226,6 +226,18 @@ void Harness::CheckStep() {
   for (const auto& [id, n] : instance->destroy_calls()) {
     EXPECT_LE(n, 1) << id << " destroyed " << n << " times";
   }
+  if (min_healthy >= 0) {
+    // The floor of an update or a stop, after every task: the HEALTHY instances (per the fake
+    // flavor, the ground truth) never fall below it because of something the controller did.
+    int healthy = 0;
+    for (const auto& d : instance->Instances()) {
+      if (Tagged(d, "infrakit.group", group) && flavor->HealthOf(d) == fv1::HEALTH_HEALTHY) {
+        ++healthy;
+      }
+    }
+    EXPECT_GE(healthy, min_healthy) << "after a step, " << healthy << " healthy instances of "
+                                    << group;
+  }
 }
 
 }  // namespace infrakit::services::group::testing

@@ -94,7 +94,9 @@ class Harness {
   std::string group = "cattle";
   // A Provision may not make more than this many instances of the group (-1: no limit).
   int max_instances = -1;
-  // A Destroy may not leave fewer HEALTHY instances (per the fake flavor) than this (-1: none).
+  // A Destroy may not leave fewer HEALTHY instances (per the fake flavor) than this, nor may
+  // there be fewer after any task (-1: none): the floor of an update (size - max unavailable)
+  // or a stop.
   int min_healthy = -1;
   // While set, no instance on the group's current config_sha (as InspectGroup says at that
   // moment) may be destroyed while an instance on another config remains.
