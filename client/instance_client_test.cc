@@ -23,6 +23,7 @@
 #include "client/testing/test_server.h"
 #include "gtest/gtest.h"
 #include "plugins/instance/instance_service.h"
+#include "spec/tags.h"
 #include "spi/item_status.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -78,7 +79,7 @@ TEST_F(InstanceClientTest, EveryUnaryCallRoundTrips) {
   (*validate.mutable_properties()->mutable_fields())["image"].set_string_value("nginx");
   EXPECT_TRUE(client_->Validate(validate).ok());
 
-  v1::ProvisionRequest provision = ProvisionWithTags({{"infrakit.group", "web"}});
+  v1::ProvisionRequest provision = ProvisionWithTags({{spec::kGroupTag, "web"}});
   provision.mutable_spec()->set_idempotency_key("key-1");
   provision.mutable_spec()->set_logical_id("10.0.0.1");
   absl::StatusOr<v1::ProvisionResponse> first = client_->Provision(provision);
@@ -89,10 +90,10 @@ TEST_F(InstanceClientTest, EveryUnaryCallRoundTrips) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->id(), "instance-000001");
   EXPECT_FALSE(again->created());
-  std::string other = MustProvision({{"infrakit.group", "db"}});
+  std::string other = MustProvision({{spec::kGroupTag, "db"}});
 
   v1::DescribeRequest describe;
-  (*describe.mutable_tags())["infrakit.group"] = "web";
+  (*describe.mutable_tags())[spec::kGroupTag] = "web";
   absl::StatusOr<v1::DescribeResponse> listed = client_->Describe(describe);
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->instances_size(), 1);
@@ -112,7 +113,7 @@ TEST_F(InstanceClientTest, EveryUnaryCallRoundTrips) {
   absl::StatusOr<v1::LabelResponse> labelled = client_->Label(label);
   ASSERT_TRUE(labelled.ok()) << labelled.status();
   EXPECT_EQ(labelled->instance().tags().at("owner"), "ops");
-  EXPECT_EQ(labelled->instance().tags().at("infrakit.group"), "web");
+  EXPECT_EQ(labelled->instance().tags().at(spec::kGroupTag), "web");
 
   v1::DestroyRequest destroy;
   destroy.set_id("instance-000001");
@@ -231,20 +232,20 @@ TEST_F(InstanceClientTest, UnreachablePluginIsUnavailable) {
 }
 
 TEST_F(InstanceClientTest, WatchDeliversInitialSetThenSyncedThenChanges) {
-  std::string a1 = MustProvision({{"infrakit.group", "a"}});
-  MustProvision({{"infrakit.group", "b"}});
-  std::string a2 = MustProvision({{"infrakit.group", "a"}});
+  std::string a1 = MustProvision({{spec::kGroupTag, "a"}});
+  MustProvision({{spec::kGroupTag, "b"}});
+  std::string a2 = MustProvision({{spec::kGroupTag, "a"}});
 
   RecordingSink sink;
   v1::WatchRequest request;
-  (*request.mutable_tags())["infrakit.group"] = "a";
+  (*request.mutable_tags())[spec::kGroupTag] = "a";
   absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> handle =
       client_->Watch(request, &sink);
   ASSERT_TRUE(handle.ok()) << handle.status();
   ASSERT_TRUE(sink.WaitForEvents(3, kWait));
 
-  std::string a3 = MustProvision({{"infrakit.group", "a"}});
-  MustProvision({{"infrakit.group", "b"}});  // Not watched: no event.
+  std::string a3 = MustProvision({{spec::kGroupTag, "a"}});
+  MustProvision({{spec::kGroupTag, "b"}});  // Not watched: no event.
   v1::LabelRequest label;
   label.set_id(a1);
   (*label.mutable_labels())["x"] = "y";

@@ -1,7 +1,6 @@
 #include "client/config/group_config.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,22 +10,19 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
-#include <optional>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "client/config/canonical_json.h"
 #include "glog/logging.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "spec/canonical_json.h"
+#include "spec/group_spec.h"
 
 namespace infrakit::client::config {
 namespace {
@@ -42,9 +38,6 @@ using infrakit::group::v1::PluginSpec;
 using infrakit::group::v1::RemediationPolicy;
 using infrakit::group::v1::UpdatePolicy;
 
-// Group IDs and plugin names become file names (state files, sockets), so they are kept to
-// characters that are safe there, and short enough for a unix socket path.
-constexpr size_t kMaxNameLength = 128;
 // Largest integer a JSON number (a double) carries exactly.
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
 
@@ -58,7 +51,7 @@ std::string Join(absl::string_view path, absl::string_view key) {
 
 std::string Quote(absl::string_view s) {
   std::string out;
-  AppendJsonString(s, &out);
+  spec::AppendJsonString(s, &out);
   return out;
 }
 
@@ -84,45 +77,8 @@ std::string KindName(const Value& value) {
 
 std::string NumberText(double number) {
   std::string out;
-  AppendJsonNumber(number, &out);
+  spec::AppendJsonNumber(number, &out);
   return out;
-}
-
-// Problem with a name, or nullopt when it is fine. Shared by the config parser and
-// ValidateGroupSpec so that both apply the same rule.
-std::optional<std::string> NameProblem(absl::string_view name) {
-  if (name.empty()) return "must not be empty";
-  if (name.size() > kMaxNameLength) {
-    return absl::StrCat("must be at most ", kMaxNameLength, " characters, got ", name.size());
-  }
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return absl::StrCat("may only contain letters, digits, '.', '_' and '-', got ", Quote(name));
-    }
-  }
-  if (name.front() == '.') return absl::StrCat("must not start with '.', got ", Quote(name));
-  return std::nullopt;
-}
-
-// Checks a list of logical IDs: non-empty and unique. `field_of(i)` names element i.
-template <typename FieldOf>
-absl::Status CheckLogicalIds(const std::vector<std::string>& ids, FieldOf field_of) {
-  absl::flat_hash_map<absl::string_view, size_t> seen;
-  seen.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i].empty()) return Invalid(field_of(i), "a logical ID must not be empty");
-    auto [it, inserted] = seen.emplace(ids[i], i);
-    if (!inserted) {
-      return Invalid(field_of(i), absl::StrCat("duplicate logical ID ", Quote(ids[i]),
-                                               " (also at [", it->second, "])"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// The keys that allocate members, when found in a flavor's properties (lower-cased).
-bool IsAllocationKey(absl::string_view lower_key) {
-  return lower_key == "size" || lower_key == "logicalids" || lower_key == "ips";
 }
 
 // The keys ConfigKeys() lists for the object at `section`. Only called with the paths listed
@@ -266,11 +222,6 @@ absl::StatusOr<bool> GetBool(const std::string& path, const Value& value) {
   return value.bool_value();
 }
 
-absl::Status CheckName(const std::string& path, absl::string_view name) {
-  std::optional<std::string> problem = NameProblem(name);
-  return problem ? Invalid(path, *problem) : absl::OkStatus();
-}
-
 // A plugin section, "Instance" or "Flavor", in the nested or the flat form.
 absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_view section) {
   const std::string lower = absl::AsciiStrToLower(section);
@@ -301,7 +252,7 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
     }
     absl::StatusOr<std::string> name = GetString(*view, *plugin);
     if (!name.ok()) return name.status();
-    if (absl::Status s = CheckName(view->PathOf(*plugin), *name); !s.ok()) return s;
+    if (absl::Status s = spec::ValidateName(view->PathOf(*plugin), *name); !s.ok()) return s;
     spec.set_plugin(*std::move(name));
     Struct properties;
     if (const Member* p = view->Find("properties"); p != nullptr) {
@@ -326,7 +277,7 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
   }
   absl::StatusOr<std::string> name = GetString(props, *flat_plugin);
   if (!name.ok()) return name.status();
-  if (absl::Status s = CheckName(props.PathOf(*flat_plugin), *name); !s.ok()) return s;
+  if (absl::Status s = spec::ValidateName(props.PathOf(*flat_plugin), *name); !s.ok()) return s;
   spec.set_plugin(*std::move(name));
   Struct properties;
   if (flat_props != nullptr) {
@@ -361,7 +312,7 @@ absl::StatusOr<std::vector<std::string>> GetLogicalIds(const std::string& path,
     ids.push_back(element.string_value());
   }
   if (absl::Status s =
-          CheckLogicalIds(ids, [&](size_t i) { return absl::StrCat(path, "[", i, "]"); });
+          spec::ValidateLogicalIds(ids, [&](size_t i) { return absl::StrCat(path, "[", i, "]"); });
       !s.ok()) {
     return s;
   }
@@ -386,7 +337,7 @@ absl::Status CollectFlavorAllocation(const Struct& properties, const std::string
   std::map<std::string, const std::string*> found;  // Lower-cased -> as spelled.
   for (const auto& [key, value] : properties.fields()) {
     std::string lower = absl::AsciiStrToLower(key);
-    if (!IsAllocationKey(lower)) continue;
+    if (!spec::IsAllocationKey(lower)) continue;
     auto [it, inserted] = found.emplace(std::move(lower), &key);
     if (!inserted) {
       const std::string& a = std::min(key, *it->second);
@@ -478,11 +429,6 @@ absl::StatusOr<IntOrPercent> ParseIntOrPercent(const std::string& path, const Va
   }
   out.set_percent(percent);
   return out;
-}
-
-bool IsZero(const IntOrPercent& v) {
-  return (v.value_case() == IntOrPercent::kCount && v.count() == 0) ||
-         (v.value_case() == IntOrPercent::kPercent && v.percent() == 0);
 }
 
 absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& member) {
@@ -591,14 +537,9 @@ absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, cons
 
 }  // namespace
 
-absl::Status ValidateName(absl::string_view field, absl::string_view name) {
-  std::optional<std::string> problem = NameProblem(name);
-  return problem ? Invalid(field, *problem) : absl::OkStatus();
-}
-
 const std::vector<ConfigSection>& ConfigKeys() {
   // The allocation keys of "Properties" are also those lifted out of the flavor's properties
-  // (IsAllocationKey).
+  // (spec::IsAllocationKey).
   static const auto* const kSections = new std::vector<ConfigSection>{
       {"", {"ID", "Plugin", "Properties"}},
       {"Properties",
@@ -625,7 +566,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
       google::protobuf::StringPiece(text.data(), text.size()), &root, options);
   if (!status.ok()) {
     const absl::string_view error(status.message().data(), status.message().size());
-    return Invalid("config", absl::StrCat("not valid JSON: ", DescribeJsonSyntaxError(text, error)));
+    return Invalid("config", absl::StrCat("not valid JSON: ", spec::DescribeJsonSyntaxError(text, error)));
   }
   absl::StatusOr<const Struct*> top_object = GetObject("config", root);
   if (!top_object.ok()) return top_object.status();
@@ -638,13 +579,13 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   if (id == nullptr) return Invalid(top->PathOfMissing("ID"), "required: the group's ID");
   absl::StatusOr<std::string> id_value = GetString(*top, *id);
   if (!id_value.ok()) return id_value.status();
-  if (absl::Status s = CheckName(top->PathOf(*id), *id_value); !s.ok()) return s;
+  if (absl::Status s = spec::ValidateName(top->PathOf(*id), *id_value); !s.ok()) return s;
   config.spec.set_id(*std::move(id_value));
 
   if (const Member* plugin = top->Find("plugin"); plugin != nullptr) {
     absl::StatusOr<std::string> name = GetString(*top, *plugin);
     if (!name.ok()) return name.status();
-    if (absl::Status s = CheckName(top->PathOf(*plugin), *name); !s.ok()) return s;
+    if (absl::Status s = spec::ValidateName(top->PathOf(*plugin), *name); !s.ok()) return s;
     config.group_plugin = *std::move(name);
   }
 
@@ -676,9 +617,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   if (const Member* update = props->Find("update"); update != nullptr) {
     absl::StatusOr<UpdatePolicy> policy = ParseUpdate(*props, *update);
     if (!policy.ok()) return policy.status();
-    if (config.spec.allocation().kind_case() == Allocation::kSize && policy->has_max_surge() &&
-        policy->has_max_unavailable() && IsZero(policy->max_surge()) &&
-        IsZero(policy->max_unavailable())) {
+    if (spec::UpdateCannotReplace(*policy, config.spec.allocation())) {
       return Invalid(props->PathOf(*update),
                      "MaxSurge and MaxUnavailable cannot both be 0: the update could never "
                      "replace a member");
@@ -693,7 +632,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
 
   // The parser checked everything with the user's names; this is the same rule set the group
   // service applies, so a config that passes here is never refused there.
-  if (absl::Status s = ValidateGroupSpec(config.spec); !s.ok()) return s;
+  if (absl::Status s = spec::ValidateGroupSpec(config.spec); !s.ok()) return s;
   return config;
 }
 
@@ -742,156 +681,6 @@ absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path) {
                         absl::StrCat(path, ": ", config.status().message()));
   }
   return config;
-}
-
-namespace {
-
-// ValidateGroupSpec's rules for a spec's update policy (`allocation`: the spec's).
-absl::Status ValidateUpdatePolicy(const UpdatePolicy& policy, const Allocation& allocation) {
-  for (const auto& [field, value] :
-       {std::pair<absl::string_view, const IntOrPercent*>{"max_surge", &policy.max_surge()},
-        {"max_unavailable", &policy.max_unavailable()}}) {
-    const std::string path = absl::StrCat("update_policy.", field);
-    switch (value->value_case()) {
-      case IntOrPercent::kCount:
-        if (value->count() < 0) {
-          return Invalid(absl::StrCat(path, ".count"),
-                         absl::StrCat("must be >= 0, got ", value->count()));
-        }
-        break;
-      case IntOrPercent::kPercent:
-        if (value->percent() < 0 || value->percent() > 100) {
-          return Invalid(absl::StrCat(path, ".percent"),
-                         absl::StrCat("must be between 0 and 100, got ", value->percent()));
-        }
-        break;
-      case IntOrPercent::VALUE_NOT_SET:
-        // Leave the field out for the default; an empty one is a client's mistake.
-        if (field == "max_surge" ? policy.has_max_surge() : policy.has_max_unavailable()) {
-          return Invalid(path, "set count or percent (or leave the field out)");
-        }
-        break;
-    }
-  }
-  if (allocation.kind_case() == Allocation::kSize && policy.has_max_surge() &&
-      policy.has_max_unavailable() && IsZero(policy.max_surge()) &&
-      IsZero(policy.max_unavailable())) {
-    return Invalid("update_policy",
-                   "max_surge and max_unavailable cannot both be 0: the update could never "
-                   "replace a member");
-  }
-  if (!std::isfinite(policy.min_ready_seconds()) || policy.min_ready_seconds() < 0) {
-    return Invalid("update_policy.min_ready_seconds",
-                   absl::StrCat("must be >= 0, got ", NumberText(policy.min_ready_seconds())));
-  }
-  if (!std::isfinite(policy.health_deadline_seconds()) || policy.health_deadline_seconds() < 0) {
-    return Invalid("update_policy.health_deadline_seconds",
-                   absl::StrCat("must be >= 0 (0: the default), got ",
-                                NumberText(policy.health_deadline_seconds())));
-  }
-  if (!infrakit::group::v1::FailureAction_IsValid(policy.on_failure())) {
-    return Invalid("update_policy.on_failure",
-                   absl::StrCat("unknown action ", static_cast<int>(policy.on_failure())));
-  }
-  return absl::OkStatus();
-}
-
-// ValidateGroupSpec's rules for a spec's remediation policy.
-absl::Status ValidateRemediation(const RemediationPolicy& policy) {
-  for (const auto& [field, seconds] :
-       {std::pair<absl::string_view, double>{"unhealthy_seconds", policy.unhealthy_seconds()},
-        {"initial_delay_seconds", policy.initial_delay_seconds()},
-        {"probe_interval_seconds", policy.probe_interval_seconds()}}) {
-    if (!std::isfinite(seconds) || seconds < 0) {
-      return Invalid(absl::StrCat("remediation.", field),
-                     absl::StrCat("must be >= 0 (0: the default), got ", NumberText(seconds)));
-    }
-  }
-  if (policy.max_concurrent() < 0) {
-    return Invalid("remediation.max_concurrent",
-                   absl::StrCat("must be >= 0 (0: the default), got ", policy.max_concurrent()));
-  }
-  if (policy.max_unhealthy_percent() < 0 || policy.max_unhealthy_percent() > 100) {
-    return Invalid("remediation.max_unhealthy_percent",
-                   absl::StrCat("must be between 0 (the default) and 100, got ",
-                                policy.max_unhealthy_percent()));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::Status ValidateGroupSpec(const GroupSpec& spec) {
-  if (absl::Status s = ValidateName("id", spec.id()); !s.ok()) return s;
-  for (const auto& [field, section] :
-       {std::pair<absl::string_view, const PluginSpec*>{"instance", &spec.instance()},
-        {"flavor", &spec.flavor()}}) {
-    if (absl::Status s = ValidateName(absl::StrCat(field, ".plugin"), section->plugin()); !s.ok()) {
-      return s;
-    }
-  }
-  // The config parser lifts these out of the flavor's properties; a spec that still has them
-  // there would give two sources for the allocation.
-  for (const auto& [key, value] : spec.flavor().properties().fields()) {
-    if (IsAllocationKey(absl::AsciiStrToLower(key))) {
-      return Invalid(absl::StrCat("flavor.properties.", key),
-                     "the allocation belongs in allocation, not in the flavor's properties");
-    }
-  }
-
-  const Allocation& allocation = spec.allocation();
-  switch (allocation.kind_case()) {
-    case Allocation::kSize:
-      if (allocation.size() < 0) {
-        return Invalid("allocation.size", absl::StrCat("must be >= 0, got ", allocation.size()));
-      }
-      break;
-    case Allocation::kLogicalIds: {
-      std::vector<std::string> ids(allocation.logical_ids().ids().begin(),
-                                   allocation.logical_ids().ids().end());
-      if (absl::Status s = CheckLogicalIds(
-              ids, [](size_t i) { return absl::StrCat("allocation.logical_ids.ids[", i, "]"); });
-          !s.ok()) {
-        return s;
-      }
-      break;
-    }
-    case Allocation::KIND_NOT_SET:
-      return Invalid("allocation", "required: set size (cattle) or logical_ids (pets)");
-  }
-
-  if (spec.has_update_policy()) {
-    if (absl::Status s = ValidateUpdatePolicy(spec.update_policy(), allocation); !s.ok()) return s;
-  }
-  if (spec.has_remediation()) return ValidateRemediation(spec.remediation());
-  return absl::OkStatus();
-}
-
-std::string ConfigSha(const GroupSpec& spec) {
-  auto section = [](const PluginSpec& plugin) {
-    Value value;
-    auto& fields = *value.mutable_struct_value()->mutable_fields();
-    fields["Plugin"].set_string_value(plugin.plugin());
-    *fields["Properties"].mutable_struct_value() = plugin.properties();
-    return value;
-  };
-  Value document;
-  auto& fields = *document.mutable_struct_value()->mutable_fields();
-  fields["Flavor"] = section(spec.flavor());
-  fields["Instance"] = section(spec.instance());
-  const std::string canonical = CanonicalJson(document);
-
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  // SHA-1 of an in-memory buffer fails only when OpenSSL itself is broken (no memory, no
-  // SHA-1 provider); a made-up hash would silently roll or strand instances, so stop instead.
-  CHECK_EQ(
-      EVP_Digest(canonical.data(), canonical.size(), digest, &digest_size, EVP_sha1(), nullptr), 1)
-      << "OpenSSL could not compute a SHA-1";
-  std::string encoded =
-      absl::Base64Escape(absl::string_view(reinterpret_cast<const char*>(digest), digest_size));
-  absl::StrReplaceAll({{"+", "-"}, {"/", "_"}}, &encoded);
-  return encoded;
 }
 
 }  // namespace infrakit::client::config

@@ -7,13 +7,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "client/config/canonical_json.h"
 #include "google/protobuf/struct.pb.h"
+#include "spec/canonical_json.h"
 
 namespace infrakit::client::config {
 namespace {
 
 using google::protobuf::Value;
+using infrakit::spec::AppendJsonNumber;
+using infrakit::spec::AppendJsonString;
+using infrakit::spec::PrettyJson;
 using infrakit::flavor::v1::Allocation;
 using infrakit::group::v1::GroupSpec;
 using infrakit::group::v1::IntOrPercent;

@@ -22,6 +22,7 @@
 #include "infrakit/group/v1/group.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
 #include "infrakit/plugin/v1/plugin.pb.h"
+#include "spec/tags.h"
 #include "tests/testing/plugin_process.h"
 #include "tools/bench/dir_watcher.h"
 #include "tools/bench/ping_pong.h"
@@ -229,7 +230,7 @@ absl::Status DestroyAll(Stack& stack, const DirWatcher& watcher, const std::stri
 absl::StatusOr<absl::Duration> TimeDescribe(Stack& stack, const std::string& id, int expected,
                                             bool include_properties, int calls) {
   iv1::DescribeRequest request;
-  (*request.mutable_tags())["infrakit.group"] = id;
+  (*request.mutable_tags())[spec::kGroupTag] = id;
   request.set_include_properties(include_properties);
   std::vector<absl::Duration> samples;
   for (int i = 0; i < calls; ++i) {

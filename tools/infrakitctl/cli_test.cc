@@ -20,6 +20,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "services/runtime/plugin_info_service.h"
+#include "spec/tags.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/infrakitctl/exit_codes.h"
 #include "tools/infrakitctl/fake_plugins.h"
@@ -166,8 +167,8 @@ std::vector<iv1::Description> SeedInstances() {
   for (const char* id : {"instance-1475045378", "instance-1475045388"}) {
     iv1::Description d;
     d.set_id(id);
-    (*d.mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
-    (*d.mutable_tags())["infrakit.group"] = "cattle";
+    (*d.mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+    (*d.mutable_tags())[spec::kGroupTag] = "cattle";
     (*d.mutable_tags())["project"] = "infrakit";
     (*d.mutable_tags())["tier"] = "web";
     (*d.mutable_spec()->mutable_properties()->mutable_fields())["Note"].set_string_value("v1");

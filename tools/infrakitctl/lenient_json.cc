@@ -12,7 +12,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
-#include "client/config/canonical_json.h"
+#include "spec/canonical_json.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace infrakit::tools::infrakitctl {
@@ -188,7 +188,7 @@ absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message*
   if (!status.ok()) {
     const absl::string_view error(status.message().data(), status.message().size());
     return absl::InvalidArgumentError(
-        absl::StrCat("not valid JSON: ", ::infrakit::client::config::DescribeJsonSyntaxError(text, error)));
+        absl::StrCat("not valid JSON: ", ::infrakit::spec::DescribeJsonSyntaxError(text, error)));
   }
   if (IsOpaque(message->GetDescriptor())) {
     // A Struct (plugin properties) or another well-known type: the JSON is the content.

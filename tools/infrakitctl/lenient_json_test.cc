@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "infrakit/flavor/v1/flavor.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
+#include "spec/tags.h"
 
 namespace infrakit::tools::infrakitctl {
 namespace {
@@ -27,7 +28,7 @@ TEST(ParseLenientJsonTest, ReadsTheSeedsSpelling) {
             "Instance properties version 1.0");
   // Map keys and property keys are the user's: not normalised.
   EXPECT_EQ(spec.tags().at("Tier"), "web");
-  EXPECT_EQ(spec.tags().at("infrakit.group"), "cattle");
+  EXPECT_EQ(spec.tags().at(spec::kGroupTag), "cattle");
   EXPECT_EQ(spec.init(), "\nsudo apt-get update -y");
   EXPECT_EQ(spec.logical_id(), "");
 }

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "spec/tags.h"
 
 namespace infrakit::tools::infrakitctl {
 namespace {
@@ -84,9 +85,9 @@ iv1::Description SeedInstance(const std::string& id, const std::string& sha) {
   d.set_id(id);
   // Inserted out of order: the table sorts them.
   (*d.mutable_tags())["tier"] = "web";
-  (*d.mutable_tags())["infrakit.group"] = "cattle";
+  (*d.mutable_tags())[spec::kGroupTag] = "cattle";
   (*d.mutable_tags())["project"] = "infrakit";
-  (*d.mutable_tags())["infrakit.config_sha"] = sha;
+  (*d.mutable_tags())[spec::kShaTag] = sha;
   return d;
 }
 
@@ -115,7 +116,7 @@ TEST(InstanceTableTest, ShowsLogicalIdsOfPets) {
   iv1::Description* d = response.add_instances();
   d->set_id("instance-7");
   d->set_logical_id("192.168.0.4");
-  (*d->mutable_tags())["infrakit.logical_id"] = "192.168.0.4";
+  (*d->mutable_tags())[spec::kLogicalIdTag] = "192.168.0.4";
   EXPECT_EQ(InstanceTable(response, false),
             "ID                            \tLOGICAL         TAGS\n"
             "instance-7                    \t192.168.0.4     infrakit.logical_id=192.168.0.4\n");
@@ -146,8 +147,8 @@ gv1::InspectGroupResponse SeedGroup() {
   for (const char* id : {"instance-1475045988", "instance-1475045998"}) {
     gv1::Member* m = response.add_members();
     m->set_id(id);
-    (*m->mutable_tags())["infrakit.config_sha"] = "KSh4RpuYaDYQsYv77cimBZ8ZhHU=";
-    (*m->mutable_tags())["infrakit.group"] = "cattle";
+    (*m->mutable_tags())[spec::kShaTag] = "KSh4RpuYaDYQsYv77cimBZ8ZhHU=";
+    (*m->mutable_tags())[spec::kGroupTag] = "cattle";
     (*m->mutable_tags())["project"] = "infrakit";
     (*m->mutable_tags())["tier"] = "web";
     m->set_health(infrakit::flavor::v1::HEALTH_HEALTHY);

@@ -18,6 +18,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "spec/tags.h"
 #include "spi/item_status.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -56,8 +57,8 @@ v1::PrepareRequest SeedPrepare() {
   auto* spec = request.mutable_spec();
   (*spec->mutable_properties()->mutable_fields())["Note"].set_string_value(
       "Instance properties version 1.0");
-  (*spec->mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
-  (*spec->mutable_tags())["infrakit.group"] = "cattle";
+  (*spec->mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+  (*spec->mutable_tags())[spec::kGroupTag] = "cattle";
   request.mutable_allocation()->set_size(5);
   request.mutable_index()->set_group("cattle");
   request.mutable_index()->set_sequence(1);
@@ -80,8 +81,8 @@ TEST(VanillaPluginTest, PrepareGivesTheSeedsInitAndTags) {
   EXPECT_EQ(prepared->spec().init(),
             "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start");
   EXPECT_THAT(prepared->spec().tags(),
-              UnorderedElementsAre(Pair("infrakit.config_sha", "Y23cKqyRpkQ_M60vIq7CufFmQWk="),
-                                   Pair("infrakit.group", "cattle"), Pair("project", "infrakit"),
+              UnorderedElementsAre(Pair(spec::kShaTag, "Y23cKqyRpkQ_M60vIq7CufFmQWk="),
+                                   Pair(spec::kGroupTag, "cattle"), Pair("project", "infrakit"),
                                    Pair("tier", "web")));
   EXPECT_EQ(prepared->spec().properties().fields().at("Note").string_value(),
             "Instance properties version 1.0");

@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "spec/tags.h"
 #include "tests/testing/wait_for.h"
 #include "plugins/instance/file/instance_file_format.h"
 
@@ -80,8 +81,8 @@ v1::ProvisionRequest SeedRequest() {
   v1::Spec* spec = request.mutable_spec();
   (*spec->mutable_properties()->mutable_fields())["Note"].set_string_value(
       "Instance properties version 1.0");
-  (*spec->mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
-  (*spec->mutable_tags())["infrakit.group"] = "cattle";
+  (*spec->mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+  (*spec->mutable_tags())[spec::kGroupTag] = "cattle";
   (*spec->mutable_tags())["project"] = "infrakit";
   (*spec->mutable_tags())["tier"] = "web";
   spec->set_init(
@@ -205,7 +206,7 @@ TEST_F(FilePluginTest, DescribeReturnsWhatWasProvisioned) {
   const v1::Description& d = described->instances(0);
   EXPECT_EQ(d.id(), id);
   EXPECT_EQ(d.state(), v1::LIFECYCLE_STATE_RUNNING);
-  EXPECT_EQ(d.tags().at("infrakit.group"), "cattle");
+  EXPECT_EQ(d.tags().at(spec::kGroupTag), "cattle");
   EXPECT_EQ(d.spec().init(), SeedRequest().spec().init());
   EXPECT_EQ(d.spec().properties().fields().at("Note").string_value(),
             "Instance properties version 1.0");
@@ -352,7 +353,7 @@ TEST_F(FilePluginTest, DescribeFiltersByAllTags) {
   const std::string db = Provision(b);
 
   v1::DescribeRequest request;
-  (*request.mutable_tags())["infrakit.group"] = "cattle";
+  (*request.mutable_tags())[spec::kGroupTag] = "cattle";
   auto both = plugin_->Describe(request);
   ASSERT_TRUE(both.ok());
   ASSERT_THAT(both->instances(), SizeIs(2));
@@ -381,7 +382,7 @@ TEST_F(FilePluginTest, LabelIsPersistedAndKeepsTheSpec) {
   ASSERT_TRUE(labelled.ok()) << labelled.status();
   EXPECT_EQ(labelled->instance().tags().at("tier"), "frontend");
   EXPECT_EQ(labelled->instance().tags().at("owner"), "ops");
-  EXPECT_EQ(labelled->instance().tags().at("infrakit.group"), "cattle");
+  EXPECT_EQ(labelled->instance().tags().at(spec::kGroupTag), "cattle");
 
   auto decoded = DecodeInstanceFile(id, ReadAll(absl::StrCat(dir_, "/", id)));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
@@ -509,7 +510,7 @@ TEST_F(FilePluginTest, WatchSeesChangesMadeByHand) {
   // A new file written by hand.
   v1::Description extra;
   extra.set_id("handmade");
-  (*extra.mutable_tags())["infrakit.group"] = "cattle";
+  (*extra.mutable_tags())[spec::kGroupTag] = "cattle";
   WriteByHand(absl::StrCat(dir_, "/handmade"), *EncodeInstanceFile(extra));
   events = sink.WaitForEvents(4);
   ASSERT_THAT(events, SizeIs(4));

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "spec/tags.h"
 
 namespace infrakit::plugins::instance::file {
 namespace {
@@ -73,8 +74,8 @@ v1::Description SeedInstance() {
   // Inserted out of order on purpose: the file has them sorted.
   for (const auto& [k, v] : {std::pair<const char*, const char*>{"tier", "web"},
                              {"project", "infrakit"},
-                             {"infrakit.group", "cattle"},
-                             {"infrakit.config_sha", "KSh4RpuYaDYQsYv77cimBZ8ZhHU="}}) {
+                             {spec::kGroupTag, "cattle"},
+                             {spec::kShaTag, "KSh4RpuYaDYQsYv77cimBZ8ZhHU="}}) {
     (*d.mutable_tags())[k] = v;
     (*d.mutable_spec()->mutable_tags())[k] = v;
   }
@@ -215,8 +216,8 @@ TEST(StoredFormTest, IsTheRoundTripOfRepresentativeSpecs) {
   v1::Spec seed;
   (*seed.mutable_properties()->mutable_fields())["Note"].set_string_value(
       "Instance properties version 1.0");
-  (*seed.mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
-  (*seed.mutable_tags())["infrakit.group"] = "cattle";
+  (*seed.mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+  (*seed.mutable_tags())[spec::kGroupTag] = "cattle";
   seed.set_init("\nsudo apt-get update -y\nsudo apt-get install -y nginx");
   ExpectStoredFormIsTheRoundTrip(Provisioned(seed));
 

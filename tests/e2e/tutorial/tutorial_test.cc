@@ -18,6 +18,8 @@
 #include "client/config/group_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spec/group_spec.h"
+#include "spec/tags.h"
 #include "tests/e2e/tutorial/tutorial_env.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/runfiles.h"
@@ -39,7 +41,7 @@ constexpr char kSeedInit[] =
 std::string ShaOf(const std::string& config) {
   auto spec = client::config::ParseGroupConfig(config);
   EXPECT_TRUE(spec.ok()) << spec.status();
-  return spec.ok() ? client::config::ConfigSha(*spec) : "";
+  return spec.ok() ? spec::ConfigSha(*spec) : "";
 }
 
 class TutorialTest : public TutorialEnv {
@@ -97,8 +99,8 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
   ASSERT_TRUE(WaitFor([&] { return Instances().size() == 5; }, kWait)) << Instances().size();
   for (const auto& [id, f] : Instances()) {
     EXPECT_THAT(f.tags,
-                ElementsAre(std::pair<const std::string, std::string>("infrakit.config_sha", sha1),
-                            std::pair<const std::string, std::string>("infrakit.group", "cattle"),
+                ElementsAre(std::pair<const std::string, std::string>(spec::kShaTag, sha1),
+                            std::pair<const std::string, std::string>(spec::kGroupTag, "cattle"),
                             std::pair<const std::string, std::string>("project", "infrakit"),
                             std::pair<const std::string, std::string>("tier", "web")))
         << id;
@@ -136,7 +138,7 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
   std::map<std::string, InstanceFile> files = Instances();
   ASSERT_THAT(files, SizeIs(3));
   for (const auto& [id, f] : files) {
-    EXPECT_EQ(f.tags.at("infrakit.config_sha"), sha2) << id;
+    EXPECT_EQ(f.tags.at(spec::kShaTag), sha2) << id;
     EXPECT_EQ(f.note, "Instance properties version 2.0 -- CHANGED") << id;
     EXPECT_EQ(f.init, kSeedInit) << id;
   }
@@ -153,7 +155,7 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
       },
       kWait))
       << Instances().size();
-  for (const auto& [id, f] : Instances()) EXPECT_EQ(f.tags.at("infrakit.config_sha"), sha2) << id;
+  for (const auto& [id, f] : Instances()) EXPECT_EQ(f.tags.at(spec::kShaTag), sha2) << id;
 
   // Destroy: no instances left, and no group.
   r = Ctl({"group", "--name", "group", "destroy", "cattle"});
@@ -185,8 +187,8 @@ TEST_F(TutorialTest, ZkConfLowerCaseForm) {
   ASSERT_TRUE(WaitFor([&] { return Instances().size() == 3; }, kWait));
   std::set<std::string> seen;
   for (const auto& [id, f] : Instances()) {
-    EXPECT_EQ(f.tags.at("infrakit.group"), "zk");
-    seen.insert(f.tags.at("infrakit.logical_id"));
+    EXPECT_EQ(f.tags.at(spec::kGroupTag), "zk");
+    seen.insert(f.tags.at(spec::kLogicalIdTag));
   }
   EXPECT_EQ(seen, ips);
 
@@ -216,8 +218,8 @@ TEST_F(TutorialTest, ZkConfLowerCaseForm) {
   seen.clear();
   for (const auto& [id, f] : files) {
     EXPECT_EQ(f.cpu, 2) << id;
-    EXPECT_EQ(f.tags.at("infrakit.config_sha"), ShaOf(Example("zk-cpu.conf"))) << id;
-    seen.insert(f.tags.at("infrakit.logical_id"));
+    EXPECT_EQ(f.tags.at(spec::kShaTag), ShaOf(Example("zk-cpu.conf"))) << id;
+    seen.insert(f.tags.at(spec::kLogicalIdTag));
   }
   EXPECT_EQ(seen, ips);
   EXPECT_EQ(Ctl({"group", "describe", zk_cpu}).out, "Noop\n");

@@ -1,4 +1,4 @@
-#include "client/config/canonical_json.h"
+#include "spec/canonical_json.h"
 
 #include <algorithm>
 #include <charconv>
@@ -11,7 +11,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/map.h"
 
-namespace infrakit::client::config {
+namespace infrakit::spec {
 namespace {
 
 using google::protobuf::ListValue;
@@ -224,4 +224,4 @@ std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view er
                       offset - line_start + 1);
 }
 
-}  // namespace infrakit::client::config
+}  // namespace infrakit::spec

@@ -6,15 +6,15 @@
 // shortest form that reads back to the same double, strings escaped per RFC 8259 (quote,
 // backslash and control characters; other UTF-8 left as is). Two Values that compare equal give
 // the same text, whatever order their Struct maps iterate in.
-#ifndef INFRAKIT_CLIENT_CONFIG_CANONICAL_JSON_H_
-#define INFRAKIT_CLIENT_CONFIG_CANONICAL_JSON_H_
+#ifndef INFRAKIT_SPEC_CANONICAL_JSON_H_
+#define INFRAKIT_SPEC_CANONICAL_JSON_H_
 
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 
-namespace infrakit::client::config {
+namespace infrakit::spec {
 
 // Compact canonical JSON of `value`. A Value with no kind set is written as null; NaN and
 // infinities (which JSON cannot express; only a binary proto can carry them) as the strings
@@ -42,6 +42,6 @@ void AppendJsonNumber(double number, std::string* out);
 // otherwise returns just <what>. Pure; thread-safe.
 std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error);
 
-}  // namespace infrakit::client::config
+}  // namespace infrakit::spec
 
-#endif  // INFRAKIT_CLIENT_CONFIG_CANONICAL_JSON_H_
+#endif  // INFRAKIT_SPEC_CANONICAL_JSON_H_

@@ -1,4 +1,4 @@
-#include "client/config/canonical_json.h"
+#include "spec/canonical_json.h"
 
 #include <cmath>
 #include <limits>
@@ -8,7 +8,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 
-namespace infrakit::client::config {
+namespace infrakit::spec {
 namespace {
 
 using google::protobuf::Struct;
@@ -117,4 +117,4 @@ TEST(DescribeJsonSyntaxErrorTest, LocatesTheExcerpt) {
 }
 
 }  // namespace
-}  // namespace infrakit::client::config
+}  // namespace infrakit::spec
