@@ -37,10 +37,12 @@ void AppendJsonString(absl::string_view s, std::string* out);
 // Appends the canonical text of a number (see above) to `out`. Thread-safe (pure).
 void AppendJsonNumber(double number, std::string* out);
 
-// Turns protobuf's JSON parse error ("<what>\n<up to 20 characters either side>\n<spaces>^")
-// into "<what> at line L, column C" of `text`, locating the excerpt when it occurs there once;
-// otherwise returns just <what>. Pure; thread-safe.
-std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error);
+// `s` as a JSON string literal (with quotes), e.g. for quoting a user's text in a message.
+// Thread-safe (pure).
+std::string JsonString(absl::string_view s);
+
+// The canonical text of a number (see above). Thread-safe (pure).
+std::string JsonNumber(double number);
 
 }  // namespace infrakit::spec
 

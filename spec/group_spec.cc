@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/json_object.h"
 #include "glog/logging.h"
 #include "google/protobuf/struct.pb.h"
 #include "spec/canonical_json.h"
@@ -20,6 +21,7 @@ namespace infrakit::spec {
 namespace {
 
 using google::protobuf::Value;
+using infrakit::common::InvalidAt;
 using infrakit::flavor::v1::Allocation;
 using infrakit::group::v1::GroupSpec;
 using infrakit::group::v1::IntOrPercent;
@@ -30,22 +32,6 @@ using infrakit::group::v1::UpdatePolicy;
 // Group IDs and plugin names become file names (state files, sockets), so they are kept to
 // characters that are safe there, and short enough for a unix socket path.
 constexpr size_t kMaxNameLength = 128;
-
-absl::Status Invalid(absl::string_view field, absl::string_view problem) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
-}
-
-std::string Quote(absl::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
-
-std::string NumberText(double number) {
-  std::string out;
-  AppendJsonNumber(number, &out);
-  return out;
-}
 
 bool IsZero(const IntOrPercent& v) {
   return (v.value_case() == IntOrPercent::kCount && v.count() == 0) ||
@@ -61,41 +47,41 @@ absl::Status ValidateUpdatePolicy(const UpdatePolicy& policy, const Allocation& 
     switch (value->value_case()) {
       case IntOrPercent::kCount:
         if (value->count() < 0) {
-          return Invalid(absl::StrCat(path, ".count"),
-                         absl::StrCat("must be >= 0, got ", value->count()));
+          return InvalidAt(absl::StrCat(path, ".count"),
+                           absl::StrCat("must be >= 0, got ", value->count()));
         }
         break;
       case IntOrPercent::kPercent:
         if (value->percent() < 0 || value->percent() > 100) {
-          return Invalid(absl::StrCat(path, ".percent"),
-                         absl::StrCat("must be between 0 and 100, got ", value->percent()));
+          return InvalidAt(absl::StrCat(path, ".percent"),
+                           absl::StrCat("must be between 0 and 100, got ", value->percent()));
         }
         break;
       case IntOrPercent::VALUE_NOT_SET:
         // Leave the field out for the default; an empty one is a client's mistake.
         if (field == "max_surge" ? policy.has_max_surge() : policy.has_max_unavailable()) {
-          return Invalid(path, "set count or percent (or leave the field out)");
+          return InvalidAt(path, "set count or percent (or leave the field out)");
         }
         break;
     }
   }
   if (UpdateCannotReplace(policy, allocation)) {
-    return Invalid("update_policy",
-                   "max_surge and max_unavailable cannot both be 0: the update could never "
-                   "replace a member");
+    return InvalidAt("update_policy",
+                     "max_surge and max_unavailable cannot both be 0: the update could never "
+                     "replace a member");
   }
   if (!std::isfinite(policy.min_ready_seconds()) || policy.min_ready_seconds() < 0) {
-    return Invalid("update_policy.min_ready_seconds",
-                   absl::StrCat("must be >= 0, got ", NumberText(policy.min_ready_seconds())));
+    return InvalidAt("update_policy.min_ready_seconds",
+                     absl::StrCat("must be >= 0, got ", JsonNumber(policy.min_ready_seconds())));
   }
   if (!std::isfinite(policy.health_deadline_seconds()) || policy.health_deadline_seconds() < 0) {
-    return Invalid("update_policy.health_deadline_seconds",
-                   absl::StrCat("must be >= 0 (0: the default), got ",
-                                NumberText(policy.health_deadline_seconds())));
+    return InvalidAt("update_policy.health_deadline_seconds",
+                     absl::StrCat("must be >= 0 (0: the default), got ",
+                                  JsonNumber(policy.health_deadline_seconds())));
   }
   if (!infrakit::group::v1::FailureAction_IsValid(policy.on_failure())) {
-    return Invalid("update_policy.on_failure",
-                   absl::StrCat("unknown action ", static_cast<int>(policy.on_failure())));
+    return InvalidAt("update_policy.on_failure",
+                     absl::StrCat("unknown action ", static_cast<int>(policy.on_failure())));
   }
   return absl::OkStatus();
 }
@@ -107,18 +93,18 @@ absl::Status ValidateRemediation(const RemediationPolicy& policy) {
         {"initial_delay_seconds", policy.initial_delay_seconds()},
         {"probe_interval_seconds", policy.probe_interval_seconds()}}) {
     if (!std::isfinite(seconds) || seconds < 0) {
-      return Invalid(absl::StrCat("remediation.", field),
-                     absl::StrCat("must be >= 0 (0: the default), got ", NumberText(seconds)));
+      return InvalidAt(absl::StrCat("remediation.", field),
+                       absl::StrCat("must be >= 0 (0: the default), got ", JsonNumber(seconds)));
     }
   }
   if (policy.max_concurrent() < 0) {
-    return Invalid("remediation.max_concurrent",
-                   absl::StrCat("must be >= 0 (0: the default), got ", policy.max_concurrent()));
+    return InvalidAt("remediation.max_concurrent",
+                     absl::StrCat("must be >= 0 (0: the default), got ", policy.max_concurrent()));
   }
   if (policy.max_unhealthy_percent() < 0 || policy.max_unhealthy_percent() > 100) {
-    return Invalid("remediation.max_unhealthy_percent",
-                   absl::StrCat("must be between 0 (the default) and 100, got ",
-                                policy.max_unhealthy_percent()));
+    return InvalidAt("remediation.max_unhealthy_percent",
+                     absl::StrCat("must be between 0 (the default) and 100, got ",
+                                  policy.max_unhealthy_percent()));
   }
   return absl::OkStatus();
 }
@@ -128,7 +114,7 @@ absl::Status ValidateAllocation(const Allocation& allocation) {
   switch (allocation.kind_case()) {
     case Allocation::kSize:
       if (allocation.size() < 0) {
-        return Invalid("allocation.size", absl::StrCat("must be >= 0, got ", allocation.size()));
+        return InvalidAt("allocation.size", absl::StrCat("must be >= 0, got ", allocation.size()));
       }
       return absl::OkStatus();
     case Allocation::kLogicalIds: {
@@ -140,25 +126,26 @@ absl::Status ValidateAllocation(const Allocation& allocation) {
     case Allocation::KIND_NOT_SET:
       break;
   }
-  return Invalid("allocation", "required: set size (cattle) or logical_ids (pets)");
+  return InvalidAt("allocation", "required: set size (cattle) or logical_ids (pets)");
 }
 
 }  // namespace
 
 absl::Status ValidateName(absl::string_view field, absl::string_view name) {
-  if (name.empty()) return Invalid(field, "must not be empty");
+  if (name.empty()) return InvalidAt(field, "must not be empty");
   if (name.size() > kMaxNameLength) {
-    return Invalid(field, absl::StrCat("must be at most ", kMaxNameLength, " characters, got ",
-                                       name.size()));
+    return InvalidAt(
+        field, absl::StrCat("must be at most ", kMaxNameLength, " characters, got ", name.size()));
   }
   for (char c : name) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return Invalid(field, absl::StrCat("may only contain letters, digits, '.', '_' and '-', got ",
-                                         Quote(name)));
+      return InvalidAt(field,
+                       absl::StrCat("may only contain letters, digits, '.', '_' and '-', got ",
+                                    JsonString(name)));
     }
   }
   if (name.front() == '.') {
-    return Invalid(field, absl::StrCat("must not start with '.', got ", Quote(name)));
+    return InvalidAt(field, absl::StrCat("must not start with '.', got ", JsonString(name)));
   }
   return absl::OkStatus();
 }
@@ -168,11 +155,11 @@ absl::Status ValidateLogicalIds(absl::Span<const std::string> ids,
   absl::flat_hash_map<absl::string_view, size_t> seen;
   seen.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i].empty()) return Invalid(field_of(i), "a logical ID must not be empty");
+    if (ids[i].empty()) return InvalidAt(field_of(i), "a logical ID must not be empty");
     auto [it, inserted] = seen.emplace(ids[i], i);
     if (!inserted) {
-      return Invalid(field_of(i), absl::StrCat("duplicate logical ID ", Quote(ids[i]),
-                                               " (also at [", it->second, "])"));
+      return InvalidAt(field_of(i), absl::StrCat("duplicate logical ID ", JsonString(ids[i]),
+                                                 " (also at [", it->second, "])"));
     }
   }
   return absl::OkStatus();
@@ -202,8 +189,8 @@ absl::Status ValidateGroupSpec(const GroupSpec& spec) {
   // there would give two sources for the allocation.
   for (const auto& [key, value] : spec.flavor().properties().fields()) {
     if (IsAllocationKey(key)) {
-      return Invalid(absl::StrCat("flavor.properties.", key),
-                     "the allocation belongs in allocation, not in the flavor's properties");
+      return InvalidAt(absl::StrCat("flavor.properties.", key),
+                       "the allocation belongs in allocation, not in the flavor's properties");
     }
   }
   if (absl::Status s = ValidateAllocation(spec.allocation()); !s.ok()) return s;

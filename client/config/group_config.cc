@@ -18,9 +18,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/json_object.h"
 #include "glog/logging.h"
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "spec/canonical_json.h"
 #include "spec/group_spec.h"
 
@@ -30,6 +30,10 @@ namespace {
 using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using infrakit::common::InvalidAt;
+using infrakit::common::JsonIndexPath;
+using infrakit::common::JsonKindName;
+using infrakit::common::JsonPath;
 using infrakit::flavor::v1::Allocation;
 using infrakit::group::v1::FailureAction;
 using infrakit::group::v1::GroupSpec;
@@ -37,49 +41,11 @@ using infrakit::group::v1::IntOrPercent;
 using infrakit::group::v1::PluginSpec;
 using infrakit::group::v1::RemediationPolicy;
 using infrakit::group::v1::UpdatePolicy;
+using infrakit::spec::JsonNumber;
+using infrakit::spec::JsonString;
 
 // Largest integer a JSON number (a double) carries exactly.
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
-
-absl::Status Invalid(absl::string_view field, absl::string_view problem) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
-}
-
-std::string Join(absl::string_view path, absl::string_view key) {
-  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
-}
-
-std::string Quote(absl::string_view s) {
-  std::string out;
-  spec::AppendJsonString(s, &out);
-  return out;
-}
-
-// "a string", "an object"...: what the user gave where something else was expected.
-std::string KindName(const Value& value) {
-  switch (value.kind_case()) {
-    case Value::kNumberValue:
-      return "a number";
-    case Value::kStringValue:
-      return "a string";
-    case Value::kBoolValue:
-      return "a boolean";
-    case Value::kStructValue:
-      return "an object";
-    case Value::kListValue:
-      return "an array";
-    case Value::kNullValue:
-    case Value::KIND_NOT_SET:
-      return "null";
-  }
-  return "null";
-}
-
-std::string NumberText(double number) {
-  std::string out;
-  spec::AppendJsonNumber(number, &out);
-  return out;
-}
 
 // The keys ConfigKeys() lists for the object at `section`. Only called with the paths listed
 // there: another is a bug in this file.
@@ -114,8 +80,8 @@ class ObjectView {
         // Report the pair in a stable order, whatever order the map iterates in.
         const std::string& a = std::min(key, it->second.key);
         const std::string& b = std::max(key, it->second.key);
-        return Invalid(Join(view.path_, b),
-                       absl::StrCat("duplicate of ", Quote(a), " (keys are case-insensitive)"));
+        return InvalidAt(JsonPath(view.path_, b), absl::StrCat("duplicate of ", JsonString(a),
+                                                               " (keys are case-insensitive)"));
       }
     }
     view.lower_style_ = all_lower;
@@ -135,7 +101,7 @@ class ObjectView {
       bool found = false;
       for (const std::string& k : known) found = found || absl::AsciiStrToLower(k) == lower;
       if (!found) {
-        return Invalid(
+        return InvalidAt(
             PathOf(member),
             absl::StrCat("unknown key (expected one of: ", absl::StrJoin(known, ", "), ")"));
       }
@@ -143,16 +109,16 @@ class ObjectView {
     return absl::OkStatus();
   }
 
-  std::string PathOf(const Member& member) const { return Join(path_, member.key); }
+  std::string PathOf(const Member& member) const { return JsonPath(path_, member.key); }
 
   // The path of a key that is missing, spelled like the object's other keys: "properties.size"
   // in a lower-case config, "Properties.Size" otherwise.
   std::string PathOfMissing(absl::string_view canonical) const {
-    if (!lower_style_) return Join(path_, canonical);
+    if (!lower_style_) return JsonPath(path_, canonical);
     std::string key(canonical);
-    if (absl::AsciiStrToUpper(key) == key) return Join(path_, absl::AsciiStrToLower(key));
+    if (absl::AsciiStrToUpper(key) == key) return JsonPath(path_, absl::AsciiStrToLower(key));
     key[0] = absl::ascii_tolower(static_cast<unsigned char>(key[0]));
-    return Join(path_, key);
+    return JsonPath(path_, key);
   }
 
   const std::string& path() const { return path_; }
@@ -169,14 +135,15 @@ using Member = ObjectView::Member;
 
 absl::StatusOr<std::string> GetString(const ObjectView& view, const Member& m) {
   if (m.value->kind_case() != Value::kStringValue) {
-    return Invalid(view.PathOf(m), absl::StrCat("must be a string, got ", KindName(*m.value)));
+    return InvalidAt(view.PathOf(m),
+                     absl::StrCat("must be a string, got ", JsonKindName(*m.value)));
   }
   return m.value->string_value();
 }
 
 absl::StatusOr<const Struct*> GetObject(const std::string& path, const Value& value) {
   if (value.kind_case() != Value::kStructValue) {
-    return Invalid(path, absl::StrCat("must be an object, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be an object, got ", JsonKindName(value)));
   }
   return &value.struct_value();
 }
@@ -191,7 +158,7 @@ absl::StatusOr<Struct> GetOpaqueObject(const std::string& path, const Value& val
 
 absl::StatusOr<double> GetNumber(const std::string& path, const Value& value) {
   if (value.kind_case() != Value::kNumberValue) {
-    return Invalid(path, absl::StrCat("must be a number, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be a number, got ", JsonKindName(value)));
   }
   return value.number_value();
 }
@@ -200,24 +167,24 @@ absl::StatusOr<double> GetNumber(const std::string& path, const Value& value) {
 absl::StatusOr<int64_t> GetInteger(const std::string& path, const Value& value, int64_t min,
                                    int64_t max) {
   if (value.kind_case() != Value::kNumberValue) {
-    return Invalid(path, absl::StrCat("must be an integer, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be an integer, got ", JsonKindName(value)));
   }
   const double number = value.number_value();
   if (number != std::trunc(number) || std::fabs(number) > kMaxExactInteger) {
-    return Invalid(path, absl::StrCat("must be an integer, got ", NumberText(number)));
+    return InvalidAt(path, absl::StrCat("must be an integer, got ", JsonNumber(number)));
   }
   if (number < static_cast<double>(min)) {
-    return Invalid(path, absl::StrCat("must be >= ", min, ", got ", NumberText(number)));
+    return InvalidAt(path, absl::StrCat("must be >= ", min, ", got ", JsonNumber(number)));
   }
   if (number > static_cast<double>(max)) {
-    return Invalid(path, absl::StrCat("must be <= ", max, ", got ", NumberText(number)));
+    return InvalidAt(path, absl::StrCat("must be <= ", max, ", got ", JsonNumber(number)));
   }
   return static_cast<int64_t>(number);
 }
 
 absl::StatusOr<bool> GetBool(const std::string& path, const Value& value) {
   if (value.kind_case() != Value::kBoolValue) {
-    return Invalid(path, absl::StrCat("must be true or false, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be true or false, got ", JsonKindName(value)));
   }
   return value.bool_value();
 }
@@ -233,9 +200,9 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
   if (nested != nullptr) {
     const Member* flat = flat_plugin != nullptr ? flat_plugin : flat_props;
     if (flat != nullptr) {
-      return Invalid(props.PathOf(*flat),
-                     absl::StrCat("cannot be combined with ", props.PathOf(*nested),
-                                  ": write the section in one form"));
+      return InvalidAt(props.PathOf(*flat),
+                       absl::StrCat("cannot be combined with ", props.PathOf(*nested),
+                                    ": write the section in one form"));
     }
     const std::string path = props.PathOf(*nested);
     absl::StatusOr<const Struct*> object = GetObject(path, *nested->value);
@@ -247,8 +214,8 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
     }
     const Member* plugin = view->Find("plugin");
     if (plugin == nullptr) {
-      return Invalid(view->PathOfMissing("Plugin"),
-                     absl::StrCat("required: the name of the ", lower, " plugin"));
+      return InvalidAt(view->PathOfMissing("Plugin"),
+                       absl::StrCat("required: the name of the ", lower, " plugin"));
     }
     absl::StatusOr<std::string> name = GetString(*view, *plugin);
     if (!name.ok()) return name.status();
@@ -265,15 +232,15 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
   }
 
   if (flat_plugin == nullptr && flat_props != nullptr) {
-    return Invalid(props.PathOfMissing(absl::StrCat(section, "Plugin")),
-                   absl::StrCat("required beside ", props.PathOf(*flat_props), ": the name of the ",
-                                lower, " plugin"));
+    return InvalidAt(props.PathOfMissing(absl::StrCat(section, "Plugin")),
+                     absl::StrCat("required beside ", props.PathOf(*flat_props),
+                                  ": the name of the ", lower, " plugin"));
   }
   if (flat_plugin == nullptr) {
-    return Invalid(props.PathOfMissing(section),
-                   absl::StrCat("required: the ", lower, " plugin (", section,
-                                ": {\"Plugin\": ..., ", "\"Properties\": {...}}, or ", section,
-                                "Plugin and ", section, "PluginProperties)"));
+    return InvalidAt(props.PathOfMissing(section),
+                     absl::StrCat("required: the ", lower, " plugin (", section,
+                                  ": {\"Plugin\": ..., ", "\"Properties\": {...}}, or ", section,
+                                  "Plugin and ", section, "PluginProperties)"));
   }
   absl::StatusOr<std::string> name = GetString(props, *flat_plugin);
   if (!name.ok()) return name.status();
@@ -299,20 +266,20 @@ struct AllocationSource {
 absl::StatusOr<std::vector<std::string>> GetLogicalIds(const std::string& path,
                                                        const Value& value) {
   if (value.kind_case() != Value::kListValue) {
-    return Invalid(path, absl::StrCat("must be an array of strings, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be an array of strings, got ", JsonKindName(value)));
   }
   std::vector<std::string> ids;
   ids.reserve(value.list_value().values_size());
   for (int i = 0; i < value.list_value().values_size(); ++i) {
     const Value& element = value.list_value().values(i);
     if (element.kind_case() != Value::kStringValue) {
-      return Invalid(absl::StrCat(path, "[", i, "]"),
-                     absl::StrCat("must be a string, got ", KindName(element)));
+      return InvalidAt(JsonIndexPath(path, i),
+                       absl::StrCat("must be a string, got ", JsonKindName(element)));
     }
     ids.push_back(element.string_value());
   }
   if (absl::Status s =
-          spec::ValidateLogicalIds(ids, [&](size_t i) { return absl::StrCat(path, "[", i, "]"); });
+          spec::ValidateLogicalIds(ids, [&](size_t i) { return JsonIndexPath(path, i); });
       !s.ok()) {
     return s;
   }
@@ -342,8 +309,8 @@ absl::Status CollectFlavorAllocation(const Struct& properties, const std::string
     if (!inserted) {
       const std::string& a = std::min(key, *it->second);
       const std::string& b = std::max(key, *it->second);
-      return Invalid(Join(path, b),
-                     absl::StrCat("duplicate of ", Quote(a), " (keys are case-insensitive)"));
+      return InvalidAt(JsonPath(path, b), absl::StrCat("duplicate of ", JsonString(a),
+                                                       " (keys are case-insensitive)"));
     }
   }
   for (absl::string_view key : {"size", "logicalids", "ips"}) {
@@ -351,7 +318,7 @@ absl::Status CollectFlavorAllocation(const Struct& properties, const std::string
     if (it == found.end()) continue;
     const std::string& spelled = *it->second;
     sources->push_back(
-        AllocationSource{Join(path, spelled), key == "size", properties.fields().at(spelled)});
+        AllocationSource{JsonPath(path, spelled), key == "size", properties.fields().at(spelled)});
     lifted->push_back(spelled);
   }
   return absl::OkStatus();
@@ -369,24 +336,24 @@ absl::StatusOr<Allocation> ParseAllocation(const ObjectView& props, PluginSpec* 
   }
 
   if (sources.empty()) {
-    return Invalid(props.PathOfMissing("Size"),
-                   absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ",
-                                props.path(), " or in the flavor's properties"));
+    return InvalidAt(props.PathOfMissing("Size"),
+                     absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ",
+                                  props.path(), " or in the flavor's properties"));
   }
   if (sources.size() > 1) {
     const AllocationSource& first = sources[0];
     const AllocationSource& second = sources[1];
     if (first.is_size && second.is_size) {
-      return Invalid(second.path,
-                     absl::StrCat("the size is given twice (also at ", first.path, ")"));
+      return InvalidAt(second.path,
+                       absl::StrCat("the size is given twice (also at ", first.path, ")"));
     }
     if (!first.is_size && !second.is_size) {
-      return Invalid(second.path,
-                     absl::StrCat("the logical IDs are given twice (also at ", first.path, ")"));
+      return InvalidAt(second.path,
+                       absl::StrCat("the logical IDs are given twice (also at ", first.path, ")"));
     }
-    return Invalid(second.path,
-                   absl::StrCat("cannot be combined with ", first.path,
-                                ": a group has either a size (cattle) or logical IDs (pets)"));
+    return InvalidAt(second.path,
+                     absl::StrCat("cannot be combined with ", first.path,
+                                  ": a group has either a size (cattle) or logical IDs (pets)"));
   }
 
   Allocation allocation;
@@ -418,14 +385,14 @@ absl::StatusOr<IntOrPercent> ParseIntOrPercent(const std::string& path, const Va
   const std::string problem =
       "must be a count (e.g. 1) or a percentage (e.g. \"25%\") between 0% and 100%, got ";
   if (value.kind_case() != Value::kStringValue) {
-    return Invalid(path, absl::StrCat(problem, KindName(value)));
+    return InvalidAt(path, absl::StrCat(problem, JsonKindName(value)));
   }
   absl::string_view text = absl::StripAsciiWhitespace(value.string_value());
   int32_t percent = 0;
   if (!absl::ConsumeSuffix(&text, "%") || text.empty() ||
       text.find_first_not_of("0123456789") != absl::string_view::npos ||
       !absl::SimpleAtoi(text, &percent) || percent > 100) {
-    return Invalid(path, absl::StrCat(problem, Quote(value.string_value())));
+    return InvalidAt(path, absl::StrCat(problem, JsonString(value.string_value())));
   }
   out.set_percent(percent);
   return out;
@@ -453,7 +420,7 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
     absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
     if (*v < 0)
-      return Invalid(view->PathOf(*m), absl::StrCat("must be >= 0, got ", NumberText(*v)));
+      return InvalidAt(view->PathOf(*m), absl::StrCat("must be >= 0, got ", JsonNumber(*v)));
     policy.set_min_ready_seconds(*v);
   }
   if (const Member* m = view->Find("healthdeadlineseconds"); m != nullptr) {
@@ -462,7 +429,7 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
     // 0 would read as "not set" (the 300 s default) in the spec: refuse it rather than
     // silently turn it into 300.
     if (*v <= 0)
-      return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+      return InvalidAt(view->PathOf(*m), absl::StrCat("must be > 0, got ", JsonNumber(*v)));
     policy.set_health_deadline_seconds(*v);
   }
   if (const Member* m = view->Find("onfailure"); m != nullptr) {
@@ -474,8 +441,8 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
     } else if (action == "rollback") {
       policy.set_on_failure(infrakit::group::v1::FAILURE_ACTION_ROLLBACK);
     } else {
-      return Invalid(view->PathOf(*m),
-                     absl::StrCat("must be \"pause\" or \"rollback\", got ", Quote(*v)));
+      return InvalidAt(view->PathOf(*m),
+                       absl::StrCat("must be \"pause\" or \"rollback\", got ", JsonString(*v)));
     }
   }
   return policy;
@@ -488,7 +455,7 @@ std::string FlavorPropertiesPath(const ObjectView& props) {
     const std::string nested_path = props.PathOf(*nested);
     absl::StatusOr<ObjectView> view = ObjectView::Of(nested->value->struct_value(), nested_path);
     const Member* p = view.ok() ? view->Find("properties") : nullptr;
-    return p != nullptr ? view->PathOf(*p) : Join(nested_path, "Properties");
+    return p != nullptr ? view->PathOf(*p) : JsonPath(nested_path, "Properties");
   }
   const Member* p = props.Find("flavorpluginproperties");
   return p != nullptr ? props.PathOf(*p) : props.PathOfMissing("FlavorPluginProperties");
@@ -519,7 +486,7 @@ absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, cons
     absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
     if (*v <= 0)
-      return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+      return InvalidAt(view->PathOf(*m), absl::StrCat("must be > 0, got ", JsonNumber(*v)));
     (policy.*setter)(*v);
   }
   if (const Member* m = view->Find("maxconcurrent"); m != nullptr) {
@@ -559,16 +526,9 @@ const std::vector<ConfigSection>& ConfigKeys() {
 absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   // Editors on some systems start UTF-8 files with a byte order mark; it is not JSON.
   absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
-  Value root;
-  google::protobuf::util::JsonParseOptions options;
-  // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &root, options);
-  if (!status.ok()) {
-    const absl::string_view error(status.message().data(), status.message().size());
-    return Invalid("config", absl::StrCat("not valid JSON: ", spec::DescribeJsonSyntaxError(text, error)));
-  }
-  absl::StatusOr<const Struct*> top_object = GetObject("config", root);
+  absl::StatusOr<Value> root = common::ParseJsonValue(text);
+  if (!root.ok()) return InvalidAt("config", root.status().message());
+  absl::StatusOr<const Struct*> top_object = GetObject("config", *root);
   if (!top_object.ok()) return top_object.status();
   absl::StatusOr<ObjectView> top = ObjectView::Of(**top_object, "");
   if (!top.ok()) return top.status();
@@ -576,7 +536,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
 
   ParsedConfig config;
   const Member* id = top->Find("id");
-  if (id == nullptr) return Invalid(top->PathOfMissing("ID"), "required: the group's ID");
+  if (id == nullptr) return InvalidAt(top->PathOfMissing("ID"), "required: the group's ID");
   absl::StatusOr<std::string> id_value = GetString(*top, *id);
   if (!id_value.ok()) return id_value.status();
   if (absl::Status s = spec::ValidateName(top->PathOf(*id), *id_value); !s.ok()) return s;
@@ -591,8 +551,8 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
 
   const Member* properties = top->Find("properties");
   if (properties == nullptr) {
-    return Invalid(top->PathOfMissing("Properties"),
-                   "required: the group's properties (Instance, Flavor, Size or LogicalIDs)");
+    return InvalidAt(top->PathOfMissing("Properties"),
+                     "required: the group's properties (Instance, Flavor, Size or LogicalIDs)");
   }
   const std::string props_path = top->PathOf(*properties);
   absl::StatusOr<const Struct*> props_object = GetObject(props_path, *properties->value);
@@ -618,9 +578,9 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
     absl::StatusOr<UpdatePolicy> policy = ParseUpdate(*props, *update);
     if (!policy.ok()) return policy.status();
     if (spec::UpdateCannotReplace(*policy, config.spec.allocation())) {
-      return Invalid(props->PathOf(*update),
-                     "MaxSurge and MaxUnavailable cannot both be 0: the update could never "
-                     "replace a member");
+      return InvalidAt(props->PathOf(*update),
+                       "MaxSurge and MaxUnavailable cannot both be 0: the update could never "
+                       "replace a member");
     }
     *config.spec.mutable_update_policy() = *std::move(policy);
   }
