@@ -4,21 +4,19 @@
 #include <unistd.h>
 
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "client/discovery/channel.h"
 #include "client/testing/fake_instance_plugin.h"
+#include "client/testing/legacy_instance_service.h"
 #include "client/testing/recording_sink.h"
 #include "client/testing/test_server.h"
 #include "gtest/gtest.h"
@@ -33,6 +31,7 @@ namespace {
 
 namespace v1 = ::infrakit::instance::v1;
 using ::infrakit::client::testing::FakeInstancePlugin;
+using ::infrakit::client::testing::LegacyInstanceService;
 using ::infrakit::client::testing::RecordingSink;
 using ::infrakit::client::testing::TestServer;
 using ::infrakit::plugins::instance::InstanceService;
@@ -448,119 +447,6 @@ TEST_F(InstanceClientTest, OversizedBatchesAreRefusedWithoutACall) {
   EXPECT_EQ(fake_->calls(), 0);
 }
 
-// A hand-written InstanceService as an older or third-party plugin might serve it: Provision
-// and Destroy only, in memory (IDs "legacy-1", "legacy-2"...). Its batch methods either are
-// left to gRPC's generated default (UNIMPLEMENTED, what a server built without them answers),
-// counting the attempts, or misbehave as `batch_mode` says.
-class LegacyService final : public v1::InstanceService::CallbackService {
- public:
-  enum class BatchMode {
-    kUnimplemented,  // gRPC's own answer for a method the service does not implement
-    kUnavailable,    // the whole call fails UNAVAILABLE
-    kOneResultShort, // one result fewer than requests
-    kNoOutcome,      // the right number of results, the last without an outcome
-  };
-  explicit LegacyService(BatchMode mode) : mode_(mode) {}
-
-  grpc::ServerUnaryReactor* Provision(grpc::CallbackServerContext* context,
-                                      const v1::ProvisionRequest* request,
-                                      v1::ProvisionResponse* response) override {
-    grpc::Status status;
-    if (request->spec().init() == "bad") {
-      status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "spec.init: bad");
-    } else {
-      absl::MutexLock lock(&mu_);
-      ++provisions_;
-      response->set_id(absl::StrCat("legacy-", provisions_));
-      response->set_created(true);
-      ids_.insert(response->id());
-    }
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(status);
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* Destroy(grpc::CallbackServerContext* context,
-                                    const v1::DestroyRequest* request,
-                                    v1::DestroyResponse* /*response*/) override {
-    grpc::Status status;
-    {
-      absl::MutexLock lock(&mu_);
-      ++destroys_;
-      if (ids_.erase(request->id()) == 0) {
-        status = grpc::Status(grpc::StatusCode::NOT_FOUND,
-                              absl::StrCat("no instance ", request->id()));
-      }
-    }
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(status);
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* BatchProvision(grpc::CallbackServerContext* context,
-                                           const v1::BatchProvisionRequest* request,
-                                           v1::BatchProvisionResponse* response) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++batch_attempts_;
-    }
-    if (mode_ == BatchMode::kUnimplemented) {
-      return v1::InstanceService::CallbackService::BatchProvision(context, request, response);
-    }
-    for (int i = 0; i < request->requests_size(); ++i) {
-      v1::ProvisionResult* result = response->add_results();
-      if (mode_ == BatchMode::kNoOutcome && i == request->requests_size() - 1) continue;
-      result->mutable_response()->set_id(absl::StrCat("batch-", i));
-    }
-    if (mode_ == BatchMode::kOneResultShort) response->mutable_results()->RemoveLast();
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(mode_ == BatchMode::kUnavailable
-                        ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend down")
-                        : grpc::Status::OK);
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* BatchDestroy(grpc::CallbackServerContext* context,
-                                         const v1::BatchDestroyRequest* request,
-                                         v1::BatchDestroyResponse* response) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++batch_attempts_;
-    }
-    if (mode_ == BatchMode::kUnimplemented) {
-      return v1::InstanceService::CallbackService::BatchDestroy(context, request, response);
-    }
-    for (int i = 0; i < request->requests_size(); ++i) response->add_results();
-    if (mode_ == BatchMode::kOneResultShort) response->mutable_results()->RemoveLast();
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(mode_ == BatchMode::kUnavailable
-                        ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend down")
-                        : grpc::Status::OK);
-    return reactor;
-  }
-
-  int provisions() {
-    absl::MutexLock lock(&mu_);
-    return provisions_;
-  }
-  int destroys() {
-    absl::MutexLock lock(&mu_);
-    return destroys_;
-  }
-  int batch_attempts() {
-    absl::MutexLock lock(&mu_);
-    return batch_attempts_;
-  }
-
- private:
-  const BatchMode mode_;
-  absl::Mutex mu_;
-  int provisions_ ABSL_GUARDED_BY(mu_) = 0;
-  int destroys_ ABSL_GUARDED_BY(mu_) = 0;
-  int batch_attempts_ ABSL_GUARDED_BY(mu_) = 0;
-  std::set<std::string> ids_ ABSL_GUARDED_BY(mu_);
-};
-
 v1::BatchProvisionRequest BatchOfInits(const std::vector<std::string>& inits) {
   v1::BatchProvisionRequest request;
   for (const std::string& init : inits) request.add_requests()->mutable_spec()->set_init(init);
@@ -569,7 +455,7 @@ v1::BatchProvisionRequest BatchOfInits(const std::vector<std::string>& inits) {
 
 TEST(InstanceClientBatchFallbackTest, APluginWithoutBatchCallsGetsUnaryCallsFromThenOn) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kUnimplemented);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kUnimplemented);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);
@@ -615,7 +501,7 @@ TEST(InstanceClientBatchFallbackTest, APluginWithoutBatchCallsGetsUnaryCallsFrom
 
 TEST(InstanceClientBatchFallbackTest, OtherErrorsAreTheCallsAndAreNotRemembered) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kUnavailable);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kUnavailable);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);
@@ -629,7 +515,7 @@ TEST(InstanceClientBatchFallbackTest, OtherErrorsAreTheCallsAndAreNotRemembered)
 
 TEST(InstanceClientBatchFallbackTest, AResultCountOtherThanTheRequestsIsInternal) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kOneResultShort);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kOneResultShort);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);
@@ -643,7 +529,7 @@ TEST(InstanceClientBatchFallbackTest, AResultCountOtherThanTheRequestsIsInternal
 
 TEST(InstanceClientBatchFallbackTest, AResultWithoutOutcomeIsInternal) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kNoOutcome);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kNoOutcome);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);
