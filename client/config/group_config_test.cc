@@ -23,7 +23,7 @@ using infrakit::spec::ConfigSha;
 using infrakit::spec::ValidateGroupSpec;
 
 // ---------------------------------------------------------------------------------------------
-// The seed README's own configs, copied verbatim (shell prompts "> " of the heredoc removed).
+// The original InfraKit README's configs, verbatim (the heredoc's shell prompts "> " removed).
 
 // "A Quick Tutorial": the nested form.
 constexpr char kTutorialNested[] = R"({
@@ -184,7 +184,7 @@ constexpr char kZkObserver[] = R"({
   }
 })";
 
-// The same groups written in the forms the seed did not use for them.
+// The same groups written in the forms the original did not use for them.
 
 // The tutorial's group in the lower-case form, the size among the group's properties.
 constexpr char kTutorialLower[] = R"({
@@ -326,7 +326,7 @@ TEST(GroupConfigTest, ThreeFormsOfZkGiveOneSpecAndOneSha) {
   }
 }
 
-TEST(GroupConfigTest, SeedConfigurationExamples) {
+TEST(GroupConfigTest, OriginalConfigurationExamples) {
   const ParsedConfig nginx = MustParse(kNginx);
   EXPECT_EQ(nginx.group_plugin, "group");
   EXPECT_EQ(nginx.spec.allocation().size(), 10);
@@ -578,7 +578,7 @@ TEST(GroupConfigTest, ToJsonRoundTripsEveryGoodConfig) {
   }
 }
 
-TEST(GroupConfigTest, ToJsonIsTheNestedSeedForm) {
+TEST(GroupConfigTest, ToJsonIsTheNestedOriginalForm) {
   const ParsedConfig config = MustParse(kZkEdited);
   EXPECT_EQ(ToJson(config), R"({
   "ID": "zk",

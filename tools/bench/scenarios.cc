@@ -73,8 +73,8 @@ constexpr char kRssLarge[] = "group RSS at 10,000";
 constexpr char kIdleCpuLarge[] = "group idle CPU at 10,000";
 constexpr char kScaleToZero[] = "scale 10,000 -> 0";
 
-// The seed README tutorial's group config, with `size` members (in the flavor's properties, as
-// the tutorial has it) and the instance note `note`; `update` is an optional "Update" object
+// The original InfraKit tutorial's group config, with `size` members (in the flavor's properties,
+// as the tutorial has it) and the instance note `note`; `update` is an optional "Update" object
 // (JSON) for the group properties.
 std::string TutorialConfig(const std::string& id, int size, const std::string& note,
                            const std::string& update = "") {
@@ -549,7 +549,7 @@ const std::vector<Scenario>& Scenarios() {
        {{"heal", kHealP50, "ms", 5}, {"heal", kHealP99, "ms", 20}},
        &RunHeal},
       {"tutorial",
-       "the seed tutorial's rolling update: 5 instances -> 3 on a changed config",
+       "the tutorial's rolling update: 5 instances -> 3 on a changed config",
        {{"update", kTutorialUpdate, "s", 0.2}},
        &RunTutorial},
       {"rpc",

@@ -12,8 +12,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The "Spec" of the seed's instance file, as written there.
-TEST(ParseLenientJsonTest, ReadsTheSeedsSpelling) {
+// The "Spec" of an instance file of the original InfraKit's tutorial, as written there.
+TEST(ParseLenientJsonTest, ReadsTheOriginalSpelling) {
   infrakit::instance::v1::Spec spec;
   absl::Status status = ParseLenientJson(R"({
       "Properties": {"Note": "Instance properties version 1.0"},

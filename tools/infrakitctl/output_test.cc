@@ -28,8 +28,8 @@ PluginEntry Entry(const std::string& name, bool alive) {
   return e;
 }
 
-// The seed README's `plugin ls`, byte for byte (tabs included).
-TEST(PluginTableTest, MatchesTheSeed) {
+// The original InfraKit's `plugin ls`, byte for byte (tabs included).
+TEST(PluginTableTest, MatchesTheOriginal) {
   std::vector<PluginEntry> plugins = {Entry("flavor-vanilla", true), Entry("group", true),
                                       Entry("instance-file", true)};
   EXPECT_EQ(PluginTable(plugins, false),
@@ -80,7 +80,7 @@ TEST(PluginsJsonTest, ListsEveryPluginWithItsInfo) {
   EXPECT_FALSE(parsed.values(1).struct_value().fields().at("alive").bool_value());
 }
 
-iv1::Description SeedInstance(const std::string& id, const std::string& sha) {
+iv1::Description TutorialInstance(const std::string& id, const std::string& sha) {
   iv1::Description d;
   d.set_id(id);
   // Inserted out of order: the table sorts them.
@@ -91,11 +91,13 @@ iv1::Description SeedInstance(const std::string& id, const std::string& sha) {
   return d;
 }
 
-// The seed README's `instance --name instance-file describe` after `watch`.
-TEST(InstanceTableTest, MatchesTheSeed) {
+// The original InfraKit's `instance --name instance-file describe` after `watch`.
+TEST(InstanceTableTest, MatchesTheOriginal) {
   iv1::DescribeResponse response;
-  *response.add_instances() = SeedInstance("instance-1475045378", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
-  *response.add_instances() = SeedInstance("instance-1475045388", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
+  *response.add_instances() =
+      TutorialInstance("instance-1475045378", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
+  *response.add_instances() =
+      TutorialInstance("instance-1475045388", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
   EXPECT_EQ(InstanceTable(response, false),
             "ID                            \tLOGICAL         TAGS\n"
             "instance-1475045378           \t  -             "
@@ -141,7 +143,7 @@ TEST(FormatTagsTest, SortedAndCommaJoined) {
   EXPECT_EQ(FormatTags({}), "");
 }
 
-gv1::InspectGroupResponse SeedGroup() {
+gv1::InspectGroupResponse TutorialGroup() {
   gv1::InspectGroupResponse response;
   response.mutable_spec()->set_id("cattle");
   for (const char* id : {"instance-1475045988", "instance-1475045998"}) {
@@ -161,9 +163,9 @@ gv1::InspectGroupResponse SeedGroup() {
   return response;
 }
 
-// The seed README's `group --name group inspect cattle` after the update.
-TEST(MemberTableTest, MatchesTheSeed) {
-  EXPECT_EQ(MemberTable(SeedGroup(), false),
+// The original InfraKit's `group --name group inspect cattle` after the update.
+TEST(MemberTableTest, MatchesTheOriginal) {
+  EXPECT_EQ(MemberTable(TutorialGroup(), false),
             "ID                            \tLOGICAL         TAGS\n"
             "instance-1475045988           \t  -             "
             "infrakit.config_sha=KSh4RpuYaDYQsYv77cimBZ8ZhHU=,infrakit.group=cattle,"
@@ -174,7 +176,7 @@ TEST(MemberTableTest, MatchesTheSeed) {
 }
 
 TEST(MemberTableTest, LongFormatAddsHealthStateAndStatus) {
-  gv1::InspectGroupResponse response = SeedGroup();
+  gv1::InspectGroupResponse response = TutorialGroup();
   response.mutable_members(1)->set_health(infrakit::flavor::v1::HEALTH_UNHEALTHY);
   response.mutable_members(1)->set_outdated(true);
   const std::string table = MemberTable(response, true);
@@ -225,7 +227,7 @@ TEST(StatusLineTest, AStoppedUpdateIsNeitherConvergingNorConverged) {
 }
 
 TEST(MemberTableTest, LongFormatOfAStoppedGroup) {
-  gv1::InspectGroupResponse response = SeedGroup();
+  gv1::InspectGroupResponse response = TutorialGroup();
   response.mutable_members(1)->set_outdated(true);
   response.mutable_status()->set_outdated(1);
   response.mutable_status()->set_stopped(true);

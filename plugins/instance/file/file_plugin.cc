@@ -548,7 +548,8 @@ int64_t FilePlugin::NextIdNumber() {
 }
 
 int FilePlugin::WriteAll(int fd, const std::string& contents, bool sync) {
-  // The seed's files are -rw-r--r--, whatever the umask (mkostemp makes them owner-only).
+  // The original InfraKit's files are -rw-r--r--, whatever the umask (mkostemp makes them
+  // owner-only).
   if (fchmod(fd, 0644) != 0) return errno;
   for (size_t written = 0; written < contents.size();) {
     ssize_t n = write(fd, contents.data() + written, contents.size() - written);

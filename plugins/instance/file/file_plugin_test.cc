@@ -75,8 +75,8 @@ std::vector<std::string> InstanceFiles(const std::string& dir) {
   return names;
 }
 
-// The seed's tutorial instance, as the group plugin provisions it.
-v1::ProvisionRequest SeedRequest() {
+// The tutorial's instance, as the group plugin provisions it.
+v1::ProvisionRequest TutorialRequest() {
   v1::ProvisionRequest request;
   v1::Spec* spec = request.mutable_spec();
   (*spec->mutable_properties()->mutable_fields())["Note"].set_string_value(
@@ -148,7 +148,7 @@ class FilePluginTest : public ::testing::Test {
     plugin_ = *std::move(plugin);
   }
 
-  std::string Provision(v1::ProvisionRequest request = SeedRequest()) {
+  std::string Provision(v1::ProvisionRequest request = TutorialRequest()) {
     auto response = plugin_->Provision(request);
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? response->id() : "";
@@ -158,7 +158,7 @@ class FilePluginTest : public ::testing::Test {
   std::unique_ptr<FilePlugin> plugin_;
 };
 
-TEST_F(FilePluginTest, WritesTheSeedsFormat) {
+TEST_F(FilePluginTest, WritesTheOriginalFormat) {
   const std::string id = Provision();
   EXPECT_THAT(id, MatchesRegex("instance-[0-9]+"));
   EXPECT_THAT(InstanceFiles(dir_), ElementsAre(id));
@@ -190,7 +190,7 @@ TEST_F(FilePluginTest, WritesTheSeedsFormat) {
   }
 }
 )"));
-  // Readable by anyone, like the seed's -rw-r--r-- files.
+  // Readable by anyone, like the original InfraKit's -rw-r--r-- files.
   EXPECT_EQ(std::filesystem::status(absl::StrCat(dir_, "/", id)).permissions() &
                 std::filesystem::perms::others_read,
             std::filesystem::perms::others_read);
@@ -207,7 +207,7 @@ TEST_F(FilePluginTest, DescribeReturnsWhatWasProvisioned) {
   EXPECT_EQ(d.id(), id);
   EXPECT_EQ(d.state(), v1::LIFECYCLE_STATE_RUNNING);
   EXPECT_EQ(d.tags().at(spec::kGroupTag), "cattle");
-  EXPECT_EQ(d.spec().init(), SeedRequest().spec().init());
+  EXPECT_EQ(d.spec().init(), TutorialRequest().spec().init());
   EXPECT_EQ(d.spec().properties().fields().at("Note").string_value(),
             "Instance properties version 1.0");
   EXPECT_EQ(d.properties().fields().at("Path").string_value(), absl::StrCat(dir_, "/", id));
@@ -252,7 +252,7 @@ TEST_F(FilePluginTest, IdsNeverCollideAcrossThreads) {
 }
 
 TEST_F(FilePluginTest, IdempotencyKeySurvivesARestart) {
-  v1::ProvisionRequest request = SeedRequest();
+  v1::ProvisionRequest request = TutorialRequest();
   request.mutable_spec()->set_idempotency_key("cattle-7");
   auto first = plugin_->Provision(request);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -282,7 +282,7 @@ TEST_F(FilePluginTest, IdempotencyKeySurvivesARestart) {
 }
 
 TEST_F(FilePluginTest, ConcurrentRetriesCreateOneInstance) {
-  v1::ProvisionRequest request = SeedRequest();
+  v1::ProvisionRequest request = TutorialRequest();
   request.mutable_spec()->set_idempotency_key("same");
   constexpr int kThreads = 8;
   std::vector<absl::StatusOr<v1::ProvisionResponse>> responses(kThreads,
@@ -303,13 +303,13 @@ TEST_F(FilePluginTest, ConcurrentRetriesCreateOneInstance) {
 }
 
 TEST_F(FilePluginTest, RejectsBadSpecsAndChangesNothing) {
-  v1::ProvisionRequest request = SeedRequest();
+  v1::ProvisionRequest request = TutorialRequest();
   (*request.mutable_spec()->mutable_tags())[""] = "x";
   auto response = plugin_->Provision(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(response.status().message(), HasSubstr("spec.tags"));
 
-  request = SeedRequest();
+  request = TutorialRequest();
   request.mutable_spec()->add_attachments()->set_type("volume");
   response = plugin_->Provision(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
@@ -346,9 +346,9 @@ TEST_F(FilePluginTest, DestroyLeavesFilesThatAreNotInstances) {
 }
 
 TEST_F(FilePluginTest, DescribeFiltersByAllTags) {
-  v1::ProvisionRequest a = SeedRequest();
+  v1::ProvisionRequest a = TutorialRequest();
   const std::string web = Provision(a);
-  v1::ProvisionRequest b = SeedRequest();
+  v1::ProvisionRequest b = TutorialRequest();
   (*b.mutable_spec()->mutable_tags())["tier"] = "db";
   const std::string db = Provision(b);
 
@@ -478,7 +478,7 @@ TEST_F(FilePluginTest, WatchSeesThePluginsOwnChanges) {
   EXPECT_THAT(Describe(events),
               ElementsAre("EVENT_TYPE_SYNCED ", "EVENT_TYPE_ADDED " + id,
                           "EVENT_TYPE_CHANGED " + id, "EVENT_TYPE_REMOVED " + id));
-  EXPECT_EQ(events[1].instance().spec().init(), SeedRequest().spec().init());
+  EXPECT_EQ(events[1].instance().spec().init(), TutorialRequest().spec().init());
   EXPECT_EQ(events[2].instance().tags().at("x"), "y");
 
   // The inotify echoes of those changes are no events: a later change is the next event.
@@ -688,12 +688,12 @@ TEST_F(FilePluginTest, AWatchSeesEveryOneOfManyProvisions) {
   EXPECT_EQ(seen, ids);
 }
 
-// A batch of `n` seed requests, item i tagged n=i.
-v1::BatchProvisionRequest SeedBatch(int n) {
+// A batch of `n` tutorial requests, item i tagged n=i.
+v1::BatchProvisionRequest TutorialBatch(int n) {
   v1::BatchProvisionRequest batch;
   for (int i = 0; i < n; ++i) {
     v1::ProvisionRequest* item = batch.add_requests();
-    *item = SeedRequest();
+    *item = TutorialRequest();
     (*item->mutable_spec()->mutable_tags())["n"] = absl::StrCat(i);
   }
   return batch;
@@ -704,7 +704,7 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
   auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
   ASSERT_TRUE(handle.ok());
   constexpr int kCount = 50;
-  auto response = plugin_->BatchProvision(SeedBatch(kCount));
+  auto response = plugin_->BatchProvision(TutorialBatch(kCount));
   ASSERT_TRUE(response.ok()) << response.status();
   ASSERT_THAT(response->results(), SizeIs(kCount));
   std::vector<std::string> ids;
@@ -714,11 +714,11 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
     ids.push_back(response->results(i).response().id());
     EXPECT_THAT(ids.back(), MatchesRegex("instance-[0-9]+"));
     if (i > 0) EXPECT_LT(ids[i - 1], ids[i]);  // numbered in request order
-    // The file is what Provision writes: the seed's format, with this item's spec.
+    // The file is what Provision writes: the original InfraKit's format, with this item's spec.
     auto decoded = DecodeInstanceFile(ids.back(), ReadAll(absl::StrCat(dir_, "/", ids.back())));
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(decoded->tags().at("n"), absl::StrCat(i));
-    EXPECT_EQ(decoded->spec().init(), SeedRequest().spec().init());
+    EXPECT_EQ(decoded->spec().init(), TutorialRequest().spec().init());
   }
   EXPECT_EQ(InstanceFiles(dir_), ids);  // no temporary file left behind
   v1::DescribeRequest describe;
@@ -735,7 +735,7 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
     added.push_back(events[i].instance().id());
   }
   EXPECT_EQ(added, ids);
-  auto more = plugin_->BatchProvision(SeedBatch(1));  // a batch of one: Provision itself
+  auto more = plugin_->BatchProvision(TutorialBatch(1));  // a batch of one: Provision itself
   ASSERT_TRUE(more.ok()) << more.status();
   ASSERT_TRUE(more->results(0).has_response());
   ASSERT_TRUE(WaitFor([&] { return sink.Events().size() >= kCount + 2; }));
@@ -744,7 +744,7 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
 }
 
 TEST_F(FilePluginTest, BatchProvisionFailsABadItemAloneAndAnEmptyBatchDoesNothing) {
-  v1::BatchProvisionRequest batch = SeedBatch(5);
+  v1::BatchProvisionRequest batch = TutorialBatch(5);
   (*batch.mutable_requests(2)->mutable_spec()->mutable_tags())[""] = "x";
   batch.mutable_requests(4)->mutable_spec()->add_attachments()->set_type("volume");
   auto response = plugin_->BatchProvision(batch);
@@ -766,18 +766,18 @@ TEST_F(FilePluginTest, BatchProvisionFailsABadItemAloneAndAnEmptyBatchDoesNothin
 }
 
 TEST_F(FilePluginTest, BatchProvisionRefusesMoreThanTheLimitAndCreatesNothing) {
-  auto response = plugin_->BatchProvision(SeedBatch(spi::kMaxBatchSize + 1));
+  auto response = plugin_->BatchProvision(TutorialBatch(spi::kMaxBatchSize + 1));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(response.status().message(), HasSubstr("1001"));
   EXPECT_THAT(InstanceFiles(dir_), IsEmpty());
 }
 
 TEST_F(FilePluginTest, BatchProvisionTreatsARepeatedKeyAsARetry) {
-  v1::ProvisionRequest earlier = SeedRequest();
+  v1::ProvisionRequest earlier = TutorialRequest();
   earlier.mutable_spec()->set_idempotency_key("old");
   const std::string old_id = Provision(earlier);
 
-  v1::BatchProvisionRequest batch = SeedBatch(5);
+  v1::BatchProvisionRequest batch = TutorialBatch(5);
   for (int i : {0, 2, 3}) batch.mutable_requests(i)->mutable_spec()->set_idempotency_key("k");
   batch.mutable_requests(1)->mutable_spec()->set_idempotency_key("old");
   // An invalid item with the key fails alone and takes nothing from the others.
@@ -816,7 +816,7 @@ TEST_F(FilePluginTest, BatchProvisionTreatsARepeatedKeyAsARetry) {
 TEST_F(FilePluginTest, ConcurrentBatchesWithTheSameKeysCreateOneInstancePerKey) {
   constexpr int kThreads = 4;
   constexpr int kKeys = 20;
-  v1::BatchProvisionRequest batch = SeedBatch(kKeys);
+  v1::BatchProvisionRequest batch = TutorialBatch(kKeys);
   for (int i = 0; i < kKeys; ++i) {
     batch.mutable_requests(i)->mutable_spec()->set_idempotency_key(absl::StrCat("key-", i));
   }
@@ -849,9 +849,9 @@ void ProvisionsCompleteFilesOnly(const FilePlugin::Options& options, bool unname
   RecordingSink sink;
   auto handle = (*plugin)->Watch(v1::WatchRequest(), &sink);
   ASSERT_TRUE(handle.ok());
-  auto batch = (*plugin)->BatchProvision(SeedBatch(5));
+  auto batch = (*plugin)->BatchProvision(TutorialBatch(5));
   ASSERT_TRUE(batch.ok()) << batch.status();
-  auto one = (*plugin)->Provision(SeedRequest());
+  auto one = (*plugin)->Provision(TutorialRequest());
   ASSERT_TRUE(one.ok()) << one.status();
   EXPECT_EQ((*plugin)->unnamed_temp_files(), unnamed);
   std::vector<std::string> ids;
@@ -865,7 +865,7 @@ void ProvisionsCompleteFilesOnly(const FilePlugin::Options& options, bool unname
     const std::string path = absl::StrCat(dir, "/", id);
     auto decoded = DecodeInstanceFile(id, ReadAll(path));
     ASSERT_TRUE(decoded.ok()) << id << ": " << decoded.status();
-    EXPECT_EQ(decoded->spec().init(), SeedRequest().spec().init());
+    EXPECT_EQ(decoded->spec().init(), TutorialRequest().spec().init());
     EXPECT_EQ(std::filesystem::status(path).permissions(),
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
                   std::filesystem::perms::group_read | std::filesystem::perms::others_read);
@@ -896,7 +896,7 @@ TEST(FilePluginTempFileTest, NamedTemporaryFilesForLabels) {
   const std::string dir = MakeDir();
   auto plugin = FilePlugin::Create(dir);
   ASSERT_TRUE(plugin.ok()) << plugin.status();
-  auto one = (*plugin)->Provision(SeedRequest());
+  auto one = (*plugin)->Provision(TutorialRequest());
   ASSERT_TRUE(one.ok()) << one.status();
   v1::LabelRequest label;
   label.set_id(one->id());
@@ -915,7 +915,8 @@ TEST_F(FilePluginTest, ConcurrentBatchesCreateDistinctCompleteInstances) {
       kThreads, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { responses[t] = plugin_->BatchProvision(SeedBatch(kPerBatch)); });
+    threads.emplace_back(
+        [&, t] { responses[t] = plugin_->BatchProvision(TutorialBatch(kPerBatch)); });
   }
   for (auto& thread : threads) thread.join();
   std::set<std::string> ids;

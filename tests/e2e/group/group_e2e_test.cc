@@ -1,4 +1,4 @@
-// The seed README's Quick Tutorial and beyond, end to end: the real infrakit-group,
+// The original InfraKit's Quick Tutorial and beyond, end to end: the real infrakit-group,
 // infrakit-instance-file and infrakit-flavor-vanilla binaries on real unix sockets in a scratch
 // plugins directory, driven over gRPC through client::GroupClient. Instances are the files in
 // the instance-file directory: the test reads them, and removes them by hand.
@@ -56,7 +56,7 @@ constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanill
 constexpr absl::Duration kWait = absl::Seconds(60);
 constexpr absl::Duration kStart = absl::Seconds(30);
 
-// The seed README's tutorial config (nested form, Size in the flavor's properties), with the
+// The original InfraKit's tutorial config (nested form, Size in the flavor's properties), with the
 // instance note and size as parameters, and optionally a flavor health check.
 std::string TutorialConfig(const std::string& note, int size, const std::string& health_check) {
   std::string flavor_health =

@@ -1,4 +1,4 @@
-// The live demo of issue 6 (examples/webservers), end to end: the real infrakit-group,
+// The live demo (examples/webservers), end to end: the real infrakit-group,
 // infrakit-instance-process and infrakit-flavor-vanilla binaries on real unix sockets in a
 // scratch plugins directory, the example config files as users run them, driven over gRPC
 // through client::GroupClient. The instances are real processes: python3 web servers on the
