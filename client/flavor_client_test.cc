@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "infrakit/flavor/v1/flavor.grpc.pb.h"
 #include "plugins/flavor/flavor_service.h"
+#include "spec/tags.h"
 #include "spi/item_status.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -64,7 +65,7 @@ TEST_F(FlavorClientTest, EveryCallRoundTrips) {
 
   v1::PrepareRequest prepare;
   prepare.mutable_spec()->set_init("echo first");
-  (*prepare.mutable_spec()->mutable_tags())["infrakit.group"] = "web";
+  (*prepare.mutable_spec()->mutable_tags())[spec::kGroupTag] = "web";
   (*prepare.mutable_spec()->mutable_tags())["infrakit.flavor"] = "caller";
   prepare.mutable_allocation()->set_size(3);
   prepare.mutable_index()->set_group("web");
@@ -72,7 +73,7 @@ TEST_F(FlavorClientTest, EveryCallRoundTrips) {
   absl::StatusOr<v1::PrepareResponse> prepared = client_->Prepare(prepare);
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   EXPECT_EQ(prepared->spec().init(), "echo first\necho web-7");
-  EXPECT_EQ(prepared->spec().tags().at("infrakit.group"), "web");
+  EXPECT_EQ(prepared->spec().tags().at(spec::kGroupTag), "web");
   EXPECT_EQ(prepared->spec().tags().at("infrakit.flavor"), "fake");
 
   v1::HealthyRequest healthy;

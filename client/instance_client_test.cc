@@ -4,25 +4,24 @@
 #include <unistd.h>
 
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "client/discovery/channel.h"
 #include "client/testing/fake_instance_plugin.h"
+#include "client/testing/legacy_instance_service.h"
 #include "client/testing/recording_sink.h"
 #include "client/testing/test_server.h"
 #include "gtest/gtest.h"
 #include "plugins/instance/instance_service.h"
+#include "spec/tags.h"
 #include "spi/item_status.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -32,6 +31,7 @@ namespace {
 
 namespace v1 = ::infrakit::instance::v1;
 using ::infrakit::client::testing::FakeInstancePlugin;
+using ::infrakit::client::testing::LegacyInstanceService;
 using ::infrakit::client::testing::RecordingSink;
 using ::infrakit::client::testing::TestServer;
 using ::infrakit::plugins::instance::InstanceService;
@@ -78,7 +78,7 @@ TEST_F(InstanceClientTest, EveryUnaryCallRoundTrips) {
   (*validate.mutable_properties()->mutable_fields())["image"].set_string_value("nginx");
   EXPECT_TRUE(client_->Validate(validate).ok());
 
-  v1::ProvisionRequest provision = ProvisionWithTags({{"infrakit.group", "web"}});
+  v1::ProvisionRequest provision = ProvisionWithTags({{spec::kGroupTag, "web"}});
   provision.mutable_spec()->set_idempotency_key("key-1");
   provision.mutable_spec()->set_logical_id("10.0.0.1");
   absl::StatusOr<v1::ProvisionResponse> first = client_->Provision(provision);
@@ -89,10 +89,10 @@ TEST_F(InstanceClientTest, EveryUnaryCallRoundTrips) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->id(), "instance-000001");
   EXPECT_FALSE(again->created());
-  std::string other = MustProvision({{"infrakit.group", "db"}});
+  std::string other = MustProvision({{spec::kGroupTag, "db"}});
 
   v1::DescribeRequest describe;
-  (*describe.mutable_tags())["infrakit.group"] = "web";
+  (*describe.mutable_tags())[spec::kGroupTag] = "web";
   absl::StatusOr<v1::DescribeResponse> listed = client_->Describe(describe);
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->instances_size(), 1);
@@ -112,7 +112,7 @@ TEST_F(InstanceClientTest, EveryUnaryCallRoundTrips) {
   absl::StatusOr<v1::LabelResponse> labelled = client_->Label(label);
   ASSERT_TRUE(labelled.ok()) << labelled.status();
   EXPECT_EQ(labelled->instance().tags().at("owner"), "ops");
-  EXPECT_EQ(labelled->instance().tags().at("infrakit.group"), "web");
+  EXPECT_EQ(labelled->instance().tags().at(spec::kGroupTag), "web");
 
   v1::DestroyRequest destroy;
   destroy.set_id("instance-000001");
@@ -231,20 +231,20 @@ TEST_F(InstanceClientTest, UnreachablePluginIsUnavailable) {
 }
 
 TEST_F(InstanceClientTest, WatchDeliversInitialSetThenSyncedThenChanges) {
-  std::string a1 = MustProvision({{"infrakit.group", "a"}});
-  MustProvision({{"infrakit.group", "b"}});
-  std::string a2 = MustProvision({{"infrakit.group", "a"}});
+  std::string a1 = MustProvision({{spec::kGroupTag, "a"}});
+  MustProvision({{spec::kGroupTag, "b"}});
+  std::string a2 = MustProvision({{spec::kGroupTag, "a"}});
 
   RecordingSink sink;
   v1::WatchRequest request;
-  (*request.mutable_tags())["infrakit.group"] = "a";
+  (*request.mutable_tags())[spec::kGroupTag] = "a";
   absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> handle =
       client_->Watch(request, &sink);
   ASSERT_TRUE(handle.ok()) << handle.status();
   ASSERT_TRUE(sink.WaitForEvents(3, kWait));
 
-  std::string a3 = MustProvision({{"infrakit.group", "a"}});
-  MustProvision({{"infrakit.group", "b"}});  // Not watched: no event.
+  std::string a3 = MustProvision({{spec::kGroupTag, "a"}});
+  MustProvision({{spec::kGroupTag, "b"}});  // Not watched: no event.
   v1::LabelRequest label;
   label.set_id(a1);
   (*label.mutable_labels())["x"] = "y";
@@ -447,119 +447,6 @@ TEST_F(InstanceClientTest, OversizedBatchesAreRefusedWithoutACall) {
   EXPECT_EQ(fake_->calls(), 0);
 }
 
-// A hand-written InstanceService as an older or third-party plugin might serve it: Provision
-// and Destroy only, in memory (IDs "legacy-1", "legacy-2"...). Its batch methods either are
-// left to gRPC's generated default (UNIMPLEMENTED, what a server built without them answers),
-// counting the attempts, or misbehave as `batch_mode` says.
-class LegacyService final : public v1::InstanceService::CallbackService {
- public:
-  enum class BatchMode {
-    kUnimplemented,  // gRPC's own answer for a method the service does not implement
-    kUnavailable,    // the whole call fails UNAVAILABLE
-    kOneResultShort, // one result fewer than requests
-    kNoOutcome,      // the right number of results, the last without an outcome
-  };
-  explicit LegacyService(BatchMode mode) : mode_(mode) {}
-
-  grpc::ServerUnaryReactor* Provision(grpc::CallbackServerContext* context,
-                                      const v1::ProvisionRequest* request,
-                                      v1::ProvisionResponse* response) override {
-    grpc::Status status;
-    if (request->spec().init() == "bad") {
-      status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "spec.init: bad");
-    } else {
-      absl::MutexLock lock(&mu_);
-      ++provisions_;
-      response->set_id(absl::StrCat("legacy-", provisions_));
-      response->set_created(true);
-      ids_.insert(response->id());
-    }
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(status);
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* Destroy(grpc::CallbackServerContext* context,
-                                    const v1::DestroyRequest* request,
-                                    v1::DestroyResponse* /*response*/) override {
-    grpc::Status status;
-    {
-      absl::MutexLock lock(&mu_);
-      ++destroys_;
-      if (ids_.erase(request->id()) == 0) {
-        status = grpc::Status(grpc::StatusCode::NOT_FOUND,
-                              absl::StrCat("no instance ", request->id()));
-      }
-    }
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(status);
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* BatchProvision(grpc::CallbackServerContext* context,
-                                           const v1::BatchProvisionRequest* request,
-                                           v1::BatchProvisionResponse* response) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++batch_attempts_;
-    }
-    if (mode_ == BatchMode::kUnimplemented) {
-      return v1::InstanceService::CallbackService::BatchProvision(context, request, response);
-    }
-    for (int i = 0; i < request->requests_size(); ++i) {
-      v1::ProvisionResult* result = response->add_results();
-      if (mode_ == BatchMode::kNoOutcome && i == request->requests_size() - 1) continue;
-      result->mutable_response()->set_id(absl::StrCat("batch-", i));
-    }
-    if (mode_ == BatchMode::kOneResultShort) response->mutable_results()->RemoveLast();
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(mode_ == BatchMode::kUnavailable
-                        ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend down")
-                        : grpc::Status::OK);
-    return reactor;
-  }
-
-  grpc::ServerUnaryReactor* BatchDestroy(grpc::CallbackServerContext* context,
-                                         const v1::BatchDestroyRequest* request,
-                                         v1::BatchDestroyResponse* response) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++batch_attempts_;
-    }
-    if (mode_ == BatchMode::kUnimplemented) {
-      return v1::InstanceService::CallbackService::BatchDestroy(context, request, response);
-    }
-    for (int i = 0; i < request->requests_size(); ++i) response->add_results();
-    if (mode_ == BatchMode::kOneResultShort) response->mutable_results()->RemoveLast();
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(mode_ == BatchMode::kUnavailable
-                        ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "backend down")
-                        : grpc::Status::OK);
-    return reactor;
-  }
-
-  int provisions() {
-    absl::MutexLock lock(&mu_);
-    return provisions_;
-  }
-  int destroys() {
-    absl::MutexLock lock(&mu_);
-    return destroys_;
-  }
-  int batch_attempts() {
-    absl::MutexLock lock(&mu_);
-    return batch_attempts_;
-  }
-
- private:
-  const BatchMode mode_;
-  absl::Mutex mu_;
-  int provisions_ ABSL_GUARDED_BY(mu_) = 0;
-  int destroys_ ABSL_GUARDED_BY(mu_) = 0;
-  int batch_attempts_ ABSL_GUARDED_BY(mu_) = 0;
-  std::set<std::string> ids_ ABSL_GUARDED_BY(mu_);
-};
-
 v1::BatchProvisionRequest BatchOfInits(const std::vector<std::string>& inits) {
   v1::BatchProvisionRequest request;
   for (const std::string& init : inits) request.add_requests()->mutable_spec()->set_init(init);
@@ -568,7 +455,7 @@ v1::BatchProvisionRequest BatchOfInits(const std::vector<std::string>& inits) {
 
 TEST(InstanceClientBatchFallbackTest, APluginWithoutBatchCallsGetsUnaryCallsFromThenOn) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kUnimplemented);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kUnimplemented);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);
@@ -614,7 +501,7 @@ TEST(InstanceClientBatchFallbackTest, APluginWithoutBatchCallsGetsUnaryCallsFrom
 
 TEST(InstanceClientBatchFallbackTest, OtherErrorsAreTheCallsAndAreNotRemembered) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kUnavailable);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kUnavailable);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);
@@ -628,7 +515,7 @@ TEST(InstanceClientBatchFallbackTest, OtherErrorsAreTheCallsAndAreNotRemembered)
 
 TEST(InstanceClientBatchFallbackTest, AResultCountOtherThanTheRequestsIsInternal) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kOneResultShort);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kOneResultShort);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);
@@ -642,7 +529,7 @@ TEST(InstanceClientBatchFallbackTest, AResultCountOtherThanTheRequestsIsInternal
 
 TEST(InstanceClientBatchFallbackTest, AResultWithoutOutcomeIsInternal) {
   TempDir dir;
-  LegacyService legacy(LegacyService::BatchMode::kNoOutcome);
+  LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kNoOutcome);
   auto server = TestServer::Start(dir.Join("legacy.sock"), {&legacy});
   ASSERT_TRUE(server.ok()) << server.status();
   InstanceClient client((*server)->NewChannel(), kWait);

@@ -14,8 +14,6 @@
 #include "client/discovery/channel.h"
 #include "client/discovery/discovery.h"
 #include "client/discovery/unix_socket.h"
-#include "client/flavor_client.h"
-#include "client/instance_client.h"
 #include "client/start_hint.h"
 #include "glog/logging.h"
 
@@ -81,12 +79,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::str
     return absl::InternalError(absl::StrCat("stat ", *socket, ": ", std::strerror(errno)));
   }
 
+  const SocketIdentity identity = SocketIdentity::Of(st);
   std::shared_ptr<grpc::Channel> channel;
   {
     absl::MutexLock lock(&mu_);
-    CachedChannel& cached = channels_[std::string(name)];
-    bool usable = cached.channel != nullptr && cached.device == st.st_dev &&
-                  cached.inode == st.st_ino;
+    CachedPlugin& cached = plugins_[std::string(name)];
+    bool usable = cached.channel != nullptr && cached.socket == identity;
     if (usable) {
       grpc_connectivity_state state = cached.channel->GetState(/*try_to_connect=*/false);
       // A failed channel would wait out its reconnect backoff; a fresh one dials at once.
@@ -94,9 +92,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::str
     }
     if (!usable) {
       VLOG(1) << "New channel to plugin " << name << " at " << *socket;
-      cached.device = st.st_dev;
-      cached.inode = st.st_ino;
-      cached.channel = NewChannel(*socket, options_.connect_timeout);
+      // The clients of the old channel go with it: a new plugin is asked afresh what it serves.
+      cached = CachedPlugin{identity, NewChannel(*socket, options_.connect_timeout)};
     }
     channel = cached.channel;
   }
@@ -120,9 +117,9 @@ std::shared_ptr<grpc::Channel> SocketResolver::ReadyChannel(absl::string_view na
   struct stat st;
   if (stat(socket.c_str(), &st) != 0) return nullptr;
   absl::MutexLock lock(&mu_);
-  auto it = channels_.find(name);
-  if (it == channels_.end() || it->second.channel == nullptr ||
-      it->second.device != st.st_dev || it->second.inode != st.st_ino) {
+  auto it = plugins_.find(name);
+  if (it == plugins_.end() || it->second.channel == nullptr ||
+      !(it->second.socket == SocketIdentity::Of(st))) {
     return nullptr;
   }
   if (it->second.channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY) {
@@ -131,20 +128,44 @@ std::shared_ptr<grpc::Channel> SocketResolver::ReadyChannel(absl::string_view na
   return it->second.channel;
 }
 
+SocketResolver::SocketIdentity SocketResolver::SocketIdentity::Of(const struct stat& st) {
+  return SocketIdentity{st.st_dev, st.st_ino, static_cast<int64_t>(st.st_mtim.tv_sec),
+                        static_cast<int64_t>(st.st_mtim.tv_nsec)};
+}
+
+bool SocketResolver::SocketIdentity::operator==(const SocketIdentity& other) const {
+  return device == other.device && inode == other.inode && mtime_seconds == other.mtime_seconds &&
+         mtime_nanos == other.mtime_nanos;
+}
+
+template <typename Client>
+std::shared_ptr<Client> SocketResolver::ClientOn(absl::string_view name,
+                                                 const std::shared_ptr<grpc::Channel>& channel,
+                                                 std::shared_ptr<Client> CachedPlugin::*slot) {
+  absl::MutexLock lock(&mu_);
+  auto it = plugins_.find(name);
+  if (it == plugins_.end() || it->second.channel != channel) {
+    return std::make_shared<Client>(channel, options_.call_deadline, std::string(name));
+  }
+  std::shared_ptr<Client>& client = it->second.*slot;
+  if (client == nullptr) {
+    client = std::make_shared<Client>(channel, options_.call_deadline, std::string(name));
+  }
+  return client;
+}
+
 absl::StatusOr<std::shared_ptr<spi::instance::InstancePlugin>> SocketResolver::Instance(
     absl::string_view name) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(name);
   if (!channel.ok()) return channel.status();
-  return std::make_shared<InstanceClient>(*std::move(channel), options_.call_deadline,
-                                          std::string(name));
+  return ClientOn(name, *channel, &CachedPlugin::instance);
 }
 
 absl::StatusOr<std::shared_ptr<spi::flavor::FlavorPlugin>> SocketResolver::Flavor(
     absl::string_view name) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(name);
   if (!channel.ok()) return channel.status();
-  return std::make_shared<FlavorClient>(*std::move(channel), options_.call_deadline,
-                                        std::string(name));
+  return ClientOn(name, *channel, &CachedPlugin::flavor);
 }
 
 }  // namespace infrakit::client

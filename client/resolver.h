@@ -4,8 +4,10 @@
 #define INFRAKIT_CLIENT_RESOLVER_H_
 
 #include <grpcpp/channel.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,6 +18,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/flavor_client.h"
+#include "client/instance_client.h"
 #include "client/unary_call.h"
 #include "spi/plugin_resolver.h"
 
@@ -30,10 +34,15 @@ struct SocketResolverOptions {
 };
 
 // Resolves "<plugins_dir>/<name>.sock" each time a plugin is asked for. Keeps one channel per
-// name and replaces it when the socket file was replaced (the plugin restarted: another inode)
-// or the channel has failed, so a restarted plugin is reached at once. A cached channel that is
-// connected to the socket file now at the path is used without probing the socket (a probe is a
-// connection the plugin must accept); any other case probes first.
+// name, and on it one InstanceClient and one FlavorClient (made on first use), so that what a
+// client learns about its plugin (that it answers a batch RPC UNIMPLEMENTED, so unary calls
+// serve it) holds for every later lookup instead of costing a round trip per lookup. The
+// channel and its clients are replaced together when the socket file was replaced (the plugin
+// restarted: another device, inode or modification time, which a restarted plugin may change
+// in what it serves) or the channel has failed, so a restarted plugin is reached at once and
+// asked afresh. A cached channel that is connected to the socket file now at the path is used
+// without probing the socket (a probe is a connection the plugin must accept); any other case
+// probes first.
 //
 // Errors: INVALID_ARGUMENT for an empty name or one containing '/'; NOT_FOUND "no plugin named X
 // in DIR (is it running? start it with: ...)" when there is no such socket; UNAVAILABLE when
@@ -41,19 +50,22 @@ struct SocketResolverOptions {
 // with: ...)") or the plugin does not accept a connection within connect_timeout ("plugin X is
 // not answering at SOCK"). The hints are client::StartHint's: the command that starts a bundled
 // plugin in DIR. The clients returned know their plugin's name: their UNAVAILABLE and
-// DEADLINE_EXCEEDED errors say which plugin (NamePlugin in unary_call.h). Thread-safe; blocks
-// for at most about connect_timeout.
+// DEADLINE_EXCEEDED errors say which plugin (NamePlugin in unary_call.h). Thread-safe (the
+// clients returned are shared between callers, and are thread-safe themselves); blocks for at
+// most about connect_timeout.
 class SocketResolver final : public spi::PluginResolver {
  public:
   explicit SocketResolver(std::string plugins_dir,
                           SocketResolverOptions options = SocketResolverOptions());
   ~SocketResolver() override;
 
-  // A client::InstanceClient on the plugin's channel, named `name` in its errors.
+  // The client::InstanceClient on the plugin's channel, named `name` in its errors: the same
+  // object for every lookup while the channel stays.
   absl::StatusOr<std::shared_ptr<spi::instance::InstancePlugin>> Instance(
       absl::string_view name) override;
 
-  // A client::FlavorClient on the plugin's channel, named `name` in its errors.
+  // The client::FlavorClient on the plugin's channel, named `name` in its errors: the same
+  // object for every lookup while the channel stays.
   absl::StatusOr<std::shared_ptr<spi::flavor::FlavorPlugin>> Flavor(
       absl::string_view name) override;
 
@@ -62,23 +74,45 @@ class SocketResolver final : public spi::PluginResolver {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(absl::string_view name);
 
  private:
-  struct CachedChannel {
+  // The socket file a channel was dialled to. A plugin that restarts binds a new file: another
+  // inode, or the same inode number reused with another modification time.
+  struct SocketIdentity {
     dev_t device = 0;
     ino_t inode = 0;
+    int64_t mtime_seconds = 0;
+    int64_t mtime_nanos = 0;
+
+    static SocketIdentity Of(const struct stat& st);
+    bool operator==(const SocketIdentity& other) const;
+  };
+
+  // One plugin's channel and the typed clients made on it; the clients go with the channel.
+  struct CachedPlugin {
+    SocketIdentity socket;
     std::shared_ptr<grpc::Channel> channel;
+    std::shared_ptr<InstanceClient> instance;  // Made by the first Instance() on `channel`.
+    std::shared_ptr<FlavorClient> flavor;      // Made by the first Flavor() on `channel`.
   };
 
   // NOT_FOUND for plugin `name`, which has no socket in the plugins directory.
   absl::Status NotRunning(absl::string_view name) const;
 
   // The cached channel of plugin `name` when it is connected (READY) to the socket file now at
-  // its path (same device and inode); nullptr otherwise (the caller then probes and dials).
+  // its path (the same SocketIdentity); nullptr otherwise (the caller then probes and dials).
   std::shared_ptr<grpc::Channel> ReadyChannel(absl::string_view name);
+
+  // The client in `slot` of plugin `name`'s cache entry when that entry still holds `channel`,
+  // made there if missing. When the entry has moved on to another channel since `channel` was
+  // resolved (the plugin restarted meanwhile), a new client on `channel` that is not kept.
+  template <typename Client>
+  std::shared_ptr<Client> ClientOn(absl::string_view name,
+                                   const std::shared_ptr<grpc::Channel>& channel,
+                                   std::shared_ptr<Client> CachedPlugin::*slot);
 
   const std::string plugins_dir_;
   const SocketResolverOptions options_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, CachedChannel> channels_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, CachedPlugin> plugins_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace infrakit::client

@@ -8,13 +8,16 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/start_hint.h"
 #include "client/testing/fake_flavor_plugin.h"
 #include "client/testing/fake_instance_plugin.h"
+#include "client/testing/legacy_instance_service.h"
 #include "client/testing/test_server.h"
 #include "gtest/gtest.h"
 #include "plugins/flavor/flavor_service.h"
@@ -26,6 +29,7 @@ namespace {
 
 using ::infrakit::client::testing::FakeFlavorPlugin;
 using ::infrakit::client::testing::FakeInstancePlugin;
+using ::infrakit::client::testing::LegacyInstanceService;
 using ::infrakit::client::testing::TestServer;
 using ::infrakit::plugins::flavor::FlavorService;
 using ::infrakit::plugins::instance::InstanceService;
@@ -102,7 +106,7 @@ TEST(SocketResolverTest, BadNameIsInvalidArgument) {
   EXPECT_EQ(resolver.Flavor("../x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST(SocketResolverTest, ResolvesLivePluginsAndReusesTheirChannel) {
+TEST(SocketResolverTest, ResolvesLivePluginsAndReusesTheirChannelAndClients) {
   TempDir dir;
   auto instances = std::make_shared<FakeInstancePlugin>();
   ASSERT_TRUE(instances->Provision(instance::v1::ProvisionRequest()).ok());
@@ -132,6 +136,14 @@ TEST(SocketResolverTest, ResolvesLivePluginsAndReusesTheirChannel) {
   auto other = resolver.Channel("flavor-fake");
   ASSERT_TRUE(other.ok()) << other.status();
   EXPECT_NE(first->get(), other->get());
+
+  // One client per plugin while its socket stays, so that what it learned is kept.
+  auto instance_again = resolver.Instance("instance-fake");
+  ASSERT_TRUE(instance_again.ok()) << instance_again.status();
+  EXPECT_EQ(instance_again->get(), instance->get());
+  auto flavor_again = resolver.Flavor("flavor-fake");
+  ASSERT_TRUE(flavor_again.ok()) << flavor_again.status();
+  EXPECT_EQ(flavor_again->get(), flavor->get());
 }
 
 TEST(SocketResolverTest, ReachesAPluginRestartedOnTheSamePath) {
@@ -216,6 +228,77 @@ TEST(SocketResolverTest, PluginKilledLeavingItsSocketIsUnavailableNotItsCachedCh
   MakeStaleSocket(socket);
   auto plugin = resolver.Instance("instance-fake");
   EXPECT_EQ(plugin.status().code(), absl::StatusCode::kUnavailable) << plugin.status();
+}
+
+TEST(SocketResolverTest, ConcurrentLookupsShareOneClient) {
+  TempDir dir;
+  InstanceService service(std::make_shared<FakeInstancePlugin>());
+  auto server = TestServer::Start(dir.Join("instance-fake.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  SocketResolver resolver(dir.path());
+
+  constexpr int kThreads = 8;
+  constexpr int kLookups = 20;
+  std::vector<std::vector<spi::instance::InstancePlugin*>> seen(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kLookups; ++i) {
+        auto plugin = resolver.Instance("instance-fake");
+        seen[t].push_back(plugin.ok() ? plugin->get() : nullptr);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  auto first = resolver.Instance("instance-fake");
+  ASSERT_TRUE(first.ok()) << first.status();
+  for (const auto& pointers : seen) {
+    for (spi::instance::InstancePlugin* p : pointers) EXPECT_EQ(p, first->get());
+  }
+}
+
+// Two provisions in one batch call.
+instance::v1::BatchProvisionRequest BatchOfTwo() {
+  instance::v1::BatchProvisionRequest request;
+  request.add_requests()->mutable_spec()->set_init("a");
+  request.add_requests()->mutable_spec()->set_init("b");
+  return request;
+}
+
+TEST(SocketResolverTest, AnUnimplementedBatchCostsOneRoundTripUntilThePluginRestarts) {
+  TempDir dir;
+  const std::string socket = dir.Join("instance-legacy.sock");
+  SocketResolver resolver(dir.path());
+  std::shared_ptr<spi::instance::InstancePlugin> before;
+  {
+    LegacyInstanceService legacy(LegacyInstanceService::BatchMode::kUnimplemented);
+    auto server = TestServer::Start(socket, {&legacy});
+    ASSERT_TRUE(server.ok()) << server.status();
+    for (int lookup = 0; lookup < 3; ++lookup) {
+      auto plugin = resolver.Instance("instance-legacy");
+      ASSERT_TRUE(plugin.ok()) << plugin.status();
+      if (before == nullptr) before = *plugin;
+      EXPECT_EQ(plugin->get(), before.get());
+      auto provisioned = (*plugin)->BatchProvision(BatchOfTwo());
+      ASSERT_TRUE(provisioned.ok()) << provisioned.status();
+      EXPECT_EQ(provisioned->results_size(), 2);
+    }
+    // Asked once; every later batch, whichever lookup it came through, went unary at once.
+    EXPECT_EQ(legacy.batch_attempts(), 1);
+    EXPECT_EQ(legacy.provisions(), 6);
+  }  // The plugin stops, and a build of it that serves the batch calls starts on the same path.
+  auto fake = std::make_shared<FakeInstancePlugin>();
+  InstanceService service(fake);
+  auto server = TestServer::Start(socket, {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  auto after = resolver.Instance("instance-legacy");
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_NE(after->get(), before.get());
+  auto provisioned = (*after)->BatchProvision(BatchOfTwo());
+  ASSERT_TRUE(provisioned.ok()) << provisioned.status();
+  EXPECT_EQ(provisioned->results_size(), 2);
+  EXPECT_EQ(fake->batch_provision_calls(), 1);  // Asked afresh, and served as one batch.
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: sets everything up (Debian packages and the build, scripts/setup.sh), then runs
 # the default plugins in the foreground with infrakitctl's launcher -- group, instance-file
-# (instances as files in ./tutorial, as in the seed README's tutorial), flavor-vanilla and
+# (instances as files in ./tutorial, as in the original InfraKit's tutorial), flavor-vanilla and
 # instance-process, those of them that are built -- until Ctrl-C, which stops them all and
 # removes their sockets. A plugin that dies is restarted.
 #

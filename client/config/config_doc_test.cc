@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "client/config/group_config.h"
 #include "gtest/gtest.h"
+#include "spec/group_spec.h"
 #include "tests/testing/doc_keys.h"
 #include "tests/testing/runfiles.h"
 
@@ -60,7 +61,7 @@ TEST(ConfigDocTest, ItsExampleConfigsParse) {
   for (const std::string& text : configs) {
     absl::StatusOr<ParsedConfig> config = ParseConfig(text);
     ASSERT_TRUE(config.ok()) << config.status() << "\n" << text;
-    shas.push_back(ConfigSha(config->spec));
+    shas.push_back(spec::ConfigSha(config->spec));
   }
   // The nested and the flat form of one group: one config.
   EXPECT_EQ(shas[0], shas[1]);

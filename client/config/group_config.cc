@@ -1,7 +1,6 @@
 #include "client/config/group_config.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,22 +10,19 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
-#include <optional>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
-#include "client/config/canonical_json.h"
+#include "common/json_object.h"
 #include "glog/logging.h"
 #include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
+#include "spec/canonical_json.h"
+#include "spec/group_spec.h"
 
 namespace infrakit::client::config {
 namespace {
@@ -34,6 +30,10 @@ namespace {
 using google::protobuf::ListValue;
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using infrakit::common::InvalidAt;
+using infrakit::common::JsonIndexPath;
+using infrakit::common::JsonKindName;
+using infrakit::common::JsonPath;
 using infrakit::flavor::v1::Allocation;
 using infrakit::group::v1::FailureAction;
 using infrakit::group::v1::GroupSpec;
@@ -41,89 +41,11 @@ using infrakit::group::v1::IntOrPercent;
 using infrakit::group::v1::PluginSpec;
 using infrakit::group::v1::RemediationPolicy;
 using infrakit::group::v1::UpdatePolicy;
+using infrakit::spec::JsonNumber;
+using infrakit::spec::JsonString;
 
-// Group IDs and plugin names become file names (state files, sockets), so they are kept to
-// characters that are safe there, and short enough for a unix socket path.
-constexpr size_t kMaxNameLength = 128;
 // Largest integer a JSON number (a double) carries exactly.
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
-
-absl::Status Invalid(absl::string_view field, absl::string_view problem) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
-}
-
-std::string Join(absl::string_view path, absl::string_view key) {
-  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
-}
-
-std::string Quote(absl::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
-
-// "a string", "an object"...: what the user gave where something else was expected.
-std::string KindName(const Value& value) {
-  switch (value.kind_case()) {
-    case Value::kNumberValue:
-      return "a number";
-    case Value::kStringValue:
-      return "a string";
-    case Value::kBoolValue:
-      return "a boolean";
-    case Value::kStructValue:
-      return "an object";
-    case Value::kListValue:
-      return "an array";
-    case Value::kNullValue:
-    case Value::KIND_NOT_SET:
-      return "null";
-  }
-  return "null";
-}
-
-std::string NumberText(double number) {
-  std::string out;
-  AppendJsonNumber(number, &out);
-  return out;
-}
-
-// Problem with a name, or nullopt when it is fine. Shared by the config parser and
-// ValidateGroupSpec so that both apply the same rule.
-std::optional<std::string> NameProblem(absl::string_view name) {
-  if (name.empty()) return "must not be empty";
-  if (name.size() > kMaxNameLength) {
-    return absl::StrCat("must be at most ", kMaxNameLength, " characters, got ", name.size());
-  }
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
-      return absl::StrCat("may only contain letters, digits, '.', '_' and '-', got ", Quote(name));
-    }
-  }
-  if (name.front() == '.') return absl::StrCat("must not start with '.', got ", Quote(name));
-  return std::nullopt;
-}
-
-// Checks a list of logical IDs: non-empty and unique. `field_of(i)` names element i.
-template <typename FieldOf>
-absl::Status CheckLogicalIds(const std::vector<std::string>& ids, FieldOf field_of) {
-  absl::flat_hash_map<absl::string_view, size_t> seen;
-  seen.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i].empty()) return Invalid(field_of(i), "a logical ID must not be empty");
-    auto [it, inserted] = seen.emplace(ids[i], i);
-    if (!inserted) {
-      return Invalid(field_of(i), absl::StrCat("duplicate logical ID ", Quote(ids[i]),
-                                               " (also at [", it->second, "])"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// The keys that allocate members, when found in a flavor's properties (lower-cased).
-bool IsAllocationKey(absl::string_view lower_key) {
-  return lower_key == "size" || lower_key == "logicalids" || lower_key == "ips";
-}
 
 // The keys ConfigKeys() lists for the object at `section`. Only called with the paths listed
 // there: another is a bug in this file.
@@ -158,8 +80,8 @@ class ObjectView {
         // Report the pair in a stable order, whatever order the map iterates in.
         const std::string& a = std::min(key, it->second.key);
         const std::string& b = std::max(key, it->second.key);
-        return Invalid(Join(view.path_, b),
-                       absl::StrCat("duplicate of ", Quote(a), " (keys are case-insensitive)"));
+        return InvalidAt(JsonPath(view.path_, b), absl::StrCat("duplicate of ", JsonString(a),
+                                                               " (keys are case-insensitive)"));
       }
     }
     view.lower_style_ = all_lower;
@@ -179,7 +101,7 @@ class ObjectView {
       bool found = false;
       for (const std::string& k : known) found = found || absl::AsciiStrToLower(k) == lower;
       if (!found) {
-        return Invalid(
+        return InvalidAt(
             PathOf(member),
             absl::StrCat("unknown key (expected one of: ", absl::StrJoin(known, ", "), ")"));
       }
@@ -187,16 +109,16 @@ class ObjectView {
     return absl::OkStatus();
   }
 
-  std::string PathOf(const Member& member) const { return Join(path_, member.key); }
+  std::string PathOf(const Member& member) const { return JsonPath(path_, member.key); }
 
   // The path of a key that is missing, spelled like the object's other keys: "properties.size"
   // in a lower-case config, "Properties.Size" otherwise.
   std::string PathOfMissing(absl::string_view canonical) const {
-    if (!lower_style_) return Join(path_, canonical);
+    if (!lower_style_) return JsonPath(path_, canonical);
     std::string key(canonical);
-    if (absl::AsciiStrToUpper(key) == key) return Join(path_, absl::AsciiStrToLower(key));
+    if (absl::AsciiStrToUpper(key) == key) return JsonPath(path_, absl::AsciiStrToLower(key));
     key[0] = absl::ascii_tolower(static_cast<unsigned char>(key[0]));
-    return Join(path_, key);
+    return JsonPath(path_, key);
   }
 
   const std::string& path() const { return path_; }
@@ -213,14 +135,15 @@ using Member = ObjectView::Member;
 
 absl::StatusOr<std::string> GetString(const ObjectView& view, const Member& m) {
   if (m.value->kind_case() != Value::kStringValue) {
-    return Invalid(view.PathOf(m), absl::StrCat("must be a string, got ", KindName(*m.value)));
+    return InvalidAt(view.PathOf(m),
+                     absl::StrCat("must be a string, got ", JsonKindName(*m.value)));
   }
   return m.value->string_value();
 }
 
 absl::StatusOr<const Struct*> GetObject(const std::string& path, const Value& value) {
   if (value.kind_case() != Value::kStructValue) {
-    return Invalid(path, absl::StrCat("must be an object, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be an object, got ", JsonKindName(value)));
   }
   return &value.struct_value();
 }
@@ -235,7 +158,7 @@ absl::StatusOr<Struct> GetOpaqueObject(const std::string& path, const Value& val
 
 absl::StatusOr<double> GetNumber(const std::string& path, const Value& value) {
   if (value.kind_case() != Value::kNumberValue) {
-    return Invalid(path, absl::StrCat("must be a number, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be a number, got ", JsonKindName(value)));
   }
   return value.number_value();
 }
@@ -244,31 +167,26 @@ absl::StatusOr<double> GetNumber(const std::string& path, const Value& value) {
 absl::StatusOr<int64_t> GetInteger(const std::string& path, const Value& value, int64_t min,
                                    int64_t max) {
   if (value.kind_case() != Value::kNumberValue) {
-    return Invalid(path, absl::StrCat("must be an integer, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be an integer, got ", JsonKindName(value)));
   }
   const double number = value.number_value();
   if (number != std::trunc(number) || std::fabs(number) > kMaxExactInteger) {
-    return Invalid(path, absl::StrCat("must be an integer, got ", NumberText(number)));
+    return InvalidAt(path, absl::StrCat("must be an integer, got ", JsonNumber(number)));
   }
   if (number < static_cast<double>(min)) {
-    return Invalid(path, absl::StrCat("must be >= ", min, ", got ", NumberText(number)));
+    return InvalidAt(path, absl::StrCat("must be >= ", min, ", got ", JsonNumber(number)));
   }
   if (number > static_cast<double>(max)) {
-    return Invalid(path, absl::StrCat("must be <= ", max, ", got ", NumberText(number)));
+    return InvalidAt(path, absl::StrCat("must be <= ", max, ", got ", JsonNumber(number)));
   }
   return static_cast<int64_t>(number);
 }
 
 absl::StatusOr<bool> GetBool(const std::string& path, const Value& value) {
   if (value.kind_case() != Value::kBoolValue) {
-    return Invalid(path, absl::StrCat("must be true or false, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be true or false, got ", JsonKindName(value)));
   }
   return value.bool_value();
-}
-
-absl::Status CheckName(const std::string& path, absl::string_view name) {
-  std::optional<std::string> problem = NameProblem(name);
-  return problem ? Invalid(path, *problem) : absl::OkStatus();
 }
 
 // A plugin section, "Instance" or "Flavor", in the nested or the flat form.
@@ -282,9 +200,9 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
   if (nested != nullptr) {
     const Member* flat = flat_plugin != nullptr ? flat_plugin : flat_props;
     if (flat != nullptr) {
-      return Invalid(props.PathOf(*flat),
-                     absl::StrCat("cannot be combined with ", props.PathOf(*nested),
-                                  ": write the section in one form"));
+      return InvalidAt(props.PathOf(*flat),
+                       absl::StrCat("cannot be combined with ", props.PathOf(*nested),
+                                    ": write the section in one form"));
     }
     const std::string path = props.PathOf(*nested);
     absl::StatusOr<const Struct*> object = GetObject(path, *nested->value);
@@ -296,12 +214,12 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
     }
     const Member* plugin = view->Find("plugin");
     if (plugin == nullptr) {
-      return Invalid(view->PathOfMissing("Plugin"),
-                     absl::StrCat("required: the name of the ", lower, " plugin"));
+      return InvalidAt(view->PathOfMissing("Plugin"),
+                       absl::StrCat("required: the name of the ", lower, " plugin"));
     }
     absl::StatusOr<std::string> name = GetString(*view, *plugin);
     if (!name.ok()) return name.status();
-    if (absl::Status s = CheckName(view->PathOf(*plugin), *name); !s.ok()) return s;
+    if (absl::Status s = spec::ValidateName(view->PathOf(*plugin), *name); !s.ok()) return s;
     spec.set_plugin(*std::move(name));
     Struct properties;
     if (const Member* p = view->Find("properties"); p != nullptr) {
@@ -314,19 +232,19 @@ absl::StatusOr<PluginSpec> ParseSection(const ObjectView& props, absl::string_vi
   }
 
   if (flat_plugin == nullptr && flat_props != nullptr) {
-    return Invalid(props.PathOfMissing(absl::StrCat(section, "Plugin")),
-                   absl::StrCat("required beside ", props.PathOf(*flat_props), ": the name of the ",
-                                lower, " plugin"));
+    return InvalidAt(props.PathOfMissing(absl::StrCat(section, "Plugin")),
+                     absl::StrCat("required beside ", props.PathOf(*flat_props),
+                                  ": the name of the ", lower, " plugin"));
   }
   if (flat_plugin == nullptr) {
-    return Invalid(props.PathOfMissing(section),
-                   absl::StrCat("required: the ", lower, " plugin (", section,
-                                ": {\"Plugin\": ..., ", "\"Properties\": {...}}, or ", section,
-                                "Plugin and ", section, "PluginProperties)"));
+    return InvalidAt(props.PathOfMissing(section),
+                     absl::StrCat("required: the ", lower, " plugin (", section,
+                                  ": {\"Plugin\": ..., ", "\"Properties\": {...}}, or ", section,
+                                  "Plugin and ", section, "PluginProperties)"));
   }
   absl::StatusOr<std::string> name = GetString(props, *flat_plugin);
   if (!name.ok()) return name.status();
-  if (absl::Status s = CheckName(props.PathOf(*flat_plugin), *name); !s.ok()) return s;
+  if (absl::Status s = spec::ValidateName(props.PathOf(*flat_plugin), *name); !s.ok()) return s;
   spec.set_plugin(*std::move(name));
   Struct properties;
   if (flat_props != nullptr) {
@@ -348,20 +266,20 @@ struct AllocationSource {
 absl::StatusOr<std::vector<std::string>> GetLogicalIds(const std::string& path,
                                                        const Value& value) {
   if (value.kind_case() != Value::kListValue) {
-    return Invalid(path, absl::StrCat("must be an array of strings, got ", KindName(value)));
+    return InvalidAt(path, absl::StrCat("must be an array of strings, got ", JsonKindName(value)));
   }
   std::vector<std::string> ids;
   ids.reserve(value.list_value().values_size());
   for (int i = 0; i < value.list_value().values_size(); ++i) {
     const Value& element = value.list_value().values(i);
     if (element.kind_case() != Value::kStringValue) {
-      return Invalid(absl::StrCat(path, "[", i, "]"),
-                     absl::StrCat("must be a string, got ", KindName(element)));
+      return InvalidAt(JsonIndexPath(path, i),
+                       absl::StrCat("must be a string, got ", JsonKindName(element)));
     }
     ids.push_back(element.string_value());
   }
   if (absl::Status s =
-          CheckLogicalIds(ids, [&](size_t i) { return absl::StrCat(path, "[", i, "]"); });
+          spec::ValidateLogicalIds(ids, [&](size_t i) { return JsonIndexPath(path, i); });
       !s.ok()) {
     return s;
   }
@@ -386,13 +304,13 @@ absl::Status CollectFlavorAllocation(const Struct& properties, const std::string
   std::map<std::string, const std::string*> found;  // Lower-cased -> as spelled.
   for (const auto& [key, value] : properties.fields()) {
     std::string lower = absl::AsciiStrToLower(key);
-    if (!IsAllocationKey(lower)) continue;
+    if (!spec::IsAllocationKey(lower)) continue;
     auto [it, inserted] = found.emplace(std::move(lower), &key);
     if (!inserted) {
       const std::string& a = std::min(key, *it->second);
       const std::string& b = std::max(key, *it->second);
-      return Invalid(Join(path, b),
-                     absl::StrCat("duplicate of ", Quote(a), " (keys are case-insensitive)"));
+      return InvalidAt(JsonPath(path, b), absl::StrCat("duplicate of ", JsonString(a),
+                                                       " (keys are case-insensitive)"));
     }
   }
   for (absl::string_view key : {"size", "logicalids", "ips"}) {
@@ -400,7 +318,7 @@ absl::Status CollectFlavorAllocation(const Struct& properties, const std::string
     if (it == found.end()) continue;
     const std::string& spelled = *it->second;
     sources->push_back(
-        AllocationSource{Join(path, spelled), key == "size", properties.fields().at(spelled)});
+        AllocationSource{JsonPath(path, spelled), key == "size", properties.fields().at(spelled)});
     lifted->push_back(spelled);
   }
   return absl::OkStatus();
@@ -418,24 +336,24 @@ absl::StatusOr<Allocation> ParseAllocation(const ObjectView& props, PluginSpec* 
   }
 
   if (sources.empty()) {
-    return Invalid(props.PathOfMissing("Size"),
-                   absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ",
-                                props.path(), " or in the flavor's properties"));
+    return InvalidAt(props.PathOfMissing("Size"),
+                     absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ",
+                                  props.path(), " or in the flavor's properties"));
   }
   if (sources.size() > 1) {
     const AllocationSource& first = sources[0];
     const AllocationSource& second = sources[1];
     if (first.is_size && second.is_size) {
-      return Invalid(second.path,
-                     absl::StrCat("the size is given twice (also at ", first.path, ")"));
+      return InvalidAt(second.path,
+                       absl::StrCat("the size is given twice (also at ", first.path, ")"));
     }
     if (!first.is_size && !second.is_size) {
-      return Invalid(second.path,
-                     absl::StrCat("the logical IDs are given twice (also at ", first.path, ")"));
+      return InvalidAt(second.path,
+                       absl::StrCat("the logical IDs are given twice (also at ", first.path, ")"));
     }
-    return Invalid(second.path,
-                   absl::StrCat("cannot be combined with ", first.path,
-                                ": a group has either a size (cattle) or logical IDs (pets)"));
+    return InvalidAt(second.path,
+                     absl::StrCat("cannot be combined with ", first.path,
+                                  ": a group has either a size (cattle) or logical IDs (pets)"));
   }
 
   Allocation allocation;
@@ -467,22 +385,17 @@ absl::StatusOr<IntOrPercent> ParseIntOrPercent(const std::string& path, const Va
   const std::string problem =
       "must be a count (e.g. 1) or a percentage (e.g. \"25%\") between 0% and 100%, got ";
   if (value.kind_case() != Value::kStringValue) {
-    return Invalid(path, absl::StrCat(problem, KindName(value)));
+    return InvalidAt(path, absl::StrCat(problem, JsonKindName(value)));
   }
   absl::string_view text = absl::StripAsciiWhitespace(value.string_value());
   int32_t percent = 0;
   if (!absl::ConsumeSuffix(&text, "%") || text.empty() ||
       text.find_first_not_of("0123456789") != absl::string_view::npos ||
       !absl::SimpleAtoi(text, &percent) || percent > 100) {
-    return Invalid(path, absl::StrCat(problem, Quote(value.string_value())));
+    return InvalidAt(path, absl::StrCat(problem, JsonString(value.string_value())));
   }
   out.set_percent(percent);
   return out;
-}
-
-bool IsZero(const IntOrPercent& v) {
-  return (v.value_case() == IntOrPercent::kCount && v.count() == 0) ||
-         (v.value_case() == IntOrPercent::kPercent && v.percent() == 0);
 }
 
 absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& member) {
@@ -507,7 +420,7 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
     absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
     if (*v < 0)
-      return Invalid(view->PathOf(*m), absl::StrCat("must be >= 0, got ", NumberText(*v)));
+      return InvalidAt(view->PathOf(*m), absl::StrCat("must be >= 0, got ", JsonNumber(*v)));
     policy.set_min_ready_seconds(*v);
   }
   if (const Member* m = view->Find("healthdeadlineseconds"); m != nullptr) {
@@ -516,7 +429,7 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
     // 0 would read as "not set" (the 300 s default) in the spec: refuse it rather than
     // silently turn it into 300.
     if (*v <= 0)
-      return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+      return InvalidAt(view->PathOf(*m), absl::StrCat("must be > 0, got ", JsonNumber(*v)));
     policy.set_health_deadline_seconds(*v);
   }
   if (const Member* m = view->Find("onfailure"); m != nullptr) {
@@ -528,8 +441,8 @@ absl::StatusOr<UpdatePolicy> ParseUpdate(const ObjectView& props, const Member& 
     } else if (action == "rollback") {
       policy.set_on_failure(infrakit::group::v1::FAILURE_ACTION_ROLLBACK);
     } else {
-      return Invalid(view->PathOf(*m),
-                     absl::StrCat("must be \"pause\" or \"rollback\", got ", Quote(*v)));
+      return InvalidAt(view->PathOf(*m),
+                       absl::StrCat("must be \"pause\" or \"rollback\", got ", JsonString(*v)));
     }
   }
   return policy;
@@ -542,7 +455,7 @@ std::string FlavorPropertiesPath(const ObjectView& props) {
     const std::string nested_path = props.PathOf(*nested);
     absl::StatusOr<ObjectView> view = ObjectView::Of(nested->value->struct_value(), nested_path);
     const Member* p = view.ok() ? view->Find("properties") : nullptr;
-    return p != nullptr ? view->PathOf(*p) : Join(nested_path, "Properties");
+    return p != nullptr ? view->PathOf(*p) : JsonPath(nested_path, "Properties");
   }
   const Member* p = props.Find("flavorpluginproperties");
   return p != nullptr ? props.PathOf(*p) : props.PathOfMissing("FlavorPluginProperties");
@@ -573,7 +486,7 @@ absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, cons
     absl::StatusOr<double> v = GetNumber(view->PathOf(*m), *m->value);
     if (!v.ok()) return v.status();
     if (*v <= 0)
-      return Invalid(view->PathOf(*m), absl::StrCat("must be > 0, got ", NumberText(*v)));
+      return InvalidAt(view->PathOf(*m), absl::StrCat("must be > 0, got ", JsonNumber(*v)));
     (policy.*setter)(*v);
   }
   if (const Member* m = view->Find("maxconcurrent"); m != nullptr) {
@@ -591,14 +504,9 @@ absl::StatusOr<RemediationPolicy> ParseRemediation(const ObjectView& props, cons
 
 }  // namespace
 
-absl::Status ValidateName(absl::string_view field, absl::string_view name) {
-  std::optional<std::string> problem = NameProblem(name);
-  return problem ? Invalid(field, *problem) : absl::OkStatus();
-}
-
 const std::vector<ConfigSection>& ConfigKeys() {
   // The allocation keys of "Properties" are also those lifted out of the flavor's properties
-  // (IsAllocationKey).
+  // (spec::IsAllocationKey).
   static const auto* const kSections = new std::vector<ConfigSection>{
       {"", {"ID", "Plugin", "Properties"}},
       {"Properties",
@@ -618,16 +526,9 @@ const std::vector<ConfigSection>& ConfigKeys() {
 absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   // Editors on some systems start UTF-8 files with a byte order mark; it is not JSON.
   absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
-  Value root;
-  google::protobuf::util::JsonParseOptions options;
-  // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &root, options);
-  if (!status.ok()) {
-    const absl::string_view error(status.message().data(), status.message().size());
-    return Invalid("config", absl::StrCat("not valid JSON: ", DescribeJsonSyntaxError(text, error)));
-  }
-  absl::StatusOr<const Struct*> top_object = GetObject("config", root);
+  absl::StatusOr<Value> root = common::ParseJsonValue(text);
+  if (!root.ok()) return InvalidAt("config", root.status().message());
+  absl::StatusOr<const Struct*> top_object = GetObject("config", *root);
   if (!top_object.ok()) return top_object.status();
   absl::StatusOr<ObjectView> top = ObjectView::Of(**top_object, "");
   if (!top.ok()) return top.status();
@@ -635,23 +536,23 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
 
   ParsedConfig config;
   const Member* id = top->Find("id");
-  if (id == nullptr) return Invalid(top->PathOfMissing("ID"), "required: the group's ID");
+  if (id == nullptr) return InvalidAt(top->PathOfMissing("ID"), "required: the group's ID");
   absl::StatusOr<std::string> id_value = GetString(*top, *id);
   if (!id_value.ok()) return id_value.status();
-  if (absl::Status s = CheckName(top->PathOf(*id), *id_value); !s.ok()) return s;
+  if (absl::Status s = spec::ValidateName(top->PathOf(*id), *id_value); !s.ok()) return s;
   config.spec.set_id(*std::move(id_value));
 
   if (const Member* plugin = top->Find("plugin"); plugin != nullptr) {
     absl::StatusOr<std::string> name = GetString(*top, *plugin);
     if (!name.ok()) return name.status();
-    if (absl::Status s = CheckName(top->PathOf(*plugin), *name); !s.ok()) return s;
+    if (absl::Status s = spec::ValidateName(top->PathOf(*plugin), *name); !s.ok()) return s;
     config.group_plugin = *std::move(name);
   }
 
   const Member* properties = top->Find("properties");
   if (properties == nullptr) {
-    return Invalid(top->PathOfMissing("Properties"),
-                   "required: the group's properties (Instance, Flavor, Size or LogicalIDs)");
+    return InvalidAt(top->PathOfMissing("Properties"),
+                     "required: the group's properties (Instance, Flavor, Size or LogicalIDs)");
   }
   const std::string props_path = top->PathOf(*properties);
   absl::StatusOr<const Struct*> props_object = GetObject(props_path, *properties->value);
@@ -676,12 +577,10 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   if (const Member* update = props->Find("update"); update != nullptr) {
     absl::StatusOr<UpdatePolicy> policy = ParseUpdate(*props, *update);
     if (!policy.ok()) return policy.status();
-    if (config.spec.allocation().kind_case() == Allocation::kSize && policy->has_max_surge() &&
-        policy->has_max_unavailable() && IsZero(policy->max_surge()) &&
-        IsZero(policy->max_unavailable())) {
-      return Invalid(props->PathOf(*update),
-                     "MaxSurge and MaxUnavailable cannot both be 0: the update could never "
-                     "replace a member");
+    if (spec::UpdateCannotReplace(*policy, config.spec.allocation())) {
+      return InvalidAt(props->PathOf(*update),
+                       "MaxSurge and MaxUnavailable cannot both be 0: the update could never "
+                       "replace a member");
     }
     *config.spec.mutable_update_policy() = *std::move(policy);
   }
@@ -693,7 +592,7 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
 
   // The parser checked everything with the user's names; this is the same rule set the group
   // service applies, so a config that passes here is never refused there.
-  if (absl::Status s = ValidateGroupSpec(config.spec); !s.ok()) return s;
+  if (absl::Status s = spec::ValidateGroupSpec(config.spec); !s.ok()) return s;
   return config;
 }
 
@@ -742,156 +641,6 @@ absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path) {
                         absl::StrCat(path, ": ", config.status().message()));
   }
   return config;
-}
-
-namespace {
-
-// ValidateGroupSpec's rules for a spec's update policy (`allocation`: the spec's).
-absl::Status ValidateUpdatePolicy(const UpdatePolicy& policy, const Allocation& allocation) {
-  for (const auto& [field, value] :
-       {std::pair<absl::string_view, const IntOrPercent*>{"max_surge", &policy.max_surge()},
-        {"max_unavailable", &policy.max_unavailable()}}) {
-    const std::string path = absl::StrCat("update_policy.", field);
-    switch (value->value_case()) {
-      case IntOrPercent::kCount:
-        if (value->count() < 0) {
-          return Invalid(absl::StrCat(path, ".count"),
-                         absl::StrCat("must be >= 0, got ", value->count()));
-        }
-        break;
-      case IntOrPercent::kPercent:
-        if (value->percent() < 0 || value->percent() > 100) {
-          return Invalid(absl::StrCat(path, ".percent"),
-                         absl::StrCat("must be between 0 and 100, got ", value->percent()));
-        }
-        break;
-      case IntOrPercent::VALUE_NOT_SET:
-        // Leave the field out for the default; an empty one is a client's mistake.
-        if (field == "max_surge" ? policy.has_max_surge() : policy.has_max_unavailable()) {
-          return Invalid(path, "set count or percent (or leave the field out)");
-        }
-        break;
-    }
-  }
-  if (allocation.kind_case() == Allocation::kSize && policy.has_max_surge() &&
-      policy.has_max_unavailable() && IsZero(policy.max_surge()) &&
-      IsZero(policy.max_unavailable())) {
-    return Invalid("update_policy",
-                   "max_surge and max_unavailable cannot both be 0: the update could never "
-                   "replace a member");
-  }
-  if (!std::isfinite(policy.min_ready_seconds()) || policy.min_ready_seconds() < 0) {
-    return Invalid("update_policy.min_ready_seconds",
-                   absl::StrCat("must be >= 0, got ", NumberText(policy.min_ready_seconds())));
-  }
-  if (!std::isfinite(policy.health_deadline_seconds()) || policy.health_deadline_seconds() < 0) {
-    return Invalid("update_policy.health_deadline_seconds",
-                   absl::StrCat("must be >= 0 (0: the default), got ",
-                                NumberText(policy.health_deadline_seconds())));
-  }
-  if (!infrakit::group::v1::FailureAction_IsValid(policy.on_failure())) {
-    return Invalid("update_policy.on_failure",
-                   absl::StrCat("unknown action ", static_cast<int>(policy.on_failure())));
-  }
-  return absl::OkStatus();
-}
-
-// ValidateGroupSpec's rules for a spec's remediation policy.
-absl::Status ValidateRemediation(const RemediationPolicy& policy) {
-  for (const auto& [field, seconds] :
-       {std::pair<absl::string_view, double>{"unhealthy_seconds", policy.unhealthy_seconds()},
-        {"initial_delay_seconds", policy.initial_delay_seconds()},
-        {"probe_interval_seconds", policy.probe_interval_seconds()}}) {
-    if (!std::isfinite(seconds) || seconds < 0) {
-      return Invalid(absl::StrCat("remediation.", field),
-                     absl::StrCat("must be >= 0 (0: the default), got ", NumberText(seconds)));
-    }
-  }
-  if (policy.max_concurrent() < 0) {
-    return Invalid("remediation.max_concurrent",
-                   absl::StrCat("must be >= 0 (0: the default), got ", policy.max_concurrent()));
-  }
-  if (policy.max_unhealthy_percent() < 0 || policy.max_unhealthy_percent() > 100) {
-    return Invalid("remediation.max_unhealthy_percent",
-                   absl::StrCat("must be between 0 (the default) and 100, got ",
-                                policy.max_unhealthy_percent()));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::Status ValidateGroupSpec(const GroupSpec& spec) {
-  if (absl::Status s = ValidateName("id", spec.id()); !s.ok()) return s;
-  for (const auto& [field, section] :
-       {std::pair<absl::string_view, const PluginSpec*>{"instance", &spec.instance()},
-        {"flavor", &spec.flavor()}}) {
-    if (absl::Status s = ValidateName(absl::StrCat(field, ".plugin"), section->plugin()); !s.ok()) {
-      return s;
-    }
-  }
-  // The config parser lifts these out of the flavor's properties; a spec that still has them
-  // there would give two sources for the allocation.
-  for (const auto& [key, value] : spec.flavor().properties().fields()) {
-    if (IsAllocationKey(absl::AsciiStrToLower(key))) {
-      return Invalid(absl::StrCat("flavor.properties.", key),
-                     "the allocation belongs in allocation, not in the flavor's properties");
-    }
-  }
-
-  const Allocation& allocation = spec.allocation();
-  switch (allocation.kind_case()) {
-    case Allocation::kSize:
-      if (allocation.size() < 0) {
-        return Invalid("allocation.size", absl::StrCat("must be >= 0, got ", allocation.size()));
-      }
-      break;
-    case Allocation::kLogicalIds: {
-      std::vector<std::string> ids(allocation.logical_ids().ids().begin(),
-                                   allocation.logical_ids().ids().end());
-      if (absl::Status s = CheckLogicalIds(
-              ids, [](size_t i) { return absl::StrCat("allocation.logical_ids.ids[", i, "]"); });
-          !s.ok()) {
-        return s;
-      }
-      break;
-    }
-    case Allocation::KIND_NOT_SET:
-      return Invalid("allocation", "required: set size (cattle) or logical_ids (pets)");
-  }
-
-  if (spec.has_update_policy()) {
-    if (absl::Status s = ValidateUpdatePolicy(spec.update_policy(), allocation); !s.ok()) return s;
-  }
-  if (spec.has_remediation()) return ValidateRemediation(spec.remediation());
-  return absl::OkStatus();
-}
-
-std::string ConfigSha(const GroupSpec& spec) {
-  auto section = [](const PluginSpec& plugin) {
-    Value value;
-    auto& fields = *value.mutable_struct_value()->mutable_fields();
-    fields["Plugin"].set_string_value(plugin.plugin());
-    *fields["Properties"].mutable_struct_value() = plugin.properties();
-    return value;
-  };
-  Value document;
-  auto& fields = *document.mutable_struct_value()->mutable_fields();
-  fields["Flavor"] = section(spec.flavor());
-  fields["Instance"] = section(spec.instance());
-  const std::string canonical = CanonicalJson(document);
-
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  // SHA-1 of an in-memory buffer fails only when OpenSSL itself is broken (no memory, no
-  // SHA-1 provider); a made-up hash would silently roll or strand instances, so stop instead.
-  CHECK_EQ(
-      EVP_Digest(canonical.data(), canonical.size(), digest, &digest_size, EVP_sha1(), nullptr), 1)
-      << "OpenSSL could not compute a SHA-1";
-  std::string encoded =
-      absl::Base64Escape(absl::string_view(reinterpret_cast<const char*>(digest), digest_size));
-  absl::StrReplaceAll({{"+", "-"}, {"/", "_"}}, &encoded);
-  return encoded;
 }
 
 }  // namespace infrakit::client::config

@@ -1,5 +1,6 @@
-// Group configs as users write them <-> the canonical GroupSpec, the infrakit.config_sha of a
-// spec, and the validation rules every GroupSpec must pass.
+// Group configs as users write them <-> the canonical GroupSpec. The rules every GroupSpec must
+// pass and its config_sha are spec/group_spec.h's; the parser applies the same rules with the
+// user's spelling of each field.
 //
 // Accepted JSON forms, keys case-insensitive at every level the config itself defines (the
 // plugins' own Properties are opaque and kept exactly as written):
@@ -48,12 +49,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "infrakit/group/v1/group.pb.h"
+#include "spec/group_spec.h"
 
 namespace infrakit::client::config {
 
 // A parsed config file: the canonical spec and the group plugin it names.
 struct ParsedConfig {
-  // The canonical group spec; passes ValidateGroupSpec.
+  // The canonical group spec; passes spec::ValidateGroupSpec.
   infrakit::group::v1::GroupSpec spec;
   // The config's top-level "plugin" (e.g. "group"): the group plugin that should manage the
   // group. Empty when the config does not name one.
@@ -89,31 +91,16 @@ absl::StatusOr<infrakit::group::v1::GroupSpec> ParseGroupConfig(absl::string_vie
 // INVALID_ARGUMENT, each message starting with "<path>: ". Thread-safe.
 absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path);
 
-// The rules every GroupSpec must satisfy, whether it came from a config file or straight from
-// a gRPC client (the group service calls this on every spec it receives). Errors:
-// INVALID_ARGUMENT "<proto field path>: <problem>", e.g. "allocation.logical_ids.ids[2]:
-// duplicate logical ID \"10.0.0.1\" (also at [0])". Checks: id and plugin names
-// ([A-Za-z0-9._-], not starting with '.', at most 128 characters), an allocation that is set
-// (size >= 0, or logical IDs non-empty and unique), update and remediation settings in range.
-// The plugins' properties are not inspected. Thread-safe (pure).
-absl::Status ValidateGroupSpec(const infrakit::group::v1::GroupSpec& spec);
-
-// Checks a group ID or plugin name: what ValidateGroupSpec requires of them. Returns OK or
-// INVALID_ARGUMENT "<field>: <problem>". Thread-safe (pure).
-absl::Status ValidateName(absl::string_view field, absl::string_view name);
-
-// The infrakit.config_sha of a spec: base64url (with '=' padding) of the SHA-1 of the canonical
-// JSON (see canonical_json.h) of
-//   {"Flavor": {"Plugin": <flavor.plugin>, "Properties": <flavor.properties>},
-//    "Instance": {"Plugin": <instance.plugin>, "Properties": <instance.properties>}}
-// (absent properties hash as {}). Independent of key order and whitespace in the config; the
-// allocation, update and remediation settings are not part of it. Thread-safe (pure).
-std::string ConfigSha(const infrakit::group::v1::GroupSpec& spec);
+// Forwarders to the rules of a group spec in spec/group_spec.h, for callers that have not yet
+// switched to infrakit::spec; new code calls infrakit::spec directly.
+using ::infrakit::spec::ConfigSha;
+using ::infrakit::spec::ValidateGroupSpec;
+using ::infrakit::spec::ValidateName;
 
 // The spec as a config in the nested form ("ID", "Properties" with "Instance", "Flavor",
 // "Size" or "LogicalIDs", and "Update" / "Remediation" when set), indented by two spaces, the
 // plugins' properties with sorted keys, ending in a newline. ParseGroupConfig(ToJson(spec))
-// gives back `spec` for any spec that passes ValidateGroupSpec (plugin properties that were
+// gives back `spec` for any spec that passes spec::ValidateGroupSpec (plugin properties that were
 // absent come back as {}, which hashes the same). Thread-safe (pure).
 std::string ToJson(const infrakit::group::v1::GroupSpec& spec);
 

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "client/config/canonical_json.h"
 #include "google/protobuf/struct.pb.h"
+#include "spec/canonical_json.h"
 
 namespace infrakit::client::config {
 namespace {
@@ -20,12 +20,10 @@ using infrakit::group::v1::IntOrPercent;
 using infrakit::group::v1::PluginSpec;
 using infrakit::group::v1::RemediationPolicy;
 using infrakit::group::v1::UpdatePolicy;
-
-std::string NumberText(double number) {
-  std::string out;
-  AppendJsonNumber(number, &out);
-  return out;
-}
+using infrakit::spec::AppendJsonString;
+using infrakit::spec::JsonNumber;
+using infrakit::spec::JsonString;
+using infrakit::spec::PrettyJson;
 
 // Members of a JSON object in the order given, each value already rendered for the depth
 // `indent` + 2; written as a pretty object whose closing brace is at `indent`.
@@ -50,15 +48,9 @@ std::string RenderObject(const RenderedMembers& members, int indent) {
   return out;
 }
 
-std::string RenderString(absl::string_view s) {
-  std::string out;
-  AppendJsonString(s, &out);
-  return out;
-}
-
 std::string RenderIntOrPercent(const IntOrPercent& value) {
   if (value.value_case() == IntOrPercent::kPercent) {
-    return RenderString(absl::StrCat(value.percent(), "%"));
+    return JsonString(absl::StrCat(value.percent(), "%"));
   }
   return absl::StrCat(value.count());
 }
@@ -66,7 +58,7 @@ std::string RenderIntOrPercent(const IntOrPercent& value) {
 std::string RenderSection(const PluginSpec& section, int indent) {
   Value properties;
   *properties.mutable_struct_value() = section.properties();
-  return RenderObject({{"Plugin", RenderString(section.plugin())},
+  return RenderObject({{"Plugin", JsonString(section.plugin())},
                        {"Properties", PrettyJson(properties, indent + 2)}},
                       indent);
 }
@@ -80,17 +72,17 @@ std::string RenderUpdate(const UpdatePolicy& policy, int indent) {
     members.emplace_back("MaxUnavailable", RenderIntOrPercent(policy.max_unavailable()));
   }
   if (policy.min_ready_seconds() != 0) {
-    members.emplace_back("MinReadySeconds", NumberText(policy.min_ready_seconds()));
+    members.emplace_back("MinReadySeconds", JsonNumber(policy.min_ready_seconds()));
   }
   if (policy.health_deadline_seconds() != 0) {
-    members.emplace_back("HealthDeadlineSeconds", NumberText(policy.health_deadline_seconds()));
+    members.emplace_back("HealthDeadlineSeconds", JsonNumber(policy.health_deadline_seconds()));
   }
   switch (policy.on_failure()) {
     case infrakit::group::v1::FAILURE_ACTION_PAUSE:
-      members.emplace_back("OnFailure", RenderString("pause"));
+      members.emplace_back("OnFailure", JsonString("pause"));
       break;
     case infrakit::group::v1::FAILURE_ACTION_ROLLBACK:
-      members.emplace_back("OnFailure", RenderString("rollback"));
+      members.emplace_back("OnFailure", JsonString("rollback"));
       break;
     default:
       break;  // Unset: the default.
@@ -102,7 +94,7 @@ std::string RenderRemediation(const RemediationPolicy& policy, int indent) {
   RenderedMembers members;
   members.emplace_back("Enabled", policy.enabled() ? "true" : "false");
   if (policy.unhealthy_seconds() != 0) {
-    members.emplace_back("UnhealthySeconds", NumberText(policy.unhealthy_seconds()));
+    members.emplace_back("UnhealthySeconds", JsonNumber(policy.unhealthy_seconds()));
   }
   if (policy.max_concurrent() != 0) {
     members.emplace_back("MaxConcurrent", absl::StrCat(policy.max_concurrent()));
@@ -111,10 +103,10 @@ std::string RenderRemediation(const RemediationPolicy& policy, int indent) {
     members.emplace_back("MaxUnhealthyPercent", absl::StrCat(policy.max_unhealthy_percent()));
   }
   if (policy.initial_delay_seconds() != 0) {
-    members.emplace_back("InitialDelaySeconds", NumberText(policy.initial_delay_seconds()));
+    members.emplace_back("InitialDelaySeconds", JsonNumber(policy.initial_delay_seconds()));
   }
   if (policy.probe_interval_seconds() != 0) {
-    members.emplace_back("ProbeIntervalSeconds", NumberText(policy.probe_interval_seconds()));
+    members.emplace_back("ProbeIntervalSeconds", JsonNumber(policy.probe_interval_seconds()));
   }
   return RenderObject(members, indent);
 }
@@ -148,8 +140,8 @@ std::string Render(const GroupSpec& spec, absl::string_view group_plugin) {
   }
 
   RenderedMembers top;
-  top.emplace_back("ID", RenderString(spec.id()));
-  if (!group_plugin.empty()) top.emplace_back("Plugin", RenderString(group_plugin));
+  top.emplace_back("ID", JsonString(spec.id()));
+  if (!group_plugin.empty()) top.emplace_back("Plugin", JsonString(group_plugin));
   top.emplace_back("Properties", RenderObject(properties, 2));
   return RenderObject(top, 0) + "\n";
 }

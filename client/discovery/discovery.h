@@ -1,4 +1,4 @@
-// Plugin discovery: the plugins directory holds one `<name>.sock` per plugin (DESIGN section 2),
+// Plugin discovery: the plugins directory holds one `<name>.sock` per plugin (docs/design.md),
 // so discovery is listing that directory and asking each live socket who it is.
 #ifndef INFRAKIT_CLIENT_DISCOVERY_DISCOVERY_H_
 #define INFRAKIT_CLIENT_DISCOVERY_DISCOVERY_H_
@@ -24,7 +24,8 @@ inline constexpr absl::Duration kDefaultInfoDeadline = absl::Seconds(2);
 struct PluginEntry {
   std::string name;         // the file name without ".sock": the plugin's name
   std::string socket_path;  // "<dir>/<name>.sock"
-  // SocketAddress(socket_path), e.g. "unix:///run/infrakit/plugins/group.sock": the seed's LISTEN.
+  // SocketAddress(socket_path), what `plugin ls` prints under LISTEN, e.g.
+  // "unix:///run/infrakit/plugins/group.sock".
   std::string address;
   bool alive = false;  // a server accepts connections on it; false = stale (connect refused)
   // The plugin's answer to PluginService.Info (kind, type, version...), when alive and it

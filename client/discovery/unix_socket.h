@@ -32,7 +32,8 @@ absl::string_view SocketStateName(SocketState state);
 absl::StatusOr<SocketState> ProbeSocket(absl::string_view path);
 
 // The dial/listen address of a socket path: "unix:///abs/path" for an absolute path (the form
-// the seed prints under LISTEN), "unix:rel/path" for a relative one. Thread-safe (pure).
+// `plugin ls` prints under LISTEN, as the original InfraKit does), "unix:rel/path" for a relative
+// one. Thread-safe (pure).
 std::string SocketAddress(absl::string_view socket_path);
 
 }  // namespace infrakit::client::discovery

@@ -1,4 +1,4 @@
-// Where InfraKit keeps things (DESIGN section 2): the plugins directory and the InfraKit home.
+// Where InfraKit keeps things (docs/design.md): the plugins directory and the InfraKit home.
 // Separate from plugin_server.h so that clients (the CLI) resolve the same directory without
 // linking the server runtime and its flags.
 #ifndef INFRAKIT_SERVICES_RUNTIME_PATHS_H_
@@ -11,10 +11,10 @@
 namespace infrakit::services::runtime {
 
 // The system-wide plugins directory, used when it is writable (root, or a directory an operator
-// opened up as in the seed's `chmod 777 /run/infrakit/plugins`).
+// opened up as in the original InfraKit's tutorial: `chmod 777 /run/infrakit/plugins`).
 inline constexpr absl::string_view kSystemPluginsDir = "/run/infrakit/plugins";
 
-// The plugins directory (DESIGN section 2): `flag_value` if set, else $INFRAKIT_PLUGINS_DIR,
+// The plugins directory (docs/design.md): `flag_value` if set, else $INFRAKIT_PLUGINS_DIR,
 // else kSystemPluginsDir when writable, else $XDG_RUNTIME_DIR/infrakit/plugins, else
 // InfrakitHome() + "/plugins" (~/.infrakit/plugins). Does not create anything.
 // Thread-safe if nobody modifies the environment concurrently.

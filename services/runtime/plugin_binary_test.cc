@@ -134,7 +134,7 @@ TEST_F(PluginBinaryTest, NameFlagAndPluginsDirFromTheEnvironment) {
 class VersionTest : public PluginBinaryTest,
                     public ::testing::WithParamInterface<std::vector<std::string>> {};
 
-TEST_P(VersionTest, PrintsTheSeedsJsonAndExitsZero) {
+TEST_P(VersionTest, PrintsTheOriginalInfraKitsJsonAndExitsZero) {
   auto plugin = StartPlugin(GetParam());
   absl::StatusOr<int> status = plugin->Wait(kExit);
   ASSERT_TRUE(status.ok()) << status.status();

@@ -1,4 +1,4 @@
-// The runtime every InfraKit plugin binary is built on (DESIGN section 2): command line, logging,
+// The runtime every InfraKit plugin binary is built on (docs/design.md): command line, logging,
 // `--version`, the plugins directory, the owner-only unix socket named after the plugin, gRPC
 // reflection + health + PluginService, and a clean exit on SIGINT / SIGTERM.
 //
@@ -37,7 +37,7 @@ namespace infrakit::services::runtime {
 struct PluginIdentity {
   std::string default_name;  // socket name when --name is not given, e.g. "instance-file"
   infrakit::plugin::v1::PluginKind kind = infrakit::plugin::v1::PLUGIN_KIND_UNSPECIFIED;
-  std::string type;    // the seed's type string, e.g. "infrakit.InstancePlugin/1.0"
+  std::string type;    // the original InfraKit's type string, e.g. "infrakit.InstancePlugin/1.0"
   std::string binary;  // the executable's name, e.g. "infrakit-instance-file"
   // The services it serves besides PluginService / health / reflection, with contract versions,
   // e.g. {"infrakit.instance.v1.InstanceService", "v1"}.
@@ -50,16 +50,16 @@ inline constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
 
 // Parses the command line with Abseil flags: the runtime's --name, --plugins-dir (also spelled
 // --plugins_dir: "-" in a flag name is read as "_" for every flag the binary defines), --log N
-// (glog verbosity: sets FLAGS_v, so VLOG(1) detail shows from --log=1 on; the seed's --log=5
-// still means "debug"), plus any ABSL_FLAG the binary defines. `--version`, or `version` as the
-// first positional argument, prints VersionJson(identity) to stdout and exits 0. Unknown flags
+// (glog verbosity: sets FLAGS_v, so VLOG(1) detail shows from --log=1 on; the original InfraKit's
+// --log=5 still means "debug"), plus any ABSL_FLAG the binary defines. `--version`, or `version` as
+// the first positional argument, prints VersionJson(identity) to stdout and exits 0. Unknown flags
 // print an error and exit 1 (Abseil's behaviour). Initialises glog to log to stderr. Tunes the
 // process for serving: Abseil Mutex deadlock detection off (Debian's Abseil enables it) and at
 // most two malloc arenas. Returns the positional arguments, argv[0] first. Call once, first thing
 // in main().
 std::vector<std::string> InitPlugin(int argc, char** argv, const PluginIdentity& identity);
 
-// The seed's version JSON, e.g.
+// The original InfraKit's version JSON, e.g.
 //   {
 //       "name": "infrakit-group",
 //       "revision": "75d7f4dbc17dbc48aadb9a4abfd87d57fbd7e1f8",

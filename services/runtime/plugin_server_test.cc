@@ -302,7 +302,7 @@ TEST_F(PluginServerTest, RejectsASocketPathTooLongForUnixSockets) {
   EXPECT_FALSE(Exists(plugins_dir()));  // changed nothing
 }
 
-TEST(VersionJsonTest, IsTheSeedsJson) {
+TEST(VersionJsonTest, IsTheOriginalInfraKitsJson) {
   google::protobuf::Struct json;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(VersionJson(TestIdentity()), &json).ok())
       << VersionJson(TestIdentity());

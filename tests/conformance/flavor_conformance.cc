@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "client/discovery/channel.h"
 #include "client/unary_call.h"
+#include "spec/tags.h"
 #include "spi/item_status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -68,12 +69,12 @@ v1::PrepareRequest FlavorConformanceTest::PrepareRequest() const {
   request.mutable_index()->set_sequence(7);
   auto* spec = request.mutable_spec();
   (*spec->mutable_properties()->mutable_fields())["Note"].set_string_value("from the caller");
-  (*spec->mutable_tags())["infrakit.group"] = "conformance";
-  (*spec->mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+  (*spec->mutable_tags())[spec::kGroupTag] = "conformance";
+  (*spec->mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
   (*spec->mutable_tags())["conformance.caller-only"] = "kept";
   if (plugin().allocation.has_logical_ids() && plugin().allocation.logical_ids().ids_size() > 0) {
     spec->set_logical_id(plugin().allocation.logical_ids().ids(0));
-    (*spec->mutable_tags())["infrakit.logical_id"] = spec->logical_id();
+    (*spec->mutable_tags())[spec::kLogicalIdTag] = spec->logical_id();
   }
   return request;
 }

@@ -17,7 +17,7 @@ FlavorPluginUnderTest FlavorVanilla() {
   p.name = "FlavorVanilla";
   p.binary = "plugins/flavor/vanilla/infrakit-flavor-vanilla";
   p.plugin_name = "flavor-vanilla";
-  // The seed tutorial's flavor properties.
+  // The original InfraKit tutorial's flavor properties.
   p.valid_properties = R"({
     "Size": 5,
     "UserData": ["sudo apt-get update -y", "sudo apt-get install -y nginx",

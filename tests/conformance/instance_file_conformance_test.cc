@@ -1,5 +1,5 @@
 // instance-file against the Instance contract (instance_conformance.h). Behind its back: files
-// removed, edited and written by hand in its --dir, as the seed's tutorial does with `rm`.
+// removed, edited and written by hand in its --dir, as the tutorial does with `rm`.
 #include <fstream>
 #include <map>
 #include <sstream>

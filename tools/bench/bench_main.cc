@@ -1,4 +1,4 @@
-// bench: the benchmark of DESIGN section 7 (issue 7). Runs the real plugin binaries on real
+// bench: the benchmark of docs/design.md's quality bars. Runs the real plugin binaries on real
 // sockets in temporary plugins directories, prints a table of the figures with their targets
 // (PASS / MISS) and the machine, and writes the same as JSON.
 //
@@ -139,7 +139,7 @@ void WaitForLoad(double max_load, absl::Duration max_wait) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Benchmarks the InfraKit binaries (heal, convergence, rolling updates, RPC, footprint, "
-      "CLI) against the targets of DESIGN section 7.\n  bazel run -c opt //tools/bench -- "
+      "CLI) against the quality bars of docs/design.md.\n  bazel run -c opt //tools/bench -- "
       "--out=bench.json");
   // As in every plugin (services/runtime InitPlugin): Debian's Abseil leaves Mutex deadlock
   // detection on, which would add its global bookkeeping to the client side of every RPC timed.

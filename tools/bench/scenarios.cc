@@ -22,6 +22,7 @@
 #include "infrakit/group/v1/group.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
 #include "infrakit/plugin/v1/plugin.pb.h"
+#include "spec/tags.h"
 #include "tests/testing/plugin_process.h"
 #include "tools/bench/dir_watcher.h"
 #include "tools/bench/ping_pong.h"
@@ -72,8 +73,8 @@ constexpr char kRssLarge[] = "group RSS at 10,000";
 constexpr char kIdleCpuLarge[] = "group idle CPU at 10,000";
 constexpr char kScaleToZero[] = "scale 10,000 -> 0";
 
-// The seed README tutorial's group config, with `size` members (in the flavor's properties, as
-// the tutorial has it) and the instance note `note`; `update` is an optional "Update" object
+// The original InfraKit tutorial's group config, with `size` members (in the flavor's properties,
+// as the tutorial has it) and the instance note `note`; `update` is an optional "Update" object
 // (JSON) for the group properties.
 std::string TutorialConfig(const std::string& id, int size, const std::string& note,
                            const std::string& update = "") {
@@ -229,7 +230,7 @@ absl::Status DestroyAll(Stack& stack, const DirWatcher& watcher, const std::stri
 absl::StatusOr<absl::Duration> TimeDescribe(Stack& stack, const std::string& id, int expected,
                                             bool include_properties, int calls) {
   iv1::DescribeRequest request;
-  (*request.mutable_tags())["infrakit.group"] = id;
+  (*request.mutable_tags())[spec::kGroupTag] = id;
   request.set_include_properties(include_properties);
   std::vector<absl::Duration> samples;
   for (int i = 0; i < calls; ++i) {
@@ -548,7 +549,7 @@ const std::vector<Scenario>& Scenarios() {
        {{"heal", kHealP50, "ms", 5}, {"heal", kHealP99, "ms", 20}},
        &RunHeal},
       {"tutorial",
-       "the seed tutorial's rolling update: 5 instances -> 3 on a changed config",
+       "the tutorial's rolling update: 5 instances -> 3 on a changed config",
        {{"update", kTutorialUpdate, "s", 0.2}},
        &RunTutorial},
       {"rpc",

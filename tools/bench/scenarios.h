@@ -1,4 +1,4 @@
-// The benchmark's measurements (issue 7): each scenario starts its own Stack, measures, and
+// The benchmark's measurements: each scenario starts its own Stack, measures, and
 // adds its rows to the Report.
 #ifndef INFRAKIT_TOOLS_BENCH_SCENARIOS_H_
 #define INFRAKIT_TOOLS_BENCH_SCENARIOS_H_

@@ -35,7 +35,7 @@ std::string JsonString(absl::string_view s) {
   return out;
 }
 
-// The seed's version JSON, as every InfraKit binary prints it.
+// The version JSON, as every InfraKit binary prints it (services/runtime's VersionJson).
 int Version(CommandContext& ctx) {
   ctx.out() << "{\n    \"name\": " << JsonString(kProgram)
             << ",\n    \"revision\": " << JsonString(version::Revision())
@@ -66,7 +66,7 @@ int Help(CommandContext& ctx) {
 std::string RootDetails() {
   return absl::StrCat(
       "infrakitctl drives InfraKit's plugins: gRPC servers listening on unix sockets named\n"
-      "<plugins-dir>/<name>.sock. The seed README's Quick Tutorial, with this tool:\n"
+      "<plugins-dir>/<name>.sock. The Quick Tutorial of the original InfraKit:\n"
       "\n"
       "  infrakitctl plugin start group instance-file flavor-vanilla \\\n"
       "      --instance-file-args=\"--dir ./tutorial\"      # in another terminal\n"

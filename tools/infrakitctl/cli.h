@@ -1,4 +1,4 @@
-// infrakitctl: the command line of InfraKit, as the seed README's tutorial uses it.
+// infrakitctl: the command line of InfraKit, as the original InfraKit's tutorial uses it.
 //
 // Cli runs one command line against given streams and returns the exit code, so that almost all
 // of the tool's behaviour is tested in-process; main.cc only wires it to the process (argv,

@@ -20,6 +20,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "services/runtime/plugin_info_service.h"
+#include "spec/tags.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/infrakitctl/exit_codes.h"
 #include "tools/infrakitctl/fake_plugins.h"
@@ -37,7 +38,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-// The seed README's cattle, in its flat form (the heredoc of `group watch`).
+// The original InfraKit tutorial's cattle, in its flat form (the heredoc of `group watch`).
 constexpr char kFlatCattle[] = R"({
     "ID": "cattle",
     "Properties": {
@@ -63,7 +64,7 @@ constexpr char kFlatCattle[] = R"({
     }
 })";
 
-// The seed's zk.conf, naming its group plugin in "plugin".
+// The original tutorial's zk.conf, naming its group plugin in "plugin".
 std::string ZkConf(const std::string& plugin) {
   return absl::StrCat(R"({
   "id": "zk",
@@ -161,13 +162,13 @@ class CliTest : public ::testing::Test {
   std::unique_ptr<TestServer> group_server_, other_server_, instance_server_, flavor_server_;
 };
 
-std::vector<iv1::Description> SeedInstances() {
+std::vector<iv1::Description> TutorialInstances() {
   std::vector<iv1::Description> instances;
   for (const char* id : {"instance-1475045378", "instance-1475045388"}) {
     iv1::Description d;
     d.set_id(id);
-    (*d.mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
-    (*d.mutable_tags())["infrakit.group"] = "cattle";
+    (*d.mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+    (*d.mutable_tags())[spec::kGroupTag] = "cattle";
     (*d.mutable_tags())["project"] = "infrakit";
     (*d.mutable_tags())["tier"] = "web";
     (*d.mutable_spec()->mutable_properties()->mutable_fields())["Note"].set_string_value("v1");
@@ -176,9 +177,9 @@ std::vector<iv1::Description> SeedInstances() {
   return instances;
 }
 
-std::vector<gv1::Member> SeedMembers() {
+std::vector<gv1::Member> TutorialMembers() {
   std::vector<gv1::Member> members;
-  for (const iv1::Description& d : SeedInstances()) {
+  for (const iv1::Description& d : TutorialInstances()) {
     gv1::Member m;
     m.set_id(d.id());
     *m.mutable_tags() = d.tags();
@@ -191,7 +192,7 @@ TEST_F(CliTest, TheCommandTableIsConsistent) {
   EXPECT_TRUE(BuildCommandTable().Validate().ok()) << BuildCommandTable().Validate();
 }
 
-TEST_F(CliTest, PluginLsPrintsTheSeedsTable) {
+TEST_F(CliTest, PluginLsPrintsTheOriginalTable) {
   Result r = Run({"plugin", "ls"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   const std::string d = dir_.path();
@@ -253,9 +254,9 @@ TEST_F(CliTest, TheConfigsPluginPicksTheGroupPluginUnlessNameIsGiven) {
   EXPECT_EQ(spec.allocation().logical_ids().ids(0), "192.168.0.4");
 }
 
-TEST_F(CliTest, InspectPrintsTheSeedsTableAndJson) {
+TEST_F(CliTest, InspectPrintsTheOriginalTableAndJson) {
   Watch();
-  group_.SetMembers(SeedMembers());
+  group_.SetMembers(TutorialMembers());
   Result r = Run({"group", "--name", "group", "inspect", "cattle"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out,
@@ -503,7 +504,7 @@ TEST_F(CliTest, AMissingFileIsAUsageError) {
 
 TEST_F(CliTest, ListScaleDestroyInstancesAndDestroy) {
   Watch();
-  group_.SetMembers(SeedMembers());
+  group_.SetMembers(TutorialMembers());
   EXPECT_EQ(Run({"group", "ls", "-q"}).out, "cattle\n");
   EXPECT_THAT(Run({"group", "ls"}).out, HasSubstr("cattle                        \t2"));
 
@@ -634,10 +635,10 @@ TEST_F(CliTest, CtrlCStopsFollowingAnUpdateButNotTheUpdate) {
   for (const std::string& call : group_.calls()) EXPECT_NE(call, "StopUpdate");
 }
 
-TEST_F(CliTest, InstanceDescribeLikeTheSeed) {
+TEST_F(CliTest, InstanceDescribeLikeTheOriginal) {
   EXPECT_EQ(Run({"instance", "--name", "instance-file", "describe"}).out,
             "ID                            \tLOGICAL         TAGS\n");
-  instance_.SetInstances(SeedInstances());
+  instance_.SetInstances(TutorialInstances());
   Result r = Run({"instance", "--name", "instance-file", "describe"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out,
@@ -652,7 +653,7 @@ TEST_F(CliTest, InstanceDescribeLikeTheSeed) {
 }
 
 TEST_F(CliTest, InstanceDescribeTagsPropertiesQuietJson) {
-  instance_.SetInstances(SeedInstances());
+  instance_.SetInstances(TutorialInstances());
   Result r = Run({"instance", "describe", "--tags", "tier=web,infrakit.group=cattle", "-q"});
   ASSERT_EQ(r.code, kExitOk) << r.err;
   EXPECT_EQ(r.out, "instance-1475045378\ninstance-1475045388\n");
@@ -675,7 +676,7 @@ TEST_F(CliTest, InstanceDescribeTagsPropertiesQuietJson) {
 }
 
 TEST_F(CliTest, InstanceProvisionDestroyValidate) {
-  instance_.SetInstances(SeedInstances());
+  instance_.SetInstances(TutorialInstances());
   Result r = Run({"instance", "provision"},
                  R"({"Properties": {"Note": "hand made"}, "Tags": {"tier": "web"},
                      "Init": "echo hi", "LogicalID": null})");
@@ -769,7 +770,7 @@ TEST_F(CliTest, UsageErrors) {
   EXPECT_THAT(r.err, HasSubstr("bash only"));
 }
 
-TEST_F(CliTest, VersionIsTheSeedsJson) {
+TEST_F(CliTest, VersionIsTheOriginalJson) {
   EXPECT_EQ(Run({"--version"}).out, Run({"version"}).out);
   Result r = Run({"version"});
   ASSERT_EQ(r.code, kExitOk);

@@ -336,7 +336,7 @@ int Events(CommandContext& ctx) {
 }
 
 const char kConfigDetails[] =
-    "FILE is a group config in any of the seed README's forms (nested Instance / Flavor, the\n"
+    "FILE is a group config in any of its three forms (nested Instance / Flavor, the\n"
     "flat InstancePlugin / FlavorPlugin form, or the lower-case id / plugin / properties form);\n"
     "'-' or no FILE reads it from stdin, as in the tutorial's heredocs. The group plugin is\n"
     "--name when given, else the config's \"plugin\", else \"group\".\n";

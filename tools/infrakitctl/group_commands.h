@@ -1,4 +1,4 @@
-// `infrakitctl group ...`: the verbs of the seed's tutorial (watch, inspect, describe, update,
+// `infrakitctl group ...`: the verbs of the tutorial (watch, inspect, describe, update,
 // destroy, ...) on a group plugin.
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_GROUP_COMMANDS_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_GROUP_COMMANDS_H_

@@ -136,7 +136,7 @@ std::vector<CommandSpec> InstanceCommands() {
       {{"instance", "provision"},
        "[FILE]",
        "Create one instance from a spec; prints its ID",
-       "FILE ('-' or none: stdin) holds an instance spec, as in the seed's instance files:\n"
+       "FILE ('-' or none: stdin) holds an instance spec, as in instance-file's files:\n"
        "  {\"Properties\": {...}, \"Tags\": {\"k\": \"v\"}, \"Init\": \"...\", \"LogicalID\": "
        "\"...\",\n"
        "   \"Attachments\": [{\"ID\": \"...\", \"Type\": \"...\"}], \"IdempotencyKey\": \"...\"}\n"

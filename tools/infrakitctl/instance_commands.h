@@ -1,5 +1,5 @@
 // `infrakitctl instance ...`: talking to an instance plugin directly (describe, provision,
-// destroy, validate), as the seed's tutorial does with `instance --name instance-file describe`.
+// destroy, validate), as the tutorial does with `instance --name instance-file describe`.
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_INSTANCE_COMMANDS_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_INSTANCE_COMMANDS_H_
 

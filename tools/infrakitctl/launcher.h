@@ -64,8 +64,8 @@ class Launcher {
   Launcher(const Launcher&) = delete;
   Launcher& operator=(const Launcher&) = delete;
 
-  // Starts every plugin, waits until all answer, prints the plugins table (the seed's NAME /
-  // LISTEN), then supervises them until Stop(); then stops them (SIGTERM, stop_grace, SIGKILL)
+  // Starts every plugin, waits until all answer, prints the plugins table (`plugin ls`'s NAME
+  // / LISTEN), then supervises them until Stop(); then stops them (SIGTERM, stop_grace, SIGKILL)
   // and removes sockets they left behind. Returns OK after Stop().
   // Errors (everything started is stopped first): INVALID_ARGUMENT for an empty list or a name
   // given twice; ALREADY_EXISTS when a live server already owns one of the names;

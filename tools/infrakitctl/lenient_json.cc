@@ -1,6 +1,5 @@
 #include "tools/infrakitctl/lenient_json.h"
 
-#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -10,9 +9,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "common/json_object.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
-#include "client/config/canonical_json.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace infrakit::tools::infrakitctl {
@@ -23,6 +22,9 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using infrakit::common::InvalidAt;
+using infrakit::common::JsonIndexPath;
+using infrakit::common::JsonPath;
 
 // "LogicalID", "logical_id" and "logicalId" all become "logicalid".
 std::string Canon(absl::string_view name) {
@@ -39,32 +41,10 @@ bool IsOpaque(const Descriptor* descriptor) {
   return absl::StartsWith(descriptor->full_name(), "google.protobuf.");
 }
 
-absl::Status Invalid(absl::string_view path, absl::string_view problem) {
-  return absl::InvalidArgumentError(path.empty() ? std::string(problem)
-                                                 : absl::StrCat(path, ": ", problem));
-}
-
-std::string Join(absl::string_view path, absl::string_view key) {
-  return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
-}
-
-const char* KindName(const Value& value) {
-  switch (value.kind_case()) {
-    case Value::kNullValue:
-      return "null";
-    case Value::kNumberValue:
-      return "a number";
-    case Value::kStringValue:
-      return "a string";
-    case Value::kBoolValue:
-      return "a boolean";
-    case Value::kStructValue:
-      return "an object";
-    case Value::kListValue:
-      return "a list";
-    default:
-      return "nothing";
-  }
+// What `value` is, for messages: JSON's names (common::JsonKindName), except that the CLI calls
+// an array "a list".
+std::string KindName(const Value& value) {
+  return value.has_list_value() ? "a list" : common::JsonKindName(value);
 }
 
 absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const std::string& path);
@@ -94,8 +74,8 @@ absl::Status NormalizeSingle(Value* value, const FieldDescriptor* field, const s
       absl::ConsumePrefix(&short_name, absl::StrCat(value_prefix, "_"));
       short_names.push_back(absl::AsciiStrToLower(short_name));
     }
-    return Invalid(path, absl::StrCat("unknown value \"", value->string_value(),
-                                      "\"; expected one of: ", absl::StrJoin(short_names, ", ")));
+    return InvalidAt(path, absl::StrCat("unknown value \"", value->string_value(),
+                                        "\"; expected one of: ", absl::StrJoin(short_names, ", ")));
   }
   const Descriptor* message_type = field->message_type();
   if (message_type == nullptr || IsOpaque(message_type)) return absl::OkStatus();
@@ -114,7 +94,8 @@ absl::Status NormalizeField(Value* value, const FieldDescriptor* field, const st
     const FieldDescriptor* map_value = field->message_type()->map_value();
     if (!value->has_struct_value() || map_value->message_type() == nullptr) return absl::OkStatus();
     for (auto& [key, entry] : *value->mutable_struct_value()->mutable_fields()) {
-      if (absl::Status s = NormalizeSingle(&entry, map_value, Join(path, key)); !s.ok()) return s;
+      if (absl::Status s = NormalizeSingle(&entry, map_value, JsonPath(path, key)); !s.ok())
+        return s;
     }
     return absl::OkStatus();
   }
@@ -122,8 +103,7 @@ absl::Status NormalizeField(Value* value, const FieldDescriptor* field, const st
     if (!value->has_list_value()) return absl::OkStatus();  // protobuf reports the type
     auto* values = value->mutable_list_value()->mutable_values();
     for (int i = 0; i < values->size(); ++i) {
-      if (absl::Status s = NormalizeSingle(&(*values)[i], field, absl::StrCat(path, "[", i, "]"));
-          !s.ok()) {
+      if (absl::Status s = NormalizeSingle(&(*values)[i], field, JsonIndexPath(path, i)); !s.ok()) {
         return s;
       }
     }
@@ -134,16 +114,13 @@ absl::Status NormalizeField(Value* value, const FieldDescriptor* field, const st
 
 absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const std::string& path) {
   if (!value->has_struct_value()) {
-    return Invalid(path.empty() ? "input" : path,
-                   absl::StrCat("expected a JSON object, got ", KindName(*value)));
+    return InvalidAt(path.empty() ? "input" : path,
+                     absl::StrCat("expected a JSON object, got ", KindName(*value)));
   }
-  // Sorted keys, so that with several problems the same one is reported every time.
-  std::vector<std::string> keys;
-  for (const auto& [key, unused] : value->struct_value().fields()) keys.push_back(key);
-  std::sort(keys.begin(), keys.end());
-
   Struct normalized;
-  for (const std::string& key : keys) {
+  // In sorted order, so that with several problems the same one is reported every time.
+  for (const common::JsonMember& member : common::SortedMembers(value->struct_value())) {
+    const std::string& key = *member.key;
     const FieldDescriptor* field = nullptr;
     for (int i = 0; i < descriptor->field_count(); ++i) {
       const FieldDescriptor* f = descriptor->field(i);
@@ -152,7 +129,7 @@ absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const 
         break;
       }
     }
-    const std::string child_path = Join(path, key);
+    const std::string child_path = JsonPath(path, key);
     if (field == nullptr) {
       std::vector<std::string> known;
       for (int i = 0; i < descriptor->field_count(); ++i) {
@@ -160,18 +137,18 @@ absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const 
         name[0] = absl::ascii_toupper(static_cast<unsigned char>(name[0]));
         known.push_back(std::move(name));
       }
-      return Invalid(child_path,
-                     absl::StrCat("unknown field; expected one of: ", absl::StrJoin(known, ", ")));
+      return InvalidAt(
+          child_path, absl::StrCat("unknown field; expected one of: ", absl::StrJoin(known, ", ")));
     }
-    Value entry = value->struct_value().fields().at(key);
+    Value entry = *member.value;
     const bool keeps_null = field->message_type() != nullptr &&
                             field->message_type()->full_name() == "google.protobuf.Value";
     if (entry.has_null_value() && !keeps_null) continue;
     if (absl::Status s = NormalizeField(&entry, field, child_path); !s.ok()) return s;
     auto [it, inserted] = normalized.mutable_fields()->insert({field->json_name(), entry});
     if (!inserted) {
-      return Invalid(child_path, absl::StrCat("given twice (also under another spelling of ",
-                                              field->json_name(), ")"));
+      return InvalidAt(child_path, absl::StrCat("given twice (also under another spelling of ",
+                                                field->json_name(), ")"));
     }
   }
   value->mutable_struct_value()->Swap(&normalized);
@@ -181,23 +158,18 @@ absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const 
 }  // namespace
 
 absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message* message) {
-  Value root;
-  // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &root);
-  if (!status.ok()) {
-    const absl::string_view error(status.message().data(), status.message().size());
-    return absl::InvalidArgumentError(
-        absl::StrCat("not valid JSON: ", ::infrakit::client::config::DescribeJsonSyntaxError(text, error)));
-  }
+  absl::StatusOr<Value> parsed = common::ParseJsonValue(text);
+  if (!parsed.ok()) return parsed.status();
+  Value root = *std::move(parsed);
   if (IsOpaque(message->GetDescriptor())) {
     // A Struct (plugin properties) or another well-known type: the JSON is the content.
     if (message->GetDescriptor()->full_name() == "google.protobuf.Struct" &&
         !root.has_struct_value()) {
-      return Invalid("input", absl::StrCat("expected a JSON object, got ", KindName(root)));
+      return InvalidAt("input", absl::StrCat("expected a JSON object, got ", KindName(root)));
     }
     message->Clear();
-    status = google::protobuf::util::JsonStringToMessage(
+    // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
+    auto status = google::protobuf::util::JsonStringToMessage(
         google::protobuf::StringPiece(text.data(), text.size()), message);
     if (!status.ok()) {
       return absl::InvalidArgumentError(
@@ -207,7 +179,7 @@ absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message*
   }
   if (absl::Status s = NormalizeMessage(&root, message->GetDescriptor(), ""); !s.ok()) return s;
   std::string normalized;
-  status = google::protobuf::util::MessageToJsonString(root, &normalized);
+  auto status = google::protobuf::util::MessageToJsonString(root, &normalized);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat(
         "re-encoding the input: ", std::string(status.message().data(), status.message().size())));

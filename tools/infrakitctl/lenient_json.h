@@ -1,6 +1,6 @@
-// JSON input for the CLI's instance and flavor verbs, read the way users write it: the seed's
-// capitalised keys ("Properties", "LogicalID", "Tags") as well as protobuf's own spellings
-// ("properties", "logical_id", "logicalId").
+// JSON input for the CLI's instance and flavor verbs, read the way users write it: the original
+// InfraKit's capitalised keys ("Properties", "LogicalID", "Tags") as well as protobuf's own
+// spellings ("properties", "logical_id", "logicalId").
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_LENIENT_JSON_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_LENIENT_JSON_H_
 

@@ -5,14 +5,15 @@
 #include "gtest/gtest.h"
 #include "infrakit/flavor/v1/flavor.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
+#include "spec/tags.h"
 
 namespace infrakit::tools::infrakitctl {
 namespace {
 
 using ::testing::HasSubstr;
 
-// The "Spec" of the seed's instance file, as written there.
-TEST(ParseLenientJsonTest, ReadsTheSeedsSpelling) {
+// The "Spec" of an instance file of the original InfraKit's tutorial, as written there.
+TEST(ParseLenientJsonTest, ReadsTheOriginalSpelling) {
   infrakit::instance::v1::Spec spec;
   absl::Status status = ParseLenientJson(R"({
       "Properties": {"Note": "Instance properties version 1.0"},
@@ -27,7 +28,7 @@ TEST(ParseLenientJsonTest, ReadsTheSeedsSpelling) {
             "Instance properties version 1.0");
   // Map keys and property keys are the user's: not normalised.
   EXPECT_EQ(spec.tags().at("Tier"), "web");
-  EXPECT_EQ(spec.tags().at("infrakit.group"), "cattle");
+  EXPECT_EQ(spec.tags().at(spec::kGroupTag), "cattle");
   EXPECT_EQ(spec.init(), "\nsudo apt-get update -y");
   EXPECT_EQ(spec.logical_id(), "");
 }

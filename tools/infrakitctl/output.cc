@@ -24,7 +24,7 @@ namespace gv1 = ::infrakit::group::v1;
 namespace iv1 = ::infrakit::instance::v1;
 using ::infrakit::client::discovery::PluginEntry;
 
-// The seed prints an unset logical ID as "  -" in a 15-wide column.
+// The original InfraKit prints an unset logical ID as "  -" in a 15-wide column.
 std::string LogicalColumn(const std::string& logical_id) {
   return logical_id.empty() ? "  -" : logical_id;
 }

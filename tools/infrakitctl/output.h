@@ -1,6 +1,6 @@
-// What infrakitctl prints: the seed README's tables, the plan, update progress and events, and
-// protobuf JSON for `--output json`. Pure functions of the responses, so the exact shapes the
-// seed shows are unit-tested without any plugin.
+// What infrakitctl prints: the original InfraKit's tables, the plan, update progress and events,
+// and protobuf JSON for `--output json`. Pure functions of the responses, so the exact shapes the
+// original shows are unit-tested without any plugin.
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_OUTPUT_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_OUTPUT_H_
 
@@ -16,7 +16,7 @@
 
 namespace infrakit::tools::infrakitctl {
 
-// The seed's `plugin ls`:
+// `plugin ls`, as the original InfraKit prints it:
 //   Plugins:
 //   NAME                	LISTEN
 //   flavor-vanilla      	unix:///run/infrakit/plugins/flavor-vanilla.sock
@@ -29,10 +29,10 @@ std::string PluginTable(const std::vector<client::discovery::PluginEntry>& plugi
 // `plugin ls --output json`: [{"name", "listen", "alive", "info": {InfoResponse}, "error"}].
 std::string PluginsJson(const std::vector<client::discovery::PluginEntry>& plugins);
 
-// Tags as the seed prints them: "k=v" sorted by key and joined with ",".
+// Tags as the original InfraKit prints them: "k=v" sorted by key and joined with ",".
 std::string FormatTags(const google::protobuf::Map<std::string, std::string>& tags);
 
-// The seed's instance table:
+// The original InfraKit's instance table:
 //   ID                            	LOGICAL         TAGS
 //   instance-1475045378           	  - infrakit.config_sha=...,infrakit.group=cattle,...
 // (ID padded to 30, a tab, the logical ID or "  -" padded to 15, a space, the tags).
@@ -41,7 +41,7 @@ std::string FormatTags(const google::protobuf::Map<std::string, std::string>& ta
 std::string InstanceTable(const infrakit::instance::v1::DescribeResponse& response,
                           bool with_properties);
 
-// `group inspect`: the members in the seed's instance table. `long_format` adds HEALTH and
+// `group inspect`: the members in the instance table (InstanceTable). `long_format` adds HEALTH and
 // STATE columns before TAGS and a status line at the end (StatusLine).
 std::string MemberTable(const infrakit::group::v1::InspectGroupResponse& response,
                         bool long_format);

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "spec/tags.h"
 
 namespace infrakit::tools::infrakitctl {
 namespace {
@@ -27,8 +28,8 @@ PluginEntry Entry(const std::string& name, bool alive) {
   return e;
 }
 
-// The seed README's `plugin ls`, byte for byte (tabs included).
-TEST(PluginTableTest, MatchesTheSeed) {
+// The original InfraKit's `plugin ls`, byte for byte (tabs included).
+TEST(PluginTableTest, MatchesTheOriginal) {
   std::vector<PluginEntry> plugins = {Entry("flavor-vanilla", true), Entry("group", true),
                                       Entry("instance-file", true)};
   EXPECT_EQ(PluginTable(plugins, false),
@@ -79,22 +80,24 @@ TEST(PluginsJsonTest, ListsEveryPluginWithItsInfo) {
   EXPECT_FALSE(parsed.values(1).struct_value().fields().at("alive").bool_value());
 }
 
-iv1::Description SeedInstance(const std::string& id, const std::string& sha) {
+iv1::Description TutorialInstance(const std::string& id, const std::string& sha) {
   iv1::Description d;
   d.set_id(id);
   // Inserted out of order: the table sorts them.
   (*d.mutable_tags())["tier"] = "web";
-  (*d.mutable_tags())["infrakit.group"] = "cattle";
+  (*d.mutable_tags())[spec::kGroupTag] = "cattle";
   (*d.mutable_tags())["project"] = "infrakit";
-  (*d.mutable_tags())["infrakit.config_sha"] = sha;
+  (*d.mutable_tags())[spec::kShaTag] = sha;
   return d;
 }
 
-// The seed README's `instance --name instance-file describe` after `watch`.
-TEST(InstanceTableTest, MatchesTheSeed) {
+// The original InfraKit's `instance --name instance-file describe` after `watch`.
+TEST(InstanceTableTest, MatchesTheOriginal) {
   iv1::DescribeResponse response;
-  *response.add_instances() = SeedInstance("instance-1475045378", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
-  *response.add_instances() = SeedInstance("instance-1475045388", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
+  *response.add_instances() =
+      TutorialInstance("instance-1475045378", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
+  *response.add_instances() =
+      TutorialInstance("instance-1475045388", "Y23cKqyRpkQ_M60vIq7CufFmQWk=");
   EXPECT_EQ(InstanceTable(response, false),
             "ID                            \tLOGICAL         TAGS\n"
             "instance-1475045378           \t  -             "
@@ -115,7 +118,7 @@ TEST(InstanceTableTest, ShowsLogicalIdsOfPets) {
   iv1::Description* d = response.add_instances();
   d->set_id("instance-7");
   d->set_logical_id("192.168.0.4");
-  (*d->mutable_tags())["infrakit.logical_id"] = "192.168.0.4";
+  (*d->mutable_tags())[spec::kLogicalIdTag] = "192.168.0.4";
   EXPECT_EQ(InstanceTable(response, false),
             "ID                            \tLOGICAL         TAGS\n"
             "instance-7                    \t192.168.0.4     infrakit.logical_id=192.168.0.4\n");
@@ -140,14 +143,14 @@ TEST(FormatTagsTest, SortedAndCommaJoined) {
   EXPECT_EQ(FormatTags({}), "");
 }
 
-gv1::InspectGroupResponse SeedGroup() {
+gv1::InspectGroupResponse TutorialGroup() {
   gv1::InspectGroupResponse response;
   response.mutable_spec()->set_id("cattle");
   for (const char* id : {"instance-1475045988", "instance-1475045998"}) {
     gv1::Member* m = response.add_members();
     m->set_id(id);
-    (*m->mutable_tags())["infrakit.config_sha"] = "KSh4RpuYaDYQsYv77cimBZ8ZhHU=";
-    (*m->mutable_tags())["infrakit.group"] = "cattle";
+    (*m->mutable_tags())[spec::kShaTag] = "KSh4RpuYaDYQsYv77cimBZ8ZhHU=";
+    (*m->mutable_tags())[spec::kGroupTag] = "cattle";
     (*m->mutable_tags())["project"] = "infrakit";
     (*m->mutable_tags())["tier"] = "web";
     m->set_health(infrakit::flavor::v1::HEALTH_HEALTHY);
@@ -160,9 +163,9 @@ gv1::InspectGroupResponse SeedGroup() {
   return response;
 }
 
-// The seed README's `group --name group inspect cattle` after the update.
-TEST(MemberTableTest, MatchesTheSeed) {
-  EXPECT_EQ(MemberTable(SeedGroup(), false),
+// The original InfraKit's `group --name group inspect cattle` after the update.
+TEST(MemberTableTest, MatchesTheOriginal) {
+  EXPECT_EQ(MemberTable(TutorialGroup(), false),
             "ID                            \tLOGICAL         TAGS\n"
             "instance-1475045988           \t  -             "
             "infrakit.config_sha=KSh4RpuYaDYQsYv77cimBZ8ZhHU=,infrakit.group=cattle,"
@@ -173,7 +176,7 @@ TEST(MemberTableTest, MatchesTheSeed) {
 }
 
 TEST(MemberTableTest, LongFormatAddsHealthStateAndStatus) {
-  gv1::InspectGroupResponse response = SeedGroup();
+  gv1::InspectGroupResponse response = TutorialGroup();
   response.mutable_members(1)->set_health(infrakit::flavor::v1::HEALTH_UNHEALTHY);
   response.mutable_members(1)->set_outdated(true);
   const std::string table = MemberTable(response, true);
@@ -224,7 +227,7 @@ TEST(StatusLineTest, AStoppedUpdateIsNeitherConvergingNorConverged) {
 }
 
 TEST(MemberTableTest, LongFormatOfAStoppedGroup) {
-  gv1::InspectGroupResponse response = SeedGroup();
+  gv1::InspectGroupResponse response = TutorialGroup();
   response.mutable_members(1)->set_outdated(true);
   response.mutable_status()->set_outdated(1);
   response.mutable_status()->set_stopped(true);

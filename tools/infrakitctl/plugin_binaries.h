@@ -1,4 +1,4 @@
-// The plugins bundled with InfraKit, by the names the seed's tutorial uses, and where their
+// The plugins bundled with InfraKit, by the names the tutorial uses, and where their
 // binaries are: what `infrakitctl plugin start NAME` runs.
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_PLUGIN_BINARIES_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_PLUGIN_BINARIES_H_

@@ -28,7 +28,7 @@ void MakeFile(const std::string& path, mode_t mode) {
   chmod(path.c_str(), mode);
 }
 
-TEST(BundledPluginsTest, TheSeedsNamesAndOurBinaries) {
+TEST(BundledPluginsTest, TheOriginalNamesAndOurBinaries) {
   std::vector<std::string> names;
   for (const BundledPlugin& p : BundledPlugins()) names.push_back(p.name);
   EXPECT_THAT(names, ::testing::ElementsAre("group", "instance-file", "flavor-vanilla",

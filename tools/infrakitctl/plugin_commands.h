@@ -1,4 +1,4 @@
-// `infrakitctl plugin ...`: discovery (`plugin ls`, as in the seed) and the launcher
+// `infrakitctl plugin ...`: discovery (`plugin ls`, as in the original InfraKit) and the launcher
 // (`plugin start`, the README's main job).
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_PLUGIN_COMMANDS_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_PLUGIN_COMMANDS_H_

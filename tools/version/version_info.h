@@ -12,7 +12,7 @@ namespace infrakit::tools::version {
 absl::string_view Revision();
 
 // The short git revision, with ".m" appended when the tree had uncommitted changes to tracked
-// files (the seed's "75d7f4d.m"), or "unknown". Thread-safe (constant).
+// files (e.g. "75d7f4d.m", as in the original InfraKit), or "unknown". Thread-safe (constant).
 absl::string_view Version();
 
 }  // namespace infrakit::tools::version

@@ -39,7 +39,7 @@ v1::PrepareResponse PrepareSpec(const VanillaProperties& properties,
   v1::PrepareResponse response;
   ::infrakit::instance::v1::Spec* spec = response.mutable_spec();
   *spec = input;
-  // As the seed's instance files show: an empty init becomes "\nline1\nline2".
+  // As the original InfraKit's instance files show: an empty init becomes "\nline1\nline2".
   if (!properties.init_lines.empty()) {
     spec->set_init(absl::StrCat(spec->init(), "\n", absl::StrJoin(properties.init_lines, "\n")));
   }

@@ -1,8 +1,8 @@
 // flavor-vanilla: plain init lines, tags and attachments, plus optional health probes.
 //
-// The flavor of the seed README's tutorial: Prepare appends "UserData" (or "Init") lines to the
-// spec's init script, merges "Labels" (or "Tags") into its tags and adds "Attachments";
-// Healthy runs the optional "HealthCheck" (see vanilla_properties.h for the properties).
+// The flavor of the original InfraKit's tutorial: Prepare appends "UserData" (or "Init") lines to
+// the spec's init script, merges "Labels" (or "Tags") into its tags and adds "Attachments"; Healthy
+// runs the optional "HealthCheck" (see vanilla_properties.h for the properties).
 #ifndef INFRAKIT_PLUGINS_FLAVOR_VANILLA_VANILLA_PLUGIN_H_
 #define INFRAKIT_PLUGINS_FLAVOR_VANILLA_VANILLA_PLUGIN_H_
 

@@ -18,6 +18,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "spec/tags.h"
 #include "spi/item_status.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -29,7 +30,7 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
-constexpr char kSeedProperties[] = R"({
+constexpr char kTutorialProperties[] = R"({
   "Size": 5,
   "UserData": [
     "sudo apt-get update -y",
@@ -49,15 +50,15 @@ google::protobuf::Struct Json(const std::string& json) {
   return out;
 }
 
-// The spec the group hands to Prepare in the seed's tutorial.
-v1::PrepareRequest SeedPrepare() {
+// The spec the group hands to Prepare in the tutorial.
+v1::PrepareRequest TutorialPrepare() {
   v1::PrepareRequest request;
-  *request.mutable_properties() = Json(kSeedProperties);
+  *request.mutable_properties() = Json(kTutorialProperties);
   auto* spec = request.mutable_spec();
   (*spec->mutable_properties()->mutable_fields())["Note"].set_string_value(
       "Instance properties version 1.0");
-  (*spec->mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
-  (*spec->mutable_tags())["infrakit.group"] = "cattle";
+  (*spec->mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+  (*spec->mutable_tags())[spec::kGroupTag] = "cattle";
   request.mutable_allocation()->set_size(5);
   request.mutable_index()->set_group("cattle");
   request.mutable_index()->set_sequence(1);
@@ -73,15 +74,15 @@ v1::HealthyRequest Probe(const std::string& properties, const std::string& id,
   return request;
 }
 
-TEST(VanillaPluginTest, PrepareGivesTheSeedsInitAndTags) {
+TEST(VanillaPluginTest, PrepareGivesTheOriginalInitAndTags) {
   VanillaPlugin plugin;
-  auto prepared = plugin.Prepare(SeedPrepare());
+  auto prepared = plugin.Prepare(TutorialPrepare());
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   EXPECT_EQ(prepared->spec().init(),
             "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start");
   EXPECT_THAT(prepared->spec().tags(),
-              UnorderedElementsAre(Pair("infrakit.config_sha", "Y23cKqyRpkQ_M60vIq7CufFmQWk="),
-                                   Pair("infrakit.group", "cattle"), Pair("project", "infrakit"),
+              UnorderedElementsAre(Pair(spec::kShaTag, "Y23cKqyRpkQ_M60vIq7CufFmQWk="),
+                                   Pair(spec::kGroupTag, "cattle"), Pair("project", "infrakit"),
                                    Pair("tier", "web")));
   EXPECT_EQ(prepared->spec().properties().fields().at("Note").string_value(),
             "Instance properties version 1.0");
@@ -91,10 +92,10 @@ TEST(VanillaPluginTest, PrepareGivesTheSeedsInitAndTags) {
 
 TEST(VanillaPluginTest, PrepareIsDeterministic) {
   VanillaPlugin plugin;
-  auto first = plugin.Prepare(SeedPrepare());
+  auto first = plugin.Prepare(TutorialPrepare());
   ASSERT_TRUE(first.ok());
   for (int i = 0; i < 10; ++i) {
-    auto again = plugin.Prepare(SeedPrepare());
+    auto again = plugin.Prepare(TutorialPrepare());
     ASSERT_TRUE(again.ok());
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*first, *again));
   }
@@ -137,14 +138,14 @@ TEST(VanillaPluginTest, PrepareWithoutLinesKeepsTheInit) {
 
 TEST(VanillaPluginTest, PrepareAndValidateCheckTheAllocation) {
   VanillaPlugin plugin;
-  v1::PrepareRequest request = SeedPrepare();
+  v1::PrepareRequest request = TutorialPrepare();
   request.mutable_allocation()->set_size(3);
   auto prepared = plugin.Prepare(request);
   EXPECT_EQ(prepared.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(prepared.status().message(), HasSubstr("Size"));
 
   v1::ValidateRequest validate;
-  *validate.mutable_properties() = Json(kSeedProperties);
+  *validate.mutable_properties() = Json(kTutorialProperties);
   validate.mutable_allocation()->set_size(5);
   EXPECT_TRUE(plugin.Validate(validate).ok());
   validate.mutable_allocation()->set_size(4);
@@ -157,7 +158,7 @@ TEST(VanillaPluginTest, PrepareAndValidateCheckTheAllocation) {
 
 TEST(VanillaPluginTest, HealthyWithoutAProbe) {
   VanillaPlugin plugin;
-  auto health = plugin.Healthy(Probe(kSeedProperties, "instance-1", ""));
+  auto health = plugin.Healthy(Probe(kTutorialProperties, "instance-1", ""));
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(health->health(), v1::HEALTH_HEALTHY);
   // Nothing to probe: the verdict cannot change, callers need not ask again.
@@ -255,7 +256,7 @@ TEST(VanillaPluginTest, BadPropertiesFailTheCall) {
 TEST(VanillaPluginTest, DrainIsANoOp) {
   VanillaPlugin plugin;
   v1::DrainRequest drain;
-  *drain.mutable_properties() = Json(kSeedProperties);
+  *drain.mutable_properties() = Json(kTutorialProperties);
   drain.mutable_instance()->set_id("instance-1");
   EXPECT_TRUE(plugin.Drain(drain).ok());
 }
@@ -270,7 +271,7 @@ v1::BatchHealthyRequest BatchProbe(const std::string& properties,
 
 TEST(VanillaPluginBatchTest, BatchPrepareGivesPreparesSpecForEachIndex) {
   VanillaPlugin plugin;
-  const v1::PrepareRequest one = SeedPrepare();
+  const v1::PrepareRequest one = TutorialPrepare();
   v1::BatchPrepareRequest request;
   *request.mutable_properties() = one.properties();
   *request.mutable_spec() = one.spec();
@@ -315,7 +316,7 @@ TEST(VanillaPluginBatchTest, BadPropertiesOrAllocationFailEachItemLikePrepare) {
   }
 
   // Properties fine, allocation not.
-  *request.mutable_properties() = Json(kSeedProperties);
+  *request.mutable_properties() = Json(kTutorialProperties);
   request.mutable_allocation()->set_size(3);
   batch = plugin.BatchPrepare(request);
   ASSERT_TRUE(batch.ok()) << batch.status();
@@ -346,7 +347,7 @@ TEST(VanillaPluginBatchTest, BadPropertiesOrAllocationFailEachItemLikePrepare) {
 TEST(VanillaPluginBatchTest, BatchDrainIsOkForEachInstance) {
   VanillaPlugin plugin;
   v1::BatchDrainRequest drain;
-  *drain.mutable_properties() = Json(kSeedProperties);
+  *drain.mutable_properties() = Json(kTutorialProperties);
   drain.add_instances()->set_id("i-1");
   drain.add_instances()->set_id("i-2");
   auto drained = plugin.BatchDrain(drain);
@@ -358,13 +359,13 @@ TEST(VanillaPluginBatchTest, BatchDrainIsOkForEachInstance) {
 
 TEST(VanillaPluginBatchTest, BatchHealthyWithoutAProbeIsHealthyForEachInstance) {
   VanillaPlugin plugin;
-  auto health = plugin.BatchHealthy(BatchProbe(kSeedProperties, {"i-1", "i-2", "i-3"}));
+  auto health = plugin.BatchHealthy(BatchProbe(kTutorialProperties, {"i-1", "i-2", "i-3"}));
   ASSERT_TRUE(health.ok()) << health.status();
   ASSERT_EQ(health->results_size(), 3);
   for (const v1::HealthyResult& result : health->results()) {
     EXPECT_EQ(result.response().health(), v1::HEALTH_HEALTHY);
   }
-  auto empty = plugin.BatchHealthy(BatchProbe(kSeedProperties, {}));
+  auto empty = plugin.BatchHealthy(BatchProbe(kTutorialProperties, {}));
   ASSERT_TRUE(empty.ok()) << empty.status();
   EXPECT_EQ(empty->results_size(), 0);
 }
@@ -508,7 +509,7 @@ TEST(VanillaPluginBatchTest, TheDefaultBoundIsSixteenProbes) {
 
 TEST(VanillaPluginBatchTest, OversizedBatchesFailAsAWhole) {
   VanillaPlugin plugin;
-  v1::BatchHealthyRequest request = BatchProbe(kSeedProperties, Ids(1001));
+  v1::BatchHealthyRequest request = BatchProbe(kTutorialProperties, Ids(1001));
   EXPECT_EQ(plugin.BatchHealthy(request).status().code(), absl::StatusCode::kInvalidArgument);
   v1::BatchPrepareRequest prepare;
   for (int i = 0; i < 1001; ++i) prepare.add_indexes()->set_sequence(i);

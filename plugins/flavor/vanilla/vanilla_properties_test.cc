@@ -32,7 +32,7 @@ google::protobuf::Struct Json(const std::string& json) {
   return allocation;
 }
 
-TEST(VanillaPropertiesTest, ParsesTheSeedsProperties) {
+TEST(VanillaPropertiesTest, ParsesTheOriginalProperties) {
   auto parsed = ParseVanillaProperties(Json(R"({
     "Size": 5,
     "UserData": ["sudo apt-get update -y", "sudo apt-get install -y nginx",

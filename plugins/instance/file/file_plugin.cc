@@ -28,7 +28,7 @@
 namespace infrakit::plugins::instance::file {
 namespace {
 
-// New instance files: the seed's files are -rw-r--r--, whatever the umask.
+// New instance files: the original InfraKit's files are -rw-r--r--, whatever the umask.
 common::TempFileWriter::Options WriterOptions(const FilePlugin::Options& options) {
   common::TempFileWriter::Options writer;
   writer.unnamed = options.unnamed_temp_files;

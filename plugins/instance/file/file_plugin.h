@@ -1,6 +1,6 @@
 // instance-file: an instance plugin whose instances are JSON files in a directory.
 //
-// One file per instance, named by the instance's ID, in the seed README's format (see
+// One file per instance, named by the instance's ID, in the original InfraKit's format (see
 // instance_file_format.h). Removing a file removes the instance, adding or editing one by hand
 // adds or changes it: the plugin watches the directory with inotify and pushes every change to
 // the open watches within milliseconds.

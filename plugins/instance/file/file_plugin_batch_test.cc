@@ -32,7 +32,7 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
   auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
   ASSERT_TRUE(handle.ok());
   constexpr int kCount = 50;
-  auto response = plugin_->BatchProvision(SeedBatch(kCount));
+  auto response = plugin_->BatchProvision(TutorialBatch(kCount));
   ASSERT_TRUE(response.ok()) << response.status();
   ASSERT_THAT(response->results(), SizeIs(kCount));
   std::vector<std::string> ids;
@@ -42,11 +42,11 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
     ids.push_back(response->results(i).response().id());
     EXPECT_THAT(ids.back(), MatchesRegex("instance-[0-9]+"));
     if (i > 0) EXPECT_LT(ids[i - 1], ids[i]);  // numbered in request order
-    // The file is what Provision writes: the seed's format, with this item's spec.
+    // The file is what Provision writes: the original InfraKit's format, with this item's spec.
     auto decoded = DecodeInstanceFile(ids.back(), ReadAll(absl::StrCat(dir_, "/", ids.back())));
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(decoded->tags().at("n"), absl::StrCat(i));
-    EXPECT_EQ(decoded->spec().init(), SeedRequest().spec().init());
+    EXPECT_EQ(decoded->spec().init(), TutorialRequest().spec().init());
   }
   EXPECT_EQ(InstanceFiles(dir_), ids);  // no temporary file left behind
   v1::DescribeRequest describe;
@@ -63,7 +63,7 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
     added.push_back(events[i].instance().id());
   }
   EXPECT_EQ(added, ids);
-  auto more = plugin_->BatchProvision(SeedBatch(1));  // a batch of one: Provision itself
+  auto more = plugin_->BatchProvision(TutorialBatch(1));  // a batch of one: Provision itself
   ASSERT_TRUE(more.ok()) << more.status();
   ASSERT_TRUE(more->results(0).has_response());
   ASSERT_TRUE(WaitFor([&] { return sink.Events().size() >= kCount + 2; }));
@@ -72,7 +72,7 @@ TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
 }
 
 TEST_F(FilePluginTest, BatchProvisionFailsABadItemAloneAndAnEmptyBatchDoesNothing) {
-  v1::BatchProvisionRequest batch = SeedBatch(5);
+  v1::BatchProvisionRequest batch = TutorialBatch(5);
   (*batch.mutable_requests(2)->mutable_spec()->mutable_tags())[""] = "x";
   batch.mutable_requests(4)->mutable_spec()->add_attachments()->set_type("volume");
   auto response = plugin_->BatchProvision(batch);
@@ -94,18 +94,18 @@ TEST_F(FilePluginTest, BatchProvisionFailsABadItemAloneAndAnEmptyBatchDoesNothin
 }
 
 TEST_F(FilePluginTest, BatchProvisionRefusesMoreThanTheLimitAndCreatesNothing) {
-  auto response = plugin_->BatchProvision(SeedBatch(spi::kMaxBatchSize + 1));
+  auto response = plugin_->BatchProvision(TutorialBatch(spi::kMaxBatchSize + 1));
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(response.status().message(), HasSubstr("1001"));
   EXPECT_THAT(InstanceFiles(dir_), IsEmpty());
 }
 
 TEST_F(FilePluginTest, BatchProvisionTreatsARepeatedKeyAsARetry) {
-  v1::ProvisionRequest earlier = SeedRequest();
+  v1::ProvisionRequest earlier = TutorialRequest();
   earlier.mutable_spec()->set_idempotency_key("old");
   const std::string old_id = Provision(earlier);
 
-  v1::BatchProvisionRequest batch = SeedBatch(5);
+  v1::BatchProvisionRequest batch = TutorialBatch(5);
   for (int i : {0, 2, 3}) batch.mutable_requests(i)->mutable_spec()->set_idempotency_key("k");
   batch.mutable_requests(1)->mutable_spec()->set_idempotency_key("old");
   // An invalid item with the key fails alone and takes nothing from the others.
@@ -144,7 +144,7 @@ TEST_F(FilePluginTest, BatchProvisionTreatsARepeatedKeyAsARetry) {
 TEST_F(FilePluginTest, ConcurrentBatchesWithTheSameKeysCreateOneInstancePerKey) {
   constexpr int kThreads = 4;
   constexpr int kKeys = 20;
-  v1::BatchProvisionRequest batch = SeedBatch(kKeys);
+  v1::BatchProvisionRequest batch = TutorialBatch(kKeys);
   for (int i = 0; i < kKeys; ++i) {
     batch.mutable_requests(i)->mutable_spec()->set_idempotency_key(absl::StrCat("key-", i));
   }
@@ -177,9 +177,9 @@ void ProvisionsCompleteFilesOnly(const FilePlugin::Options& options, bool unname
   RecordingSink sink;
   auto handle = (*plugin)->Watch(v1::WatchRequest(), &sink);
   ASSERT_TRUE(handle.ok());
-  auto batch = (*plugin)->BatchProvision(SeedBatch(5));
+  auto batch = (*plugin)->BatchProvision(TutorialBatch(5));
   ASSERT_TRUE(batch.ok()) << batch.status();
-  auto one = (*plugin)->Provision(SeedRequest());
+  auto one = (*plugin)->Provision(TutorialRequest());
   ASSERT_TRUE(one.ok()) << one.status();
   EXPECT_EQ((*plugin)->unnamed_temp_files(), unnamed);
   std::vector<std::string> ids;
@@ -193,7 +193,7 @@ void ProvisionsCompleteFilesOnly(const FilePlugin::Options& options, bool unname
     const std::string path = absl::StrCat(dir, "/", id);
     auto decoded = DecodeInstanceFile(id, ReadAll(path));
     ASSERT_TRUE(decoded.ok()) << id << ": " << decoded.status();
-    EXPECT_EQ(decoded->spec().init(), SeedRequest().spec().init());
+    EXPECT_EQ(decoded->spec().init(), TutorialRequest().spec().init());
     EXPECT_EQ(std::filesystem::status(path).permissions(),
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
                   std::filesystem::perms::group_read | std::filesystem::perms::others_read);
@@ -224,7 +224,7 @@ TEST(FilePluginTempFileTest, NamedTemporaryFilesForLabels) {
   const std::string dir = MakeDir();
   auto plugin = FilePlugin::Create(dir);
   ASSERT_TRUE(plugin.ok()) << plugin.status();
-  auto one = (*plugin)->Provision(SeedRequest());
+  auto one = (*plugin)->Provision(TutorialRequest());
   ASSERT_TRUE(one.ok()) << one.status();
   v1::LabelRequest label;
   label.set_id(one->id());
@@ -243,7 +243,7 @@ TEST_F(FilePluginTest, ConcurrentBatchesCreateDistinctCompleteInstances) {
       kThreads, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { responses[t] = plugin_->BatchProvision(SeedBatch(kPerBatch)); });
+    threads.emplace_back([&, t] { responses[t] = plugin_->BatchProvision(TutorialBatch(kPerBatch)); });
   }
   for (auto& thread : threads) thread.join();
   std::set<std::string> ids;

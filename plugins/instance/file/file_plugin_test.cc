@@ -21,7 +21,7 @@ using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 using ::testing::SizeIs;
 
-TEST_F(FilePluginTest, WritesTheSeedsFormat) {
+TEST_F(FilePluginTest, WritesTheOriginalFormat) {
   const std::string id = Provision();
   EXPECT_THAT(id, MatchesRegex("instance-[0-9]+"));
   EXPECT_THAT(InstanceFiles(dir_), ElementsAre(id));
@@ -53,7 +53,7 @@ TEST_F(FilePluginTest, WritesTheSeedsFormat) {
   }
 }
 )"));
-  // Readable by anyone, like the seed's -rw-r--r-- files.
+  // Readable by anyone, like the original InfraKit's -rw-r--r-- files.
   EXPECT_EQ(std::filesystem::status(absl::StrCat(dir_, "/", id)).permissions() &
                 std::filesystem::perms::others_read,
             std::filesystem::perms::others_read);
@@ -70,7 +70,7 @@ TEST_F(FilePluginTest, DescribeReturnsWhatWasProvisioned) {
   EXPECT_EQ(d.id(), id);
   EXPECT_EQ(d.state(), v1::LIFECYCLE_STATE_RUNNING);
   EXPECT_EQ(d.tags().at("infrakit.group"), "cattle");
-  EXPECT_EQ(d.spec().init(), SeedRequest().spec().init());
+  EXPECT_EQ(d.spec().init(), TutorialRequest().spec().init());
   EXPECT_EQ(d.spec().properties().fields().at("Note").string_value(),
             "Instance properties version 1.0");
   EXPECT_EQ(d.properties().fields().at("Path").string_value(), absl::StrCat(dir_, "/", id));
@@ -115,7 +115,7 @@ TEST_F(FilePluginTest, IdsNeverCollideAcrossThreads) {
 }
 
 TEST_F(FilePluginTest, IdempotencyKeySurvivesARestart) {
-  v1::ProvisionRequest request = SeedRequest();
+  v1::ProvisionRequest request = TutorialRequest();
   request.mutable_spec()->set_idempotency_key("cattle-7");
   auto first = plugin_->Provision(request);
   ASSERT_TRUE(first.ok()) << first.status();
@@ -145,7 +145,7 @@ TEST_F(FilePluginTest, IdempotencyKeySurvivesARestart) {
 }
 
 TEST_F(FilePluginTest, ConcurrentRetriesCreateOneInstance) {
-  v1::ProvisionRequest request = SeedRequest();
+  v1::ProvisionRequest request = TutorialRequest();
   request.mutable_spec()->set_idempotency_key("same");
   constexpr int kThreads = 8;
   std::vector<absl::StatusOr<v1::ProvisionResponse>> responses(kThreads,
@@ -166,13 +166,13 @@ TEST_F(FilePluginTest, ConcurrentRetriesCreateOneInstance) {
 }
 
 TEST_F(FilePluginTest, RejectsBadSpecsAndChangesNothing) {
-  v1::ProvisionRequest request = SeedRequest();
+  v1::ProvisionRequest request = TutorialRequest();
   (*request.mutable_spec()->mutable_tags())[""] = "x";
   auto response = plugin_->Provision(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(response.status().message(), HasSubstr("spec.tags"));
 
-  request = SeedRequest();
+  request = TutorialRequest();
   request.mutable_spec()->add_attachments()->set_type("volume");
   response = plugin_->Provision(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
@@ -209,9 +209,9 @@ TEST_F(FilePluginTest, DestroyLeavesFilesThatAreNotInstances) {
 }
 
 TEST_F(FilePluginTest, DescribeFiltersByAllTags) {
-  v1::ProvisionRequest a = SeedRequest();
+  v1::ProvisionRequest a = TutorialRequest();
   const std::string web = Provision(a);
-  v1::ProvisionRequest b = SeedRequest();
+  v1::ProvisionRequest b = TutorialRequest();
   (*b.mutable_spec()->mutable_tags())["tier"] = "db";
   const std::string db = Provision(b);
 
@@ -341,7 +341,7 @@ TEST_F(FilePluginTest, WatchSeesThePluginsOwnChanges) {
   EXPECT_THAT(Describe(events),
               ElementsAre("EVENT_TYPE_SYNCED ", "EVENT_TYPE_ADDED " + id,
                           "EVENT_TYPE_CHANGED " + id, "EVENT_TYPE_REMOVED " + id));
-  EXPECT_EQ(events[1].instance().spec().init(), SeedRequest().spec().init());
+  EXPECT_EQ(events[1].instance().spec().init(), TutorialRequest().spec().init());
   EXPECT_EQ(events[2].instance().tags().at("x"), "y");
 
   // The inotify echoes of those changes are no events: a later change is the next event.

@@ -36,7 +36,7 @@ std::vector<std::string> InstanceFiles(const std::string& dir) {
   return ::infrakit::testing::SortedNames(dir);
 }
 
-v1::ProvisionRequest SeedRequest() {
+v1::ProvisionRequest TutorialRequest() {
   v1::ProvisionRequest request;
   v1::Spec* spec = request.mutable_spec();
   (*spec->mutable_properties()->mutable_fields())["Note"].set_string_value(
@@ -50,11 +50,11 @@ v1::ProvisionRequest SeedRequest() {
   return request;
 }
 
-v1::BatchProvisionRequest SeedBatch(int n) {
+v1::BatchProvisionRequest TutorialBatch(int n) {
   v1::BatchProvisionRequest batch;
   for (int i = 0; i < n; ++i) {
     v1::ProvisionRequest* item = batch.add_requests();
-    *item = SeedRequest();
+    *item = TutorialRequest();
     (*item->mutable_spec()->mutable_tags())["n"] = absl::StrCat(i);
   }
   return batch;

@@ -1,4 +1,4 @@
-// What the tests of FilePlugin share: a directory per test, the seed's tutorial request, a
+// What the tests of FilePlugin share: a directory per test, the tutorial's request, a
 // recording watch sink and a fixture with a plugin on a fresh directory.
 #ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_TEST_UTIL_H_
 #define INFRAKIT_PLUGINS_INSTANCE_FILE_FILE_PLUGIN_TEST_UTIL_H_
@@ -37,11 +37,11 @@ void WriteByHand(const std::string& path, const std::string& contents);
 // Every name in `dir`, dot files included, sorted.
 std::vector<std::string> InstanceFiles(const std::string& dir);
 
-// The seed's tutorial instance, as the group plugin provisions it.
-v1::ProvisionRequest SeedRequest();
+// The tutorial's instance, as the group plugin provisions it.
+v1::ProvisionRequest TutorialRequest();
 
-// A batch of `n` seed requests, item i tagged n=i.
-v1::BatchProvisionRequest SeedBatch(int n);
+// A batch of `n` tutorial requests, item i tagged n=i.
+v1::BatchProvisionRequest TutorialBatch(int n);
 
 // "EVENT_TYPE_ADDED <id>".
 std::string Describe(const v1::WatchResponse& event);
@@ -63,7 +63,7 @@ class FilePluginTest : public ::testing::Test {
   void SetUp() override;
 
   // Provisions `request` and returns the new ID ("" after a failed expectation).
-  std::string Provision(v1::ProvisionRequest request = SeedRequest());
+  std::string Provision(v1::ProvisionRequest request = TutorialRequest());
 
   std::string dir_;
   std::unique_ptr<FilePlugin> plugin_;

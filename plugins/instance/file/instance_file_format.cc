@@ -112,8 +112,9 @@ Value TagsOrNull(const google::protobuf::Map<std::string, std::string>& tags) {
   return v;
 }
 
-// protobuf prints JSON with a 1-space indent; the seed's files use 2. JSON strings cannot hold
-// a raw newline, so every line's leading spaces are indentation and can simply be doubled.
+// protobuf prints JSON with a 1-space indent; the original InfraKit's files use 2. JSON strings
+// cannot hold a raw newline, so every line's leading spaces are indentation and can simply be
+// doubled.
 std::string DoubleIndent(const std::string& json) {
   std::string out;
   out.reserve(json.size() * 5 / 4);

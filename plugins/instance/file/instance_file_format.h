@@ -1,4 +1,4 @@
-// Encoding and decoding of instance-file's instance files (the seed README's format).
+// Encoding and decoding of instance-file's instance files (the original InfraKit's format).
 //
 //   {
 //     "ID": "instance-1475045378",

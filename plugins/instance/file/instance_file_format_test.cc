@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "spec/tags.h"
 
 namespace infrakit::plugins::instance::file {
 namespace {
@@ -14,8 +15,8 @@ namespace {
 namespace v1 = ::infrakit::instance::v1;
 using ::testing::HasSubstr;
 
-// `cat tutorial/instance-1475046008` in the seed README, verbatim.
-constexpr char kSeedFile[] = R"({
+// `cat tutorial/instance-1475046008` in the original InfraKit's README, verbatim.
+constexpr char kOriginalFile[] = R"({
     "ID": "instance-1475046008",
     "LogicalID": null,
     "Tags": {
@@ -40,7 +41,7 @@ constexpr char kSeedFile[] = R"({
     }
   })";
 
-// The same instance as this plugin writes it: the seed's layout with a regular 2-space indent.
+// The same instance as this plugin writes it: the original layout with a regular 2-space indent.
 constexpr char kEncoded[] = R"({
   "ID": "instance-1475046008",
   "LogicalID": null,
@@ -67,14 +68,14 @@ constexpr char kEncoded[] = R"({
 }
 )";
 
-v1::Description SeedInstance() {
+v1::Description TutorialInstance() {
   v1::Description d;
   d.set_id("instance-1475046008");
   // Inserted out of order on purpose: the file has them sorted.
   for (const auto& [k, v] : {std::pair<const char*, const char*>{"tier", "web"},
                              {"project", "infrakit"},
-                             {"infrakit.group", "cattle"},
-                             {"infrakit.config_sha", "KSh4RpuYaDYQsYv77cimBZ8ZhHU="}}) {
+                             {spec::kGroupTag, "cattle"},
+                             {spec::kShaTag, "KSh4RpuYaDYQsYv77cimBZ8ZhHU="}}) {
     (*d.mutable_tags())[k] = v;
     (*d.mutable_spec()->mutable_tags())[k] = v;
   }
@@ -85,23 +86,24 @@ v1::Description SeedInstance() {
   return d;
 }
 
-TEST(InstanceFileFormatTest, EncodesTheSeedsLayout) {
-  absl::StatusOr<std::string> encoded = EncodeInstanceFile(SeedInstance());
+TEST(InstanceFileFormatTest, EncodesTheOriginalLayout) {
+  absl::StatusOr<std::string> encoded = EncodeInstanceFile(TutorialInstance());
   ASSERT_TRUE(encoded.ok()) << encoded.status();
   EXPECT_EQ(*encoded, kEncoded);
 }
 
-TEST(InstanceFileFormatTest, DecodesTheSeedsFile) {
-  absl::StatusOr<v1::Description> decoded = DecodeInstanceFile("instance-1475046008", kSeedFile);
+TEST(InstanceFileFormatTest, DecodesTheOriginalFile) {
+  absl::StatusOr<v1::Description> decoded =
+      DecodeInstanceFile("instance-1475046008", kOriginalFile);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
-  const v1::Description want = SeedInstance();
+  const v1::Description want = TutorialInstance();
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*decoded, want))
       << decoded->DebugString() << "\nwant:\n"
       << want.DebugString();
 }
 
 TEST(InstanceFileFormatTest, RoundTripsEverything) {
-  v1::Description d = SeedInstance();
+  v1::Description d = TutorialInstance();
   d.set_logical_id("10.0.0.1");
   d.mutable_spec()->set_logical_id("10.0.0.1");
   (*d.mutable_tags())["extra"] = "label";
@@ -212,15 +214,15 @@ TEST(StoredFormTest, IsTheRoundTripOfRepresentativeSpecs) {
   v1::Spec empty;
   ExpectStoredFormIsTheRoundTrip(Provisioned(empty));
 
-  v1::Spec seed;
-  (*seed.mutable_properties()->mutable_fields())["Note"].set_string_value(
+  v1::Spec tutorial;
+  (*tutorial.mutable_properties()->mutable_fields())["Note"].set_string_value(
       "Instance properties version 1.0");
-  (*seed.mutable_tags())["infrakit.config_sha"] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
-  (*seed.mutable_tags())["infrakit.group"] = "cattle";
-  seed.set_init("\nsudo apt-get update -y\nsudo apt-get install -y nginx");
-  ExpectStoredFormIsTheRoundTrip(Provisioned(seed));
+  (*tutorial.mutable_tags())[spec::kShaTag] = "Y23cKqyRpkQ_M60vIq7CufFmQWk=";
+  (*tutorial.mutable_tags())[spec::kGroupTag] = "cattle";
+  tutorial.set_init("\nsudo apt-get update -y\nsudo apt-get install -y nginx");
+  ExpectStoredFormIsTheRoundTrip(Provisioned(tutorial));
 
-  v1::Spec full = seed;
+  v1::Spec full = tutorial;
   full.set_logical_id("db-1");
   full.set_idempotency_key("group/cattle/3");
   v1::Attachment* volume = full.add_attachments();

@@ -13,6 +13,7 @@
 #include "client/instance_client.h"
 #include "gtest/gtest.h"
 #include "plugins/instance/process/proc_stat.h"
+#include "spec/tags.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -93,7 +94,7 @@ TEST_F(InstanceProcessBinaryTest, InstancesOutliveThePluginAndAreReadopted) {
   ASSERT_NO_FATAL_FAILURE(StartPlugin());
   v1::ProvisionRequest request;
   request.mutable_spec()->set_init("exec sleep 1000");
-  (*request.mutable_spec()->mutable_tags())["infrakit.group"] = "workers";
+  (*request.mutable_spec()->mutable_tags())[spec::kGroupTag] = "workers";
   absl::StatusOr<v1::ProvisionResponse> first = client_->Provision(request);
   ASSERT_TRUE(first.ok()) << first.status();
   absl::StatusOr<v1::ProvisionResponse> second = client_->Provision(request);

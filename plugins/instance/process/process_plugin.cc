@@ -24,6 +24,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "common/atomic_file.h"
 #include "plugins/instance/process/properties.h"
+#include "spec/tags.h"
 
 extern char** environ;
 
@@ -150,7 +151,7 @@ std::vector<std::string> BuildEnvironment(const std::string& id, const std::stri
   for (const auto& [key, value] : tags) vars[TagVariable(key)] = value;
   vars["INFRAKIT_INSTANCE_ID"] = id;
   vars["INFRAKIT_LOGICAL_ID"] = spec.logical_id();
-  auto group = spec.tags().find("infrakit.group");
+  auto group = spec.tags().find(spec::kGroupTag);
   vars["INFRAKIT_GROUP"] = group == spec.tags().end() ? "" : group->second;
   vars["INFRAKIT_INSTANCE_DIR"] = instance_dir;
   for (const auto& [name, value] : properties.env) vars[name] = value;

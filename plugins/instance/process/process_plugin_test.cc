@@ -21,6 +21,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "plugins/instance/process/proc_stat.h"
+#include "spec/tags.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
@@ -203,8 +204,8 @@ TEST_F(ProcessPluginTest, ProvisionRunsTheInitScriptWithItsEnvironment) {
       "mv \"$OUT/env.tmp\" \"$OUT/env\"; exec sleep 1000",
       R"({"Env": {"CUSTOM": "yes"}})");
   spec.set_logical_id("10.0.0.1");
-  (*spec.mutable_tags())["infrakit.group"] = "web";
-  (*spec.mutable_tags())["infrakit.config_sha"] = "abc";
+  (*spec.mutable_tags())[spec::kGroupTag] = "web";
+  (*spec.mutable_tags())[spec::kShaTag] = "abc";
   (*spec.mutable_tags())["my-tag.x"] = "v";
   const std::string id = ProvisionOk(spec);
   ASSERT_TRUE(absl::StartsWith(id, "instance-")) << id;
@@ -219,7 +220,7 @@ TEST_F(ProcessPluginTest, ProvisionRunsTheInitScriptWithItsEnvironment) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->state(), v1::LIFECYCLE_STATE_RUNNING);
   EXPECT_EQ(d->logical_id(), "10.0.0.1");
-  EXPECT_EQ(d->tags().at("infrakit.group"), "web");
+  EXPECT_EQ(d->tags().at(spec::kGroupTag), "web");
   EXPECT_EQ(d->spec().init(), spec.init());
   const auto& props = d->properties().fields();
   EXPECT_EQ(props.at("LogFile").string_value(), dir + "/output.log");
@@ -479,9 +480,9 @@ TEST_F(ProcessPluginTest, IdsAreUniqueUnderLoad) {
 
 TEST_F(ProcessPluginTest, LabelMergesTagsPersistentlyAndFiltersSeeThem) {
   v1::Spec spec = Spec("exec sleep 1000");
-  (*spec.mutable_tags())["infrakit.group"] = "web";
+  (*spec.mutable_tags())[spec::kGroupTag] = "web";
   const std::string a = ProvisionOk(spec);
-  (*spec.mutable_tags())["infrakit.group"] = "db";
+  (*spec.mutable_tags())[spec::kGroupTag] = "db";
   const std::string b = ProvisionOk(spec);
 
   RecordingSink sink;
@@ -493,25 +494,25 @@ TEST_F(ProcessPluginTest, LabelMergesTagsPersistentlyAndFiltersSeeThem) {
   v1::LabelRequest label;
   label.set_id(a);
   (*label.mutable_labels())["role"] = "leader";
-  (*label.mutable_labels())["infrakit.group"] = "web2";
+  (*label.mutable_labels())[spec::kGroupTag] = "web2";
   absl::StatusOr<v1::LabelResponse> labelled = plugin_->Label(label);
   ASSERT_TRUE(labelled.ok()) << labelled.status();
   EXPECT_EQ(labelled->instance().tags().at("role"), "leader");
-  EXPECT_EQ(labelled->instance().tags().at("infrakit.group"), "web2");
+  EXPECT_EQ(labelled->instance().tags().at(spec::kGroupTag), "web2");
   // Entering the watch's filter is an ADDED for it.
   ASSERT_TRUE(WaitFor([&] { return sink.Has(v1::EVENT_TYPE_ADDED, a); }, kDeadline));
 
-  std::vector<v1::Description> web2 = DescribeAll(false, {{"infrakit.group", "web2"}});
+  std::vector<v1::Description> web2 = DescribeAll(false, {{spec::kGroupTag, "web2"}});
   ASSERT_EQ(web2.size(), 1u);
   EXPECT_EQ(web2[0].id(), a);
-  ASSERT_EQ(DescribeAll(false, {{"infrakit.group", "db"}}).size(), 1u);
-  EXPECT_TRUE(DescribeAll(false, {{"infrakit.group", "web"}}).empty());
+  ASSERT_EQ(DescribeAll(false, {{spec::kGroupTag, "db"}}).size(), 1u);
+  EXPECT_TRUE(DescribeAll(false, {{spec::kGroupTag, "web"}}).empty());
 
   Restart();
   std::optional<v1::Description> after = Find(a);
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->tags().at("role"), "leader");
-  EXPECT_EQ(after->spec().tags().at("infrakit.group"), "web");  // The spec is as provisioned.
+  EXPECT_EQ(after->spec().tags().at(spec::kGroupTag), "web");  // The spec is as provisioned.
 
   v1::LabelRequest unknown;
   unknown.set_id("instance-404");

@@ -1,4 +1,4 @@
-// The seed README's Quick Tutorial and beyond, end to end: the real infrakit-group,
+// The original InfraKit's Quick Tutorial and beyond, end to end: the real infrakit-group,
 // infrakit-instance-file and infrakit-flavor-vanilla binaries on real unix sockets in a scratch
 // plugins directory, driven over gRPC through client::GroupClient. Instances are the files in
 // the instance-file directory: the test reads them, and removes them by hand.
@@ -32,6 +32,8 @@
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "infrakit/group/v1/group.pb.h"
+#include "spec/group_spec.h"
+#include "spec/tags.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -54,7 +56,7 @@ constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanill
 constexpr absl::Duration kWait = absl::Seconds(60);
 constexpr absl::Duration kStart = absl::Seconds(30);
 
-// The seed README's tutorial config (nested form, Size in the flavor's properties), with the
+// The original InfraKit's tutorial config (nested form, Size in the flavor's properties), with the
 // instance note and size as parameters, and optionally a flavor health check.
 std::string TutorialConfig(const std::string& note, int size, const std::string& health_check) {
   std::string flavor_health =
@@ -187,7 +189,7 @@ class GroupE2eTest : public ::testing::Test {
   int CountSha(const std::map<std::string, InstanceFile>& files, const std::string& sha) {
     int n = 0;
     for (const auto& [id, f] : files) {
-      auto it = f.tags.find("infrakit.config_sha");
+      auto it = f.tags.find(spec::kShaTag);
       n += it != f.tags.end() && it->second == sha;
     }
     return n;
@@ -227,7 +229,7 @@ class GroupE2eTest : public ::testing::Test {
     auto watched = client_->WatchGroup(request);
     ASSERT_TRUE(watched.ok()) << watched.status() << "\n" << group_->Stderr();
     EXPECT_EQ(watched->message(), "watching cattle");
-    EXPECT_EQ(watched->config_sha(), client::config::ConfigSha(spec));
+    EXPECT_EQ(watched->config_sha(), spec::ConfigSha(spec));
   }
 
   TempDir dir_;
@@ -241,11 +243,11 @@ class GroupE2eTest : public ::testing::Test {
 // size 3), see 3 files on the new config_sha.
 TEST_F(GroupE2eTest, TutorialWatchHealAndUpdate) {
   const gv1::GroupSpec v1 = Parse(TutorialConfig("Instance properties version 1.0", 5, ""));
-  const std::string sha1 = client::config::ConfigSha(v1);
+  const std::string sha1 = spec::ConfigSha(v1);
   ASSERT_NO_FATAL_FAILURE(Watch(v1));
   ASSERT_TRUE(WaitConverged(5, sha1));
   for (const auto& [id, f] : Instances()) {
-    EXPECT_EQ(f.tags.at("infrakit.group"), "cattle");
+    EXPECT_EQ(f.tags.at(spec::kGroupTag), "cattle");
     EXPECT_EQ(f.tags.at("tier"), "web");
     EXPECT_EQ(f.tags.at("project"), "infrakit");
     EXPECT_EQ(f.note, "Instance properties version 1.0");
@@ -271,7 +273,7 @@ TEST_F(GroupE2eTest, TutorialWatchHealAndUpdate) {
   // The plan first: nothing changes.
   const gv1::GroupSpec v2 =
       Parse(TutorialConfig("Instance properties version 2.0 -- CHANGED", 3, ""));
-  const std::string sha2 = client::config::ConfigSha(v2);
+  const std::string sha2 = spec::ConfigSha(v2);
   ASSERT_NE(sha1, sha2);
   gv1::DescribeUpdateRequest describe;
   *describe.mutable_spec() = v2;
@@ -309,7 +311,7 @@ TEST_F(GroupE2eTest, KilledMidUpdateTheRestartedServiceFinishesTheUpdate) {
                    instances_dir(), R"(/$INFRAKIT_INSTANCE_ID", "TimeoutSeconds": 5})");
   const gv1::GroupSpec v1 = Parse(TutorialConfig("version 1", 3, probe));
   ASSERT_NO_FATAL_FAILURE(Watch(v1));
-  ASSERT_TRUE(WaitConverged(3, client::config::ConfigSha(v1)));
+  ASSERT_TRUE(WaitConverged(3, spec::ConfigSha(v1)));
   const std::set<std::string> old_ids = [&] {
     std::set<std::string> ids;
     for (const auto& [id, f] : Instances()) ids.insert(id);
@@ -317,7 +319,7 @@ TEST_F(GroupE2eTest, KilledMidUpdateTheRestartedServiceFinishesTheUpdate) {
   }();
 
   const gv1::GroupSpec v2 = Parse(TutorialConfig("version 2", 3, probe));
-  const std::string sha2 = client::config::ConfigSha(v2);
+  const std::string sha2 = spec::ConfigSha(v2);
   gv1::UpdateGroupRequest update;
   *update.mutable_spec() = v2;
   StreamCancelToken token;
@@ -387,7 +389,7 @@ TEST_F(GroupE2eTest, KilledMidUpdateTheRestartedServiceFinishesTheUpdate) {
 // nothing, and carries on with the same members once it is back.
 TEST_F(GroupE2eTest, InstancePluginRestartMakesTheGroupWaitWithoutLosingInstances) {
   const gv1::GroupSpec v1 = Parse(TutorialConfig("version 1", 3, ""));
-  const std::string sha1 = client::config::ConfigSha(v1);
+  const std::string sha1 = spec::ConfigSha(v1);
   ASSERT_NO_FATAL_FAILURE(Watch(v1));
   ASSERT_TRUE(WaitConverged(3, sha1));
   const std::map<std::string, InstanceFile> before = Instances();
@@ -440,7 +442,7 @@ TEST_F(GroupE2eTest, InstancePluginRestartMakesTheGroupWaitWithoutLosingInstance
 TEST_F(GroupE2eTest, SigtermStopsCleanly) {
   const gv1::GroupSpec v1 = Parse(TutorialConfig("version 1", 2, ""));
   ASSERT_NO_FATAL_FAILURE(Watch(v1));
-  ASSERT_TRUE(WaitConverged(2, client::config::ConfigSha(v1)));
+  ASSERT_TRUE(WaitConverged(2, spec::ConfigSha(v1)));
 
   // An event stream, open (subscribed) when the signal comes.
   auto stub = gv1::GroupService::NewStub(client::discovery::MakePluginChannel(socket("group")));
@@ -470,7 +472,7 @@ TEST_F(GroupE2eTest, SigtermStopsCleanly) {
 
   // The state survives: a new service resumes the group.
   ASSERT_NO_FATAL_FAILURE(StartGroup());
-  ASSERT_TRUE(WaitConverged(2, client::config::ConfigSha(v1)));
+  ASSERT_TRUE(WaitConverged(2, spec::ConfigSha(v1)));
 }
 
 // A corrupt state record: the service refuses to start, names the file, and leaves it alone.
@@ -496,7 +498,7 @@ TEST_F(GroupE2eTest, RefusesToStartOnACorruptStateRecord) {
 // files are gone, and the group keeps the new size.
 TEST_F(GroupE2eTest, SetSizeAndDestroyInstances) {
   const gv1::GroupSpec v1 = Parse(TutorialConfig("version 1", 2, ""));
-  const std::string sha1 = client::config::ConfigSha(v1);
+  const std::string sha1 = spec::ConfigSha(v1);
   ASSERT_NO_FATAL_FAILURE(Watch(v1));
   ASSERT_TRUE(WaitConverged(2, sha1));
 

@@ -1,4 +1,4 @@
-// The live demo of issue 6 (examples/webservers), end to end: the real infrakit-group,
+// The live demo (examples/webservers), end to end: the real infrakit-group,
 // infrakit-instance-process and infrakit-flavor-vanilla binaries on real unix sockets in a
 // scratch plugins directory, the example config files as users run them, driven over gRPC
 // through client::GroupClient. The instances are real processes: python3 web servers on the
@@ -41,6 +41,8 @@
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
+#include "spec/group_spec.h"
+#include "spec/tags.h"
 #include "tests/e2e/process/process_e2e.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/runfiles.h"
@@ -214,7 +216,7 @@ TEST_F(WebserversE2eTest, ServersHealRollOneAtATimeAndLeaveNothingBehind) {
   const gv1::GroupSpec v1 = LoadExample("webservers.json");
   const std::string sha1 = Watch(v1);
   ASSERT_FALSE(sha1.empty());
-  EXPECT_EQ(sha1, client::config::ConfigSha(v1));
+  EXPECT_EQ(sha1, spec::ConfigSha(v1));
 
   // They come up: each address serves a page naming its instance and config.
   ASSERT_TRUE(WaitPages("v1", sha1));
@@ -229,7 +231,7 @@ TEST_F(WebserversE2eTest, ServersHealRollOneAtATimeAndLeaveNothingBehind) {
   // kill -9 the server on 127.0.0.12 (its pid from instance-process's Describe): a new instance
   // takes its place and answers, the two others are untouched.
   iv1::DescribeRequest describe;
-  (*describe.mutable_tags())["infrakit.group"] = "webservers";
+  (*describe.mutable_tags())[spec::kGroupTag] = "webservers";
   describe.set_include_properties(true);
   auto before = instances_->Describe(describe);
   ASSERT_TRUE(before.ok()) << before.status();
@@ -275,7 +277,7 @@ TEST_F(WebserversE2eTest, ServersHealRollOneAtATimeAndLeaveNothingBehind) {
 
   // The update to the changed page, with the three servers sampled throughout.
   const gv1::GroupSpec v2 = LoadExample("webservers-v2.json");
-  const std::string sha2 = client::config::ConfigSha(v2);
+  const std::string sha2 = spec::ConfigSha(v2);
   ASSERT_NE(sha1, sha2);
   Sampler sampler;
   ASSERT_TRUE(WaitFor([&] { return sampler.rounds() >= 1; }, kWait, kPause));
@@ -309,7 +311,7 @@ TEST_F(WebserversE2eTest, ServersHealRollOneAtATimeAndLeaveNothingBehind) {
     ASSERT_TRUE(group.ok()) << group.status();
     ASSERT_EQ(group->members_size(), 3);
     for (const gv1::Member& m : group->members()) {
-      EXPECT_EQ(m.tags().at("infrakit.config_sha"), sha2);
+      EXPECT_EQ(m.tags().at(spec::kShaTag), sha2);
     }
   }
 

@@ -1,4 +1,4 @@
-// The setup every tutorial-style end-to-end test shares: a scratch directory with the seed's
+// The setup every tutorial-style end-to-end test shares: a scratch directory with the tutorial's
 // three plugins running (infrakit-group, infrakit-instance-file on ./tutorial,
 // infrakit-flavor-vanilla), infrakitctl run against them as a separate process, and the
 // instance files read the way the tutorial reads them (ls, cat).

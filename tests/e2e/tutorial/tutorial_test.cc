@@ -1,5 +1,5 @@
-// The seed README's Quick Tutorial and its zk.conf section, step by step, with infrakitctl run
-// as a separate process against the real infrakit-group, infrakit-instance-file and
+// The original InfraKit's Quick Tutorial and its zk.conf section, step by step, with infrakitctl
+// run as a separate process against the real infrakit-group, infrakit-instance-file and
 // infrakit-flavor-vanilla binaries in a scratch plugins directory. The instances are the files
 // in the instance-file directory, read (and removed) as the tutorial does with ls, cat and rm.
 #include <signal.h>
@@ -18,6 +18,8 @@
 #include "client/config/group_config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spec/group_spec.h"
+#include "spec/tags.h"
 #include "tests/e2e/tutorial/tutorial_env.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/runfiles.h"
@@ -32,14 +34,14 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-// The init script flavor-vanilla makes of the tutorial's UserData, as in the seed's files.
-constexpr char kSeedInit[] =
+// The init script flavor-vanilla makes of the tutorial's UserData, as in the original's files.
+constexpr char kTutorialInit[] =
     "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start";
 
 std::string ShaOf(const std::string& config) {
   auto spec = client::config::ParseGroupConfig(config);
   EXPECT_TRUE(spec.ok()) << spec.status();
-  return spec.ok() ? client::config::ConfigSha(*spec) : "";
+  return spec.ok() ? spec::ConfigSha(*spec) : "";
 }
 
 class TutorialTest : public TutorialEnv {
@@ -48,21 +50,21 @@ class TutorialTest : public TutorialEnv {
   void QuickTutorial(const std::string& v1, const std::string& v2);
 };
 
-// The seed's table row of a cattle instance carrying `sha`.
-std::string SeedRow(const std::string& sha) {
+// The original InfraKit's table row of a cattle instance carrying `sha`.
+std::string TutorialRow(const std::string& sha) {
   return absl::StrCat("instance-[^\t ]+ *\t  -             infrakit.config_sha=", sha,
                       ",infrakit.group=cattle,project=infrakit,tier=web");
 }
 
-// The rows of a seed table, checked against the header and a row pattern.
-void ExpectSeedTable(const std::string& table, size_t rows, const std::string& row_pattern) {
+// The rows of an instance table, checked against the header and a row pattern.
+void ExpectTutorialTable(const std::string& table, size_t rows, const std::string& row_pattern) {
   std::vector<std::string> lines = absl::StrSplit(table, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), rows + 1) << table;
   EXPECT_EQ(lines[0], "ID                            \tLOGICAL         TAGS");
   const std::regex row(row_pattern);
   for (size_t i = 1; i < lines.size(); ++i) {
     EXPECT_TRUE(std::regex_match(lines[i], row)) << lines[i] << "\n  vs " << row_pattern;
-    // The ID column is 30 wide, as in the seed.
+    // The ID column is 30 wide, as in the original InfraKit.
     EXPECT_EQ(lines[i].find('\t'), 30u) << lines[i];
   }
 }
@@ -93,20 +95,20 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "watching cattle\n");
 
-  // Five instances appear, with the seed's tags, note and init script.
+  // Five instances appear, with the tutorial's tags, note and init script.
   ASSERT_TRUE(WaitFor([&] { return Instances().size() == 5; }, kWait)) << Instances().size();
   for (const auto& [id, f] : Instances()) {
     EXPECT_THAT(f.tags,
-                ElementsAre(std::pair<const std::string, std::string>("infrakit.config_sha", sha1),
-                            std::pair<const std::string, std::string>("infrakit.group", "cattle"),
+                ElementsAre(std::pair<const std::string, std::string>(spec::kShaTag, sha1),
+                            std::pair<const std::string, std::string>(spec::kGroupTag, "cattle"),
                             std::pair<const std::string, std::string>("project", "infrakit"),
                             std::pair<const std::string, std::string>("tier", "web")))
         << id;
     EXPECT_EQ(f.note, "Instance properties version 1.0") << id;
-    EXPECT_EQ(f.init, kSeedInit) << id;
+    EXPECT_EQ(f.init, kTutorialInit) << id;
   }
 
-  // The group shows them in the seed's table, and so does the instance plugin.
+  // The group shows them in the original InfraKit's table, and so does the instance plugin.
   ASSERT_TRUE(WaitFor(
       [&] {
         CommandResult inspect = Ctl({"group", "--name", "group", "inspect", "cattle"});
@@ -114,9 +116,9 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
       },
       kWait));
   r = Ctl({"group", "--name", "group", "inspect", "cattle"});
-  ExpectSeedTable(r.out, 5, SeedRow(sha1));
+  ExpectTutorialTable(r.out, 5, TutorialRow(sha1));
   r = Ctl({"instance", "--name", "instance-file", "describe"});
-  ExpectSeedTable(r.out, 5, SeedRow(sha1));
+  ExpectTutorialTable(r.out, 5, TutorialRow(sha1));
 
   // Describing the same config: nothing to do.
   const std::string v1_file = dir_.Join("v1.json");
@@ -136,12 +138,12 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
   std::map<std::string, InstanceFile> files = Instances();
   ASSERT_THAT(files, SizeIs(3));
   for (const auto& [id, f] : files) {
-    EXPECT_EQ(f.tags.at("infrakit.config_sha"), sha2) << id;
+    EXPECT_EQ(f.tags.at(spec::kShaTag), sha2) << id;
     EXPECT_EQ(f.note, "Instance properties version 2.0 -- CHANGED") << id;
-    EXPECT_EQ(f.init, kSeedInit) << id;
+    EXPECT_EQ(f.init, kTutorialInit) << id;
   }
   r = Ctl({"group", "--name", "group", "inspect", "cattle"});
-  ExpectSeedTable(r.out, 3, SeedRow(sha2));
+  ExpectTutorialTable(r.out, 3, TutorialRow(sha2));
 
   // Kill an instance by hand: the group replaces it.
   const std::string removed = files.begin()->first;
@@ -153,7 +155,7 @@ void TutorialTest::QuickTutorial(const std::string& v1, const std::string& v2) {
       },
       kWait))
       << Instances().size();
-  for (const auto& [id, f] : Instances()) EXPECT_EQ(f.tags.at("infrakit.config_sha"), sha2) << id;
+  for (const auto& [id, f] : Instances()) EXPECT_EQ(f.tags.at(spec::kShaTag), sha2) << id;
 
   // Destroy: no instances left, and no group.
   r = Ctl({"group", "--name", "group", "destroy", "cattle"});
@@ -171,9 +173,9 @@ TEST_F(TutorialTest, QuickTutorialFlatForm) {
   QuickTutorial(Example("cattle-flat.json"), Example("cattle-flat-v2.json"));
 }
 
-// The seed's "Create, update, and destroy a Group" with zk.conf: pets at fixed IPs, the group
-// plugin named by the config's "plugin" (no --name), instance-file standing in for vagrant and
-// flavor-vanilla for zookeeper.
+// The original InfraKit's "Create, update, and destroy a Group" with zk.conf: pets at fixed IPs,
+// the group plugin named by the config's "plugin" (no --name), instance-file standing in for
+// vagrant and flavor-vanilla for zookeeper.
 TEST_F(TutorialTest, ZkConfLowerCaseForm) {
   const std::string zk = RunfilePath("examples/tutorial/zk.conf");
   const std::string zk_cpu = RunfilePath("examples/tutorial/zk-cpu.conf");
@@ -185,8 +187,8 @@ TEST_F(TutorialTest, ZkConfLowerCaseForm) {
   ASSERT_TRUE(WaitFor([&] { return Instances().size() == 3; }, kWait));
   std::set<std::string> seen;
   for (const auto& [id, f] : Instances()) {
-    EXPECT_EQ(f.tags.at("infrakit.group"), "zk");
-    seen.insert(f.tags.at("infrakit.logical_id"));
+    EXPECT_EQ(f.tags.at(spec::kGroupTag), "zk");
+    seen.insert(f.tags.at(spec::kLogicalIdTag));
   }
   EXPECT_EQ(seen, ips);
 
@@ -197,9 +199,9 @@ TEST_F(TutorialTest, ZkConfLowerCaseForm) {
       },
       kWait));
   r = Ctl({"group", "--name", "group", "inspect", "zk"});
-  ExpectSeedTable(r.out, 3,
-                  "instance-[^\t ]+ *\t192\\.168\\.0\\.[456]     infrakit\\.config_sha=[^,]+,"
-                  "infrakit\\.group=zk,infrakit\\.logical_id=192\\.168\\.0\\.[456]");
+  ExpectTutorialTable(r.out, 3,
+                      "instance-[^\t ]+ *\t192\\.168\\.0\\.[456]     infrakit\\.config_sha=[^,]+,"
+                      "infrakit\\.group=zk,infrakit\\.logical_id=192\\.168\\.0\\.[456]");
 
   r = Ctl({"group", "--name", "group", "describe", zk});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -216,8 +218,8 @@ TEST_F(TutorialTest, ZkConfLowerCaseForm) {
   seen.clear();
   for (const auto& [id, f] : files) {
     EXPECT_EQ(f.cpu, 2) << id;
-    EXPECT_EQ(f.tags.at("infrakit.config_sha"), ShaOf(Example("zk-cpu.conf"))) << id;
-    seen.insert(f.tags.at("infrakit.logical_id"));
+    EXPECT_EQ(f.tags.at(spec::kShaTag), ShaOf(Example("zk-cpu.conf"))) << id;
+    seen.insert(f.tags.at(spec::kLogicalIdTag));
   }
   EXPECT_EQ(seen, ips);
   EXPECT_EQ(Ctl({"group", "describe", zk_cpu}).out, "Noop\n");

@@ -1,18 +1,23 @@
-// ValidateGroupSpec and ValidateName: specs straight from gRPC clients, which never went
-// through the config parser.
-#include "client/config/group_config.h"
+// The rules of a group spec on specs straight from gRPC clients, which never went through the
+// config parser (client/config's tests hold the parser to the same rules), and config_sha.
+#include "spec/group_spec.h"
 
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 
-namespace infrakit::client::config {
+namespace infrakit::spec {
 namespace {
 
+using infrakit::flavor::v1::Allocation;
 using infrakit::group::v1::GroupSpec;
+using infrakit::group::v1::UpdatePolicy;
 
 GroupSpec SpecFromText(const std::string& text_proto) {
   GroupSpec spec;
@@ -185,5 +190,104 @@ TEST(ValidateNameTest, Names) {
   }
 }
 
+TEST(ValidateLogicalIdsTest, NamesTheElementThroughTheCallersPath) {
+  auto field_of = [](size_t i) { return absl::StrCat("ips[", i, "]"); };
+  EXPECT_TRUE(ValidateLogicalIds({"a", "b"}, field_of).ok());
+  EXPECT_TRUE(ValidateLogicalIds({}, field_of).ok());
+  EXPECT_EQ(ValidateLogicalIds({"a", "", "b"}, field_of),
+            absl::InvalidArgumentError("ips[1]: a logical ID must not be empty"));
+  EXPECT_EQ(ValidateLogicalIds({"a", "b", "a"}, field_of),
+            absl::InvalidArgumentError("ips[2]: duplicate logical ID \"a\" (also at [0])"));
+}
+
+TEST(IsAllocationKeyTest, SizeLogicalIdsAndIpsInAnyCase) {
+  for (const char* key : {"Size", "size", "SIZE", "LogicalIDs", "logicalids", "IPs", "ips"}) {
+    EXPECT_TRUE(IsAllocationKey(key)) << key;
+  }
+  for (const char* key : {"", "Sizes", "logical_ids", "IP", "UserData"}) {
+    EXPECT_FALSE(IsAllocationKey(key)) << key;
+  }
+}
+
+TEST(UpdateCannotReplaceTest, OnlyCattleWithBothBoundsSetToZero) {
+  Allocation cattle;
+  cattle.set_size(3);
+  Allocation pets;
+  pets.mutable_logical_ids()->add_ids("a");
+  UpdatePolicy policy;
+  policy.mutable_max_surge()->set_count(0);
+  EXPECT_FALSE(UpdateCannotReplace(policy, cattle));  // max_unavailable is the default.
+  policy.mutable_max_unavailable()->set_percent(0);
+  EXPECT_TRUE(UpdateCannotReplace(policy, cattle));
+  EXPECT_FALSE(UpdateCannotReplace(policy, pets));
+  policy.mutable_max_unavailable()->set_count(1);
+  EXPECT_FALSE(UpdateCannotReplace(policy, cattle));
+}
+
+// The original InfraKit tutorial's group as a spec: the properties as a config writes them,
+// without the Size, which lives in the allocation.
+GroupSpec TutorialSpec() {
+  GroupSpec spec;
+  const auto status = google::protobuf::util::JsonStringToMessage(R"({
+      "id": "cattle",
+      "instance": {"plugin": "instance-file",
+                   "properties": {"Note": "Instance properties version 1.0"}},
+      "flavor": {"plugin": "flavor-vanilla",
+                 "properties": {"UserData": ["sudo apt-get update -y",
+                                             "sudo apt-get install -y nginx",
+                                             "sudo service nginx start"],
+                                "Labels": {"tier": "web", "project": "infrakit"}}},
+      "allocation": {"size": 5}})",
+                                                                  &spec);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  return spec;
+}
+
+TEST(ConfigShaTest, KnownAnswer) {
+  // SHA-1 of {"Flavor":{"Plugin":"flavor-vanilla","Properties":{"Labels":{"project":"infrakit",
+  // "tier":"web"},"UserData":[...]}},"Instance":{"Plugin":"instance-file","Properties":{"Note":
+  // "Instance properties version 1.0"}}}, computed independently (Python's json.dumps with
+  // sort_keys and compact separators, hashlib, base64.urlsafe_b64encode).
+  EXPECT_EQ(ConfigSha(TutorialSpec()), "T6cmOAwpx-Juv4jorENVy93KutA=");
+}
+
+TEST(ConfigShaTest, IsPaddedBase64Url) {
+  const std::string sha = ConfigSha(TutorialSpec());
+  ASSERT_EQ(sha.size(), 28u) << sha;  // 20 bytes -> 27 characters + one '='.
+  EXPECT_EQ(sha.back(), '=');
+  for (char c : sha.substr(0, 27)) {
+    EXPECT_TRUE(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')
+        << sha;
+  }
+}
+
+TEST(ConfigShaTest, OnlyThePluginsAndTheirPropertiesCount) {
+  const std::string sha = ConfigSha(TutorialSpec());
+  GroupSpec other = TutorialSpec();
+  other.set_id("other");
+  other.mutable_allocation()->mutable_logical_ids()->add_ids("10.0.0.1");
+  other.mutable_update_policy()->mutable_max_surge()->set_count(2);
+  other.mutable_remediation()->set_enabled(true);
+  EXPECT_EQ(ConfigSha(other), sha);
+
+  other = TutorialSpec();
+  other.mutable_instance()->set_plugin("instance-process");
+  EXPECT_NE(ConfigSha(other), sha);
+  other = TutorialSpec();
+  (*other.mutable_flavor()->mutable_properties()->mutable_fields())["Labels"]
+      .mutable_struct_value()
+      ->mutable_fields()
+      ->erase("tier");
+  EXPECT_NE(ConfigSha(other), sha);
+}
+
+TEST(ConfigShaTest, AbsentPropertiesHashAsEmptyObjects) {
+  GroupSpec absent = TutorialSpec();
+  absent.mutable_instance()->clear_properties();
+  GroupSpec empty = TutorialSpec();
+  empty.mutable_instance()->mutable_properties()->clear_fields();
+  EXPECT_EQ(ConfigSha(absent), ConfigSha(empty));
+}
+
 }  // namespace
-}  // namespace infrakit::client::config
+}  // namespace infrakit::spec

@@ -6,15 +6,15 @@
 // shortest form that reads back to the same double, strings escaped per RFC 8259 (quote,
 // backslash and control characters; other UTF-8 left as is). Two Values that compare equal give
 // the same text, whatever order their Struct maps iterate in.
-#ifndef INFRAKIT_CLIENT_CONFIG_CANONICAL_JSON_H_
-#define INFRAKIT_CLIENT_CONFIG_CANONICAL_JSON_H_
+#ifndef INFRAKIT_SPEC_CANONICAL_JSON_H_
+#define INFRAKIT_SPEC_CANONICAL_JSON_H_
 
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 
-namespace infrakit::client::config {
+namespace infrakit::spec {
 
 // Compact canonical JSON of `value`. A Value with no kind set is written as null; NaN and
 // infinities (which JSON cannot express; only a binary proto can carry them) as the strings
@@ -37,11 +37,13 @@ void AppendJsonString(absl::string_view s, std::string* out);
 // Appends the canonical text of a number (see above) to `out`. Thread-safe (pure).
 void AppendJsonNumber(double number, std::string* out);
 
-// Turns protobuf's JSON parse error ("<what>\n<up to 20 characters either side>\n<spaces>^")
-// into "<what> at line L, column C" of `text`, locating the excerpt when it occurs there once;
-// otherwise returns just <what>. Pure; thread-safe.
-std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error);
+// `s` as a JSON string literal (with quotes), e.g. for quoting a user's text in a message.
+// Thread-safe (pure).
+std::string JsonString(absl::string_view s);
 
-}  // namespace infrakit::client::config
+// The canonical text of a number (see above). Thread-safe (pure).
+std::string JsonNumber(double number);
 
-#endif  // INFRAKIT_CLIENT_CONFIG_CANONICAL_JSON_H_
+}  // namespace infrakit::spec
+
+#endif  // INFRAKIT_SPEC_CANONICAL_JSON_H_

@@ -1,17 +1,13 @@
-#include "client/config/canonical_json.h"
+#include "spec/canonical_json.h"
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
-#include "google/protobuf/map.h"
+#include "common/json_object.h"
 
-namespace infrakit::client::config {
+namespace infrakit::spec {
 namespace {
 
 using google::protobuf::ListValue;
@@ -21,18 +17,6 @@ using google::protobuf::Value;
 // Doubles represent every integer up to 2^53 exactly; past that "integral" says little about
 // what the user wrote, so such numbers keep the general (shortest round-trip) form.
 constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
-
-// A Struct's members in byte order of their keys: protobuf's Map iterates in an unspecified
-// order, and the canonical form must not depend on it.
-std::vector<const google::protobuf::Map<std::string, Value>::value_type*> SortedMembers(
-    const Struct& object) {
-  std::vector<const google::protobuf::Map<std::string, Value>::value_type*> members;
-  members.reserve(object.fields().size());
-  for (const auto& member : object.fields()) members.push_back(&member);
-  std::sort(members.begin(), members.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  return members;
-}
 
 // Writes canonical JSON; `pretty` adds newlines and indentation (`indent` is the current
 // line's indentation, `step` the increment per level).
@@ -72,13 +56,13 @@ class Writer {
     }
     out_->push_back('{');
     bool first = true;
-    for (const auto* member : SortedMembers(object)) {
+    for (const common::JsonMember& member : common::SortedMembers(object)) {
       if (!first) out_->push_back(',');
       first = false;
       NewLine(indent + step_);
-      AppendJsonString(member->first, out_);
+      AppendJsonString(*member.key, out_);
       out_->append(pretty_ ? ": " : ":");
-      WriteValue(member->second, indent + step_);
+      WriteValue(*member.value, indent + step_);
     }
     NewLine(indent);
     out_->push_back('}');
@@ -175,6 +159,18 @@ void AppendJsonNumber(double number, std::string* out) {
   out->append(buffer, result.ptr);
 }
 
+std::string JsonString(absl::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string JsonNumber(double number) {
+  std::string out;
+  AppendJsonNumber(number, &out);
+  return out;
+}
+
 std::string CanonicalJson(const Value& value) {
   std::string out;
   Writer(/*pretty=*/false, /*step=*/0, &out).WriteValue(value, 0);
@@ -193,35 +189,4 @@ std::string PrettyJson(const Value& value, int base_indent, int indent_step) {
   return out;
 }
 
-// Turns protobuf's parse error ("<what>\n<up to 20 characters either side>\n<spaces>^") into
-// "<what> at line L, column C", locating the excerpt in the text when it occurs there once.
-std::string DescribeJsonSyntaxError(absl::string_view text, absl::string_view error) {
-  const size_t first_newline = error.find('\n');
-  const size_t last_newline = error.rfind('\n');
-  if (first_newline == absl::string_view::npos || first_newline == last_newline) {
-    return std::string(error);
-  }
-  const absl::string_view what = error.substr(0, first_newline);
-  const absl::string_view excerpt =
-      error.substr(first_newline + 1, last_newline - first_newline - 1);
-  const absl::string_view caret = error.substr(last_newline + 1);
-  const size_t column_in_excerpt = caret.find('^');
-  const size_t at = text.find(excerpt);
-  if (excerpt.empty() || column_in_excerpt == absl::string_view::npos ||
-      at == absl::string_view::npos || text.find(excerpt, at + 1) != absl::string_view::npos) {
-    return std::string(what);
-  }
-  const size_t offset = std::min(at + column_in_excerpt, text.size());
-  size_t line = 1;
-  size_t line_start = 0;
-  for (size_t i = 0; i < offset; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      line_start = i + 1;
-    }
-  }
-  return absl::StrCat(absl::StripSuffix(what, "."), " at line ", line, ", column ",
-                      offset - line_start + 1);
-}
-
-}  // namespace infrakit::client::config
+}  // namespace infrakit::spec

@@ -1,4 +1,4 @@
-#include "client/config/canonical_json.h"
+#include "spec/canonical_json.h"
 
 #include <cmath>
 #include <limits>
@@ -8,7 +8,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 
-namespace infrakit::client::config {
+namespace infrakit::spec {
 namespace {
 
 using google::protobuf::Struct;
@@ -110,11 +110,12 @@ TEST(CanonicalJsonTest, PrettyHonoursBaseIndent) {
   EXPECT_EQ(PrettyJson(v, 0, /*indent_step=*/1), "{\n \"a\": [\n  1\n ]\n}");
 }
 
-TEST(DescribeJsonSyntaxErrorTest, LocatesTheExcerpt) {
-  EXPECT_EQ(DescribeJsonSyntaxError("{\n \"a\": x}", "Unexpected token.\n\"a\": x}\n     ^"),
-            "Unexpected token at line 2, column 7");
-  EXPECT_EQ(DescribeJsonSyntaxError("{}", "Something odd"), "Something odd");
+TEST(CanonicalJsonTest, JsonStringQuotesAndJsonNumberIsCanonical) {
+  EXPECT_EQ(JsonString("say \"hi\"\n"), "\"say \\\"hi\\\"\\n\"");
+  EXPECT_EQ(JsonNumber(5.0), "5");
+  EXPECT_EQ(JsonNumber(-0.0), "0");
+  EXPECT_EQ(JsonNumber(0.25), "0.25");
 }
 
 }  // namespace
-}  // namespace infrakit::client::config
+}  // namespace infrakit::spec
