@@ -91,12 +91,6 @@ absl::StatusOr<infrakit::group::v1::GroupSpec> ParseGroupConfig(absl::string_vie
 // INVALID_ARGUMENT, each message starting with "<path>: ". Thread-safe.
 absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path);
 
-// Forwarders to the rules of a group spec in spec/group_spec.h, for callers that have not yet
-// switched to infrakit::spec; new code calls infrakit::spec directly.
-using ::infrakit::spec::ConfigSha;
-using ::infrakit::spec::ValidateGroupSpec;
-using ::infrakit::spec::ValidateName;
-
 // The spec as a config in the nested form ("ID", "Properties" with "Instance", "Flavor",
 // "Size" or "LogicalIDs", and "Update" / "Remediation" when set), indented by two spaces, the
 // plugins' properties with sorted keys, ending in a newline. ParseGroupConfig(ToJson(spec))

@@ -7,7 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "client/config/group_config.h"
+#include "spec/group_spec.h"
 #include "glog/logging.h"
 #include "services/group/creation.h"
 #include "services/group/destruction.h"
@@ -23,8 +23,8 @@
 namespace infrakit::services::group {
 namespace {
 
-using ::infrakit::client::config::ConfigSha;
-using ::infrakit::client::config::ValidateGroupSpec;
+using ::infrakit::spec::ConfigSha;
+using ::infrakit::spec::ValidateGroupSpec;
 
 class StreamSubscription : public Subscription {
  public:

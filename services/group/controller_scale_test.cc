@@ -3,7 +3,7 @@
 // nothing between resyncs but the resync.
 #include <string>
 
-#include "client/config/group_config.h"
+#include "spec/group_spec.h"
 #include "gtest/gtest.h"
 #include "services/group/controller.h"
 #include "services/group/testing/harness.h"
@@ -56,7 +56,7 @@ TEST(ScaleTest, TenThousandMembersCostLinearWork) {
 TEST(ScaleTest, ResumingTenThousandListedMembersIsOneBurst) {
   Harness h(Wide());
   h.group = "none";
-  const std::string sha = client::config::ConfigSha(Harness::Cattle("big", kMembers));
+  const std::string sha = spec::ConfigSha(Harness::Cattle("big", kMembers));
   for (int i = 0; i < kMembers; ++i) {
     h.instance->AddExternal({{"infrakit.group", "big"}, {"infrakit.config_sha", sha}});
   }

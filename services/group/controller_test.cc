@@ -8,7 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/config/group_config.h"
+#include "spec/group_spec.h"
 #include "gtest/gtest.h"
 #include "services/group/testing/harness.h"
 
@@ -18,7 +18,7 @@ namespace {
 namespace gv1 = ::infrakit::group::v1;
 namespace fv1 = ::infrakit::flavor::v1;
 namespace iv1 = ::infrakit::instance::v1;
-using ::infrakit::client::config::ConfigSha;
+using ::infrakit::spec::ConfigSha;
 using testing::Harness;
 
 std::set<std::string> Ids(Harness& h, const std::string& group) {

@@ -5,7 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "client/config/group_config.h"
+#include "spec/group_spec.h"
 #include "services/group/batch_call.h"
 #include "services/group/events.h"
 #include "spi/item_status.h"
@@ -261,7 +261,7 @@ const gv1::PluginSpec& Health::MemberFlavorLocked(Group* g, const Member& m, boo
   if (m.sha == g->sha) return g->spec.flavor();
   if (g->update.active() && g->update.has_previous_spec()) {
     if (g->previous_sha_generation != g->update.generation()) {
-      g->previous_sha = client::config::ConfigSha(g->update.previous_spec());
+      g->previous_sha = spec::ConfigSha(g->update.previous_spec());
       g->previous_sha_generation = g->update.generation();
     }
     if (m.sha == g->previous_sha) return g->update.previous_spec().flavor();

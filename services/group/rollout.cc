@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "client/config/group_config.h"
+#include "spec/group_spec.h"
 #include "glog/logging.h"
 #include "services/group/events.h"
 #include "services/group/persistence.h"
@@ -151,7 +151,7 @@ void Rollout::FailLocked(Group* g, const std::string& reason) {
   if (can_roll_back) {
     gv1::GroupSpec failed = g->spec;
     gv1::GroupSpec previous = g->update.previous_spec();
-    const std::string previous_sha = client::config::ConfigSha(previous);
+    const std::string previous_sha = spec::ConfigSha(previous);
     const std::string msg = absl::StrCat("update failed (", reason, "); rolling back to config ",
                                          ShortSha(previous_sha));
     LOG(WARNING) << "group " << g->id << ": " << msg;
