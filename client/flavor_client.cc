@@ -65,7 +65,12 @@ FlavorClient::FlavorClient(std::shared_ptr<grpc::Channel> channel, absl::Duratio
 FlavorClient::~FlavorClient() = default;
 
 absl::Status FlavorClient::Validate(const v1::ValidateRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_).status();
+  return ValidateWithLimits(request).status();
+}
+
+absl::StatusOr<v1::ValidateResponse> FlavorClient::ValidateWithLimits(
+    const v1::ValidateRequest& request) {
+  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_);
 }
 
 absl::StatusOr<v1::PrepareResponse> FlavorClient::Prepare(const v1::PrepareRequest& request) {

@@ -39,6 +39,9 @@ class FlavorClient final : public spi::flavor::FlavorPlugin {
   ~FlavorClient() override;
 
   absl::Status Validate(const spi::flavor::v1::ValidateRequest& request) override;
+  // The Validate RPC's response (max_unavailable).
+  absl::StatusOr<spi::flavor::v1::ValidateResponse> ValidateWithLimits(
+      const spi::flavor::v1::ValidateRequest& request) override;
   absl::StatusOr<spi::flavor::v1::PrepareResponse> Prepare(
       const spi::flavor::v1::PrepareRequest& request) override;
   absl::StatusOr<spi::flavor::v1::HealthyResponse> Healthy(

@@ -25,8 +25,10 @@ FlavorService::~FlavorService() = default;
 
 grpc::ServerUnaryReactor* FlavorService::Validate(grpc::CallbackServerContext* context,
                                                   const v1::ValidateRequest* request,
-                                                  v1::ValidateResponse* /*response*/) {
-  return FinishOnPool(pool_, context, [this, request] { return core_->Validate(*request); });
+                                                  v1::ValidateResponse* response) {
+  return FinishOnPool(pool_, context, [this, request, response] {
+    return Fill(core_->ValidateWithLimits(*request), response);
+  });
 }
 
 grpc::ServerUnaryReactor* FlavorService::Prepare(grpc::CallbackServerContext* context,

@@ -2,6 +2,12 @@
 
 namespace infrakit::spi::flavor {
 
+absl::StatusOr<v1::ValidateResponse> FlavorPlugin::ValidateWithLimits(
+    const v1::ValidateRequest& request) {
+  if (absl::Status s = Validate(request); !s.ok()) return s;
+  return v1::ValidateResponse();
+}
+
 absl::StatusOr<v1::BatchPrepareResponse> FlavorPlugin::BatchPrepare(
     const v1::BatchPrepareRequest& request) {
   if (absl::Status s = CheckBatchSize(request.indexes_size(), "indexes"); !s.ok()) return s;

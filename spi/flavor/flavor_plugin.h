@@ -24,6 +24,13 @@ class FlavorPlugin {
   // Checks flavor properties against the allocation. INVALID_ARGUMENT naming the field.
   virtual absl::Status Validate(const v1::ValidateRequest& request) = 0;
 
+  // Validate's checks and, when they pass, what the flavor says about the allocation: its
+  // ValidateResponse (max_unavailable, the most members that may be down at once; 0 for no
+  // limit). Served as the Validate RPC. The default calls Validate and answers an empty
+  // response; flavors with a limit (an ensemble's quorum) override it.
+  virtual absl::StatusOr<v1::ValidateResponse> ValidateWithLimits(
+      const v1::ValidateRequest& request);
+
   // Returns the spec of a new member: the input spec plus the flavor's init lines, tags (the
   // flavor's win on conflict, every other caller tag is kept) and attachments. Deterministic.
   virtual absl::StatusOr<v1::PrepareResponse> Prepare(const v1::PrepareRequest& request) = 0;
