@@ -30,6 +30,11 @@ std::vector<std::string> ZooCfgLines(const ZookeeperProperties& properties,
     lines.push_back(absl::StrCat("server.", member.id, "=", member.ip, ":", properties.peer_port,
                                  ":", properties.election_port));
   }
+  if (self.observer) {
+    lines.push_back("peerType=observer");
+    lines.push_back(absl::StrCat("server.", self.id, "=", self.ip, ":", properties.peer_port, ":",
+                                 properties.election_port, ":observer"));
+  }
   return lines;
 }
 
@@ -47,7 +52,8 @@ std::string JavaCommand(const ZookeeperProperties& properties) {
 std::string MemberInit(const ZookeeperProperties& properties, const std::vector<Member>& members,
                        const Member& self) {
   std::vector<std::string> lines = {
-      absl::StrCat("# flavor-zookeeper: member ", self.id, " (", self.ip, ") of ", members.size()),
+      absl::StrCat("# flavor-zookeeper: ", self.observer ? "observer " : "member ", self.id, " (",
+                   self.ip, ") of an ensemble of ", members.size()),
       "set -e",
       "ZK_DIR=\"${INFRAKIT_INSTANCE_DIR:-$PWD}\"",
       "mkdir -p \"$ZK_DIR/data\"",

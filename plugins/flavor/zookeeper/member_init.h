@@ -1,5 +1,5 @@
-// The init script that makes an instance a ZooKeeper ensemble member: what flavor-zookeeper's
-// Prepare appends to the spec's init.
+// The init script that makes an instance a ZooKeeper server, a voting member of an ensemble or
+// an observer of it: what flavor-zookeeper's Prepare appends to the spec's init.
 //
 // The script (run by /bin/sh, e.g. by instance-process in the instance's directory) stops at
 // the first failing line, creates <dir>/data, writes <dir>/data/myid and <dir>/zoo.cfg, and
@@ -25,7 +25,10 @@ inline constexpr char kZookeeperClassPath[] =
 // The lines of `self`'s zoo.cfg in an ensemble of `members`: tickTime, initLimit, syncLimit,
 // dataDir ($ZK_DIR/data, expanded by the script), clientPort, clientPortAddress (self's IP), the
 // four-letter words srvr, mntr and ruok, no admin server, and one server.N=ip:peer:election line
-// per member, in ID order. Thread-safe (pure).
+// per voting member, in ID order. For an observer `self`, then peerType=observer and its own
+// server.N=ip:peer:election:observer line: the members need not list it (a ZooKeeper 3.8 leader
+// takes an observer it does not know as a learner), so observers come and go without touching
+// the members. Thread-safe (pure).
 std::vector<std::string> ZooCfgLines(const ZookeeperProperties& properties,
                                      const std::vector<Member>& members, const Member& self);
 
@@ -33,7 +36,8 @@ std::vector<std::string> ZooCfgLines(const ZookeeperProperties& properties,
 // Thread-safe (pure).
 std::string JavaCommand(const ZookeeperProperties& properties);
 
-// The whole script for `self` (one line per element, no trailing newline). Thread-safe (pure).
+// The whole script for `self` (lines joined by newlines, no trailing newline). Thread-safe
+// (pure).
 std::string MemberInit(const ZookeeperProperties& properties, const std::vector<Member>& members,
                        const Member& self);
 

@@ -29,6 +29,27 @@ TEST(MemberInitTest, GoldenZooCfg) {
             "server.3=127.0.0.13:2888:3888");
 }
 
+TEST(MemberInitTest, GoldenObserverZooCfg) {
+  const Member observer = {101, "127.0.0.14", true};
+  EXPECT_EQ(absl::StrJoin(ZooCfgLines(ZookeeperProperties(), kMembers, observer), "\n"),
+            "tickTime=2000\n"
+            "initLimit=10\n"
+            "syncLimit=5\n"
+            "dataDir=$ZK_DIR/data\n"
+            "clientPort=2181\n"
+            "clientPortAddress=127.0.0.14\n"
+            "4lw.commands.whitelist=srvr,mntr,ruok\n"
+            "admin.enableServer=false\n"
+            "server.1=127.0.0.11:2888:3888\n"
+            "server.2=127.0.0.12:2888:3888\n"
+            "server.3=127.0.0.13:2888:3888\n"
+            "peerType=observer\n"
+            "server.101=127.0.0.14:2888:3888:observer");
+  EXPECT_THAT(MemberInit(ZookeeperProperties(), kMembers, observer),
+              ::testing::StartsWith("# flavor-zookeeper: observer 101 (127.0.0.14) of an "
+                                    "ensemble of 3\n"));
+}
+
 TEST(MemberInitTest, PortsAndTimesFromTheProperties) {
   ZookeeperProperties properties;
   properties.client_port = 12181;
@@ -47,7 +68,7 @@ TEST(MemberInitTest, GoldenScript) {
   properties.jvm_flags = {"-Dzookeeper.snapCount=100", "-Dodd='x'"};
   const std::string script = MemberInit(properties, kMembers, kMembers[2]);
   const std::string expected_start =
-      "# flavor-zookeeper: member 3 (127.0.0.13) of 3\n"
+      "# flavor-zookeeper: member 3 (127.0.0.13) of an ensemble of 3\n"
       "set -e\n"
       "ZK_DIR=\"${INFRAKIT_INSTANCE_DIR:-$PWD}\"\n"
       "mkdir -p \"$ZK_DIR/data\"\n"

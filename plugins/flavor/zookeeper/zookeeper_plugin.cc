@@ -77,14 +77,14 @@ void RunBounded(int n, int concurrency, const Run& run) {
   for (std::thread& thread : threads) thread.join();
 }
 
-// The properties, the ensemble and the member `logical_id` is, for Prepare.
+// The init script of the server at `logical_id` in the group's ensemble, for Prepare.
 absl::StatusOr<std::string> InitFor(const ZookeeperProperties& properties,
                                     const v1::Allocation& allocation,
                                     const std::string& logical_id) {
-  auto members = EnsembleOf(allocation);
-  if (!members.ok()) return members.status();
-  for (const Member& member : *members) {
-    if (member.ip == logical_id) return MemberInit(properties, *members, member);
+  auto ensemble = EnsembleOf(properties, allocation);
+  if (!ensemble.ok()) return ensemble.status();
+  for (const Member& server : ensemble->allocated) {
+    if (server.ip == logical_id) return MemberInit(properties, ensemble->members, server);
   }
   return absl::InvalidArgumentError(
       absl::StrCat("LogicalID: \"", logical_id, "\" is not one of the allocation's LogicalIDs"));
@@ -100,13 +100,15 @@ absl::Status ZookeeperPlugin::Validate(const v1::ValidateRequest& request) {
 
 absl::StatusOr<v1::ValidateResponse> ZookeeperPlugin::ValidateWithLimits(
     const v1::ValidateRequest& request) {
-  if (auto parsed = ParseZookeeperProperties(request.properties()); !parsed.ok()) {
-    return parsed.status();
-  }
-  auto members = EnsembleOf(request.allocation());
-  if (!members.ok()) return members.status();
+  auto properties = ParseZookeeperProperties(request.properties());
+  if (!properties.ok()) return properties.status();
+  auto ensemble = EnsembleOf(*properties, request.allocation());
+  if (!ensemble.ok()) return ensemble.status();
   v1::ValidateResponse response;
-  response.set_max_unavailable(MaxUnavailable(static_cast<int>(members->size())));
+  // Observers do not vote: any number may be down without the ensemble losing its quorum.
+  if (properties->mode == ZookeeperProperties::Mode::kMember) {
+    response.set_max_unavailable(MaxUnavailable(static_cast<int>(ensemble->members.size())));
+  }
   return response;
 }
 

@@ -1,4 +1,6 @@
-// flavor-zookeeper: a ZooKeeper 3.8 ensemble, one member per logical ID (an IPv4 address).
+// flavor-zookeeper: a ZooKeeper 3.8 ensemble, one server per logical ID (an IPv4 address): the
+// voting members ("Mode": "member", the default) or observers of them ("Mode": "observer" with
+// the members' addresses in "Members"), see zookeeper_properties.h.
 //
 // Prepare appends to the spec's init the script that writes the member's myid and zoo.cfg and
 // runs ZooKeeper in the foreground (member_init.h); with instance-process and no Command, that
@@ -15,9 +17,12 @@
 // carries on as long as a quorum is left (a group's rolling update keeps at most
 // max_unavailable members down, see Validate).
 //
-// Observers are not supported: ZooKeeper 3.8 only lets a server join an ensemble whose members
-// list it in their static config (or add it with dynamic reconfiguration), and cattle observers
-// have no addresses the members could list in advance. "Mode": "observer" is refused.
+// Observers use static configuration: an observer's zoo.cfg lists the members and itself (with
+// peerType=observer); the members' does not list the observers. ZooKeeper 3.8's leader accepts
+// a learner it does not know ("not in the current config") and serves it as an observer, also
+// after a leader election (checked with a real ensemble, see tests/e2e/zookeeper), so no dynamic
+// reconfiguration is needed and observer groups come and go without touching the members.
+// Observers are pets like the members: each server needs its own address.
 #ifndef INFRAKIT_PLUGINS_FLAVOR_ZOOKEEPER_ZOOKEEPER_PLUGIN_H_
 #define INFRAKIT_PLUGINS_FLAVOR_ZOOKEEPER_ZOOKEEPER_PLUGIN_H_
 
@@ -43,7 +48,8 @@ class ZookeeperPlugin : public spi::flavor::FlavorPlugin {
   // addresses). INVALID_ARGUMENT naming the field.
   absl::Status Validate(const v1::ValidateRequest& request) override;
 
-  // Validate's checks, and the ensemble's limit: max_unavailable = (n - 1) / 2 for n members.
+  // Validate's checks, and the ensemble's limit: max_unavailable = (n - 1) / 2 for a group of n
+  // members; none (0) for observers.
   absl::StatusOr<v1::ValidateResponse> ValidateWithLimits(
       const v1::ValidateRequest& request) override;
 

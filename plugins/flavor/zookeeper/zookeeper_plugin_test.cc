@@ -77,6 +77,28 @@ TEST(ZookeeperPluginTest, PrepareAppendsTheMembersScriptAndKeepsTheSpec) {
   EXPECT_THAT(plugin.Prepare(request).status().message(), HasSubstr("LogicalID"));
 }
 
+TEST(ZookeeperPluginTest, ObserversHaveNoLimitAndTheirOwnScript) {
+  ZookeeperPlugin plugin;
+  v1::ValidateRequest validate;
+  *validate.mutable_properties() =
+      Json(R"({"Mode": "observer", "Members": ["127.0.0.11", "127.0.0.12", "127.0.0.13"]})");
+  *validate.mutable_allocation() = Ips({"127.0.0.14", "127.0.0.15"});
+  auto limits = plugin.ValidateWithLimits(validate);
+  ASSERT_TRUE(limits.ok()) << limits.status();
+  EXPECT_EQ(limits->max_unavailable(), 0);
+
+  v1::PrepareRequest request;
+  *request.mutable_properties() = validate.properties();
+  *request.mutable_allocation() = validate.allocation();
+  request.mutable_spec()->set_logical_id("127.0.0.15");
+  auto prepared = plugin.Prepare(request);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_THAT(prepared->spec().init(), HasSubstr("echo 102 > \"$ZK_DIR/data/myid\""));
+  EXPECT_THAT(prepared->spec().init(),
+              HasSubstr("server.3=127.0.0.13:2888:3888\npeerType=observer\n"
+                        "server.102=127.0.0.15:2888:3888:observer\n"));
+}
+
 TEST(ZookeeperPluginTest, LeaderIsHealthyAndLast) {
   FakeSrvrServer server(FakeSrvrServer::Behavior::kAnswer,
                         "Zxid: 0x100000002\nMode: leader\nNode count: 5\n");

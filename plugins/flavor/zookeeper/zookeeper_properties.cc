@@ -83,15 +83,74 @@ absl::Status ParseJvmFlags(const Value& value, std::vector<std::string>* out) {
   return absl::OkStatus();
 }
 
-absl::Status ParseMode(const Value& value) {
+absl::Status ParseMode(const Value& value, ZookeeperProperties::Mode* out) {
   if (value.kind_case() != Value::kStringValue) return Invalid("Mode", "want a string");
   const std::string& mode = value.string_value();
-  if (absl::EqualsIgnoreCase(mode, "member")) return absl::OkStatus();
-  if (absl::EqualsIgnoreCase(mode, "observer")) {
-    return Invalid("Mode",
-                   "\"observer\" is not supported: every member of a group is a voting member");
+  if (absl::EqualsIgnoreCase(mode, "member")) {
+    *out = ZookeeperProperties::Mode::kMember;
+  } else if (absl::EqualsIgnoreCase(mode, "observer")) {
+    *out = ZookeeperProperties::Mode::kObserver;
+  } else {
+    return Invalid("Mode", absl::StrCat("\"", mode, "\" is not \"member\" or \"observer\""));
   }
-  return Invalid("Mode", absl::StrCat("\"", mode, "\" is not one of \"member\""));
+  return absl::OkStatus();
+}
+
+// `ips` sorted by address (127.0.0.9 before 127.0.0.10). INVALID_ARGUMENT naming
+// "<field>[i]" for one that is not an IPv4 address or given twice.
+template <typename Strings>
+absl::StatusOr<std::vector<std::string>> SortedIps(const Strings& ips, absl::string_view field) {
+  std::vector<std::pair<uint32_t, std::string>> sorted;
+  std::set<std::string> seen;
+  int i = 0;
+  for (const std::string& ip : ips) {
+    const std::string where = absl::StrCat(field, "[", i++, "]");
+    in_addr address;
+    if (inet_pton(AF_INET, ip.c_str(), &address) != 1) {
+      return Invalid(where, absl::StrCat("\"", ip, "\" is not an IPv4 address"));
+    }
+    if (!seen.insert(ip).second) return Invalid(where, absl::StrCat("\"", ip, "\" given twice"));
+    sorted.emplace_back(ntohl(address.s_addr), ip);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::string> out;
+  for (auto& [number, ip] : sorted) out.push_back(std::move(ip));
+  return out;
+}
+
+absl::Status ParseMembers(const Value& value, std::vector<std::string>* out) {
+  if (value.kind_case() != Value::kListValue) {
+    return Invalid("Members", "want a list of IPv4 addresses");
+  }
+  std::vector<std::string> ips;
+  for (int i = 0; i < value.list_value().values_size(); ++i) {
+    const Value& item = value.list_value().values(i);
+    if (item.kind_case() != Value::kStringValue) {
+      return Invalid(absl::StrCat("Members[", i, "]"), "want a string");
+    }
+    ips.push_back(item.string_value());
+  }
+  if (ips.empty()) return Invalid("Members", "empty: observers need the members' addresses");
+  if (ips.size() > kMaxMembers) {
+    return Invalid("Members", absl::StrCat(ips.size(), " members; at most ", kMaxMembers));
+  }
+  auto sorted = SortedIps(ips, "Members");
+  if (!sorted.ok()) return sorted.status();
+  *out = *std::move(sorted);
+  return absl::OkStatus();
+}
+
+// Members is for observers, and they need it.
+absl::Status CheckMode(const ZookeeperProperties& p) {
+  if (p.mode == ZookeeperProperties::Mode::kObserver && p.members.empty()) {
+    return Invalid("Members", "required with \"Mode\": \"observer\" (the members' addresses)");
+  }
+  if (p.mode == ZookeeperProperties::Mode::kMember && !p.members.empty()) {
+    return Invalid("Members",
+                   "only for \"Mode\": \"observer\" (a group of members is the ensemble: its "
+                   "LogicalIDs are the members)");
+  }
+  return absl::OkStatus();
 }
 
 // The whole-number properties: their ranges and where they go.
@@ -123,7 +182,7 @@ absl::Status CheckDistinctPorts(const ZookeeperProperties& p) {
 const std::vector<std::string>& ZookeeperPropertyKeys() {
   static const auto* const kKeys = new std::vector<std::string>{
       "ClientPort", "PeerPort", "ElectionPort", "TickTime", "InitLimit", "SyncLimit",
-      "JvmHeapMB",  "JvmFlags", "Mode",         "Labels",   "Tags",
+      "JvmHeapMB",  "JvmFlags", "Mode",         "Members",  "Labels",    "Tags",
   };
   return *kKeys;
 }
@@ -149,44 +208,54 @@ absl::StatusOr<ZookeeperProperties> ParseZookeeperProperties(
     } else if (key == "JvmFlags") {
       status = ParseJvmFlags(*value, &out.jvm_flags);
     } else if (key == "Mode") {
-      status = ParseMode(*value);
+      status = ParseMode(*value, &out.mode);
+    } else if (key == "Members") {
+      status = ParseMembers(*value, &out.members);
     } else if (key == "Labels" || key == "Tags") {
       status = ParseTags(*value, key, &out.tags);
     }
     if (!status.ok()) return status;
   }
   if (absl::Status s = CheckDistinctPorts(out); !s.ok()) return s;
+  if (absl::Status s = CheckMode(out); !s.ok()) return s;
   return out;
 }
 
-absl::StatusOr<std::vector<Member>> EnsembleOf(
-    const ::infrakit::flavor::v1::Allocation& allocation) {
+absl::StatusOr<Ensemble> EnsembleOf(const ZookeeperProperties& properties,
+                                    const ::infrakit::flavor::v1::Allocation& allocation) {
   if (!allocation.has_logical_ids()) {
     return Invalid("Allocation",
-                   "ZooKeeper members are pets: give LogicalIDs (their IPv4 addresses), not a "
+                   "ZooKeeper servers are pets: give LogicalIDs (their IPv4 addresses), not a "
                    "Size");
   }
   const auto& ids = allocation.logical_ids().ids();
-  if (ids.empty()) return Invalid("Allocation.LogicalIDs", "empty: an ensemble needs a member");
-  std::vector<std::pair<uint32_t, std::string>> sorted;
-  std::set<std::string> seen;
-  for (int i = 0; i < ids.size(); ++i) {
-    const std::string field = absl::StrCat("Allocation.LogicalIDs[", i, "]");
-    in_addr address;
-    if (inet_pton(AF_INET, ids[i].c_str(), &address) != 1) {
-      return Invalid(field, absl::StrCat("\"", ids[i], "\" is not an IPv4 address"));
-    }
-    if (!seen.insert(ids[i]).second) {
-      return Invalid(field, absl::StrCat("\"", ids[i], "\" given twice"));
-    }
-    sorted.emplace_back(ntohl(address.s_addr), ids[i]);
+  if (ids.empty()) return Invalid("Allocation.LogicalIDs", "empty: a group needs a server");
+  auto allocated = SortedIps(ids, "Allocation.LogicalIDs");
+  if (!allocated.ok()) return allocated.status();
+  const bool observers = properties.mode == ZookeeperProperties::Mode::kObserver;
+  if (!observers && allocated->size() > kMaxMembers) {
+    return Invalid("Allocation.LogicalIDs",
+                   absl::StrCat(allocated->size(), " members; at most ", kMaxMembers));
   }
-  std::sort(sorted.begin(), sorted.end());
-  std::vector<Member> members;
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    members.push_back({static_cast<int>(i) + 1, sorted[i].second});
+  Ensemble ensemble;
+  const std::vector<std::string>& members = observers ? properties.members : *allocated;
+  for (size_t i = 0; i < members.size(); ++i) {
+    ensemble.members.push_back({static_cast<int>(i) + 1, members[i], false});
   }
-  return members;
+  if (!observers) {
+    ensemble.allocated = ensemble.members;
+    return ensemble;
+  }
+  for (size_t i = 0; i < allocated->size(); ++i) {
+    const std::string& ip = (*allocated)[i];
+    if (std::find(members.begin(), members.end(), ip) != members.end()) {
+      const int listed = static_cast<int>(std::find(ids.begin(), ids.end(), ip) - ids.begin());
+      return Invalid(absl::StrCat("Allocation.LogicalIDs[", listed, "]"),
+                     absl::StrCat("\"", ip, "\" is one of the Members"));
+    }
+    ensemble.allocated.push_back({kFirstObserverId + static_cast<int>(i) + 1, ip, true});
+  }
+  return ensemble;
 }
 
 int MaxUnavailable(int members) { return members > 0 ? (members - 1) / 2 : 0; }

@@ -76,7 +76,15 @@ TEST(ZookeeperPropertiesTest, EveryRefusalNamesItsField) {
       {R"({"JvmFlags": ["-Xss1m", 3]})", "JvmFlags[1]: want a string"},
       {R"({"JvmFlags": ["rm -rf"]})", "JvmFlags[0]: \"rm -rf\" is not a JVM flag"},
       {R"({"Mode": "banana"})", "Mode: \"banana\""},
-      {R"({"Mode": "observer"})", "Mode: \"observer\" is not supported"},
+      {R"({"Mode": "observer"})", "Members: required"},
+      {R"({"Members": ["127.0.0.11"]})", "Members: only for"},
+      {R"({"Mode": "observer", "Members": "127.0.0.11"})", "Members: want a list"},
+      {R"({"Mode": "observer", "Members": []})", "Members: empty"},
+      {R"({"Mode": "observer", "Members": ["127.0.0.11", 12]})", "Members[1]: want a string"},
+      {R"({"Mode": "observer", "Members": ["127.0.0.11", "zk-2"]})",
+       "Members[1]: \"zk-2\" is not an IPv4 address"},
+      {R"({"Mode": "observer", "Members": ["127.0.0.11", "127.0.0.11"]})",
+       "Members[1]: \"127.0.0.11\" given twice"},
       {R"({"Mode": 1})", "Mode: want a string"},
       {R"({"Labels": {"a": 1}})", "Labels.a: want a string"},
       {R"({"Labels": {}, "Tags": {}})", "Tags: Labels is given too"},
@@ -90,8 +98,11 @@ TEST(ZookeeperPropertiesTest, EveryRefusalNamesItsField) {
 }
 
 TEST(ZookeeperPropertiesTest, MembersAreNumberedInAddressOrder) {
-  auto members = EnsembleOf(Ips({"127.0.0.13", "127.0.0.9", "127.0.0.11"}));
-  ASSERT_TRUE(members.ok()) << members.status();
+  auto ensemble = EnsembleOf(ZookeeperProperties(), Ips({"127.0.0.13", "127.0.0.9", "127.0.0.11"}));
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  const std::vector<Member>* members = &ensemble->members;
+  EXPECT_EQ(ensemble->allocated.size(), 3);
+  EXPECT_FALSE((*members)[0].observer);
   ASSERT_EQ(members->size(), 3);
   EXPECT_EQ((*members)[0].ip, "127.0.0.9");
   EXPECT_EQ((*members)[0].id, 1);
@@ -100,22 +111,49 @@ TEST(ZookeeperPropertiesTest, MembersAreNumberedInAddressOrder) {
   EXPECT_EQ((*members)[2].ip, "127.0.0.13");
   EXPECT_EQ((*members)[2].id, 3);
   // The listed order does not matter.
-  auto reordered = EnsembleOf(Ips({"127.0.0.11", "127.0.0.13", "127.0.0.9"}));
+  auto reordered =
+      EnsembleOf(ZookeeperProperties(), Ips({"127.0.0.11", "127.0.0.13", "127.0.0.9"}));
   ASSERT_TRUE(reordered.ok());
-  EXPECT_EQ((*reordered)[1].ip, "127.0.0.11");
-  EXPECT_EQ((*reordered)[1].id, 2);
+  EXPECT_EQ(reordered->members[1].ip, "127.0.0.11");
+  EXPECT_EQ(reordered->members[1].id, 2);
 }
 
 TEST(ZookeeperPropertiesTest, BadAllocationsNameTheField) {
   ::infrakit::flavor::v1::Allocation size;
   size.set_size(3);
-  EXPECT_THAT(EnsembleOf(size).status().message(), HasSubstr("Allocation: "));
-  EXPECT_THAT(EnsembleOf(Ips({})).status().message(), HasSubstr("Allocation.LogicalIDs: empty"));
-  EXPECT_THAT(EnsembleOf(Ips({"127.0.0.1", "zk-1"})).status().message(),
+  EXPECT_THAT(EnsembleOf(ZookeeperProperties(), size).status().message(),
+              HasSubstr("Allocation: "));
+  EXPECT_THAT(EnsembleOf(ZookeeperProperties(), Ips({})).status().message(),
+              HasSubstr("Allocation.LogicalIDs: empty"));
+  EXPECT_THAT(EnsembleOf(ZookeeperProperties(), Ips({"127.0.0.1", "zk-1"})).status().message(),
               HasSubstr("Allocation.LogicalIDs[1]: \"zk-1\" is not an IPv4 address"));
-  EXPECT_THAT(EnsembleOf(Ips({"127.0.0.1", "127.0.0.2", "127.0.0.1"})).status().message(),
+  EXPECT_THAT(EnsembleOf(ZookeeperProperties(), Ips({"127.0.0.1", "127.0.0.2", "127.0.0.1"}))
+                  .status()
+                  .message(),
               HasSubstr("Allocation.LogicalIDs[2]: \"127.0.0.1\" given twice"));
-  EXPECT_EQ(EnsembleOf(size).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(EnsembleOf(ZookeeperProperties(), size).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ZookeeperPropertiesTest, ObserversAreNumberedAboveTheMembers) {
+  auto properties = ParseZookeeperProperties(
+      Json(R"({"mode": "Observer", "members": ["127.0.0.12", "127.0.0.11", "127.0.0.13"]})"));
+  ASSERT_TRUE(properties.ok()) << properties.status();
+  auto ensemble = EnsembleOf(*properties, Ips({"127.0.0.15", "127.0.0.14"}));
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  ASSERT_EQ(ensemble->members.size(), 3);
+  EXPECT_EQ(ensemble->members[0].ip, "127.0.0.11");
+  EXPECT_EQ(ensemble->members[0].id, 1);
+  EXPECT_FALSE(ensemble->members[0].observer);
+  ASSERT_EQ(ensemble->allocated.size(), 2);
+  EXPECT_EQ(ensemble->allocated[0].ip, "127.0.0.14");
+  EXPECT_EQ(ensemble->allocated[0].id, 101);
+  EXPECT_TRUE(ensemble->allocated[0].observer);
+  EXPECT_EQ(ensemble->allocated[1].id, 102);
+
+  auto overlap = EnsembleOf(*properties, Ips({"127.0.0.14", "127.0.0.12"}));
+  EXPECT_THAT(overlap.status().message(),
+              HasSubstr("Allocation.LogicalIDs[1]: \"127.0.0.12\" is one of the Members"));
 }
 
 TEST(ZookeeperPropertiesTest, MaxUnavailableKeepsAQuorum) {

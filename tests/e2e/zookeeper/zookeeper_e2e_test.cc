@@ -1,8 +1,10 @@
 // A real ZooKeeper 3.8 ensemble under InfraKit: infrakit-group watches three members on
-// 127.0.0.61-63, run by infrakit-instance-process and prepared and probed by
-// infrakit-flavor-zookeeper. Data written through one member is read through another; the
+// 127.0.0.61-63 and a group of one observer on 127.0.0.64, run by infrakit-instance-process and
+// prepared and probed by infrakit-flavor-zookeeper. Data written through one member is read
+// through another and through the observer (which the members' config does not list); the
 // leader, killed with SIGKILL, is replaced under its logical ID, rejoins, and the data is still
-// there; destroying the group leaves no server process and no data directory.
+// there, also through the observer; destroying the groups leaves no server process and no data
+// directory.
 //
 // Needs Debian's `zookeeper` package (scripts/setup.sh installs it): the servers and the
 // ZooKeeper CLI (zkCli.sh) used to write and read a znode.
@@ -24,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "infrakit/group/v1/group.pb.h"
 #include "plugins/flavor/zookeeper/srvr_probe.h"
 #include "tests/e2e/process/process_e2e.h"
 #include "tests/testing/wait_for.h"
@@ -31,7 +34,11 @@
 namespace infrakit::testing {
 namespace {
 
+namespace gv1 = ::infrakit::group::v1;
+
 constexpr char kGroup[] = "zk-e2e";
+constexpr char kObservers[] = "zk-e2e-observers";
+constexpr char kObserver[] = "127.0.0.64";
 const std::vector<std::string> kMembers = {"127.0.0.61", "127.0.0.62", "127.0.0.63"};
 constexpr char kZkCli[] = "/usr/share/zookeeper/bin/zkCli.sh";
 
@@ -85,7 +92,7 @@ class ZookeeperE2eTest : public ProcessE2eTest {
       GTEST_SKIP() << "Debian's zookeeper package is not installed (scripts/setup.sh installs it)";
     }
     std::vector<std::pair<std::string, int>> addresses;
-    for (const std::string& ip : kMembers) {
+    for (const std::string& ip : {kMembers[0], kMembers[1], kMembers[2], std::string(kObserver)}) {
       for (int port : {2181, 2888, 3888}) addresses.emplace_back(ip, port);
     }
     ASSERT_TRUE(StartPlugins({}, addresses));
@@ -121,6 +128,12 @@ TEST_F(ZookeeperE2eTest, EnsembleServesSurvivesItsLeadersDeathAndGoesAway) {
   Ran read = ZkCli(kMembers[2], "get /infrakit-e2e");
   EXPECT_EQ(LastLine(read.output), "hello") << read.output;
 
+  // An observer joins the running ensemble and serves the same data.
+  ASSERT_FALSE(Watch(LoadConfig("tests/e2e/zookeeper/zk-e2e-observers.json")).empty());
+  ASSERT_TRUE(WaitHealthy(kObservers, 1)) << AllLogs();
+  read = ZkCli(kObserver, "get /infrakit-e2e");
+  EXPECT_EQ(LastLine(read.output), "hello") << read.output;
+
   // kill -9 of the leader: the group replaces it under the same logical ID and it rejoins.
   std::string leader;
   ASSERT_TRUE(WaitFor([&] { return !(leader = Leader()).empty(); }, kE2eWait, kE2ePause));
@@ -143,11 +156,25 @@ TEST_F(ZookeeperE2eTest, EnsembleServesSurvivesItsLeadersDeathAndGoesAway) {
   EXPECT_EQ(ids.count(replacement), 1) << group->DebugString();
   EXPECT_EQ(ids.count(old_instance), 0) << group->DebugString();
 
-  // The replaced member has the data (synced from the new leader).
+  // The replaced member has the data (synced from the new leader); the observer follows the new
+  // leader: a write through it reaches the members.
   read = ZkCli(leader, "get /infrakit-e2e");
   EXPECT_EQ(LastLine(read.output), "hello") << read.output;
+  ASSERT_TRUE(WaitHealthy(kObservers, 1)) << AllLogs();
+  created = ZkCli(kObserver, "create /infrakit-e2e-observer seen");
+  EXPECT_TRUE(absl::StrContains(created.output, "Created /infrakit-e2e-observer"))
+      << created.output;
+  read = ZkCli(leader, "get /infrakit-e2e-observer");
+  EXPECT_EQ(LastLine(read.output), "seen") << read.output;
 
-  // Destroying the group stops every server and deletes every instance's directory (its data).
+  // Destroying the groups stops every server and deletes every instance's directory (its data).
+  gv1::DestroyGroupRequest destroy;
+  destroy.set_id(kObservers);
+  auto destroyed = groups_->DestroyGroup(destroy);
+  ASSERT_TRUE(destroyed.ok()) << destroyed.status() << AllLogs();
+  watched_.erase(kObservers);
+  EXPECT_TRUE(InstancesWithProcesses(instances_dir(), kObservers).empty());
+  EXPECT_FALSE(Listening(kObserver, 2181));
   Destroy(kGroup);
   std::vector<std::string> left;
   if (DIR* dir = opendir(instances_dir().c_str())) {
