@@ -58,6 +58,43 @@ class FlavorClientTest : public ::testing::Test {
   std::unique_ptr<FlavorClient> client_;
 };
 
+// A core that answers a limit on members down at once, as an ensemble's flavor does.
+class LimitingPlugin final : public spi::flavor::FlavorPlugin {
+ public:
+  absl::Status Validate(const v1::ValidateRequest& request) override {
+    return ValidateAllocation(request).status();
+  }
+  absl::StatusOr<v1::ValidateResponse> ValidateAllocation(const v1::ValidateRequest&) override {
+    v1::ValidateResponse response;
+    response.set_max_unavailable(2);
+    return response;
+  }
+  absl::StatusOr<v1::PrepareResponse> Prepare(const v1::PrepareRequest&) override {
+    return v1::PrepareResponse();
+  }
+  absl::StatusOr<v1::HealthyResponse> Healthy(const v1::HealthyRequest&) override {
+    return v1::HealthyResponse();
+  }
+  absl::Status Drain(const v1::DrainRequest&) override { return absl::OkStatus(); }
+};
+
+TEST_F(FlavorClientTest, ValidateAllocationCarriesTheResponse) {
+  FlavorService service(std::make_shared<LimitingPlugin>());
+  auto server = TestServer::Start(dir_.Join("limiting.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  FlavorClient client((*server)->NewChannel());
+  absl::StatusOr<v1::ValidateResponse> response = client.ValidateAllocation(v1::ValidateRequest());
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->max_unavailable(), 2);
+  EXPECT_TRUE(client.Validate(v1::ValidateRequest()).ok());
+  // A core without limits answers none.
+  v1::ValidateRequest sized;
+  sized.mutable_allocation()->set_size(3);
+  response = client_->ValidateAllocation(sized);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->max_unavailable(), 0);
+}
+
 TEST_F(FlavorClientTest, EveryCallRoundTrips) {
   v1::ValidateRequest validate;
   validate.mutable_allocation()->set_size(3);

@@ -7,8 +7,8 @@
 namespace infrakit::client {
 
 const std::vector<std::string>& BundledPluginNames() {
-  static const auto* const kNames =
-      new std::vector<std::string>{"group", "instance-file", "flavor-vanilla", "instance-process"};
+  static const auto* const kNames = new std::vector<std::string>{
+      "group", "instance-file", "flavor-vanilla", "instance-process", "flavor-zookeeper"};
   return *kNames;
 }
 

@@ -12,8 +12,8 @@
 namespace infrakit::client {
 
 // The plugins InfraKit bundles, by their default names: what `infrakitctl plugin start NAME`
-// can run (group, instance-file, flavor-vanilla, instance-process). infrakitctl's own list of
-// their binaries is tested to name the same plugins.
+// can run (group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper).
+// infrakitctl's own list of their binaries is tested to name the same plugins.
 const std::vector<std::string>& BundledPluginNames();
 
 // How to start plugin `name` so that it listens in `plugins_dir`: for a bundled plugin

@@ -57,6 +57,30 @@ class FailingBatchPlugin final : public spi::flavor::FlavorPlugin {
   const absl::Status status_;
 };
 
+// A core with a limit on members down at once: what an ensemble's flavor answers.
+class LimitingPlugin final : public spi::flavor::FlavorPlugin {
+ public:
+  absl::Status Validate(const v1::ValidateRequest& request) override {
+    return ValidateAllocation(request).status();
+  }
+  absl::StatusOr<v1::ValidateResponse> ValidateAllocation(
+      const v1::ValidateRequest& request) override {
+    if (!request.allocation().has_logical_ids()) {
+      return absl::InvalidArgumentError("Allocation: want logical IDs");
+    }
+    v1::ValidateResponse response;
+    response.set_max_unavailable((request.allocation().logical_ids().ids_size() - 1) / 2);
+    return response;
+  }
+  absl::StatusOr<v1::PrepareResponse> Prepare(const v1::PrepareRequest&) override {
+    return v1::PrepareResponse();
+  }
+  absl::StatusOr<v1::HealthyResponse> Healthy(const v1::HealthyRequest&) override {
+    return v1::HealthyResponse();
+  }
+  absl::Status Drain(const v1::DrainRequest&) override { return absl::OkStatus(); }
+};
+
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(absl::Duration deadline = kWait) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
@@ -82,6 +106,28 @@ class FlavorServiceTest : public ::testing::Test {
   std::unique_ptr<TestServer> server_;
   std::unique_ptr<v1::FlavorService::Stub> stub_;
 };
+
+TEST_F(FlavorServiceTest, ValidateAnswersTheCoresLimits) {
+  Serve(std::make_shared<LimitingPlugin>());
+  v1::ValidateRequest request;
+  for (const char* ip : {"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5"}) {
+    request.mutable_allocation()->mutable_logical_ids()->add_ids(ip);
+  }
+  v1::ValidateResponse response;
+  ASSERT_TRUE(stub_->Validate(ContextWithDeadline().get(), request, &response).ok());
+  EXPECT_EQ(response.max_unavailable(), 2);
+  request.mutable_allocation()->set_size(5);
+  EXPECT_EQ(stub_->Validate(ContextWithDeadline().get(), request, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(FlavorServiceTest, ValidateOfACoreWithoutLimitsAnswersNone) {
+  v1::ValidateResponse response;
+  v1::ValidateRequest request;
+  request.mutable_allocation()->set_size(3);
+  ASSERT_TRUE(stub_->Validate(ContextWithDeadline().get(), request, &response).ok());
+  EXPECT_EQ(response.max_unavailable(), 0);
+}
 
 TEST_F(FlavorServiceTest, BatchPrepareAnswersWhatPrepareWouldForEachIndexInOrder) {
   v1::BatchPrepareRequest request;

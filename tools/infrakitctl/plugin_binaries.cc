@@ -43,6 +43,8 @@ const std::vector<BundledPlugin>& BundledPlugins() {
        "init lines, tags and attachments; optional health probes"},
       {"instance-process", "infrakit-instance-process", "plugins/instance/process",
        "instances as supervised local processes"},
+      {"flavor-zookeeper", "infrakit-flavor-zookeeper", "plugins/flavor/zookeeper",
+       "ZooKeeper 3.8 ensemble members on pets' IP addresses (needs Debian's zookeeper)"},
   };
   return *kPlugins;
 }

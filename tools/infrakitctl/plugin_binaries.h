@@ -18,7 +18,7 @@ struct BundledPlugin {
   std::string summary;  // one line for --help
 };
 
-// group, instance-file, flavor-vanilla, instance-process.
+// group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper.
 const std::vector<BundledPlugin>& BundledPlugins();
 
 // The bundled plugin named `name`, or nullptr.

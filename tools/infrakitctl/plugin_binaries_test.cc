@@ -32,7 +32,7 @@ TEST(BundledPluginsTest, TheOriginalNamesAndOurBinaries) {
   std::vector<std::string> names;
   for (const BundledPlugin& p : BundledPlugins()) names.push_back(p.name);
   EXPECT_THAT(names, ::testing::ElementsAre("group", "instance-file", "flavor-vanilla",
-                                            "instance-process"));
+                                            "instance-process", "flavor-zookeeper"));
   ASSERT_NE(FindBundledPlugin("group"), nullptr);
   EXPECT_EQ(FindBundledPlugin("group")->binary, "infrakit-group");
   EXPECT_EQ(FindBundledPlugin("flavor-vanilla")->package, "plugins/flavor/vanilla");
