@@ -367,8 +367,7 @@ TEST(FlavorClientFallbackTest, UnimplementedIsRememberedPerMethod) {
   ASSERT_TRUE(client.BatchPrepare(prepare).ok());
   ASSERT_TRUE(client.BatchPrepare(prepare).ok());
   // Only the first batch was offered to the server; the second went straight to Prepare.
-  EXPECT_EQ(service.calls(),
-            (std::vector<std::string>{"BatchPrepare", "Prepare 4", "Prepare 4"}));
+  EXPECT_EQ(service.calls(), (std::vector<std::string>{"BatchPrepare", "Prepare 4", "Prepare 4"}));
 
   // The other methods have not learnt anything yet: each tries its RPC once.
   v1::BatchHealthyRequest healthy;

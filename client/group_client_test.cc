@@ -227,9 +227,9 @@ TEST_F(GroupClientTest, UpdateGroupReportsEveryProgressMessageThenTheStatus) {
   absl::Status status = client_->UpdateGroup(
       update, [&](const v1::UpdateGroupResponse& progress) { phases.push_back(progress.phase()); });
   EXPECT_TRUE(status.ok()) << status;
-  EXPECT_EQ(phases, (std::vector<v1::UpdatePhase>{v1::UPDATE_PHASE_STARTED,
-                                                  v1::UPDATE_PHASE_PROGRESS,
-                                                  v1::UPDATE_PHASE_COMPLETED}));
+  EXPECT_EQ(phases,
+            (std::vector<v1::UpdatePhase>{v1::UPDATE_PHASE_STARTED, v1::UPDATE_PHASE_PROGRESS,
+                                          v1::UPDATE_PHASE_COMPLETED}));
 
   update.mutable_spec()->set_id("paused");
   phases.clear();

@@ -68,8 +68,8 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchResponse> {
       if (status.ok()) status = absl::UnavailableError("Watch stream ended before it started");
       return NamePlugin(status, plugin_);
     }
-    return NamePlugin(absl::DeadlineExceededError(absl::StrCat(
-                          "Watch not established within ", absl::FormatDuration(timeout))),
+    return NamePlugin(absl::DeadlineExceededError(absl::StrCat("Watch not established within ",
+                                                               absl::FormatDuration(timeout))),
                       plugin_);
   }
 
@@ -199,8 +199,8 @@ absl::StatusOr<v1::BatchProvisionResponse> InstanceClient::BatchProvision(
       }
       for (int i = 0; i < response->results_size(); ++i) {
         if (response->results(i).outcome_case() == v1::ProvisionResult::OUTCOME_NOT_SET) {
-          return absl::InternalError(absl::StrCat(
-              "BatchProvision: the plugin's result ", i, " has neither a response nor an error"));
+          return absl::InternalError(absl::StrCat("BatchProvision: the plugin's result ", i,
+                                                  " has neither a response nor an error"));
         }
       }
       return response;

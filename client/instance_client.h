@@ -30,8 +30,7 @@ class InstanceClient final : public spi::instance::InstancePlugin {
   // `channel` to a server of InstanceService; `deadline` applies to every unary call and to
   // establishing a Watch; `plugin` is the plugin's name for messages (empty: unnamed).
   explicit InstanceClient(std::shared_ptr<grpc::Channel> channel,
-                          absl::Duration deadline = kDefaultCallDeadline,
-                          std::string plugin = "");
+                          absl::Duration deadline = kDefaultCallDeadline, std::string plugin = "");
   ~InstanceClient() override;
 
   absl::Status Validate(const spi::instance::v1::ValidateRequest& request) override;

@@ -203,8 +203,8 @@ TEST_F(InstanceClientTest, NamedClientThatGetsNoAnswerInTimeSaysWhichPlugin) {
   fake_->BlockCalls();
   const absl::Status status = impatient.Describe(v1::DescribeRequest()).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
-  EXPECT_TRUE(absl::StartsWith(status.message(),
-                               "plugin \"instance-fake\" did not answer in time: "))
+  EXPECT_TRUE(
+      absl::StartsWith(status.message(), "plugin \"instance-fake\" did not answer in time: "))
       << status;
   EXPECT_TRUE(WaitFor([&] { return fake_->blocked_calls() == 1; }, kWait));
   fake_->UnblockCalls();
@@ -385,14 +385,15 @@ TEST_F(InstanceClientTest, HandleMayOutliveTheClient) {
 TEST_F(InstanceClientTest, BatchProvisionIsOneCallWithOneResultPerRequestInOrder) {
   fake_->FailNthProvision(2, absl::UnavailableError("cloud hiccup"));
   v1::BatchProvisionRequest request;
-  for (int i = 0; i < 5; ++i) *request.add_requests() = ProvisionWithTags({{"n", std::to_string(i)}});
+  for (int i = 0; i < 5; ++i)
+    *request.add_requests() = ProvisionWithTags({{"n", std::to_string(i)}});
   absl::StatusOr<v1::BatchProvisionResponse> response = client_->BatchProvision(request);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(fake_->batch_provision_calls(), 1);
   EXPECT_EQ(fake_->provision_calls(), 5);
   ASSERT_EQ(response->results_size(), 5);
-  const std::vector<std::string> ids = {"instance-000001", "", "instance-000002",
-                                        "instance-000003", "instance-000004"};
+  const std::vector<std::string> ids = {"instance-000001", "", "instance-000002", "instance-000003",
+                                        "instance-000004"};
   for (int i = 0; i < 5; ++i) {
     if (i == 1) {
       ASSERT_TRUE(response->results(i).has_error());
@@ -441,8 +442,7 @@ TEST_F(InstanceClientTest, OversizedBatchesAreRefusedWithoutACall) {
             absl::InvalidArgumentError("requests: 1001 items; a batch carries at most 1000"));
   EXPECT_EQ(nowhere.BatchDestroy(destroy).status().code(), absl::StatusCode::kInvalidArgument);
   // And a reachable plugin is not called either.
-  EXPECT_EQ(client_->BatchProvision(provision).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->BatchProvision(provision).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(fake_->batch_provision_calls(), 0);
   EXPECT_EQ(fake_->calls(), 0);
 }
@@ -487,7 +487,8 @@ TEST(InstanceClientBatchFallbackTest, APluginWithoutBatchCallsGetsUnaryCallsFrom
   EXPECT_EQ(legacy.destroys(), 3);
   ASSERT_EQ(destroyed->results_size(), 3);
   EXPECT_EQ(destroyed->results(0).code(), 0);
-  EXPECT_EQ(spi::FromItemStatus(destroyed->results(1)), absl::NotFoundError("no instance legacy-9"));
+  EXPECT_EQ(spi::FromItemStatus(destroyed->results(1)),
+            absl::NotFoundError("no instance legacy-9"));
   EXPECT_EQ(destroyed->results(2).code(), 0);
   destroy.mutable_requests()->DeleteSubrange(1, 2);
   destroy.mutable_requests(0)->set_id("legacy-2");

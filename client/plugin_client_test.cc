@@ -62,8 +62,9 @@ TEST(PluginClientTest, ServerWithoutPluginServiceIsUnimplemented) {
 
 TEST(PluginClientTest, NothingListeningIsUnavailable) {
   TempDir dir;
-  EXPECT_EQ(PluginClient(discovery::MakePluginChannel(dir.Join("none.sock"))).Info().status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(
+      PluginClient(discovery::MakePluginChannel(dir.Join("none.sock"))).Info().status().code(),
+      absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

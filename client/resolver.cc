@@ -99,16 +99,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::str
   }
 
   if (!WaitConnected(*channel, options_.connect_timeout)) {
-    return absl::UnavailableError(
-        absl::StrCat("plugin ", name, " is not answering at ", *socket));
+    return absl::UnavailableError(absl::StrCat("plugin ", name, " is not answering at ", *socket));
   }
   return channel;
 }
 
 absl::Status SocketResolver::NotRunning(absl::string_view name) const {
   return absl::NotFoundError(absl::StrCat("no plugin named ", name, " in ", plugins_dir_,
-                                          " (is it running? ", StartHint(name, plugins_dir_),
-                                          ")"));
+                                          " (is it running? ", StartHint(name, plugins_dir_), ")"));
 }
 
 std::shared_ptr<grpc::Channel> SocketResolver::ReadyChannel(absl::string_view name) {

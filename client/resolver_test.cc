@@ -96,7 +96,8 @@ TEST(StartHintTest, BundledPluginsGetTheCommandOthersTheSocket) {
               absl::StrCat("start it with: infrakitctl plugin start ", name,
                            " --plugins-dir /run/infrakit/plugins"));
   }
-  EXPECT_EQ(StartHint("zookeeper", "/tmp/p"), "start it so that it listens on /tmp/p/zookeeper.sock");
+  EXPECT_EQ(StartHint("zookeeper", "/tmp/p"),
+            "start it so that it listens on /tmp/p/zookeeper.sock");
 }
 
 TEST(SocketResolverTest, BadNameIsInvalidArgument) {

@@ -40,11 +40,9 @@ absl::Status NamePlugin(absl::Status status, absl::string_view plugin);
 // UNAVAILABLE / DEADLINE_EXCEEDED from gRPC itself), through NamePlugin when `plugin` (the
 // name of the plugin called) is set. Blocks for at most `deadline`.
 template <typename Stub, typename Request, typename Response>
-absl::StatusOr<Response> UnaryCall(Stub* stub,
-                                   grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                                const Request&, Response*),
-                                   const Request& request, absl::Duration deadline,
-                                   absl::string_view plugin = "") {
+absl::StatusOr<Response> UnaryCall(
+    Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, absl::Duration deadline, absl::string_view plugin = "") {
   grpc::ClientContext context;
   SetDeadline(&context, deadline);
   Response response;

@@ -7,9 +7,9 @@ namespace infrakit::client {
 namespace {
 
 TEST(NamePluginTest, NamesThePluginInGrpcsUnavailableAndDeadlineExceeded) {
-  EXPECT_EQ(NamePlugin(absl::UnavailableError("Cancelling all calls"), "instance-process"),
-            absl::UnavailableError(
-                "plugin \"instance-process\" is unavailable: Cancelling all calls"));
+  EXPECT_EQ(
+      NamePlugin(absl::UnavailableError("Cancelling all calls"), "instance-process"),
+      absl::UnavailableError("plugin \"instance-process\" is unavailable: Cancelling all calls"));
   EXPECT_EQ(NamePlugin(absl::DeadlineExceededError("Deadline Exceeded"), "flavor-vanilla"),
             absl::DeadlineExceededError(
                 "plugin \"flavor-vanilla\" did not answer in time: Deadline Exceeded"));

@@ -71,8 +71,7 @@ int TempFile::Link(const std::string& path) const {
   // moment the file gets a name: it is complete or absent under it. AT_EMPTY_PATH would need
   // CAP_DAC_READ_SEARCH; /proc/self/fd with AT_SYMLINK_FOLLOW needs nothing.
   const std::string proc = absl::StrCat("/proc/self/fd/", fd_);
-  return linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0
-                                                                                        : errno;
+  return linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
 }
 
 int TempFile::RenameOver(const std::string& path) {
@@ -99,8 +98,7 @@ TempFileWriter::TempFileWriter(std::string dir, Options options)
       options_(std::move(options)),
       unnamed_(options_.unnamed && access("/proc/self/fd", X_OK) == 0) {}
 
-absl::StatusOr<TempFile> TempFileWriter::Write(absl::string_view contents, bool sync,
-                                               bool named) {
+absl::StatusOr<TempFile> TempFileWriter::Write(absl::string_view contents, bool sync, bool named) {
   if (!named && unnamed_.load(std::memory_order_relaxed)) {
     // No name, so no directory operation (and no wait on the directory's lock) until the link.
     const int fd = open(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, options_.mode);
@@ -134,8 +132,8 @@ absl::StatusOr<TempFile> TempFileWriter::WriteNamed(absl::string_view contents, 
   return TempFile(-1, *std::move(path));
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode, bool sync_directory) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
+                                 bool sync_directory) {
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);

@@ -80,8 +80,7 @@ class TempFileWriter {
   // asks for a named file whatever the options (to rename it over another). When the process is
   // out of descriptors, falls back to a named file, which is closed at once. Errors: the errno's
   // code, naming the directory or the file; nothing is left behind.
-  absl::StatusOr<TempFile> Write(absl::string_view contents, bool sync = true,
-                                 bool named = false);
+  absl::StatusOr<TempFile> Write(absl::string_view contents, bool sync = true, bool named = false);
 
   // Whether new files are currently written unnamed; false after a fallback.
   bool unnamed() const { return unnamed_.load(std::memory_order_relaxed); }

@@ -18,10 +18,10 @@
 namespace infrakit::common {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 using ::infrakit::testing::SortedNames;
 using ::infrakit::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 
 mode_t ModeOf(const std::string& path) {
   struct stat st;

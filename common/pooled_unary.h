@@ -35,8 +35,8 @@ grpc::ServerUnaryReactor* FinishOnPool(WorkerPool& pool, grpc::CallbackServerCon
     }
     // The cancellation of an expired call may not have been processed yet.
     if (context->deadline() < std::chrono::system_clock::now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed before the call ran"));
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before the call ran"));
       return;
     }
     reactor->Finish(common::ToGrpcStatus(call()));

@@ -157,9 +157,8 @@ class StreamWriter final : public grpc::ServerWriteReactor<Message> {
   friend class StreamFeed<Message>;
   enum class Op { kNone, kMetadata, kWrite, kFinish };
 
-  StreamWriter(grpc::CallbackServerContext* context, WorkerPool* pool,
-               StreamWriterOptions options, StreamPacking<Message> packing,
-               SubscribeFn subscribe)
+  StreamWriter(grpc::CallbackServerContext* context, WorkerPool* pool, StreamWriterOptions options,
+               StreamPacking<Message> packing, SubscribeFn subscribe)
       : context_(context),
         pool_(pool),
         options_(std::move(options)),
@@ -259,10 +258,10 @@ class StreamWriter final : public grpc::ServerWriteReactor<Message> {
   }
 
   grpc::Status OverflowStatus() const {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat(options_.name, " client too slow: more than ",
-                                     options_.max_backlog, " ", options_.items, " waiting",
-                                     options_.overflow_hint));
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat(options_.name, " client too slow: more than ", options_.max_backlog, " ",
+                     options_.items, " waiting", options_.overflow_hint));
   }
 
   // Records the stream's final status (the first one wins), releases the subscription and lets

@@ -259,8 +259,8 @@ TEST_F(StreamWriterTest, PacksWaitingMessagesUpToTheCountCap) {
 TEST_F(StreamWriterTest, PacksWaitingMessagesUpToTheByteCapButAlwaysOne) {
   const size_t one = MakeItem(1, 400).ByteSizeLong();
   Serve(/*max_items=*/100, /*max_bytes=*/2 * one + 10);
-  producer_.initial = {MakeItem(1, 400), MakeItem(2, 400), MakeItem(3, 400),
-                       MakeItem(4, 5000), MakeItem(5, 400)};
+  producer_.initial = {MakeItem(1, 400), MakeItem(2, 400), MakeItem(3, 400), MakeItem(4, 5000),
+                       MakeItem(5, 400)};
   grpc::ClientContext context;
   auto reader = Open(&context);
   std::vector<Item> messages = ReadSome(reader.get(), 4);

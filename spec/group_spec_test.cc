@@ -256,8 +256,7 @@ TEST(ConfigShaTest, IsPaddedBase64Url) {
   ASSERT_EQ(sha.size(), 28u) << sha;  // 20 bytes -> 27 characters + one '='.
   EXPECT_EQ(sha.back(), '=');
   for (char c : sha.substr(0, 27)) {
-    EXPECT_TRUE(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')
-        << sha;
+    EXPECT_TRUE(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << sha;
   }
 }
 

@@ -6,8 +6,8 @@ namespace infrakit::spi {
 
 absl::Status CheckBatchSize(size_t size, absl::string_view field) {
   if (size <= kMaxBatchSize) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", size, " items; a batch carries at most ",
-                                                 kMaxBatchSize));
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", size, " items; a batch carries at most ", kMaxBatchSize));
 }
 
 ::infrakit::plugin::v1::ItemStatus ToItemStatus(const absl::Status& status) {

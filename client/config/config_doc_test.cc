@@ -47,8 +47,8 @@ TEST(ConfigDocTest, DocumentsEveryKeyTheParserAcceptsAndNoOther) {
   ASSERT_TRUE(tables.ok()) << tables.status();
   KeyTables accepted;
   for (const ConfigSection& section : ConfigKeys()) accepted[section.path] = section.keys;
-  const std::vector<std::string> problems =
-      ::infrakit::testing::CompareKeys(::infrakit::testing::SectionsOf(*tables, "config"), accepted);
+  const std::vector<std::string> problems = ::infrakit::testing::CompareKeys(
+      ::infrakit::testing::SectionsOf(*tables, "config"), accepted);
   EXPECT_TRUE(problems.empty()) << "docs/config.md and ConfigKeys() differ (section \"\" is the "
                                    "top level, marked <!-- keys: config -->):\n"
                                 << absl::StrJoin(problems, "\n");
@@ -71,9 +71,9 @@ TEST(ConfigDocTest, ItsExampleErrorsAreTheParsers) {
   const std::string doc = ReadDoc();
   const std::string group = R"({"ID": "cattle", "Properties": {"Size": 1,
       "Instance": {"Plugin": "instance-file"}, "Flavor": {"Plugin": "flavor-vanilla"}, )";
-  for (const std::string& extra : {std::string(R"("Remediation": {"UnhealthySeconds": 0})"),
-                                   std::string(R"("Update": {"MaxSurge": "x%"})"),
-                                   std::string(R"("Sise": 3)")}) {
+  for (const std::string& extra :
+       {std::string(R"("Remediation": {"UnhealthySeconds": 0})"),
+        std::string(R"("Update": {"MaxSurge": "x%"})"), std::string(R"("Sise": 3)")}) {
     absl::StatusOr<ParsedConfig> config = ParseConfig(absl::StrCat(group, extra, "}}"));
     ASSERT_FALSE(config.ok()) << extra;
     const std::string line =

@@ -1,13 +1,12 @@
 // The parser's refusals: every bad config is INVALID_ARGUMENT naming the field, and the keys of
 // each object are those ConfigKeys() lists.
-#include "client/config/group_config.h"
-
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/config/group_config.h"
 #include "gtest/gtest.h"
 
 namespace infrakit::client::config {
@@ -296,7 +295,8 @@ std::string WithEveryKeyAt(const ConfigSection& section) {
   }
   const std::string object = absl::StrCat("{", nulls, "}");
   if (section.path.empty()) return object;
-  if (section.path == "Properties") return absl::StrCat(R"({"ID": "g", "Properties": )", object, "}");
+  if (section.path == "Properties")
+    return absl::StrCat(R"({"ID": "g", "Properties": )", object, "}");
   const std::string key = section.path.substr(std::string("Properties.").size());
   std::string props = R"("Size": 1)";
   for (const char* other : {"Instance", "Flavor"}) {
@@ -322,13 +322,12 @@ TEST(ConfigKeysTest, EverySectionAcceptsItsKeysAndRefusesOthers) {
     config = ParseConfig(WithEveryKeyAt(bogus));
     ASSERT_FALSE(config.ok());
     const std::string field = section.path.empty() ? "Bogus" : section.path + ".Bogus";
-    EXPECT_EQ(config.status().message(),
-              absl::StrCat(field, ": unknown key (expected one of: ",
-                           absl::StrJoin(section.keys, ", "), ")"));
+    EXPECT_EQ(config.status().message(), absl::StrCat(field, ": unknown key (expected one of: ",
+                                                      absl::StrJoin(section.keys, ", "), ")"));
   }
-  EXPECT_EQ(paths, (std::vector<std::string>{"", "Properties", "Properties.Instance",
-                                             "Properties.Flavor", "Properties.Update",
-                                             "Properties.Remediation"}));
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"", "Properties", "Properties.Instance", "Properties.Flavor",
+                                      "Properties.Update", "Properties.Remediation"}));
 }
 
 }  // namespace

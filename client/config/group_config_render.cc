@@ -1,12 +1,11 @@
 // ToJson: a GroupSpec written back as a config in the nested form (see group_config.h).
-#include "client/config/group_config.h"
-
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "client/config/group_config.h"
 #include "google/protobuf/struct.pb.h"
 #include "spec/canonical_json.h"
 

@@ -12,9 +12,9 @@
 #include <cstddef>
 #include <memory>
 
+#include "common/worker_pool.h"
 #include "infrakit/flavor/v1/flavor.grpc.pb.h"
 #include "infrakit/flavor/v1/flavor.pb.h"
-#include "common/worker_pool.h"
 #include "spi/flavor/flavor_plugin.h"
 
 namespace infrakit::plugins::flavor {
@@ -65,9 +65,10 @@ class FlavorService final : public ::infrakit::flavor::v1::FlavorService::Callba
       grpc::CallbackServerContext* context,
       const ::infrakit::flavor::v1::BatchHealthyRequest* request,
       ::infrakit::flavor::v1::BatchHealthyResponse* response) override;
-  grpc::ServerUnaryReactor* BatchDrain(grpc::CallbackServerContext* context,
-                                       const ::infrakit::flavor::v1::BatchDrainRequest* request,
-                                       ::infrakit::flavor::v1::BatchDrainResponse* response) override;
+  grpc::ServerUnaryReactor* BatchDrain(
+      grpc::CallbackServerContext* context,
+      const ::infrakit::flavor::v1::BatchDrainRequest* request,
+      ::infrakit::flavor::v1::BatchDrainResponse* response) override;
 
  private:
   const std::shared_ptr<spi::flavor::FlavorPlugin> core_;

@@ -235,8 +235,8 @@ TEST_F(FlavorServiceTest, ABlockedBatchRunsOnAWorkerAndHitsTheCallersDeadline) {
   v1::BatchHealthyRequest request;
   request.add_instances()->set_id("instance-1");
   v1::BatchHealthyResponse response;
-  grpc::Status status = stub_->BatchHealthy(
-      ContextWithDeadline(absl::Milliseconds(200)).get(), request, &response);
+  grpc::Status status =
+      stub_->BatchHealthy(ContextWithDeadline(absl::Milliseconds(200)).get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // The batch reached the core on a worker while gRPC's threads stayed free to time it out.
   EXPECT_TRUE(WaitFor([&] { return fake_->blocked_calls() == 1; }, kWait));

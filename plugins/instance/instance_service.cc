@@ -97,9 +97,8 @@ grpc::ServerUnaryReactor* InstanceService::Describe(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* InstanceService::Label(grpc::CallbackServerContext* context,
                                                  const v1::LabelRequest* request,
                                                  v1::LabelResponse* response) {
-  return FinishOnPool(pool_, context, [this, request, response] {
-    return Fill(core_->Label(*request), response);
-  });
+  return FinishOnPool(pool_, context,
+                      [this, request, response] { return Fill(core_->Label(*request), response); });
 }
 
 grpc::ServerUnaryReactor* InstanceService::BatchProvision(grpc::CallbackServerContext* context,

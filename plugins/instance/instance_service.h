@@ -3,8 +3,8 @@
 //
 // Core calls may block (file I/O, process spawning), so they run on a bounded WorkerPool and
 // never on gRPC's callback threads. Watch streams are common::StreamWriter reactors fed by the
-// core's WatchSink. Lifecycle: shut the grpc::Server down (with a deadline, so that open Watch streams
-// are cancelled) before destroying this service; the service keeps its core alive.
+// core's WatchSink. Lifecycle: shut the grpc::Server down (with a deadline, so that open Watch
+// streams are cancelled) before destroying this service; the service keeps its core alive.
 #ifndef INFRAKIT_PLUGINS_INSTANCE_INSTANCE_SERVICE_H_
 #define INFRAKIT_PLUGINS_INSTANCE_INSTANCE_SERVICE_H_
 
@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <memory>
 
+#include "common/worker_pool.h"
 #include "infrakit/instance/v1/instance.grpc.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
-#include "common/worker_pool.h"
 #include "spi/instance/instance_plugin.h"
 
 namespace infrakit::plugins::instance {

@@ -193,8 +193,8 @@ TEST(InstanceServiceTest, SlowWatchClientGetsResourceExhaustedInsteadOfUnbounded
   EXPECT_LT(received, kLabels + 2);  // ADDED + SYNCED + labels, had nothing been dropped.
 }
 
-// A core whose batch methods answer a fixed whole-call status (OK: no results) and record that they ran: shows
-// what the adapter does around them.
+// A core whose batch methods answer a fixed whole-call status (OK: no results) and record that they
+// ran: shows what the adapter does around them.
 class BatchRecordingPlugin final : public spi::instance::InstancePlugin {
  public:
   explicit BatchRecordingPlugin(absl::Status batch_status) : batch_status_(batch_status) {}
@@ -222,8 +222,7 @@ class BatchRecordingPlugin final : public spi::instance::InstancePlugin {
     if (batch_status_.ok()) return v1::BatchProvisionResponse();
     return batch_status_;
   }
-  absl::StatusOr<v1::BatchDestroyResponse> BatchDestroy(
-      const v1::BatchDestroyRequest&) override {
+  absl::StatusOr<v1::BatchDestroyResponse> BatchDestroy(const v1::BatchDestroyRequest&) override {
     ++batch_calls;
     if (batch_status_.ok()) return v1::BatchDestroyResponse();
     return batch_status_;

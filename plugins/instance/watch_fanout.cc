@@ -100,8 +100,7 @@ class WatchFanout::Handle : public spi::instance::WatchHandle {
   const std::shared_ptr<Watcher> watcher_;
 };
 
-WatchFanout::WatchFanout(Delivery delivery)
-    : delivery_(delivery), core_(std::make_shared<Core>()) {
+WatchFanout::WatchFanout(Delivery delivery) : delivery_(delivery), core_(std::make_shared<Core>()) {
   if (delivery_ == Delivery::kDispatcherThread) dispatcher_ = std::thread([this] { Dispatch(); });
 }
 

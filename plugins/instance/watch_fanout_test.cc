@@ -54,8 +54,7 @@ v1::WatchRequest Filter(std::vector<std::pair<std::string, std::string>> tags,
 class WatchFanoutTest : public ::testing::TestWithParam<Delivery> {};
 
 INSTANTIATE_TEST_SUITE_P(Deliveries, WatchFanoutTest,
-                         ::testing::Values(Delivery::kCallingThread,
-                                           Delivery::kDispatcherThread));
+                         ::testing::Values(Delivery::kCallingThread, Delivery::kDispatcherThread));
 
 TEST_P(WatchFanoutTest, InitialSetThenSyncedThenChanges) {
   WatchFanout fanout(GetParam());

@@ -7,7 +7,6 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "spec/group_spec.h"
 #include "glog/logging.h"
 #include "services/group/creation.h"
 #include "services/group/destruction.h"
@@ -19,6 +18,7 @@
 #include "services/group/reconciler.h"
 #include "services/group/rollout.h"
 #include "services/group/runtime.h"
+#include "spec/group_spec.h"
 
 namespace infrakit::services::group {
 namespace {

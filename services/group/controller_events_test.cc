@@ -7,10 +7,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "spec/group_spec.h"
 #include "gtest/gtest.h"
 #include "services/group/controller.h"
 #include "services/group/testing/harness.h"
+#include "spec/group_spec.h"
 
 namespace infrakit::services::group {
 namespace {

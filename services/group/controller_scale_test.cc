@@ -3,10 +3,10 @@
 // nothing between resyncs but the resync.
 #include <string>
 
-#include "spec/group_spec.h"
 #include "gtest/gtest.h"
 #include "services/group/controller.h"
 #include "services/group/testing/harness.h"
+#include "spec/group_spec.h"
 
 namespace infrakit::services::group {
 namespace {

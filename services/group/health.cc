@@ -5,9 +5,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "spec/group_spec.h"
 #include "services/group/batch_call.h"
 #include "services/group/events.h"
+#include "spec/group_spec.h"
 #include "spi/item_status.h"
 
 namespace infrakit::services::group {

@@ -3,11 +3,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "spec/group_spec.h"
 #include "glog/logging.h"
 #include "services/group/events.h"
 #include "services/group/persistence.h"
 #include "services/group/planner.h"
+#include "spec/group_spec.h"
 
 namespace infrakit::services::group {
 absl::Status Rollout::CheckUpdatableLocked(Group* g, const gv1::GroupSpec& spec) {

@@ -25,8 +25,8 @@ class RecordingPlugin final : public FlavorPlugin {
   }
 
   absl::StatusOr<v1::PrepareResponse> Prepare(const v1::PrepareRequest& request) override {
-    calls.push_back(absl::StrCat("prepare ", request.index().group(), "-",
-                                 request.index().sequence()));
+    calls.push_back(
+        absl::StrCat("prepare ", request.index().group(), "-", request.index().sequence()));
     if (request.index().sequence() < 0) {
       return absl::InvalidArgumentError("index.sequence: must be >= 0");
     }
@@ -34,8 +34,7 @@ class RecordingPlugin final : public FlavorPlugin {
     *response.mutable_spec() = request.spec();
     response.mutable_spec()->set_init(
         absl::StrCat(request.spec().init(), " #", request.index().sequence()));
-    (*response.mutable_spec()->mutable_tags())["size"] =
-        absl::StrCat(request.allocation().size());
+    (*response.mutable_spec()->mutable_tags())["size"] = absl::StrCat(request.allocation().size());
     (*response.mutable_spec()->mutable_tags())["property"] =
         request.properties().fields().at("p").string_value();
     return response;

@@ -45,8 +45,7 @@ class ListPlugin final : public InstancePlugin {
   absl::StatusOr<v1::LabelResponse> Label(const v1::LabelRequest&) override {
     return absl::UnimplementedError("not needed");
   }
-  absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(const v1::WatchRequest&,
-                                                     WatchSink*) override {
+  absl::StatusOr<std::unique_ptr<WatchHandle>> Watch(const v1::WatchRequest&, WatchSink*) override {
     return absl::UnimplementedError("not needed");
   }
 
@@ -101,8 +100,8 @@ TEST(InstancePluginBatchTest, BatchDestroyCallsDestroyInOrderWithOneStatusEach) 
   for (const char* id : {"id-b", "id-unknown", "id-a"}) request.add_requests()->set_id(id);
   absl::StatusOr<v1::BatchDestroyResponse> response = plugin.BatchDestroy(request);
   ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(plugin.calls, (std::vector<std::string>{"destroy id-b", "destroy id-unknown",
-                                                    "destroy id-a"}));
+  EXPECT_EQ(plugin.calls,
+            (std::vector<std::string>{"destroy id-b", "destroy id-unknown", "destroy id-a"}));
   ASSERT_EQ(response->results_size(), 3);
   EXPECT_EQ(response->results(0).code(), 0);
   EXPECT_EQ(FromItemStatus(response->results(1)), absl::NotFoundError("no instance id-unknown"));
@@ -113,8 +112,7 @@ TEST(InstancePluginBatchTest, BatchDestroyCallsDestroyInOrderWithOneStatusEach) 
 TEST(InstancePluginBatchTest, BatchesBeyondTheLimitAreRefusedAndDoNothing) {
   ListPlugin plugin;
   std::vector<std::string> inits(kMaxBatchSize + 1, "x");
-  absl::StatusOr<v1::BatchProvisionResponse> provisioned =
-      plugin.BatchProvision(Provisions(inits));
+  absl::StatusOr<v1::BatchProvisionResponse> provisioned = plugin.BatchProvision(Provisions(inits));
   EXPECT_EQ(provisioned.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(provisioned.status().message().find("requests"), absl::string_view::npos)
       << provisioned.status();

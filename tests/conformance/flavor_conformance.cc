@@ -7,11 +7,11 @@
 #include "absl/time/clock.h"
 #include "client/discovery/channel.h"
 #include "client/unary_call.h"
-#include "spec/tags.h"
-#include "spi/item_status.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "spec/tags.h"
+#include "spi/item_status.h"
 
 namespace infrakit::tests::conformance {
 namespace {
@@ -160,7 +160,6 @@ TEST_P(FlavorConformanceTest, DrainWithValidPropertiesIsOk) {
   EXPECT_TRUE(status.ok()) << status;
 }
 
-
 namespace {
 
 // A BatchPrepare request built from `one` (properties, spec, allocation) for `sequences`.
@@ -196,8 +195,8 @@ TEST_P(FlavorConformanceTest, BatchPrepareGivesPreparesSpecForEachIndexInOrder) 
         << "item " << i << ": " << response.results(i).DebugString();
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(response.results(i).response(),
                                                                    *expected))
-        << "item " << i << ": " << response.results(i).response().DebugString() << "\nPrepare: "
-        << expected->DebugString();
+        << "item " << i << ": " << response.results(i).response().DebugString()
+        << "\nPrepare: " << expected->DebugString();
   }
 }
 
@@ -254,10 +253,9 @@ TEST_P(FlavorConformanceTest, BatchPrepareWithInvalidPropertiesFailsEachItemNami
   v1::PrepareRequest one = PrepareRequest();
   *one.mutable_properties() = Json(json);
   v1::BatchPrepareResponse response;
-  const grpc::Status status =
-      stub_->BatchPrepare(Context().get(), BatchOf(one, {7, 8}), &response);
-  ASSERT_TRUE(status.ok()) << "bad properties fail each item, not the call: "
-                           << status.error_code() << ": " << status.error_message();
+  const grpc::Status status = stub_->BatchPrepare(Context().get(), BatchOf(one, {7, 8}), &response);
+  ASSERT_TRUE(status.ok()) << "bad properties fail each item, not the call: " << status.error_code()
+                           << ": " << status.error_message();
   ASSERT_EQ(response.results_size(), 2);
   for (const v1::PrepareResult& result : response.results()) {
     ASSERT_TRUE(result.has_error()) << json << ": " << result.DebugString();

@@ -418,8 +418,8 @@ TEST_P(InstanceConformanceTest, ACancelledWatchFreesItsResources) {
         return threads <= baseline;
       },
       plugin().deadline))
-      << "the plugin has " << threads << " threads of its own (all: " << running_->ThreadNames() << "), "
-      << baseline << " before the watches (" << baseline_names << ")";
+      << "the plugin has " << threads << " threads of its own (all: " << running_->ThreadNames()
+      << "), " << baseline << " before the watches (" << baseline_names << ")";
 
   // Still serving, and a new watch works.
   WatchRecorder fresh;

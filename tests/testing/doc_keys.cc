@@ -110,7 +110,8 @@ std::vector<std::string> CompareKeys(const KeyTables& documented, const KeyTable
   for (const auto& [section, keys] : documented) {
     auto it = accepted.find(section);
     if (it == accepted.end()) {
-      problems.push_back(absl::StrCat(section, ": has a key table but is no section of the parser"));
+      problems.push_back(
+          absl::StrCat(section, ": has a key table but is no section of the parser"));
       continue;
     }
     for (const std::string& key : keys) {

@@ -63,8 +63,7 @@ TEST(SectionsOfTest, RenamesOnesOwnAndLeavesOthersOut) {
                             {"config.Properties", {"Size"}},
                             {"configs", {"X"}},
                             {"flavor-vanilla", {"Init"}}};
-  EXPECT_EQ(SectionsOf(tables, "config"),
-            (KeyTables{{"", {"ID"}}, {"Properties", {"Size"}}}));
+  EXPECT_EQ(SectionsOf(tables, "config"), (KeyTables{{"", {"ID"}}, {"Properties", {"Size"}}}));
   EXPECT_EQ(SectionsOf(tables, "flavor-vanilla"), (KeyTables{{"", {"Init"}}}));
   EXPECT_THAT(SectionsOf(tables, "instance-file"), IsEmpty());
 }
@@ -73,11 +72,11 @@ TEST(CompareKeysTest, NamesEveryDifferenceCaseInsensitively) {
   const KeyTables accepted = {{"top", {"ID", "Size"}}, {"Update", {"MaxSurge"}}};
   EXPECT_THAT(CompareKeys({{"top", {"id", "SIZE"}}, {"Update", {"maxSurge"}}}, accepted),
               IsEmpty());
-  EXPECT_THAT(
-      CompareKeys({{"top", {"ID", "Sise"}}, {"Extra", {"X"}}}, accepted),
-      ElementsAre("Update: accepted but has no key table", "top: Size is accepted but not documented",
-                  "Extra: has a key table but is no section of the parser",
-                  "top: Sise is documented but not accepted"));
+  EXPECT_THAT(CompareKeys({{"top", {"ID", "Sise"}}, {"Extra", {"X"}}}, accepted),
+              ElementsAre("Update: accepted but has no key table",
+                          "top: Size is accepted but not documented",
+                          "Extra: has a key table but is no section of the parser",
+                          "top: Sise is documented but not accepted"));
 }
 
 }  // namespace

@@ -12,7 +12,6 @@
 #include <sys/vfs.h>
 
 #include <filesystem>
-
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -189,10 +188,12 @@ int main(int argc, char** argv) {
   Report report;
   report.SetContext(absl::StrJoin(argv, argv + argc, " "),
                     infrakit::tools::bench::ReadMachineInfo());
-  report.AddContext(absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
-  report.AddContext(absl::StrCat(
-      "group service flags: ",
-      options.stack.group_flags.empty() ? "(defaults)" : absl::StrJoin(options.stack.group_flags, " ")));
+  report.AddContext(
+      absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
+  report.AddContext(
+      absl::StrCat("group service flags: ", options.stack.group_flags.empty()
+                                                ? "(defaults)"
+                                                : absl::StrJoin(options.stack.group_flags, " ")));
   int failed = 0;
   for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
     if (!only.empty() && std::find(only.begin(), only.end(), scenario.name) == only.end()) {

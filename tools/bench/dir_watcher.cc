@@ -183,14 +183,14 @@ absl::StatusOr<absl::Time> DirWatcher::WaitForCount(int n, absl::Duration timeou
 }
 
 absl::StatusOr<absl::Time> DirWatcher::WaitForCreation(int64_t sequence,
-                                                        absl::Duration timeout) const {
+                                                       absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto happened = [this, sequence]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return static_cast<int64_t>(creation_times_.size()) > sequence;
   };
   if (!mu_.AwaitWithTimeout(absl::Condition(&happened), timeout)) {
-    return absl::DeadlineExceededError(absl::StrCat(dir_, ": no new entry within ",
-                                                    absl::FormatDuration(timeout)));
+    return absl::DeadlineExceededError(
+        absl::StrCat(dir_, ": no new entry within ", absl::FormatDuration(timeout)));
   }
   return creation_times_[static_cast<size_t>(sequence)];
 }

@@ -38,8 +38,7 @@ std::string Field(absl::string_view text, absl::string_view key) {
 
 std::vector<double> LoadAverages() {
   std::vector<double> loads;
-  for (absl::string_view field :
-       absl::StrSplit(ReadAll("/proc/loadavg"), ' ', absl::SkipEmpty())) {
+  for (absl::string_view field : absl::StrSplit(ReadAll("/proc/loadavg"), ' ', absl::SkipEmpty())) {
     double value = 0;
     if (loads.size() == 3 || !absl::SimpleAtod(field, &value)) break;
     loads.push_back(value);

@@ -80,8 +80,8 @@ absl::StatusOr<std::unique_ptr<PongServer>> PongServer::Start(const std::string&
   return server;
 }
 
-PongServer::PongServer(std::string socket_path, int listen_fd, int wake_fd,
-                       size_t request_bytes, size_t response_bytes)
+PongServer::PongServer(std::string socket_path, int listen_fd, int wake_fd, size_t request_bytes,
+                       size_t response_bytes)
     : socket_path_(std::move(socket_path)),
       listen_fd_(listen_fd),
       wake_fd_(wake_fd),
@@ -143,9 +143,8 @@ void PongServer::ServeConnection(int fd) {
 }
 
 absl::StatusOr<std::vector<absl::Duration>> PingPong(const std::string& socket_path,
-                                                     size_t request_bytes,
-                                                     size_t response_bytes, int warmup,
-                                                     int rounds) {
+                                                     size_t request_bytes, size_t response_bytes,
+                                                     int warmup, int rounds) {
   absl::StatusOr<sockaddr_un> address = Address(socket_path);
   if (!address.ok()) return address.status();
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

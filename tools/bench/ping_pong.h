@@ -56,9 +56,8 @@ class PongServer {
 // `response_bytes` back (the server's sizes), after `warmup` untimed ones. Errors: the errno's
 // code (connect, I/O), UNAVAILABLE when the server closes early. Blocks.
 absl::StatusOr<std::vector<absl::Duration>> PingPong(const std::string& socket_path,
-                                                     size_t request_bytes,
-                                                     size_t response_bytes, int warmup,
-                                                     int rounds);
+                                                     size_t request_bytes, size_t response_bytes,
+                                                     int warmup, int rounds);
 
 }  // namespace infrakit::tools::bench
 

@@ -71,8 +71,7 @@ void Report::SetContext(std::string command, MachineInfo machine) {
 void Report::Add(Row row) { rows_.push_back(std::move(row)); }
 
 void Report::AddDuration(std::string section, std::string metric, absl::Duration value,
-                         std::string unit, std::optional<absl::Duration> limit,
-                         std::string note) {
+                         std::string unit, std::optional<absl::Duration> limit, std::string note) {
   Row row;
   row.section = std::move(section);
   row.metric = std::move(metric);
@@ -100,8 +99,8 @@ int Report::targets() const {
 }
 
 int Report::passed() const {
-  return static_cast<int>(
-      std::count_if(rows_.begin(), rows_.end(), [](const Row& r) { return r.Verdict() == "PASS"; }));
+  return static_cast<int>(std::count_if(rows_.begin(), rows_.end(),
+                                        [](const Row& r) { return r.Verdict() == "PASS"; }));
 }
 
 std::string Report::Table() const {

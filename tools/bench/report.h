@@ -4,8 +4,8 @@
 #define INFRAKIT_TOOLS_BENCH_REPORT_H_
 
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -45,9 +45,8 @@ class Report {
 
   void Add(Row row);
   // Shorthands: a duration shown in `unit` ("us", "ms" or "s").
-  void AddDuration(std::string section, std::string metric, absl::Duration value,
-                   std::string unit, std::optional<absl::Duration> limit = std::nullopt,
-                   std::string note = "");
+  void AddDuration(std::string section, std::string metric, absl::Duration value, std::string unit,
+                   std::optional<absl::Duration> limit = std::nullopt, std::string note = "");
   // A failed measurement of a row that has a target (MISS) or not.
   void AddFailure(std::string section, std::string metric, std::string unit,
                   std::optional<double> limit, const absl::Status& error);

@@ -37,11 +37,11 @@ namespace iv1 = ::infrakit::instance::v1;
 
 #define BENCH_CONCAT_INNER(a, b) a##b
 #define BENCH_CONCAT(a, b) BENCH_CONCAT_INNER(a, b)
-#define BENCH_RETURN_IF_ERROR(expr)              \
-  do {                                           \
-    if (absl::Status _s = (expr); !_s.ok()) {    \
-      return _s;                                 \
-    }                                            \
+#define BENCH_RETURN_IF_ERROR(expr)           \
+  do {                                        \
+    if (absl::Status _s = (expr); !_s.ok()) { \
+      return _s;                              \
+    }                                         \
   } while (0)
 #define BENCH_ASSIGN_OR_RETURN_IMPL(var, lhs, expr) \
   auto var = (expr);                                \
@@ -79,17 +79,24 @@ constexpr char kScaleToZero[] = "scale 10,000 -> 0";
 std::string TutorialConfig(const std::string& id, int size, const std::string& note,
                            const std::string& update = "") {
   return absl::StrCat(R"({
-    "ID": ")", id, R"(",
-    "Properties": {)", update.empty() ? "" : absl::StrCat(R"(
-        "Update": )", update, ","), R"(
+    "ID": ")",
+                      id, R"(",
+    "Properties": {)",
+                      update.empty() ? ""
+                                     : absl::StrCat(R"(
+        "Update": )",
+                                                    update, ","),
+                      R"(
         "Instance": {
             "Plugin": "instance-file",
-            "Properties": {"Note": ")", note, R"("}
+            "Properties": {"Note": ")",
+                      note, R"("}
         },
         "Flavor": {
             "Plugin": "flavor-vanilla",
             "Properties": {
-                "Size": )", size, R"(,
+                "Size": )",
+                      size, R"(,
                 "UserData": [
                     "sudo apt-get update -y",
                     "sudo apt-get install -y nginx",
@@ -126,10 +133,10 @@ Row ValueRow(std::string section, std::string metric, double value, std::string 
   return row;
 }
 
-Row TargetRow(std::string section, std::string metric, double value, std::string unit,
-              double limit, std::string note = "") {
-  Row row = ValueRow(std::move(section), std::move(metric), value, std::move(unit),
-                     std::move(note));
+Row TargetRow(std::string section, std::string metric, double value, std::string unit, double limit,
+              std::string note = "") {
+  Row row =
+      ValueRow(std::move(section), std::move(metric), value, std::move(unit), std::move(note));
   row.limit = limit;
   return row;
 }
@@ -176,8 +183,8 @@ class CpuMeter {
 
 // Watches `spec` and waits for its files and its convergence. Adds the convergence rows
 // (`metric` with the target `limit`, and when the files existed).
-absl::Status Converge(Stack& stack, const DirWatcher& watcher, const gv1::GroupSpec& spec,
-                      int size, const std::string& metric, double limit, Report* report) {
+absl::Status Converge(Stack& stack, const DirWatcher& watcher, const gv1::GroupSpec& spec, int size,
+                      const std::string& metric, double limit, Report* report) {
   gv1::WatchGroupRequest request;
   *request.mutable_spec() = spec;
   const CpuMeter cpu(stack);
@@ -211,9 +218,9 @@ absl::StatusOr<absl::Time> Update(Stack& stack, const gv1::GroupSpec& spec) {
       });
   if (!status.ok()) return status;
   if (last.phase() != gv1::UPDATE_PHASE_COMPLETED) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("update of ", spec.id(), " ended in ", gv1::UpdatePhase_Name(last.phase()),
-                     ": ", last.message()));
+    return absl::FailedPreconditionError(absl::StrCat("update of ", spec.id(), " ended in ",
+                                                      gv1::UpdatePhase_Name(last.phase()), ": ",
+                                                      last.message()));
   }
   return end;
 }
@@ -253,8 +260,7 @@ absl::Status AddDescribeRows(Stack& stack, const std::string& id, int size,
     BENCH_ASSIGN_OR_RETURN(const absl::Duration median,
                            TimeDescribe(stack, id, size, properties, options.describe_calls));
     report->AddDuration(
-        "rpc",
-        absl::StrCat("Describe ", Thousands(size), properties ? " with properties" : ""),
+        "rpc", absl::StrCat("Describe ", Thousands(size), properties ? " with properties" : ""),
         median, "ms", std::nullopt,
         absl::StrCat("median of ", options.describe_calls, ", instance-file, by group tag"));
   }
@@ -346,8 +352,9 @@ absl::Status RunTutorial(const Binaries& binaries, const BenchOptions& options, 
   }
   const Summary s = Summarize(samples);
   report->AddDuration("update", kTutorialUpdate, s.p50, "s", absl::Milliseconds(200),
-                      absl::StrCat(s.count, " runs; UpdateGroup call -> COMPLETED; "
-                                            "3 replaced, 2 destroyed, default policy"));
+                      absl::StrCat(s.count,
+                                   " runs; UpdateGroup call -> COMPLETED; "
+                                   "3 replaced, 2 destroyed, default policy"));
   report->AddDuration("update", "tutorial 5 -> 3 update (max)", s.max, "s");
   return absl::OkStatus();
 }
@@ -389,8 +396,8 @@ absl::Status RunRpc(const Binaries& binaries, const BenchOptions& options, Repor
         std::unique_ptr<PongServer> pong,
         PongServer::Start(stack->Path("pong.sock"), request_bytes, response_bytes));
     BENCH_ASSIGN_OR_RETURN(std::vector<absl::Duration> raw_samples,
-                           PingPong(stack->Path("pong.sock"), request_bytes, response_bytes,
-                                    warmup, options.rpc_calls));
+                           PingPong(stack->Path("pong.sock"), request_bytes, response_bytes, warmup,
+                                    options.rpc_calls));
     const Summary info = Summarize(std::move(info_samples));
     const Summary raw = Summarize(std::move(raw_samples));
     const std::string calls = absl::StrCat(options.rpc_calls, " sequential calls");
@@ -402,8 +409,7 @@ absl::Status RunRpc(const Binaries& binaries, const BenchOptions& options, Repor
                                      " B back, unix stream socket, thread to thread"));
     report->AddDuration("rpc", "raw ping-pong p99", raw.p99, "us");
     report->Add(TargetRow("rpc", kInfoRatio, absl::FDivDuration(info.p50, raw.p50), "x", 10));
-    report->Add(
-        ValueRow("rpc", "Info p99 / raw p99", absl::FDivDuration(info.p99, raw.p99), "x"));
+    report->Add(ValueRow("rpc", "Info p99 / raw p99", absl::FDivDuration(info.p99, raw.p99), "x"));
     report->AddDuration("rpc", "Info CPU per call, group service", server_cpu / options.rpc_calls,
                         "us", std::nullopt, "utime+stime over the timed calls");
     report->AddDuration("rpc", "Info CPU per call, client (this process)",
@@ -438,9 +444,9 @@ absl::Status RunMedium(const Binaries& binaries, const BenchOptions& options, Re
   {
     std::vector<absl::Duration> samples;
     for (int run = 0; run < options.cli_runs; ++run) {
-      testing::PluginProcess cli(
-          binaries.cli, {"--plugins-dir", stack->plugins_dir(), "group", "inspect", id},
-          stack->plugins_dir());
+      testing::PluginProcess cli(binaries.cli,
+                                 {"--plugins-dir", stack->plugins_dir(), "group", "inspect", id},
+                                 stack->plugins_dir());
       const absl::Time start = absl::Now();
       BENCH_RETURN_IF_ERROR(cli.Start());
       const int status = cli.Wait();
@@ -448,15 +454,15 @@ absl::Status RunMedium(const Binaries& binaries, const BenchOptions& options, Re
       const std::string out = cli.Stdout();
       const int64_t lines = std::count(out.begin(), out.end(), '\n');
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || lines < size) {
-        return absl::InternalError(absl::StrCat(
-            "infrakitctl group inspect ", id, " ", testing::DescribeExit(status), " with ", lines,
-            " lines of output; stderr: ", cli.Stderr()));
+        return absl::InternalError(absl::StrCat("infrakitctl group inspect ", id, " ",
+                                                testing::DescribeExit(status), " with ", lines,
+                                                " lines of output; stderr: ", cli.Stderr()));
       }
     }
-    report->AddDuration("cli", absl::StrCat("infrakitctl group inspect ", Thousands(size)),
-                        Median(samples), "ms", std::nullopt,
-                        absl::StrCat("median of ", options.cli_runs,
-                                     " runs, process start to exit, table output"));
+    report->AddDuration(
+        "cli", absl::StrCat("infrakitctl group inspect ", Thousands(size)), Median(samples), "ms",
+        std::nullopt,
+        absl::StrCat("median of ", options.cli_runs, " runs, process start to exit, table output"));
   }
 
   // Rolling update of every member at 10% surge.
@@ -504,7 +510,9 @@ absl::Status RunLarge(const Binaries& binaries, const BenchOptions& options, Rep
     BENCH_ASSIGN_OR_RETURN(after[i], ReadProcessSample(pids[i]));
   }
   const absl::Duration window = absl::Now() - window_start;
-  auto percent = [&](int i) { return 100 * absl::FDivDuration(after[i].cpu - before[i].cpu, window); };
+  auto percent = [&](int i) {
+    return 100 * absl::FDivDuration(after[i].cpu - before[i].cpu, window);
+  };
   const std::string window_note =
       absl::StrCat(absl::FormatDuration(window), " window starting ",
                    absl::FormatDuration(options.settle), " after convergence");
@@ -529,8 +537,7 @@ absl::Status RunLarge(const Binaries& binaries, const BenchOptions& options, Rep
   const absl::Time start = absl::Now();
   BENCH_RETURN_IF_ERROR(WithLogs(stack->group().SetSize(resize).status(), *stack));
   BENCH_ASSIGN_OR_RETURN(const absl::Time gone, watcher->WaitForCount(0, kLargeWait));
-  BENCH_ASSIGN_OR_RETURN(const absl::Time converged,
-                         stack->WaitConverged(id, 0, kLargeWait));
+  BENCH_ASSIGN_OR_RETURN(const absl::Time converged, stack->WaitConverged(id, 0, kLargeWait));
   report->Add(ValueRow("converge", absl::StrCat(kScaleToZero, ": all files gone"),
                        absl::ToDoubleSeconds(gone - start), "s",
                        WatcherNote(*watcher, cpu.Note())));
@@ -590,8 +597,8 @@ absl::Status RunScenario(const Scenario& scenario, const Binaries& binaries,
       const absl::string_view message = status.message();
       report->AddFailure(
           target.section, target.metric, target.unit, target.limit,
-          absl::Status(status.code(), absl::StrCat("not measured: ",
-                                                   message.substr(0, message.find('\n')))));
+          absl::Status(status.code(),
+                       absl::StrCat("not measured: ", message.substr(0, message.find('\n')))));
     }
   }
   return status;

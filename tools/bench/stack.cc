@@ -7,8 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <system_error>
 #include <sstream>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -123,7 +123,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const Binaries& binaries,
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = stack->StartProcess(*stack->flavor_, stack->dir_->Join("flavor-vanilla.sock"));
+  if (absl::Status s =
+          stack->StartProcess(*stack->flavor_, stack->dir_->Join("flavor-vanilla.sock"));
       !s.ok()) {
     return s;
   }

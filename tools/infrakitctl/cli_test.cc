@@ -371,8 +371,7 @@ TEST_F(CliTest, UpdateFollowsARollbackToItsEnd) {
       {Report(gv1::UPDATE_PHASE_STARTED, "Performs a rolling update of 3 instances", 0, 3),
        Report(gv1::UPDATE_PHASE_PROGRESS, "created instance-9", 0, 3),
        Report(gv1::UPDATE_PHASE_ROLLING_BACK,
-              "instance-9 was not healthy within 300s; rolling back to the previous config", 0,
-              3),
+              "instance-9 was not healthy within 300s; rolling back to the previous config", 0, 3),
        Report(gv1::UPDATE_PHASE_PROGRESS, "destroyed instance-9 (rollback)", 0, 3),
        Report(gv1::UPDATE_PHASE_ROLLED_BACK, "back on config T6cmOAwp", 0, 3)});
   Result r = Run({"group", "update"}, kFlatCattle);

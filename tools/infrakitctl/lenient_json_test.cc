@@ -104,6 +104,5 @@ TEST(ParseLenientJsonTest, AStructKeepsItsKeys) {
             "input: expected a JSON object, got a string");
 }
 
-
 }  // namespace
 }  // namespace infrakit::tools::infrakitctl

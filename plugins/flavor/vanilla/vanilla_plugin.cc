@@ -57,8 +57,8 @@ v1::PrepareResponse PrepareSpec(const VanillaProperties& properties,
 
 // Healthy's answer for properties already parsed, with a probe: runs it (blocking up to its
 // timeout).
-absl::StatusOr<v1::HealthyResponse> RunProbe(const HealthCheck& check,
-                                             const ::infrakit::instance::v1::Description& instance) {
+absl::StatusOr<v1::HealthyResponse> RunProbe(
+    const HealthCheck& check, const ::infrakit::instance::v1::Description& instance) {
   ProbeResult result;
   if (check.kind == HealthCheck::Kind::kCommand) {
     result = RunCommandProbe(
@@ -194,8 +194,7 @@ absl::StatusOr<v1::BatchHealthyResponse> VanillaPlugin::BatchHealthy(
   const int64_t needed = n > 0 ? (n - 1) / rounds + 1 : 0;  // ceil(n / rounds), no overflow
   const int concurrency = static_cast<int>(std::clamp<int64_t>(
       needed, max_concurrent_probes_, std::max(max_concurrent_probes_, kMaxBatchProbeThreads)));
-  RunBounded(n, concurrency,
-             [&](int i) { verdicts[i] = RunProbe(check, request.instances(i)); });
+  RunBounded(n, concurrency, [&](int i) { verdicts[i] = RunProbe(check, request.instances(i)); });
   for (absl::StatusOr<v1::HealthyResponse>& verdict : verdicts) {
     spi::SetItemResult(std::move(verdict), response.add_results());
   }

@@ -290,8 +290,8 @@ TEST(VanillaPluginBatchTest, BatchPrepareGivesPreparesSpecForEachIndex) {
     auto expected = plugin.Prepare(unary);
     ASSERT_TRUE(expected.ok()) << expected.status();
     ASSERT_TRUE(batch->results(i).has_response()) << i;
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(batch->results(i).response(),
-                                                                   *expected))
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(batch->results(i).response(), *expected))
         << i;
   }
 }
@@ -388,8 +388,8 @@ TEST(VanillaPluginBatchTest, BatchHealthyGivesEachProbesVerdictInOrder) {
   for (int i = 0; i < 3; ++i) {
     auto unary = plugin.Healthy(Probe(properties, ids[i], ""));
     ASSERT_TRUE(unary.ok()) << unary.status();
-    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
-        health->results(i).response(), *unary))
+    EXPECT_TRUE(
+        google::protobuf::util::MessageDifferencer::Equals(health->results(i).response(), *unary))
         << i;
   }
 }
@@ -405,8 +405,8 @@ class GatedProbes {
 
   std::string Properties() const {
     const std::string dir = dir_.path();
-    return absl::StrCat(R"({"HealthCheck": {"TimeoutSeconds": 600, "Command": ")",
-                        "touch ", dir, "/started-$INFRAKIT_INSTANCE_ID; ", "while [ ! -e ", dir,
+    return absl::StrCat(R"({"HealthCheck": {"TimeoutSeconds": 600, "Command": ")", "touch ", dir,
+                        "/started-$INFRAKIT_INSTANCE_ID; ", "while [ ! -e ", dir,
                         "/release-$INFRAKIT_INSTANCE_ID ] && [ ! -e ", dir,
                         "/release-all ]; do sleep 0.01; done", R"("}})");
   }
@@ -497,8 +497,8 @@ TEST(VanillaPluginBatchTest, TheDefaultBoundIsSixteenProbes) {
     probes.ReleaseAll();
     batch.join();
   };
-  ASSERT_TRUE(WaitFor([&] { return probes.Started() >= kDefaultMaxConcurrentProbes; },
-                      absl::Seconds(30)))
+  ASSERT_TRUE(
+      WaitFor([&] { return probes.Started() >= kDefaultMaxConcurrentProbes; }, absl::Seconds(30)))
       << probes.Started();
   EXPECT_EQ(probes.Started(), kDefaultMaxConcurrentProbes);
   std::move(end_batch).Invoke();

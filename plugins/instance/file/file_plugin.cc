@@ -247,7 +247,9 @@ void FilePlugin::ApplyLocked(const std::string& id, std::optional<v1::Descriptio
   std::optional<InstanceIndex::Change> change = index_.Apply(id, std::move(now));
   if (!change.has_value()) return;
   VLOG(1) << "instance-file: " << id
-          << (!change->before ? " added" : !present ? " removed" : " changed");
+          << (!change->before ? " added"
+              : !present      ? " removed"
+                              : " changed");
   // Still under io_mu_ (events keep their order; no other write can move change->after).
   fanout_.Publish(change->before ? &*change->before : nullptr, change->after);
 }
@@ -410,8 +412,8 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
                 << " instances; they may not survive a crash";
   }
   if (published > 0) {
-    LOG(INFO) << "instance-file: provisioned " << published << " of "
-              << request.requests_size() << " instances in one batch";
+    LOG(INFO) << "instance-file: provisioned " << published << " of " << request.requests_size()
+              << " instances in one batch";
   }
   if (dir_fd >= 0) close(dir_fd);
 
@@ -599,8 +601,8 @@ absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
   removed.reserve(unlinks.size());
   for (Unlink& u : unlinks) {
     if (u.error != 0 && u.error != ENOENT) {
-      *response.mutable_results(u.index) = spi::ToItemStatus(
-          absl::ErrnoToStatus(u.error, absl::StrCat("removing ", u.path)));
+      *response.mutable_results(u.index) =
+          spi::ToItemStatus(absl::ErrnoToStatus(u.error, absl::StrCat("removing ", u.path)));
       continue;
     }
     // Its IN_DELETE will tell what we already know.
@@ -686,8 +688,7 @@ absl::StatusOr<v1::LabelResponse> FilePlugin::Label(const v1::LabelRequest& requ
   if (changed) {
     absl::StatusOr<std::string> updated = EncodeInstanceFile(*instance);
     if (!updated.ok()) return updated.status();
-    absl::StatusOr<common::TempFile> temp =
-        writer_.Write(*updated, /*sync=*/true, /*named=*/true);
+    absl::StatusOr<common::TempFile> temp = writer_.Write(*updated, /*sync=*/true, /*named=*/true);
     if (!temp.ok()) return temp.status();
     if (const int error = temp->RenameOver(path); error != 0) {
       return absl::ErrnoToStatus(error, absl::StrCat("replacing ", path));

@@ -1,6 +1,4 @@
 // FilePlugin's batch calls, and the temporary files behind every write.
-#include "plugins/instance/file/file_plugin.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -15,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "plugins/instance/file/file_plugin.h"
 #include "plugins/instance/file/file_plugin_test_util.h"
 #include "plugins/instance/file/instance_file_format.h"
 
@@ -148,8 +147,8 @@ TEST_F(FilePluginTest, ConcurrentBatchesWithTheSameKeysCreateOneInstancePerKey) 
   for (int i = 0; i < kKeys; ++i) {
     batch.mutable_requests(i)->mutable_spec()->set_idempotency_key(absl::StrCat("key-", i));
   }
-  std::vector<absl::StatusOr<v1::BatchProvisionResponse>> responses(
-      kThreads, absl::UnknownError("not run"));
+  std::vector<absl::StatusOr<v1::BatchProvisionResponse>> responses(kThreads,
+                                                                    absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] { responses[t] = plugin_->BatchProvision(batch); });
@@ -239,11 +238,12 @@ TEST(FilePluginTempFileTest, NamedTemporaryFilesForLabels) {
 TEST_F(FilePluginTest, ConcurrentBatchesCreateDistinctCompleteInstances) {
   constexpr int kThreads = 8;
   constexpr int kPerBatch = 25;
-  std::vector<absl::StatusOr<v1::BatchProvisionResponse>> responses(
-      kThreads, absl::UnknownError("not run"));
+  std::vector<absl::StatusOr<v1::BatchProvisionResponse>> responses(kThreads,
+                                                                    absl::UnknownError("not run"));
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { responses[t] = plugin_->BatchProvision(TutorialBatch(kPerBatch)); });
+    threads.emplace_back(
+        [&, t] { responses[t] = plugin_->BatchProvision(TutorialBatch(kPerBatch)); });
   }
   for (auto& thread : threads) thread.join();
   std::set<std::string> ids;
@@ -293,12 +293,12 @@ TEST_F(FilePluginTest, BatchDestroyFailsUnknownAndBadIdsAlone) {
   // The echoes of the removals are no events; a file created again under a destroyed name is.
   WriteByHand(absl::StrCat(dir_, "/", a), ReadAll(absl::StrCat(dir_, "/", kept)));
   auto events = sink.WaitForEvents(7);
-  EXPECT_THAT(Describe(events),
-              ElementsAre(absl::StrCat("EVENT_TYPE_ADDED ", a), absl::StrCat("EVENT_TYPE_ADDED ", b),
-                          absl::StrCat("EVENT_TYPE_ADDED ", kept), "EVENT_TYPE_SYNCED ",
-                          absl::StrCat("EVENT_TYPE_REMOVED ", a),
-                          absl::StrCat("EVENT_TYPE_REMOVED ", b),
-                          absl::StrCat("EVENT_TYPE_ADDED ", a)));
+  EXPECT_THAT(
+      Describe(events),
+      ElementsAre(absl::StrCat("EVENT_TYPE_ADDED ", a), absl::StrCat("EVENT_TYPE_ADDED ", b),
+                  absl::StrCat("EVENT_TYPE_ADDED ", kept), "EVENT_TYPE_SYNCED ",
+                  absl::StrCat("EVENT_TYPE_REMOVED ", a), absl::StrCat("EVENT_TYPE_REMOVED ", b),
+                  absl::StrCat("EVENT_TYPE_ADDED ", a)));
   // Destroying it again works, and a second destroy of it fails alone.
   v1::BatchDestroyRequest again;
   again.add_requests()->set_id(a);

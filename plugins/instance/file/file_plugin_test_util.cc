@@ -71,8 +71,7 @@ std::vector<std::string> Describe(const std::vector<v1::WatchResponse>& events) 
 }
 
 std::vector<v1::WatchResponse> RecordingSink::WaitForEvents(size_t n) {
-  WaitUntil([n](const WatchRecorder::Events& events) { return events.size() >= n; },
-            kDeadline);
+  WaitUntil([n](const WatchRecorder::Events& events) { return events.size() >= n; }, kDeadline);
   return events();
 }
 

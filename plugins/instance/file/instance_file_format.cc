@@ -41,8 +41,8 @@ class CachingTypeResolver : public google::protobuf::util::TypeResolver {
  public:
   explicit CachingTypeResolver(google::protobuf::util::TypeResolver* base) : base_(base) {}
 
-  google::protobuf::util::Status ResolveMessageType(
-      const std::string& type_url, google::protobuf::Type* message_type) override {
+  google::protobuf::util::Status ResolveMessageType(const std::string& type_url,
+                                                    google::protobuf::Type* message_type) override {
     {
       absl::MutexLock lock(&mu_);
       auto it = types_.find(type_url);

@@ -73,7 +73,7 @@ class InstanceIndex {
   // What Describe answers: the descriptions having every tag of `filter`, ordered by ID, as
   // View(description, include_properties).
   std::vector<::infrakit::instance::v1::Description> Matching(const TagMap& filter,
-                                                             bool include_properties) const;
+                                                              bool include_properties) const;
 
   // Every description, ordered by ID: pointers for a writer's caller (see above).
   std::vector<const ::infrakit::instance::v1::Description*> All() const;

@@ -20,9 +20,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/atomic_file.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/json_util.h"
-#include "common/atomic_file.h"
 #include "plugins/instance/process/properties.h"
 #include "spec/tags.h"
 
@@ -70,8 +70,7 @@ std::string Errno() { return std::strerror(errno); }
 // The directory is not fsynced (that would add a sync to every Provision and Label). INTERNAL
 // on failure.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  absl::Status written =
-      common::WriteFileAtomically(path, content, 0600, /*sync_directory=*/false);
+  absl::Status written = common::WriteFileAtomically(path, content, 0600, /*sync_directory=*/false);
   if (written.ok()) return written;
   return absl::InternalError(written.message());
 }
@@ -105,8 +104,7 @@ absl::Status SaveState(const std::string& instance_dir, const v1::Description& d
 }
 
 absl::StatusOr<v1::Description> LoadState(const std::string& instance_dir) {
-  absl::StatusOr<std::string> json =
-      common::ReadFile(absl::StrCat(instance_dir, "/", kStateFile));
+  absl::StatusOr<std::string> json = common::ReadFile(absl::StrCat(instance_dir, "/", kStateFile));
   if (!json.ok()) return json.status();
   v1::Description desc;
   google::protobuf::util::JsonParseOptions options;
@@ -227,7 +225,8 @@ absl::StatusOr<std::unique_ptr<ProcessPlugin>> ProcessPlugin::Create(const std::
 }
 
 ProcessPlugin::ProcessPlugin(std::string dir)
-    : dir_(std::move(dir)), fanout_(std::make_unique<WatchFanout>(WatchFanout::Delivery::kDispatcherThread)) {
+    : dir_(std::move(dir)),
+      fanout_(std::make_unique<WatchFanout>(WatchFanout::Delivery::kDispatcherThread)) {
   // A trailing slash from lexically_normal ("/tmp/x/") would double in paths.
   if (dir_.size() > 1 && dir_.back() == '/') const_cast<std::string&>(dir_).pop_back();
 }

@@ -3,8 +3,8 @@
 //
 // Most Controller methods block (plugin validation, disk writes), so every call runs on a
 // bounded WorkerPool, never on gRPC's callback threads. UpdateGroup and StreamGroupEvents are
-// common::StreamWriter reactors fed by a Controller subscription; DestroyGroup and DestroyInstances are
-// unary reactors finished by the Controller's done callback.
+// common::StreamWriter reactors fed by a Controller subscription; DestroyGroup and DestroyInstances
+// are unary reactors finished by the Controller's done callback.
 //
 // Lifecycle: shut the grpc::Server down (with a deadline, so that open streams are cancelled)
 // before destroying this service, and destroy this service before the Controller: its pool may

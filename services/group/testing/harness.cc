@@ -235,8 +235,8 @@ void Harness::CheckStep() {
         ++healthy;
       }
     }
-    EXPECT_GE(healthy, min_healthy) << "after a step, " << healthy << " healthy instances of "
-                                    << group;
+    EXPECT_GE(healthy, min_healthy)
+        << "after a step, " << healthy << " healthy instances of " << group;
   }
 }
 
