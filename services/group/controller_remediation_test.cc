@@ -164,5 +164,24 @@ TEST(RemediationTest, RecoveredMemberIsNotDestroyedOnAnOldVerdict) {
   EXPECT_EQ(h.Status("cattle").healthy(), 3);
 }
 
+// Without remediation or an update too, a member whose service takes a moment to start is seen
+// HEALTHY about a second after it starts, not at the next resync (10 s).
+TEST(RemediationTest, StartingMemberIsSeenHealthySoonWithoutRemediation) {
+  Harness h;
+  h.flavor->set_startup_delay(&h.clock, absl::Milliseconds(1500));
+  gv1::WatchGroupRequest watch;
+  *watch.mutable_spec() = Harness::Cattle("cattle", 2);
+  ASSERT_TRUE(h.controller->WatchGroup(watch).ok());
+  h.Settle();
+  EXPECT_EQ(h.Status("cattle").healthy(), 0);
+  const absl::Time start = h.clock.Now();
+  ASSERT_TRUE(h.RunUntil([&] { return h.Status("cattle").healthy() == 2; }, absl::Seconds(30)));
+  EXPECT_LE(h.clock.Now() - start, absl::Seconds(3));
+  // Once healthy, nothing is checked again before the resync.
+  const int calls = h.flavor->healthy_calls();
+  h.Advance(absl::Seconds(6));  // the resync comes at 10 s
+  EXPECT_EQ(h.flavor->healthy_calls(), calls);
+}
+
 }  // namespace
 }  // namespace infrakit::services::group

@@ -236,6 +236,7 @@ void Destruction::OnDoneLocked(Group* g, const std::string& instance, const absl
     if (it->second.remediation) ++g->remediation_debt;
     g->SetDoomed(&it->second, false);
     g->unannounced.erase(instance);
+    g->starting_members.erase(instance);
     g->members.erase(it);
   }
   g->recently_destroyed[instance] = rt_->Now();

@@ -165,6 +165,11 @@ struct Group {
   // Members listed while creations were under way that no creation has claimed yet (see
   // Membership::FillMemberLocked).
   absl::flat_hash_set<std::string> unannounced;
+  // Members that have not been HEALTHY since they appeared, within their startup window
+  // (InitialDelaySeconds + UnhealthySeconds of the remediation timing, remediation or not): they
+  // are checked every probe interval, so a member that starts is seen HEALTHY within about a
+  // second rather than at the next resync.
+  absl::flat_hash_set<std::string> starting_members;
   // Instances destroyed by us, and when: a listing that began before the destroy returned is
   // stale about them.
   absl::flat_hash_map<std::string, absl::Time> recently_destroyed;

@@ -69,6 +69,18 @@ void Health::RecheckPendingLocked(Group* g) {
       QueueLocked(g, &m);
     }
   }
+  // Members still starting, until their startup window ends (then the resync checks them).
+  const RemediationTiming timing = TimingOf(g->spec.remediation());
+  for (auto it = g->starting_members.begin(); it != g->starting_members.end();) {
+    auto m = g->members.find(*it);
+    if (m == g->members.end() || m->second.doomed || m->second.ever_healthy ||
+        now >= m->second.created + timing.initial_delay + timing.threshold) {
+      g->starting_members.erase(it++);
+      continue;
+    }
+    QueueLocked(g, &m->second);
+    ++it;
+  }
   PumpLocked(g);
 }
 
@@ -225,7 +237,15 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
     m.update_order = result->update_order();
     m.role = result->role();
   }
-  if (m.health == fv1::HEALTH_HEALTHY && own) m.ever_healthy = true;
+  if (m.health == fv1::HEALTH_HEALTHY && own) {
+    m.ever_healthy = true;
+    g->starting_members.erase(instance);
+    // The last member that was starting is up: a steady group needs no re-check (idle means
+    // idle until the resync).
+    if (g->starting_members.empty() && !g->update.active() && !g->spec.remediation().enabled()) {
+      rt_->CancelTimer(&g->recheck_timer);
+    }
+  }
   const bool decides = g->update.active() || g->spec.remediation().enabled() || g->destroying;
   if (previous == m.health) {
     // A fresh UNHEALTHY verdict may make the member remediable (see Remediable).

@@ -231,6 +231,7 @@ void Membership::FillMemberLocked(Group* g, Member* m, const iv1::Description& d
   m->lid = d.logical_id().empty() ? TagOf(d, spec::kLogicalIdTag) : d.logical_id();
   if (!is_new) return;
   m->created = rt_->Now();
+  g->starting_members.insert(d.id());
   auto slot = g->slot_by_instance.find(d.id());
   if (slot != g->slot_by_instance.end()) {
     m->created = g->slots[slot->second].provisioned_at;
@@ -252,6 +253,7 @@ void Membership::VanishedLocked(Group* g, const std::string& id, const Member& m
                                 absl::StrCat("instance ", id, " disappeared"));
   NoteVanishedLocked(g, id);
   g->unannounced.erase(id);
+  g->starting_members.erase(id);
   if (m.request != 0) {
     rt_->parts.destruction->FinishRequestMemberLocked(g, m.request, id, absl::OkStatus());
   }

@@ -277,12 +277,16 @@ void Reconciler::ScheduleNextLocked(Group* g, absl::Time now) {
   WakeAtLocked(g, wake);
 
   // Members whose verdict is pending are checked more often than the rest: a running update's
-  // new members not ready yet, and (with remediation) members not HEALTHY, so that neither a
-  // readiness nor a replacement waits for the resync or rests on an old verdict.
-  if ((pending_ready || pending_remediation) && g->recheck_timer == 0) {
+  // new members not ready yet, members still starting, and (with remediation) members not
+  // HEALTHY, so that neither a readiness nor a replacement waits for the resync or rests on an
+  // old verdict.
+  const bool pending_start = !g->starting_members.empty() && !g->destroying;
+  if ((pending_ready || pending_remediation || pending_start) && g->recheck_timer == 0) {
     absl::Duration period = absl::InfiniteDuration();
     if (pending_ready) period = rt_->options.update_health_period;
-    if (pending_remediation) period = std::min(period, TimingOf(r).probe_interval);
+    if (pending_remediation || pending_start) {
+      period = std::min(period, TimingOf(r).probe_interval);
+    }
     g->recheck_timer = rt_->AtGroupLocked(g, now + period, [this](Group* g) {
       g->recheck_timer = 0;
       rt_->parts.health->RecheckPendingLocked(g);
