@@ -37,7 +37,8 @@ ABSL_FLAG(std::string, out, "",
           "Also write the results as JSON to this file (relative to the directory bazel run "
           "was started from)");
 ABSL_FLAG(std::vector<std::string>, only, {},
-          "Run only these scenarios (comma-separated): heal, tutorial, rpc, medium, large");
+          "Run only these scenarios (comma-separated): heal, tutorial, rpc, medium, large; "
+          "zookeeper runs only when named here");
 ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
 ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
 ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
@@ -156,7 +157,7 @@ int main(int argc, char** argv) {
     }
     if (!known) {
       std::cerr << "bench: --only: unknown scenario \"" << name
-                << "\" (known: heal, tutorial, rpc, medium, large)\n";
+                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper)\n";
       return 2;
     }
   }
@@ -196,9 +197,8 @@ int main(int argc, char** argv) {
                                                 : absl::StrJoin(options.stack.group_flags, " ")));
   int failed = 0;
   for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
-    if (!only.empty() && std::find(only.begin(), only.end(), scenario.name) == only.end()) {
-      continue;
-    }
+    const bool named = std::find(only.begin(), only.end(), scenario.name) != only.end();
+    if (only.empty() ? scenario.only_when_named : !named) continue;
     std::cerr << "bench: " << scenario.name << ": " << scenario.description << "\n";
     const absl::Time start = absl::Now();
     const absl::Status status =

@@ -28,6 +28,7 @@
 #include "tools/bench/ping_pong.h"
 #include "tools/bench/proc_stats.h"
 #include "tools/bench/stats.h"
+#include "tools/bench/zookeeper_scenario.h"
 
 namespace infrakit::tools::bench {
 namespace {
@@ -579,6 +580,13 @@ const std::vector<Scenario>& Scenarios() {
         {"footprint", kIdleCpuLarge, "% core", 1},
         {"converge", kScaleToZero, "s", 2.5}},
        &RunLarge},
+      {"zookeeper",
+       "a real 3-member ZooKeeper ensemble (instance-process, flavor-zookeeper): watch to a "
+       "serving ensemble, the leader's kill -9 to quorum and to rejoined, a rolling update and "
+       "its longest outage",
+       {},
+       &RunZookeeper,
+       /*only_when_named=*/true},
   };
   return *scenarios;
 }

@@ -51,11 +51,14 @@ struct Scenario {
   std::string description;
   std::vector<Target> targets;
   absl::Status (*run)(const Binaries&, const BenchOptions&, Report*);
+  // Runs only when named in --only (not in the default run of every scenario).
+  bool only_when_named = false;
 };
 
 // Every scenario, in the order they run: heal, tutorial, rpc (Info against a raw round trip),
 // medium (converge 1,000, footprint, Describe, CLI, rolling update), large (converge 10,000,
-// idle footprint, Describe, scale to 0).
+// idle footprint, Describe, scale to 0); then zookeeper (a real 3-member ensemble: start, the
+// leader's kill -9, a rolling update), which runs only when named.
 const std::vector<Scenario>& Scenarios();
 
 // Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not

@@ -82,6 +82,8 @@ absl::StatusOr<Binaries> FindBinaries(const std::string& argv0) {
            Wanted{&binaries.flavor_vanilla, "plugins/flavor/vanilla/infrakit-flavor-vanilla"},
            Wanted{&binaries.group, "services/group/server/infrakit-group"},
            Wanted{&binaries.cli, "tools/infrakitctl/infrakitctl"},
+           Wanted{&binaries.instance_process, "plugins/instance/process/infrakit-instance-process"},
+           Wanted{&binaries.flavor_zookeeper, "plugins/flavor/zookeeper/infrakit-flavor-zookeeper"},
        }) {
     absl::StatusOr<std::string> path = FindBinary(argv0, wanted.relative);
     if (!path.ok()) return path.status();

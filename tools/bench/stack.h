@@ -28,6 +28,9 @@ struct Binaries {
   std::string flavor_vanilla;
   std::string group;
   std::string cli;
+  // For the zookeeper scenario.
+  std::string instance_process;
+  std::string flavor_zookeeper;
 };
 
 // Finds the binaries among the runfiles of the program at `argv0`: under $RUNFILES_DIR, next to

@@ -4,7 +4,9 @@
 // through another and through the observer (which the members' config does not list); the
 // leader, killed with SIGKILL, is replaced under its logical ID, rejoins, and the data is still
 // there, also through the observer; destroying the groups leaves no server process and no data
-// directory.
+// directory. A config change rolls the members one at a time, the leader last, with the
+// ensemble's quorum sampled throughout; a follower killed with SIGKILL is replaced while the
+// ensemble keeps taking writes.
 //
 // Needs Debian's `zookeeper` package (scripts/setup.sh installs it): the servers and the
 // ZooKeeper CLI (zkCli.sh) used to write and read a znode.
@@ -14,9 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -25,6 +31,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.pb.h"
 #include "plugins/flavor/zookeeper/srvr_probe.h"
@@ -84,6 +92,67 @@ std::string Leader() {
   }
   return "";
 }
+
+// Whether the member at `ip` serves as leader or follower (and so takes part in a quorum: a
+// write through any member that serves is committed).
+bool Serves(const std::string& ip) {
+  auto answer =
+      plugins::flavor::zookeeper::AskFourLetterWord(ip, 2181, "srvr", absl::Milliseconds(500));
+  if (!answer.ok()) return false;
+  auto state = plugins::flavor::zookeeper::ParseSrvr(*answer);
+  return state.ok() && state->serving && (state->mode == "leader" || state->mode == "follower");
+}
+
+// One look at the ensemble: which members serve, at what time.
+struct QuorumSample {
+  absl::Time time;
+  std::vector<bool> serving;  // per kMembers
+  int count = 0;
+};
+
+// Asks every member `srvr` every `period` on its own thread, from construction until Stop().
+// zkCli.sh starts a JVM per call (~1 s), too slow to see an election; a member serving as
+// leader or follower is writable through the quorum, so the number serving tells whether the
+// ensemble takes writes.
+class QuorumSampler {
+ public:
+  explicit QuorumSampler(absl::Duration period) : period_(period) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~QuorumSampler() { Stop(); }
+
+  // Ends the sampling; returns every sample, oldest first.
+  std::vector<QuorumSample> Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    absl::MutexLock lock(&mu_);
+    return samples_;
+  }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      QuorumSample sample;
+      sample.time = absl::Now();
+      for (const std::string& ip : kMembers) {
+        sample.serving.push_back(Serves(ip));
+        sample.count += sample.serving.back() ? 1 : 0;
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        samples_.push_back(sample);
+      }
+      // A fixed period: the sampler measures, it does not wait for anything.
+      absl::SleepFor(period_ - (absl::Now() - sample.time));
+    }
+  }
+
+  const absl::Duration period_;
+  std::atomic<bool> stop_{false};
+  absl::Mutex mu_;
+  std::vector<QuorumSample> samples_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
 
 class ZookeeperE2eTest : public ProcessE2eTest {
  protected:
@@ -187,6 +256,132 @@ TEST_F(ZookeeperE2eTest, EnsembleServesSurvivesItsLeadersDeathAndGoesAway) {
   }
   EXPECT_TRUE(left.empty()) << "left in " << instances_dir() << ": " << absl::StrJoin(left, ", ");
   for (const std::string& ip : kMembers) EXPECT_FALSE(Listening(ip, 2181)) << ip;
+}
+
+TEST_F(ZookeeperE2eTest, ConfigChangeRollsMemberByMemberLeaderLastAndAFollowerIsReplaced) {
+  gv1::GroupSpec spec = LoadConfig("tests/e2e/zookeeper/zk-e2e.json");
+  ASSERT_FALSE(Watch(spec).empty());
+  ASSERT_TRUE(WaitHealthy(kGroup, 3)) << AllLogs();
+  Ran created = ZkCli(kMembers[0], "create /infrakit-roll before");
+  ASSERT_TRUE(absl::StrContains(created.output, "Created /infrakit-roll")) << created.output;
+
+  std::string leader;
+  ASSERT_TRUE(WaitFor([&] { return !(leader = Leader()).empty(); }, kE2eWait, kE2ePause));
+  const int leader_index =
+      static_cast<int>(std::find(kMembers.begin(), kMembers.end(), leader) - kMembers.begin());
+  auto before = Inspect(kGroup);
+  ASSERT_TRUE(before.ok()) << before.status();
+  std::map<std::string, std::string> logical_ids;  // instance ID -> logical ID
+  for (const auto& member : before->members()) {
+    logical_ids[member.id()] = member.logical_id();
+    if (member.logical_id() == leader) {
+      EXPECT_EQ(member.role(), "leader") << before->DebugString();
+    }
+  }
+
+  // The changed config: every member must be replaced.
+  (*spec.mutable_flavor()->mutable_properties()->mutable_fields())["TickTime"].set_number_value(
+      600);
+  gv1::UpdateGroupRequest update;
+  *update.mutable_spec() = spec;
+  std::vector<std::string> destroyed;  // logical IDs, in the order the update destroyed them
+  std::vector<std::string> progress;
+  gv1::UpdatePhase last_phase = gv1::UPDATE_PHASE_UNSPECIFIED;
+  QuorumSampler sampler(absl::Milliseconds(50));
+  absl::Status streamed = groups_->UpdateGroup(update, [&](const gv1::UpdateGroupResponse& r) {
+    progress.push_back(r.message());
+    last_phase = r.phase();
+    absl::string_view message = r.message();
+    if (r.phase() == gv1::UPDATE_PHASE_PROGRESS && absl::ConsumePrefix(&message, "destroyed ")) {
+      const std::string id(message.substr(0, message.find(' ')));
+      destroyed.push_back(logical_ids.count(id) ? logical_ids[id] : id);
+    }
+  });
+  const std::vector<QuorumSample> samples = sampler.Stop();
+  ASSERT_TRUE(streamed.ok()) << streamed << AllLogs();
+  ASSERT_EQ(last_phase, gv1::UPDATE_PHASE_COMPLETED) << absl::StrJoin(progress, "\n") << AllLogs();
+
+  // One member at a time, the leader last.
+  ASSERT_EQ(destroyed.size(), 3) << absl::StrJoin(progress, "\n");
+  EXPECT_EQ(std::set<std::string>(destroyed.begin(), destroyed.end()).size(), 3)
+      << absl::StrJoin(destroyed, ", ");
+  EXPECT_EQ(destroyed.back(), leader) << absl::StrJoin(destroyed, ", ");
+
+  // The quorum, sample by sample. Until the old leader stops serving, only followers go, one at
+  // a time: at least 2 of 3 serve in every sample. Once the leader goes, the other two elect a
+  // new one: fewer than 2 may serve then, but only within 5 s of the first sample without the
+  // old leader; every later sample has a quorum again.
+  ASSERT_FALSE(samples.empty());
+  constexpr absl::Duration kElectionBound = absl::Seconds(5);
+  size_t leader_gone = samples.size();
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (!samples[i].serving[leader_index]) {
+      leader_gone = i;
+      break;
+    }
+  }
+  ASSERT_LT(leader_gone, samples.size()) << "the old leader served throughout the update";
+  absl::Duration outage;  // samples below a quorum, each counted for the period up to the next
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const QuorumSample& s = samples[i];
+    if (s.count >= 2) continue;
+    const absl::Duration since = s.time - samples[leader_gone].time;
+    EXPECT_TRUE(i >= leader_gone && since <= kElectionBound)
+        << "only " << s.count << " of 3 serving at sample " << i << " of " << samples.size() << ", "
+        << absl::FormatDuration(since) << " after the old leader " << leader << " stopped serving";
+    if (i + 1 < samples.size()) outage += samples[i + 1].time - s.time;
+  }
+  EXPECT_LE(outage, kElectionBound);
+  RecordProperty("below_quorum_ms", absl::StrCat(absl::ToInt64Milliseconds(outage)));
+  EXPECT_GE(samples.back().count, 2);
+
+  // Every member on the new config and HEALTHY; the data survived the roll.
+  ASSERT_TRUE(WaitHealthy(kGroup, 3)) << AllLogs();
+  auto after = Inspect(kGroup);
+  ASSERT_TRUE(after.ok()) << after.status();
+  for (const auto& member : after->members()) {
+    EXPECT_FALSE(member.outdated()) << member.DebugString();
+    EXPECT_EQ(logical_ids.count(member.id()), 0) << "not replaced: " << member.DebugString();
+  }
+  Ran read = ZkCli(leader, "get /infrakit-roll");
+  EXPECT_EQ(LastLine(read.output), "before") << read.output;
+  created = ZkCli(kMembers[2], "create /infrakit-rolled after");
+  EXPECT_TRUE(absl::StrContains(created.output, "Created /infrakit-rolled")) << created.output;
+
+  // kill -9 of a follower: the ensemble keeps taking writes (the leader and the other follower
+  // are a quorum); the group replaces the follower under its logical ID and it rejoins.
+  ASSERT_TRUE(WaitFor([&] { return !(leader = Leader()).empty(); }, kE2eWait, kE2ePause));
+  const std::string follower = leader == kMembers[0] ? kMembers[1] : kMembers[0];
+  const auto [old_instance, pid] = MemberProcess(follower);
+  ASSERT_NE(pid, 0) << "no process for the follower " << follower;
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  created = ZkCli(leader, "create /infrakit-follower-down written");
+  EXPECT_TRUE(absl::StrContains(created.output, "Created /infrakit-follower-down"))
+      << created.output;
+  std::string replacement;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        replacement = MemberProcess(follower).first;
+        return !replacement.empty() && replacement != old_instance;
+      },
+      kE2eWait, kE2ePause))
+      << "the follower " << follower << " (" << old_instance << ") was not replaced" << AllLogs();
+  ASSERT_TRUE(WaitHealthy(kGroup, 3)) << AllLogs();
+  auto healed = Inspect(kGroup);
+  ASSERT_TRUE(healed.ok()) << healed.status();
+  bool found = false;
+  for (const auto& member : healed->members()) {
+    if (member.logical_id() != follower) continue;
+    found = true;
+    EXPECT_EQ(member.id(), replacement) << healed->DebugString();
+    EXPECT_FALSE(member.outdated()) << healed->DebugString();
+  }
+  EXPECT_TRUE(found) << healed->DebugString();
+  read = ZkCli(follower, "get /infrakit-follower-down");
+  EXPECT_EQ(LastLine(read.output), "written") << read.output;
+  created = ZkCli(follower, "create /infrakit-follower-back again");
+  EXPECT_TRUE(absl::StrContains(created.output, "Created /infrakit-follower-back"))
+      << created.output;
 }
 
 }  // namespace
