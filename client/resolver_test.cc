@@ -100,6 +100,27 @@ TEST(StartHintTest, BundledPluginsGetTheCommandOthersTheSocket) {
             "start it so that it listens on /tmp/p/zookeeper.sock");
 }
 
+// Configs written for the original InfraKit name the zookeeper flavor "zookeeper": the bundled
+// flavor-zookeeper serves them when no plugin runs under that name; one that does wins.
+TEST(SocketResolverTest, OriginalNamesReachTheirBundledPlugin) {
+  TempDir dir;
+  SocketResolver resolver(dir.path());
+  EXPECT_EQ(resolver.Flavor("zookeeper").status().code(), absl::StatusCode::kNotFound);
+
+  auto bundled = std::make_shared<FakeFlavorPlugin>();
+  FlavorService bundled_service(bundled);
+  auto bundled_server = TestServer::Start(dir.Join("flavor-zookeeper.sock"), {&bundled_service});
+  ASSERT_TRUE(bundled_server.ok()) << bundled_server.status();
+  flavor::v1::ValidateRequest validate;
+  validate.mutable_allocation()->set_size(1);
+  auto by_alias = resolver.Flavor("zookeeper");
+  ASSERT_TRUE(by_alias.ok()) << by_alias.status();
+  EXPECT_TRUE((*by_alias)->Validate(validate).ok());
+  EXPECT_EQ(OriginalNameAlias("zookeeper"), "flavor-zookeeper");
+  EXPECT_EQ(OriginalNameAlias("flavor-vanilla"), "");
+  EXPECT_EQ(resolver.Flavor("vanilla").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST(SocketResolverTest, BadNameIsInvalidArgument) {
   TempDir dir;
   SocketResolver resolver(dir.path());

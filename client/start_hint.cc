@@ -12,6 +12,11 @@ const std::vector<std::string>& BundledPluginNames() {
   return *kNames;
 }
 
+std::string OriginalNameAlias(absl::string_view name) {
+  if (name == "zookeeper") return "flavor-zookeeper";
+  return "";
+}
+
 std::string StartHint(absl::string_view name, absl::string_view plugins_dir) {
   const std::vector<std::string>& bundled = BundledPluginNames();
   if (std::find(bundled.begin(), bundled.end(), name) != bundled.end()) {

@@ -21,6 +21,11 @@ const std::vector<std::string>& BundledPluginNames();
 // it listens on DIR/NAME.sock". Thread-safe (pure).
 std::string StartHint(absl::string_view name, absl::string_view plugins_dir);
 
+// The bundled plugin that a name used by the original InfraKit's configs stands for ("zookeeper"
+// -> "flavor-zookeeper"), or "" when `name` is no such alias. The resolver falls back to it
+// when no plugin runs under the name itself.
+std::string OriginalNameAlias(absl::string_view name);
+
 }  // namespace infrakit::client
 
 #endif  // INFRAKIT_CLIENT_START_HINT_H_
