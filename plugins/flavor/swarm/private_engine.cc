@@ -83,6 +83,7 @@ long RssOf(pid_t pid) {
 }  // namespace
 
 std::string PrivateEngine::Missing() {
+  if (geteuid() != 0) return "dockerd and unshare --net --mount need root";
   if (FindProgram("dockerd").empty()) {
     return "dockerd is not installed (apt-get install --no-install-recommends docker.io)";
   }

@@ -26,8 +26,9 @@ std::vector<pid_t> ProcessesNaming(const std::string& needle);
 
 class PrivateEngine {
  public:
-  // Empty when dockerd, unshare, nsenter and ip are all found (the test can run), else what is
-  // missing, e.g. "dockerd is not installed (apt-get install docker.io)".
+  // Empty when running as root and dockerd, unshare, nsenter and ip are all found (the test
+  // can run), else what is missing, e.g. "dockerd is not installed (apt-get install
+  // --no-install-recommends docker.io)".
   static std::string Missing();
 
   // Where the engine keeps everything: `dir` must exist; the engine uses `dir`/<name>.*.
