@@ -91,6 +91,25 @@ std::string PrivateEngine::Missing() {
     if (FindProgram(tool).empty()) return absl::StrCat(tool, " is not installed (util-linux)");
   }
   if (FindProgram("ip").empty()) return "ip is not installed (iproute2)";
+  // Root is not always enough (a container without CAP_SYS_ADMIN): try the namespaces once.
+  const std::string unshare = FindProgram("unshare");
+  const std::string truth = FindProgram("true");
+  std::vector<std::string> argv = {unshare,   "--net", "--mount", "--propagation",
+                                   "private", "--",    truth};
+  std::vector<char*> c_argv;
+  for (std::string& arg : argv) c_argv.push_back(arg.data());
+  c_argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, c_argv[0], &actions, nullptr, c_argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  if (spawned != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    return "unshare --net --mount fails here (no CAP_SYS_ADMIN?)";
+  }
   return "";
 }
 

@@ -26,8 +26,9 @@ std::vector<pid_t> ProcessesNaming(const std::string& needle);
 
 class PrivateEngine {
  public:
-  // Empty when running as root and dockerd, unshare, nsenter and ip are all found (the test
-  // can run), else what is missing, e.g. "dockerd is not installed (apt-get install
+  // Empty when running as root, dockerd, unshare, nsenter and ip are all found and
+  // `unshare --net --mount` works (the test can run), else what is missing, e.g. "dockerd is not
+  // installed (apt-get install
   // --no-install-recommends docker.io)".
   static std::string Missing();
 
