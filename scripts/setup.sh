@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
   libcurl4-openssl-dev libssl-dev
   curl procps python3 clang-format
-  zookeeper
+  zookeeper docker.io
 )
 
 missing=()
