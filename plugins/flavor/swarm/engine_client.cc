@@ -306,6 +306,22 @@ absl::StatusOr<std::vector<SwarmNode>> EngineClient::Nodes(
   return nodes;
 }
 
+absl::StatusOr<int> EngineClient::RunningTasks(absl::string_view node_id) const {
+  Struct object;
+  (*object.mutable_fields())["node"].mutable_list_value()->add_values()->set_string_value(
+      std::string(node_id));
+  (*object.mutable_fields())["desired-state"].mutable_list_value()->add_values()->set_string_value(
+      "running");
+  const std::string path = absl::StrCat("/tasks?filters=", Escape(ToJson(object)));
+  absl::StatusOr<Reply> reply = Call("GET", path, "");
+  if (!reply.ok()) return reply.status();
+  absl::StatusOr<Value> json = common::ParseJsonValue(reply->body);
+  if (!json.ok() || !json->has_list_value()) {
+    return Unexpected(absl::StrCat("GET ", path), reply->body);
+  }
+  return json->list_value().values_size();
+}
+
 absl::StatusOr<std::string> EngineClient::InitSwarm(const SwarmInitRequest& request) const {
   Struct body;
   PutString(&body, "ListenAddr", request.listen_addr);

@@ -115,6 +115,10 @@ class EngineClient {
   absl::StatusOr<std::vector<SwarmNode>> Nodes(
       const std::map<std::string, std::vector<std::string>>& filters = {}) const;
 
+  // GET /tasks?filters={"node":[node_id],"desired-state":["running"]}: how many tasks the swarm
+  // still wants running on the node (0 once a drain has moved them all). Managers only.
+  absl::StatusOr<int> RunningTasks(absl::string_view node_id) const;
+
   // POST /swarm/init: returns the new node's ID.
   absl::StatusOr<std::string> InitSwarm(const SwarmInitRequest& request) const;
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -162,8 +163,9 @@ absl::Status ParseDataRootBase(const Value& value, std::string* out) {
   if (!problem.empty()) {
     return Invalid("DataRootBase",
                    absl::StrCat(problem, absl::StrContains(problem, "bytes long")
-                                             ? " (<DataRootBase>/<instance>/docker.sock must "
-                                               "fit a unix socket path)"
+                                             ? " (the engines' sockets under "
+                                               "<DataRootBase>/<instance>/ must fit a unix "
+                                               "socket path)"
                                              : ""));
   }
   *out = std::move(base);
@@ -208,8 +210,9 @@ absl::Status ParseLabels(const Value& value, std::map<std::string, std::string>*
     const std::string field = absl::StrCat("Labels.", key);
     if (key.empty()) return Invalid("Labels", "empty label name");
     if (absl::StrContains(key, "=")) return Invalid(field, "a label name has no '='");
-    if (key == kInstanceLabel) {
-      return Invalid(field, "set by the flavor itself (it ties a swarm node to its instance)");
+    if (key == kInstanceLabel || key == kGroupLabel) {
+      return Invalid(field,
+                     "set by the flavor itself (it ties a swarm node to its instance and group)");
     }
     if (item.kind_case() != Value::kStringValue) return Invalid(field, "want a string");
     (*out)[key] = item.string_value();
@@ -217,11 +220,47 @@ absl::Status ParseLabels(const Value& value, std::map<std::string, std::string>*
   return absl::OkStatus();
 }
 
+std::string FormatIpv4(uint32_t host_order) {
+  in_addr address;
+  address.s_addr = htonl(host_order);
+  char text[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &address, text, sizeof(text));
+  return text;
+}
+
+absl::Status ParseAddressPool(const Value& value, SwarmProperties* out) {
+  if (value.kind_case() != Value::kStringValue) {
+    return Invalid("AddressPool", "want an IPv4 CIDR such as \"127.0.1.0/24\"");
+  }
+  const std::string& cidr = value.string_value();
+  const size_t slash = cidr.find('/');
+  int prefix = -1;
+  in_addr network;
+  if (slash == std::string::npos || !absl::SimpleAtoi(cidr.substr(slash + 1), &prefix) ||
+      inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &network) != 1) {
+    return Invalid("AddressPool",
+                   absl::StrCat("\"", cidr, "\" is not an IPv4 CIDR such as \"127.0.1.0/24\""));
+  }
+  if (prefix < kMinAddressPoolPrefix || prefix > 32) {
+    return Invalid("AddressPool", absl::StrCat("\"", cidr, "\": want a prefix of /",
+                                               kMinAddressPoolPrefix, " to /32"));
+  }
+  const uint32_t mask = prefix == 0 ? 0 : ~uint32_t{0} << (32 - prefix);
+  const uint32_t first = ntohl(network.s_addr) & mask;
+  const uint32_t last = first | ~mask;
+  // Network and broadcast addresses are not hosts, except in /31 and /32.
+  const bool hosts_only = prefix <= 30;
+  out->address_pool = cidr;
+  out->pool_first = FormatIpv4(hosts_only ? first + 1 : first);
+  out->pool_last = FormatIpv4(hosts_only ? last - 1 : last);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const std::vector<std::string>& SwarmPropertyKeys() {
   static const auto* const kKeys = new std::vector<std::string>{
-      "Role", "Managers", "DataRootBase", "DaemonFlags", "Labels",
+      "Role", "Managers", "DataRootBase", "DaemonFlags", "Labels", "AddressPool",
   };
   return *kKeys;
 }
@@ -250,8 +289,14 @@ absl::StatusOr<SwarmProperties> ParseSwarmProperties(const google::protobuf::Str
       status = ParseDaemonFlags(*value, &out.daemon_flags);
     } else if (key == "Labels") {
       status = ParseLabels(*value, &out.labels);
+    } else if (key == "AddressPool") {
+      status = ParseAddressPool(*value, &out);
     }
     if (!status.ok()) return status;
+  }
+  if (out.role == SwarmProperties::Role::kManager && !out.address_pool.empty()) {
+    return Invalid("AddressPool",
+                   "for workers only (a manager advertises its logical ID, one of Managers)");
   }
   for (SwarmManager& manager : out.managers) {
     if (manager.socket.empty()) {

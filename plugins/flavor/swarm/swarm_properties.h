@@ -6,7 +6,8 @@
 //                                               "Socket": "/run/swarm/m3.sock"}],
 //     "DataRootBase": "/var/lib/infrakit-swarm",
 //     "DaemonFlags": ["--log-level=warn"],
-//     "Labels": {"tier": "swarm"}
+//     "Labels": {"tier": "swarm"},
+//     "AddressPool": "127.0.1.0/24"              workers only
 //   }
 //
 // "Role" and "Managers" are required; keys and the role's name match case-insensitively ("role"
@@ -21,7 +22,14 @@
 // socket, pidfile). DaemonFlags are passed to its dockerd after the flags the flavor sets, and
 // may not set those (--data-root, --exec-root, --host / -H, --pidfile, --cgroup-parent); Labels
 // become engine labels (--label key=value) besides the flavor's own infrakit.instance, which
-// ties a swarm node to its instance and may not be given.
+// ties a swarm node to its instance, and infrakit.group, which ties it to its group; neither may
+// be given.
+//
+// Every engine of a swarm needs an address of its own (the swarm's ports 2377 and 7946 are bound
+// on it). Managers advertise their logical ID. Workers are cattle: without AddressPool their
+// engine picks its address itself (one host per worker); with AddressPool (an IPv4 CIDR of at
+// most 4096 addresses, e.g. a loopback range for several engines on one machine) each worker
+// leases the first address of the pool no live worker holds, when it starts.
 #ifndef INFRAKIT_PLUGINS_FLAVOR_SWARM_SWARM_PROPERTIES_H_
 #define INFRAKIT_PLUGINS_FLAVOR_SWARM_SWARM_PROPERTIES_H_
 
@@ -36,11 +44,16 @@ namespace infrakit::plugins::flavor::swarm {
 
 // The engine label tying a swarm node to its instance: infrakit.instance=<instance ID>.
 inline constexpr char kInstanceLabel[] = "infrakit.instance";
+// The engine label tying a swarm node to its group: infrakit.group=<group ID>.
+inline constexpr char kGroupLabel[] = "infrakit.group";
+// The smallest AddressPool prefix length (4096 addresses): leasing walks the pool.
+inline constexpr int kMinAddressPoolPrefix = 20;
 // Where engines keep their state when DataRootBase is not given.
 inline constexpr char kDefaultDataRootBase[] = "/var/lib/infrakit-swarm";
-// The longest DataRootBase: <base>/<instance>/docker.sock must fit a unix socket path (107
-// bytes) with instance IDs of up to 40 characters.
-inline constexpr size_t kMaxDataRootBase = 54;
+// The longest DataRootBase: the engine's exec root <base>/<instance>/x, under which containerd
+// puts its sockets, must fit unix socket paths (engine_init.h's kMaxExecRoot) with instance IDs
+// of up to 31 characters (instance-process's are 25).
+inline constexpr size_t kMaxDataRootBase = 40;
 
 // One of the swarm's managers.
 struct SwarmManager {
@@ -57,6 +70,11 @@ struct SwarmProperties {
   std::string data_root_base = kDefaultDataRootBase;
   std::vector<std::string> daemon_flags;
   std::map<std::string, std::string> labels;
+  // Workers only: the pool's first and last host address (network and broadcast addresses
+  // excluded for prefixes up to /30), empty when not given.
+  std::string address_pool;  // as written, e.g. "127.0.1.0/24"
+  std::string pool_first;
+  std::string pool_last;
 };
 
 // The keys ParseSwarmProperties accepts, spelled as documented (matched case-insensitively):
@@ -73,7 +91,9 @@ std::string DefaultEngineSocket(const std::string& base, const std::string& id);
 // a key given twice, a wrong type, a missing Role or Managers, a manager that is not an IPv4
 // address, repeats one, or has a Socket that is not an absolute path, a DataRootBase that is
 // not an absolute path or too long, a DaemonFlags entry that is not a flag or sets one the
-// flavor sets, and a label that is empty, has '=' in its name or is infrakit.instance.
+// flavor sets, a label that is empty, has '=' in its name or is infrakit.instance or
+// infrakit.group, and an AddressPool that is not an IPv4 CIDR of /20 to /32 or is given for
+// managers.
 // Thread-safe (pure).
 absl::StatusOr<SwarmProperties> ParseSwarmProperties(const google::protobuf::Struct& properties);
 

@@ -1,9 +1,11 @@
 #include "plugins/flavor/swarm/swarm_properties.h"
 
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -97,7 +99,7 @@ TEST(SwarmPropertiesTest, EveryRefusalNamesItsField) {
       {R"({"Role": "worker", "DataRootBase": "var/swarm", )" + m + "}",
        "DataRootBase: \"var/swarm\" is not an absolute path"},
       {R"({"Role": "worker", "DataRootBase": "/a b", )" + m + "}", "DataRootBase: \"/a b\" has"},
-      {R"({"Role": "worker", "DataRootBase": ")" + std::string(60, 'x').replace(0, 1, "/") +
+      {R"({"Role": "worker", "DataRootBase": ")" + std::string(45, 'x').replace(0, 1, "/") +
            R"(", )" + m + "}",
        "DataRootBase: \"/xxx"},
       {R"({"Role": "worker", "DataRootBase": 1, )" + m + "}", "DataRootBase: want a string"},
@@ -120,6 +122,17 @@ TEST(SwarmPropertiesTest, EveryRefusalNamesItsField) {
       {R"({"Role": "worker", "Labels": {"": "c"}, )" + m + "}", "Labels: empty label name"},
       {R"({"Role": "worker", "Labels": {"infrakit.instance": "x"}, )" + m + "}",
        "Labels.infrakit.instance: set by the flavor itself"},
+      {R"({"Role": "worker", "Labels": {"infrakit.group": "x"}, )" + m + "}",
+       "Labels.infrakit.group: set by the flavor itself"},
+      {R"({"Role": "worker", "AddressPool": 1, )" + m + "}", "AddressPool: want an IPv4 CIDR"},
+      {R"({"Role": "worker", "AddressPool": "127.0.1.0", )" + m + "}",
+       "AddressPool: \"127.0.1.0\" is not an IPv4 CIDR"},
+      {R"({"Role": "worker", "AddressPool": "127.0.1.0/x", )" + m + "}",
+       "AddressPool: \"127.0.1.0/x\" is not an IPv4 CIDR"},
+      {R"({"Role": "worker", "AddressPool": "10.0.0.0/8", )" + m + "}",
+       "AddressPool: \"10.0.0.0/8\": want a prefix of /20 to /32"},
+      {R"({"Role": "manager", "AddressPool": "127.0.1.0/24", )" + m + "}",
+       "AddressPool: for workers only"},
   };
   for (const auto& [json, want] : cases) {
     auto parsed = ParseSwarmProperties(Json(json));
@@ -134,17 +147,40 @@ TEST(SwarmPropertiesTest, TheLongestDataRootBaseStillFitsASocketPath) {
   auto parsed = ParseSwarmProperties(
       Json(R"({"Role": "worker", "Managers": ["127.0.0.21"], "DataRootBase": ")" + base + "\"}"));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_LE(DefaultEngineSocket(parsed->data_root_base, std::string(40, 'i')).size(), 107u);
+  // containerd's longest socket under the exec root <base>/<instance>/x, for a 31-character ID.
+  EXPECT_LE(absl::StrCat(parsed->data_root_base, "/", std::string(31, 'i'),
+                         "/x/containerd/containerd.sock.ttrpc")
+                .size(),
+            107u);
   auto too_long = ParseSwarmProperties(Json(R"({"Role": "worker", "Managers": ["127.0.0.21"],
       "DataRootBase": ")" + base + "b\"}"));
   ASSERT_FALSE(too_long.ok());
   EXPECT_THAT(std::string(too_long.status().message()),
-              HasSubstr("at most 54 (<DataRootBase>/<instance>/docker.sock must fit"));
+              HasSubstr("at most 40 (the engines' sockets under"));
+}
+
+TEST(SwarmPropertiesTest, AddressPoolHosts) {
+  const std::string m = R"("Managers": ["127.0.0.21"])";
+  for (const auto& [pool, first, last] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"127.0.1.0/24", "127.0.1.1", "127.0.1.254"},
+           {"127.0.1.77/24", "127.0.1.1", "127.0.1.254"},
+           {"127.0.16.0/20", "127.0.16.1", "127.0.31.254"},
+           {"127.0.1.8/31", "127.0.1.8", "127.0.1.9"},
+           {"127.0.1.9/32", "127.0.1.9", "127.0.1.9"}}) {
+    auto parsed = ParseSwarmProperties(
+        Json(R"({"Role": "worker", "AddressPool": ")" + pool + "\", " + m + "}"));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->address_pool, pool);
+    EXPECT_EQ(parsed->pool_first, first) << pool;
+    EXPECT_EQ(parsed->pool_last, last) << pool;
+  }
 }
 
 TEST(SwarmPropertiesTest, KeysAreTheDocumentedOnes) {
-  EXPECT_EQ(SwarmPropertyKeys(), (std::vector<std::string>{"Role", "Managers", "DataRootBase",
-                                                           "DaemonFlags", "Labels"}));
+  EXPECT_EQ(SwarmPropertyKeys(),
+            (std::vector<std::string>{"Role", "Managers", "DataRootBase", "DaemonFlags", "Labels",
+                                      "AddressPool"}));
 }
 
 }  // namespace
