@@ -9,9 +9,9 @@
 //      AddressPool (the first address whose lease, <DataRootBase>/.leases/<address>, is free or
 //      held by a process that is gone; the lease names the holder's pid and start time, so a
 //      reused pid does not hold it), or none (the engine picks its own) without a pool;
-//   2. clears what an earlier engine left under that directory (a replaced manager's state,
-//      mounts an engine killed with -9 left behind), refusing to start when the pidfile names an
-//      engine that still runs;
+//   2. clears what an earlier engine left under that directory (a replaced manager's state, the
+//      containerd and mounts an engine killed with -9 left behind), refusing to start when the
+//      pidfile names an engine that still runs;
 //   3. starts dockerd in the background with its own data-root, exec-root, socket, pidfile and
 //      cgroup parent, the flags that let several engines share a machine
 //      (kSharedMachineFlags), the engine labels infrakit.instance=<instance ID> and
@@ -22,8 +22,8 @@
 //      and the instance dies with the engine's answer in its log, so the group replaces it with
 //      a freshly prepared one;
 //   5. waits for dockerd; a TERM, INT or HUP is passed on to it. When it exits (stopped, or
-//      killed), the script clears the directory and the lease and exits with its status: the
-//      instance lives exactly as long as its engine.
+//      killed), the script clears the directory (with what is left of its containerd) and the
+//      lease and exits with its status: the instance lives exactly as long as its engine.
 #ifndef INFRAKIT_PLUGINS_FLAVOR_SWARM_ENGINE_INIT_H_
 #define INFRAKIT_PLUGINS_FLAVOR_SWARM_ENGINE_INIT_H_
 
@@ -37,7 +37,7 @@ namespace infrakit::plugins::flavor::swarm {
 // The dockerd flags for several engines on one machine, before DaemonFlags (which may override
 // them: dockerd takes the last value of a flag given twice).
 inline constexpr const char* kSharedMachineFlags[] = {
-    "--iptables=false",     "--ip6tables=false",    "--bridge=none",
+    "--iptables=false",     "--ip6tables=false",  "--bridge=none",
     "--storage-driver=vfs", "--ip-forward=false",
 };
 
