@@ -46,8 +46,8 @@ mkdir -p "$leases"
 addr=''
 lease=''
 n=)sh",
-                      Ipv4Number(properties.pool_first), "\nlast=",
-                      Ipv4Number(properties.pool_last), R"sh(
+                      Ipv4Number(properties.pool_first),
+                      "\nlast=", Ipv4Number(properties.pool_last), R"sh(
 cleared=''
 while [ "$n" -le "$last" ]; do
   ip="$((n >> 24 & 255)).$((n >> 16 & 255)).$((n >> 8 & 255)).$((n & 255))"
@@ -169,7 +169,8 @@ log "starting the engine of $id in $dir (address ${addr:-chosen by the engine})"
       absl::StrReplaceAll(SwarmRequestBody(params.action, "$addr"), {{"\"", "\\\""}});
   const std::string body_without =
       absl::StrReplaceAll(SwarmRequestBody(params.action, ""), {{"\"", "\\\""}});
-  lines.push_back(absl::StrCat(R"sh(trap 'kill -TERM "$engine" 2>/dev/null' TERM INT HUP
+  lines.push_back(
+      absl::StrCat(R"sh(trap 'kill -TERM "$engine" 2>/dev/null' TERM INT HUP
 api() { curl -sS --max-time 60 --unix-socket "$sock" "$@"; }
 i=0
 until api -o /dev/null http://engine/_ping 2>/dev/null; do
@@ -178,18 +179,17 @@ until api -o /dev/null http://engine/_ping 2>/dev/null; do
   sleep 0.05
 done
 if [ -n "$addr" ]; then body=")sh",
-                               body, R"sh("; else body=")sh", body_without, R"sh("; fi
+                   body, R"sh("; else body=")sh", body_without, R"sh("; fi
 if answer=$(api --fail-with-body -X POST -H 'Content-Type: application/json' -d "$body" \
     http://engine/)sh",
-                               kEngineApiVersion, "/", path, R"sh( 2>&1); then
+                   kEngineApiVersion, "/", path, R"sh( 2>&1); then
   log ")sh",
-                               init ? "initialized the swarm"
-                                    : absl::StrCat("joined the swarm as a ",
-                                                   manager ? "manager" : "worker"),
-                               R"sh("
+                   init ? "initialized the swarm"
+                        : absl::StrCat("joined the swarm as a ", manager ? "manager" : "worker"),
+                   R"sh("
 else
   log ")sh",
-                               path, R"sh( failed: $answer; stopping the engine"
+                   path, R"sh( failed: $answer; stopping the engine"
   kill -TERM "$engine" 2>/dev/null
 fi
 status=0

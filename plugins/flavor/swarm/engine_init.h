@@ -37,7 +37,7 @@ namespace infrakit::plugins::flavor::swarm {
 // The dockerd flags for several engines on one machine, before DaemonFlags (which may override
 // them: dockerd takes the last value of a flag given twice).
 inline constexpr const char* kSharedMachineFlags[] = {
-    "--iptables=false",     "--ip6tables=false",    "--bridge=none",
+    "--iptables=false",     "--ip6tables=false",  "--bridge=none",
     "--storage-driver=vfs", "--ip-forward=false",
 };
 

@@ -65,8 +65,9 @@ TEST(EngineInitTest, FirstManagerInitializesOnItsAddress) {
 
 TEST(EngineInitTest, RequestBodies) {
   SwarmAction init{SwarmAction::Kind::kInit, "", {}};
-  EXPECT_EQ(SwarmRequestBody(init, "10.0.0.1"),
-            R"({"ListenAddr":"10.0.0.1:2377","AdvertiseAddr":"10.0.0.1","DataPathAddr":"10.0.0.1"})");
+  EXPECT_EQ(
+      SwarmRequestBody(init, "10.0.0.1"),
+      R"({"ListenAddr":"10.0.0.1:2377","AdvertiseAddr":"10.0.0.1","DataPathAddr":"10.0.0.1"})");
   SwarmAction join{SwarmAction::Kind::kJoin, "SWMTKN-1-abc", {"10.0.0.1:2377", "10.0.0.2:2377"}};
   EXPECT_EQ(SwarmRequestBody(join, ""),
             R"({"ListenAddr":"0.0.0.0:2377","RemoteAddrs":["10.0.0.1:2377","10.0.0.2:2377"],)"

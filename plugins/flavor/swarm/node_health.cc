@@ -25,7 +25,9 @@ std::string LabelOf(const SwarmNode& node, const char* label) {
 const SwarmNode* NodeOfInstance(const std::vector<SwarmNode>& nodes,
                                 const std::string& instance_id) {
   const SwarmNode* best = nullptr;
-  auto rank = [](const SwarmNode& n) { return (n.state == "ready" ? 2 : 0) + (n.is_manager ? 1 : 0); };
+  auto rank = [](const SwarmNode& n) {
+    return (n.state == "ready" ? 2 : 0) + (n.is_manager ? 1 : 0);
+  };
   for (const SwarmNode& node : nodes) {
     if (LabelOf(node, kInstanceLabel) != instance_id) continue;
     if (best == nullptr || rank(node) > rank(*best)) best = &node;

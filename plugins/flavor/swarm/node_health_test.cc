@@ -69,8 +69,10 @@ TEST(NodeHealthTest, EveryWrongStateIsUnhealthyNamingIt) {
   const std::vector<Case> cases = {
       {"down", down, false, "node w is down"},
       {"drained", drained, false, "node w has availability drain, want active"},
-      {"worker in a manager group", Node("w", "i", false), true, "node w is a worker, want a manager"},
-      {"manager in a worker group", Node("m", "i", true), false, "node m is a manager, want a worker"},
+      {"worker in a manager group", Node("w", "i", false), true,
+       "node w is a worker, want a manager"},
+      {"manager in a worker group", Node("m", "i", true), false,
+       "node m is a manager, want a worker"},
       {"unreachable", unreachable, true, "node m is a manager the others find unreachable"},
   };
   for (const Case& c : cases) {
@@ -115,8 +117,8 @@ TEST(NodeHealthTest, DeadWorkersAreDownWorkersOfTheGroupWithoutALiveInstance) {
   SwarmNode foreign = Node("foreign", "", false);
   foreign.engine_labels.clear();
   foreign.state = "down";
-  const std::vector<SwarmNode> nodes = {dead,    frozen, other_group, manager,
-                                        foreign, Node("up", "instance-5", false)};
+  const std::vector<SwarmNode> nodes = {dead,    frozen,  other_group,
+                                        manager, foreign, Node("up", "instance-5", false)};
   std::vector<const SwarmNode*> swept = DeadWorkers(nodes, "workers", {"instance-2", "instance-5"});
   ASSERT_EQ(swept.size(), 1u);
   EXPECT_EQ(swept[0]->id, "dead");

@@ -52,9 +52,9 @@ absl::Status CheckAllocation(const SwarmProperties& properties, const v1::Alloca
   for (const SwarmManager& manager : properties.managers) managers.insert(manager.address);
   for (const std::string& id : allocation.logical_ids().ids()) {
     if (!managers.count(id)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("Allocation.LogicalIDs: \"", id, "\" is not one of Managers (",
-                       absl::StrJoin(managers, ", "), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("Allocation.LogicalIDs: \"", id,
+                                                     "\" is not one of Managers (",
+                                                     absl::StrJoin(managers, ", "), ")"));
     }
   }
   return absl::OkStatus();
@@ -79,9 +79,9 @@ absl::StatusOr<Answer<T>> FirstManager(const SwarmProperties& properties, const 
     if (value.ok()) return Answer<T>{&manager, *std::move(value)};
     errors.push_back(absl::StrCat(manager.address, ": ", value.status().message()));
   }
-  return absl::UnavailableError(absl::StrCat(
-      "no manager of the swarm answers",
-      errors.empty() ? "" : absl::StrCat(" (", absl::StrJoin(errors, "; "), ")")));
+  return absl::UnavailableError(
+      absl::StrCat("no manager of the swarm answers",
+                   errors.empty() ? "" : absl::StrCat(" (", absl::StrJoin(errors, "; "), ")")));
 }
 
 // True when a manager engine other than `skip` says it is in a swarm (it answers, but the
@@ -137,11 +137,10 @@ absl::StatusOr<SwarmAction> ActionFor(const SwarmProperties& properties,
     if (absl::Status s = RemoveManagerAt(client, logical_id); !s.ok()) return s;
   }
   SwarmAction action;
-  action.join_token =
-      manager ? swarm->value.manager_join_token : swarm->value.worker_join_token;
+  action.join_token = manager ? swarm->value.manager_join_token : swarm->value.worker_join_token;
   if (!PlainToken(action.join_token)) {
-    return absl::InternalError(absl::StrCat("GET /swarm gave a join token of an unexpected form: ",
-                                            action.join_token));
+    return absl::InternalError(
+        absl::StrCat("GET /swarm gave a join token of an unexpected form: ", action.join_token));
   }
   action.remote_addrs.push_back(SwarmAddress(swarm->manager->address));
   for (const SwarmManager& other : properties.managers) {
@@ -318,9 +317,10 @@ absl::Status SwarmPlugin::Drain(const v1::DrainRequest& request) {
   const std::string label = absl::StrCat(kInstanceLabel, "=", instance.id());
   // Another manager than the one drained: a demoted manager stops answering manager calls.
   const std::string self = IsManager(*properties) ? instance.logical_id() : "";
-  auto found = FirstManager<std::vector<SwarmNode>>(
-      *properties, self, options_.api_timeout,
-      [&label](const EngineClient& c) { return c.Nodes({{"label", {label}}}); });
+  auto found = FirstManager<std::vector<SwarmNode>>(*properties, self, options_.api_timeout,
+                                                    [&label](const EngineClient& c) {
+                                                      return c.Nodes({{"label", {label}}});
+                                                    });
   if (!found.ok()) {
     LOG(WARNING) << "flavor-swarm: nothing to drain on " << instance.id() << ": "
                  << found.status().message();
@@ -340,8 +340,8 @@ absl::Status SwarmPlugin::Drain(const v1::DrainRequest& request) {
     return n == nullptr ? std::nullopt : std::optional<SwarmNode>(*n);
   };
   if (node->is_manager) {
-    LOG(INFO) << "flavor-swarm: demoting manager " << instance.logical_id() << " (node "
-              << node_id << ")";
+    LOG(INFO) << "flavor-swarm: demoting manager " << instance.logical_id() << " (node " << node_id
+              << ")";
     absl::Status demoted =
         UpdateNodeOf(client, instance.id(), [](NodeSpec* spec) { spec->role = "worker"; });
     if (!demoted.ok()) return demoted;
