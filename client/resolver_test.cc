@@ -100,8 +100,9 @@ TEST(StartHintTest, BundledPluginsGetTheCommandOthersTheSocket) {
             "start it so that it listens on /tmp/p/zookeeper.sock");
 }
 
-// Configs written for the original InfraKit name the zookeeper flavor "zookeeper": the bundled
-// flavor-zookeeper serves them when no plugin runs under that name; one that does wins.
+// Configs written for the original InfraKit name the zookeeper flavor "zookeeper" and the swarm
+// flavor "swarm": the bundled flavor-zookeeper and flavor-swarm serve them when no plugin runs
+// under that name; one that does wins.
 TEST(SocketResolverTest, OriginalNamesReachTheirBundledPlugin) {
   TempDir dir;
   SocketResolver resolver(dir.path());
@@ -116,7 +117,16 @@ TEST(SocketResolverTest, OriginalNamesReachTheirBundledPlugin) {
   auto by_alias = resolver.Flavor("zookeeper");
   ASSERT_TRUE(by_alias.ok()) << by_alias.status();
   EXPECT_TRUE((*by_alias)->Validate(validate).ok());
+  // Each alias reaches its own plugin only.
+  EXPECT_EQ(resolver.Flavor("swarm").status().code(), absl::StatusCode::kNotFound);
+  FlavorService swarm_service(std::make_shared<FakeFlavorPlugin>());
+  auto swarm_server = TestServer::Start(dir.Join("flavor-swarm.sock"), {&swarm_service});
+  ASSERT_TRUE(swarm_server.ok()) << swarm_server.status();
+  auto swarm_by_alias = resolver.Flavor("swarm");
+  ASSERT_TRUE(swarm_by_alias.ok()) << swarm_by_alias.status();
+  EXPECT_TRUE((*swarm_by_alias)->Validate(validate).ok());
   EXPECT_EQ(OriginalNameAlias("zookeeper"), "flavor-zookeeper");
+  EXPECT_EQ(OriginalNameAlias("swarm"), "flavor-swarm");
   EXPECT_EQ(OriginalNameAlias("flavor-vanilla"), "");
   EXPECT_EQ(resolver.Flavor("vanilla").status().code(), absl::StatusCode::kNotFound);
 }

@@ -45,6 +45,8 @@ const std::vector<BundledPlugin>& BundledPlugins() {
        "instances as supervised local processes"},
       {"flavor-zookeeper", "infrakit-flavor-zookeeper", "plugins/flavor/zookeeper",
        "ZooKeeper 3.8 ensemble members on pets' IP addresses (needs Debian's zookeeper)"},
+      {"flavor-swarm", "infrakit-flavor-swarm", "plugins/flavor/swarm",
+       "Docker Swarm managers (pets) and workers, each a private dockerd (needs docker.io)"},
   };
   return *kPlugins;
 }

@@ -18,7 +18,7 @@ struct BundledPlugin {
   std::string summary;  // one line for --help
 };
 
-// group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper.
+// group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper, flavor-swarm.
 const std::vector<BundledPlugin>& BundledPlugins();
 
 // The bundled plugin named `name`, or nullptr.
