@@ -25,7 +25,8 @@ FlavorPluginUnderTest FlavorSwarm() {
   p.plugin_name = "flavor-swarm";
   // A swarm of one manager; the group's logical ID is its address.
   p.valid_properties = std::string(R"({"Role": "manager", "Managers": ["127.0.0.21"],
-    "DataRootBase": ")") + kNoEngines + R"(", "Labels": {"tier": "swarm"}})";
+    "DataRootBase": ")") +
+                       kNoEngines + R"(", "Labels": {"tier": "swarm"}})";
   p.allocation.mutable_logical_ids()->add_ids("127.0.0.21");
   p.invalid_properties = {
       {R"({"Role": "boss", "Managers": ["127.0.0.21"]})", "Role"},
