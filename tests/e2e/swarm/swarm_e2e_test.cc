@@ -391,9 +391,17 @@ void ReRunInOwnNamespaces(char** argv) {
   if (n <= 0) return;
   self[n] = '\0';
   setenv(kInNamespace, "1", 1);
-  std::vector<std::string> args = {"unshare", "--net", "--mount", "--propagation", "private",
-                                   "--",      "/bin/sh", "-c",  "ip link set lo up && exec \"$@\"",
-                                   "sh",      self};
+  std::vector<std::string> args = {"unshare",
+                                   "--net",
+                                   "--mount",
+                                   "--propagation",
+                                   "private",
+                                   "--",
+                                   "/bin/sh",
+                                   "-c",
+                                   "ip link set lo up && exec \"$@\"",
+                                   "sh",
+                                   self};
   for (char** arg = argv + 1; *arg != nullptr; ++arg) args.push_back(*arg);
   std::vector<char*> c_args;
   for (std::string& arg : args) c_args.push_back(arg.data());
