@@ -84,6 +84,7 @@ absl::StatusOr<Binaries> FindBinaries(const std::string& argv0) {
            Wanted{&binaries.cli, "tools/infrakitctl/infrakitctl"},
            Wanted{&binaries.instance_process, "plugins/instance/process/infrakit-instance-process"},
            Wanted{&binaries.flavor_zookeeper, "plugins/flavor/zookeeper/infrakit-flavor-zookeeper"},
+           Wanted{&binaries.flavor_swarm, "plugins/flavor/swarm/infrakit-flavor-swarm"},
        }) {
     absl::StatusOr<std::string> path = FindBinary(argv0, wanted.relative);
     if (!path.ok()) return path.status();

@@ -31,6 +31,8 @@ struct Binaries {
   // For the zookeeper scenario.
   std::string instance_process;
   std::string flavor_zookeeper;
+  // For the swarm scenario.
+  std::string flavor_swarm;
 };
 
 // Finds the binaries among the runfiles of the program at `argv0`: under $RUNFILES_DIR, next to
