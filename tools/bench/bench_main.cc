@@ -32,13 +32,14 @@
 #include "tools/bench/report.h"
 #include "tools/bench/scenarios.h"
 #include "tools/bench/stack.h"
+#include "tools/bench/swarm_scenario.h"
 
 ABSL_FLAG(std::string, out, "",
           "Also write the results as JSON to this file (relative to the directory bazel run "
           "was started from)");
 ABSL_FLAG(std::vector<std::string>, only, {},
           "Run only these scenarios (comma-separated): heal, tutorial, rpc, medium, large; "
-          "zookeeper runs only when named here");
+          "zookeeper and swarm run only when named here");
 ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
 ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
 ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
@@ -157,9 +158,14 @@ int main(int argc, char** argv) {
     }
     if (!known) {
       std::cerr << "bench: --only: unknown scenario \"" << name
-                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper)\n";
+                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm)\n";
       return 2;
     }
+  }
+  // The swarm's engines need network and mount namespaces of their own: the whole benchmark
+  // re-runs in new ones (once; nothing has started yet).
+  if (std::find(only.begin(), only.end(), "swarm") != only.end()) {
+    infrakit::tools::bench::ReRunInOwnNamespacesForSwarm(argv);
   }
   if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
       absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||

@@ -28,6 +28,7 @@
 #include "tools/bench/ping_pong.h"
 #include "tools/bench/proc_stats.h"
 #include "tools/bench/stats.h"
+#include "tools/bench/swarm_scenario.h"
 #include "tools/bench/zookeeper_scenario.h"
 
 namespace infrakit::tools::bench {
@@ -586,6 +587,13 @@ const std::vector<Scenario>& Scenarios() {
        "its longest outage",
        {},
        &RunZookeeper,
+       /*only_when_named=*/true},
+      {"swarm",
+       "a real Docker swarm of 3 managers + 2 workers (instance-process, flavor-swarm, private "
+       "dockerd): watch to a formed swarm, a worker's kill -9 to its replacement Ready and the "
+       "dead node removed, a rolling update of the managers and its samples without a quorum",
+       {},
+       &RunSwarm,
        /*only_when_named=*/true},
   };
   return *scenarios;

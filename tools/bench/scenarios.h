@@ -58,7 +58,8 @@ struct Scenario {
 // Every scenario, in the order they run: heal, tutorial, rpc (Info against a raw round trip),
 // medium (converge 1,000, footprint, Describe, CLI, rolling update), large (converge 10,000,
 // idle footprint, Describe, scale to 0); then zookeeper (a real 3-member ensemble: start, the
-// leader's kill -9, a rolling update), which runs only when named.
+// leader's kill -9, a rolling update) and swarm (3 managers + 2 workers: formation, a worker's
+// kill -9, a rolling update of the managers), which run only when named.
 const std::vector<Scenario>& Scenarios();
 
 // Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not

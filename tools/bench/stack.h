@@ -31,7 +31,7 @@ struct Binaries {
   // For the zookeeper scenario.
   std::string instance_process;
   std::string flavor_zookeeper;
-  // flavor-swarm's binary (no scenario runs it yet).
+  // For the swarm scenario.
   std::string flavor_swarm;
 };
 
