@@ -26,12 +26,12 @@ uint32_t Ipv4Number(const std::string& text) {
 
 // The helpers every script defines.
 constexpr char kFunctions[] = R"sh(log() { echo "flavor-swarm: $*" >&2; }
-# Kills what is left of an engine in $1 (containerd and its shims outlive a dockerd killed with
-# -9: they name the exec root on their command lines), unmounts what is left under $1, deepest
-# first, and removes it.
+# Kills what is left of an engine in $1 (its containerd, and container shims, which leave the
+# instance's process group: they name the directory on their command lines), unmounts what is
+# left under $1, deepest first, and removes it.
 clear_dir() {
   for p in /proc/[0-9]*; do
-    if grep -qas -- "$1/x/" "$p/cmdline"; then kill -KILL "${p#/proc/}" 2>/dev/null || true; fi
+    if grep -qas -- "$1/" "$p/cmdline"; then kill -KILL "${p#/proc/}" 2>/dev/null || true; fi
   done
   awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
@@ -90,6 +90,7 @@ std::string DockerdLines(const SwarmProperties& properties, const EngineInitPara
       "dockerd",
       "--data-root=\"$dir/data\"",
       "--exec-root=\"$dir/x\"",
+      "--containerd=\"$dir/x/containerd/containerd.sock\"",
       "--host=\"unix://$sock\"",
       "--pidfile=\"$dir/docker.pid\"",
       "--cgroup-parent=\"infrakit-swarm-$name\"",
@@ -166,8 +167,33 @@ if [ -n "$old" ] && grep -qas -- "$dir/data" "/proc/$old/cmdline"; then
   exit 1
 fi
 clear_dir "$dir"
-mkdir -p "$dir"
-log "starting the engine of $id in $dir (address ${addr:-chosen by the engine})")sh"));
+mkdir -p "$dir/x/containerd"
+log "starting the engine of $id in $dir (address ${addr:-chosen by the engine})"
+# containerd runs in the instance's process group (dockerd would start its own in a session of
+# its own, which outlives the instance when the instance is killed).
+cat > "$dir/containerd.toml" <<EOF
+version = 2
+root = "$dir/data/containerd"
+state = "$dir/x/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$dir/x/containerd/containerd.sock"
+[debug]
+  level = "warn"
+EOF
+containerd --config "$dir/containerd.toml" &
+containerd=$!
+i=0
+until [ -S "$dir/x/containerd/containerd.sock" ]; do
+  if ! kill -0 "$containerd" 2>/dev/null || [ "$i" -ge 600 ]; then
+    log "containerd did not start"
+    clear_dir "$dir"
+    [ -z "$lease" ] || rm -rf "$lease"
+    exit 1
+  fi
+  i=$((i + 1))
+  sleep 0.05
+done)sh"));
   lines.push_back(DockerdLines(properties, params));
   const char* path = init ? "swarm/init" : "swarm/join";
   const std::string body =

@@ -12,8 +12,10 @@
 //   2. clears what an earlier engine left under that directory (a replaced manager's state, the
 //      containerd and mounts an engine killed with -9 left behind), refusing to start when the
 //      pidfile names an engine that still runs;
-//   3. starts dockerd in the background with its own data-root, exec-root, socket, pidfile and
-//      cgroup parent, the flags that let several engines share a machine
+//   3. starts containerd in the instance's process group (so that it dies with the instance
+//      even when the instance is killed with -9; dockerd would start its own in a session of
+//      its own), then dockerd on it in the background with its own data-root, exec-root, socket,
+//      pidfile and cgroup parent, the flags that let several engines share a machine
 //      (kSharedMachineFlags), the engine labels infrakit.instance=<instance ID> and
 //      infrakit.group=<group>, the properties' Labels and DaemonFlags;
 //   4. once the engine answers /_ping, POSTs /swarm/init (the first manager of an empty swarm)

@@ -21,8 +21,8 @@ using ::google::protobuf::Value;
 constexpr size_t kMaxSocketPath = 107;
 
 // The dockerd flags the flavor sets for every engine: DaemonFlags may not set them again.
-constexpr const char* kOwnFlags[] = {"--data-root", "--exec-root", "--host",
-                                     "-H",          "--pidfile",   "--cgroup-parent"};
+constexpr const char* kOwnFlags[] = {"--data-root", "--exec-root",     "--host",      "-H",
+                                     "--pidfile",   "--cgroup-parent", "--containerd"};
 
 absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));

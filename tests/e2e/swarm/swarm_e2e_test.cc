@@ -4,7 +4,8 @@
 // infrakit-flavor-swarm. Everything is checked through the Engine API of the managers:
 //   - the swarm forms: 5 nodes Ready, 3 managers Reachable, one leader;
 //   - kill -9 of a worker's engine: the worker is replaced, its replacement joins, and the dead
-//     node is removed from the swarm;
+//     node is removed from the swarm; kill -9 of a worker instance's own process leaves no
+//     process of its engine behind;
 //   - kill -9 of a manager's engine: it is replaced under its logical ID and rejoins as a
 //     manager, with a manager answering (a quorum) in every sample;
 //   - destroying the groups leaves no process, engine directory or lease;
@@ -257,6 +258,30 @@ TEST_F(SwarmE2eTest, FormsHealsWorkersAndManagersAndLeavesNothing) {
   ASSERT_TRUE(WaitHealthy(kWorkers, 2)) << AllLogs();
   ASSERT_TRUE(WaitFor([&] { return SwarmIs(3, 2, AllMembers()); }, kSwarmWait, kE2ePause))
       << "the dead worker's node was not removed:\n"
+      << Describe(Nodes().value_or(std::vector<SwarmNode>{})) << AllLogs();
+
+  // kill -9 of a worker instance's own process (its script, not the engine): instance-process
+  // kills the rest of its process group, the engine and its containerd with it; nothing is left
+  // running in the dead engine's directory, and the worker is replaced.
+  const std::string second = *Members(kWorkers).begin();
+  pid_t leader_pid = 0;
+  for (const InstanceProcess& p : InstanceProcesses(instances_dir())) {
+    if (p.instance_id == second && getpgid(p.pid) == p.pid) leader_pid = p.pid;
+  }
+  ASSERT_GT(leader_pid, 0) << "no process for " << second;
+  const std::string second_dir = absl::StrCat(base_, "/", second, "/");
+  ASSERT_FALSE(ProcessesNaming(second_dir).empty()) << "no engine runs in " << second_dir;
+  ASSERT_EQ(kill(leader_pid, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::set<std::string> ids = Members(kWorkers);
+        return ids.size() == 2 && !ids.count(second) && ProcessesNaming(second_dir).empty();
+      },
+      kSwarmWait, kE2ePause))
+      << second << " was not replaced, or left " << absl::StrJoin(ProcessesNaming(second_dir), ", ")
+      << AllLogs();
+  ASSERT_TRUE(WaitHealthy(kWorkers, 2)) << AllLogs();
+  ASSERT_TRUE(WaitFor([&] { return SwarmIs(3, 2, AllMembers()); }, kSwarmWait, kE2ePause))
       << Describe(Nodes().value_or(std::vector<SwarmNode>{})) << AllLogs();
 
   // kill -9 of a manager that is not the leader: replaced under its logical ID, rejoins as a
