@@ -13,6 +13,7 @@
 #include "glog/logging.h"
 #include "plugins/flavor/swarm/engine_client.h"
 #include "plugins/flavor/swarm/engine_init.h"
+#include "plugins/flavor/swarm/manager_order.h"
 #include "plugins/flavor/swarm/node_health.h"
 #include "plugins/flavor/swarm/swarm_properties.h"
 #include "spec/tags.h"
@@ -67,17 +68,20 @@ struct Answer {
   T value;
 };
 
-// Asks the managers other than `skip` in order, `ask(client)` each, until one answers; the
+// Asks the managers other than `skip` in `order`, `ask(client)` each, until one answers; the
 // error lists every manager's failure.
 template <typename T, typename Ask>
-absl::StatusOr<Answer<T>> FirstManager(const SwarmProperties& properties, const std::string& skip,
-                                       absl::Duration timeout, const Ask& ask) {
+absl::StatusOr<Answer<T>> FirstManager(ManagerOrder* order, const SwarmProperties& properties,
+                                       const std::string& skip, absl::Duration timeout,
+                                       const Ask& ask) {
   std::vector<std::string> errors;
-  for (const SwarmManager& manager : properties.managers) {
-    if (manager.address == skip) continue;
-    absl::StatusOr<T> value = ask(EngineClient(manager.socket, timeout));
-    if (value.ok()) return Answer<T>{&manager, *std::move(value)};
-    errors.push_back(absl::StrCat(manager.address, ": ", value.status().message()));
+  for (const SwarmManager* manager : order->Order(properties, skip)) {
+    absl::StatusOr<T> value = ask(EngineClient(manager->socket, timeout));
+    if (value.ok()) {
+      order->Answered(manager->socket);
+      return Answer<T>{manager, *std::move(value)};
+    }
+    errors.push_back(absl::StrCat(manager->address, ": ", value.status().message()));
   }
   return absl::UnavailableError(
       absl::StrCat("no manager of the swarm answers",
@@ -118,10 +122,10 @@ absl::Status RemoveManagerAt(const EngineClient& client, const std::string& addr
 }
 
 // The swarm action for the instance of `logical_id` (a manager's address; empty for workers).
-absl::StatusOr<SwarmAction> ActionFor(const SwarmProperties& properties,
+absl::StatusOr<SwarmAction> ActionFor(ManagerOrder* order, const SwarmProperties& properties,
                                       const std::string& logical_id, absl::Duration timeout) {
   const bool manager = IsManager(properties);
-  auto swarm = FirstManager<SwarmInfo>(properties, manager ? logical_id : "", timeout,
+  auto swarm = FirstManager<SwarmInfo>(order, properties, manager ? logical_id : "", timeout,
                                        [](const EngineClient& c) { return c.Swarm(); });
   if (!swarm.ok()) {
     if (manager && logical_id == properties.managers.front().address &&
@@ -251,7 +255,7 @@ absl::StatusOr<v1::PrepareResponse> SwarmPlugin::Prepare(const v1::PrepareReques
   }
   auto group = request.spec().tags().find(spec::kGroupTag);
   if (group != request.spec().tags().end()) params.group = group->second;
-  auto action = ActionFor(*properties, params.manager_address, options_.api_timeout);
+  auto action = ActionFor(&order_, *properties, params.manager_address, options_.api_timeout);
   if (!action.ok()) return action.status();
   params.action = *std::move(action);
   v1::PrepareResponse response;
@@ -286,8 +290,9 @@ absl::StatusOr<v1::BatchHealthyResponse> SwarmPlugin::BatchHealthy(
     }
     return response;
   }
-  auto nodes = FirstManager<std::vector<SwarmNode>>(
-      *properties, "", options_.api_timeout, [](const EngineClient& c) { return c.Nodes(); });
+  auto nodes =
+      FirstManager<std::vector<SwarmNode>>(&order_, *properties, "", options_.api_timeout,
+                                           [](const EngineClient& c) { return c.Nodes(); });
   for (const Description& instance : request.instances()) {
     v1::HealthyResponse* verdict = response.add_results()->mutable_response();
     if (!nodes.ok()) {
@@ -317,10 +322,10 @@ absl::Status SwarmPlugin::Drain(const v1::DrainRequest& request) {
   const std::string label = absl::StrCat(kInstanceLabel, "=", instance.id());
   // Another manager than the one drained: a demoted manager stops answering manager calls.
   const std::string self = IsManager(*properties) ? instance.logical_id() : "";
-  auto found = FirstManager<std::vector<SwarmNode>>(*properties, self, options_.api_timeout,
-                                                    [&label](const EngineClient& c) {
-                                                      return c.Nodes({{"label", {label}}});
-                                                    });
+  auto found = FirstManager<std::vector<SwarmNode>>(
+      &order_, *properties, self, options_.api_timeout, [&label](const EngineClient& c) {
+        return c.Nodes({{"label", {label}}});
+      });
   if (!found.ok()) {
     LOG(WARNING) << "flavor-swarm: nothing to drain on " << instance.id() << ": "
                  << found.status().message();

@@ -3,8 +3,8 @@
 //
 // Managers are pets: a manager group's logical IDs are the swarm's manager addresses (1, 3 or 5,
 // the properties' Managers). Workers are cattle. Everything the flavor learns of the swarm comes
-// from the managers' Engine API (engine_client.h), asked in the order of Managers until one
-// answers:
+// from the managers' Engine API (engine_client.h), asked until one answers: the one that answered
+// last first, then in the order of Managers (manager_order.h):
 //
 // Prepare appends to the spec's init the engine's script, with the swarm action chosen now:
 //   - a worker joins with the worker token, through every manager's address;
@@ -37,14 +37,16 @@
 #define INFRAKIT_PLUGINS_FLAVOR_SWARM_SWARM_PLUGIN_H_
 
 #include "absl/time/time.h"
+#include "plugins/flavor/swarm/manager_order.h"
 #include "spi/flavor/flavor_plugin.h"
 
 namespace infrakit::plugins::flavor::swarm {
 
 namespace v1 = ::infrakit::flavor::v1;
 
-// Stateless: every method works from its request and the swarm's answers, so any number of
-// threads may call. Methods block on Engine API calls, each bounded by the API timeout.
+// Every method works from its request and the swarm's answers (the only state kept is which
+// manager answered last, asked first next time); any number of threads may call. Methods block
+// on Engine API calls, each bounded by the API timeout.
 class SwarmPlugin : public spi::flavor::FlavorPlugin {
  public:
   struct Options {
@@ -86,6 +88,7 @@ class SwarmPlugin : public spi::flavor::FlavorPlugin {
 
  private:
   const Options options_;
+  ManagerOrder order_;
 };
 
 }  // namespace infrakit::plugins::flavor::swarm
