@@ -117,6 +117,7 @@ TEST(SocketResolverTest, OriginalNamesReachTheirBundledPlugin) {
   ASSERT_TRUE(by_alias.ok()) << by_alias.status();
   EXPECT_TRUE((*by_alias)->Validate(validate).ok());
   EXPECT_EQ(OriginalNameAlias("zookeeper"), "flavor-zookeeper");
+  EXPECT_EQ(OriginalNameAlias("vagrant"), "instance-vagrant");
   EXPECT_EQ(OriginalNameAlias("flavor-vanilla"), "");
   EXPECT_EQ(resolver.Flavor("vanilla").status().code(), absl::StatusCode::kNotFound);
 }

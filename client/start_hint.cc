@@ -8,12 +8,14 @@ namespace infrakit::client {
 
 const std::vector<std::string>& BundledPluginNames() {
   static const auto* const kNames = new std::vector<std::string>{
-      "group", "instance-file", "flavor-vanilla", "instance-process", "flavor-zookeeper"};
+      "group",           "instance-file", "flavor-vanilla", "instance-process", "flavor-zookeeper",
+      "instance-vagrant"};
   return *kNames;
 }
 
 std::string OriginalNameAlias(absl::string_view name) {
   if (name == "zookeeper") return "flavor-zookeeper";
+  if (name == "vagrant") return "instance-vagrant";
   return "";
 }
 

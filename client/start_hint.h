@@ -12,7 +12,8 @@
 namespace infrakit::client {
 
 // The plugins InfraKit bundles, by their default names: what `infrakitctl plugin start NAME`
-// can run (group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper).
+// can run (group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper,
+// instance-vagrant).
 // infrakitctl's own list of their binaries is tested to name the same plugins.
 const std::vector<std::string>& BundledPluginNames();
 
@@ -22,8 +23,8 @@ const std::vector<std::string>& BundledPluginNames();
 std::string StartHint(absl::string_view name, absl::string_view plugins_dir);
 
 // The bundled plugin that a name used by the original InfraKit's configs stands for ("zookeeper"
-// -> "flavor-zookeeper"), or "" when `name` is no such alias. The resolver falls back to it
-// when no plugin runs under the name itself.
+// -> "flavor-zookeeper", "vagrant" -> "instance-vagrant"), or "" when `name` is no such alias. The
+// resolver falls back to it when no plugin runs under the name itself.
 std::string OriginalNameAlias(absl::string_view name);
 
 }  // namespace infrakit::client

@@ -45,6 +45,8 @@ const std::vector<BundledPlugin>& BundledPlugins() {
        "instances as supervised local processes"},
       {"flavor-zookeeper", "infrakit-flavor-zookeeper", "plugins/flavor/zookeeper",
        "ZooKeeper 3.8 ensemble members on pets' IP addresses (needs Debian's zookeeper)"},
+      {"instance-vagrant", "infrakit-instance-vagrant", "plugins/instance/vagrant",
+       "instances as Vagrant machines, docker containers by default (needs vagrant, docker)"},
   };
   return *kPlugins;
 }

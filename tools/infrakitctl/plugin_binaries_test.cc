@@ -31,11 +31,13 @@ void MakeFile(const std::string& path, mode_t mode) {
 TEST(BundledPluginsTest, TheOriginalNamesAndOurBinaries) {
   std::vector<std::string> names;
   for (const BundledPlugin& p : BundledPlugins()) names.push_back(p.name);
-  EXPECT_THAT(names, ::testing::ElementsAre("group", "instance-file", "flavor-vanilla",
-                                            "instance-process", "flavor-zookeeper"));
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("group", "instance-file", "flavor-vanilla", "instance-process",
+                                     "flavor-zookeeper", "instance-vagrant"));
   ASSERT_NE(FindBundledPlugin("group"), nullptr);
   EXPECT_EQ(FindBundledPlugin("group")->binary, "infrakit-group");
   EXPECT_EQ(FindBundledPlugin("flavor-vanilla")->package, "plugins/flavor/vanilla");
+  EXPECT_EQ(FindBundledPlugin("instance-vagrant")->binary, "infrakit-instance-vagrant");
   EXPECT_EQ(FindBundledPlugin("vagrant"), nullptr);
 }
 

@@ -41,8 +41,8 @@ void DockerWatcher::Run() {
     if (stopping_) return;
     // A stream that lasted a while was a good connection: start the backoff over.
     if (absl::Now() - started > absl::Seconds(30)) pause = options_.retry;
-    LOG(WARNING) << "instance-vagrant: `" << options_.docker
-                 << " events` ended; retrying in " << pause << ": " << said;
+    LOG(WARNING) << "instance-vagrant: `" << options_.docker << " events` ended; retrying in "
+                 << pause << ": " << said;
     auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     if (mu_.AwaitWithTimeout(absl::Condition(&stopping), pause)) return;
     pause = std::min(pause * 2, absl::Seconds(30));
@@ -64,8 +64,7 @@ std::string DockerWatcher::Connect() {
       "--format",
       absl::StrCat("{{.Action}} {{index .Actor.Attributes \"", kInstanceLabel, "\"}}"),
   };
-  absl::StatusOr<std::unique_ptr<Subprocess>> events =
-      Subprocess::Start(argv, "", options_.env);
+  absl::StatusOr<std::unique_ptr<Subprocess>> events = Subprocess::Start(argv, "", options_.env);
   if (!events.ok()) return events.status().ToString();
   {
     absl::MutexLock lock(&mu_);
@@ -94,11 +93,11 @@ std::string DockerWatcher::Connect() {
 
 void DockerWatcher::List() {
   const absl::Time taken_at = absl::Now();
-  absl::StatusOr<CommandResult> listed = RunCommand(
-      {options_.docker, "ps", "--all", "--no-trunc", "--filter",
-       absl::StrCat("label=", kInstanceLabel), "--format",
-       absl::StrCat("{{.Label \"", kInstanceLabel, "\"}} {{.State}}")},
-      "", options_.env);
+  absl::StatusOr<CommandResult> listed =
+      RunCommand({options_.docker, "ps", "--all", "--no-trunc", "--filter",
+                  absl::StrCat("label=", kInstanceLabel), "--format",
+                  absl::StrCat("{{.Label \"", kInstanceLabel, "\"}} {{.State}}")},
+                 "", options_.env);
   if (!listed.ok() || listed->exit_code != 0) {
     // Never taken for an empty listing: that would remove every instance.
     LOG(WARNING) << "instance-vagrant: cannot list containers: "

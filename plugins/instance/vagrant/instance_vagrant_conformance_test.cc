@@ -53,8 +53,8 @@ InstancePluginUnderTest InstanceVagrant() {
   p.binary = "plugins/instance/vagrant/infrakit-instance-vagrant";
   p.plugin_name = "instance-vagrant";
   p.args = [](const std::string& scratch) {
-    return std::vector<std::string>{"--dir", absl::StrCat(scratch, "/instances"),
-                                    "--docker-host", engine == nullptr ? "" : engine->docker_host()};
+    return std::vector<std::string>{"--dir", absl::StrCat(scratch, "/instances"), "--docker-host",
+                                    engine == nullptr ? "" : engine->docker_host()};
   };
   p.valid_properties = R"({"Image": "local/busybox", "Command": "exec tail -f /dev/null"})";
   p.invalid_properties = {

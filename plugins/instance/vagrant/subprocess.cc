@@ -28,9 +28,9 @@ std::vector<std::string> EnvironmentWith(const std::map<std::string, std::string
   return env;
 }
 
-absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
-    const std::vector<std::string>& argv, const std::string& dir,
-    const std::vector<std::string>& env) {
+absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const std::vector<std::string>& argv,
+                                                              const std::string& dir,
+                                                              const std::vector<std::string>& env) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
@@ -55,8 +55,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
   for (const std::string& var : env) c_env.push_back(const_cast<char*>(var.c_str()));
   c_env.push_back(nullptr);
   pid_t pid = 0;
-  const int spawned =
-      posix_spawnp(&pid, c_argv[0], &actions, &attr, c_argv.data(), c_env.data());
+  const int spawned = posix_spawnp(&pid, c_argv[0], &actions, &attr, c_argv.data(), c_env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);

@@ -51,13 +51,13 @@ absl::Status TestEngine::Start() {
   if (absl::Status started = engine_->Start({}); !started.ok()) return started;
   // A rootfs of busybox and its applets, imported as an image: no registry, no network.
   const std::string rootfs = absl::StrCat(dir_, "/rootfs");
-  const std::string script = absl::StrCat(
-      "set -e; mkdir -p ", rootfs, "/bin ", rootfs, "/tmp; cp ", kBusybox, " ", rootfs,
-      "/bin/busybox; for applet in $(", kBusybox, " --list); do [ -e ", rootfs,
-      "/bin/$applet ] || ln -s busybox ", rootfs, "/bin/$applet; done; tar -C ", rootfs,
-      " -c . | docker import - ", kTestImage);
-  absl::StatusOr<CommandResult> imported = RunCommand(
-      {"/bin/sh", "-c", script}, "", EnvironmentWith({{"DOCKER_HOST", docker_host()}}));
+  const std::string script =
+      absl::StrCat("set -e; mkdir -p ", rootfs, "/bin ", rootfs, "/tmp; cp ", kBusybox, " ", rootfs,
+                   "/bin/busybox; for applet in $(", kBusybox, " --list); do [ -e ", rootfs,
+                   "/bin/$applet ] || ln -s busybox ", rootfs, "/bin/$applet; done; tar -C ",
+                   rootfs, " -c . | docker import - ", kTestImage);
+  absl::StatusOr<CommandResult> imported =
+      RunCommand({"/bin/sh", "-c", script}, "", EnvironmentWith({{"DOCKER_HOST", docker_host()}}));
   if (!imported.ok()) return imported.status();
   if (imported->exit_code != 0) {
     return absl::InternalError(absl::StrCat("importing ", kTestImage, ": ", imported->output));

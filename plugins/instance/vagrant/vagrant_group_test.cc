@@ -46,10 +46,10 @@ class VagrantGroupTest : public ::testing::Test {
     engine_ = std::make_unique<TestEngine>(dir_.path());
     absl::Status started = engine_->Start();
     ASSERT_TRUE(started.ok()) << started;
-    vagrant_ = StartPlugin("plugins/instance/vagrant/infrakit-instance-vagrant",
-                           {"--dir", dir_.Join("instances"), "--docker-host",
-                            engine_->docker_host(), "--log", "1"},
-                           "instance-vagrant");
+    vagrant_ = StartPlugin(
+        "plugins/instance/vagrant/infrakit-instance-vagrant",
+        {"--dir", dir_.Join("instances"), "--docker-host", engine_->docker_host(), "--log", "1"},
+        "instance-vagrant");
     ASSERT_NE(vagrant_, nullptr);
     vanilla_ = StartPlugin("plugins/flavor/vanilla/infrakit-flavor-vanilla", {}, "flavor-vanilla");
     ASSERT_NE(vanilla_, nullptr);

@@ -297,10 +297,9 @@ void VagrantPlugin::LoadOne(const std::string& id) {
   }
   absl::StatusOr<VagrantProperties> properties = ParseVagrantProperties(desc->spec().properties());
   instance->provider = properties.ok() ? properties->provider : "docker";
-  instance->watched =
-      properties.ok() && properties->provider == "docker" &&
-      (properties->template_text.empty() ||
-       absl::StrContains(properties->template_text, "{{.CreateArgs}}"));
+  instance->watched = properties.ok() && properties->provider == "docker" &&
+                      (properties->template_text.empty() ||
+                       absl::StrContains(properties->template_text, "{{.CreateArgs}}"));
   instance->desc = *std::move(desc);
   if (fs::exists(absl::StrCat(instance->dir, "/", kDestroyingMarker), ec)) {
     LOG(INFO) << "instance-vagrant: finishing the destruction of " << id;
@@ -351,8 +350,8 @@ absl::Status VagrantPlugin::DestroyMachine(const InstancePtr& instance) {
   if (fs::exists(absl::StrCat(instance->dir, "/.vagrant"), ec)) {
     absl::StatusOr<CommandResult> destroyed = RunVagrant(*instance, {"destroy", "-f"});
     if (!Succeeded(destroyed)) {
-      return absl::InternalError(absl::StrCat("vagrant destroy -f in ", instance->dir, " failed, ",
-                                              ErrorText(destroyed)));
+      return absl::InternalError(
+          absl::StrCat("vagrant destroy -f in ", instance->dir, " failed, ", ErrorText(destroyed)));
     }
   }
   absl::MutexLock io_lock(&instance->io_mu);
@@ -421,13 +420,12 @@ void VagrantPlugin::Adopt(const InstancePtr& instance) {
   bool up = false;
   {
     absl::MutexLock action(&instance->action_mu);
-    absl::StatusOr<CommandResult> status =
-        RunVagrant(*instance, {"status", "--machine-readable"});
+    absl::StatusOr<CommandResult> status = RunVagrant(*instance, {"status", "--machine-readable"});
     const std::string state = Succeeded(status) ? MachineState(status->output) : "";
     if (state.empty()) {
       // Cannot tell: the instance stays as it is (a vagrant that cannot run destroys nothing).
-      LOG(WARNING) << "instance-vagrant: vagrant status of " << instance->desc.id()
-                   << " failed, " << ErrorText(status);
+      LOG(WARNING) << "instance-vagrant: vagrant status of " << instance->desc.id() << " failed, "
+                   << ErrorText(status);
       return;
     }
     const std::string machine = MachineId(*instance);
@@ -633,7 +631,8 @@ absl::Status VagrantPlugin::Destroy(const v1::DestroyRequest& request) {
     fs::remove(absl::StrCat(instance->dir, "/", kDestroyingMarker), ec);
     instance->destroying = false;
     SetStateLocked(instance, state_before, vagrant_state_before, "");
-    return absl::Status(destroyed.code(), absl::StrCat("destroying ", id, ": ", destroyed.message()));
+    return absl::Status(destroyed.code(),
+                        absl::StrCat("destroying ", id, ": ", destroyed.message()));
   }
   EraseLocked(instance);
   return absl::OkStatus();

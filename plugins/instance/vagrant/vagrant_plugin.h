@@ -145,8 +145,7 @@ class VagrantPlugin : public spi::instance::InstancePlugin {
   // Queues a task on the workers unless the plugin is stopping.
   void Submit(std::function<void()> task);
   // `vagrant <args>` in the instance's directory, waiting for one of the max_parallel slots.
-  absl::StatusOr<CommandResult> RunVagrant(const Instance& instance,
-                                           std::vector<std::string> args);
+  absl::StatusOr<CommandResult> RunVagrant(const Instance& instance, std::vector<std::string> args);
   // The container ID from .vagrant/machines/default/<provider>/id, "" when none.
   std::string MachineId(const Instance& instance) const;
 
@@ -169,7 +168,7 @@ class VagrantPlugin : public spi::instance::InstancePlugin {
   std::string NextIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string InstanceDir(const std::string& id) const;
 
-  Options options_;  // dir absolute.
+  Options options_;               // dir absolute.
   std::vector<std::string> env_;  // Of vagrant and docker.
 
   absl::Mutex mu_;

@@ -92,8 +92,9 @@ absl::Status CheckTemplate(absl::string_view text) {
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat(
           "properties.Template: unknown placeholder {{", inner, "}} (known: ",
-          absl::StrJoin(kPlaceholders, ", ",
-                        [](std::string* out, const char* n) { absl::StrAppend(out, "{{.", n, "}}"); }),
+          absl::StrJoin(
+              kPlaceholders, ", ",
+              [](std::string* out, const char* n) { absl::StrAppend(out, "{{.", n, "}}"); }),
           ")"));
     }
     at = end + 2;
@@ -107,7 +108,7 @@ absl::StatusOr<std::string> RenderVagrantfile(const VagrantfileParams& params) {
   std::vector<std::string> cmd = {"/bin/sh", "-c", params.init};
   if (!params.command.empty()) {
     // The init in a child shell; on success this shell becomes the command.
-    cmd = {"/bin/sh", "-c", "/bin/sh -c \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
+    cmd = {"/bin/sh",           "-c",        "/bin/sh -c \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
            "infrakit-instance", params.init, params.command};
   }
   std::vector<std::pair<std::string, std::string>> env = {
@@ -117,15 +118,15 @@ absl::StatusOr<std::string> RenderVagrantfile(const VagrantfileParams& params) {
   };
   for (const auto& entry : params.env) env.push_back(entry);
   return absl::StrReplaceAll(
-      text, {
-                {"{{.ID}}", RubyString(params.id)},
-                {"{{.LogicalID}}", RubyString(params.logical_id)},
-                {"{{.Image}}", RubyString(params.image)},
-                {"{{.Cmd}}", RubyArray(cmd)},
-                {"{{.Env}}", RubyHash(env)},
-                {"{{.CreateArgs}}",
-                 RubyArray({"--label", absl::StrCat(kInstanceLabel, "=", params.id)})},
-            });
+      text,
+      {
+          {"{{.ID}}", RubyString(params.id)},
+          {"{{.LogicalID}}", RubyString(params.logical_id)},
+          {"{{.Image}}", RubyString(params.image)},
+          {"{{.Cmd}}", RubyArray(cmd)},
+          {"{{.Env}}", RubyHash(env)},
+          {"{{.CreateArgs}}", RubyArray({"--label", absl::StrCat(kInstanceLabel, "=", params.id)})},
+      });
 }
 
 }  // namespace infrakit::plugins::instance::vagrant
