@@ -3,6 +3,8 @@
 // instance go from PENDING to RUNNING; a failed `vagrant up` is reported with vagrant's error
 // and the instance removed; a restarted plugin re-adopts running and interrupted instances and
 // notices a container removed while it was down. Every test leaves no container or directory.
+#include "plugins/instance/vagrant/vagrant_plugin.h"
+
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -15,7 +17,6 @@
 #include "glog/logging.h"
 #include "gtest/gtest.h"
 #include "plugins/instance/vagrant/test_engine.h"
-#include "plugins/instance/vagrant/vagrant_plugin.h"
 #include "tests/conformance/watch_recorder.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -52,8 +53,8 @@ class VagrantPluginTest : public ::testing::Test {
   void SetUp() override {
     if (!missing_->empty()) GTEST_SKIP() << *missing_;
     ASSERT_NE(engine_, nullptr);
-    instances_ = dir_->Join(
-        absl::StrCat("instances-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    instances_ = dir_->Join(absl::StrCat(
+        "instances-", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
   }
 
   void TearDown() override {
