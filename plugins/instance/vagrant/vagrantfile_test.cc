@@ -18,7 +18,8 @@ TEST(CheckTemplateTest, KnowsItsPlaceholders) {
   EXPECT_TRUE(CheckTemplate("d.image = {{.Image}}; d.name = {{.LogicalID}}").ok());
   absl::Status unknown = CheckTemplate("{{.Box}}");
   EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(unknown.message(), "properties.Template: unknown placeholder {{.Box}}"))
+  EXPECT_TRUE(
+      absl::StrContains(unknown.message(), "properties.Template: unknown placeholder {{.Box}}"))
       << unknown;
   EXPECT_EQ(CheckTemplate("{{.ID").code(), absl::StatusCode::kInvalidArgument);
 }
@@ -46,8 +47,8 @@ TEST(RenderVagrantfileTest, TheDefaultTemplateRunsTheInitThenTheCommandInADocker
                                 "\"INFRAKIT_LOGICAL_ID\" => \"\", \"INFRAKIT_GROUP\" => \"web\", "
                                 "\"PORT\" => \"80\"}"))
       << *text;
-  EXPECT_TRUE(absl::StrContains(
-      *text, "d.create_args = [\"--label\", \"infrakit.instance=instance-1\"]"))
+  EXPECT_TRUE(
+      absl::StrContains(*text, "d.create_args = [\"--label\", \"infrakit.instance=instance-1\"]"))
       << *text;
   EXPECT_TRUE(absl::StrContains(*text, "d.has_ssh = false")) << *text;
   EXPECT_TRUE(absl::StrContains(*text, "synced_folder \".\", \"/vagrant\", disabled: true"));
