@@ -71,10 +71,10 @@ TEST(SocketResolverTest, MissingPluginIsNotFoundSayingHowToStartIt) {
                 "--plugins-dir ",
                 dir.path(), ")")));
   // A plugin infrakitctl cannot start: where it must listen.
-  EXPECT_EQ(resolver.Instance("instance-vagrant").status(),
-            absl::NotFoundError(absl::StrCat("no plugin named instance-vagrant in ", dir.path(),
+  EXPECT_EQ(resolver.Instance("instance-nope").status(),
+            absl::NotFoundError(absl::StrCat("no plugin named instance-nope in ", dir.path(),
                                              " (is it running? start it so that it listens on ",
-                                             dir.path(), "/instance-vagrant.sock)")));
+                                             dir.path(), "/instance-nope.sock)")));
 }
 
 TEST(SocketResolverTest, StaleSocketIsUnavailableSayingHowToStartItAgain) {
