@@ -71,10 +71,10 @@ TEST(SocketResolverTest, MissingPluginIsNotFoundSayingHowToStartIt) {
                 "--plugins-dir ",
                 dir.path(), ")")));
   // A plugin infrakitctl cannot start: where it must listen.
-  EXPECT_EQ(resolver.Instance("instance-vagrant").status(),
-            absl::NotFoundError(absl::StrCat("no plugin named instance-vagrant in ", dir.path(),
+  EXPECT_EQ(resolver.Instance("instance-nope").status(),
+            absl::NotFoundError(absl::StrCat("no plugin named instance-nope in ", dir.path(),
                                              " (is it running? start it so that it listens on ",
-                                             dir.path(), "/instance-vagrant.sock)")));
+                                             dir.path(), "/instance-nope.sock)")));
 }
 
 TEST(SocketResolverTest, StaleSocketIsUnavailableSayingHowToStartItAgain) {
@@ -127,6 +127,7 @@ TEST(SocketResolverTest, OriginalNamesReachTheirBundledPlugin) {
   EXPECT_TRUE((*swarm_by_alias)->Validate(validate).ok());
   EXPECT_EQ(OriginalNameAlias("zookeeper"), "flavor-zookeeper");
   EXPECT_EQ(OriginalNameAlias("swarm"), "flavor-swarm");
+  EXPECT_EQ(OriginalNameAlias("vagrant"), "instance-vagrant");
   EXPECT_EQ(OriginalNameAlias("flavor-vanilla"), "");
   EXPECT_EQ(resolver.Flavor("vanilla").status().code(), absl::StatusCode::kNotFound);
 }

@@ -8,8 +8,8 @@ namespace infrakit::client {
 
 const std::vector<std::string>& BundledPluginNames() {
   static const auto* const kNames = new std::vector<std::string>{
-      "group",        "instance-file", "flavor-vanilla", "instance-process", "flavor-zookeeper",
-      "flavor-swarm",
+      "group",        "instance-file",    "flavor-vanilla", "instance-process", "flavor-zookeeper",
+      "flavor-swarm", "instance-vagrant",
   };
   return *kNames;
 }
@@ -17,6 +17,7 @@ const std::vector<std::string>& BundledPluginNames() {
 std::string OriginalNameAlias(absl::string_view name) {
   if (name == "zookeeper") return "flavor-zookeeper";
   if (name == "swarm") return "flavor-swarm";
+  if (name == "vagrant") return "instance-vagrant";
   return "";
 }
 

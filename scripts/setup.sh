@@ -11,6 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev
   curl procps python3 clang-format
   zookeeper docker.io
+  vagrant busybox-static
 )
 
 missing=()

@@ -33,10 +33,11 @@ TEST(BundledPluginsTest, TheOriginalNamesAndOurBinaries) {
   for (const BundledPlugin& p : BundledPlugins()) names.push_back(p.name);
   EXPECT_THAT(names,
               ::testing::ElementsAre("group", "instance-file", "flavor-vanilla", "instance-process",
-                                     "flavor-zookeeper", "flavor-swarm"));
+                                     "flavor-zookeeper", "flavor-swarm", "instance-vagrant"));
   ASSERT_NE(FindBundledPlugin("group"), nullptr);
   EXPECT_EQ(FindBundledPlugin("group")->binary, "infrakit-group");
   EXPECT_EQ(FindBundledPlugin("flavor-vanilla")->package, "plugins/flavor/vanilla");
+  EXPECT_EQ(FindBundledPlugin("instance-vagrant")->binary, "infrakit-instance-vagrant");
   EXPECT_EQ(FindBundledPlugin("vagrant"), nullptr);
 }
 

@@ -13,8 +13,8 @@ std::vector<std::string> Addresses(const std::vector<const SwarmManager*>& order
 
 TEST(ManagerOrderTest, TheManagerThatAnsweredLastComesFirst) {
   SwarmProperties properties;
-  properties.managers = {{"10.0.0.1", "/s/1.sock"}, {"10.0.0.2", "/s/2.sock"},
-                         {"10.0.0.3", "/s/3.sock"}};
+  properties.managers = {
+      {"10.0.0.1", "/s/1.sock"}, {"10.0.0.2", "/s/2.sock"}, {"10.0.0.3", "/s/3.sock"}};
   ManagerOrder order;
   using V = std::vector<std::string>;
   EXPECT_EQ(Addresses(order.Order(properties, "")), (V{"10.0.0.1", "10.0.0.2", "10.0.0.3"}));

@@ -79,13 +79,13 @@ TEST_F(CliErrorsTest, UnknownGroup) {
 
 TEST_F(CliErrorsTest, AConfigNamingAMissingPlugin) {
   CommandResult r = Ctl({"group", "watch"}, R"({"ID": "cattle", "Properties": {"Size": 1,
-      "Instance": {"Plugin": "instance-vagrant"}, "Flavor": {"Plugin": "flavor-vanilla"}}})");
+      "Instance": {"Plugin": "instance-nope"}, "Flavor": {"Plugin": "flavor-vanilla"}}})");
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_THAT(r.err, HasSubstr("instance-vagrant"));
+  EXPECT_THAT(r.err, HasSubstr("instance-nope"));
   EXPECT_THAT(r.err, Not(HasSubstr("group ls")));
   // Not a plugin infrakitctl can start: where it must listen.
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat("(is it running? start it so that it listens on ",
-                                            plugins_dir(), "/instance-vagrant.sock)")));
+                                            plugins_dir(), "/instance-nope.sock)")));
 }
 
 // A bundled plugin that is not running: the error says how to start it, and that command,
