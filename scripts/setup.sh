@@ -12,7 +12,14 @@ PACKAGES=(
   curl procps python3 clang-format
   zookeeper docker.io
   vagrant busybox-static
+  python3-grpcio python3-protobuf
 )
+# tests/interop's Node client runs /usr/bin/node and installs its npm packages with /usr/bin/npm:
+# Debian's nodejs and npm. A machine that has both from elsewhere (whose nodejs package may
+# conflict with Debian's npm) keeps them.
+if [ ! -x /usr/bin/node ] || [ ! -x /usr/bin/npm ]; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
