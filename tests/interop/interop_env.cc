@@ -28,8 +28,8 @@ struct PluginToStart {
 bool ClientRun::ok() const { return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0; }
 
 std::string ClientRun::Describe() const {
-  return absl::StrCat("client ", testing::DescribeExit(wait_status), "\n--- stdout:\n",
-                      stdout_text, "--- stderr:\n", stderr_text);
+  return absl::StrCat("client ", testing::DescribeExit(wait_status), "\n--- stdout:\n", stdout_text,
+                      "--- stderr:\n", stderr_text);
 }
 
 absl::Status InteropPlugins::Start() {
@@ -45,8 +45,8 @@ absl::Status InteropPlugins::Start() {
   for (const auto& [plugin, extra] : plugins) {
     std::vector<std::string> args = {"--plugins-dir", plugins_dir()};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto process = std::make_unique<testing::PluginProcess>(plugin.binary, std::move(args),
-                                                             dir_.path());
+    auto process =
+        std::make_unique<testing::PluginProcess>(plugin.binary, std::move(args), dir_.path());
     absl::Status started = process->Start();
     if (!started.ok()) return started;
     absl::Status ready =
@@ -83,10 +83,9 @@ absl::StatusOr<ClientRun> InteropPlugins::RunClient(
   absl::StatusOr<int> status = client.Wait(deadline);
   if (!status.ok()) {
     client.Kill();
-    return absl::DeadlineExceededError(absl::StrCat(binary, " did not exit within ",
-                                                    absl::FormatDuration(deadline),
-                                                    "\n--- stdout:\n", client.Stdout(),
-                                                    "--- stderr:\n", client.Stderr()));
+    return absl::DeadlineExceededError(
+        absl::StrCat(binary, " did not exit within ", absl::FormatDuration(deadline),
+                     "\n--- stdout:\n", client.Stdout(), "--- stderr:\n", client.Stderr()));
   }
   return ClientRun{*status, client.Stdout(), client.Stderr()};
 }

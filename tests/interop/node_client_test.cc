@@ -52,11 +52,10 @@ class NodeClientTest : public ::testing::Test {
   }
 
   absl::StatusOr<ClientRun> Run(const std::string& plugins_dir, const std::string& scenario) {
-    return plugins_.RunClient(
-        kNode,
-        {testing::RunfilePath("tests/interop/node/interop_client.js"), "--plugins-dir",
-         plugins_dir, "--proto-dir", ProtoDir(), scenario},
-        {{"NODE_PATH", node_modules_}}, kScenario);
+    return plugins_.RunClient(kNode,
+                              {testing::RunfilePath("tests/interop/node/interop_client.js"),
+                               "--plugins-dir", plugins_dir, "--proto-dir", ProtoDir(), scenario},
+                              {{"NODE_PATH", node_modules_}}, kScenario);
   }
 
   static absl::StatusOr<std::string>* modules_;
