@@ -21,7 +21,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-// Debian's nodejs and npm install these (as does any other Node for Debian).
+// Where Debian's nodejs and npm packages install them (and so do other Node packages for Debian).
 constexpr char kNode[] = "/usr/bin/node";
 constexpr char kNpm[] = "/usr/bin/npm";
 // Where the installs are kept between runs, one directory per lockfile.
