@@ -8,8 +8,13 @@ namespace infrakit::client {
 
 const std::vector<std::string>& BundledPluginNames() {
   static const auto* const kNames = new std::vector<std::string>{
-      "group",        "instance-file", "flavor-vanilla", "instance-process", "flavor-zookeeper",
+      "group",
+      "instance-file",
+      "flavor-vanilla",
+      "instance-process",
+      "flavor-zookeeper",
       "flavor-swarm",
+      "instance-terraform",
   };
   return *kNames;
 }
@@ -17,6 +22,7 @@ const std::vector<std::string>& BundledPluginNames() {
 std::string OriginalNameAlias(absl::string_view name) {
   if (name == "zookeeper") return "flavor-zookeeper";
   if (name == "swarm") return "flavor-swarm";
+  if (name == "terraform") return "instance-terraform";
   return "";
 }
 

@@ -786,7 +786,7 @@ TEST_F(CliTest, PluginStartRejectsUnknownPluginsAndStrayArgs) {
   EXPECT_EQ(r.code, kExitNotFound);
   EXPECT_THAT(r.err, HasSubstr("no bundled plugin named \"instance-vagrant\"; the bundled plugins "
                                "are group, instance-file, flavor-vanilla, instance-process, "
-                               "flavor-zookeeper, flavor-swarm"));
+                               "flavor-zookeeper, flavor-swarm, instance-terraform"));
   r = Run({"plugin", "start", "group", "--instance-file-args=--dir x"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("arguments are given for instance-file"));

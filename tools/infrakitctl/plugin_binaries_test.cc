@@ -33,7 +33,7 @@ TEST(BundledPluginsTest, TheOriginalNamesAndOurBinaries) {
   for (const BundledPlugin& p : BundledPlugins()) names.push_back(p.name);
   EXPECT_THAT(names,
               ::testing::ElementsAre("group", "instance-file", "flavor-vanilla", "instance-process",
-                                     "flavor-zookeeper", "flavor-swarm"));
+                                     "flavor-zookeeper", "flavor-swarm", "instance-terraform"));
   ASSERT_NE(FindBundledPlugin("group"), nullptr);
   EXPECT_EQ(FindBundledPlugin("group")->binary, "infrakit-group");
   EXPECT_EQ(FindBundledPlugin("flavor-vanilla")->package, "plugins/flavor/vanilla");
