@@ -91,7 +91,7 @@ TEST_F(CompletionTest, CommandsVerbsAndFlags) {
               ElementsAre("--plugins-dir", "--properties"));
   EXPECT_THAT(Complete("infrakitctl group ls -o j"), ElementsAre("json"));
   EXPECT_THAT(Complete("infrakitctl plugin start group instance-"),
-              ElementsAre("instance-file", "instance-process"));
+              ElementsAre("instance-file", "instance-process", "instance-terraform"));
   EXPECT_THAT(Complete("infrakitctl completion "), ElementsAre("bash"));
 }
 
