@@ -139,9 +139,9 @@ absl::Status TerraformPlugin::Load() {
   }
   if (ec) return absl::InternalError(absl::StrCat("reading ", dir_, ": ", ec.message()));
   std::sort(ids.begin(), ids.end());
-  absl::MutexLock lock(&mu_);
+  // Read before taking the lock: no file I/O under it.
+  std::vector<InstancePtr> loaded;
   for (const std::string& id : ids) {
-    last_id_number_ = std::max(last_id_number_, IdNumber(id));
     absl::StatusOr<std::string> text = common::ReadFile(FilePath(id));
     absl::StatusOr<v1::Description> record =
         text.ok() ? DecodeTfFile(*text) : absl::StatusOr<v1::Description>(text.status());
@@ -159,14 +159,20 @@ absl::Status TerraformPlugin::Load() {
     auto instance = std::make_shared<Instance>();
     instance->desc = *std::move(record);
     instance->type = properties->type;
-    instances_[id] = instance;
+    loaded.push_back(std::move(instance));
+  }
+  const bool had_state = fs::exists(absl::StrCat(dir_, "/terraform.tfstate"), ec);
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : ids) last_id_number_ = std::max(last_id_number_, IdNumber(id));
+  for (const InstancePtr& instance : loaded) {
+    instances_[instance->desc.id()] = instance;
     const std::string& key = instance->desc.spec().idempotency_key();
-    if (!key.empty()) ids_by_key_[key] = id;
+    if (!key.empty()) ids_by_key_[key] = instance->desc.id();
     UpdateLocked(instance);
   }
   LOG(INFO) << "instance-terraform: " << instances_.size() << " instance(s) re-adopted in " << dir_;
   // Files (or a state) from before: bring Terraform in line with them.
-  if (!instances_.empty() || fs::exists(absl::StrCat(dir_, "/terraform.tfstate"), ec)) {
+  if (!instances_.empty() || had_state) {
     loop_->Notify();
   }
   return absl::OkStatus();
@@ -238,8 +244,7 @@ bool TerraformPlugin::Run() {
   }
   RunOutcome outcome;
   if (!initialized_) {
-    absl::StatusOr<CommandResult> init =
-        RunCommand({"init", "-input=false", "-no-color"}, &outcome.failure);
+    RunCommand({"init", "-input=false", "-no-color"}, &outcome.failure).IgnoreError();
     initialized_ = outcome.failure.empty();
   }
   if (initialized_) {
