@@ -65,8 +65,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> SocketResolver::Channel(absl::str
   // reads these through the group service: say how to start the plugin.
   absl::StatusOr<std::string> socket = discovery::Find(plugins_dir_, name);
   if (absl::IsNotFound(socket.status())) {
-    // A name from the original InfraKit's configs ("zookeeper", "swarm") served by its bundled
-    // plugin when no plugin runs under the name itself.
+    // A name from the original InfraKit's configs ("zookeeper", "swarm", "terraform") served by
+    // its bundled plugin when no plugin runs under the name itself.
     const std::string alias = OriginalNameAlias(name);
     if (!alias.empty() && discovery::Find(plugins_dir_, alias).ok()) return Channel(alias);
     return NotRunning(name);

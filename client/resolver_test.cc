@@ -128,8 +128,23 @@ TEST(SocketResolverTest, OriginalNamesReachTheirBundledPlugin) {
   EXPECT_EQ(OriginalNameAlias("zookeeper"), "flavor-zookeeper");
   EXPECT_EQ(OriginalNameAlias("swarm"), "flavor-swarm");
   EXPECT_EQ(OriginalNameAlias("vagrant"), "instance-vagrant");
+  EXPECT_EQ(OriginalNameAlias("terraform"), "instance-terraform");
   EXPECT_EQ(OriginalNameAlias("flavor-vanilla"), "");
   EXPECT_EQ(resolver.Flavor("vanilla").status().code(), absl::StatusCode::kNotFound);
+}
+
+// The original InfraKit's terraform plugin was "terraform" in its configs: the bundled
+// instance-terraform serves that name.
+TEST(SocketResolverTest, TerraformReachesInstanceTerraform) {
+  TempDir dir;
+  SocketResolver resolver(dir.path());
+  EXPECT_EQ(resolver.Instance("terraform").status().code(), absl::StatusCode::kNotFound);
+  InstanceService service(std::make_shared<FakeInstancePlugin>());
+  auto server = TestServer::Start(dir.Join("instance-terraform.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto by_alias = resolver.Instance("terraform");
+  ASSERT_TRUE(by_alias.ok()) << by_alias.status();
+  EXPECT_TRUE((*by_alias)->Describe(instance::v1::DescribeRequest()).ok());
 }
 
 TEST(SocketResolverTest, BadNameIsInvalidArgument) {

@@ -8,8 +8,14 @@ namespace infrakit::client {
 
 const std::vector<std::string>& BundledPluginNames() {
   static const auto* const kNames = new std::vector<std::string>{
-      "group",        "instance-file",    "flavor-vanilla", "instance-process", "flavor-zookeeper",
-      "flavor-swarm", "instance-vagrant",
+      "group",
+      "instance-file",
+      "flavor-vanilla",
+      "instance-process",
+      "flavor-zookeeper",
+      "flavor-swarm",
+      "instance-terraform",
+      "instance-vagrant",
   };
   return *kNames;
 }
@@ -18,6 +24,7 @@ std::string OriginalNameAlias(absl::string_view name) {
   if (name == "zookeeper") return "flavor-zookeeper";
   if (name == "swarm") return "flavor-swarm";
   if (name == "vagrant") return "instance-vagrant";
+  if (name == "terraform") return "instance-terraform";
   return "";
 }
 

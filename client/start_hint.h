@@ -23,8 +23,8 @@ const std::vector<std::string>& BundledPluginNames();
 std::string StartHint(absl::string_view name, absl::string_view plugins_dir);
 
 // The bundled plugin that a name used by the original InfraKit's configs stands for ("zookeeper"
-// -> "flavor-zookeeper", "swarm" -> "flavor-swarm", "vagrant" -> "instance-vagrant"), or "" when
-// `name` is no such alias. The
+// -> "flavor-zookeeper", "swarm" -> "flavor-swarm", "vagrant" -> "instance-vagrant",
+// "terraform" -> "instance-terraform"), or "" when `name` is no such alias. The
 // resolver falls back to it when no plugin runs under the name itself.
 std::string OriginalNameAlias(absl::string_view name);
 

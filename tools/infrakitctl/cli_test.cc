@@ -784,9 +784,10 @@ TEST_F(CliTest, VersionIsTheOriginalJson) {
 TEST_F(CliTest, PluginStartRejectsUnknownPluginsAndStrayArgs) {
   Result r = Run({"plugin", "start", "instance-nope"});
   EXPECT_EQ(r.code, kExitNotFound);
-  EXPECT_THAT(r.err, HasSubstr("no bundled plugin named \"instance-nope\"; the bundled plugins "
-                               "are group, instance-file, flavor-vanilla, instance-process, "
-                               "flavor-zookeeper, flavor-swarm, instance-vagrant"));
+  EXPECT_THAT(r.err,
+              HasSubstr("no bundled plugin named \"instance-nope\"; the bundled plugins "
+                        "are group, instance-file, flavor-vanilla, instance-process, "
+                        "flavor-zookeeper, flavor-swarm, instance-terraform, instance-vagrant"));
   r = Run({"plugin", "start", "group", "--instance-file-args=--dir x"});
   EXPECT_EQ(r.code, kExitUsage);
   EXPECT_THAT(r.err, HasSubstr("arguments are given for instance-file"));

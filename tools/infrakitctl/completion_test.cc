@@ -90,8 +90,9 @@ TEST_F(CompletionTest, CommandsVerbsAndFlags) {
   EXPECT_THAT(Complete("infrakitctl instance describe --p"),
               ElementsAre("--plugins-dir", "--properties"));
   EXPECT_THAT(Complete("infrakitctl group ls -o j"), ElementsAre("json"));
-  EXPECT_THAT(Complete("infrakitctl plugin start group instance-"),
-              ElementsAre("instance-file", "instance-process", "instance-vagrant"));
+  EXPECT_THAT(
+      Complete("infrakitctl plugin start group instance-"),
+      ElementsAre("instance-file", "instance-process", "instance-terraform", "instance-vagrant"));
   EXPECT_THAT(Complete("infrakitctl completion "), ElementsAre("bash"));
 }
 

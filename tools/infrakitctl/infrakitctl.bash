@@ -14,7 +14,7 @@ _infrakitctl() {
       --plugins-dir=*) pd="${w#*=}" ;;
     esac
     case "$w" in
-      --args|--flavor-swarm-args|--flavor-vanilla-args|--flavor-zookeeper-args|--group-args|--instance-file-args|--instance-process-args|--instance-vagrant-args|--log-dir|--name|--output|--plugins-dir|--ready-timeout|--tags|--timeout|-o) ((i++)); continue ;;
+      --args|--flavor-swarm-args|--flavor-vanilla-args|--flavor-zookeeper-args|--group-args|--instance-file-args|--instance-process-args|--instance-terraform-args|--instance-vagrant-args|--log-dir|--name|--output|--plugins-dir|--ready-timeout|--tags|--timeout|-o) ((i++)); continue ;;
       -*) continue ;;
     esac
     if [[ $nargs -eq 0 && "$known" == *"|${path:+$path }$w|"* ]]; then
@@ -29,7 +29,7 @@ _infrakitctl() {
     --output|-o) COMPREPLY=($(compgen -W "table json" -- "$cur")); return ;;
     --log-dir|--plugins-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --name) COMPREPLY=($(compgen -W "$("${ctl[@]}" plugin ls -q 2>/dev/null)" -- "$cur")); return ;;
-    --args|--flavor-swarm-args|--flavor-vanilla-args|--flavor-zookeeper-args|--group-args|--instance-file-args|--instance-process-args|--instance-vagrant-args|--ready-timeout|--tags|--timeout) return ;;
+    --args|--flavor-swarm-args|--flavor-vanilla-args|--flavor-zookeeper-args|--group-args|--instance-file-args|--instance-process-args|--instance-terraform-args|--instance-vagrant-args|--ready-timeout|--tags|--timeout) return ;;
   esac
   local words=""
   if [[ "$cur" == -* ]]; then
@@ -37,7 +37,7 @@ _infrakitctl() {
       "") words="--help --output --plugins-dir --timeout -h -o" ;;
       "plugin") words="--help --output --plugins-dir --timeout -h -o" ;;
       "plugin ls") words="--help --long --output --plugins-dir --quiet --timeout -h -l -o -q" ;;
-      "plugin start") words="--args --flavor-swarm-args --flavor-vanilla-args --flavor-zookeeper-args --group-args --help --instance-file-args --instance-process-args --instance-vagrant-args --log-dir --output --plugins-dir --quiet --ready-timeout --timeout -h -o -q" ;;
+      "plugin start") words="--args --flavor-swarm-args --flavor-vanilla-args --flavor-zookeeper-args --group-args --help --instance-file-args --instance-process-args --instance-terraform-args --instance-vagrant-args --log-dir --output --plugins-dir --quiet --ready-timeout --timeout -h -o -q" ;;
       "instance") words="--help --name --output --plugins-dir --timeout -h -o" ;;
       "instance describe") words="--help --name --output --plugins-dir --properties --quiet --tags --timeout -h -o -q" ;;
       "instance provision") words="--help --name --output --plugins-dir --timeout -h -o" ;;
@@ -69,7 +69,7 @@ _infrakitctl() {
   case "$path" in
     "") [[ $nargs -eq 0 ]] && words="plugin instance flavor group version completion help" ;;
     "plugin") [[ $nargs -eq 0 ]] && words="ls start" ;;
-    "plugin start") words="group instance-file flavor-vanilla instance-process flavor-zookeeper flavor-swarm instance-vagrant" ;;
+    "plugin start") words="group instance-file flavor-vanilla instance-process flavor-zookeeper flavor-swarm instance-terraform instance-vagrant" ;;
     "instance") [[ $nargs -eq 0 ]] && words="describe provision destroy validate" ;;
     "instance provision") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
     "instance destroy") [[ $nargs -eq 0 ]] && words="$("${ctl[@]}" instance describe -q 2>/dev/null)" ;;

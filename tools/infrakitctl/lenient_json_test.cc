@@ -74,8 +74,9 @@ TEST(ParseLenientJsonTest, UnknownEnumValuesListTheShortNames) {
   infrakit::instance::v1::Description d;
   absl::Status status = ParseLenientJson(R"({"State": "flying"})", &d);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(),
-            "State: unknown value \"flying\"; expected one of: pending, running, terminating");
+  EXPECT_EQ(
+      status.message(),
+      "State: unknown value \"flying\"; expected one of: pending, running, terminating, failed");
 }
 
 TEST(ParseLenientJsonTest, SyntaxErrorsGiveLineAndColumn) {

@@ -47,6 +47,8 @@ const std::vector<BundledPlugin>& BundledPlugins() {
        "ZooKeeper 3.8 ensemble members on pets' IP addresses (needs Debian's zookeeper)"},
       {"flavor-swarm", "infrakit-flavor-swarm", "plugins/flavor/swarm",
        "Docker Swarm managers (pets) and workers, each a private dockerd (needs docker.io)"},
+      {"instance-terraform", "infrakit-instance-terraform", "plugins/instance/terraform",
+       "instances as Terraform resources, one .tf.json each in --dir (needs terraform)"},
       {"instance-vagrant", "infrakit-instance-vagrant", "plugins/instance/vagrant",
        "instances as Vagrant machines, docker containers by default (needs vagrant, docker)"},
   };

@@ -18,7 +18,8 @@ struct BundledPlugin {
   std::string summary;  // one line for --help
 };
 
-// group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper, flavor-swarm.
+// group, instance-file, flavor-vanilla, instance-process, flavor-zookeeper, flavor-swarm,
+// instance-terraform.
 const std::vector<BundledPlugin>& BundledPlugins();
 
 // The bundled plugin named `name`, or nullptr.

@@ -31,9 +31,9 @@ void MakeFile(const std::string& path, mode_t mode) {
 TEST(BundledPluginsTest, TheOriginalNamesAndOurBinaries) {
   std::vector<std::string> names;
   for (const BundledPlugin& p : BundledPlugins()) names.push_back(p.name);
-  EXPECT_THAT(names,
-              ::testing::ElementsAre("group", "instance-file", "flavor-vanilla", "instance-process",
-                                     "flavor-zookeeper", "flavor-swarm", "instance-vagrant"));
+  EXPECT_THAT(names, ::testing::ElementsAre("group", "instance-file", "flavor-vanilla",
+                                            "instance-process", "flavor-zookeeper", "flavor-swarm",
+                                            "instance-terraform", "instance-vagrant"));
   ASSERT_NE(FindBundledPlugin("group"), nullptr);
   EXPECT_EQ(FindBundledPlugin("group")->binary, "infrakit-group");
   EXPECT_EQ(FindBundledPlugin("flavor-vanilla")->package, "plugins/flavor/vanilla");

@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "plugins/instance/vagrant/vagrantfile.h"
 
 namespace infrakit::plugins::instance::vagrant {
@@ -90,6 +91,12 @@ absl::Status ParseString(const std::string& key, const Value& value, std::string
 
 }  // namespace
 
+const std::vector<std::string>& VagrantPropertyKeys() {
+  static const auto* const kKeys =
+      new std::vector<std::string>{"Image", "Command", "Env", "Provider", "Template"};
+  return *kKeys;
+}
+
 absl::StatusOr<VagrantProperties> ParseVagrantProperties(
     const google::protobuf::Struct& properties) {
   VagrantProperties parsed;
@@ -113,9 +120,9 @@ absl::StatusOr<VagrantProperties> ParseVagrantProperties(
       status = ParseString(key, value, &parsed.template_text);
       if (status.ok()) status = CheckTemplate(parsed.template_text);
     } else {
-      status = absl::InvalidArgumentError(
-          absl::StrCat("properties.", key,
-                       ": unknown property (known: Image, Command, Env, Provider, Template)"));
+      status = absl::InvalidArgumentError(absl::StrCat(
+          "properties.", key,
+          ": unknown property (known: ", absl::StrJoin(VagrantPropertyKeys(), ", "), ")"));
     }
     if (!status.ok()) return status;
   }

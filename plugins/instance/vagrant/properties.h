@@ -18,6 +18,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "google/protobuf/struct.pb.h"
@@ -36,6 +37,10 @@ struct VagrantProperties {
   // Empty: the default template (kDefaultTemplate in vagrantfile.h).
   std::string template_text;
 };
+
+// The keys ParseVagrantProperties accepts, spelled as documented: the very list it refuses
+// other keys by. Thread-safe.
+const std::vector<std::string>& VagrantPropertyKeys();
 
 // Checks and decodes `properties`. INVALID_ARGUMENT naming the field ("properties.Env.PORT:
 // must be a string, got number") for unknown keys, wrong types and bad values, including a

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -23,6 +25,7 @@
 #include "plugins/instance/vagrant/properties.h"
 #include "plugins/instance/vagrant/vagrantfile.h"
 #include "spec/tags.h"
+#include "spi/item_status.h"
 
 namespace infrakit::plugins::instance::vagrant {
 
@@ -588,6 +591,36 @@ absl::Status VagrantPlugin::WriteInstanceDir(const Instance& instance,
   }
   // Last: a directory with instance.json is a complete instance.
   return SaveState(instance.dir, instance.desc);
+}
+
+absl::StatusOr<v1::BatchDestroyResponse> VagrantPlugin::BatchDestroy(
+    const v1::BatchDestroyRequest& request) {
+  if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) {
+    return s;
+  }
+  const int n = request.requests_size();
+  // Each run writes only its own slot; every thread is joined before the results are read.
+  std::vector<absl::Status> results(n);
+  std::atomic<int> next{0};
+  auto worker = [&] {
+    for (int i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+      results[i] = Destroy(request.requests(i));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 1; t < std::min(n, options_.max_parallel); ++t) {
+    try {
+      threads.emplace_back(worker);
+    } catch (const std::system_error& e) {
+      LOG(WARNING) << "instance-vagrant: cannot start a destroy thread (" << e.what() << ")";
+      break;
+    }
+  }
+  worker();
+  for (std::thread& thread : threads) thread.join();
+  v1::BatchDestroyResponse response;
+  for (const absl::Status& status : results) *response.add_results() = spi::ToItemStatus(status);
+  return response;
 }
 
 absl::Status VagrantPlugin::Destroy(const v1::DestroyRequest& request) {

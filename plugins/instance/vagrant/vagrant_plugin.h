@@ -108,6 +108,13 @@ class VagrantPlugin : public spi::instance::InstancePlugin {
   // destroy` fails (the instance stays, in the state it had). Thread-safe.
   absl::Status Destroy(const v1::DestroyRequest& request) override;
 
+  // Destroy for each request, up to max_parallel at once (on the calling thread and threads
+  // started and joined within the call; vagrant commands stay bounded by max_parallel overall):
+  // one status per request, in order. INVALID_ARGUMENT for more than spi::kMaxBatchSize
+  // requests. Thread-safe; blocks until every destroy is done.
+  absl::StatusOr<v1::BatchDestroyResponse> BatchDestroy(
+      const v1::BatchDestroyRequest& request) override;
+
   // The instances having all the requested tags, ordered by ID: PENDING, RUNNING or
   // TERMINATING. With include_properties: the spec and the runtime properties. Never fails.
   // Thread-safe; does no I/O.
