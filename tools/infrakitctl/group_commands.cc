@@ -435,12 +435,9 @@ const char kConfigDetails[] =
     "reads it from stdin, as in the tutorial's heredocs. The group plugin is --name when given,\n"
     "else the config's \"plugin\", else \"group\".\n";
 
-}  // namespace
-
-std::vector<CommandSpec> GroupCommands() {
-  const FlagSpec long_flag = {"long", 'l', "", "more columns and a status line"};
-  std::vector<CommandSpec> commands;
-  commands.push_back(
+// The group itself, and the verbs that start and stop managing a group.
+void AddWatchVerbs(std::vector<CommandSpec>* commands) {
+  commands->push_back(
       {{"group"},
        "",
        "Manage groups through a group plugin",
@@ -452,31 +449,31 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        0,
        nullptr});
-  commands.push_back({{"group", "watch"},
-                      "[FILE]",
-                      "Start managing the group a config declares (prints \"watching ID\")",
-                      kConfigDetails,
-                      {},
-                      0,
-                      1,
-                      Watch});
-  commands.push_back({{"group", "unwatch"},
-                      "ID",
-                      "Stop managing a group; its instances keep running",
-                      "",
-                      {},
-                      1,
-                      1,
-                      Unwatch});
-  commands.push_back({{"group", "free"},
-                      "ID",
-                      "Stop managing a group; its instances keep running (= unwatch)",
-                      "The original InfraKit's name for 'group unwatch'.\n",
-                      {},
-                      1,
-                      1,
-                      Unwatch});
-  commands.push_back(
+  commands->push_back({{"group", "watch"},
+                       "[FILE]",
+                       "Start managing the group a config declares (prints \"watching ID\")",
+                       kConfigDetails,
+                       {},
+                       0,
+                       1,
+                       Watch});
+  commands->push_back({{"group", "unwatch"},
+                       "ID",
+                       "Stop managing a group; its instances keep running",
+                       "",
+                       {},
+                       1,
+                       1,
+                       Unwatch});
+  commands->push_back({{"group", "free"},
+                       "ID",
+                       "Stop managing a group; its instances keep running (= unwatch)",
+                       "The original InfraKit's name for 'group unwatch'.\n",
+                       {},
+                       1,
+                       1,
+                       Unwatch});
+  commands->push_back(
       {{"group", "commit"},
        "[FILE]",
        "Watch the group FILE declares, or update it if it is watched already",
@@ -493,15 +490,21 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        1,
        Commit});
-  commands.push_back({{"group", "inspect"},
-                      "ID",
-                      "List a group's members: ID, LOGICAL, TAGS",
-                      "With --long, also each member's health and state, and the group's status.\n",
-                      {long_flag},
-                      1,
-                      1,
-                      Inspect});
-  commands.push_back(
+}
+
+// The verbs that look at a group and roll it to a new config.
+void AddUpdateVerbs(std::vector<CommandSpec>* commands) {
+  const FlagSpec long_flag = {"long", 'l', "", "more columns and a status line"};
+  commands->push_back(
+      {{"group", "inspect"},
+       "ID",
+       "List a group's members: ID, LOGICAL, TAGS",
+       "With --long, also each member's health and state, and the group's status.\n",
+       {long_flag},
+       1,
+       1,
+       Inspect});
+  commands->push_back(
       {{"group", "describe"},
        "[FILE]",
        "Show what updating the group to FILE would do (\"Noop\", \"Performs a rolling update of "
@@ -511,7 +514,7 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        1,
        Describe});
-  commands.push_back(
+  commands->push_back(
       {{"group", "update"},
        "[FILE]",
        "Roll the group to the config in FILE, showing progress until it is done",
@@ -526,7 +529,7 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        1,
        Update});
-  commands.push_back(
+  commands->push_back(
       {{"group", "stop"},
        "ID",
        "Stop a running update where it is",
@@ -537,47 +540,60 @@ std::vector<CommandSpec> GroupCommands() {
        1,
        1,
        Stop});
-  commands.push_back({{"group", "destroy"},
-                      "ID",
-                      "Destroy every member of a group and forget the group",
-                      "",
-                      {},
-                      1,
-                      1,
-                      Destroy});
-  commands.push_back({{"group", "ls"},
-                      "",
-                      "List the watched groups with their status",
-                      "",
-                      {{"quiet", 'q', "", "print the group IDs only"}},
-                      0,
-                      0,
-                      List});
-  commands.push_back({{"group", "scale"},
-                      "ID N",
-                      "Set the size of a group of cattle at once",
-                      "",
-                      {},
-                      2,
-                      2,
-                      Scale});
-  commands.push_back({{"group", "destroy-instances"},
-                      "ID INSTANCE...",
-                      "Destroy some members; the group's size drops by as many",
-                      "Nothing is destroyed if one of them is not a member (exit 3).\n",
-                      {},
-                      2,
-                      -1,
-                      DestroyInstances});
-  commands.push_back({{"group", "events"},
-                      "ID",
-                      "Follow a group's events (created, destroyed, health, update steps)",
-                      "Runs until Ctrl-C (exit 0) or until the group is destroyed. With --output "
-                      "json,\none JSON object per line.\n",
-                      {},
-                      1,
-                      1,
-                      Events});
+  commands->push_back({{"group", "destroy"},
+                       "ID",
+                       "Destroy every member of a group and forget the group",
+                       "",
+                       {},
+                       1,
+                       1,
+                       Destroy});
+}
+
+// The verbs that list, resize and follow groups.
+void AddOperateVerbs(std::vector<CommandSpec>* commands) {
+  commands->push_back({{"group", "ls"},
+                       "",
+                       "List the watched groups with their status",
+                       "",
+                       {{"quiet", 'q', "", "print the group IDs only"}},
+                       0,
+                       0,
+                       List});
+  commands->push_back({{"group", "scale"},
+                       "ID N",
+                       "Set the size of a group of cattle at once",
+                       "",
+                       {},
+                       2,
+                       2,
+                       Scale});
+  commands->push_back({{"group", "destroy-instances"},
+                       "ID INSTANCE...",
+                       "Destroy some members; the group's size drops by as many",
+                       "Nothing is destroyed if one of them is not a member (exit 3).\n",
+                       {},
+                       2,
+                       -1,
+                       DestroyInstances});
+  commands->push_back({{"group", "events"},
+                       "ID",
+                       "Follow a group's events (created, destroyed, health, update steps)",
+                       "Runs until Ctrl-C (exit 0) or until the group is destroyed. With --output "
+                       "json,\none JSON object per line.\n",
+                       {},
+                       1,
+                       1,
+                       Events});
+}
+
+}  // namespace
+
+std::vector<CommandSpec> GroupCommands() {
+  std::vector<CommandSpec> commands;
+  AddWatchVerbs(&commands);
+  AddUpdateVerbs(&commands);
+  AddOperateVerbs(&commands);
   return commands;
 }
 
