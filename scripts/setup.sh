@@ -8,7 +8,7 @@ PACKAGES=(
   bazel-bootstrap g++ git pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
   libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
-  libcurl4-openssl-dev libssl-dev
+  libcurl4-openssl-dev libssl-dev libyaml-cpp-dev
   curl procps python3 clang-format
   zookeeper docker.io
   vagrant busybox-static

@@ -42,6 +42,16 @@ std::vector<std::string> JsonObjects(const std::string& markdown) {
   return blocks;
 }
 
+// The contents of the ```yaml blocks of `markdown`.
+std::vector<std::string> YamlBlocks(const std::string& markdown) {
+  std::vector<std::string> blocks;
+  std::vector<std::string> parts = absl::StrSplit(markdown, "```");
+  for (size_t i = 1; i < parts.size(); i += 2) {
+    if (absl::StartsWith(parts[i], "yaml\n")) blocks.push_back(parts[i].substr(5));
+  }
+  return blocks;
+}
+
 TEST(ConfigDocTest, DocumentsEveryKeyTheParserAcceptsAndNoOther) {
   absl::StatusOr<KeyTables> tables = ::infrakit::testing::DocumentedKeys(ReadDoc());
   ASSERT_TRUE(tables.ok()) << tables.status();
@@ -67,19 +77,39 @@ TEST(ConfigDocTest, ItsExampleConfigsParse) {
   EXPECT_EQ(shas[0], shas[1]);
 }
 
+TEST(ConfigDocTest, ItsYamlExampleIsItsFirstJsonExample) {
+  const std::string doc = ReadDoc();
+  const std::vector<std::string> yaml = YamlBlocks(doc);
+  ASSERT_EQ(yaml.size(), 1u);
+  absl::StatusOr<ParsedConfig> from_yaml = ParseConfig(yaml[0], common::ConfigFormat::kYaml);
+  absl::StatusOr<ParsedConfig> from_json = ParseConfig(JsonObjects(doc)[0]);
+  ASSERT_TRUE(from_yaml.ok()) << from_yaml.status();
+  ASSERT_TRUE(from_json.ok()) << from_json.status();
+  EXPECT_EQ(ToJson(*from_yaml), ToJson(*from_json));
+  EXPECT_EQ(spec::ConfigSha(from_yaml->spec), spec::ConfigSha(from_json->spec));
+}
+
 TEST(ConfigDocTest, ItsExampleErrorsAreTheParsers) {
   const std::string doc = ReadDoc();
   const std::string group = R"({"ID": "cattle", "Properties": {"Size": 1,
       "Instance": {"Plugin": "instance-file"}, "Flavor": {"Plugin": "flavor-vanilla"}, )";
+  // Each `extra` makes `group` wrong.
   for (const std::string& extra :
        {std::string(R"("Remediation": {"UnhealthySeconds": 0})"),
-        std::string(R"("Update": {"MaxSurge": "x%"})"), std::string(R"("Sise": 3)")}) {
+        std::string(R"("Update": {"MaxSurge": "x%"})"), std::string(R"("Sise": 3)"),
+        std::string(R"("Allocation": {"Size": 1})")}) {
     absl::StatusOr<ParsedConfig> config = ParseConfig(absl::StrCat(group, extra, "}}"));
     ASSERT_FALSE(config.ok()) << extra;
     const std::string line =
         absl::StrCat("\ninfrakitctl: cattle.json: ", config.status().message(), "\n");
     EXPECT_TRUE(absl::StrContains(doc, line)) << "docs/config.md should show" << line;
   }
+  const std::string yaml = "ID: cattle\nProperties:\n  Size: 1\n    Instance: x\n";
+  absl::StatusOr<ParsedConfig> config = ParseConfig(yaml);
+  ASSERT_FALSE(config.ok());
+  const std::string line =
+      absl::StrCat("\ninfrakitctl: cattle.yaml: ", config.status().message(), "\n");
+  EXPECT_TRUE(absl::StrContains(doc, line)) << "docs/config.md should show" << line;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/config_text.h"
 #include "common/json_object.h"
 #include "glog/logging.h"
 #include "google/protobuf/struct.pb.h"
@@ -286,13 +287,34 @@ absl::StatusOr<std::vector<std::string>> GetLogicalIds(const std::string& path,
   return ids;
 }
 
-// Collects Size / LogicalIDs / IPs from the group's properties.
-void CollectAllocation(const ObjectView& view, std::vector<AllocationSource>* sources) {
+// Collects Size / LogicalIDs / IPs from the keys of `view` (the group's properties, or their
+// Allocation object).
+void CollectAllocationKeys(const ObjectView& view, std::vector<AllocationSource>* sources) {
   for (absl::string_view key : {"size", "logicalids", "ips"}) {
     const Member* m = view.Find(key);
     if (m != nullptr)
       sources->push_back(AllocationSource{view.PathOf(*m), key == "size", *m->value});
   }
+}
+
+// Collects Size / LogicalIDs / IPs from the group's properties: the flat keys, then the original
+// InfraKit's "Allocation": {"Size": N} or {"LogicalIDs": [...]}.
+absl::Status CollectAllocation(const ObjectView& props, std::vector<AllocationSource>* sources) {
+  CollectAllocationKeys(props, sources);
+  const Member* allocation = props.Find("allocation");
+  if (allocation == nullptr) return absl::OkStatus();
+  const std::string path = props.PathOf(*allocation);
+  absl::StatusOr<const Struct*> object = GetObject(path, *allocation->value);
+  if (!object.ok()) return object.status();
+  absl::StatusOr<ObjectView> view = ObjectView::Of(**object, path);
+  if (!view.ok()) return view.status();
+  if (absl::Status s = view->RejectUnknown("Properties.Allocation"); !s.ok()) return s;
+  const size_t before = sources->size();
+  CollectAllocationKeys(*view, sources);
+  if (sources->size() == before) {
+    return InvalidAt(path, "must give Size (cattle) or LogicalIDs (pets)");
+  }
+  return absl::OkStatus();
 }
 
 // Collects Size / LogicalIDs / IPs from the flavor's properties, whose other keys are opaque
@@ -327,7 +349,7 @@ absl::Status CollectFlavorAllocation(const Struct& properties, const std::string
 absl::StatusOr<Allocation> ParseAllocation(const ObjectView& props, PluginSpec* flavor,
                                            const std::string& flavor_props_path) {
   std::vector<AllocationSource> sources;
-  CollectAllocation(props, &sources);
+  if (absl::Status s = CollectAllocation(props, &sources); !s.ok()) return s;
   std::vector<std::string> lifted;
   if (absl::Status s =
           CollectFlavorAllocation(flavor->properties(), flavor_props_path, &sources, &lifted);
@@ -336,9 +358,10 @@ absl::StatusOr<Allocation> ParseAllocation(const ObjectView& props, PluginSpec* 
   }
 
   if (sources.empty()) {
-    return InvalidAt(props.PathOfMissing("Size"),
-                     absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ",
-                                  props.path(), " or in the flavor's properties"));
+    return InvalidAt(
+        props.PathOfMissing("Size"),
+        absl::StrCat("required: give Size (cattle) or LogicalIDs (pets), in ", props.path(),
+                     ", in its Allocation or in the flavor's properties"));
   }
   if (sources.size() > 1) {
     const AllocationSource& first = sources[0];
@@ -511,7 +534,9 @@ const std::vector<ConfigSection>& ConfigKeys() {
       {"", {"ID", "Plugin", "Properties"}},
       {"Properties",
        {"Instance", "Flavor", "InstancePlugin", "InstancePluginProperties", "FlavorPlugin",
-        "FlavorPluginProperties", "Size", "LogicalIDs", "IPs", "Update", "Remediation"}},
+        "FlavorPluginProperties", "Size", "LogicalIDs", "IPs", "Allocation", "Update",
+        "Remediation"}},
+      {"Properties.Allocation", {"Size", "LogicalIDs", "IPs"}},
       {"Properties.Instance", {"Plugin", "Properties"}},
       {"Properties.Flavor", {"Plugin", "Properties"}},
       {"Properties.Update",
@@ -523,10 +548,8 @@ const std::vector<ConfigSection>& ConfigKeys() {
   return *kSections;
 }
 
-absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
-  // Editors on some systems start UTF-8 files with a byte order mark; it is not JSON.
-  absl::ConsumePrefix(&text, "\xEF\xBB\xBF");
-  absl::StatusOr<Value> root = common::ParseJsonValue(text);
+absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text, common::ConfigFormat format) {
+  absl::StatusOr<Value> root = common::ParseConfigValue(text, format);
   if (!root.ok()) return InvalidAt("config", root.status().message());
   absl::StatusOr<const Struct*> top_object = GetObject("config", *root);
   if (!top_object.ok()) return top_object.status();
@@ -596,8 +619,8 @@ absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text) {
   return config;
 }
 
-absl::StatusOr<GroupSpec> ParseGroupConfig(absl::string_view text) {
-  absl::StatusOr<ParsedConfig> config = ParseConfig(text);
+absl::StatusOr<GroupSpec> ParseGroupConfig(absl::string_view text, common::ConfigFormat format) {
+  absl::StatusOr<ParsedConfig> config = ParseConfig(text, format);
   if (!config.ok()) return config.status();
   return std::move(config->spec);
 }
@@ -635,7 +658,7 @@ absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path) {
   }
   close(fd);
   if (!status.ok()) return status;
-  absl::StatusOr<ParsedConfig> config = ParseConfig(text);
+  absl::StatusOr<ParsedConfig> config = ParseConfig(text, common::FormatForPath(path));
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

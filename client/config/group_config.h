@@ -2,7 +2,10 @@
 // pass and its config_sha are spec/group_spec.h's; the parser applies the same rules with the
 // user's spelling of each field.
 //
-// Accepted JSON forms, keys case-insensitive at every level the config itself defines (the
+// Configs are JSON or YAML (common/config_text.h chooses, common/yaml_value.h reads YAML into the
+// same Value the JSON would give): a config and its YAML twin have the same spec and config_sha.
+//
+// Accepted forms, keys case-insensitive at every level the config itself defines (the
 // plugins' own Properties are opaque and kept exactly as written):
 //
 //   1. nested:  {"ID": "cattle", "Properties": {
@@ -17,6 +20,8 @@
 // Group properties (beside Instance / Flavor or their flat equivalents):
 //   "Size": 5                         cattle: a number of identical members (>= 0)
 //   "LogicalIDs": ["a", "b"]          pets: one member per logical ID ("IPs" is a synonym)
+//   "Allocation": {"Size": 5}         the original InfraKit's form of either (or
+//                                     {"LogicalIDs": [...]}); the same spec as the flat key
 //   "Update": {                       rolling updates (all optional)
 //     "MaxSurge": 1 | "25%",          members above the size during an update
 //     "MaxUnavailable": 0 | "10%",    members below the size during an update
@@ -34,6 +39,7 @@
 // Size and LogicalIDs (or IPs) may instead sit in the flavor's Properties, as the original
 // InfraKit's tutorial has it; they are then lifted out of the flavor's properties into the
 // allocation, so that the flavor never sees them and resizing never changes the config_sha.
+// Giving the allocation in two places (or two forms) is an error naming both.
 //
 // Every error is INVALID_ARGUMENT with a message "<field path>: <problem>", the path spelled
 // as the user spelled it, e.g. "Properties.Flavor.Properties.Size: must be >= 0, got -1".
@@ -48,6 +54,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/config_text.h"
 #include "infrakit/group/v1/group.pb.h"
 #include "spec/group_spec.h"
 
@@ -65,7 +72,8 @@ struct ParsedConfig {
 // One object of a group config and the keys the parser accepts in it.
 struct ConfigSection {
   // Where the object is, spelled as in the nested form: "" (the top level), "Properties",
-  // "Properties.Instance", "Properties.Flavor", "Properties.Update" or "Properties.Remediation".
+  // "Properties.Allocation", "Properties.Instance", "Properties.Flavor", "Properties.Update" or
+  // "Properties.Remediation".
   // The flat form's keys (InstancePlugin, ...) and the lower-case form's (ips, ...) are keys of
   // "Properties".
   std::string path;
@@ -79,14 +87,19 @@ struct ConfigSection {
 // them). The plugins' own properties are opaque to the parser and not listed. Thread-safe.
 const std::vector<ConfigSection>& ConfigKeys();
 
-// Parses a group config in any of the accepted forms. Errors: INVALID_ARGUMENT naming the field
-// and the problem (for text that is not JSON, where it stops being JSON). Thread-safe (pure).
-absl::StatusOr<ParsedConfig> ParseConfig(absl::string_view text);
+// Parses a group config in any of the accepted forms, as JSON or YAML (`format`; kDetect tells
+// them apart by the text). Errors: INVALID_ARGUMENT naming the field and the problem (for text
+// that is not JSON or YAML, "config: not valid JSON: ..." or "config: not valid YAML: ..." with
+// the line and column where it goes wrong). Thread-safe (pure).
+absl::StatusOr<ParsedConfig> ParseConfig(
+    absl::string_view text, common::ConfigFormat format = common::ConfigFormat::kDetect);
 
 // ParseConfig, keeping only the spec.
-absl::StatusOr<infrakit::group::v1::GroupSpec> ParseGroupConfig(absl::string_view text);
+absl::StatusOr<infrakit::group::v1::GroupSpec> ParseGroupConfig(
+    absl::string_view text, common::ConfigFormat format = common::ConfigFormat::kDetect);
 
-// Reads and parses the config file at `path`. Errors: NOT_FOUND (no such file),
+// Reads and parses the config file at `path`, JSON or YAML by its extension (.json, .yaml,
+// .yml), else by its text. Errors: NOT_FOUND (no such file),
 // PERMISSION_DENIED, FAILED_PRECONDITION (a directory, or unreadable) or ParseConfig's
 // INVALID_ARGUMENT, each message starting with "<path>: ". Thread-safe.
 absl::StatusOr<ParsedConfig> ParseConfigFile(const std::string& path);

@@ -41,6 +41,21 @@ std::vector<BadConfig> BadConfigs() {
       {"trailing garbage", R"({"ID": "x"} x)", {"config: not valid JSON"}},
       {"array", R"([{"ID": "x"}])", {"config: must be an object, got an array"}},
       {"string", R"("cattle")", {"config: must be an object, got a string"}},
+      // YAML (told from JSON by the text): located syntax errors, JSON's kinds.
+      {"YAML bad indentation",
+       "ID: cattle\nProperties:\n  Size: 1\n    Instance: x\n",
+       {"config: not valid YAML: illegal map value at line 4, column 13"}},
+      {"YAML duplicate key",
+       "ID: cattle\nProperties: {}\nID: other\n",
+       {"config: not valid YAML: duplicate key \"ID\" (first at line 1, column 1) at line 3, "
+        "column 1"}},
+      {"YAML document not an object",
+       "- ID: cattle\n",
+       {"config: must be an object, got an array"}},
+      {"YAML quoted size is a string",
+       "ID: g\nProperties:\n  Instance: {Plugin: a}\n  Flavor: {Plugin: b}\n  Size: \"5\"\n",
+       {"Properties.Size: must be an integer, got a string"}},
+      {"YAML empty document", "# nothing\n", {"config: must be an object, got null"}},
       // ID.
       {"missing ID",
        absl::StrCat(R"({"Properties": {)", kSections, R"(, "Size": 1}})"),
@@ -161,6 +176,49 @@ std::vector<BadConfig> BadConfigs() {
       {"ips and LogicalIDs",
        group(kSections + R"(, "ips": ["a"], "LogicalIDs": ["b"])"),
        {"Properties.ips: the logical IDs are given twice (also at Properties.LogicalIDs)"}},
+      // The original InfraKit's Allocation object.
+      {"allocation not an object",
+       group(kSections + R"(, "Allocation": 3)"),
+       {"Properties.Allocation: must be an object, got a number"}},
+      {"allocation null",
+       group(kSections + R"(, "Allocation": null)"),
+       {"Properties.Allocation: must be an object, got null"}},
+      {"allocation empty",
+       group(kSections + R"(, "Allocation": {})"),
+       {"Properties.Allocation: must give Size (cattle) or LogicalIDs (pets)"}},
+      {"allocation unknown key lists the keys",
+       group(kSections + R"(, "Allocation": {"Count": 3})"),
+       {"Properties.Allocation.Count: unknown key (expected one of: Size, LogicalIDs, IPs)"}},
+      {"allocation keys twice in two cases",
+       group(kSections + R"(, "Allocation": {"Size": 3, "size": 3})"),
+       {"Properties.Allocation.size: duplicate of \"Size\""}},
+      {"allocation negative size",
+       group(kSections + R"(, "Allocation": {"Size": -1})"),
+       {"Properties.Allocation.Size: must be >= 0, got -1"}},
+      {"allocation logical IDs not strings",
+       group(kSections + R"(, "Allocation": {"LogicalIDs": [1]})"),
+       {"Properties.Allocation.LogicalIDs[0]: must be a string, got a number"}},
+      {"allocation and flat size",
+       group(kSections + R"(, "Size": 3, "Allocation": {"Size": 3})"),
+       {"Properties.Allocation.Size: the size is given twice (also at Properties.Size)"}},
+      {"allocation and flat logical IDs",
+       group(kSections + R"(, "LogicalIDs": ["a"], "Allocation": {"LogicalIDs": ["a"]})"),
+       {"Properties.Allocation.LogicalIDs: the logical IDs are given twice (also at "
+        "Properties.LogicalIDs)"}},
+      {"allocation with size and logical IDs",
+       group(kSections + R"(, "Allocation": {"Size": 1, "LogicalIDs": ["a"]})"),
+       {"Properties.Allocation.LogicalIDs: cannot be combined with Properties.Allocation.Size"}},
+      {"allocation and size in flavor",
+       group(
+           kInstance +
+           R"(, "Allocation": {"Size": 2}, "Flavor": {"Plugin": "f", "Properties": {"Size": 2}})"),
+       {"Properties.Flavor.Properties.Size: the size is given twice (also at "
+        "Properties.Allocation.Size)"}},
+      {"lower-case allocation and ips",
+       R"({"id": "zk", "properties": {"ips": ["a"], "allocation": {"logicalIDs": ["a"]},
+           "instance": {"plugin": "vagrant"}, "flavor": {"plugin": "zookeeper"}}})",
+       {"properties.allocation.logicalIDs: the logical IDs are given twice (also at "
+        "properties.ips)"}},
       {"size twice in flavor properties, two cases",
        group(kInstance + R"(, "Flavor": {"Plugin": "f", "Properties": {"Size": 2, "size": 3}})"),
        {"Properties.Flavor.Properties.size: duplicate of \"Size\""}},
@@ -325,9 +383,9 @@ TEST(ConfigKeysTest, EverySectionAcceptsItsKeysAndRefusesOthers) {
     EXPECT_EQ(config.status().message(), absl::StrCat(field, ": unknown key (expected one of: ",
                                                       absl::StrJoin(section.keys, ", "), ")"));
   }
-  EXPECT_EQ(paths,
-            (std::vector<std::string>{"", "Properties", "Properties.Instance", "Properties.Flavor",
-                                      "Properties.Update", "Properties.Remediation"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{"", "Properties", "Properties.Allocation",
+                                             "Properties.Instance", "Properties.Flavor",
+                                             "Properties.Update", "Properties.Remediation"}));
 }
 
 }  // namespace

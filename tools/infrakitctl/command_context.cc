@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/discovery/discovery.h"
+#include "common/config_text.h"
 #include "tools/infrakitctl/exit_codes.h"
 #include "tools/infrakitctl/lenient_json.h"
 #include "tools/infrakitctl/output.h"
@@ -149,7 +150,7 @@ bool CommandContext::ReadMessageArg(google::protobuf::Message* message, int* exi
     *exit_code = Fail(kExitUsage, text.status().message());
     return false;
   }
-  if (absl::Status s = ParseLenientJson(*text, message); !s.ok()) {
+  if (absl::Status s = ParseLenientJson(*text, message, common::FormatForPath(arg(0))); !s.ok()) {
     *exit_code = Fail(kExitFailure, absl::StrCat(source, ": ", s.message()));
     return false;
   }

@@ -137,7 +137,8 @@ class CommandContext {
   }
 
   // Reads the message the first argument names (a file; stdin for none or "-") as lenient JSON
-  // (lenient_json.h) into `message`. On failure prints why and returns false with *exit_code
+  // or YAML (lenient_json.h; YAML for a .yaml / .yml file, JSON for .json, else by the text)
+  // into `message`. On failure prints why and returns false with *exit_code
   // set: kExitUsage when the input cannot be read, kExitFailure when it does not parse.
   bool ReadMessageArg(google::protobuf::Message* message, int* exit_code);
 

@@ -94,7 +94,8 @@ std::vector<CommandSpec> FlavorCommands() {
        "",
        "Ask a flavor plugin directly what it would do",
        "A flavor plugin says what runs on an instance (init lines, tags) and whether it is\n"
-       "healthy. Each verb reads one JSON object from FILE ('-' or none: stdin).\n",
+       "healthy. Each verb reads one JSON object from FILE ('-' or none: stdin), or the same\n"
+       "in YAML (.yaml / .yml, or stdin not starting with '{').\n",
        {{"name", '\0', "NAME", "the flavor plugin's name (default: \"flavor-vanilla\")"}},
        0,
        0,

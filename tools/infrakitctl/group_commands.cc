@@ -1,7 +1,10 @@
 #include "tools/infrakitctl/group_commands.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -10,6 +13,8 @@
 #include "absl/strings/str_join.h"
 #include "client/config/group_config.h"
 #include "client/group_client.h"
+#include "common/config_text.h"
+#include "spec/group_spec.h"
 #include "tools/infrakitctl/command_context.h"
 #include "tools/infrakitctl/exit_codes.h"
 #include "tools/infrakitctl/output.h"
@@ -55,7 +60,8 @@ int CallFailed(CommandContext& ctx, const Target& target, const absl::Status& st
   return ctx.Fail(explained);
 }
 
-// Reads and parses the config named by the first argument (or stdin).
+// Reads and parses the config named by the first argument (or stdin), JSON or YAML by the file's
+// extension, else by its text.
 absl::StatusOr<client::config::ParsedConfig> ReadConfig(CommandContext& ctx, int* exit_code) {
   std::string source;
   absl::StatusOr<std::string> text = ctx.ReadInput(ctx.arg(0), &source);
@@ -63,12 +69,24 @@ absl::StatusOr<client::config::ParsedConfig> ReadConfig(CommandContext& ctx, int
     *exit_code = ctx.Fail(kExitUsage, text.status().message());
     return text.status();
   }
-  absl::StatusOr<client::config::ParsedConfig> config = client::config::ParseConfig(*text);
+  absl::StatusOr<client::config::ParsedConfig> config =
+      client::config::ParseConfig(*text, common::FormatForPath(ctx.arg(0)));
   if (!config.ok()) {
     *exit_code = ctx.Fail(kExitFailure, absl::StrCat(source, ": ", config.status().message()));
     return config.status();
   }
   return config;
+}
+
+int PrintWatching(CommandContext& ctx, const gv1::WatchGroupResponse& response,
+                  const std::string& id) {
+  if (ctx.json()) {
+    ctx.PrintJson(response);
+  } else {
+    ctx.out() << (response.message().empty() ? absl::StrCat("watching ", id) : response.message())
+              << std::endl;
+  }
+  return kExitOk;
 }
 
 int Watch(CommandContext& ctx) {
@@ -81,14 +99,7 @@ int Watch(CommandContext& ctx) {
   *request.mutable_spec() = config->spec;
   auto response = target->client->WatchGroup(request);
   if (!response.ok()) return CallFailed(ctx, *target, response.status(), /*by_id=*/false);
-  if (ctx.json()) {
-    ctx.PrintJson(*response);
-  } else {
-    ctx.out() << (response->message().empty() ? absl::StrCat("watching ", config->spec.id())
-                                              : response->message())
-              << std::endl;
-  }
-  return kExitOk;
+  return PrintWatching(ctx, *response, config->spec.id());
 }
 
 int Unwatch(CommandContext& ctx) {
@@ -121,6 +132,16 @@ int Inspect(CommandContext& ctx) {
   return kExitOk;
 }
 
+int PrintPlan(CommandContext& ctx, const gv1::DescribeUpdateResponse& response) {
+  if (ctx.json()) {
+    ctx.PrintJson(response);
+  } else {
+    ctx.out() << PlanText(response.plan(), ctx.flags().Has("long") || ctx.flags().Has("verbose"))
+              << std::flush;
+  }
+  return kExitOk;
+}
+
 int Describe(CommandContext& ctx) {
   int code = kExitFailure;
   absl::StatusOr<client::config::ParsedConfig> config = ReadConfig(ctx, &code);
@@ -131,13 +152,7 @@ int Describe(CommandContext& ctx) {
   *request.mutable_spec() = config->spec;
   auto response = target->client->DescribeUpdate(request);
   if (!response.ok()) return CallFailed(ctx, *target, response.status(), /*by_id=*/false);
-  if (ctx.json()) {
-    ctx.PrintJson(*response);
-  } else {
-    ctx.out() << PlanText(response->plan(), ctx.flags().Has("long") || ctx.flags().Has("verbose"))
-              << std::flush;
-  }
-  return kExitOk;
+  return PrintPlan(ctx, *response);
 }
 
 // Whether `phase` ends an update stream. ROLLING_BACK does not: the rollback's progress
@@ -147,54 +162,11 @@ bool IsFinal(gv1::UpdatePhase phase) {
          phase != gv1::UPDATE_PHASE_PROGRESS && phase != gv1::UPDATE_PHASE_ROLLING_BACK;
 }
 
-int Update(CommandContext& ctx) {
-  int code = kExitFailure;
-  absl::StatusOr<client::config::ParsedConfig> config = ReadConfig(ctx, &code);
-  if (!config.ok()) return code;
-  absl::StatusOr<Target> target = Connect(ctx, config->group_plugin);
-  if (!target.ok()) return ctx.Fail(target.status());
-  const std::string id = config->spec.id();
-  gv1::UpdateGroupRequest request;
-  *request.mutable_spec() = config->spec;
-
-  client::StreamCancelToken cancel;
-  Interrupts::Scope scope = ctx.interrupts().Handle([&cancel](int) { cancel.Cancel(); });
-  // On a terminal the progress is one line rewritten in place; elsewhere (a log, a pipe) one
-  // line per report.
-  const bool live = ctx.out_is_terminal() && !ctx.json();
-  bool live_line_open = false;
-  std::optional<gv1::UpdateGroupResponse> final_report;
-  absl::Status status = target->client->UpdateGroup(
-      request,
-      [&](const gv1::UpdateGroupResponse& report) {
-        if (IsFinal(report.phase())) final_report = report;
-        if (ctx.json()) {
-          ctx.out() << ToJsonLine(report) << std::endl;
-        } else if (live) {
-          ctx.out() << "\r\033[K" << id << ": " << ProgressLine(report) << std::flush;
-          live_line_open = true;
-        } else {
-          ctx.out() << id << ": " << ProgressLine(report) << std::endl;
-        }
-      },
-      &cancel);
-  if (live_line_open) ctx.out() << std::endl;
-  if (cancel.cancelled()) {
-    return ctx.Fail(kExitInterrupted,
-                    absl::StrCat("stopped following the update of ", id,
-                                 "; the update goes on ('infrakitctl group inspect ", id,
-                                 " --long' shows it, 'infrakitctl group stop ", id, "' stops it)"));
-  }
-  if (!status.ok()) return CallFailed(ctx, *target, status, /*by_id=*/false);
-  if (!final_report.has_value()) {
-    return ctx.Fail(kExitFailure,
-                    absl::StrCat("the update stream of ", id,
-                                 " ended before the update finished; 'infrakitctl group inspect ",
-                                 id, " --long' shows where it stands"));
-  }
-  if (final_report->phase() == gv1::UPDATE_PHASE_COMPLETED) return kExitOk;
+// An update that ended without completing, as an error: how it ended and what to do.
+int UpdateFailed(CommandContext& ctx, const std::string& id,
+                 const gv1::UpdateGroupResponse& final_report) {
   std::string what;
-  switch (final_report->phase()) {
+  switch (final_report.phase()) {
     case gv1::UPDATE_PHASE_PAUSED:
       what = absl::StrCat(
           "; the group keeps the members it has: fix the cause and run "
@@ -215,9 +187,130 @@ int Update(CommandContext& ctx) {
   }
   return ctx.Fail(
       kExitFailure,
-      absl::StrCat("the update of ", id, " ", PhaseName(final_report->phase()),
-                   final_report->message().empty() ? "" : ": ", final_report->message(), what,
+      absl::StrCat("the update of ", id, " ", PhaseName(final_report.phase()),
+                   final_report.message().empty() ? "" : ": ", final_report.message(), what,
                    " ('infrakitctl group inspect ", id, " --long' shows the members)"));
+}
+
+// Sends UpdateGroup for `spec` and follows its progress until the update ends (exit 0 only when
+// it completes).
+int FollowUpdate(CommandContext& ctx, const Target& target, const gv1::GroupSpec& spec) {
+  const std::string id = spec.id();
+  gv1::UpdateGroupRequest request;
+  *request.mutable_spec() = spec;
+
+  client::StreamCancelToken cancel;
+  Interrupts::Scope scope = ctx.interrupts().Handle([&cancel](int) { cancel.Cancel(); });
+  // On a terminal the progress is one line rewritten in place; elsewhere (a log, a pipe) one
+  // line per report.
+  const bool live = ctx.out_is_terminal() && !ctx.json();
+  bool live_line_open = false;
+  std::optional<gv1::UpdateGroupResponse> final_report;
+  absl::Status status = target.client->UpdateGroup(
+      request,
+      [&](const gv1::UpdateGroupResponse& report) {
+        if (IsFinal(report.phase())) final_report = report;
+        if (ctx.json()) {
+          ctx.out() << ToJsonLine(report) << std::endl;
+        } else if (live) {
+          ctx.out() << "\r\033[K" << id << ": " << ProgressLine(report) << std::flush;
+          live_line_open = true;
+        } else {
+          ctx.out() << id << ": " << ProgressLine(report) << std::endl;
+        }
+      },
+      &cancel);
+  if (live_line_open) ctx.out() << std::endl;
+  if (cancel.cancelled()) {
+    return ctx.Fail(kExitInterrupted,
+                    absl::StrCat("stopped following the update of ", id,
+                                 "; the update goes on ('infrakitctl group inspect ", id,
+                                 " --long' shows it, 'infrakitctl group stop ", id, "' stops it)"));
+  }
+  if (!status.ok()) return CallFailed(ctx, target, status, /*by_id=*/false);
+  if (!final_report.has_value()) {
+    return ctx.Fail(kExitFailure,
+                    absl::StrCat("the update stream of ", id,
+                                 " ended before the update finished; 'infrakitctl group inspect ",
+                                 id, " --long' shows where it stands"));
+  }
+  if (final_report->phase() == gv1::UPDATE_PHASE_COMPLETED) return kExitOk;
+  return UpdateFailed(ctx, id, *final_report);
+}
+
+int Update(CommandContext& ctx) {
+  int code = kExitFailure;
+  absl::StatusOr<client::config::ParsedConfig> config = ReadConfig(ctx, &code);
+  if (!config.ok()) return code;
+  absl::StatusOr<Target> target = Connect(ctx, config->group_plugin);
+  if (!target.ok()) return ctx.Fail(target.status());
+  return FollowUpdate(ctx, *target, config->spec);
+}
+
+// What describe would say of a group that is not watched yet: every member is created.
+gv1::DescribeUpdateResponse WatchPlan(const gv1::GroupSpec& spec) {
+  gv1::DescribeUpdateResponse response;
+  gv1::Plan& plan = *response.mutable_plan();
+  plan.set_config_sha(spec::ConfigSha(spec));
+  const std::string short_sha = plan.config_sha().substr(0, 8);
+  std::vector<std::string> logical_ids(spec.allocation().logical_ids().ids().begin(),
+                                       spec.allocation().logical_ids().ids().end());
+  if (logical_ids.empty()) logical_ids.resize(spec.allocation().size());
+  for (const std::string& lid : logical_ids) {
+    gv1::PlanStep* step = plan.add_steps();
+    step->set_action(gv1::STEP_ACTION_CREATE);
+    step->set_logical_id(lid);
+    step->set_description(lid.empty() ? absl::StrCat("add an instance on config ", short_sha)
+                                      : absl::StrCat("add the instance of logical ID ", lid,
+                                                     " on config ", short_sha));
+  }
+  const int64_t n = static_cast<int64_t>(logical_ids.size());
+  plan.set_creates(n);
+  plan.set_summary(n == 0 ? "Noop" : absl::StrCat("Adds ", n, n == 1 ? " instance" : " instances"));
+  return response;
+}
+
+// commit --pretend: describe's answer for a watched group; for one not watched yet, the plan of
+// watching it (the config is checked here, not by its plugins: only watching asks them).
+int PretendCommit(CommandContext& ctx, const Target& target, const gv1::GroupSpec& spec) {
+  gv1::DescribeUpdateRequest request;
+  *request.mutable_spec() = spec;
+  auto response = target.client->DescribeUpdate(request);
+  if (response.ok()) return PrintPlan(ctx, *response);
+  if (response.status().code() != absl::StatusCode::kNotFound) {
+    return CallFailed(ctx, target, response.status(), /*by_id=*/false);
+  }
+  // NOT_FOUND may be about the group or about something the config names: ask about the group.
+  gv1::InspectGroupRequest inspect;
+  inspect.set_id(spec.id());
+  auto watched = target.client->InspectGroup(inspect);
+  if (watched.ok() || watched.status().code() != absl::StatusCode::kNotFound) {
+    return CallFailed(ctx, target, response.status(), /*by_id=*/false);
+  }
+  if (!ctx.json()) {
+    ctx.out() << spec.id() << " is not watched yet: committing watches it" << std::endl;
+  }
+  return PrintPlan(ctx, WatchPlan(spec));
+}
+
+// The original InfraKit's commit: watch the group when it is not watched yet, else update it.
+// Watching first and updating on ALREADY_EXISTS leaves the choice to the group plugin, so two
+// commits at once cannot both watch.
+int Commit(CommandContext& ctx) {
+  int code = kExitFailure;
+  absl::StatusOr<client::config::ParsedConfig> config = ReadConfig(ctx, &code);
+  if (!config.ok()) return code;
+  absl::StatusOr<Target> target = Connect(ctx, config->group_plugin);
+  if (!target.ok()) return ctx.Fail(target.status());
+  if (ctx.flags().Has("pretend")) return PretendCommit(ctx, *target, config->spec);
+  gv1::WatchGroupRequest request;
+  *request.mutable_spec() = config->spec;
+  auto response = target->client->WatchGroup(request);
+  if (response.ok()) return PrintWatching(ctx, *response, config->spec.id());
+  if (response.status().code() != absl::StatusCode::kAlreadyExists) {
+    return CallFailed(ctx, *target, response.status(), /*by_id=*/false);
+  }
+  return FollowUpdate(ctx, *target, config->spec);
 }
 
 int Stop(CommandContext& ctx) {
@@ -337,16 +430,14 @@ int Events(CommandContext& ctx) {
 
 const char kConfigDetails[] =
     "FILE is a group config in any of its three forms (nested Instance / Flavor, the\n"
-    "flat InstancePlugin / FlavorPlugin form, or the lower-case id / plugin / properties form);\n"
-    "'-' or no FILE reads it from stdin, as in the tutorial's heredocs. The group plugin is\n"
-    "--name when given, else the config's \"plugin\", else \"group\".\n";
+    "flat InstancePlugin / FlavorPlugin form, or the lower-case id / plugin / properties form),\n"
+    "in JSON or YAML (.yaml / .yml: YAML, .json: JSON, else told by the text); '-' or no FILE\n"
+    "reads it from stdin, as in the tutorial's heredocs. The group plugin is --name when given,\n"
+    "else the config's \"plugin\", else \"group\".\n";
 
-}  // namespace
-
-std::vector<CommandSpec> GroupCommands() {
-  const FlagSpec long_flag = {"long", 'l', "", "more columns and a status line"};
-  std::vector<CommandSpec> commands;
-  commands.push_back(
+// The group itself, and the verbs that start and stop managing a group.
+void AddWatchVerbs(std::vector<CommandSpec>* commands) {
+  commands->push_back(
       {{"group"},
        "",
        "Manage groups through a group plugin",
@@ -358,31 +449,62 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        0,
        nullptr});
-  commands.push_back({{"group", "watch"},
-                      "[FILE]",
-                      "Start managing the group a config declares (prints \"watching ID\")",
-                      kConfigDetails,
-                      {},
-                      0,
-                      1,
-                      Watch});
-  commands.push_back({{"group", "unwatch"},
-                      "ID",
-                      "Stop managing a group; its instances keep running",
-                      "",
-                      {},
-                      1,
-                      1,
-                      Unwatch});
-  commands.push_back({{"group", "inspect"},
-                      "ID",
-                      "List a group's members: ID, LOGICAL, TAGS",
-                      "With --long, also each member's health and state, and the group's status.\n",
-                      {long_flag},
-                      1,
-                      1,
-                      Inspect});
-  commands.push_back(
+  commands->push_back({{"group", "watch"},
+                       "[FILE]",
+                       "Start managing the group a config declares (prints \"watching ID\")",
+                       kConfigDetails,
+                       {},
+                       0,
+                       1,
+                       Watch});
+  commands->push_back({{"group", "unwatch"},
+                       "ID",
+                       "Stop managing a group; its instances keep running",
+                       "",
+                       {},
+                       1,
+                       1,
+                       Unwatch});
+  commands->push_back({{"group", "free"},
+                       "ID",
+                       "Stop managing a group; its instances keep running (= unwatch)",
+                       "The original InfraKit's name for 'group unwatch'.\n",
+                       {},
+                       1,
+                       1,
+                       Unwatch});
+  commands->push_back(
+      {{"group", "commit"},
+       "[FILE]",
+       "Watch the group FILE declares, or update it if it is watched already",
+       absl::StrCat(
+           kConfigDetails,
+           "The original InfraKit's commit. A group not watched yet is watched (prints\n"
+           "\"watching ID\"); a watched one is updated as 'group update' does it (progress until\n"
+           "done, the same exit codes). With --pretend nothing changes: it prints what 'group\n"
+           "describe' would (--long or -v: the steps); for a group not watched yet, the plan of\n"
+           "watching it, the config checked by infrakitctl but not yet by its plugins.\n"),
+       {{"pretend", '\0', "", "print what committing would do; change nothing"},
+        {"long", 'l', "", "with --pretend: list the plan's steps"},
+        {"verbose", 'v', "", "same as --long"}},
+       0,
+       1,
+       Commit});
+}
+
+// The verbs that look at a group and roll it to a new config.
+void AddUpdateVerbs(std::vector<CommandSpec>* commands) {
+  const FlagSpec long_flag = {"long", 'l', "", "more columns and a status line"};
+  commands->push_back(
+      {{"group", "inspect"},
+       "ID",
+       "List a group's members: ID, LOGICAL, TAGS",
+       "With --long, also each member's health and state, and the group's status.\n",
+       {long_flag},
+       1,
+       1,
+       Inspect});
+  commands->push_back(
       {{"group", "describe"},
        "[FILE]",
        "Show what updating the group to FILE would do (\"Noop\", \"Performs a rolling update of "
@@ -392,7 +514,7 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        1,
        Describe});
-  commands.push_back(
+  commands->push_back(
       {{"group", "update"},
        "[FILE]",
        "Roll the group to the config in FILE, showing progress until it is done",
@@ -407,7 +529,7 @@ std::vector<CommandSpec> GroupCommands() {
        0,
        1,
        Update});
-  commands.push_back(
+  commands->push_back(
       {{"group", "stop"},
        "ID",
        "Stop a running update where it is",
@@ -418,47 +540,60 @@ std::vector<CommandSpec> GroupCommands() {
        1,
        1,
        Stop});
-  commands.push_back({{"group", "destroy"},
-                      "ID",
-                      "Destroy every member of a group and forget the group",
-                      "",
-                      {},
-                      1,
-                      1,
-                      Destroy});
-  commands.push_back({{"group", "ls"},
-                      "",
-                      "List the watched groups with their status",
-                      "",
-                      {{"quiet", 'q', "", "print the group IDs only"}},
-                      0,
-                      0,
-                      List});
-  commands.push_back({{"group", "scale"},
-                      "ID N",
-                      "Set the size of a group of cattle at once",
-                      "",
-                      {},
-                      2,
-                      2,
-                      Scale});
-  commands.push_back({{"group", "destroy-instances"},
-                      "ID INSTANCE...",
-                      "Destroy some members; the group's size drops by as many",
-                      "Nothing is destroyed if one of them is not a member (exit 3).\n",
-                      {},
-                      2,
-                      -1,
-                      DestroyInstances});
-  commands.push_back({{"group", "events"},
-                      "ID",
-                      "Follow a group's events (created, destroyed, health, update steps)",
-                      "Runs until Ctrl-C (exit 0) or until the group is destroyed. With --output "
-                      "json,\none JSON object per line.\n",
-                      {},
-                      1,
-                      1,
-                      Events});
+  commands->push_back({{"group", "destroy"},
+                       "ID",
+                       "Destroy every member of a group and forget the group",
+                       "",
+                       {},
+                       1,
+                       1,
+                       Destroy});
+}
+
+// The verbs that list, resize and follow groups.
+void AddOperateVerbs(std::vector<CommandSpec>* commands) {
+  commands->push_back({{"group", "ls"},
+                       "",
+                       "List the watched groups with their status",
+                       "",
+                       {{"quiet", 'q', "", "print the group IDs only"}},
+                       0,
+                       0,
+                       List});
+  commands->push_back({{"group", "scale"},
+                       "ID N",
+                       "Set the size of a group of cattle at once",
+                       "",
+                       {},
+                       2,
+                       2,
+                       Scale});
+  commands->push_back({{"group", "destroy-instances"},
+                       "ID INSTANCE...",
+                       "Destroy some members; the group's size drops by as many",
+                       "Nothing is destroyed if one of them is not a member (exit 3).\n",
+                       {},
+                       2,
+                       -1,
+                       DestroyInstances});
+  commands->push_back({{"group", "events"},
+                       "ID",
+                       "Follow a group's events (created, destroyed, health, update steps)",
+                       "Runs until Ctrl-C (exit 0) or until the group is destroyed. With --output "
+                       "json,\none JSON object per line.\n",
+                       {},
+                       1,
+                       1,
+                       Events});
+}
+
+}  // namespace
+
+std::vector<CommandSpec> GroupCommands() {
+  std::vector<CommandSpec> commands;
+  AddWatchVerbs(&commands);
+  AddUpdateVerbs(&commands);
+  AddOperateVerbs(&commands);
   return commands;
 }
 

@@ -4,7 +4,7 @@
 
 _infrakitctl() {
   local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
-  local known='|plugin||plugin ls||plugin start||instance||instance describe||instance provision||instance destroy||instance validate||flavor||flavor validate||flavor prepare||flavor healthy||group||group watch||group unwatch||group inspect||group describe||group update||group stop||group destroy||group ls||group scale||group destroy-instances||group events||version||completion||help|'
+  local known='|plugin||plugin ls||plugin start||instance||instance describe||instance provision||instance destroy||instance validate||flavor||flavor validate||flavor prepare||flavor healthy||group||group watch||group unwatch||group free||group commit||group inspect||group describe||group update||group stop||group destroy||group ls||group scale||group destroy-instances||group events||version||completion||help|'
   local path="" nargs=0 i w pd=""
   # The command path (e.g. "group watch"): the leading words that name one.
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -50,6 +50,8 @@ _infrakitctl() {
       "group") words="--help --name --output --plugins-dir --timeout -h -o" ;;
       "group watch") words="--help --name --output --plugins-dir --timeout -h -o" ;;
       "group unwatch") words="--help --name --output --plugins-dir --timeout -h -o" ;;
+      "group free") words="--help --name --output --plugins-dir --timeout -h -o" ;;
+      "group commit") words="--help --long --name --output --plugins-dir --pretend --timeout --verbose -h -l -o -v" ;;
       "group inspect") words="--help --long --name --output --plugins-dir --timeout -h -l -o" ;;
       "group describe") words="--help --long --name --output --plugins-dir --timeout --verbose -h -l -o -v" ;;
       "group update") words="--help --name --output --plugins-dir --timeout -h -o" ;;
@@ -78,9 +80,11 @@ _infrakitctl() {
     "flavor validate") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
     "flavor prepare") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
     "flavor healthy") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
-    "group") [[ $nargs -eq 0 ]] && words="watch unwatch inspect describe update stop destroy ls scale destroy-instances events" ;;
+    "group") [[ $nargs -eq 0 ]] && words="watch unwatch free commit inspect describe update stop destroy ls scale destroy-instances events" ;;
     "group watch") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
     "group unwatch") [[ $nargs -eq 0 ]] && words="$("${ctl[@]}" group ls -q 2>/dev/null)" ;;
+    "group free") [[ $nargs -eq 0 ]] && words="$("${ctl[@]}" group ls -q 2>/dev/null)" ;;
+    "group commit") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
     "group inspect") [[ $nargs -eq 0 ]] && words="$("${ctl[@]}" group ls -q 2>/dev/null)" ;;
     "group describe") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
     "group update") [[ $nargs -eq 0 ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;

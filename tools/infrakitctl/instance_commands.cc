@@ -140,7 +140,8 @@ std::vector<CommandSpec> InstanceCommands() {
        "  {\"Properties\": {...}, \"Tags\": {\"k\": \"v\"}, \"Init\": \"...\", \"LogicalID\": "
        "\"...\",\n"
        "   \"Attachments\": [{\"ID\": \"...\", \"Type\": \"...\"}], \"IdempotencyKey\": \"...\"}\n"
-       "Key names may be written in any case (\"logical_id\", \"logicalId\" too).\n",
+       "Key names may be written in any case (\"logical_id\", \"logicalId\" too). FILE may be\n"
+       "YAML (.yaml / .yml, or stdin not starting with '{').\n",
        {},
        0,
        1,
@@ -158,7 +159,8 @@ std::vector<CommandSpec> InstanceCommands() {
        "[FILE]",
        "Check instance properties without creating anything",
        "FILE ('-' or none: stdin) holds the JSON object a group config has under\n"
-       "Instance.Properties, e.g. {\"Note\": \"Instance properties version 1.0\"}.\n",
+       "Instance.Properties, e.g. {\"Note\": \"Instance properties version 1.0\"}, or the same\n"
+       "in YAML (.yaml / .yml, or stdin not starting with '{').\n",
        {},
        0,
        1,

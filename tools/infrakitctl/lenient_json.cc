@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "common/config_text.h"
 #include "common/json_object.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/struct.pb.h"
@@ -157,27 +158,22 @@ absl::Status NormalizeMessage(Value* value, const Descriptor* descriptor, const 
 
 }  // namespace
 
-absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message* message) {
-  absl::StatusOr<Value> parsed = common::ParseJsonValue(text);
+absl::Status ParseLenientJson(absl::string_view text, google::protobuf::Message* message,
+                              common::ConfigFormat format) {
+  absl::StatusOr<Value> parsed = common::ParseConfigValue(text, format);
   if (!parsed.ok()) return parsed.status();
   Value root = *std::move(parsed);
   if (IsOpaque(message->GetDescriptor())) {
-    // A Struct (plugin properties) or another well-known type: the JSON is the content.
+    // A Struct (plugin properties) or another well-known type: the input is the content.
     if (message->GetDescriptor()->full_name() == "google.protobuf.Struct" &&
         !root.has_struct_value()) {
       return InvalidAt("input", absl::StrCat("expected a JSON object, got ", KindName(root)));
     }
-    message->Clear();
-    // Protobuf 3.21 has its own string_view type: bridge by pointer and size.
-    auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(text.data(), text.size()), message);
-    if (!status.ok()) {
-      return absl::InvalidArgumentError(
-          std::string(status.message().data(), status.message().size()));
-    }
-    return absl::OkStatus();
+  } else if (absl::Status s = NormalizeMessage(&root, message->GetDescriptor(), ""); !s.ok()) {
+    return s;
   }
-  if (absl::Status s = NormalizeMessage(&root, message->GetDescriptor(), ""); !s.ok()) return s;
+  // JSON or YAML, the input is now a Value in protobuf's JSON mapping: re-encoded, protobuf's
+  // own parser fills the message.
   std::string normalized;
   auto status = google::protobuf::util::MessageToJsonString(root, &normalized);
   if (!status.ok()) {

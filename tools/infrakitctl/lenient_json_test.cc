@@ -105,5 +105,26 @@ TEST(ParseLenientJsonTest, AStructKeepsItsKeys) {
             "input: expected a JSON object, got a string");
 }
 
+TEST(ParseLenientJsonTest, ReadsYaml) {
+  infrakit::instance::v1::Spec spec;
+  absl::Status status = ParseLenientJson(
+      "Properties: {Note: v1, Count: 2, Port: \"80\"}\nTags:\n  Tier: web\nlogical_id: a\n", &spec);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(spec.properties().fields().at("Note").string_value(), "v1");
+  EXPECT_EQ(spec.properties().fields().at("Count").number_value(), 2);
+  EXPECT_EQ(spec.properties().fields().at("Port").string_value(), "80");
+  EXPECT_EQ(spec.tags().at("Tier"), "web");
+  EXPECT_EQ(spec.logical_id(), "a");
+  // The format given wins over the text: YAML is not JSON.
+  EXPECT_THAT(
+      std::string(ParseLenientJson("Note: v1\n", &spec, common::ConfigFormat::kJson).message()),
+      HasSubstr("not valid JSON"));
+  google::protobuf::Struct properties;
+  ASSERT_TRUE(ParseLenientJson("Note: v1\nOn: yes\n", &properties).ok());
+  EXPECT_EQ(properties.fields().at("On").string_value(), "yes");
+  EXPECT_THAT(std::string(ParseLenientJson("a: [\n", &properties).message()),
+              HasSubstr("not valid YAML"));
+}
+
 }  // namespace
 }  // namespace infrakit::tools::infrakitctl
