@@ -52,8 +52,8 @@ class MapGaugeSink : public GaugeSink {
   explicit MapGaugeSink(size_t label_count) : label_count_(label_count) {}
   void Add(const std::vector<std::string>& label_values, double value) override {
     if (label_values.size() != label_count_) {
-      LOG(DFATAL) << "metrics: a collector reported " << label_values.size()
-                  << " label values for " << label_count_ << " labels";
+      LOG(DFATAL) << "metrics: a collector reported " << label_values.size() << " label values for "
+                  << label_count_ << " labels";
       return;
     }
     samples_.emplace(label_values, value);
@@ -219,8 +219,7 @@ namespace {
 
 void RenderHeader(std::string* out, const std::string& name, absl::string_view help,
                   absl::string_view type) {
-  absl::StrAppend(out, "# HELP ", name, " ", EscapeHelp(help), "\n# TYPE ", name, " ", type,
-                  "\n");
+  absl::StrAppend(out, "# HELP ", name, " ", EscapeHelp(help), "\n# TYPE ", name, " ", type, "\n");
 }
 
 }  // namespace
@@ -262,16 +261,16 @@ std::string Registry::Render() const {
                           cumulative, "\n");
         }
         absl::StrAppend(&out, name, "_sum", LabelSet(family.label_names_, v), " ",
-                        FormatValue(s.sum), "\n", name, "_count",
-                        LabelSet(family.label_names_, v), " ", s.count, "\n");
+                        FormatValue(s.sum), "\n", name, "_count", LabelSet(family.label_names_, v),
+                        " ", s.count, "\n");
       });
     } else {
       RenderHeader(&out, name, entry->help, entry->type);
       MapGaugeSink sink(entry->label_names.size());
       entry->collect(&sink);
       for (const auto& [values, value] : sink.samples()) {
-        absl::StrAppend(&out, name, LabelSet(entry->label_names, values), " ",
-                        FormatValue(value), "\n");
+        absl::StrAppend(&out, name, LabelSet(entry->label_names, values), " ", FormatValue(value),
+                        "\n");
       }
     }
   }

@@ -30,9 +30,8 @@ struct HostPort {
 
 absl::StatusOr<HostPort> ParseAddress(absl::string_view address) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics listen address \"", address, "\": ", why,
-                     " (want HOST:PORT, e.g. 127.0.0.1:9101)"));
+    return absl::InvalidArgumentError(absl::StrCat("metrics listen address \"", address, "\": ",
+                                                   why, " (want HOST:PORT, e.g. 127.0.0.1:9101)"));
   };
   const size_t colon = address.rfind(':');
   if (colon == absl::string_view::npos) return bad("no port");
@@ -154,12 +153,12 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     if (fd >= 0) close(fd);
     return absl::ErrnoToStatus(err, absl::StrCat("cannot serve metrics on ", address));
   }
-  const int port = ntohs(bound.ss_family == AF_INET6
-                             ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const int port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   const bool v6 = hp->host.find(':') != std::string::npos;
-  std::string url = absl::StrCat("http://", v6 ? "[" : "", hp->host, v6 ? "]" : "", ":", port,
-                                 "/metrics");
+  std::string url =
+      absl::StrCat("http://", v6 ? "[" : "", hp->host, v6 ? "]" : "", ":", port, "/metrics");
   return std::unique_ptr<MetricsHttpServer>(
       new MetricsHttpServer(fd, wake[0], wake[1], port, std::move(url), std::move(render)));
 }

@@ -56,7 +56,7 @@ class MetricsHttpServer {
   void Serve();
 
   const int listen_fd_;
-  const int wake_read_;   // readable when the destructor asks the thread to stop
+  const int wake_read_;  // readable when the destructor asks the thread to stop
   const int wake_write_;
   const int port_;
   const std::string url_;

@@ -98,16 +98,15 @@ TEST(MetricsHttpServerTest, IdleClientsDoNotBlockOthers) {
 }
 
 TEST(MetricsHttpServerTest, RejectsBadAddressesAndBusyPorts) {
-  for (const char* address : {"", "9100", "127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000",
-                              "example.com:9100", ":9100"}) {
-    EXPECT_EQ(ValidateListenAddress(address).code(), absl::StatusCode::kInvalidArgument)
-        << address;
+  for (const char* address :
+       {"", "9100", "127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000", "example.com:9100", ":9100"}) {
+    EXPECT_EQ(ValidateListenAddress(address).code(), absl::StatusCode::kInvalidArgument) << address;
   }
   EXPECT_TRUE(ValidateListenAddress("[::1]:9100").ok());
   auto first = MetricsHttpServer::Start("127.0.0.1:0", [] { return std::string(); });
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = MetricsHttpServer::Start(
-      "127.0.0.1:" + std::to_string((*first)->port()), [] { return std::string(); });
+  auto second = MetricsHttpServer::Start("127.0.0.1:" + std::to_string((*first)->port()),
+                                         [] { return std::string(); });
   EXPECT_FALSE(second.ok());
 }
 
@@ -116,8 +115,8 @@ TEST(MetricsHttpServerTest, ResponseForWaitsForAWholeHead) {
   EXPECT_EQ(HttpResponseFor("GET /metrics HTTP/1.1\r\n", render), "");
   EXPECT_TRUE(absl::StartsWith(HttpResponseFor("GET /metrics HTTP/1.1\n\n", render),
                                "HTTP/1.1 200 OK\r\n"));
-  EXPECT_TRUE(absl::EndsWith(HttpResponseFor("GET /metrics HTTP/1.1\r\n\r\n", render),
-                             "\r\n\r\nbody"));
+  EXPECT_TRUE(
+      absl::EndsWith(HttpResponseFor("GET /metrics HTTP/1.1\r\n\r\n", render), "\r\n\r\nbody"));
 }
 
 }  // namespace

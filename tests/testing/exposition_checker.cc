@@ -210,8 +210,8 @@ absl::StatusOr<Exposition> ParseExposition(absl::string_view text) {
   std::string family, type;
   std::map<std::string, std::vector<Sample>> histograms;
   int n = 0;
-  for (absl::string_view line : absl::StrSplit(text.substr(0, text.size() ? text.size() - 1 : 0),
-                                               '\n')) {
+  for (absl::string_view line :
+       absl::StrSplit(text.substr(0, text.size() ? text.size() - 1 : 0), '\n')) {
     ++n;
     auto error = [&](absl::string_view why) {
       return absl::InvalidArgumentError(absl::StrCat("line ", n, " \"", line, "\": ", why));

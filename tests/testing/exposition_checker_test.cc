@@ -26,16 +26,16 @@ TEST(ExpositionCheckerTest, ReadsAWellFormedPage) {
 
 TEST(ExpositionCheckerTest, RejectsBrokenRules) {
   const char* broken[] = {
-      "# TYPE a counter\na 1",                                   // no final newline
-      "a 1\n",                                                   // no TYPE
-      "# TYPE a counter\na 1\na 2\n",                            // duplicate series
-      "# TYPE a counter\na -1\n",                                // negative counter
-      "# TYPE a gauge\na{k=\"\\t\"} 1\n",                        // bad escape
-      "# TYPE a gauge\na{k=\"x\",k=\"y\"} 1\n",                  // label twice
-      "# TYPE a gauge\n# TYPE b gauge\na 1\n",                   // interleaved
-      "# TYPE a gauge\n# TYPE a gauge\n",                        // TYPE twice
-      "# TYPE a gauge\na one\n",                                 // bad value
-      "# TYPE 1a gauge\n",                                       // bad name
+      "# TYPE a counter\na 1",                                     // no final newline
+      "a 1\n",                                                     // no TYPE
+      "# TYPE a counter\na 1\na 2\n",                              // duplicate series
+      "# TYPE a counter\na -1\n",                                  // negative counter
+      "# TYPE a gauge\na{k=\"\\t\"} 1\n",                          // bad escape
+      "# TYPE a gauge\na{k=\"x\",k=\"y\"} 1\n",                    // label twice
+      "# TYPE a gauge\n# TYPE b gauge\na 1\n",                     // interleaved
+      "# TYPE a gauge\n# TYPE a gauge\n",                          // TYPE twice
+      "# TYPE a gauge\na one\n",                                   // bad value
+      "# TYPE 1a gauge\n",                                         // bad name
       "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_count 2\n",  // no _sum
       "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
       "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n",

@@ -54,8 +54,7 @@ absl::StatusOr<HttpResponse> HttpExchange(int port, absl::string_view request,
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   absl::Status status;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
-      errno != EINPROGRESS) {
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 && errno != EINPROGRESS) {
     status = absl::UnavailableError(absl::StrCat("connect to port ", port, ": ", strerror(errno)));
   }
   if (status.ok()) status = WaitFd(fd, POLLOUT, end);
@@ -95,8 +94,8 @@ absl::StatusOr<HttpResponse> HttpExchange(int port, absl::string_view request,
 }
 
 absl::StatusOr<HttpResponse> HttpGet(int port, absl::string_view path, absl::Duration deadline) {
-  return HttpExchange(
-      port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), deadline);
+  return HttpExchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+                      deadline);
 }
 
 }  // namespace infrakit::testing

@@ -13,8 +13,8 @@ namespace infrakit::testing {
 
 // A parsed HTTP response.
 struct HttpResponse {
-  int status = 0;        // e.g. 200
-  std::string headers;   // the header lines, as received
+  int status = 0;       // e.g. 200
+  std::string headers;  // the header lines, as received
   std::string body;
 };
 
