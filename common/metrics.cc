@@ -224,14 +224,22 @@ void RenderHeader(std::string* out, const std::string& name, absl::string_view h
 
 }  // namespace
 
+void Registry::AddRenderHook(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  hooks_.push_back(std::move(hook));
+}
+
 std::string Registry::Render() const {
   // Entries are never removed: their pointers stay valid once the registry's lock is dropped,
-  // which it is before any collector runs.
+  // which it is before any hook or collector runs.
   std::vector<std::pair<std::string, const Entry*>> entries;
+  std::vector<std::function<void()>> hooks;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [name, entry] : entries_) entries.emplace_back(name, entry.get());
+    hooks = hooks_;
   }
+  for (const auto& hook : hooks) hook();
   std::string out;
   for (const auto& [name, entry] : entries) {
     if (entry->counters != nullptr) {

@@ -164,6 +164,10 @@ class Registry {
   void AddCollectedGauge(const std::string& name, const std::string& help,
                          std::vector<std::string> label_names, GaugeCollector collect);
 
+  // Calls `hook` at the start of each Render(), before any collector, holding no lock of the
+  // registry: where collectors that report from one source take their common snapshot of it.
+  void AddRenderHook(std::function<void()> hook);
+
   // The text exposition of every metric: families in name order, each with its # HELP and
   // # TYPE lines, then its series ordered by label values; a histogram's _bucket series
   // (cumulative, le="+Inf" last), _sum and _count. A family without series renders only its
@@ -177,6 +181,7 @@ class Registry {
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Entry>> entries_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> hooks_ ABSL_GUARDED_BY(mu_);
 };
 
 // Text-format helpers, exposed for tests.

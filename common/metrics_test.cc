@@ -69,6 +69,8 @@ TEST(MetricsTest, CollectedGaugesKeepTheFirstSampleOfASeries) {
     sink->Add({"a"}, 9);  // a duplicate series: dropped
   });
   registry.AddCollectedGauge("ik_empty", "Nothing yet.", {}, [](GaugeSink*) {});
+  int hooks = 0;
+  registry.AddRenderHook([&] { ++hooks; });
   const std::string text = registry.Render();
   EXPECT_EQ(text,
             "# HELP ik_empty Nothing yet.\n"
@@ -78,6 +80,7 @@ TEST(MetricsTest, CollectedGaugesKeepTheFirstSampleOfASeries) {
             "ik_group_size{group=\"a\"} 1\n"
             "ik_group_size{group=\"b\"} 2\n");
   EXPECT_TRUE(ParseExposition(text).ok());
+  EXPECT_EQ(hooks, 1);
 }
 
 TEST(MetricsTest, SeriesAreStableAndCountedExactlyUnderContention) {
