@@ -46,10 +46,10 @@ bool Executable(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
-// Runs `argv` to its end; returns its exit code (-1 if it did not exit normally), with its
-// output in `output`.
-int Run(const std::string& binary, std::vector<std::string> args, const std::string& log_dir,
-        std::string* output) {
+// Runs `binary` with `args` to its end; returns its exit code (-1 if it did not exit normally),
+// with its output in `output`.
+int RunToEnd(const std::string& binary, std::vector<std::string> args, const std::string& log_dir,
+             std::string* output) {
   PluginProcess process(binary, std::move(args), log_dir);
   absl::Status started = process.Start();
   EXPECT_TRUE(started.ok()) << started;
@@ -67,14 +67,15 @@ TEST(InstallTest, InstallsBinariesCompletionAndUnitsThatSystemdAccepts) {
   const std::string script = RunfilePath("scripts/install.sh");
   const std::string from = std::string(absl::StripSuffix(script, "/scripts/install.sh"));
   std::string output;
-  ASSERT_EQ(Run("/bin/bash", {script, "--prefix", prefix, "--from", from}, tmp.path(), &output), 0)
+  ASSERT_EQ(
+      RunToEnd("/bin/bash", {script, "--prefix", prefix, "--from", from}, tmp.path(), &output), 0)
       << output;
 
-  for (const std::string& binary :
+  for (const char* binary :
        {"infrakit-group", "infrakit-instance-file", "infrakit-instance-process",
         "infrakit-instance-vagrant", "infrakit-flavor-vanilla", "infrakit-flavor-zookeeper",
         "infrakit-flavor-swarm", "infrakitctl"}) {
-    EXPECT_TRUE(Executable(prefix + "/bin/" + binary)) << binary;
+    EXPECT_TRUE(Executable(prefix + "/bin/" + std::string(binary))) << binary;
   }
   EXPECT_TRUE(absl::StrContains(Read(prefix + "/share/bash-completion/completions/infrakitctl"),
                                 "complete "));
@@ -101,10 +102,15 @@ TEST(InstallTest, InstallsBinariesCompletionAndUnitsThatSystemdAccepts) {
     }
     verify.push_back(units + name + ".service");
   }
+  // The group service's After= line names every plugin's unit.
   const std::string group = Read(units + "infrakit-group.service");
+  const size_t after = group.find("\nAfter=");
+  ASSERT_NE(after, std::string::npos);
+  const std::string after_line =
+      group.substr(after + 1, group.find('\n', after + 1) - after - 1) + " ";
   for (const std::string& plugin : Plugins()) {
-    EXPECT_TRUE(absl::StrContains(group, absl::StrCat(" infrakit-", plugin, ".service")))
-        << "the group service starts after " << plugin;
+    EXPECT_TRUE(absl::StrContains(after_line, absl::StrCat("infrakit-", plugin, ".service ")))
+        << "the group service starts after " << plugin << ": " << after_line;
   }
   verify.push_back(units + "infrakit.target");
 
@@ -113,7 +119,7 @@ TEST(InstallTest, InstallsBinariesCompletionAndUnitsThatSystemdAccepts) {
   // A warning (exit 0) about one of our units fails the test too.
   ASSERT_TRUE(Executable("/usr/bin/systemd-analyze"))
       << "systemd-analyze is missing: install Debian's systemd package (scripts/setup.sh does)";
-  ASSERT_EQ(Run("/usr/bin/systemd-analyze", verify, tmp.path(), &output), 0) << output;
+  ASSERT_EQ(RunToEnd("/usr/bin/systemd-analyze", verify, tmp.path(), &output), 0) << output;
   EXPECT_FALSE(absl::StrContains(output, units)) << output;
 }
 
