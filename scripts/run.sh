@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# The main job: sets everything up (Debian packages and the build, scripts/setup.sh), then runs
-# the default plugins in the foreground with infrakitctl's launcher -- group, instance-file
+# The main job: sets everything up (Debian packages, and the binaries built optimized with
+# `-c opt`: scripts/setup.sh --opt), then runs the default plugins in the foreground with infrakitctl's launcher -- group, instance-file
 # (instances as files in ./tutorial, as in the original InfraKit's tutorial), flavor-vanilla and
 # instance-process, those of them that are built -- until Ctrl-C, which stops them all and
 # removes their sockets. A plugin that dies is restarted.
 #
 # Extra arguments go to `infrakitctl plugin start`, e.g. --plugins-dir DIR or --quiet.
 # INFRAKIT_SKIP_SETUP=1 skips scripts/setup.sh (everything is installed and built already).
+# The binaries run from Bazel's -c opt output tree, which bazel-bin points to after this script's
+# build (scripts/test.sh builds with the default fastbuild and moves bazel-bin back).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${INFRAKIT_SKIP_SETUP:-}" != 1 ]; then
-  ./scripts/setup.sh
+  ./scripts/setup.sh --opt
 fi
 
-ctl=bazel-bin/tools/infrakitctl/infrakitctl
-if [ ! -x "$ctl" ]; then
-  echo "run: $ctl is not built; build it with: bazel build //tools/infrakitctl" >&2
+bin=$(bazel info -c opt bazel-bin 2>/dev/null || true)
+ctl=$bin/tools/infrakitctl/infrakitctl
+if [ -z "$bin" ] || [ ! -x "$ctl" ]; then
+  echo "run: infrakitctl is not built; build it with: bazel build -c opt //tools/infrakitctl" >&2
   exit 1
 fi
 
@@ -28,7 +31,7 @@ for entry in \
     flavor-vanilla:plugins/flavor/vanilla/infrakit-flavor-vanilla \
     instance-process:plugins/instance/process/infrakit-instance-process; do
   name=${entry%%:*}
-  if [ -x "bazel-bin/${entry#*:}" ]; then
+  if [ -x "$bin/${entry#*:}" ]; then
     plugins+=("$name")
     [ "$name" = instance-file ] && args+=("--instance-file-args=--dir ./tutorial")
   else
@@ -36,7 +39,7 @@ for entry in \
   fi
 done
 if [ ${#plugins[@]} -eq 0 ]; then
-  echo "run: no plugin is built; build them with: bazel build //..." >&2
+  echo "run: no plugin is built; build them with: ./scripts/setup.sh --opt" >&2
   exit 1
 fi
 

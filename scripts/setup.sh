@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs what InfraKit needs from Debian 12's packages (idempotent: installs only what is
-# missing) and builds everything. Used by scripts/run.sh and scripts/test.sh.
+# missing) and builds everything. Used by scripts/run.sh, scripts/test.sh and scripts/install.sh.
+#
+#   setup.sh             packages, then `bazel build //...` (fastbuild: every target and test)
+#   setup.sh --no-build  packages only
+#   setup.sh --opt       packages, then the shipped binaries (scripts/binaries.sh) with -c opt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +14,7 @@ PACKAGES=(
   libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
   libcurl4-openssl-dev libssl-dev libyaml-cpp-dev
   curl procps python3 clang-format
+  systemd
   zookeeper docker.io
   vagrant busybox-static
   python3-grpcio python3-protobuf
@@ -34,7 +39,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if [ "${1:-}" != "--no-build" ]; then
+if [ "${1:-}" = "--opt" ]; then
+  . scripts/binaries.sh
+  if ! bazel build -c opt "${INFRAKIT_BINARIES[@]}" 2>&1 |
+       { grep -v "^WARNING: Download from" || true; }; then
+    echo "setup: build failed (run: bazel build -c opt ${INFRAKIT_BINARIES[*]})" >&2
+    exit 1
+  fi
+elif [ "${1:-}" != "--no-build" ]; then
   # Bazel 4 prints a warning for every repository it would have downloaded (all are local
   # stand-ins here, see third_party/README.md); hide those, keep the rest.
   if ! bazel build //... 2>&1 | { grep -v "^WARNING: Download from" || true; }; then

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "absl/time/time.h"
+#include "services/group/controller_metrics.h"
 
 namespace infrakit::services::group {
 
@@ -49,6 +50,9 @@ struct ControllerOptions {
   // nothing queued or under way to create, destroy or check after some was. The server hands
   // the memory a burst used back to the system there (malloc_trim). May be empty.
   std::function<void()> on_quiet;
+  // Told what the controller does (provisions, destroys, failures, heals, watch events, update
+  // progress); not owned, must outlive the controller. nullptr: nothing is recorded.
+  ControllerMetrics* metrics = nullptr;
 };
 
 }  // namespace infrakit::services::group

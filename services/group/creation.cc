@@ -273,6 +273,7 @@ void Creation::Settle(const std::string& id, int64_t uid, const std::vector<Crea
     if (!item.result.ok()) OnDoneLocked(g, item.seq, item.result);
   }
   if (failures > 0) {
+    rt_->metrics->Failed(g->id, "provision", failures);
     // The group waits for the plugin that failed (status.waiting_for_plugin names it).
     (failed_in_flavor ? g->flavor_error : g->instance_error) = failure;
     // The calls of one wave are one attempt, as are the instances of one call: the backoff
@@ -349,6 +350,7 @@ void Creation::OnDoneLocked(Group* g, int64_t seq,
   }
   events->EmitLocked(g, gv1::GROUP_EVENT_TYPE_CREATED, iid,
                      absl::StrCat("created ", iid, " on config ", ShortSha(g->sha)));
+  rt_->metrics->Provisioned(g->id, 1);
   if (Rolling(g->update)) {
     events->EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE_STEP, iid,
                        absl::StrCat("update: created ", iid));

@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "services/group/batch_call.h"
 #include "services/group/events.h"
 #include "services/group/health.h"
@@ -188,6 +190,7 @@ void Destruction::Settle(const std::string& id, int64_t uid,
     OnDoneLocked(g, item.id, item.result);
   }
   if (failed != nullptr) {
+    rt_->metrics->Failed(g->id, "destroy", failures);
     (failed->flavor_stage ? g->flavor_error : g->instance_error) = failed->result.ToString();
     // One failed call (or batch with failures) is one attempt; a call of the same wave may
     // have counted it already.
@@ -244,6 +247,10 @@ void Destruction::OnDoneLocked(Group* g, const std::string& instance, const absl
   Events* events = rt_->parts.events;
   events->EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, instance,
                      absl::StrCat("destroyed ", instance, " (", why, ")"));
+  // "DESTROY_REASON_SCALE_DOWN" -> "scale_down".
+  rt_->metrics->Destroyed(g->id, absl::AsciiStrToLower(absl::StripPrefix(
+                                     iv1::DestroyReason_Name(reason), "DESTROY_REASON_")));
+  if (reason == iv1::DESTROY_REASON_REMEDIATION) rt_->metrics->Healed(g->id, "remediation");
   if (request != 0) FinishRequestMemberLocked(g, request, instance, absl::OkStatus());
   if (Rolling(g->update) &&
       (reason == iv1::DESTROY_REASON_ROLLING_UPDATE || reason == iv1::DESTROY_REASON_SCALE_DOWN)) {

@@ -66,6 +66,7 @@ void Events::EmitLocked(Group* g, gv1::GroupEventType type, const std::string& i
 void Events::ErrorLocked(Group* g, const std::string& instance, const std::string& message) {
   LOG(WARNING) << "group " << g->id << ": " << message;
   g->last_error = message;
+  rt_->metrics->Error(g->id);
   EmitLocked(g, gv1::GROUP_EVENT_TYPE_ERROR, instance, message);
 }
 
@@ -101,6 +102,7 @@ void Events::ProgressLocked(Group* g, gv1::UpdatePhase phase, const std::string&
   r.set_message(message);
   r.set_updated(UpdatedCountLocked(g));
   r.set_total(DesiredCount(g->spec));
+  rt_->metrics->UpdateProgress(g->id, r.updated(), r.total());
   *r.mutable_status() = StatusLocked(g);
   g->update_stream->Push(std::move(r));
 }
@@ -112,6 +114,7 @@ void Events::FlushProgressLocked(Group* g) {
   if (g->update_stream == nullptr) return;
   const int64_t updated = UpdatedCountLocked(g);
   const int64_t total = DesiredCount(g->spec);
+  rt_->metrics->UpdateProgress(g->id, updated, total);
   const gv1::GroupStatus status = StatusLocked(g);
   for (std::string& message : messages) {
     gv1::UpdateGroupResponse r;

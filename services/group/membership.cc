@@ -4,7 +4,9 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "glog/logging.h"
 #include "services/group/batch_call.h"
 #include "services/group/creation.h"
@@ -174,6 +176,9 @@ void Membership::OnWatchEvent(const std::string& id, int64_t uid, int64_t gen,
       TagOf(d, spec::kGroupTag) != id) {
     return;
   }
+  // "EVENT_TYPE_ADDED" -> "added".
+  rt_->metrics->WatchEvent(id, absl::AsciiStrToLower(absl::StripPrefix(
+                                   iv1::EventType_Name(event.type()), "EVENT_TYPE_")));
   if (!g->watch_synced) {
     switch (event.type()) {
       case iv1::EVENT_TYPE_ADDED:
@@ -249,6 +254,8 @@ void Membership::FillMemberLocked(Group* g, Member* m, const iv1::Description& d
 }
 
 void Membership::VanishedLocked(Group* g, const std::string& id, const Member& m) {
+  // A member the group still wants: its replacement is a heal.
+  if (!g->destroying && !m.doomed) rt_->metrics->Healed(g->id, "vanished");
   rt_->parts.events->EmitLocked(g, gv1::GROUP_EVENT_TYPE_DESTROYED, id,
                                 absl::StrCat("instance ", id, " disappeared"));
   NoteVanishedLocked(g, id);

@@ -20,6 +20,7 @@ std::string NewNonce() {
 Runtime::Runtime(ControllerOptions options, spi::PluginResolver* resolver, Store* store,
                  Clock* clock, Executor* executor)
     : options(std::move(options)),
+      metrics(this->options.metrics != nullptr ? this->options.metrics : NoControllerMetrics()),
       resolver(resolver),
       store(store),
       clock(clock),

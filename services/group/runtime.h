@@ -121,6 +121,8 @@ class Runtime {
   absl::Time Now() const { return clock->Now(); }
 
   const ControllerOptions options;
+  // options.metrics, or one that records nothing: never null.
+  ControllerMetrics* const metrics;
   spi::PluginResolver* const resolver;
   Store* const store;
   Clock* const clock;

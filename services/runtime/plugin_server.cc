@@ -48,6 +48,9 @@ ABSL_FLAG(std::string, plugins_dir, "",
           "Directory of the plugins' sockets (--plugins-dir; default: $INFRAKIT_PLUGINS_DIR, "
           "else /run/infrakit/plugins when writable, else $XDG_RUNTIME_DIR/infrakit/plugins, "
           "else ~/.infrakit/plugins)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve Prometheus metrics at http://HOST:PORT/metrics (--metrics-listen, e.g. "
+          "127.0.0.1:9101; default: off)");
 ABSL_FLAG(int, log, 0,
           "Log verbosity: 0 logs lifecycle (INFO) and problems; 1 and more add detail (VLOG)");
 
@@ -232,11 +235,31 @@ PluginServer::PluginServer(PluginIdentity identity, std::string name, std::strin
     : identity_(std::move(identity)),
       name_(name.empty() ? identity_.default_name : std::move(name)),
       plugins_dir_(AbsoluteDir(ResolvePluginsDir(plugins_dir))),
-      socket_path_(absl::StrCat(plugins_dir_, "/", name_, ".sock")) {}
+      socket_path_(absl::StrCat(plugins_dir_, "/", name_, ".sock")) {
+  const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (!listen.empty()) EnableMetrics(listen);
+}
 
 PluginServer::~PluginServer() { Shutdown(); }
 
 void PluginServer::AddService(grpc::Service* service) { services_.push_back(service); }
+
+void PluginServer::EnableMetrics(std::string listen) {
+  metrics_listen_ = std::move(listen);
+  if (metrics_ != nullptr) return;
+  metrics_ = std::make_unique<metrics::Registry>();
+  rpc_metrics_ = std::make_unique<RpcMetrics>(metrics_.get());
+  metrics_
+      ->AddGauge("infrakit_plugin_info", "The plugin serving these metrics (always 1).",
+                 {"name", "binary", "type", "version", "revision"})
+      ->WithLabels({name_, identity_.binary, identity_.type, std::string(tools::version::Version()),
+                    std::string(tools::version::Revision())})
+      ->Set(1);
+}
+
+int PluginServer::metrics_port() const {
+  return metrics_server_ == nullptr ? 0 : metrics_server_->port();
+}
 
 std::string PluginServer::socket_path() const { return socket_path_; }
 
@@ -276,6 +299,25 @@ absl::Status PluginServer::Start() {
                      " bytes long; unix sockets allow ", kMaxSocketPath,
                      ": use a shorter --plugins-dir or --name"));
   }
+  if (metrics_ != nullptr) {
+    if (absl::Status s = metrics::ValidateListenAddress(metrics_listen_); !s.ok()) return s;
+    metrics::Registry* registry = metrics_.get();
+    absl::StatusOr<std::unique_ptr<metrics::MetricsHttpServer>> http =
+        metrics::MetricsHttpServer::Start(metrics_listen_,
+                                          [registry] { return registry->Render(); });
+    if (!http.ok()) return http.status();
+    metrics_server_ = *std::move(http);
+  }
+  absl::Status status = ClaimSocketAndServe();
+  if (!status.ok()) {
+    metrics_server_.reset();
+  } else if (metrics_server_ != nullptr) {
+    LOG(INFO) << "Serving metrics on " << metrics_server_->url();
+  }
+  return status;
+}
+
+absl::Status PluginServer::ClaimSocketAndServe() {
   if (absl::Status s = MakeDirs(plugins_dir_); !s.ok()) return s;
 
   absl::StatusOr<std::unique_ptr<DirLock>> lock = DirLock::Acquire(plugins_dir_);
@@ -338,6 +380,11 @@ absl::Status PluginServer::TakeSocketAndServe(const std::string& bind_dir) {
   builder.SetMaxSendMessageSize(client::discovery::kMaxMessageBytes);
   builder.RegisterService(info_service_.get());
   for (grpc::Service* service : services_) builder.RegisterService(service);
+  if (rpc_metrics_ != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(rpc_metrics_->NewInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
     cleanup_tmp();
@@ -397,6 +444,7 @@ void PluginServer::Shutdown() {
   server_->Wait();
   server_.reset();
   info_service_.reset();
+  metrics_server_.reset();
   LOG(INFO) << "Stopped serving on " << SocketAddress(socket_path_);
 }
 

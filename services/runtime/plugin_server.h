@@ -28,8 +28,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/metrics.h"
+#include "common/metrics_http_server.h"
 #include "infrakit/plugin/v1/plugin.pb.h"
 #include "services/runtime/paths.h"  // IWYU pragma: export (ResolvePluginsDir, InfrakitHome)
+#include "services/runtime/rpc_metrics.h"
 
 namespace infrakit::services::runtime {
 
@@ -53,10 +56,11 @@ inline constexpr absl::Duration kShutdownGrace = absl::Seconds(1);
 // (glog verbosity: sets FLAGS_v, so VLOG(1) detail shows from --log=1 on; the original InfraKit's
 // --log=5 still means "debug"), plus any ABSL_FLAG the binary defines. `--version`, or `version` as
 // the first positional argument, prints VersionJson(identity) to stdout and exits 0. Unknown flags
-// print an error and exit 1 (Abseil's behaviour). Initialises glog to log to stderr. Tunes the
-// process for serving: Abseil Mutex deadlock detection off (Debian's Abseil enables it) and at
-// most two malloc arenas. Returns the positional arguments, argv[0] first. Call once, first thing
-// in main().
+// print an error and exit 1 (Abseil's behaviour). --metrics-listen HOST:PORT (off by default)
+// makes the PluginServer serve Prometheus metrics (see PluginServer::EnableMetrics). Initialises
+// glog to log to stderr. Tunes the process for serving: Abseil Mutex deadlock detection off
+// (Debian's Abseil enables it) and at most two malloc arenas. Returns the positional arguments,
+// argv[0] first. Call once, first thing in main().
 std::vector<std::string> InitPlugin(int argc, char** argv, const PluginIdentity& identity);
 
 // The original InfraKit's version JSON, e.g.
@@ -82,7 +86,8 @@ std::string VersionJson(const PluginIdentity& identity);
 class PluginServer {
  public:
   // Name from --name (identity.default_name when unset) and directory from --plugins-dir
-  // (resolved by ResolvePluginsDir). Call after InitPlugin.
+  // (resolved by ResolvePluginsDir); metrics enabled when --metrics-listen is set. Call after
+  // InitPlugin.
   explicit PluginServer(PluginIdentity identity);
   // Explicit name and directory (tests, embedding). An empty `name` means
   // identity.default_name; an empty `plugins_dir` means ResolvePluginsDir("").
@@ -96,18 +101,31 @@ class PluginServer {
   // must outlive the server. Call before Start().
   void AddService(grpc::Service* service);
 
+  // Makes Start() serve the Prometheus text exposition of metrics() at
+  // http://`listen`/metrics (see common/metrics_http_server.h), with the metrics of every gRPC
+  // call (services/runtime/rpc_metrics.h) and infrakit_plugin_info. Call before Start(); the
+  // address is checked by Start().
+  void EnableMetrics(std::string listen);
+  // The registry the plugin adds its own metrics to (before Start()); nullptr when metrics are
+  // off. Lives as long as the server; nothing reads it after Shutdown().
+  metrics::Registry* metrics() { return metrics_.get(); }
+  // The port metrics are served on (the chosen one for port 0); 0 when not serving them.
+  int metrics_port() const;
+
   // Creates the plugins directory (0700) if missing, takes the socket, registers the services
-  // and starts serving. A stale socket (connect refused: its server died) is replaced.
-  // Errors: INVALID_ARGUMENT for a bad name (empty, "/" in it) or a socket path longer than a
-  // unix socket allows (107 bytes); ALREADY_EXISTS "another server owns SOCK" when a live
-  // server answers on the socket; FAILED_PRECONDITION when the socket path holds something that
-  // is not a socket (it is left alone) or the server was already started; the errno status
-  // (PERMISSION_DENIED...) naming the path when the directory or socket cannot be made;
-  // UNAVAILABLE when gRPC cannot listen. On error nothing is left behind but the directory.
+  // and starts serving (and serving metrics, when enabled). A stale socket (connect refused: its
+  // server died) is replaced. Errors: INVALID_ARGUMENT for a bad name (empty, "/" in it) or a
+  // socket path longer than a unix socket allows (107 bytes); ALREADY_EXISTS "another server owns
+  // SOCK" when a live server answers on the socket; FAILED_PRECONDITION when the socket path holds
+  // something that is not a socket (it is left alone) or the server was already started; the errno
+  // status (PERMISSION_DENIED...) naming the path when the directory or socket cannot be made;
+  // UNAVAILABLE when gRPC cannot listen; for metrics, INVALID_ARGUMENT for a bad address and the
+  // errno status when it cannot listen on it. On error nothing is left behind but the directory.
   absl::Status Start();
 
   // Stops serving: removes the socket (only if it is still ours), marks health NOT_SERVING,
-  // lets in-flight calls finish for up to kShutdownGrace, then cancels the rest (streams).
+  // lets in-flight calls finish for up to kShutdownGrace, then cancels the rest (streams), and
+  // stops serving metrics.
   // Returns once every call has ended: a callback-API stream reactor must answer OnCancel()
   // with Finish(), or Shutdown waits for it. Idempotent; no-op if not started.
   void Shutdown();
@@ -128,6 +146,7 @@ class PluginServer {
   infrakit::plugin::v1::InfoResponse Info() const;
 
  private:
+  absl::Status ClaimSocketAndServe();
   absl::Status TakeSocketAndServe(const std::string& bind_dir);
 
   const PluginIdentity identity_;
@@ -135,6 +154,11 @@ class PluginServer {
   const std::string plugins_dir_;
   const std::string socket_path_;
   std::vector<grpc::Service*> services_;
+  // Declared before server_ so that the registry outlives the interceptors that write to it.
+  std::unique_ptr<metrics::Registry> metrics_;
+  std::string metrics_listen_;
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_server_;
+  std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<grpc::Service> info_service_;
   std::unique_ptr<grpc::Server> server_;
   // The socket file we put in place, to remove only ours.

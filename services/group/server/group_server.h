@@ -12,9 +12,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/resolver.h"
+#include "common/metrics.h"
 #include "services/group/controller.h"
 #include "services/group/file_store.h"
 #include "services/group/real_clock.h"
+#include "services/group/server/group_metrics.h"
 #include "services/group/server/group_service.h"
 #include "services/group/thread_pool_executor.h"
 
@@ -30,6 +32,9 @@ struct GroupServerOptions {
   // Flag --max-parallel: per group, creation and destruction calls (batches) under way at
   // once; >= 1. 4 measured best on 2 cores (tools/bench: 8 was slower and used 8 more threads).
   int max_parallel = 4;
+  // Where the Controller's counts and the groups' sizes are reported (group_metrics.h); not
+  // owned, must outlive the GroupServer. nullptr: metrics are off.
+  metrics::Registry* metrics = nullptr;
 };
 
 // The state directory of group service `name` when --state-dir is not given:
@@ -75,6 +80,7 @@ class GroupServer {
   // The flock'ed "<state_dir>/.lock" (hidden, so the store ignores it); -1 when not held.
   int lock_fd_ = -1;
   // Declared in construction order; destroyed explicitly in ~GroupServer.
+  std::unique_ptr<GroupMetrics> metrics_;  // null when metrics are off
   std::unique_ptr<client::SocketResolver> resolver_;
   std::unique_ptr<FileStore> store_;
   std::unique_ptr<RealClock> clock_;

@@ -1,7 +1,7 @@
 // infrakit-group: the default group service (see services/group/controller.h).
 //
 //   infrakit-group [--name group] [--plugins-dir DIR] [--state-dir DIR] [--resync-period 10s]
-//                  [--max-parallel 4] [--log 5]
+//                  [--max-parallel 4] [--metrics-listen 127.0.0.1:9101] [--log 5]
 #include <memory>
 #include <string>
 #include <utility>
@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   }
   options.resync_period = absl::GetFlag(FLAGS_resync_period);
   options.max_parallel = absl::GetFlag(FLAGS_max_parallel);
+  options.metrics = plugin_server.metrics();  // nullptr unless --metrics-listen is given
 
   absl::StatusOr<std::unique_ptr<server::GroupServer>> group = server::GroupServer::Create(options);
   if (!group.ok()) {
