@@ -105,6 +105,95 @@ std::string DockerdLines(const SwarmProperties& properties, const EngineInitPara
   return absl::StrCat(absl::StrJoin(args, " \\\n  "), " &\nengine=$!");
 }
 
+// Checks the engine's directory, clears what an earlier engine left there and starts
+// containerd in the instance's process group.
+std::string EngineDirLines() {
+  return absl::StrCat(R"sh(dir="$base/$name"
+sock="$dir/docker.sock"
+if [ "${#dir}" -gt )sh",
+                      kMaxExecRoot - 2, R"sh( ]; then
+  log "$dir/x is too long for an exec root (at most )sh",
+                      kMaxExecRoot, R"sh( bytes): use a shorter DataRootBase"
+  exit 1
+fi
+old=$(cat "$dir/docker.pid" 2>/dev/null || true)
+if [ -n "$old" ] && grep -qas -- "$dir/data" "/proc/$old/cmdline"; then
+  log "an engine (pid $old) still runs in $dir; not starting another"
+  exit 1
+fi
+clear_dir "$dir"
+mkdir -p "$dir/x/containerd"
+log "starting the engine of $id in $dir (address ${addr:-chosen by the engine})"
+# containerd runs in the instance's process group (dockerd would start its own in a session of
+# its own, which outlives the instance when the instance is killed).
+cat > "$dir/containerd.toml" <<EOF
+version = 2
+root = "$dir/data/containerd"
+state = "$dir/x/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$dir/x/containerd/containerd.sock"
+[debug]
+  level = "warn"
+EOF
+containerd --config "$dir/containerd.toml" &
+containerd=$!
+i=0
+until [ -S "$dir/x/containerd/containerd.sock" ]; do
+  if ! kill -0 "$containerd" 2>/dev/null || [ "$i" -ge 600 ]; then
+    log "containerd did not start"
+    clear_dir "$dir"
+    [ -z "$lease" ] || rm -rf "$lease"
+    exit 1
+  fi
+  i=$((i + 1))
+  sleep 0.05
+done)sh");
+}
+
+// Once dockerd answers, POSTs the swarm action to it; then waits for it and clears up.
+std::string SwarmActionLines(const EngineInitParams& params) {
+  const bool manager = !params.manager_address.empty();
+  const bool init = params.action.kind == SwarmAction::Kind::kInit;
+  const char* path = init ? "swarm/init" : "swarm/join";
+  const std::string body =
+      absl::StrReplaceAll(SwarmRequestBody(params.action, "$addr"), {{"\"", "\\\""}});
+  const std::string body_without =
+      absl::StrReplaceAll(SwarmRequestBody(params.action, ""), {{"\"", "\\\""}});
+  return absl::StrCat(R"sh(trap 'kill -TERM "$engine" 2>/dev/null' TERM INT HUP
+api() { curl -sS --max-time 60 --unix-socket "$sock" "$@"; }
+i=0
+until api -o /dev/null http://engine/_ping 2>/dev/null; do
+  if ! kill -0 "$engine" 2>/dev/null || [ "$i" -ge 1200 ]; then break; fi
+  i=$((i + 1))
+  sleep 0.05
+done
+if [ -n "$addr" ]; then body=")sh",
+                      body, R"sh("; else body=")sh", body_without, R"sh("; fi
+if answer=$(api --fail-with-body -X POST -H 'Content-Type: application/json' -d "$body" \
+    http://engine/)sh",
+                      kEngineApiVersion, "/", path, R"sh( 2>&1); then
+  log ")sh",
+                      init ? "initialized the swarm"
+                           : absl::StrCat("joined the swarm as a ", manager ? "manager" : "worker"),
+                      R"sh("
+else
+  log ")sh",
+                      path, R"sh( failed: $answer; stopping the engine"
+  kill -TERM "$engine" 2>/dev/null
+fi
+status=0
+while :; do
+  wait "$engine"
+  status=$?
+  kill -0 "$engine" 2>/dev/null || break
+done
+log "the engine exited (status $status); clearing $dir"
+clear_dir "$dir"
+[ -z "$lease" ] || rm -rf "$lease"
+exit "$status")sh");
+}
+
 }  // namespace
 
 std::string SwarmRequestBody(const SwarmAction& action, const std::string& address) {
@@ -153,86 +242,9 @@ std::string EngineInit(const SwarmProperties& properties, const EngineInitParams
       lines.push_back(LeaseLines(properties));
     }
   }
-  lines.push_back(absl::StrCat(R"sh(dir="$base/$name"
-sock="$dir/docker.sock"
-if [ "${#dir}" -gt )sh",
-                               kMaxExecRoot - 2, R"sh( ]; then
-  log "$dir/x is too long for an exec root (at most )sh",
-                               kMaxExecRoot, R"sh( bytes): use a shorter DataRootBase"
-  exit 1
-fi
-old=$(cat "$dir/docker.pid" 2>/dev/null || true)
-if [ -n "$old" ] && grep -qas -- "$dir/data" "/proc/$old/cmdline"; then
-  log "an engine (pid $old) still runs in $dir; not starting another"
-  exit 1
-fi
-clear_dir "$dir"
-mkdir -p "$dir/x/containerd"
-log "starting the engine of $id in $dir (address ${addr:-chosen by the engine})"
-# containerd runs in the instance's process group (dockerd would start its own in a session of
-# its own, which outlives the instance when the instance is killed).
-cat > "$dir/containerd.toml" <<EOF
-version = 2
-root = "$dir/data/containerd"
-state = "$dir/x/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$dir/x/containerd/containerd.sock"
-[debug]
-  level = "warn"
-EOF
-containerd --config "$dir/containerd.toml" &
-containerd=$!
-i=0
-until [ -S "$dir/x/containerd/containerd.sock" ]; do
-  if ! kill -0 "$containerd" 2>/dev/null || [ "$i" -ge 600 ]; then
-    log "containerd did not start"
-    clear_dir "$dir"
-    [ -z "$lease" ] || rm -rf "$lease"
-    exit 1
-  fi
-  i=$((i + 1))
-  sleep 0.05
-done)sh"));
+  lines.push_back(EngineDirLines());
   lines.push_back(DockerdLines(properties, params));
-  const char* path = init ? "swarm/init" : "swarm/join";
-  const std::string body =
-      absl::StrReplaceAll(SwarmRequestBody(params.action, "$addr"), {{"\"", "\\\""}});
-  const std::string body_without =
-      absl::StrReplaceAll(SwarmRequestBody(params.action, ""), {{"\"", "\\\""}});
-  lines.push_back(
-      absl::StrCat(R"sh(trap 'kill -TERM "$engine" 2>/dev/null' TERM INT HUP
-api() { curl -sS --max-time 60 --unix-socket "$sock" "$@"; }
-i=0
-until api -o /dev/null http://engine/_ping 2>/dev/null; do
-  if ! kill -0 "$engine" 2>/dev/null || [ "$i" -ge 1200 ]; then break; fi
-  i=$((i + 1))
-  sleep 0.05
-done
-if [ -n "$addr" ]; then body=")sh",
-                   body, R"sh("; else body=")sh", body_without, R"sh("; fi
-if answer=$(api --fail-with-body -X POST -H 'Content-Type: application/json' -d "$body" \
-    http://engine/)sh",
-                   kEngineApiVersion, "/", path, R"sh( 2>&1); then
-  log ")sh",
-                   init ? "initialized the swarm"
-                        : absl::StrCat("joined the swarm as a ", manager ? "manager" : "worker"),
-                   R"sh("
-else
-  log ")sh",
-                   path, R"sh( failed: $answer; stopping the engine"
-  kill -TERM "$engine" 2>/dev/null
-fi
-status=0
-while :; do
-  wait "$engine"
-  status=$?
-  kill -0 "$engine" 2>/dev/null || break
-done
-log "the engine exited (status $status); clearing $dir"
-clear_dir "$dir"
-[ -z "$lease" ] || rm -rf "$lease"
-exit "$status")sh"));
+  lines.push_back(SwarmActionLines(params));
   return absl::StrJoin(lines, "\n");
 }
 
