@@ -194,103 +194,164 @@ std::string CommandTable::HelpPointer(const CommandSpec& command) const {
   return absl::StrCat("see '", FullName(command), " --help'");
 }
 
-absl::StatusOr<ParsedCommand> CommandTable::Parse(const std::vector<std::string>& args) const {
-  struct GivenFlag {
-    const FlagSpec* spec;  // nullptr: unknown
-    std::string spelled;   // as written, for messages
-    std::string value;
-  };
-  std::vector<GivenFlag> given;
-  std::vector<std::string> words;
-  std::string missing_value;  // a flag given last without its value
+absl::Status CommandTable::TokenizeFlag(const std::vector<std::string>& args, size_t* i,
+                                        Tokens* tokens) const {
+  const std::string& arg = args[*i];
+  const bool is_long = absl::StartsWith(arg, "--");
+  std::string name;
+  std::optional<std::string> value;
+  const FlagSpec* spec = nullptr;
+  if (is_long) {
+    absl::string_view body = absl::string_view(arg).substr(2);
+    if (size_t eq = body.find('='); eq != absl::string_view::npos) {
+      value = std::string(body.substr(eq + 1));
+      body = body.substr(0, eq);
+    }
+    name = std::string(body);
+    spec = AnyFlag(name);
+  } else {
+    absl::string_view rest = absl::string_view(arg).substr(2);
+    spec = AnyShortFlag(arg[1]);
+    if (absl::ConsumePrefix(&rest, "=")) {
+      value = std::string(rest);
+    } else if (!rest.empty()) {
+      if (spec != nullptr && spec->takes_value()) {
+        value = std::string(rest);  // -ojson
+      } else {
+        // Boolean short flags written together: -lq.
+        for (char c : absl::string_view(arg).substr(1)) {
+          const FlagSpec* s = AnyShortFlag(c);
+          if (s != nullptr && s->takes_value()) s = nullptr;  // only booleans combine
+          tokens->given.push_back({s, absl::StrCat("-", std::string(1, c)), "true"});
+        }
+        return absl::OkStatus();
+      }
+    }
+  }
+  if (spec == nullptr) {
+    tokens->given.push_back(
+        {nullptr, absl::StrCat(is_long ? "--" : "-", is_long ? name : std::string(1, arg[1])), ""});
+    return absl::OkStatus();
+  }
+  const std::string spelled = is_long ? absl::StrCat("--", spec->name)
+                                      : absl::StrCat("-", std::string(1, spec->short_name));
+  if (spec->takes_value()) {
+    if (!value.has_value()) {
+      if (*i + 1 >= args.size()) {
+        tokens->missing_value = spelled;
+        return absl::OkStatus();
+      }
+      value = args[++*i];
+    }
+  } else if (value.has_value()) {
+    if (*value != "true" && *value != "false") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "flag ", spelled, " takes no value (or =true / =false), got \"", *value, "\""));
+    }
+  } else {
+    value = "true";
+  }
+  tokens->given.push_back({spec, spelled, *std::move(value)});
+  return absl::OkStatus();
+}
 
+absl::StatusOr<CommandTable::Tokens> CommandTable::Tokenize(
+    const std::vector<std::string>& args) const {
+  Tokens tokens;
   bool flags_done = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (flags_done || arg == "-" || arg.size() < 2 || arg[0] != '-') {
-      words.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
+      tokens.words.push_back(arg);
+    } else if (arg == "--") {
       flags_done = true;
-      continue;
+    } else if (absl::Status s = TokenizeFlag(args, &i, &tokens); !s.ok()) {
+      return s;
     }
-    std::string name;
-    std::optional<std::string> value;
-    const FlagSpec* spec = nullptr;
-    if (absl::StartsWith(arg, "--")) {
-      absl::string_view body = absl::string_view(arg).substr(2);
-      if (size_t eq = body.find('='); eq != absl::string_view::npos) {
-        value = std::string(body.substr(eq + 1));
-        body = body.substr(0, eq);
-      }
-      name = std::string(body);
-      spec = AnyFlag(name);
-    } else {
-      absl::string_view rest = absl::string_view(arg).substr(2);
-      spec = AnyShortFlag(arg[1]);
-      if (absl::ConsumePrefix(&rest, "=")) {
-        value = std::string(rest);
-      } else if (!rest.empty()) {
-        if (spec != nullptr && spec->takes_value()) {
-          value = std::string(rest);  // -ojson
-        } else {
-          // Boolean short flags written together: -lq.
-          for (char c : absl::string_view(arg).substr(1)) {
-            const FlagSpec* s = AnyShortFlag(c);
-            if (s != nullptr && s->takes_value()) s = nullptr;  // only booleans combine
-            given.push_back({s, absl::StrCat("-", std::string(1, c)), "true"});
-          }
-          continue;
-        }
-      }
-    }
-    if (spec == nullptr) {
-      given.push_back({nullptr,
-                       absl::StrCat(absl::StartsWith(arg, "--") ? "--" : "-",
-                                    absl::StartsWith(arg, "--") ? name : std::string(1, arg[1])),
-                       ""});
-      continue;
-    }
-    const std::string spelled = absl::StartsWith(arg, "--")
-                                    ? absl::StrCat("--", spec->name)
-                                    : absl::StrCat("-", std::string(1, spec->short_name));
-    if (spec->takes_value()) {
-      if (!value.has_value()) {
-        if (i + 1 >= args.size()) {
-          missing_value = spelled;
-          continue;
-        }
-        value = args[++i];
-      }
-    } else if (value.has_value()) {
-      if (*value != "true" && *value != "false") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "flag ", spelled, " takes no value (or =true / =false), got \"", *value, "\""));
-      }
-    } else {
-      value = "true";
-    }
-    given.push_back({spec, spelled, *std::move(value)});
   }
+  return tokens;
+}
 
-  // The command: the longest run of leading words that names one.
+const CommandSpec* CommandTable::FindCommand(const std::vector<std::string>& words,
+                                             size_t* consumed) const {
   const CommandSpec* command = Find({});
-  size_t consumed = 0;
-  while (consumed < words.size()) {
+  *consumed = 0;
+  while (*consumed < words.size()) {
     std::vector<std::string> path = command->path;
-    path.push_back(words[consumed]);
+    path.push_back(words[*consumed]);
     const CommandSpec* next = Find(path);
     if (next == nullptr) break;
     command = next;
-    ++consumed;
+    ++*consumed;
   }
+  return command;
+}
+
+absl::Status CommandTable::ApplyFlags(const CommandSpec& command,
+                                      const std::vector<GivenFlag>& given,
+                                      ParsedCommand* parsed) const {
+  const std::vector<const FlagSpec*> accepted = AcceptedFlags(command);
+  for (const GivenFlag& flag : given) {
+    if (std::find(accepted.begin(), accepted.end(), flag.spec) != accepted.end()) {
+      parsed->flags.Add(flag.spec->name, flag.value);
+      continue;
+    }
+    // Another declaration of the same name may be the accepted one (e.g. --long of two verbs).
+    auto same_name = std::find_if(accepted.begin(), accepted.end(), [&flag](const FlagSpec* f) {
+      return f->name == flag.spec->name;
+    });
+    if (same_name == accepted.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("flag ", flag.spelled, " does not apply to '",
+                                                     FullName(command), "'; ",
+                                                     HelpPointer(command)));
+    }
+    parsed->flags.Add(flag.spec->name, flag.value);
+  }
+  // Booleans given as =false count as not given.
+  FlagValues cleaned;
+  for (const FlagSpec* f : accepted) {
+    const std::vector<std::string> values = parsed->flags.All(f->name);
+    if (values.empty()) continue;
+    if (!f->takes_value()) {
+      if (values.back() == "true") cleaned.Add(f->name, "true");
+      continue;
+    }
+    if (cleaned.Has(f->name)) continue;  // the same name declared twice in the chain
+    for (const std::string& v : values) cleaned.Add(f->name, v);
+  }
+  parsed->flags = std::move(cleaned);
+  return absl::OkStatus();
+}
+
+absl::Status CommandTable::CheckArgCount(const CommandSpec& command,
+                                         const ParsedCommand& parsed) const {
+  const int n = static_cast<int>(parsed.args.size());
+  if (n < command.min_args) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", FullName(command), "' needs ", command.args_usage, " (",
+        Plural(command.min_args, "argument"), ", got ", n, "); ", HelpPointer(command)));
+  }
+  if (command.max_args >= 0 && n > command.max_args) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", FullName(command), "' takes ",
+        command.max_args == 0 ? std::string("no arguments")
+                              : absl::StrCat("at most ", Plural(command.max_args, "argument"), " (",
+                                             command.args_usage, ")"),
+        ", got ", n, ": ", absl::StrJoin(parsed.args, " "), "; ", HelpPointer(command)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ParsedCommand> CommandTable::Parse(const std::vector<std::string>& args) const {
+  absl::StatusOr<Tokens> tokens = Tokenize(args);
+  if (!tokens.ok()) return tokens.status();
+  size_t consumed = 0;
+  const CommandSpec* command = FindCommand(tokens->words, &consumed);
 
   ParsedCommand parsed;
   parsed.command = command;
-  parsed.args.assign(words.begin() + consumed, words.end());
-  const std::vector<const FlagSpec*> accepted = AcceptedFlags(*command);
-  for (const GivenFlag& flag : given) {
+  parsed.args.assign(tokens->words.begin() + consumed, tokens->words.end());
+  for (const GivenFlag& flag : tokens->given) {
     if (flag.spec == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown flag ", flag.spelled, "; ", HelpPointer(*command)));
@@ -301,9 +362,9 @@ absl::StatusOr<ParsedCommand> CommandTable::Parse(const std::vector<std::string>
     // --help shows the help of whatever was named; other flags do not matter then.
     return parsed;
   }
-  if (!missing_value.empty()) {
+  if (!tokens->missing_value.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("flag ", missing_value, " needs a value; ", HelpPointer(*command)));
+        absl::StrCat("flag ", tokens->missing_value, " needs a value; ", HelpPointer(*command)));
   }
   if (!command->run) {
     if (!parsed.args.empty()) {
@@ -316,50 +377,8 @@ absl::StatusOr<ParsedCommand> CommandTable::Parse(const std::vector<std::string>
     }
     return parsed;  // no verb: the caller explains
   }
-  for (const GivenFlag& flag : given) {
-    if (std::find(accepted.begin(), accepted.end(), flag.spec) != accepted.end()) {
-      parsed.flags.Add(flag.spec->name, flag.value);
-      continue;
-    }
-    // Another declaration of the same name may be the accepted one (e.g. --long of two verbs).
-    auto same_name = std::find_if(accepted.begin(), accepted.end(), [&flag](const FlagSpec* f) {
-      return f->name == flag.spec->name;
-    });
-    if (same_name == accepted.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("flag ", flag.spelled, " does not apply to '",
-                                                     FullName(*command), "'; ",
-                                                     HelpPointer(*command)));
-    }
-    parsed.flags.Add(flag.spec->name, flag.value);
-  }
-  // Booleans given as =false count as not given.
-  FlagValues cleaned;
-  for (const FlagSpec* f : accepted) {
-    const std::vector<std::string> values = parsed.flags.All(f->name);
-    if (values.empty()) continue;
-    if (!f->takes_value()) {
-      if (values.back() == "true") cleaned.Add(f->name, "true");
-      continue;
-    }
-    if (cleaned.Has(f->name)) continue;  // the same name declared twice in the chain
-    for (const std::string& v : values) cleaned.Add(f->name, v);
-  }
-  parsed.flags = std::move(cleaned);
-
-  const int n = static_cast<int>(parsed.args.size());
-  if (n < command->min_args) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", FullName(*command), "' needs ", command->args_usage, " (",
-        Plural(command->min_args, "argument"), ", got ", n, "); ", HelpPointer(*command)));
-  }
-  if (command->max_args >= 0 && n > command->max_args) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", FullName(*command), "' takes ",
-        command->max_args == 0 ? std::string("no arguments")
-                               : absl::StrCat("at most ", Plural(command->max_args, "argument"),
-                                              " (", command->args_usage, ")"),
-        ", got ", n, ": ", absl::StrJoin(parsed.args, " "), "; ", HelpPointer(*command)));
-  }
+  if (absl::Status s = ApplyFlags(*command, tokens->given, &parsed); !s.ok()) return s;
+  if (absl::Status s = CheckArgCount(*command, parsed); !s.ok()) return s;
   return parsed;
 }
 

@@ -133,6 +133,32 @@ class CommandTable {
   const FlagSpec* AnyShortFlag(char c) const;
   std::string HelpPointer(const CommandSpec& command) const;
 
+  // A flag as given on the command line.
+  struct GivenFlag {
+    const FlagSpec* spec;  // nullptr: unknown
+    std::string spelled;   // as written, for messages
+    std::string value;
+  };
+  // The command line split into flags and words (Parse's first step).
+  struct Tokens {
+    std::vector<GivenFlag> given;
+    std::vector<std::string> words;
+    std::string missing_value;  // a flag given last without its value
+  };
+  // Splits `args` into flags (long, short, combined boolean short flags, `--` ending them) and
+  // words. INVALID_ARGUMENT for a boolean flag given a value other than true / false.
+  absl::StatusOr<Tokens> Tokenize(const std::vector<std::string>& args) const;
+  // Reads the flag at args[*i] (advancing *i past a separate value) into tokens.
+  absl::Status TokenizeFlag(const std::vector<std::string>& args, size_t* i, Tokens* tokens) const;
+  // The command the longest run of leading words names; *consumed is how many words it took.
+  const CommandSpec* FindCommand(const std::vector<std::string>& words, size_t* consumed) const;
+  // Keeps the flags `command` accepts in parsed->flags (booleans given =false dropped).
+  // INVALID_ARGUMENT for a flag that does not apply to it.
+  absl::Status ApplyFlags(const CommandSpec& command, const std::vector<GivenFlag>& given,
+                          ParsedCommand* parsed) const;
+  // INVALID_ARGUMENT when `command` gets too few or too many arguments.
+  absl::Status CheckArgCount(const CommandSpec& command, const ParsedCommand& parsed) const;
+
   std::string program_;
   std::vector<FlagSpec> global_flags_;
   std::vector<CommandSpec> commands_;
