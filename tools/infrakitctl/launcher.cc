@@ -416,6 +416,125 @@ void Launcher::OnExit(Child& child, int wait_status) {
         << ")" << std::endl;
 }
 
+absl::Status Launcher::WaitForEvents() {
+  absl::Time next_restart = absl::InfiniteFuture();
+  for (auto& child : children_) {
+    if (child->state == Child::State::kBackoff) {
+      next_restart = std::min(next_restart, child->restart_at);
+    }
+  }
+  std::vector<pollfd> fds;
+  fds.push_back({wake_read_, POLLIN, 0});
+  for (auto& child : children_) {
+    fds.push_back({child->out_read, POLLIN, 0});
+    fds.push_back({child->pidfd, POLLIN, 0});  // -1 is ignored by poll
+  }
+  if (poll(fds.data(), fds.size(), PollTimeoutMs(next_restart)) < 0 && errno != EINTR) {
+    return ErrnoError("poll");
+  }
+  if (fds[0].revents != 0) {
+    char drain[256];
+    while (read(wake_read_, drain, sizeof(drain)) > 0) {
+    }
+  }
+  return HandleExits(fds);
+}
+
+absl::Status Launcher::HandleExits(const std::vector<pollfd>& fds) {
+  for (auto& child : children_) {
+    const pollfd& out = fds[1 + 2 * child->index];
+    const pollfd& exit = fds[2 + 2 * child->index];
+    if (out.revents != 0) ReadOutput(*child, /*flush=*/false);
+    if (exit.fd < 0 || exit.revents == 0) continue;
+    int status = 0;
+    if (waitpid(child->pid, &status, WNOHANG) != child->pid) continue;
+    OnExit(*child, status);
+    if (!child->ever_ready && !stop_requested_.load()) {
+      return absl::FailedPreconditionError(absl::StrCat("plugin ", child->spec.name, " ",
+                                                        DescribeWaitStatus(status),
+                                                        " before answering; ", Tail(*child)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Launcher::HandleProbeResults(bool announced) {
+  std::vector<ProbeResult> results;
+  {
+    absl::MutexLock lock(&mu_);
+    results.swap(probe_results_);
+  }
+  for (ProbeResult& result : results) {
+    Child& child = *children_[result.child];
+    if (result.generation != child.generation || child.state != Child::State::kStarting) {
+      continue;  // about a process that has exited since
+    }
+    FinishProbe(child);
+    if (result.status.ok()) {
+      child.state = Child::State::kReady;
+      Note(child, absl::StrCat("ready at ", SocketAddress(child.socket_path)));
+      if (child.ever_ready) {
+        *out_ << "plugin " << child.spec.name << " restarted (pid " << child.pid << ") at "
+              << SocketAddress(child.socket_path) << std::endl;
+      }
+      child.ever_ready = true;
+      continue;
+    }
+    if (!announced) {
+      return absl::FailedPreconditionError(absl::StrCat("plugin ", child.spec.name,
+                                                        " did not start: ", result.status.message(),
+                                                        "; ", Tail(child)));
+    }
+    // A restarted plugin that does not answer is as good as dead: kill it, and its exit
+    // schedules the next attempt.
+    *err_ << "infrakitctl: plugin " << child.spec.name << " (pid " << child.pid
+          << ") did not answer after its restart: " << result.status.message() << "; killing it"
+          << std::endl;
+    kill(child.pid, SIGKILL);
+  }
+  return absl::OkStatus();
+}
+
+void Launcher::RestartDue() {
+  const absl::Time now = absl::Now();
+  for (auto& child : children_) {
+    if (child->state != Child::State::kBackoff || child->restart_at > now) continue;
+    {
+      absl::MutexLock lock(&mu_);
+      ++restarts_[child->spec.name];
+    }
+    if (absl::Status s = StartChild(*child); !s.ok()) {
+      *err_ << "infrakitctl: cannot restart plugin " << child->spec.name << ": " << s.message()
+            << std::endl;
+      child->state = Child::State::kBackoff;
+      child->restart_at = now + child->backoff;
+      child->backoff = std::min(child->backoff * 2, options_.max_backoff);
+    }
+  }
+}
+
+void Launcher::AnnounceIfAllReady(bool* announced) {
+  if (*announced || !std::all_of(children_.begin(), children_.end(),
+                                 [](const auto& c) { return c->ever_ready; })) {
+    return;
+  }
+  *announced = true;
+  std::vector<const Child*> sorted;
+  for (auto& child : children_) sorted.push_back(child.get());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Child* a, const Child* b) { return a->spec.name < b->spec.name; });
+  std::string table = "Plugins:\n";
+  absl::StrAppend(&table, absl::StrFormat("%-20s\t%-s\n", "NAME", "LISTEN"));
+  for (const Child* c : sorted) {
+    absl::StrAppend(&table,
+                    absl::StrFormat("%-20s\t%-s\n", c->spec.name, SocketAddress(c->socket_path)));
+  }
+  *out_ << table << "Logs are in " << options_.log_dir << ". Press Ctrl-C to stop the plugins."
+        << std::endl;
+  absl::MutexLock lock(&mu_);
+  all_ready_ = true;
+}
+
 absl::Status Launcher::Run() {
   absl::Status failure = Prepare();
   if (failure.ok()) {
@@ -426,116 +545,11 @@ absl::Status Launcher::Run() {
   }
   bool announced = false;
   while (failure.ok() && !stop_requested_.load()) {
-    absl::Time next_restart = absl::InfiniteFuture();
-    for (auto& child : children_) {
-      if (child->state == Child::State::kBackoff) {
-        next_restart = std::min(next_restart, child->restart_at);
-      }
-    }
-    std::vector<pollfd> fds;
-    fds.push_back({wake_read_, POLLIN, 0});
-    for (auto& child : children_) {
-      fds.push_back({child->out_read, POLLIN, 0});
-      fds.push_back({child->pidfd, POLLIN, 0});  // -1 is ignored by poll
-    }
-    if (poll(fds.data(), fds.size(), PollTimeoutMs(next_restart)) < 0 && errno != EINTR) {
-      failure = ErrnoError("poll");
-      break;
-    }
-    if (fds[0].revents != 0) {
-      char drain[256];
-      while (read(wake_read_, drain, sizeof(drain)) > 0) {
-      }
-    }
-    for (auto& child : children_) {
-      const pollfd& out = fds[1 + 2 * child->index];
-      const pollfd& exit = fds[2 + 2 * child->index];
-      if (out.revents != 0) ReadOutput(*child, /*flush=*/false);
-      if (exit.fd >= 0 && exit.revents != 0) {
-        int status = 0;
-        if (waitpid(child->pid, &status, WNOHANG) == child->pid) {
-          OnExit(*child, status);
-          if (!child->ever_ready && !stop_requested_.load()) {
-            failure = absl::FailedPreconditionError(
-                absl::StrCat("plugin ", child->spec.name, " ", DescribeWaitStatus(status),
-                             " before answering; ", Tail(*child)));
-            break;
-          }
-        }
-      }
-    }
+    failure = WaitForEvents();
+    if (failure.ok()) failure = HandleProbeResults(announced);
     if (!failure.ok()) break;
-
-    std::vector<ProbeResult> results;
-    {
-      absl::MutexLock lock(&mu_);
-      results.swap(probe_results_);
-    }
-    for (ProbeResult& result : results) {
-      Child& child = *children_[result.child];
-      if (result.generation != child.generation || child.state != Child::State::kStarting) {
-        continue;  // about a process that has exited since
-      }
-      FinishProbe(child);
-      if (result.status.ok()) {
-        child.state = Child::State::kReady;
-        Note(child, absl::StrCat("ready at ", SocketAddress(child.socket_path)));
-        if (child.ever_ready) {
-          *out_ << "plugin " << child.spec.name << " restarted (pid " << child.pid << ") at "
-                << SocketAddress(child.socket_path) << std::endl;
-        }
-        child.ever_ready = true;
-        continue;
-      }
-      if (!announced) {
-        failure = absl::FailedPreconditionError(
-            absl::StrCat("plugin ", child.spec.name, " did not start: ", result.status.message(),
-                         "; ", Tail(child)));
-        break;
-      }
-      // A restarted plugin that does not answer is as good as dead: kill it, and its exit
-      // schedules the next attempt.
-      *err_ << "infrakitctl: plugin " << child.spec.name << " (pid " << child.pid
-            << ") did not answer after its restart: " << result.status.message() << "; killing it"
-            << std::endl;
-      kill(child.pid, SIGKILL);
-    }
-    if (!failure.ok()) break;
-
-    const absl::Time now = absl::Now();
-    for (auto& child : children_) {
-      if (child->state != Child::State::kBackoff || child->restart_at > now) continue;
-      {
-        absl::MutexLock lock(&mu_);
-        ++restarts_[child->spec.name];
-      }
-      if (absl::Status s = StartChild(*child); !s.ok()) {
-        *err_ << "infrakitctl: cannot restart plugin " << child->spec.name << ": " << s.message()
-              << std::endl;
-        child->state = Child::State::kBackoff;
-        child->restart_at = now + child->backoff;
-        child->backoff = std::min(child->backoff * 2, options_.max_backoff);
-      }
-    }
-
-    if (!announced && std::all_of(children_.begin(), children_.end(),
-                                  [](const auto& c) { return c->ever_ready; })) {
-      announced = true;
-      std::vector<const Child*> sorted;
-      for (auto& child : children_) sorted.push_back(child.get());
-      std::sort(sorted.begin(), sorted.end(),
-                [](const Child* a, const Child* b) { return a->spec.name < b->spec.name; });
-      std::string table = "Plugins:\n";
-      absl::StrAppend(&table, absl::StrFormat("%-20s\t%-s\n", "NAME", "LISTEN"));
-      for (const Child* c : sorted) {
-        absl::StrAppend(
-            &table, absl::StrFormat("%-20s\t%-s\n", c->spec.name, SocketAddress(c->socket_path)));
-      }
-      *out_ << table << "Logs are in " << options_.log_dir << ". Press Ctrl-C to stop the plugins."
-            << std::endl;
-      absl::MutexLock lock(&mu_);
-      all_ready_ = true;
-    }
+    RestartDue();
+    AnnounceIfAllReady(&announced);
   }
   StopAll();
   return failure;

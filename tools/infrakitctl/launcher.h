@@ -9,6 +9,7 @@
 #ifndef INFRAKIT_TOOLS_INFRAKITCTL_LAUNCHER_H_
 #define INFRAKIT_TOOLS_INFRAKITCTL_LAUNCHER_H_
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -101,6 +102,14 @@ class Launcher {
   void StartProbe(Child& child);
   void FinishProbe(Child& child);
   void OnExit(Child& child, int wait_status);
+  // One turn of Run's loop, in order: waits (poll) for output, an exit, a wake-up or the next
+  // restart; reads output and reaps exits; takes the probes' results; restarts the plugins
+  // whose backoff is over; prints the table once every plugin answered. An error ends Run.
+  absl::Status WaitForEvents();
+  absl::Status HandleExits(const std::vector<pollfd>& fds);
+  absl::Status HandleProbeResults(bool announced);
+  void RestartDue();
+  void AnnounceIfAllReady(bool* announced);
   void ReadOutput(Child& child, bool flush);
   void EmitLine(Child& child, const std::string& line);
   void Note(Child& child, const std::string& text);
