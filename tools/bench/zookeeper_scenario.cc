@@ -250,26 +250,12 @@ void AddSeconds(Report* report, const std::string& metric, absl::Duration d,
   report->AddDuration(kSection, metric, d, "s", std::nullopt, note);
 }
 
-}  // namespace
-
-absl::Status RunZookeeper(const Binaries& binaries, const BenchOptions& options, Report* report) {
-  if (access(kJar, R_OK) != 0 || access(kZkCli, X_OK) != 0) {
-    const std::string why = absl::StrCat("zookeeper: skipped: ", kJar, " or ", kZkCli,
-                                         " is missing (scripts/setup.sh installs Debian's "
-                                         "zookeeper package)");
-    std::cerr << "bench: " << why << "\n";
-    report->AddContext(why);
-    return absl::OkStatus();
-  }
-  Ensemble ensemble;
-  if (absl::Status s = ensemble.Start(binaries); !s.ok()) return s;
-  auto v1 = client::config::ParseGroupConfig(Config(500));
-  if (!v1.ok()) return v1.status();
-  Sampler sampler;
-
+// From `group watch` to a serving ensemble, and a real write.
+absl::Status TimeWatch(Ensemble& ensemble, const gv1::GroupSpec& v1, Sampler& sampler,
+                       Report* report) {
   // From `group watch` to a serving ensemble.
   gv1::WatchGroupRequest watch;
-  *watch.mutable_spec() = *v1;
+  *watch.mutable_spec() = v1;
   const absl::Time watched = absl::Now();
   if (auto w = ensemble.groups().WatchGroup(watch); !w.ok()) return w.status();
   auto healthy = Await("3 members HEALTHY", [&] { return ensemble.Healthy() == 3; });
@@ -295,6 +281,11 @@ absl::Status RunZookeeper(const Binaries& binaries, const BenchOptions& options,
   if (cli != 0) return absl::InternalError("zkCli.sh create /bench failed");
   AddSeconds(report, "zkCli.sh create (JVM start included)", absl::Now() - cli_start);
 
+  return absl::OkStatus();
+}
+
+// kill -9 of the leader, until a quorum serves again and its replacement is HEALTHY.
+absl::Status TimeLeaderKill(Ensemble& ensemble, Sampler& sampler, Report* report) {
   // kill -9 of the leader.
   std::string leader;
   for (const char* ip : kMembers) {
@@ -309,7 +300,7 @@ absl::Status RunZookeeper(const Binaries& binaries, const BenchOptions& options,
     return !now.empty() && now != instance && ensemble.Healthy() == 3;
   });
   if (!rejoined.ok()) return rejoined.status();
-  samples = sampler.Samples();
+  std::vector<Sample> samples = sampler.Samples();
   const Sample* down = First(samples, killed, [](const Sample& s) { return s.serving < 2; });
   const Sample* back =
       down == nullptr ? nullptr
@@ -322,6 +313,11 @@ absl::Status RunZookeeper(const Binaries& binaries, const BenchOptions& options,
              down == nullptr ? "no sample below quorum" : "");
   AddSeconds(report, "leader kill -9 -> replacement HEALTHY (rejoined)", *rejoined - killed);
 
+  return absl::OkStatus();
+}
+
+// A rolling update of the 3 members, with the samples below quorum during it.
+absl::Status TimeRollingUpdate(Ensemble& ensemble, Sampler& sampler, Report* report) {
   // A rolling update of the 3 members: the flavor rolls followers first, the leader last.
   auto v2 = client::config::ParseGroupConfig(Config(600));
   if (!v2.ok()) return v2.status();
@@ -339,7 +335,7 @@ absl::Status RunZookeeper(const Binaries& binaries, const BenchOptions& options,
   if (phase != gv1::UPDATE_PHASE_COMPLETED) {
     return absl::InternalError(absl::StrCat("the rolling update ended with: ", last));
   }
-  samples = sampler.Samples();
+  std::vector<Sample> samples = sampler.Samples();
   int below = 0, taken = 0;
   for (const Sample& s : samples) {
     if (s.time < update_start || s.time > update_end) continue;
@@ -352,6 +348,28 @@ absl::Status RunZookeeper(const Binaries& binaries, const BenchOptions& options,
              LongestOutage(samples, update_start, update_end),
              absl::StrCat(below, " of ", taken, " samples below quorum"));
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunZookeeper(const Binaries& binaries, const BenchOptions& options, Report* report) {
+  if (access(kJar, R_OK) != 0 || access(kZkCli, X_OK) != 0) {
+    const std::string why = absl::StrCat("zookeeper: skipped: ", kJar, " or ", kZkCli,
+                                         " is missing (scripts/setup.sh installs Debian's "
+                                         "zookeeper package)");
+    std::cerr << "bench: " << why << "\n";
+    report->AddContext(why);
+    return absl::OkStatus();
+  }
+  Ensemble ensemble;
+  if (absl::Status s = ensemble.Start(binaries); !s.ok()) return s;
+  auto v1 = client::config::ParseGroupConfig(Config(500));
+  if (!v1.ok()) return v1.status();
+  Sampler sampler;
+
+  if (absl::Status s = TimeWatch(ensemble, *v1, sampler, report); !s.ok()) return s;
+  if (absl::Status s = TimeLeaderKill(ensemble, sampler, report); !s.ok()) return s;
+  return TimeRollingUpdate(ensemble, sampler, report);
 }
 
 }  // namespace infrakit::tools::bench
