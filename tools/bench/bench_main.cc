@@ -135,6 +135,66 @@ void WaitForLoad(double max_load, absl::Duration max_wait) {
   }
 }
 
+// Whether every --only name is a scenario and the counts are sane; says why not on stderr.
+bool FlagsAreValid(const std::vector<std::string>& only) {
+  for (const std::string& name : only) {
+    bool known = false;
+    for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
+      known = known || scenario.name == name;
+    }
+    if (!known) {
+      std::cerr << "bench: --only: unknown scenario \"" << name
+                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm)\n";
+      return false;
+    }
+  }
+  if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
+      absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||
+      absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1) {
+    std::cerr << "bench: counts and sizes must be >= 1\n";
+    return false;
+  }
+  return true;
+}
+
+BenchOptions OptionsFromFlags() {
+  BenchOptions options;
+  options.heal_removals = absl::GetFlag(FLAGS_heal_removals);
+  options.tutorial_runs = absl::GetFlag(FLAGS_tutorial_runs);
+  options.medium_size = absl::GetFlag(FLAGS_medium_size);
+  options.large_size = absl::GetFlag(FLAGS_large_size);
+  options.rpc_calls = absl::GetFlag(FLAGS_rpc_calls);
+  options.cli_runs = absl::GetFlag(FLAGS_cli_runs);
+  options.idle_window = absl::GetFlag(FLAGS_idle_window);
+  options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
+  options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);
+  return options;
+}
+
+// Runs the scenarios --only selects (else every one not run only when named) into `report`;
+// returns how many could not run.
+int RunScenarios(const std::vector<std::string>& only, const Binaries& binaries,
+                 const BenchOptions& options, Report* report) {
+  int failed = 0;
+  for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
+    const bool named = std::find(only.begin(), only.end(), scenario.name) != only.end();
+    if (only.empty() ? scenario.only_when_named : !named) continue;
+    std::cerr << "bench: " << scenario.name << ": " << scenario.description << "\n";
+    const absl::Time start = absl::Now();
+    const absl::Status status =
+        infrakit::tools::bench::RunScenario(scenario, binaries, options, report);
+    if (!status.ok()) {
+      ++failed;
+      std::cerr << "bench: " << scenario.name << " FAILED: " << status << "\n";
+    } else {
+      std::cerr << "bench: " << scenario.name << " done in "
+                << absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))
+                << "\n";
+    }
+  }
+  return failed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -151,45 +211,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::vector<std::string> only = absl::GetFlag(FLAGS_only);
-  for (const std::string& name : only) {
-    bool known = false;
-    for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
-      known = known || scenario.name == name;
-    }
-    if (!known) {
-      std::cerr << "bench: --only: unknown scenario \"" << name
-                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm)\n";
-      return 2;
-    }
-  }
+  if (!FlagsAreValid(only)) return 2;
   // The swarm's engines need network and mount namespaces of their own: the whole benchmark
   // re-runs in new ones (once; nothing has started yet).
   if (std::find(only.begin(), only.end(), "swarm") != only.end()) {
     infrakit::tools::bench::ReRunInOwnNamespacesForSwarm(argv);
   }
-  if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
-      absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||
-      absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1) {
-    std::cerr << "bench: counts and sizes must be >= 1\n";
-    return 2;
-  }
-
   absl::StatusOr<Binaries> binaries = infrakit::tools::bench::FindBinaries(argv[0]);
   if (!binaries.ok()) {
     std::cerr << "bench: " << binaries.status() << "\n";
     return 1;
   }
-  BenchOptions options;
-  options.heal_removals = absl::GetFlag(FLAGS_heal_removals);
-  options.tutorial_runs = absl::GetFlag(FLAGS_tutorial_runs);
-  options.medium_size = absl::GetFlag(FLAGS_medium_size);
-  options.large_size = absl::GetFlag(FLAGS_large_size);
-  options.rpc_calls = absl::GetFlag(FLAGS_rpc_calls);
-  options.cli_runs = absl::GetFlag(FLAGS_cli_runs);
-  options.idle_window = absl::GetFlag(FLAGS_idle_window);
-  options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
-  options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);
-
+  const BenchOptions options = OptionsFromFlags();
   WaitForLoad(absl::GetFlag(FLAGS_max_load), absl::GetFlag(FLAGS_max_load_wait));
 
   Report report;
@@ -201,23 +234,7 @@ int main(int argc, char** argv) {
       absl::StrCat("group service flags: ", options.stack.group_flags.empty()
                                                 ? "(defaults)"
                                                 : absl::StrJoin(options.stack.group_flags, " ")));
-  int failed = 0;
-  for (const Scenario& scenario : infrakit::tools::bench::Scenarios()) {
-    const bool named = std::find(only.begin(), only.end(), scenario.name) != only.end();
-    if (only.empty() ? scenario.only_when_named : !named) continue;
-    std::cerr << "bench: " << scenario.name << ": " << scenario.description << "\n";
-    const absl::Time start = absl::Now();
-    const absl::Status status =
-        infrakit::tools::bench::RunScenario(scenario, *binaries, options, &report);
-    if (!status.ok()) {
-      ++failed;
-      std::cerr << "bench: " << scenario.name << " FAILED: " << status << "\n";
-    } else {
-      std::cerr << "bench: " << scenario.name << " done in "
-                << absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1)))
-                << "\n";
-    }
-  }
+  const int failed = RunScenarios(only, *binaries, options, &report);
   report.SetEndLoad(infrakit::tools::bench::ReadLoad1());
 
   std::cout << report.Table() << std::flush;
