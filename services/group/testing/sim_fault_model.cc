@@ -49,9 +49,8 @@ std::string FaultModel::Describe() const {
   return absl::StrFormat(
       "fail %.2f timeout %.2f/%.2f slow %.2f twice %.2f events: delay %.2f reorder %.2f "
       "dup %.2f drop %.3f listings: empty %.2f failed %.2f unknown-health %.2f",
-      r.fail, r.timeout_before, r.timeout_after, r.slow, r.twice, r.delay_events,
-      r.reorder_events, r.duplicate_event, r.drop_event, r.empty_listing, r.failed_listing,
-      r.unknown_health);
+      r.fail, r.timeout_before, r.timeout_after, r.slow, r.twice, r.delay_events, r.reorder_events,
+      r.duplicate_event, r.drop_event, r.empty_listing, r.failed_listing, r.unknown_health);
 }
 
 }  // namespace infrakit::services::group::testing

@@ -44,9 +44,17 @@ absl::StatusOr<fv1::HealthyResponse> SimFlavorPlugin::Healthy(const fv1::Healthy
     fv1::HealthyResponse response;
     response.set_health(fv1::HEALTH_UNKNOWN);
     response.set_reason("sim: probe could not run");
+    reported_[request.instance().id()] = response.health();
     return response;
   }
-  return real_->Healthy(request);
+  absl::StatusOr<fv1::HealthyResponse> response = real_->Healthy(request);
+  if (response.ok()) reported_[request.instance().id()] = response->health();
+  return response;
+}
+
+bool SimFlavorPlugin::ReportedHealthy(const std::string& id) const {
+  auto it = reported_.find(id);
+  return it != reported_.end() && it->second == fv1::HEALTH_HEALTHY;
 }
 
 absl::Status SimFlavorPlugin::Drain(const fv1::DrainRequest& request) {

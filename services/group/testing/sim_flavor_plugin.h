@@ -8,6 +8,8 @@
 #define INFRAKIT_SERVICES_GROUP_TESTING_SIM_FLAVOR_PLUGIN_H_
 
 #include <functional>
+#include <map>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,6 +44,9 @@ class SimFlavorPlugin : public spi::flavor::FlavorPlugin {
   void set_down(bool down) { down_ = down; }
   bool down() const { return down_; }
   int faults() const { return faults_count_; }
+  // The last verdict the controller was given about instance `id` was HEALTHY: what it can
+  // know of the instance's health (the invariants judge its choices by it).
+  bool ReportedHealthy(const std::string& id) const;
 
  private:
   // The fault before a call's work: UNAVAILABLE, DEADLINE_EXCEEDED or OK (go on), and the
@@ -53,6 +58,7 @@ class SimFlavorPlugin : public spi::flavor::FlavorPlugin {
   std::function<void()> slow_;
   bool down_ = false;
   int faults_count_ = 0;
+  std::map<std::string, fv1::Health> reported_;
 };
 
 }  // namespace infrakit::services::group::testing

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 
 namespace infrakit::services::group::testing {
 
@@ -31,8 +32,7 @@ class SimInstancePlugin::Relay : public spi::instance::WatchSink,
       return;
     }
     queue_.push_back(event);
-    if (event.type() != iv1::EVENT_TYPE_SYNCED &&
-        faults_->Roll(faults_->rates().duplicate_event)) {
+    if (event.type() != iv1::EVENT_TYPE_SYNCED && faults_->Roll(faults_->rates().duplicate_event)) {
       queue_.push_back(event);
     }
     if (timer_ != 0) return;  // holding: delivered at the timer
@@ -213,6 +213,9 @@ absl::StatusOr<iv1::ProvisionResponse> SimInstancePlugin::Provision(
 
 absl::Status SimInstancePlugin::Destroy(const iv1::DestroyRequest& request) {
   if (hooks_.destroy_asked) hooks_.destroy_asked(request);
+  if (log_)
+    log_(absl::StrCat("asked to destroy ", request.id(), " (", DestroyReason_Name(request.reason()),
+                      ")"));
   absl::Status st = Before();
   if (st.ok()) {
     st = real_->Destroy(request);
@@ -233,11 +236,13 @@ absl::StatusOr<iv1::DescribeResponse> SimInstancePlugin::Describe(
   if (down_) return absl::UnavailableError("sim: instance plugin is down");
   if (faults_model_->Roll(faults_model_->rates().failed_listing)) {
     ++faults_;
+    if (log_) log_("Describe fails");
     return absl::UnavailableError("sim: listing failed");
   }
   if (!last_listing_empty_ && faults_model_->Roll(faults_model_->rates().empty_listing)) {
     ++faults_;
     last_listing_empty_ = true;
+    if (log_) log_("Describe answers an empty listing");
     return iv1::DescribeResponse();
   }
   last_listing_empty_ = false;
@@ -259,6 +264,7 @@ absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> SimInstancePlugin::W
   bool empty = !last_listing_empty_ && faults_model_->Roll(faults_model_->rates().empty_listing);
   faults_ += empty;
   last_listing_empty_ = empty;
+  if (empty && log_) log_("Watch answers an empty initial set");
   auto relay = std::make_shared<Relay>(sink, faults_model_, clock_, empty);
   auto real = real_->Watch(request, relay.get());
   if (!real.ok()) return real.status();

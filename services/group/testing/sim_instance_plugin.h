@@ -28,8 +28,7 @@ namespace infrakit::services::group::testing {
 
 // What the controller asked of the instance plugin, and what it was told.
 struct InstanceCallHooks {
-  std::function<void(const iv1::ProvisionRequest&,
-                     const absl::StatusOr<iv1::ProvisionResponse>&)>
+  std::function<void(const iv1::ProvisionRequest&, const absl::StatusOr<iv1::ProvisionResponse>&)>
       provision_answered;
   std::function<void(const iv1::DestroyRequest&)> destroy_asked;
   std::function<void(const iv1::DestroyRequest&, const absl::Status&)> destroy_answered;
@@ -58,6 +57,8 @@ class SimInstancePlugin : public spi::instance::InstancePlugin {
   void set_hooks(InstanceCallHooks hooks) { hooks_ = std::move(hooks); }
   // Run in the middle of a slow call: the runner lets other tasks run and time pass there.
   void set_slow(std::function<void()> slow) { slow_ = std::move(slow); }
+  // Told of the listing faults (for the run's trace).
+  void set_log(std::function<void(const std::string&)> log) { log_ = std::move(log); }
 
   // Dies (every call UNAVAILABLE, every watch ended UNAVAILABLE now) or comes back. Its
   // instances live on, as an instance plugin's files or processes do.
@@ -82,6 +83,7 @@ class SimInstancePlugin : public spi::instance::InstancePlugin {
   Clock* const clock_;
   InstanceCallHooks hooks_;
   std::function<void()> slow_;
+  std::function<void(const std::string&)> log_;
   bool down_ = false;
   // The previous listing was an injected empty one: the next one is honest, as a plugin's
   // glitch does not last (two empty listings in a row are believed, by design).

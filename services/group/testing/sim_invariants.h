@@ -1,13 +1,16 @@
 // The invariants of the seeded simulation, checked against the ground truth (the fake
 // plugins) on every Provision and Destroy that reaches the fake instance plugin and on every
 // call the controller makes through the fault layer:
-//  - a Provision never makes more instances of the group than its size (+ surge while an
-//    update runs or is paused), the larger of the limits before and after the latest change
+//  - cattle: a Provision never makes more instances of the group than its size (+ surge while
+//    an update runs or is paused), the larger of the limits before and after the latest change
 //    of the spec (creations decided before a shrink may still land);
 //  - pets: a Provision never makes a second instance of a logical ID;
 //  - during a rolling update a HEALTHY instance is destroyed only if at least size -
-//    unavailable HEALTHY instances remain (size after a stop), counting instances that died or
-//    fell sick recently as still HEALTHY (the controller cannot know yet);
+//    unavailable HEALTHY instances remain (size after a stop), HEALTHY as the flavor last told
+//    the controller (a member still starting when last checked is not available to it), and
+//    counting instances that died or fell sick recently (the controller may not know yet, or
+//    have decided on a destroy before); judged while at most two configs are present (a
+//    member of an older one has an untrusted verdict: not available to the update);
 //  - no instance is asked to be destroyed again once a Destroy of it succeeded;
 //  - an idempotency key always names the same instance.
 // The first violation is kept, with when it happened; convergence is the runner's check.
@@ -24,7 +27,6 @@
 
 #include "absl/time/time.h"
 #include "services/group/clock.h"
-#include "services/group/testing/fake_flavor_plugin.h"
 #include "services/group/testing/fake_instance_plugin.h"
 #include "services/group/testing/sim_instance_plugin.h"
 
@@ -42,9 +44,10 @@ struct SimLimits {
 
 class InvariantChecker {
  public:
-  // `real`, `flavor` and `clock` must outlive the checker.
-  InvariantChecker(FakeInstancePlugin* real, FakeFlavorPlugin* flavor, Clock* clock,
-                   std::string group);
+  // `real` and `clock` must outlive the checker. `healthy` says whether an instance counts as
+  // HEALTHY.
+  InvariantChecker(FakeInstancePlugin* real, std::function<bool(const iv1::Description&)> healthy,
+                   Clock* clock, std::string group);
 
   // Asked on each Provision and Destroy for the limits in force (from the controller's spec
   // and status).
@@ -56,8 +59,9 @@ class InvariantChecker {
   void OnRealProvision(const iv1::Spec& spec);
   void OnRealDestroy(const iv1::Description& victim);
 
-  // An instance of the group died, or fell sick, outside the controller: if it was HEALTHY it
-  // counts toward the floor for `window` (the time the controller may take to learn of it).
+  // An instance of the group died or fell sick outside the controller: if it was HEALTHY it
+  // counts toward the floor for `window` (the time the controller may take to learn of it, or
+  // to finish a destroy it decided on before).
   void NoteLost(const iv1::Description& d, absl::Duration window);
 
   // Records a violation (the first one is kept).
@@ -72,11 +76,12 @@ class InvariantChecker {
 
  private:
   bool InGroup(const iv1::Description& d) const;
-  // Instances that died or fell sick while HEALTHY, within their window.
-  int64_t RecentLosses();
+  // Instances lost while HEALTHY, within their window, but for `victim` and those `counted`
+  // HEALTHY already.
+  int64_t RecentLosses(const std::set<std::string>& counted, const std::string& victim);
 
   FakeInstancePlugin* const real_;
-  FakeFlavorPlugin* const flavor_;
+  const std::function<bool(const iv1::Description&)> healthy_;
   Clock* const clock_;
   const std::string group_;
   std::function<SimLimits()> limits_;

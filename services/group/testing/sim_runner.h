@@ -108,6 +108,8 @@ class SimRunner {
   int step_ = 0;
   int depth_ = 0;
   int restarts_ = 0;
+  // The instance plugin's listing lag.
+  absl::Duration lag_;
   std::vector<std::string> sick_;
   std::vector<std::string> trace_;
   absl::Time start_;

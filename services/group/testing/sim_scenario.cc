@@ -28,7 +28,8 @@ SimSetup ScenarioGenerator::DrawSetup() {
   setup.pets = faults_->Chance(0.3);
   std::vector<std::string> lids;
   if (setup.pets) {
-    for (int64_t i = faults_->Uniform(1, 4); i > 0; --i) lids.push_back(absl::StrCat("p", next_lid_++));
+    for (int64_t i = faults_->Uniform(1, 4); i > 0; --i)
+      lids.push_back(absl::StrCat("p", next_lid_++));
   }
   spec_ = SimSpec(lids, faults_->Uniform(0, 5), "v1", setup.pets);
   DrawPolicy(&spec_);
@@ -75,7 +76,8 @@ void ScenarioGenerator::DrawPolicy(gv1::GroupSpec* spec) {
   }
   p->set_min_ready_seconds(static_cast<double>(faults_->Uniform(0, 2)));
   p->set_health_deadline_seconds(static_cast<double>(faults_->Uniform(20, 90)));
-  p->set_on_failure(faults_->Chance(0.5) ? gv1::FAILURE_ACTION_PAUSE : gv1::FAILURE_ACTION_ROLLBACK);
+  p->set_on_failure(faults_->Chance(0.5) ? gv1::FAILURE_ACTION_PAUSE
+                                         : gv1::FAILURE_ACTION_ROLLBACK);
 }
 
 gv1::GroupSpec ScenarioGenerator::NewConfig(bool bad) {
@@ -141,8 +143,9 @@ SimAction ScenarioGenerator::DrawWorldAction(bool instance_down, bool flavor_dow
   } else {
     a.kind = Kind::kListingLag;
     // Below the listing grace: a creation listed later than that is lost by design.
-    a.jump = faults_->Chance(0.5) ? absl::ZeroDuration()
-                                  : faults_->UniformDuration(absl::ZeroDuration(), absl::Seconds(20));
+    a.jump = faults_->Chance(0.5)
+                 ? absl::ZeroDuration()
+                 : faults_->UniformDuration(absl::ZeroDuration(), absl::Seconds(20));
   }
   return a;
 }

@@ -42,18 +42,18 @@ struct SimSetup {
 // One thing that happens at a step.
 struct SimAction {
   enum class Kind {
-    kScale,           // SetSize(size)
-    kUpdate,          // UpdateGroup(spec); `bad`: its config never becomes HEALTHY
-    kStopUpdate,      // StopUpdate
-    kRestart,         // the controller crashes and starts again from its store
-    kKillInstance,    // an instance of the group disappears
-    kSicken,          // an instance of the group turns UNHEALTHY for good
-    kInstanceDown,    // the instance plugin dies (kInstanceUp: it is back)
+    kScale,         // SetSize(size)
+    kUpdate,        // UpdateGroup(spec); `bad`: its config never becomes HEALTHY
+    kStopUpdate,    // StopUpdate
+    kRestart,       // the controller crashes and starts again from its store
+    kKillInstance,  // an instance of the group disappears
+    kSicken,        // an instance of the group turns UNHEALTHY for good
+    kInstanceDown,  // the instance plugin dies (kInstanceUp: it is back)
     kInstanceUp,
-    kFlavorDown,      // the flavor plugin dies (kFlavorUp: it is back)
+    kFlavorDown,  // the flavor plugin dies (kFlavorUp: it is back)
     kFlavorUp,
-    kClockJump,       // time leaps forward by `jump` at once (a suspended machine)
-    kListingLag,      // new instances are listed `jump` after their creation
+    kClockJump,   // time leaps forward by `jump` at once (a suspended machine)
+    kListingLag,  // new instances are listed `jump` after their creation
   };
   Kind kind;
   int64_t size = 0;
