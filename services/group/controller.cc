@@ -175,6 +175,7 @@ absl::Status Controller::Start() {
     g->next_sequence = std::max<int64_t>(1, r.sequence_reserved());
     g->destroying = r.destroying();
     g->writer->written = 0;
+    g->resumed = true;
     Group* raw = g.get();
     c.rt.groups.emplace(raw->id, std::move(g));
     LOG(INFO) << "resuming group " << raw->id

@@ -159,6 +159,10 @@ struct Group {
   std::unique_ptr<spi::instance::WatchHandle> handle;
   RetryState listing_retry;
   bool empty_suspect = false;
+  // Resumed from the store and no listing believed since: its members are unknown to this
+  // process, not absent, so an empty listing is confirmed as when members were known (a plugin
+  // still loading its state must not make a restarted service recreate the whole group).
+  bool resumed = false;
   TimerId listing_timer = 0;
 
   absl::btree_map<std::string, Member> members;

@@ -271,14 +271,16 @@ void Membership::ApplyListingLocked(Group* g,
                                     absl::Time started) {
   const int64_t live_before = static_cast<int64_t>(g->members.size()) - g->doomed_members;
   g->listing_retry.Reset();
-  if (listing.empty() && live_before > 0 && !g->empty_suspect) {
+  if (listing.empty() && (live_before > 0 || g->resumed) && !g->empty_suspect) {
     // A plugin that lost its state (or a glitch) must not make the group recreate everything:
     // believe an empty listing only when a second one, a little later, says the same.
     g->empty_suspect = true;
     rt_->parts.events->ErrorLocked(
         g, "",
-        absl::StrCat("instance plugin ", g->spec.instance().plugin(), " lists no member while ",
-                     live_before, " were known; confirming with another listing"));
+        absl::StrCat("instance plugin ", g->spec.instance().plugin(), " lists no member ",
+                     live_before > 0 ? absl::StrCat("while ", live_before, " were known")
+                                     : std::string("of a group resumed after a restart"),
+                     "; confirming with another listing"));
     rt_->CancelTimer(&g->listing_timer);
     g->listing_timer = rt_->AtGroupLocked(g, rt_->Now() + rt_->options.empty_listing_confirm_delay,
                                           [this](Group* g) {
@@ -292,6 +294,7 @@ void Membership::ApplyListingLocked(Group* g,
     g->empty_suspect = false;
     g->last_error.clear();
   }
+  g->resumed = false;
 
   absl::btree_map<std::string, Member> members;
   for (auto& [id, d] : listing) {

@@ -62,6 +62,14 @@ int FakeClock::Advance(absl::Duration d) {
   }
 }
 
+int FakeClock::Jump(absl::Duration d) {
+  {
+    absl::MutexLock lock(&mu_);
+    now_ += std::max(d, absl::ZeroDuration());
+  }
+  return FireDue();
+}
+
 bool FakeClock::AdvanceToNextTimer() {
   {
     absl::MutexLock lock(&mu_);

@@ -32,6 +32,11 @@ class FakeClock : public Clock {
   // then). False when no timer is pending.
   bool AdvanceToNextTimer();
 
+  // Moves time forward by `d` at once, then fires every timer due by then, each seeing the
+  // new time: a clock that jumps (a suspended machine resuming), unlike Advance. Returns the
+  // number of timers fired.
+  int Jump(absl::Duration d);
+
   // The deadline of the earliest pending timer, InfiniteFuture when none.
   absl::Time NextDeadline();
 

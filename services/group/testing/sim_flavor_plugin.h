@@ -1,0 +1,66 @@
+// The flavor plugin of the seeded simulation: a FakeFlavorPlugin (the ground truth of health)
+// behind a layer of faults drawn from the run's FaultModel: calls fail, time out (a Drain
+// possibly after its work), are slow, health verdicts come back UNKNOWN, and the plugin dies
+// and restarts.
+//
+// Threading: single-threaded, as the whole simulation (see sim_runner.h).
+#ifndef INFRAKIT_SERVICES_GROUP_TESTING_SIM_FLAVOR_PLUGIN_H_
+#define INFRAKIT_SERVICES_GROUP_TESTING_SIM_FLAVOR_PLUGIN_H_
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/group/testing/fake_flavor_plugin.h"
+#include "services/group/testing/sim_fault_model.h"
+#include "spi/flavor/flavor_plugin.h"
+
+namespace infrakit::services::group::testing {
+
+class SimFlavorPlugin : public spi::flavor::FlavorPlugin {
+ public:
+  // `real` and `faults` must outlive the plugin.
+  SimFlavorPlugin(FakeFlavorPlugin* real, FaultModel* faults) : real_(real), faults_(faults) {}
+
+  absl::Status Validate(const fv1::ValidateRequest& request) override;
+  absl::StatusOr<fv1::ValidateResponse> ValidateAllocation(
+      const fv1::ValidateRequest& request) override;
+  absl::StatusOr<fv1::PrepareResponse> Prepare(const fv1::PrepareRequest& request) override;
+  absl::StatusOr<fv1::HealthyResponse> Healthy(const fv1::HealthyRequest& request) override;
+  absl::Status Drain(const fv1::DrainRequest& request) override;
+  // A whole-call failure, else each item through the unary call above, with its own faults.
+  absl::StatusOr<fv1::BatchPrepareResponse> BatchPrepare(
+      const fv1::BatchPrepareRequest& request) override;
+  absl::StatusOr<fv1::BatchHealthyResponse> BatchHealthy(
+      const fv1::BatchHealthyRequest& request) override;
+  absl::StatusOr<fv1::BatchDrainResponse> BatchDrain(
+      const fv1::BatchDrainRequest& request) override;
+
+  // Run in the middle of a slow call (see SimInstancePlugin::set_slow).
+  void set_slow(std::function<void()> slow) { slow_ = std::move(slow); }
+  // Dies (every call UNAVAILABLE) or comes back.
+  void set_down(bool down) { down_ = down; }
+  bool down() const { return down_; }
+  int faults() const { return faults_count_; }
+  // The last verdict the controller was given about instance `id` was HEALTHY: what it can
+  // know of the instance's health (the invariants judge its choices by it).
+  bool ReportedHealthy(const std::string& id) const;
+
+ private:
+  // The fault before a call's work: UNAVAILABLE, DEADLINE_EXCEEDED or OK (go on), and the
+  // slowness of a call.
+  absl::Status Before();
+
+  FakeFlavorPlugin* const real_;
+  FaultModel* const faults_;
+  std::function<void()> slow_;
+  bool down_ = false;
+  int faults_count_ = 0;
+  std::map<std::string, fv1::Health> reported_;
+};
+
+}  // namespace infrakit::services::group::testing
+
+#endif  // INFRAKIT_SERVICES_GROUP_TESTING_SIM_FLAVOR_PLUGIN_H_
