@@ -3,6 +3,7 @@
 #define INFRAKIT_SERVICES_GROUP_CONTROLLER_OPTIONS_H_
 
 #include <functional>
+#include <string>
 
 #include "absl/time/time.h"
 #include "services/group/controller_metrics.h"
@@ -53,6 +54,10 @@ struct ControllerOptions {
   // Told what the controller does (provisions, destroys, failures, heals, watch events, update
   // progress); not owned, must outlive the controller. nullptr: nothing is recorded.
   ControllerMetrics* metrics = nullptr;
+  // Part of every idempotency key, telling this controller's keys from another process's. Empty:
+  // a random one (what a server wants); the seeded simulation sets one so that a seed replays the
+  // same calls in any process.
+  std::string idempotency_nonce;
 };
 
 }  // namespace infrakit::services::group

@@ -25,7 +25,8 @@ Runtime::Runtime(ControllerOptions options, spi::PluginResolver* resolver, Store
       store(store),
       clock(clock),
       executor(executor),
-      nonce(NewNonce()) {}
+      nonce(this->options.idempotency_nonce.empty() ? NewNonce()
+                                                    : this->options.idempotency_nonce) {}
 
 void Runtime::Post(std::function<void()> fn) {
   executor->Post([owner = owner_, fn = std::move(fn)] {

@@ -57,6 +57,8 @@ SimSetup ScenarioGenerator::DrawSetup() {
   o.backoff_max = absl::Seconds(faults_->Uniform(5, 60));
   o.listing_grace = absl::Seconds(30);
   o.empty_listing_confirm_delay = absl::Seconds(2);
+  // A fixed nonce: the idempotency keys, and so the calls, are the same in every replay.
+  o.idempotency_nonce = "sim";
 
   setup.polling = faults_->Chance(0.15);
   setup.startup_delay = faults_->UniformDuration(absl::ZeroDuration(), absl::Seconds(3));
