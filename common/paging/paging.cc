@@ -39,9 +39,10 @@ std::string Checksum(absl::string_view fingerprint, absl::string_view last_key) 
 }
 
 absl::Status BadToken(absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "page_token: ", why, "; pass the next_page_token of the previous page unchanged, or "
-      "omit page_token to start from the first page"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("page_token: ", why,
+                   "; pass the next_page_token of the previous page unchanged, or "
+                   "omit page_token to start from the first page"));
 }
 
 }  // namespace

@@ -84,12 +84,11 @@ std::string TakePage(google::protobuf::RepeatedPtrField<T>* items, KeyFn key,
   }
   int begin = 0;
   if (!cursor.after_key.empty()) {
-    begin = static_cast<int>(
-        std::upper_bound(items->begin(), items->end(), cursor.after_key,
-                         [&key](absl::string_view after, const T& item) {
-                           return after < absl::string_view(key(item));
-                         }) -
-        items->begin());
+    begin = static_cast<int>(std::upper_bound(items->begin(), items->end(), cursor.after_key,
+                                              [&key](absl::string_view after, const T& item) {
+                                                return after < absl::string_view(key(item));
+                                              }) -
+                             items->begin());
   }
   int end = begin;
   size_t bytes = 0;

@@ -145,7 +145,8 @@ TEST(PagingTest, AnAlteredOrForeignTokenIsRefused) {
 
 TEST(PagingTest, KeysWithColonsAndAnyBytesRoundTrip) {
   const std::string key = std::string("a:b:\0c\xff", 7);
-  absl::StatusOr<PageCursor> cursor = StartPage(1, EncodePageToken(kFingerprint, key), kFingerprint);
+  absl::StatusOr<PageCursor> cursor =
+      StartPage(1, EncodePageToken(kFingerprint, key), kFingerprint);
   ASSERT_TRUE(cursor.ok()) << cursor.status();
   EXPECT_EQ(cursor->after_key, key);
 }

@@ -84,9 +84,8 @@ absl::Status DescribePage(spi::instance::InstancePlugin& core, const v1::Describ
   if (!all.ok()) return all.status();
   *response = *std::move(all);
   response->set_next_page_token(common::TakePage(
-      response->mutable_instances(), [](const v1::Description& d) -> const std::string& {
-        return d.id();
-      }, cursor, fingerprint));
+      response->mutable_instances(),
+      [](const v1::Description& d) -> const std::string& { return d.id(); }, cursor, fingerprint));
   return absl::OkStatus();
 }
 

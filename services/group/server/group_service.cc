@@ -196,17 +196,17 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
   absl::StatusOr<common::PageCursor> cursor =
       common::StartPage(request->page_size(), request->page_token(), fingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request, response, cursor = *std::move(cursor),
-                       fingerprint = std::move(fingerprint)]() -> absl::Status {
-                        absl::Status status = Fill(controller_->InspectGroup(*request), response);
-                        if (!status.ok()) return status;
-                        response->set_next_page_token(common::TakePage(
-                            response->mutable_members(),
-                            [](const v1::Member& m) -> const std::string& { return m.id(); },
-                            cursor, fingerprint));
-                        return absl::OkStatus();
-                      });
+  return FinishOnPool(
+      pool_, context,
+      [this, request, response, cursor = *std::move(cursor),
+       fingerprint = std::move(fingerprint)]() -> absl::Status {
+        absl::Status status = Fill(controller_->InspectGroup(*request), response);
+        if (!status.ok()) return status;
+        response->set_next_page_token(common::TakePage(
+            response->mutable_members(),
+            [](const v1::Member& m) -> const std::string& { return m.id(); }, cursor, fingerprint));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerContext* context,
