@@ -117,12 +117,11 @@ TEST_F(InstanceServicePagingTest, PagesInIdOrderUntilAnEmptyToken) {
   (*request.mutable_tags())["tier"] = "web";
   request.set_page_size(2);
   std::vector<std::vector<std::string>> pages;
-  absl::Status followed = client_->DescribePages(request, [&](const v1::DescribeResponse& page) {
-    pages.push_back(Ids(page));
-  });
+  absl::Status followed = client_->DescribePages(
+      request, [&](const v1::DescribeResponse& page) { pages.push_back(Ids(page)); });
   ASSERT_TRUE(followed.ok()) << followed;
-  EXPECT_EQ(pages, (std::vector<std::vector<std::string>>{
-                       {Id(0), Id(1)}, {Id(2), Id(3)}, {Id(4)}}));
+  EXPECT_EQ(pages,
+            (std::vector<std::vector<std::string>>{{Id(0), Id(1)}, {Id(2), Id(3)}, {Id(4)}}));
 }
 
 TEST_F(InstanceServicePagingTest, TheClientsDescribeFollowsTheDefaultPages) {
@@ -149,8 +148,8 @@ TEST_F(InstanceServicePagingTest, TheClientsDescribeFollowsTheDefaultPages) {
 TEST_F(InstanceServicePagingTest, BigPropertiesMakeSmallerPagesThatFitFourMiB) {
   core_->Fill(7, 1024 * 1024);
   std::vector<int> sizes;
-  absl::Status followed = client_->DescribePages(
-      v1::DescribeRequest(), [&](const v1::DescribeResponse& page) {
+  absl::Status followed =
+      client_->DescribePages(v1::DescribeRequest(), [&](const v1::DescribeResponse& page) {
         EXPECT_LT(page.ByteSizeLong(), 4u * 1024 * 1024);
         sizes.push_back(page.instances_size());
       });
