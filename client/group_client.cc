@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "client/pages.h"
 #include "common/grpc_status.h"
 
 namespace infrakit::client {
@@ -93,7 +94,22 @@ absl::StatusOr<v1::UnwatchGroupResponse> GroupClient::UnwatchGroup(
 
 absl::StatusOr<v1::InspectGroupResponse> GroupClient::InspectGroup(
     const v1::InspectGroupRequest& request) {
+  return CollectPages<v1::InspectGroupResponse>(
+      request, [this](const v1::InspectGroupRequest& page) { return InspectGroupPage(page); },
+      [](v1::InspectGroupResponse* response) { return response->mutable_members(); });
+}
+
+absl::StatusOr<v1::InspectGroupResponse> GroupClient::InspectGroupPage(
+    const v1::InspectGroupRequest& request) {
   return UnaryCall(stub_.get(), &Stub::InspectGroup, request, deadline_);
+}
+
+absl::Status GroupClient::InspectGroupPages(
+    const v1::InspectGroupRequest& request,
+    const std::function<void(const v1::InspectGroupResponse&)>& on_page) {
+  return FollowPages(
+      request, [this](const v1::InspectGroupRequest& page) { return InspectGroupPage(page); },
+      [&on_page](const v1::InspectGroupResponse& page) { on_page(page); });
 }
 
 absl::StatusOr<v1::DescribeUpdateResponse> GroupClient::DescribeUpdate(
@@ -113,7 +129,22 @@ absl::StatusOr<v1::DestroyGroupResponse> GroupClient::DestroyGroup(
 
 absl::StatusOr<v1::ListGroupsResponse> GroupClient::ListGroups(
     const v1::ListGroupsRequest& request) {
+  return CollectPages<v1::ListGroupsResponse>(
+      request, [this](const v1::ListGroupsRequest& page) { return ListGroupsPage(page); },
+      [](v1::ListGroupsResponse* response) { return response->mutable_groups(); });
+}
+
+absl::StatusOr<v1::ListGroupsResponse> GroupClient::ListGroupsPage(
+    const v1::ListGroupsRequest& request) {
   return UnaryCall(stub_.get(), &Stub::ListGroups, request, deadline_);
+}
+
+absl::Status GroupClient::ListGroupsPages(
+    const v1::ListGroupsRequest& request,
+    const std::function<void(const v1::ListGroupsResponse&)>& on_page) {
+  return FollowPages(
+      request, [this](const v1::ListGroupsRequest& page) { return ListGroupsPage(page); },
+      [&on_page](const v1::ListGroupsResponse& page) { on_page(page); });
 }
 
 absl::StatusOr<v1::SetSizeResponse> GroupClient::SetSize(const v1::SetSizeRequest& request) {

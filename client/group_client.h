@@ -60,16 +60,34 @@ class GroupClient {
       const ::infrakit::group::v1::WatchGroupRequest& request);
   absl::StatusOr<::infrakit::group::v1::UnwatchGroupResponse> UnwatchGroup(
       const ::infrakit::group::v1::UnwatchGroupRequest& request);
+  // The group with every member: follows the pages of members (from request.page_token, with
+  // its page_size) and returns the first page's spec and status with all the members, without
+  // next_page_token. Errors: the first failing page's (FollowPages in pages.h).
   absl::StatusOr<::infrakit::group::v1::InspectGroupResponse> InspectGroup(
       const ::infrakit::group::v1::InspectGroupRequest& request);
+  // One page of members: one InspectGroup call, the server's answer as it is.
+  absl::StatusOr<::infrakit::group::v1::InspectGroupResponse> InspectGroupPage(
+      const ::infrakit::group::v1::InspectGroupRequest& request);
+  // Every page, handed to `on_page` (on this thread) as it arrives. Errors: as InspectGroup.
+  absl::Status InspectGroupPages(
+      const ::infrakit::group::v1::InspectGroupRequest& request,
+      const std::function<void(const ::infrakit::group::v1::InspectGroupResponse&)>& on_page);
   absl::StatusOr<::infrakit::group::v1::DescribeUpdateResponse> DescribeUpdate(
       const ::infrakit::group::v1::DescribeUpdateRequest& request);
   absl::StatusOr<::infrakit::group::v1::StopUpdateResponse> StopUpdate(
       const ::infrakit::group::v1::StopUpdateRequest& request);
   absl::StatusOr<::infrakit::group::v1::DestroyGroupResponse> DestroyGroup(
       const ::infrakit::group::v1::DestroyGroupRequest& request);
+  // Every watched group: follows the pages, as InspectGroup does.
   absl::StatusOr<::infrakit::group::v1::ListGroupsResponse> ListGroups(
       const ::infrakit::group::v1::ListGroupsRequest& request);
+  // One page of groups: one ListGroups call, the server's answer as it is.
+  absl::StatusOr<::infrakit::group::v1::ListGroupsResponse> ListGroupsPage(
+      const ::infrakit::group::v1::ListGroupsRequest& request);
+  // Every page, handed to `on_page` (on this thread) as it arrives. Errors: as ListGroups.
+  absl::Status ListGroupsPages(
+      const ::infrakit::group::v1::ListGroupsRequest& request,
+      const std::function<void(const ::infrakit::group::v1::ListGroupsResponse&)>& on_page);
   absl::StatusOr<::infrakit::group::v1::SetSizeResponse> SetSize(
       const ::infrakit::group::v1::SetSizeRequest& request);
   absl::StatusOr<::infrakit::group::v1::DestroyInstancesResponse> DestroyInstances(

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "client/pages.h"
 #include "common/grpc_status.h"
 
 namespace infrakit::client {
@@ -178,7 +179,22 @@ absl::Status InstanceClient::Destroy(const v1::DestroyRequest& request) {
 }
 
 absl::StatusOr<v1::DescribeResponse> InstanceClient::Describe(const v1::DescribeRequest& request) {
+  return CollectPages<v1::DescribeResponse>(
+      request, [this](const v1::DescribeRequest& page) { return DescribePage(page); },
+      [](v1::DescribeResponse* response) { return response->mutable_instances(); });
+}
+
+absl::StatusOr<v1::DescribeResponse> InstanceClient::DescribePage(
+    const v1::DescribeRequest& request) {
   return UnaryCall(stub_.get(), &Stub::Describe, request, deadline_, plugin_);
+}
+
+absl::Status InstanceClient::DescribePages(
+    const v1::DescribeRequest& request,
+    const std::function<void(const v1::DescribeResponse&)>& on_page) {
+  return FollowPages(
+      request, [this](const v1::DescribeRequest& page) { return DescribePage(page); },
+      [&on_page](const v1::DescribeResponse& page) { on_page(page); });
 }
 
 absl::StatusOr<v1::LabelResponse> InstanceClient::Label(const v1::LabelRequest& request) {

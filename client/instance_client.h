@@ -7,6 +7,7 @@
 #include <grpcpp/channel.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -37,8 +38,20 @@ class InstanceClient final : public spi::instance::InstancePlugin {
   absl::StatusOr<spi::instance::v1::ProvisionResponse> Provision(
       const spi::instance::v1::ProvisionRequest& request) override;
   absl::Status Destroy(const spi::instance::v1::DestroyRequest& request) override;
+  // Every matching instance: follows the pages (from request.page_token, with its page_size)
+  // and returns them in one response, without next_page_token. Errors: the first failing
+  // page's (FollowPages in pages.h).
   absl::StatusOr<spi::instance::v1::DescribeResponse> Describe(
       const spi::instance::v1::DescribeRequest& request) override;
+  // One page: one Describe call, the server's answer as it is (next_page_token included).
+  absl::StatusOr<spi::instance::v1::DescribeResponse> DescribePage(
+      const spi::instance::v1::DescribeRequest& request);
+  // Every page, handed to `on_page` (on this thread) as it arrives, so a caller can show the
+  // first instances before the last are fetched. Errors: as Describe; the pages before the
+  // failing one have been handed over.
+  absl::Status DescribePages(
+      const spi::instance::v1::DescribeRequest& request,
+      const std::function<void(const spi::instance::v1::DescribeResponse&)>& on_page);
   absl::StatusOr<spi::instance::v1::LabelResponse> Label(
       const spi::instance::v1::LabelRequest& request) override;
 

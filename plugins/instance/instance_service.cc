@@ -1,11 +1,15 @@
 #include "plugins/instance/instance_service.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/paging/paging.h"
 #include "common/pooled_unary.h"
 #include "common/stream_writer.h"
 #include "glog/logging.h"
@@ -58,6 +62,33 @@ class CoreWatch final : public common::StreamSubscription, public spi::instance:
 
 }  // namespace
 
+std::string DescribeFingerprint(const v1::DescribeRequest& request) {
+  // Map iteration order is unspecified: the tags are sorted first.
+  std::vector<std::string> parts;
+  parts.reserve(request.tags_size() * 2 + 1);
+  std::vector<std::pair<std::string, std::string>> tags(request.tags().begin(),
+                                                        request.tags().end());
+  std::sort(tags.begin(), tags.end());
+  for (auto& [key, value] : tags) {
+    parts.push_back(std::move(key));
+    parts.push_back(std::move(value));
+  }
+  parts.push_back(request.include_properties() ? "properties" : "");
+  return common::PageFingerprint("InstanceService.Describe", parts);
+}
+
+absl::Status DescribePage(spi::instance::InstancePlugin& core, const v1::DescribeRequest& request,
+                          const common::PageCursor& cursor, absl::string_view fingerprint,
+                          v1::DescribeResponse* response) {
+  absl::StatusOr<v1::DescribeResponse> all = core.Describe(request);
+  if (!all.ok()) return all.status();
+  *response = *std::move(all);
+  response->set_next_page_token(common::TakePage(
+      response->mutable_instances(),
+      [](const v1::Description& d) -> const std::string& { return d.id(); }, cursor, fingerprint));
+  return absl::OkStatus();
+}
+
 InstanceService::InstanceService(std::shared_ptr<spi::instance::InstancePlugin> core,
                                  InstanceServiceOptions options)
     : core_(std::move(core)),
@@ -89,9 +120,15 @@ grpc::ServerUnaryReactor* InstanceService::Destroy(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* InstanceService::Describe(grpc::CallbackServerContext* context,
                                                     const v1::DescribeRequest* request,
                                                     v1::DescribeResponse* response) {
-  return FinishOnPool(pool_, context, [this, request, response] {
-    return Fill(core_->Describe(*request), response);
-  });
+  // A bad page_size or page_token is refused before it takes a worker or reaches the core.
+  const std::string fingerprint = DescribeFingerprint(*request);
+  absl::StatusOr<common::PageCursor> cursor =
+      common::StartPage(request->page_size(), request->page_token(), fingerprint);
+  if (auto* refused = FinishIfError(context, cursor.status())) return refused;
+  return FinishOnPool(pool_, context,
+                      [this, request, response, cursor = *std::move(cursor), fingerprint] {
+                        return DescribePage(*core_, *request, cursor, fingerprint, response);
+                      });
 }
 
 grpc::ServerUnaryReactor* InstanceService::Label(grpc::CallbackServerContext* context,

@@ -12,7 +12,11 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/paging/paging.h"
 #include "common/worker_pool.h"
 #include "infrakit/instance/v1/instance.grpc.pb.h"
 #include "infrakit/instance/v1/instance.pb.h"
@@ -36,6 +40,17 @@ struct InstanceServiceOptions {
   size_t max_watch_backlog = 100000;
 };
 
+// The fingerprint of a Describe request's filters (tags, include_properties) that its page
+// tokens carry (common/paging.h).
+std::string DescribeFingerprint(const ::infrakit::instance::v1::DescribeRequest& request);
+
+// One page of Describe: the core's full answer (every matching instance: cores know nothing of
+// pages) cut to the page `cursor` designates, with the next page's token. Errors: the core's.
+absl::Status DescribePage(spi::instance::InstancePlugin& core,
+                          const ::infrakit::instance::v1::DescribeRequest& request,
+                          const common::PageCursor& cursor, absl::string_view fingerprint,
+                          ::infrakit::instance::v1::DescribeResponse* response);
+
 class InstanceService final : public ::infrakit::instance::v1::InstanceService::CallbackService {
  public:
   explicit InstanceService(std::shared_ptr<spi::instance::InstancePlugin> core,
@@ -58,6 +73,8 @@ class InstanceService final : public ::infrakit::instance::v1::InstanceService::
   grpc::ServerUnaryReactor* Destroy(grpc::CallbackServerContext* context,
                                     const ::infrakit::instance::v1::DestroyRequest* request,
                                     ::infrakit::instance::v1::DestroyResponse* response) override;
+  // Describe pages the core's answer (DescribePage, common::kDefaultPageLimits): a bad
+  // page_size or page_token is INVALID_ARGUMENT before the core is called.
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
                                      const ::infrakit::instance::v1::DescribeRequest* request,
                                      ::infrakit::instance::v1::DescribeResponse* response) override;

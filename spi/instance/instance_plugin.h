@@ -59,7 +59,9 @@ class InstancePlugin {
   // Destroys an instance. NOT_FOUND when there is no such instance.
   virtual absl::Status Destroy(const v1::DestroyRequest& request) = 0;
 
-  // Lists the instances having all the requested tags, ordered by ID.
+  // Lists the instances having all the requested tags, ordered by ID: every one of them. A core
+  // ignores page_size and page_token (the gRPC adapter, plugins/instance/instance_service, cuts
+  // its answer into pages); the gRPC client follows the pages and returns them all too.
   virtual absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest& request) = 0;
 
   // Merges tags into an instance's tags. NOT_FOUND when there is no such instance.

@@ -2,6 +2,7 @@
 // Debian's protoc and grpc_python_plugin, run with Debian's python3-grpcio) against the real
 // plugins. The script checks every answer itself and exits non-zero on the first surprise; this
 // test checks its exit, the steps it reports, and what it left behind.
+#include <iostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -71,6 +72,23 @@ TEST_F(PythonClientTest, ProvisionsIdempotentlyWatchesAndDestroysAnInstance) {
   EXPECT_THAT(out, HasSubstr("Watch: REMOVED instance-"));
   EXPECT_THAT(out, HasSubstr("Destroy again: NOT_FOUND"));
   EXPECT_THAT(out, HasSubstr("scenario instance: ok"));
+  EXPECT_THAT(plugins_.Instances(), IsEmpty());
+}
+
+// 10,000 instances with properties, listed by a client with default channel options (a 4 MiB
+// receive limit) through Describe's pages; the script checks that one answer with all of them
+// would exceed 4 MiB, so the pages are what makes the listing work.
+TEST_F(PythonClientTest, ListsTenThousandInstancesWithPropertiesThroughPages) {
+  absl::StatusOr<ClientRun> run = Run("pages");
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE(run->ok()) << run->Describe();
+  const std::string& out = run->stdout_text;
+  EXPECT_THAT(out, HasSubstr("BatchProvision: 10000 instances"));
+  EXPECT_THAT(out, HasSubstr("Describe: 10000 instances with properties in"));
+  EXPECT_THAT(out, HasSubstr("over 4 MiB"));
+  EXPECT_THAT(out, HasSubstr("INVALID_ARGUMENT for a negative page_size"));
+  EXPECT_THAT(out, HasSubstr("scenario pages: ok"));
+  std::cout << out;  // The sizes measured, for the test log.
   EXPECT_THAT(plugins_.Instances(), IsEmpty());
 }
 

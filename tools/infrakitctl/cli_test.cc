@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "client/testing/test_server.h"
 #include "gmock/gmock.h"
@@ -649,6 +651,52 @@ TEST_F(CliTest, InstanceDescribeLikeTheOriginal) {
             "infrakit.config_sha=Y23cKqyRpkQ_M60vIq7CufFmQWk=,infrakit.group=cattle,"
             "project=infrakit,tier=web\n");
   EXPECT_FALSE(instance_.describes().back().include_properties());
+}
+
+// The fakes answer two items per page: the listings follow every page and print one table
+// (one header), the JSON one document with every item.
+TEST_F(CliTest, ListingsFollowThePagesIntoOneTable) {
+  std::vector<iv1::Description> instances;
+  for (int i = 5; i >= 1; --i) {
+    iv1::Description d;
+    d.set_id(absl::StrCat("instance-", i));
+    instances.push_back(d);
+  }
+  instance_.SetInstances(instances);
+  Result r = Run({"instance", "describe", "-q"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "instance-1\ninstance-2\ninstance-3\ninstance-4\ninstance-5\n");
+  ASSERT_EQ(instance_.describes().size(), 3u);
+  EXPECT_EQ(instance_.describes()[0].page_token(), "");
+  EXPECT_NE(instance_.describes()[2].page_token(), "");
+  r = Run({"instance", "describe"});
+  EXPECT_THAT(r.out, StartsWith("ID "));
+  EXPECT_EQ(r.out.find("ID ", 1), std::string::npos) << "a second header: " << r.out;
+  EXPECT_THAT(r.out, EndsWith("instance-5                    \t  -             \n"));
+  r = Run({"instance", "describe", "-o", "json"});
+  iv1::DescribeResponse described;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &described).ok()) << r.out;
+  EXPECT_EQ(described.instances_size(), 5);
+  EXPECT_EQ(described.next_page_token(), "");
+
+  for (const char* id : {"cattle", "beta", "alpha"}) {
+    Watch(absl::StrReplaceAll(kFlatCattle, {{"\"cattle\"", absl::StrCat("\"", id, "\"")}}));
+  }
+  EXPECT_EQ(Run({"group", "ls", "-q"}).out, "alpha\nbeta\ncattle\n");
+  r = Run({"group", "ls"});
+  EXPECT_THAT(r.out, StartsWith("ID "));
+  EXPECT_THAT(r.out, EndsWith("converged\n"));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4) << r.out;
+
+  std::vector<gv1::Member> members = TutorialMembers();
+  members.push_back(members[0]);
+  members.back().set_id("instance-1475045398");
+  group_.SetMembers(members);
+  r = Run({"group", "inspect", "cattle", "--long"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("instance-1475045398"));
+  EXPECT_THAT(r.out, EndsWith("cattle: 3 desired, 3 actual, 0 healthy, 0 outdated; converged\n"));
 }
 
 TEST_F(CliTest, InstanceDescribeTagsPropertiesQuietJson) {

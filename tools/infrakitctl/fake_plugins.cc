@@ -1,15 +1,22 @@
 #include "tools/infrakitctl/fake_plugins.h"
 
+#include <string>
 #include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/grpc_status.h"
+#include "common/paging/paging.h"
 
 namespace infrakit::tools::infrakitctl::testing {
 
 namespace gv1 = ::infrakit::group::v1;
 namespace iv1 = ::infrakit::instance::v1;
 namespace fv1 = ::infrakit::flavor::v1;
+
+// Pages of two, so that every listing of more than two items takes several pages.
+constexpr common::PageLimits kFakePageLimits{2, 2, 3584 * 1024};
 
 void FakeGroupService::SetMembers(std::vector<gv1::Member> members) {
   absl::MutexLock lock(&mu_);
@@ -97,11 +104,19 @@ grpc::Status FakeGroupService::InspectGroup(grpc::ServerContext* context,
   absl::MutexLock lock(&mu_);
   calls_.push_back("InspectGroup");
   if (grpc::Status s = CheckWatched(r->id()); !s.ok()) return s;
+  const std::string fingerprint = common::PageFingerprint("InspectGroup", {r->id()});
+  absl::StatusOr<common::PageCursor> cursor =
+      common::StartPage(r->page_size(), r->page_token(), fingerprint, kFakePageLimits);
+  if (!cursor.ok()) return common::ToGrpcStatus(cursor.status());
   *response->mutable_spec() = watched_[r->id()];
   for (const gv1::Member& m : members_) *response->add_members() = m;
   response->mutable_status()->set_desired(members_.size());
   response->mutable_status()->set_actual(members_.size());
   response->mutable_status()->set_converged(true);
+  response->set_next_page_token(common::TakePage(
+      response->mutable_members(),
+      [](const gv1::Member& m) -> const std::string& { return m.id(); }, *cursor, fingerprint,
+      kFakePageLimits));
   return grpc::Status::OK;
 }
 
@@ -160,10 +175,14 @@ grpc::Status FakeGroupService::DestroyGroup(grpc::ServerContext*, const gv1::Des
   return grpc::Status::OK;
 }
 
-grpc::Status FakeGroupService::ListGroups(grpc::ServerContext*, const gv1::ListGroupsRequest*,
+grpc::Status FakeGroupService::ListGroups(grpc::ServerContext*, const gv1::ListGroupsRequest* r,
                                           gv1::ListGroupsResponse* response) {
   absl::MutexLock lock(&mu_);
   calls_.push_back("ListGroups");
+  const std::string fingerprint = common::PageFingerprint("ListGroups", {});
+  absl::StatusOr<common::PageCursor> cursor =
+      common::StartPage(r->page_size(), r->page_token(), fingerprint, kFakePageLimits);
+  if (!cursor.ok()) return common::ToGrpcStatus(cursor.status());
   for (const auto& [id, spec] : watched_) {
     gv1::GroupSummary* g = response->add_groups();
     *g->mutable_spec() = spec;
@@ -171,6 +190,10 @@ grpc::Status FakeGroupService::ListGroups(grpc::ServerContext*, const gv1::ListG
     g->mutable_status()->set_actual(members_.size());
     g->mutable_status()->set_converged(true);
   }
+  response->set_next_page_token(common::TakePage(
+      response->mutable_groups(),
+      [](const gv1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, *cursor,
+      fingerprint, kFakePageLimits));
   return grpc::Status::OK;
 }
 
@@ -278,6 +301,11 @@ grpc::Status FakeInstanceService::Describe(grpc::ServerContext*, const iv1::Desc
                                            iv1::DescribeResponse* response) {
   absl::MutexLock lock(&mu_);
   describes_.push_back(*r);
+  const std::string fingerprint =
+      common::PageFingerprint("Describe", {r->include_properties() ? "p" : ""});
+  absl::StatusOr<common::PageCursor> cursor =
+      common::StartPage(r->page_size(), r->page_token(), fingerprint, kFakePageLimits);
+  if (!cursor.ok()) return common::ToGrpcStatus(cursor.status());
   for (const iv1::Description& d : instances_) {
     bool match = true;
     for (const auto& [key, value] : r->tags()) {
@@ -289,6 +317,10 @@ grpc::Status FakeInstanceService::Describe(grpc::ServerContext*, const iv1::Desc
     *out = d;
     if (!r->include_properties()) out->clear_spec();
   }
+  response->set_next_page_token(common::TakePage(
+      response->mutable_instances(),
+      [](const iv1::Description& d) -> const std::string& { return d.id(); }, *cursor, fingerprint,
+      kFakePageLimits));
   return grpc::Status::OK;
 }
 

@@ -93,7 +93,8 @@ class FakeGroupService final : public infrakit::group::v1::GroupService::Service
   absl::Notification reports_sent_;
 };
 
-// An instance plugin over a fixed set of instances. Destroy of an unknown ID: NOT_FOUND.
+// An instance plugin over a fixed set of instances, listed two per page (as are the group
+// fake's groups and members). Destroy of an unknown ID: NOT_FOUND.
 // Validate rejects properties with a "Bad" key (INVALID_ARGUMENT naming it). Thread-safe.
 class FakeInstanceService final : public infrakit::instance::v1::InstanceService::Service {
  public:

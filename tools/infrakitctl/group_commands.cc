@@ -122,13 +122,27 @@ int Inspect(CommandContext& ctx) {
   if (!target.ok()) return ctx.Fail(target.status());
   gv1::InspectGroupRequest request;
   request.set_id(ctx.arg(0));
-  auto response = target->client->InspectGroup(request);
-  if (!response.ok()) return CallFailed(ctx, *target, response.status());
-  if (ctx.json()) {
+  if (ctx.json()) {  // One JSON document with every member.
+    auto response = target->client->InspectGroup(request);
+    if (!response.ok()) return CallFailed(ctx, *target, response.status());
     ctx.PrintJson(*response);
-  } else {
-    ctx.out() << MemberTable(*response, ctx.flags().Has("long")) << std::flush;
+    return kExitOk;
   }
+  // The table streams: each page's rows as the page arrives; with --long, the status line of
+  // the last page at the end.
+  const bool long_format = ctx.flags().Has("long");
+  bool first = true;
+  gv1::InspectGroupResponse last;
+  absl::Status status =
+      target->client->InspectGroupPages(request, [&](const gv1::InspectGroupResponse& page) {
+        if (first) ctx.out() << MemberTableHeader(long_format);
+        first = false;
+        ctx.out() << MemberTableRows(page, long_format) << std::flush;
+        *last.mutable_spec() = page.spec();
+        *last.mutable_status() = page.status();
+      });
+  if (!status.ok()) return CallFailed(ctx, *target, status);
+  if (long_format) ctx.out() << StatusLine(last.spec().id(), last.status()) << std::endl;
   return kExitOk;
 }
 
@@ -283,7 +297,8 @@ int PretendCommit(CommandContext& ctx, const Target& target, const gv1::GroupSpe
   // NOT_FOUND may be about the group or about something the config names: ask about the group.
   gv1::InspectGroupRequest inspect;
   inspect.set_id(spec.id());
-  auto watched = target.client->InspectGroup(inspect);
+  inspect.set_page_size(1);  // Whether it is watched; no need for its members.
+  auto watched = target.client->InspectGroupPage(inspect);
   if (watched.ok() || watched.status().code() != absl::StatusCode::kNotFound) {
     return CallFailed(ctx, target, response.status(), /*by_id=*/false);
   }
@@ -354,16 +369,27 @@ int Destroy(CommandContext& ctx) {
 int List(CommandContext& ctx) {
   absl::StatusOr<Target> target = Connect(ctx);
   if (!target.ok()) return ctx.Fail(target.status());
-  auto response = target->client->ListGroups(gv1::ListGroupsRequest());
-  if (!response.ok()) return CallFailed(ctx, *target, response.status());
-  if (ctx.json()) {
+  if (ctx.json()) {  // One JSON document with every group.
+    auto response = target->client->ListGroups(gv1::ListGroupsRequest());
+    if (!response.ok()) return CallFailed(ctx, *target, response.status());
     ctx.PrintJson(*response);
-  } else if (ctx.flags().Has("quiet")) {
-    for (const gv1::GroupSummary& g : response->groups()) ctx.out() << g.spec().id() << "\n";
-    ctx.out() << std::flush;
-  } else {
-    ctx.out() << GroupTable(*response) << std::flush;
+    return kExitOk;
   }
+  // The table streams: each page's rows are printed as the page arrives.
+  const bool quiet = ctx.flags().Has("quiet");
+  bool first = true;
+  absl::Status status = target->client->ListGroupsPages(
+      gv1::ListGroupsRequest(), [&](const gv1::ListGroupsResponse& page) {
+        if (quiet) {
+          for (const gv1::GroupSummary& g : page.groups()) ctx.out() << g.spec().id() << "\n";
+        } else {
+          if (first) ctx.out() << GroupTableHeader();
+          ctx.out() << GroupTableRows(page);
+        }
+        first = false;
+        ctx.out() << std::flush;
+      });
+  if (!status.ok()) return CallFailed(ctx, *target, status);
   return kExitOk;
 }
 

@@ -44,16 +44,28 @@ int Describe(CommandContext& ctx) {
   request.set_include_properties(ctx.flags().Has("properties"));
   absl::StatusOr<Target> target = Connect(ctx);
   if (!target.ok()) return ctx.Fail(target.status());
-  auto response = target->client->Describe(request);
-  if (!response.ok()) return CallFailed(ctx, *target, response.status());
-  if (ctx.json()) {
+  if (ctx.json()) {  // One JSON document with every instance.
+    auto response = target->client->Describe(request);
+    if (!response.ok()) return CallFailed(ctx, *target, response.status());
     ctx.PrintJson(*response);
-  } else if (ctx.flags().Has("quiet")) {
-    for (const iv1::Description& d : response->instances()) ctx.out() << d.id() << "\n";
-    ctx.out() << std::flush;
-  } else {
-    ctx.out() << InstanceTable(*response, ctx.flags().Has("properties")) << std::flush;
+    return kExitOk;
   }
+  // The table streams: each page's rows are printed as the page arrives.
+  const bool quiet = ctx.flags().Has("quiet");
+  const bool properties = ctx.flags().Has("properties");
+  bool first = true;
+  absl::Status status =
+      target->client->DescribePages(request, [&](const iv1::DescribeResponse& page) {
+        if (quiet) {
+          for (const iv1::Description& d : page.instances()) ctx.out() << d.id() << "\n";
+        } else {
+          if (first) ctx.out() << InstanceTableHeader(properties);
+          ctx.out() << InstanceTableRows(page, properties);
+        }
+        first = false;
+        ctx.out() << std::flush;
+      });
+  if (!status.ok()) return CallFailed(ctx, *target, status);
   return kExitOk;
 }
 

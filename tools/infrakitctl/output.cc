@@ -114,10 +114,15 @@ std::string FormatTags(const google::protobuf::Map<std::string, std::string>& ta
   return absl::StrJoin(pairs, ",");
 }
 
-std::string InstanceTable(const iv1::DescribeResponse& response, bool with_properties) {
+std::string InstanceTableHeader(bool with_properties) {
   std::string out = absl::StrFormat("%-30s\t%-15s %s", "ID", "LOGICAL", "TAGS");
   if (with_properties) absl::StrAppend(&out, "\tPROPERTIES");
   absl::StrAppend(&out, "\n");
+  return out;
+}
+
+std::string InstanceTableRows(const iv1::DescribeResponse& response, bool with_properties) {
+  std::string out;
   for (const iv1::Description& d : response.instances()) {
     absl::StrAppend(&out, absl::StrFormat("%-30s\t%-15s %s", d.id(), LogicalColumn(d.logical_id()),
                                           FormatTags(d.tags())));
@@ -135,19 +140,25 @@ std::string InstanceTable(const iv1::DescribeResponse& response, bool with_prope
   return out;
 }
 
-std::string MemberTable(const gv1::InspectGroupResponse& response, bool long_format) {
+std::string InstanceTable(const iv1::DescribeResponse& response, bool with_properties) {
+  return absl::StrCat(InstanceTableHeader(with_properties),
+                      InstanceTableRows(response, with_properties));
+}
+
+std::string MemberTableHeader(bool long_format) {
+  if (!long_format) return absl::StrFormat("%-30s\t%-15s %s\n", "ID", "LOGICAL", "TAGS");
+  return absl::StrFormat("%-30s\t%-15s %-10s %-12s %s\n", "ID", "LOGICAL", "HEALTH", "STATE",
+                         "TAGS");
+}
+
+std::string MemberTableRows(const gv1::InspectGroupResponse& response, bool long_format) {
   std::string out;
-  if (!long_format) {
-    absl::StrAppend(&out, absl::StrFormat("%-30s\t%-15s %s\n", "ID", "LOGICAL", "TAGS"));
-    for (const gv1::Member& m : response.members()) {
+  for (const gv1::Member& m : response.members()) {
+    if (!long_format) {
       absl::StrAppend(&out, absl::StrFormat("%-30s\t%-15s %s\n", m.id(),
                                             LogicalColumn(m.logical_id()), FormatTags(m.tags())));
+      continue;
     }
-    return out;
-  }
-  absl::StrAppend(&out, absl::StrFormat("%-30s\t%-15s %-10s %-12s %s\n", "ID", "LOGICAL", "HEALTH",
-                                        "STATE", "TAGS"));
-  for (const gv1::Member& m : response.members()) {
     std::string health = ShortEnumName(infrakit::flavor::v1::Health_Name(m.health()), "HEALTH_");
     std::string state = ShortEnumName(iv1::LifecycleState_Name(m.state()), "LIFECYCLE_STATE_");
     if (m.outdated()) state = absl::StrCat(state == "-" ? "" : state + ",", "outdated");
@@ -155,7 +166,13 @@ std::string MemberTable(const gv1::InspectGroupResponse& response, bool long_for
         &out, absl::StrFormat("%-30s\t%-15s %-10s %-12s %s\n", m.id(),
                               LogicalColumn(m.logical_id()), health, state, FormatTags(m.tags())));
   }
-  absl::StrAppend(&out, StatusLine(response.spec().id(), response.status()), "\n");
+  return out;
+}
+
+std::string MemberTable(const gv1::InspectGroupResponse& response, bool long_format) {
+  std::string out =
+      absl::StrCat(MemberTableHeader(long_format), MemberTableRows(response, long_format));
+  if (long_format) absl::StrAppend(&out, StatusLine(response.spec().id(), response.status()), "\n");
   return out;
 }
 
@@ -183,9 +200,13 @@ std::string StatusLine(absl::string_view group, const gv1::GroupStatus& status) 
   return out;
 }
 
-std::string GroupTable(const gv1::ListGroupsResponse& response) {
-  std::string out =
-      absl::StrFormat("%-30s\t%-8s %-8s %-8s %s\n", "ID", "DESIRED", "ACTUAL", "HEALTHY", "STATUS");
+std::string GroupTableHeader() {
+  return absl::StrFormat("%-30s\t%-8s %-8s %-8s %s\n", "ID", "DESIRED", "ACTUAL", "HEALTHY",
+                         "STATUS");
+}
+
+std::string GroupTableRows(const gv1::ListGroupsResponse& response) {
+  std::string out;
   for (const gv1::GroupSummary& g : response.groups()) {
     const gv1::GroupStatus& s = g.status();
     std::string status = s.paused()      ? "paused"
@@ -200,6 +221,10 @@ std::string GroupTable(const gv1::ListGroupsResponse& response) {
                                           s.actual(), s.healthy(), status));
   }
   return out;
+}
+
+std::string GroupTable(const gv1::ListGroupsResponse& response) {
+  return absl::StrCat(GroupTableHeader(), GroupTableRows(response));
 }
 
 std::string PlanText(const gv1::Plan& plan, bool verbose) {

@@ -40,11 +40,20 @@ std::string FormatTags(const google::protobuf::Map<std::string, std::string>& ta
 // plugins that report only runtime properties, those) as one-line JSON.
 std::string InstanceTable(const infrakit::instance::v1::DescribeResponse& response,
                           bool with_properties);
+// The table's header line, and the rows of one page without it: a paged listing prints the
+// header once and each page's rows as the page arrives (the same text as InstanceTable).
+std::string InstanceTableHeader(bool with_properties);
+std::string InstanceTableRows(const infrakit::instance::v1::DescribeResponse& response,
+                              bool with_properties);
 
 // `group inspect`: the members in the instance table (InstanceTable). `long_format` adds HEALTH and
 // STATE columns before TAGS and a status line at the end (StatusLine).
 std::string MemberTable(const infrakit::group::v1::InspectGroupResponse& response,
                         bool long_format);
+// The member table's header and one page's rows (without the status line), for paged output.
+std::string MemberTableHeader(bool long_format);
+std::string MemberTableRows(const infrakit::group::v1::InspectGroupResponse& response,
+                            bool long_format);
 
 // One line: "cattle: 5 desired, 5 actual, 4 healthy, 1 outdated, converging; waiting for
 // plugin instance-file; last error: ...".
@@ -53,6 +62,9 @@ std::string StatusLine(absl::string_view group, const infrakit::group::v1::Group
 // `group ls`: ID padded to 30, a tab, DESIRED, ACTUAL, HEALTHY and STATUS (converged,
 // converging, updating, paused, waiting for <plugin>).
 std::string GroupTable(const infrakit::group::v1::ListGroupsResponse& response);
+// The group table's header and one page's rows, for paged output.
+std::string GroupTableHeader();
+std::string GroupTableRows(const infrakit::group::v1::ListGroupsResponse& response);
 
 // `group describe`: the plan's summary ("Noop", "Performs a rolling update of 3 instances");
 // with `verbose`, one indented line per step after it.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -10,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
+#include "common/paging/paging.h"
 #include "common/pooled_unary.h"
 #include "common/stream_writer.h"
 #include "glog/logging.h"
@@ -19,6 +21,7 @@ namespace {
 
 namespace v1 = ::infrakit::group::v1;
 using ::infrakit::common::Fill;
+using ::infrakit::common::FinishIfError;
 using ::infrakit::common::FinishOnPool;
 using ::infrakit::common::ToGrpcStatus;
 using ::infrakit::common::WorkerPool;
@@ -188,9 +191,22 @@ grpc::ServerUnaryReactor* GroupService::UnwatchGroup(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext* context,
                                                      const v1::InspectGroupRequest* request,
                                                      v1::InspectGroupResponse* response) {
-  return FinishOnPool(pool_, context, [this, request, response] {
-    return Fill(controller_->InspectGroup(*request), response);
-  });
+  // A bad page_size or page_token is refused before it takes a worker.
+  std::string fingerprint = common::PageFingerprint("GroupService.InspectGroup", {request->id()});
+  absl::StatusOr<common::PageCursor> cursor =
+      common::StartPage(request->page_size(), request->page_token(), fingerprint);
+  if (auto* refused = FinishIfError(context, cursor.status())) return refused;
+  return FinishOnPool(
+      pool_, context,
+      [this, request, response, cursor = *std::move(cursor),
+       fingerprint = std::move(fingerprint)]() -> absl::Status {
+        absl::Status status = Fill(controller_->InspectGroup(*request), response);
+        if (!status.ok()) return status;
+        response->set_next_page_token(common::TakePage(
+            response->mutable_members(),
+            [](const v1::Member& m) -> const std::string& { return m.id(); }, cursor, fingerprint));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerContext* context,
@@ -209,10 +225,19 @@ grpc::ServerUnaryReactor* GroupService::StopUpdate(grpc::CallbackServerContext* 
 }
 
 grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* context,
-                                                   const v1::ListGroupsRequest* /*request*/,
+                                                   const v1::ListGroupsRequest* request,
                                                    v1::ListGroupsResponse* response) {
-  return FinishOnPool(pool_, context, [this, response] {
+  static const std::string* const kFingerprint =
+      new std::string(common::PageFingerprint("GroupService.ListGroups", {}));
+  absl::StatusOr<common::PageCursor> cursor =
+      common::StartPage(request->page_size(), request->page_token(), *kFingerprint);
+  if (auto* refused = FinishIfError(context, cursor.status())) return refused;
+  return FinishOnPool(pool_, context, [this, response, cursor = *std::move(cursor)] {
     *response = controller_->ListGroups();
+    response->set_next_page_token(common::TakePage(
+        response->mutable_groups(),
+        [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
+        *kFingerprint));
     return absl::OkStatus();
   });
 }

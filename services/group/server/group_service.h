@@ -61,6 +61,10 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
       grpc::CallbackServerContext* context,
       const ::infrakit::group::v1::UnwatchGroupRequest* request,
       ::infrakit::group::v1::UnwatchGroupResponse* response) override;
+  // InspectGroup and ListGroups page the Controller's full answer (common/paging/paging.h,
+  // kDefaultPageLimits): a bad page_size or page_token is INVALID_ARGUMENT before the
+  // Controller is called. The Controller itself keeps answering in full (group_metrics needs
+  // every group).
   grpc::ServerUnaryReactor* InspectGroup(
       grpc::CallbackServerContext* context,
       const ::infrakit::group::v1::InspectGroupRequest* request,

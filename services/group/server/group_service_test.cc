@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
@@ -182,6 +183,77 @@ TEST_F(GroupServiceTest, WatchInspectAndList) {
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->groups_size(), 1);
   EXPECT_EQ(listed->groups(0).spec().id(), "cattle");
+}
+
+// ListGroups pages: in ID order, each page's token leading to the next, the client's
+// ListGroups following them all; bad sizes and tokens are INVALID_ARGUMENT.
+TEST_F(GroupServiceTest, ListGroupsPages) {
+  for (const char* id : {"e", "b", "d", "a", "c"}) {
+    auto watched = client_->WatchGroup(WatchRequest(Cattle(id, 0)));
+    ASSERT_TRUE(watched.ok()) << watched.status();
+  }
+  std::vector<std::vector<std::string>> pages;
+  gv1::ListGroupsRequest request;
+  request.set_page_size(2);
+  absl::Status followed = client_->ListGroupsPages(request, [&](const gv1::ListGroupsResponse& p) {
+    pages.emplace_back();
+    for (const gv1::GroupSummary& g : p.groups()) pages.back().push_back(g.spec().id());
+  });
+  ASSERT_TRUE(followed.ok()) << followed;
+  EXPECT_EQ(pages, (std::vector<std::vector<std::string>>{{"a", "b"}, {"c", "d"}, {"e"}}));
+
+  auto all = client_->ListGroups(gv1::ListGroupsRequest());
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->groups_size(), 5);
+  EXPECT_EQ(all->next_page_token(), "");
+
+  request.set_page_size(-1);
+  EXPECT_EQ(client_->ListGroupsPage(request).status().code(), absl::StatusCode::kInvalidArgument);
+  request.set_page_size(0);
+  request.set_page_token("garbage");
+  auto bad = client_->ListGroupsPage(request);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("page_token"));
+}
+
+// InspectGroup pages its members; every page carries the spec and the status. A token of one
+// group is refused for another, and one of ListGroups for InspectGroup.
+TEST_F(GroupServiceTest, InspectGroupPagesItsMembers) {
+  WatchAndConverge(Cattle("cattle", 5));
+  WatchAndConverge(Cattle("other", 1));
+  gv1::InspectGroupRequest request = InspectRequest("cattle");
+  request.set_page_size(2);
+  std::vector<std::string> ids;
+  std::string token;
+  int pages = 0;
+  do {
+    request.set_page_token(token);
+    auto page = client_->InspectGroupPage(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->members_size(), 2);
+    EXPECT_EQ(page->spec().id(), "cattle");
+    EXPECT_EQ(page->status().desired(), 5);
+    for (const gv1::Member& m : page->members()) ids.push_back(m.id());
+    token = page->next_page_token();
+    if (++pages == 1) {
+      gv1::InspectGroupRequest other = InspectRequest("other");
+      other.set_page_token(token);
+      auto refused = client_->InspectGroupPage(other);
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(refused.status().message(), HasSubstr("other filters"));
+      gv1::ListGroupsRequest list;
+      list.set_page_token(token);
+      EXPECT_EQ(client_->ListGroupsPage(list).status().code(), absl::StatusCode::kInvalidArgument);
+    }
+  } while (!token.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(ids.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
+
+  auto all = client_->InspectGroup(InspectRequest("cattle"));
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->members_size(), 5);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(all->members(i).id(), ids[i]);
 }
 
 TEST_F(GroupServiceTest, ErrorCodes) {

@@ -12,6 +12,10 @@ serving in --plugins-dir:
   instance  Watch instance-file's instances with a tag filter, Provision twice with the same
             idempotency key (one instance), see it ADDED on the stream, Destroy it, see it
             REMOVED, and the NOT_FOUND of a second Destroy.
+  pages     BatchProvision 10,000 instance-file instances with typical properties, list them
+            with Describe's pages on a channel with default options (4 MiB receive limit),
+            check that one answer with all of them would exceed 4 MiB and that bad page sizes
+            and tokens are INVALID_ARGUMENT, then BatchDestroy them.
 
 Every step prints one line; any unexpected answer raises, and the script exits non-zero.
 
@@ -298,16 +302,120 @@ def instance_scenario(m, plugins_dir):
     watch_call.cancel()
 
 
+# The pages scenario's instances: enough that one answer with all of them would not fit the
+# 4 MiB a default channel receives.
+PAGES_INSTANCES = 10000
+FOUR_MIB = 4 * 1024 * 1024
+
+
+def pages_spec(i, n):
+    """The spec of the n-th instance of the pages scenario: what a group member of the tutorial
+    carries (its group's tags, a config's properties, a flavor's init script)."""
+    spec = i.Spec(
+        tags={
+            "scenario": "pages",
+            "infrakit.group": "pages",
+            "infrakit.config_sha": "T6cmOAwpx-Juv4jorENVy93KutA=",
+            "project": "infrakit",
+            "tier": "web",
+        },
+        init="#!/bin/sh\nset -o errexit\ndocker pull nginx:alpine\n"
+             "docker run -d -p 80:80 --name web-%d nginx:alpine\n"
+             "echo 'instance %d of the pages scenario' > /etc/motd\n" % (n, n),
+        idempotency_key="pages-%d" % n,
+    )
+    spec.properties.update({
+        "Note": "Instance properties version 1.0",
+        "Image": "ubuntu-22.04-server-amd64",
+        "Type": "m5.large",
+        "Zone": "eu-west-1a",
+        "Network": {"Subnet": "subnet-0a1b2c3d4e5f", "SecurityGroups": ["sg-web", "sg-ssh"]},
+    })
+    return spec
+
+
+def describe_all(stub, i, request):
+    """Follows Describe's pages; returns the instances and the pages' sizes in bytes."""
+    instances, sizes = [], []
+    while True:
+        page = stub.Describe(request, timeout=CALL_SECONDS)
+        sizes.append(page.ByteSize())
+        instances.extend(page.instances)
+        if not page.next_page_token:
+            return instances, sizes
+        check(page.next_page_token != request.page_token, "the same token twice")
+        request.page_token = page.next_page_token
+
+
+def pages_scenario(m, plugins_dir):
+    """Provisions PAGES_INSTANCES instances with BatchProvision, lists them with properties
+    through Describe's pages on a channel with default options, checks the paging errors, and
+    destroys them."""
+    import grpc
+
+    i = m["instance"]
+    stub = m["instance_grpc"].InstanceServiceStub(channel(plugins_dir, "instance-file"))
+    ids = []
+    for start in range(0, PAGES_INSTANCES, 1000):
+        batch = i.BatchProvisionRequest(requests=[
+            i.ProvisionRequest(spec=pages_spec(i, n)) for n in range(start, start + 1000)])
+        answer = stub.BatchProvision(batch, timeout=WAIT_SECONDS * 2)
+        for result in answer.results:
+            check(result.HasField("response"), "BatchProvision item: %s" % result)
+            ids.append(result.response.id)
+    print("BatchProvision: %d instances" % len(ids))
+
+    tags = {"scenario": "pages"}
+    instances, sizes = describe_all(
+        stub, i, i.DescribeRequest(tags=tags, include_properties=True))
+    got = [d.id for d in instances]
+    check(sorted(got) == sorted(ids), "Describe listed %d instances, %d unique, of %d" %
+          (len(got), len(set(got)), len(ids)))
+    check(got == sorted(got), "Describe's pages are not in ID order")
+    check(all(d.spec.init and d.spec.properties["Type"] == "m5.large" for d in instances),
+          "an instance came without its spec")
+    whole = i.DescribeResponse(instances=instances).ByteSize()
+    check(whole > FOUR_MIB, "all %d instances take only %d bytes" % (len(got), whole))
+    check(max(sizes) < FOUR_MIB, "a page of %d bytes" % max(sizes))
+    print("Describe: %d instances with properties in %d pages (the largest %d bytes); one "
+          "answer would take %d bytes, over 4 MiB; %d bytes per instance" %
+          (len(got), len(sizes), max(sizes), whole, whole // len(got)))
+
+    first = stub.Describe(i.DescribeRequest(tags=tags, page_size=10), timeout=CALL_SECONDS)
+    check(len(first.instances) == 10 and first.next_page_token, "page_size 10: %d" %
+          len(first.instances))
+    for what, request in [
+            ("page_size -1", i.DescribeRequest(tags=tags, page_size=-1)),
+            ("other tags", i.DescribeRequest(tags={"scenario": "other"},
+                                             page_token=first.next_page_token)),
+            ("an altered token", i.DescribeRequest(tags=tags,
+                                                   page_token="x" + first.next_page_token))]:
+        try:
+            stub.Describe(request, timeout=CALL_SECONDS)
+            raise AssertionError("Describe with %s succeeded" % what)
+        except grpc.RpcError as error:
+            check(error.code() == grpc.StatusCode.INVALID_ARGUMENT, "%s: %s" % (what, error))
+    print("Describe: INVALID_ARGUMENT for a negative page_size, other tags, an altered token")
+
+    for start in range(0, len(ids), 1000):
+        answer = stub.BatchDestroy(i.BatchDestroyRequest(requests=[
+            i.DestroyRequest(id=x) for x in ids[start:start + 1000]]), timeout=WAIT_SECONDS * 2)
+        check(all(r.code == 0 for r in answer.results), "BatchDestroy: %s" % answer)
+    print("BatchDestroy: %d instances" % len(ids))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plugins-dir", required=True)
     parser.add_argument("--proto-dir", required=True)
-    parser.add_argument("scenario", choices=["group", "instance"])
+    parser.add_argument("scenario", choices=["group", "instance", "pages"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ik-py-") as out_dir:
         modules = generate(args.proto_dir, out_dir)
         if args.scenario == "group":
             group_scenario(modules, args.plugins_dir)
+        elif args.scenario == "pages":
+            pages_scenario(modules, args.plugins_dir)
         else:
             instance_scenario(modules, args.plugins_dir)
     print("scenario %s: ok" % args.scenario)
