@@ -12,9 +12,7 @@ namespace {
 class RealOps final : public FileOps {
  public:
   int Open(const char* path, int flags, mode_t mode) override { return open(path, flags, mode); }
-  int Mkostemp(char* path_template, int flags) override {
-    return mkostemp(path_template, flags);
-  }
+  int Mkostemp(char* path_template, int flags) override { return mkostemp(path_template, flags); }
   ssize_t Write(int fd, const void* data, size_t size) override { return write(fd, data, size); }
   int Fchmod(int fd, mode_t mode) override { return fchmod(fd, mode); }
   int Fsync(int fd) override { return fsync(fd); }
