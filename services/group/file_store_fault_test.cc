@@ -82,8 +82,8 @@ void PutUnderEveryFault(const std::optional<GroupRecord>& before, const GroupRec
       FaultFileOps ops;
       ops.FailAt(index, error);
       const absl::Status put = (*FileStore::Open(dir, &ops))->Put(after);
-      const std::string where = absl::StrCat(strerror(error), " at call ", index, ":\n",
-                                             absl::StrJoin(ops.log(), "\n"));
+      const std::string where =
+          absl::StrCat(strerror(error), " at call ", index, ":\n", absl::StrJoin(ops.log(), "\n"));
       EXPECT_FALSE(put.ok()) << "swallowed: " << where;
       EXPECT_TRUE(absl::StrContains(put.message(), dir)) << put << "\n" << where;
       const std::optional<GroupRecord> now = Reload(dir, where);
@@ -123,8 +123,8 @@ TEST(FileStoreFaultTest, DeleteLeavesTheRecordOrNothingAndReportsFailures) {
       FaultFileOps ops;
       ops.FailAt(index, error);
       const absl::Status deleted = (*FileStore::Open(dir, &ops))->Delete("cattle");
-      const std::string where = absl::StrCat(strerror(error), " at call ", index, ":\n",
-                                             absl::StrJoin(ops.log(), "\n"));
+      const std::string where =
+          absl::StrCat(strerror(error), " at call ", index, ":\n", absl::StrJoin(ops.log(), "\n"));
       EXPECT_FALSE(deleted.ok()) << "swallowed: " << where;
       const std::optional<GroupRecord> now = Reload(dir, where);
       EXPECT_TRUE(Same(now, record) || !now.has_value()) << where;
