@@ -55,13 +55,12 @@ std::unique_ptr<FilePlugin> Open(const std::string& dir, FaultFileOps* ops, bool
 
 // What a restarted plugin on `dir` sees: ID -> tags. Fails the test when it does not start.
 std::map<std::string, std::map<std::string, std::string>> Reload(const std::string& dir,
-                                                                  const std::string& where) {
+                                                                 const std::string& where) {
   std::map<std::string, std::map<std::string, std::string>> seen;
   auto plugin = FilePlugin::Create(dir);
   EXPECT_TRUE(plugin.ok()) << plugin.status() << "\n" << where;
   if (!plugin.ok()) return seen;
-  const absl::StatusOr<v1::DescribeResponse> described =
-      (*plugin)->Describe(v1::DescribeRequest());
+  const absl::StatusOr<v1::DescribeResponse> described = (*plugin)->Describe(v1::DescribeRequest());
   for (const v1::Description& d : described->instances()) {
     seen[d.id()] = std::map<std::string, std::string>(d.tags().begin(), d.tags().end());
   }
@@ -69,8 +68,8 @@ std::map<std::string, std::map<std::string, std::string>> Reload(const std::stri
 }
 
 std::string Where(const Fault& fault, const FaultFileOps& ops) {
-  return absl::StrCat(fault.error == 0 ? "crash" : strerror(fault.error), " at call ",
-                      fault.index, " of the operation:\n", absl::StrJoin(ops.log(), "\n"));
+  return absl::StrCat(fault.error == 0 ? "crash" : strerror(fault.error), " at call ", fault.index,
+                      " of the operation:\n", absl::StrJoin(ops.log(), "\n"));
 }
 
 // Injects `fault`, its index counted from the next call.
