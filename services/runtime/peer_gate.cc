@@ -186,10 +186,11 @@ void PeerGate::LogRefusal(const Peer& peer) {
     last_log_ = now;
     unlogged = std::exchange(unlogged_, 0);
   }
-  LOG(WARNING) << "Refused a connection on " << socket_path_ << " from pid " << peer.pid
-               << " uid " << peer.uid << " gid " << peer.gid << " (allowed: "
-               << policy_.Describe() << "; widen with --allow-uid / --allow-gid)"
-               << (unlogged > 0 ? absl::StrCat("; ", unlogged, " more refused since the last "
+  LOG(WARNING) << "Refused a connection on " << socket_path_ << " from pid " << peer.pid << " uid "
+               << peer.uid << " gid " << peer.gid << " (allowed: " << policy_.Describe()
+               << "; widen with --allow-uid / --allow-gid)"
+               << (unlogged > 0 ? absl::StrCat("; ", unlogged,
+                                               " more refused since the last "
                                                "such line")
                                 : "");
 }

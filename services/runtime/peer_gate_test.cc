@@ -70,12 +70,12 @@ TEST(PeerGateTest, AdmitsAnAllowedPeerWithItsCredentialsAndStops) {
   const std::string path = scratch.path() + "/s";
   absl::Mutex mu;
   std::vector<Peer> admitted;
-  auto gate = PeerGate::Start(Listen(path), PeerPolicy::Default(), path,
-                              [&](int fd, const Peer& peer) {
-                                close(fd);
-                                absl::MutexLock lock(&mu);
-                                admitted.push_back(peer);
-                              });
+  auto gate =
+      PeerGate::Start(Listen(path), PeerPolicy::Default(), path, [&](int fd, const Peer& peer) {
+        close(fd);
+        absl::MutexLock lock(&mu);
+        admitted.push_back(peer);
+      });
   ASSERT_TRUE(gate.ok()) << gate.status();
   const int client = Connect(path);
   ASSERT_TRUE(testing::WaitFor([&] { return (*gate)->admitted() == 1; }, absl::Seconds(20)));

@@ -56,7 +56,8 @@ Outcome ConnectAs(uid_t uid, gid_t gid, const std::string& path) {
     _exit(n > 0 ? 0 : (n == 0 || errno == ECONNRESET) ? 1 : 13);
   }
   int status = 0;
-  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status)) return Outcome::kOther;
+  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status))
+    return Outcome::kOther;
   switch (WEXITSTATUS(status)) {
     case 0:
       return Outcome::kServed;
