@@ -52,8 +52,7 @@ absl::Status CheckSpecSize(const ::infrakit::instance::v1::Spec& spec, absl::str
       !s.ok()) {
     return s;
   }
-  if (absl::Status s =
-          CheckIdSize(spec.idempotency_key(), absl::StrCat(field, ".idempotency_key"));
+  if (absl::Status s = CheckIdSize(spec.idempotency_key(), absl::StrCat(field, ".idempotency_key"));
       !s.ok()) {
     return s;
   }

@@ -141,8 +141,7 @@ TEST_F(FileLimitsTest, IdsAndBatchSizesAtTheBoundary) {
     return stub_->BatchDestroy(&context, request, &response);
   };
   EXPECT_TRUE(batch_destroy(spi::kMaxBatchSize).ok());
-  EXPECT_EQ(batch_destroy(spi::kMaxBatchSize + 1).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(batch_destroy(spi::kMaxBatchSize + 1).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + kDeadline));

@@ -18,7 +18,8 @@ absl::Status CheckGroupSpecSize(const ::infrakit::group::v1::GroupSpec& spec,
 
 // A DestroyInstances request: its group ID, at most spi::kMaxBatchSize instance IDs, each
 // within its limit. OK or INVALID_ARGUMENT naming the field. Thread-safe (pure).
-absl::Status CheckDestroyInstancesSize(const ::infrakit::group::v1::DestroyInstancesRequest& request);
+absl::Status CheckDestroyInstancesSize(
+    const ::infrakit::group::v1::DestroyInstancesRequest& request);
 
 }  // namespace infrakit::services::group::server
 
