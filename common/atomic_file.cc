@@ -16,33 +16,34 @@ namespace {
 
 // Sets the mode, writes all of `contents` into `fd` and fsyncs it when `sync`. The errno on
 // failure, 0 on success.
-int WriteAll(int fd, absl::string_view contents, mode_t mode, bool sync) {
+int WriteAll(FileOps& ops, int fd, absl::string_view contents, mode_t mode, bool sync) {
   // mkostemp makes files owner-only and O_TMPFILE applies the umask: the mode is set here.
-  if (fchmod(fd, mode) != 0) return errno;
+  if (ops.Fchmod(fd, mode) != 0) return errno;
   while (!contents.empty()) {
-    ssize_t n = write(fd, contents.data(), contents.size());
+    ssize_t n = ops.Write(fd, contents.data(), contents.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno;
     contents.remove_prefix(static_cast<size_t>(n));
   }
-  if (sync && fsync(fd) != 0) return errno;
+  if (sync && ops.Fsync(fd) != 0) return errno;
   return 0;
 }
 
 // Writes a named temporary file `<dir>/<prefix>XXXXXX`, closed before it is returned.
-absl::StatusOr<std::string> WriteNamedFile(const std::string& dir, absl::string_view prefix,
-                                           absl::string_view contents, mode_t mode, bool sync) {
+absl::StatusOr<std::string> WriteNamedFile(FileOps& ops, const std::string& dir,
+                                           absl::string_view prefix, absl::string_view contents,
+                                           mode_t mode, bool sync) {
   std::string path = absl::StrCat(dir, "/", prefix, "XXXXXX");
-  int fd = mkostemp(path.data(), O_CLOEXEC);
+  int fd = ops.Mkostemp(path.data(), O_CLOEXEC);
   if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("creating a file in ", dir));
-  if (const int error = WriteAll(fd, contents, mode, sync); error != 0) {
-    close(fd);
-    unlink(path.c_str());
+  if (const int error = WriteAll(ops, fd, contents, mode, sync); error != 0) {
+    ops.Close(fd);
+    ops.Unlink(path.c_str());
     return absl::ErrnoToStatus(error, absl::StrCat("writing ", path));
   }
-  if (close(fd) != 0) {
+  if (ops.Close(fd) != 0) {
     const int error = errno;
-    unlink(path.c_str());
+    ops.Unlink(path.c_str());
     return absl::ErrnoToStatus(error, absl::StrCat("close ", path));
   }
   return path;
@@ -51,13 +52,14 @@ absl::StatusOr<std::string> WriteNamedFile(const std::string& dir, absl::string_
 }  // namespace
 
 TempFile::TempFile(TempFile&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {
+    : ops_(other.ops_), fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {
   other.path_.clear();
 }
 
 TempFile& TempFile::operator=(TempFile&& other) noexcept {
   if (this != &other) {
     Discard();
+    ops_ = other.ops_;
     fd_ = std::exchange(other.fd_, -1);
     path_ = std::move(other.path_);
     other.path_.clear();
@@ -66,17 +68,21 @@ TempFile& TempFile::operator=(TempFile&& other) noexcept {
 }
 
 int TempFile::Link(const std::string& path) const {
-  if (fd_ < 0) return link(path_.c_str(), path.c_str()) == 0 ? 0 : errno;
+  if (fd_ < 0) {
+    return ops_->Linkat(AT_FDCWD, path_.c_str(), AT_FDCWD, path.c_str(), 0) == 0 ? 0 : errno;
+  }
   // The data was written (and made durable) through the descriptor before this, the only
   // moment the file gets a name: it is complete or absent under it. AT_EMPTY_PATH would need
   // CAP_DAC_READ_SEARCH; /proc/self/fd with AT_SYMLINK_FOLLOW needs nothing.
   const std::string proc = absl::StrCat("/proc/self/fd/", fd_);
-  return linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+  return ops_->Linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0
+             ? 0
+             : errno;
 }
 
 int TempFile::RenameOver(const std::string& path) {
   if (fd_ >= 0 || path_.empty()) return EINVAL;
-  if (rename(path_.c_str(), path.c_str()) != 0) return errno;
+  if (ops_->Rename(path_.c_str(), path.c_str()) != 0) return errno;
   path_.clear();
   return 0;
 }
@@ -87,8 +93,8 @@ int TempFile::Stat(struct stat* st) const {
 }
 
 void TempFile::Discard() {
-  if (fd_ >= 0) close(fd_);
-  if (!path_.empty()) unlink(path_.c_str());
+  if (fd_ >= 0) ops_->Close(fd_);
+  if (!path_.empty()) ops_->Unlink(path_.c_str());
   fd_ = -1;
   path_.clear();
 }
@@ -101,10 +107,11 @@ TempFileWriter::TempFileWriter(std::string dir, Options options)
 absl::StatusOr<TempFile> TempFileWriter::Write(absl::string_view contents, bool sync, bool named) {
   if (!named && unnamed_.load(std::memory_order_relaxed)) {
     // No name, so no directory operation (and no wait on the directory's lock) until the link.
-    const int fd = open(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, options_.mode);
+    FileOps& ops = *options_.file_ops;
+    const int fd = ops.Open(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, options_.mode);
     if (fd >= 0) {
-      TempFile temp(fd, "");
-      if (const int error = WriteAll(fd, contents, options_.mode, sync); error != 0) {
+      TempFile temp(&ops, fd, "");
+      if (const int error = WriteAll(ops, fd, contents, options_.mode, sync); error != 0) {
         return absl::ErrnoToStatus(error, absl::StrCat("writing an unnamed file in ", dir_));
       }
       return temp;
@@ -127,36 +134,38 @@ absl::StatusOr<TempFile> TempFileWriter::Write(absl::string_view contents, bool 
 
 absl::StatusOr<TempFile> TempFileWriter::WriteNamed(absl::string_view contents, bool sync) const {
   absl::StatusOr<std::string> path =
-      WriteNamedFile(dir_, options_.name_prefix, contents, options_.mode, sync);
+      WriteNamedFile(*options_.file_ops, dir_, options_.name_prefix, contents, options_.mode, sync);
   if (!path.ok()) return path.status();
-  return TempFile(-1, *std::move(path));
+  return TempFile(options_.file_ops, -1, *std::move(path));
 }
 
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
-                                 bool sync_directory) {
+                                 bool sync_directory, FileOps& ops) {
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   absl::StatusOr<std::string> temp =
-      WriteNamedFile(dir, absl::StrCat(".", name, ".tmp-"), contents, mode, /*sync=*/true);
+      WriteNamedFile(ops, dir, absl::StrCat(".", name, ".tmp-"), contents, mode, /*sync=*/true);
   if (!temp.ok()) return temp.status();
-  if (rename(temp->c_str(), path.c_str()) != 0) {
+  if (ops.Rename(temp->c_str(), path.c_str()) != 0) {
     const int error = errno;
-    unlink(temp->c_str());
+    ops.Unlink(temp->c_str());
     return absl::ErrnoToStatus(error, absl::StrCat("renaming ", *temp, " to ", path));
   }
-  return sync_directory ? SyncDirectory(dir) : absl::OkStatus();
+  return sync_directory ? SyncDirectory(dir, ops) : absl::OkStatus();
 }
 
-absl::Status SyncDirectory(const std::string& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+absl::Status SyncDirectory(const std::string& dir, FileOps& ops) {
+  const int fd = ops.Open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("opening directory ", dir));
-  if (fsync(fd) != 0) {
+  if (ops.Fsync(fd) != 0) {
     const int error = errno;
-    close(fd);
+    ops.Close(fd);
     return absl::ErrnoToStatus(error, absl::StrCat("fsync of directory ", dir));
   }
-  close(fd);
+  if (ops.Close(fd) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("closing directory ", dir));
+  }
   return absl::OkStatus();
 }
 

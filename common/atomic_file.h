@@ -5,6 +5,9 @@
 // Temporary files are unnamed (O_TMPFILE: no directory entry until the link) where the
 // filesystem has them and the caller wants them, else dot-prefixed names in the same directory,
 // which readers of the directory skip.
+//
+// Every call that changes the disk goes through a FileOps (common/file_ops.h; the real calls by
+// default), so that tests can fail or stop a writer at any of them.
 #ifndef INFRAKIT_COMMON_ATOMIC_FILE_H_
 #define INFRAKIT_COMMON_ATOMIC_FILE_H_
 
@@ -18,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/file_ops.h"
 
 namespace infrakit::common {
 
@@ -53,8 +57,9 @@ class TempFile {
 
  private:
   friend class TempFileWriter;
-  TempFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  TempFile(FileOps* ops, int fd, std::string path) : ops_(ops), fd_(fd), path_(std::move(path)) {}
 
+  FileOps* ops_ = &RealFileOps();
   int fd_ = -1;
   std::string path_;
 };
@@ -71,6 +76,9 @@ class TempFileWriter {
     mode_t mode = 0644;
     // Named temporary files are `<dir>/<name_prefix>XXXXXX`; keep the prefix starting with '.'.
     std::string name_prefix = ".tmp-";
+    // The calls that write, sync, link, rename and remove files (not owned; must outlive the
+    // writer and its files).
+    FileOps* file_ops = &RealFileOps();
   };
 
   TempFileWriter(std::string dir, Options options);
@@ -99,14 +107,16 @@ class TempFileWriter {
 // file `.<name>.tmp-XXXXXX` in the same directory, of mode `mode`, fsynced, renamed over `path`,
 // then, with `sync_directory`, the directory fsynced (without, readers never see a part, but
 // the new name may not survive a crash). Errors: the errno's code, naming the file or the
-// directory; no temporary file is left behind. Thread-safe (every call has its own temporary
-// file).
+// directory (a failed directory fsync is reported although the new file is in place: it may
+// not survive a crash); no temporary file is left behind. The calls go through `ops`.
+// Thread-safe (every call has its own temporary file).
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents,
-                                 mode_t mode = 0600, bool sync_directory = true);
+                                 mode_t mode = 0600, bool sync_directory = true,
+                                 FileOps& ops = RealFileOps());
 
-// Makes the names in `dir` durable (fsync of the directory). Errors: the errno's code, naming
-// the directory. Thread-safe.
-absl::Status SyncDirectory(const std::string& dir);
+// Makes the names in `dir` durable (fsync of the directory, through `ops`). Errors: the errno's
+// code, naming the directory. Thread-safe.
+absl::Status SyncDirectory(const std::string& dir, FileOps& ops = RealFileOps());
 
 // The whole contents of `path`. Errors: the errno's code (NOT_FOUND when there is no such
 // file), naming the file. Thread-safe.

@@ -17,6 +17,7 @@
 #include "client/testing/test_server.h"
 #include "gtest/gtest.h"
 #include "spi/item_status.h"
+#include "spi/request_limits.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
@@ -243,6 +244,51 @@ TEST_F(FlavorServiceTest, ABlockedBatchRunsOnAWorkerAndHitsTheCallersDeadline) {
   fake_->UnblockCalls();
   status = stub_->BatchHealthy(ContextWithDeadline().get(), request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+// The request limits (spi/request_limits.h) at their boundaries through the gRPC surface:
+// accepted at the limit, INVALID_ARGUMENT naming the field one byte (or item) above.
+TEST_F(FlavorServiceTest, RequestLimitsAtTheBoundary) {
+  auto prepare = [&](const v1::PrepareRequest& request) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    v1::PrepareResponse response;
+    return stub_->Prepare(&context, request, &response);
+  };
+  v1::PrepareRequest request;
+  request.mutable_allocation()->set_size(1);
+  (*request.mutable_spec()->mutable_tags())["k"] = std::string(spi::kMaxTagValueBytes, 'v');
+  grpc::Status status = prepare(request);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  (*request.mutable_spec()->mutable_tags())["k"] = std::string(spi::kMaxTagValueBytes + 1, 'v');
+  status = prepare(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("spec.tags[\"k\"]"), std::string::npos)
+      << status.error_message();
+
+  request.mutable_spec()->clear_tags();
+  request.mutable_spec()->set_init(std::string(spi::kMaxInitBytes, '#'));
+  status = prepare(request);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  request.mutable_spec()->set_init(std::string(spi::kMaxInitBytes + 1, '#'));
+  status = prepare(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("spec.init"), std::string::npos) << status.error_message();
+
+  auto healthy = [&](size_t id_bytes) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    v1::HealthyRequest one;
+    one.mutable_instance()->set_id(std::string(id_bytes, 'i'));
+    v1::HealthyResponse response;
+    return stub_->Healthy(&context, one, &response);
+  };
+  status = healthy(spi::kMaxIdBytes);
+  EXPECT_NE(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  status = healthy(spi::kMaxIdBytes + 1);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("instance.id"), std::string::npos)
+      << status.error_message();
 }
 
 }  // namespace

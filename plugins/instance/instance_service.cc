@@ -9,11 +9,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "common/paging/paging.h"
 #include "common/pooled_unary.h"
 #include "common/stream_writer.h"
 #include "glog/logging.h"
 #include "spi/item_status.h"
+#include "spi/request_limits.h"
 
 namespace infrakit::plugins::instance {
 namespace {
@@ -60,6 +62,43 @@ class CoreWatch final : public common::StreamSubscription, public spi::instance:
   std::unique_ptr<spi::instance::WatchHandle> handle_;
 };
 
+// What each request may carry (spi/request_limits.h), checked before any work: OK or
+// INVALID_ARGUMENT naming the field.
+absl::Status Limits(const v1::ValidateRequest& request) {
+  return spi::CheckPropertiesSize(request.properties(), "properties");
+}
+absl::Status Limits(const v1::ProvisionRequest& request) {
+  return spi::CheckSpecSize(request.spec(), "spec");
+}
+absl::Status Limits(const v1::DestroyRequest& request) {
+  return spi::CheckIdSize(request.id(), "id");
+}
+absl::Status Limits(const v1::DescribeRequest& request) {
+  return spi::CheckTagsSize(request.tags(), "tags");
+}
+absl::Status Limits(const v1::LabelRequest& request) {
+  if (absl::Status s = spi::CheckIdSize(request.id(), "id"); !s.ok()) return s;
+  return spi::CheckTagsSize(request.labels(), "labels");
+}
+absl::Status Limits(const v1::BatchProvisionRequest& request) {
+  if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
+  for (int i = 0; i < request.requests_size(); ++i) {
+    absl::Status s =
+        spi::CheckSpecSize(request.requests(i).spec(), absl::StrCat("requests[", i, "].spec"));
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+absl::Status Limits(const v1::BatchDestroyRequest& request) {
+  if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
+  for (int i = 0; i < request.requests_size(); ++i) {
+    absl::Status s =
+        spi::CheckIdSize(request.requests(i).id(), absl::StrCat("requests[", i, "].id"));
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string DescribeFingerprint(const v1::DescribeRequest& request) {
@@ -100,12 +139,14 @@ InstanceService::~InstanceService() = default;
 grpc::ServerUnaryReactor* InstanceService::Validate(grpc::CallbackServerContext* context,
                                                     const v1::ValidateRequest* request,
                                                     v1::ValidateResponse* /*response*/) {
+  if (auto* refused = FinishIfError(context, Limits(*request))) return refused;
   return FinishOnPool(pool_, context, [this, request] { return core_->Validate(*request); });
 }
 
 grpc::ServerUnaryReactor* InstanceService::Provision(grpc::CallbackServerContext* context,
                                                      const v1::ProvisionRequest* request,
                                                      v1::ProvisionResponse* response) {
+  if (auto* refused = FinishIfError(context, Limits(*request))) return refused;
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(core_->Provision(*request), response);
   });
@@ -114,12 +155,14 @@ grpc::ServerUnaryReactor* InstanceService::Provision(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* InstanceService::Destroy(grpc::CallbackServerContext* context,
                                                    const v1::DestroyRequest* request,
                                                    v1::DestroyResponse* /*response*/) {
+  if (auto* refused = FinishIfError(context, Limits(*request))) return refused;
   return FinishOnPool(pool_, context, [this, request] { return core_->Destroy(*request); });
 }
 
 grpc::ServerUnaryReactor* InstanceService::Describe(grpc::CallbackServerContext* context,
                                                     const v1::DescribeRequest* request,
                                                     v1::DescribeResponse* response) {
+  if (auto* refused = FinishIfError(context, Limits(*request))) return refused;
   // A bad page_size or page_token is refused before it takes a worker or reaches the core.
   const std::string fingerprint = DescribeFingerprint(*request);
   absl::StatusOr<common::PageCursor> cursor =
@@ -134,6 +177,7 @@ grpc::ServerUnaryReactor* InstanceService::Describe(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* InstanceService::Label(grpc::CallbackServerContext* context,
                                                  const v1::LabelRequest* request,
                                                  v1::LabelResponse* response) {
+  if (auto* refused = FinishIfError(context, Limits(*request))) return refused;
   return FinishOnPool(pool_, context,
                       [this, request, response] { return Fill(core_->Label(*request), response); });
 }
@@ -142,11 +186,8 @@ grpc::ServerUnaryReactor* InstanceService::BatchProvision(grpc::CallbackServerCo
                                                           const v1::BatchProvisionRequest* request,
                                                           v1::BatchProvisionResponse* response) {
   // Checked here, before the pool, so that no core (nor a core's override forgetting the
-  // check) ever sees an oversized batch, and such a call takes no worker.
-  if (auto* refused =
-          FinishIfError(context, spi::CheckBatchSize(request->requests_size(), "requests"))) {
-    return refused;
-  }
+  // check) ever sees an oversized batch or item, and such a call takes no worker.
+  if (auto* refused = FinishIfError(context, Limits(*request))) return refused;
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(core_->BatchProvision(*request), response);
   });
@@ -155,10 +196,7 @@ grpc::ServerUnaryReactor* InstanceService::BatchProvision(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* InstanceService::BatchDestroy(grpc::CallbackServerContext* context,
                                                         const v1::BatchDestroyRequest* request,
                                                         v1::BatchDestroyResponse* response) {
-  if (auto* refused =
-          FinishIfError(context, spi::CheckBatchSize(request->requests_size(), "requests"))) {
-    return refused;
-  }
+  if (auto* refused = FinishIfError(context, Limits(*request))) return refused;
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(core_->BatchDestroy(*request), response);
   });

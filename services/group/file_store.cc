@@ -24,6 +24,19 @@ absl::Status Errno(int err, absl::string_view what, absl::string_view path) {
   return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
 }
 
+// What an operator does about a record the service refuses to start with.
+std::string WhatToDo(const std::string& dir) {
+  return absl::StrCat("; restore it from a backup, or move it out of ", dir,
+                      " to forget the group (its instances are left as they are), then start "
+                      "the group service again");
+}
+
+// A record that cannot be used: DATA_LOSS naming the file, why, and what to do.
+absl::Status Corrupt(const std::string& path, const std::string& dir, absl::string_view why) {
+  return absl::DataLossError(
+      absl::StrCat("state file ", path, " is corrupt: ", why, WhatToDo(dir)));
+}
+
 // A group ID must be usable as a file name as is: the group spec rules already allow only
 // [A-Za-z0-9._-] not starting with '.', this refuses anything that could escape the directory
 // or be taken for a temporary.
@@ -65,13 +78,14 @@ absl::Status MakeDirs(const std::string& dir) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(const std::string& dir,
+                                                           common::FileOps* ops) {
   if (dir.empty()) return absl::InvalidArgumentError("state directory: must not be empty");
   std::string clean = dir;
   while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
   absl::Status made = MakeDirs(clean);
   if (!made.ok()) return made;
-  return std::unique_ptr<FileStore>(new FileStore(clean));
+  return std::unique_ptr<FileStore>(new FileStore(clean, ops));
 }
 
 std::string FileStore::PathOf(absl::string_view id) const {
@@ -93,17 +107,17 @@ absl::Status FileStore::Put(const GroupRecord& record) {
         absl::StrCat("cannot encode the record of group ", id, ": ", st.ToString()));
   }
 
-  return common::WriteFileAtomically(PathOf(id), json, 0600);
+  return common::WriteFileAtomically(PathOf(id), json, 0600, /*sync_directory=*/true, *ops_);
 }
 
 absl::Status FileStore::Delete(absl::string_view id) {
   if (absl::Status ok = CheckId(id); !ok.ok()) return ok;
   const std::string path = PathOf(id);
-  if (unlink(path.c_str()) != 0) {
+  if (ops_->Unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return absl::OkStatus();
     return Errno(errno, "cannot remove state file", path);
   }
-  return common::SyncDirectory(dir_);
+  return common::SyncDirectory(dir_, *ops_);
 }
 
 absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
@@ -131,35 +145,45 @@ absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
     if (stat(path.c_str(), &st) != 0) return Errno(errno, "cannot stat state file", path);
     if (!S_ISREG(st.st_mode)) {
       return absl::FailedPreconditionError(
-          absl::StrCat("state file ", path, " is not a regular file"));
+          absl::StrCat("state file ", path, " is not a regular file", WhatToDo(dir_)));
     }
-    absl::StatusOr<std::string> text = common::ReadFile(path);
-    if (!text.ok()) return text.status();
-    if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
-      return absl::DataLossError(absl::StrCat("state file ", path, " is corrupt: it is empty"));
-    }
-    GroupRecord record;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = false;
-    if (auto parsed = google::protobuf::util::JsonStringToMessage(*text, &record, options);
-        !parsed.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("state file ", path, " is corrupt: ", parsed.message().ToString()));
-    }
-    if (record.format_version() > kFormatVersion) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("state file ", path, " has format version ", record.format_version(),
-                       ", newer than this group service understands (", kFormatVersion, ")"));
-    }
-    const std::string expected_id = name.substr(0, name.size() - kSuffix.size());
-    if (record.spec().id() != expected_id) {
-      return absl::DataLossError(absl::StrCat("state file ", path, " is corrupt: it holds group \"",
-                                              record.spec().id(), "\", expected \"", expected_id,
-                                              "\""));
-    }
-    records.push_back(std::move(record));
+    absl::StatusOr<GroupRecord> record = Decode(path, name.substr(0, name.size() - kSuffix.size()));
+    if (!record.ok()) return record.status();
+    records.push_back(*std::move(record));
   }
   return records;
+}
+
+absl::StatusOr<GroupRecord> FileStore::Decode(const std::string& path,
+                                              const std::string& expected_id) const {
+  absl::StatusOr<std::string> text = common::ReadFile(path);
+  if (!text.ok()) return text.status();
+  if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Corrupt(path, dir_, "it is empty");
+  }
+  GroupRecord record;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  if (auto parsed = google::protobuf::util::JsonStringToMessage(*text, &record, options);
+      !parsed.ok()) {
+    return Corrupt(
+        path, dir_,
+        absl::StrCat("not a group record (truncated or edited?): ", parsed.message().ToString()));
+  }
+  // Records written before format_version existed read as 0: the same format as 1.
+  if (record.format_version() > kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state file ", path, " has format version ", record.format_version(),
+                     ", newer than this group service understands (", kFormatVersion,
+                     "): run the newer infrakit-group that wrote it, or move the file out of ",
+                     dir_, " to forget the group (its instances are left as they are)"));
+  }
+  if (record.spec().id() != expected_id) {
+    return Corrupt(path, dir_,
+                   absl::StrCat("it holds group \"", record.spec().id(), "\", expected \"",
+                                expected_id, "\""));
+  }
+  return record;
 }
 
 }  // namespace infrakit::services::group

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -146,6 +147,36 @@ TEST(FileStoreTest, UnknownFieldOrWrongIdIsCorrupt) {
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST(FileStoreTest, TruncatedRecordIsRefusedSayingWhatToDo) {
+  std::string dir = MakeTempDir();
+  auto store = FileStore::Open(dir);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Put(Record("cattle", 3)).ok());
+  std::string text;
+  {
+    std::ifstream in(dir + "/cattle.json");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  WriteFile(dir + "/cattle.json", text.substr(0, text.size() / 2));
+  auto loaded = (*store)->LoadAll();
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(absl::StrContains(loaded.status().message(), dir + "/cattle.json"));
+  EXPECT_TRUE(absl::StrContains(loaded.status().message(), "move it out of " + dir))
+      << loaded.status();
+}
+
+TEST(FileStoreTest, RecordWithoutFormatVersionIsRead) {
+  std::string dir = MakeTempDir();
+  auto store = FileStore::Open(dir);
+  ASSERT_TRUE(store.ok());
+  WriteFile(dir + "/cattle.json", "{\"spec\": {\"id\": \"cattle\"}, \"sequence_reserved\": \"7\"}");
+  auto loaded = (*store)->LoadAll();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ((*loaded)[0].sequence_reserved(), 7);
+}
+
 TEST(FileStoreTest, NewerFormatIsRefused) {
   std::string dir = MakeTempDir();
   auto store = FileStore::Open(dir);
@@ -155,6 +186,8 @@ TEST(FileStoreTest, NewerFormatIsRefused) {
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(loaded.status().message(), dir + "/cattle.json"));
+  EXPECT_TRUE(absl::StrContains(loaded.status().message(), "run the newer infrakit-group"))
+      << loaded.status();
 }
 
 TEST(FileStoreTest, UnreadableRecordIsRefusedNamingIt) {

@@ -6,6 +6,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/server_posix.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -51,6 +52,13 @@ ABSL_FLAG(std::string, plugins_dir, "",
 ABSL_FLAG(std::string, metrics_listen, "",
           "Serve Prometheus metrics at http://HOST:PORT/metrics (--metrics-listen, e.g. "
           "127.0.0.1:9101; default: off)");
+ABSL_FLAG(std::vector<std::string>, allow_uid, {},
+          "Also let these users (uids or names, comma-separated) talk to the plugin (--allow-uid; "
+          "default: only root and the plugin's own uid). Makes the socket file 0666: the "
+          "connecting process's credentials are what is checked");
+ABSL_FLAG(std::vector<std::string>, allow_gid, {},
+          "Also let processes of these primary groups (gids or names, comma-separated) talk to "
+          "the plugin (--allow-gid); as --allow-uid");
 ABSL_FLAG(int, log, 0,
           "Log verbosity: 0 logs lifecycle (INFO) and problems; 1 and more add detail (VLOG)");
 
@@ -238,6 +246,15 @@ PluginServer::PluginServer(PluginIdentity identity, std::string name, std::strin
       socket_path_(absl::StrCat(plugins_dir_, "/", name_, ".sock")) {
   const std::string listen = absl::GetFlag(FLAGS_metrics_listen);
   if (!listen.empty()) EnableMetrics(listen);
+  peer_policy_ =
+      PeerPolicy::FromFlags(absl::GetFlag(FLAGS_allow_uid), absl::GetFlag(FLAGS_allow_gid));
+}
+
+void PluginServer::SetPeerPolicy(PeerPolicy policy) { peer_policy_ = std::move(policy); }
+
+int64_t PluginServer::refused_connections() const {
+  absl::MutexLock lock(&gate_mu_);
+  return refused_before_ + (gate_ != nullptr ? gate_->refused() : 0);
 }
 
 PluginServer::~PluginServer() { Shutdown(); }
@@ -299,6 +316,7 @@ absl::Status PluginServer::Start() {
                      " bytes long; unix sockets allow ", kMaxSocketPath,
                      ": use a shorter --plugins-dir or --name"));
   }
+  if (!peer_policy_.ok()) return peer_policy_.status();
   if (metrics_ != nullptr) {
     if (absl::Status s = metrics::ValidateListenAddress(metrics_listen_); !s.ok()) return s;
     metrics::Registry* registry = metrics_.get();
@@ -341,13 +359,16 @@ absl::Status PluginServer::ClaimSocketAndServe() {
   return TakeSocketAndServe(plugins_dir_);
 }
 
-// The socket must be owner-only from the moment anyone can reach it. gRPC binds the path itself
-// (it cannot adopt a listening fd we bound), and a bound socket gets mode 0777 & ~umask; changing
-// the process-wide umask around the bind would also affect files other threads create meanwhile.
-// So gRPC binds inside a fresh mkdtemp directory (0700: nobody else can reach the socket there),
-// we chmod the socket to 0600, then rename() it to <name>.sock. rename is atomic and replaces a
-// stale socket in one step; connections resolve the path to the socket's inode, so the listener
-// keeps working under its new name.
+// The socket must be owner-only from the moment anyone can reach it (or, with a widened
+// PeerPolicy, reachable by everyone, the gate checking who connects). A bound socket gets mode
+// 0777 & ~umask, and changing the process-wide umask around the bind would also affect files
+// other threads create meanwhile. So the socket is bound inside a fresh mkdtemp directory
+// (0700: nobody else can reach it there), chmod'ed, then rename()d to <name>.sock. rename is
+// atomic and replaces a stale socket in one step; connections resolve the path to the socket's
+// inode, so the listener keeps working under its new name.
+//
+// The server listens on no port of its own: the PeerGate accepts on the socket, checks each
+// peer's credentials and hands the allowed connections to gRPC (AddInsecureChannelFromFd).
 absl::Status PluginServer::TakeSocketAndServe(const std::string& bind_dir) {
   std::string tmpl = absl::StrCat(bind_dir, "/.ik-bind-XXXXXX");
   if (mkdtemp(tmpl.data()) == nullptr) {
@@ -359,43 +380,21 @@ absl::Status PluginServer::TakeSocketAndServe(const std::string& bind_dir) {
     unlink(bind_path.c_str());
     rmdir(tmp_dir.c_str());
   };
-  if (bind_path.size() > kMaxSocketPath) {
+  absl::StatusOr<int> listen_fd = ListenOn(bind_path);
+  if (!listen_fd.ok()) {
     cleanup_tmp();
-    return absl::InvalidArgumentError(
-        absl::StrCat("plugins directory ", bind_dir, " is too long for a unix socket path (",
-                     kMaxSocketPath, " bytes): use a shorter --plugins-dir"));
+    return listen_fd.status();
   }
-
-  // Reflection resolves a service by finding its .proto in the generated descriptor pool. gRPC's
-  // default health service is built on upb and does not put grpc/health/v1/health.proto there;
-  // referencing our compiled copy links it in and registers it.
-  CHECK(grpc::health::v1::HealthCheckRequest::descriptor() != nullptr);
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-
-  info_service_ = std::make_unique<PluginInfoService>(Info());
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat("unix:", bind_path), grpc::InsecureServerCredentials());
-  builder.SetMaxReceiveMessageSize(client::discovery::kMaxMessageBytes);
-  builder.SetMaxSendMessageSize(client::discovery::kMaxMessageBytes);
-  builder.RegisterService(info_service_.get());
-  for (grpc::Service* service : services_) builder.RegisterService(service);
-  if (rpc_metrics_ != nullptr) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(rpc_metrics_->NewInterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
-  server_ = builder.BuildAndStart();
-  if (server_ == nullptr) {
+  if (absl::Status built = BuildServer(); !built.ok()) {
+    close(*listen_fd);
     cleanup_tmp();
-    info_service_.reset();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", bind_path, " for ", socket_path_));
+    return built;
   }
 
   absl::Status status;
   struct stat st;
-  if (chmod(bind_path.c_str(), 0600) != 0) {
+  const mode_t mode = peer_policy_->widened() ? 0666 : 0600;
+  if (chmod(bind_path.c_str(), mode) != 0) {
     status = absl::ErrnoToStatus(errno, absl::StrCat("cannot chmod ", bind_path));
   } else if (rename(bind_path.c_str(), socket_path_.c_str()) != 0) {
     status = absl::ErrnoToStatus(errno, absl::StrCat("cannot put the socket at ", socket_path_));
@@ -403,7 +402,9 @@ absl::Status PluginServer::TakeSocketAndServe(const std::string& bind_dir) {
     status = absl::ErrnoToStatus(errno, absl::StrCat("cannot stat ", socket_path_));
   }
   cleanup_tmp();
+  if (status.ok()) status = StartGate(*listen_fd);  // the gate owns listen_fd once started
   if (!status.ok()) {
+    close(*listen_fd);
     server_->Shutdown(absl::ToChronoTime(absl::Now()));
     server_.reset();
     info_service_.reset();
@@ -418,7 +419,67 @@ absl::Status PluginServer::TakeSocketAndServe(const std::string& bind_dir) {
       health->SetServingStatus(service, true);
     }
   }
-  LOG(INFO) << "Listening on: " << SocketAddress(socket_path_);
+  LOG(INFO) << "Listening on: " << SocketAddress(socket_path_)
+            << " (allowed: " << peer_policy_->Describe() << ")";
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> PluginServer::ListenOn(const std::string& bind_path) const {
+  if (bind_path.size() > kMaxSocketPath) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("plugins directory ", plugins_dir_, " is too long for a unix socket path (",
+                     kMaxSocketPath, " bytes): use a shorter --plugins-dir"));
+  }
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "cannot create a unix socket");
+  struct sockaddr_un address = {};
+  address.sun_family = AF_UNIX;
+  memcpy(address.sun_path, bind_path.data(), bind_path.size());
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 ||
+      listen(fd, SOMAXCONN) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", bind_path, " for ", socket_path_, ": ", strerror(error)));
+  }
+  return fd;
+}
+
+absl::Status PluginServer::BuildServer() {
+  // Reflection resolves a service by finding its .proto in the generated descriptor pool. gRPC's
+  // default health service is built on upb and does not put grpc/health/v1/health.proto there;
+  // referencing our compiled copy links it in and registers it.
+  CHECK(grpc::health::v1::HealthCheckRequest::descriptor() != nullptr);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  info_service_ = std::make_unique<PluginInfoService>(Info());
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(client::discovery::kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(client::discovery::kMaxMessageBytes);
+  builder.RegisterService(info_service_.get());
+  for (grpc::Service* service : services_) builder.RegisterService(service);
+  if (rpc_metrics_ != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(rpc_metrics_->NewInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr) {
+    info_service_.reset();
+    return absl::UnavailableError(absl::StrCat("cannot start the gRPC server for ", socket_path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PluginServer::StartGate(int listen_fd) {
+  grpc::Server* server = server_.get();
+  absl::StatusOr<std::unique_ptr<PeerGate>> gate = PeerGate::Start(
+      listen_fd, *peer_policy_, socket_path_,
+      [server](int fd, const Peer&) { grpc::AddInsecureChannelFromFd(server, fd); });
+  if (!gate.ok()) return gate.status();
+  absl::MutexLock lock(&gate_mu_);
+  gate_ = *std::move(gate);
   return absl::OkStatus();
 }
 
@@ -437,6 +498,14 @@ void PluginServer::Shutdown() {
     }
   }
 
+  // No new connection from now on; those admitted end with the server.
+  std::unique_ptr<PeerGate> gate;
+  {
+    absl::MutexLock lock(&gate_mu_);
+    gate = std::move(gate_);
+    if (gate != nullptr) refused_before_ += gate->refused();
+  }
+  if (gate != nullptr) gate->Stop();  // joins its thread: outside gate_mu_
   if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
     health->Shutdown();
   }

@@ -25,13 +25,17 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
 #include "common/metrics_http_server.h"
 #include "infrakit/plugin/v1/plugin.pb.h"
 #include "services/runtime/paths.h"  // IWYU pragma: export (ResolvePluginsDir, InfrakitHome)
+#include "services/runtime/peer_gate.h"
 #include "services/runtime/rpc_metrics.h"
 
 namespace infrakit::services::runtime {
@@ -76,6 +80,11 @@ std::string VersionJson(const PluginIdentity& identity);
 
 // One plugin's gRPC server on `unix://<plugins-dir>/<name>.sock`.
 //
+// Who may connect: the server accepts connections itself (services/runtime/peer_gate.h) and
+// gives gRPC only those of root, its own uid, and the uids / gids of --allow-uid / --allow-gid
+// (SO_PEERCRED); the others are closed before any call is read, and logged. The socket file is
+// 0600, or 0666 when the policy is widened (the credentials check being the gate then).
+//
 // Socket ownership: Start() holds an flock on the plugins directory while it checks the socket
 // path and puts its own socket there, and Shutdown() holds it while it removes the socket, so
 // two servers starting under the same name at once cannot both win, and a server shutting down
@@ -101,6 +110,12 @@ class PluginServer {
   // must outlive the server. Call before Start().
   void AddService(grpc::Service* service);
 
+  // Who may connect (instead of the one from --allow-uid / --allow-gid). Call before Start().
+  void SetPeerPolicy(PeerPolicy policy);
+  // How many connections were refused for their credentials since the server was made.
+  // Thread-safe.
+  int64_t refused_connections() const ABSL_LOCKS_EXCLUDED(gate_mu_);
+
   // Makes Start() serve the Prometheus text exposition of metrics() at
   // http://`listen`/metrics (see common/metrics_http_server.h), with the metrics of every gRPC
   // call (services/runtime/rpc_metrics.h) and infrakit_plugin_info. Call before Start(); the
@@ -117,7 +132,8 @@ class PluginServer {
   // server died) is replaced. Errors: INVALID_ARGUMENT for a bad name (empty, "/" in it) or a
   // socket path longer than a unix socket allows (107 bytes); ALREADY_EXISTS "another server owns
   // SOCK" when a live server answers on the socket; FAILED_PRECONDITION when the socket path holds
-  // something that is not a socket (it is left alone) or the server was already started; the errno
+  // something that is not a socket (it is left alone) or the server was already started;
+  // INVALID_ARGUMENT naming the flag for a bad --allow-uid / --allow-gid; the errno
   // status (PERMISSION_DENIED...) naming the path when the directory or socket cannot be made;
   // UNAVAILABLE when gRPC cannot listen; for metrics, INVALID_ARGUMENT for a bad address and the
   // errno status when it cannot listen on it. On error nothing is left behind but the directory.
@@ -148,6 +164,13 @@ class PluginServer {
  private:
   absl::Status ClaimSocketAndServe();
   absl::Status TakeSocketAndServe(const std::string& bind_dir);
+  // A listening, non-blocking unix socket bound at `bind_path`. Errors: INVALID_ARGUMENT for a
+  // path too long, UNAVAILABLE naming the path.
+  absl::StatusOr<int> ListenOn(const std::string& bind_path) const;
+  // Builds and starts server_ (no port: connections come from the gate). UNAVAILABLE on failure.
+  absl::Status BuildServer();
+  // Starts the gate on `listen_fd`, which it then owns (the caller still does on error).
+  absl::Status StartGate(int listen_fd) ABSL_LOCKS_EXCLUDED(gate_mu_);
 
   const PluginIdentity identity_;
   const std::string name_;
@@ -161,6 +184,11 @@ class PluginServer {
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<grpc::Service> info_service_;
   std::unique_ptr<grpc::Server> server_;
+  // From --allow-uid / --allow-gid, or SetPeerPolicy; an error fails Start().
+  absl::StatusOr<PeerPolicy> peer_policy_ = PeerPolicy::Default();
+  mutable absl::Mutex gate_mu_;
+  std::unique_ptr<PeerGate> gate_ ABSL_GUARDED_BY(gate_mu_);
+  int64_t refused_before_ ABSL_GUARDED_BY(gate_mu_) = 0;  // by gates already stopped
   // The socket file we put in place, to remove only ours.
   dev_t socket_dev_ = 0;
   ino_t socket_ino_ = 0;

@@ -34,6 +34,7 @@ common::TempFileWriter::Options WriterOptions(const FilePlugin::Options& options
   writer.unnamed = options.unnamed_temp_files;
   writer.mode = 0644;
   writer.name_prefix = ".tmp-";
+  writer.file_ops = options.file_ops;
   return writer;
 }
 
@@ -102,7 +103,7 @@ void RunConcurrently(size_t n, const std::function<void(size_t)>& fn) {
 }  // namespace
 
 FilePlugin::FilePlugin(std::string dir, const Options& options)
-    : dir_(dir), writer_(std::move(dir), WriterOptions(options)) {}
+    : dir_(dir), ops_(*options.file_ops), writer_(std::move(dir), WriterOptions(options)) {}
 
 absl::StatusOr<std::unique_ptr<FilePlugin>> FilePlugin::Create(const std::string& dir) {
   return Create(dir, Options());
@@ -130,7 +131,7 @@ absl::Status FilePlugin::Start() {
   watcher_ = *std::move(watcher);
   {
     absl::MutexLock io(&io_mu_);
-    RescanLocked();
+    if (absl::Status scanned = RescanLocked(/*at_start=*/true); !scanned.ok()) return scanned;
   }
   watcher_->Start(this);
   LOG(INFO) << "instance-file: serving " << index_.size() << " instances in " << dir_;
@@ -155,10 +156,23 @@ void FilePlugin::OnNamesChanged(const std::vector<DirWatcher::NameEvents>& names
 
 void FilePlugin::OnRescanNeeded() {
   absl::MutexLock io(&io_mu_);
-  RescanLocked();
+  RescanLocked(/*at_start=*/false).IgnoreError();  // never fails after the start
 }
 
-void FilePlugin::RescanLocked() {
+absl::Status FilePlugin::RefuseAtStart(const std::string& path, const absl::Status& why) const {
+  const std::string what_to_do =
+      absl::IsFailedPrecondition(why)
+          ? absl::StrCat("run the newer infrakit-instance-file that wrote it, or move it out of ",
+                         dir_)
+          : absl::StrCat("repair it, or move it out of ", dir_, " (instance files only there)");
+  return absl::Status(why.code(),
+                      absl::StrCat("instance-file: ", path,
+                                   " is not an instance file this plugin can "
+                                   "read (",
+                                   why.message(), "): ", what_to_do, ", then start again"));
+}
+
+absl::Status FilePlugin::RescanLocked(bool at_start) {
   // Everything is read again; what the index is made from is no longer known file by file.
   index_.ForgetStamps();
   echoes_.Clear();
@@ -168,7 +182,7 @@ void FilePlugin::RescanLocked() {
   if (error && error != std::errc::no_such_file_or_directory) {
     // Keep what we know rather than report every instance gone because of a read error.
     LOG(ERROR) << "instance-file: cannot list " << dir_ << ": " << error.message();
-    return;
+    return absl::OkStatus();
   }
   if (!error) {
     for (; it != std::filesystem::directory_iterator(); it.increment(error)) {
@@ -190,6 +204,9 @@ void FilePlugin::RescanLocked() {
         continue;
       }
       absl::StatusOr<v1::Description> decoded = DecodeInstanceFile(name, *contents);
+      // At start, a file that does not decode (torn, emptied, edited, of a newer format) is
+      // refused rather than skipped: skipped, its instance would look gone and be replaced.
+      if (!decoded.ok() && at_start) return RefuseAtStart(it->path().string(), decoded.status());
       if (!decoded.ok()) {
         LOG(WARNING) << "instance-file: skipping " << it->path().string() << ": "
                      << decoded.status().message();
@@ -199,13 +216,14 @@ void FilePlugin::RescanLocked() {
     }
     if (error) {
       LOG(ERROR) << "instance-file: listing " << dir_ << ": " << error.message();
-      return;
+      return absl::OkStatus();
     }
   }
   for (const std::string& id : index_.Ids()) {
     if (found.find(id) == found.end()) ApplyLocked(id, std::nullopt);
   }
   for (auto& [id, description] : found) ApplyLocked(id, std::move(description));
+  return absl::OkStatus();
 }
 
 void FilePlugin::ReloadLocked(const std::string& id, bool writer_may_be_busy) {
@@ -393,7 +411,7 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
   // 2. Write, then make durable. The directory is opened first so that syncfs reports the
   // writeback errors of our writes (it reports those after the descriptor was opened).
   const int dir_fd =
-      plan.writes.empty() ? -1 : open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      plan.writes.empty() ? -1 : ops_.Open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (!plan.writes.empty() && dir_fd < 0) {
     const absl::Status error = absl::ErrnoToStatus(errno, absl::StrCat("opening ", dir_));
     for (const PendingWrite& write : plan.writes) SetError(&response, write.index, error);
@@ -407,7 +425,7 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
   // 4. The new names on disk before the answer. Should it fail, the instances still exist and
   // are indexed and announced (all that Provision promises); only surviving a machine crash
   // is in doubt, so it is logged rather than reported as a failure of items that exist.
-  if (published > 0 && fsync(dir_fd) != 0) {
+  if (published > 0 && ops_.Fsync(dir_fd) != 0) {
     PLOG(ERROR) << "instance-file: fsync of " << dir_ << " after provisioning " << published
                 << " instances; they may not survive a crash";
   }
@@ -415,7 +433,7 @@ absl::StatusOr<v1::BatchProvisionResponse> FilePlugin::BatchProvision(
     LOG(INFO) << "instance-file: provisioned " << published << " of " << request.requests_size()
               << " instances in one batch";
   }
-  if (dir_fd >= 0) close(dir_fd);
+  if (dir_fd >= 0) ops_.Close(dir_fd);
 
   // A repeated key gets the first item's instance, as a sequential retry would; when the first
   // item did not create it (it failed, or waits in `again`), the repeat is provisioned anew,
@@ -491,7 +509,7 @@ int FilePlugin::WriteDurably(int dir_fd, std::vector<PendingWrite>& writes,
   }
   // syncfs writes back unnamed files too (they are dirty inodes of the filesystem like any
   // other): their contents are durable before linkat gives them a name.
-  if (written > 0 && syncfs(dir_fd) != 0) {
+  if (written > 0 && ops_.Syncfs(dir_fd) != 0) {
     const absl::Status error = absl::ErrnoToStatus(errno, absl::StrCat("syncfs of ", dir_));
     for (PendingWrite& write : writes) {
       if (!write.temp.has_value()) continue;
@@ -593,7 +611,7 @@ absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
   // here) and a few overlap (3,000 files: 0.50 s one after the other, 0.36 s four at a time).
   // Still under io_mu_: no other file operation of the plugin comes between.
   RunConcurrently(unlinks.size(), [&](size_t k) {
-    if (unlink(unlinks[k].path.c_str()) != 0) unlinks[k].error = errno;
+    if (ops_.Unlink(unlinks[k].path.c_str()) != 0) unlinks[k].error = errno;
   });
   // 3. Then the index and the REMOVED events all together: watchers get them packed in a few
   // messages rather than one per unlink.
@@ -638,7 +656,7 @@ absl::Status FilePlugin::KnownLocked(const std::string& id) {
 absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request) {
   if (absl::Status known = KnownLocked(request.id()); !known.ok()) return known;
   const std::string path = PathOf(request.id());
-  if (unlink(path.c_str()) == 0) {
+  if (ops_.Unlink(path.c_str()) == 0) {
     // Its IN_DELETE will tell what we already know.
     echoes_.Unlinked(request.id());
   } else if (errno != ENOENT) {

@@ -52,11 +52,16 @@ class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Lis
     // where /proc/self/fd exists; a filesystem without O_TMPFILE makes the plugin fall back to
     // named temporary files for good. False always uses named temporary files (tests).
     bool unnamed_temp_files = true;
+    // The calls that write, sync, link, rename and remove files (not owned; must outlive the
+    // plugin). Tests inject faults there (common/testing/fault_file_ops.h).
+    common::FileOps* file_ops = &common::RealFileOps();
   };
 
   // Opens `dir` (created with its parents when missing), loads the instances in it and starts
-  // watching it. Files that do not decode are skipped with a warning. Errors: the directory
-  // cannot be created or read, or inotify is unavailable (INTERNAL / the errno's code).
+  // watching it. A file that does not decode (empty, truncated, corrupt: INVALID_ARGUMENT; of a
+  // newer format: FAILED_PRECONDITION) is refused, with a message naming it and saying what to
+  // do; later, such files are skipped with a warning. Other errors: the directory cannot be
+  // created or read, or inotify is unavailable (INTERNAL / the errno's code).
   static absl::StatusOr<std::unique_ptr<FilePlugin>> Create(const std::string& dir);
   static absl::StatusOr<std::unique_ptr<FilePlugin>> Create(const std::string& dir,
                                                             const Options& options);
@@ -131,8 +136,13 @@ class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Lis
   void OnNamesChanged(const std::vector<DirWatcher::NameEvents>& names) override;
   void OnRescanNeeded() override;
 
-  // Reads all files and brings the index in line with them. Requires io_mu_.
-  void RescanLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // Reads all files and brings the index in line with them. A file that does not decode is
+  // skipped with a warning, except `at_start`: then it fails the scan (RefuseAtStart). Requires
+  // io_mu_.
+  absl::Status RescanLocked(bool at_start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // Why the plugin does not start with the file at `path` (`why`: its decoding error, whose
+  // code it keeps), and what to do about it.
+  absl::Status RefuseAtStart(const std::string& path, const absl::Status& why) const;
   // Reads one file and brings its index entry in line. A missing file is removed. An
   // undecodable one is removed with a WARNING, except with `writer_may_be_busy` (only its
   // creation was seen: a writer may not have finished; its close will come): then the index
@@ -190,6 +200,7 @@ class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Lis
   static v1::ProvisionResponse Existing(std::string id, const std::string& key);
 
   const std::string dir_;
+  common::FileOps& ops_;
   common::TempFileWriter writer_;
 
   // Held while changing a file and applying the change to the index and the watches.

@@ -1,9 +1,12 @@
 #include "plugins/instance/file/file_plugin.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -50,7 +53,8 @@ TEST_F(FilePluginTest, WritesTheOriginalFormat) {
     "Init": "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start",
     "LogicalID": null,
     "Attachments": null
-  }
+  },
+  "FormatVersion": 1
 }
 )"));
   // Readable by anyone, like the original InfraKit's -rw-r--r-- files.
@@ -288,14 +292,40 @@ TEST(FilePluginCreateTest, FailsOnAFile) {
   EXPECT_FALSE(FilePlugin::Create(file).ok());
 }
 
-TEST(FilePluginCreateTest, SkipsUndecodableFilesAndDotFiles) {
+// A file that does not decode at start (its instance would look gone and be replaced) stops
+// the plugin, naming the file and what to do; removed, the plugin starts.
+TEST(FilePluginCreateTest, RefusesUndecodableFilesAtStartSayingWhatToDo) {
+  const std::string dir = MakeDir();
+  v1::Description good;
+  good.set_id("instance-1");
+  WriteByHand(absl::StrCat(dir, "/instance-1"), *EncodeInstanceFile(good));
+  const std::string text = *EncodeInstanceFile(good);
+  const std::vector<std::pair<std::string, absl::StatusCode>> bad = {
+      {"{not json", absl::StatusCode::kInvalidArgument},
+      {"", absl::StatusCode::kInvalidArgument},
+      {text.substr(0, text.size() / 2), absl::StatusCode::kInvalidArgument},
+      {R"({"ID": "x", "FormatVersion": 9})", absl::StatusCode::kFailedPrecondition},
+  };
+  for (const auto& [contents, code] : bad) {
+    const std::string path = absl::StrCat(dir, "/instance-2");
+    WriteByHand(path, contents);
+    auto plugin = FilePlugin::Create(dir);
+    ASSERT_FALSE(plugin.ok()) << contents;
+    EXPECT_EQ(plugin.status().code(), code) << plugin.status();
+    EXPECT_THAT(plugin.status().message(), HasSubstr(path));
+    EXPECT_THAT(plugin.status().message(), HasSubstr("move it out of " + dir));
+    ASSERT_EQ(unlink(path.c_str()), 0);
+  }
+  EXPECT_TRUE(FilePlugin::Create(dir).ok());
+}
+
+TEST(FilePluginCreateTest, SkipsDotFilesAndDirectories) {
   const std::string dir = MakeDir();
   v1::Description good;
   good.set_id("instance-1");
   (*good.mutable_tags())["a"] = "b";
   WriteByHand(absl::StrCat(dir, "/instance-1"), *EncodeInstanceFile(good));
-  WriteByHand(absl::StrCat(dir, "/garbage"), "{not json");
-  WriteByHand(absl::StrCat(dir, "/empty"), "");
+  WriteByHand(absl::StrCat(dir, "/.garbage"), "{not json");
   good.set_id(".tmp-abc");
   WriteByHand(absl::StrCat(dir, "/.tmp-abc"), *EncodeInstanceFile(good));
   std::filesystem::create_directory(absl::StrCat(dir, "/subdir"));

@@ -281,6 +281,7 @@ absl::StatusOr<std::string> EncodeInstanceFile(const v1::Description& instance) 
     }
   }
   file.set_idempotency_key(spec.idempotency_key());
+  file.set_format_version(kInstanceFileFormat);
 
   // Deterministic serialization sorts map keys (tags, properties), so the same instance always
   // gives the same bytes.
@@ -317,6 +318,11 @@ absl::StatusOr<v1::Description> DecodeInstanceFile(absl::string_view id,
       google::protobuf::StringPiece(contents.data(), contents.size()), &file, options);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("not an instance file: ", parsed.ToString()));
+  }
+  if (file.format_version() > kInstanceFileFormat) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("FormatVersion ", file.format_version(),
+                     " is newer than this instance-file understands (", kInstanceFileFormat, ")"));
   }
 
   v1::Description d;

@@ -11,7 +11,8 @@
 //       "LogicalID": null,
 //       "Attachments": null
 //     },
-//     "IdempotencyKey": "..."        (only when Provision had one)
+//     "IdempotencyKey": "...",       (only when Provision had one)
+//     "FormatVersion": 1             (absent from older files: read as 1)
 //   }
 //
 // Pretty-printed with a 2-space indent, keys of objects sorted, so that files diff well and a
@@ -28,6 +29,9 @@
 
 namespace infrakit::plugins::instance::file {
 
+// The format EncodeInstanceFile writes; DecodeInstanceFile refuses newer ones.
+inline constexpr int kInstanceFileFormat = 1;
+
 // Encodes `instance` (id, logical_id, tags and spec; state and properties are not stored; the
 // spec's idempotency_key becomes "IdempotencyKey"). INTERNAL only if protobuf's JSON printer
 // fails. Thread-safe (pure).
@@ -38,7 +42,8 @@ absl::StatusOr<std::string> EncodeInstanceFile(
 // inside the file that differs from it is ignored. Returns a description with id, logical_id,
 // tags and spec (whose idempotency_key is the file's "IdempotencyKey"); state and properties
 // are left for the caller. INVALID_ARGUMENT naming the field when the contents are not an
-// instance file. Thread-safe (pure).
+// instance file; FAILED_PRECONDITION when its FormatVersion is newer than kInstanceFileFormat.
+// Thread-safe (pure).
 absl::StatusOr<::infrakit::instance::v1::Description> DecodeInstanceFile(
     absl::string_view id, absl::string_view contents);
 

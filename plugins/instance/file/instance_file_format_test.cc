@@ -64,7 +64,8 @@ constexpr char kEncoded[] = R"({
     "Init": "\nsudo apt-get update -y\nsudo apt-get install -y nginx\nsudo service nginx start",
     "LogicalID": null,
     "Attachments": null
-  }
+  },
+  "FormatVersion": 1
 }
 )";
 
@@ -139,9 +140,19 @@ TEST(InstanceFileFormatTest, UnsetFieldsAreNull) {
     "Init": "",
     "LogicalID": null,
     "Attachments": null
-  }
+  },
+  "FormatVersion": 1
 }
 )");
+}
+
+TEST(InstanceFileFormatTest, NewerFormatIsRefusedAndOlderFilesRead) {
+  absl::StatusOr<v1::Description> newer =
+      DecodeInstanceFile("instance-1", R"({"ID": "instance-1", "FormatVersion": 2})");
+  EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition) << newer.status();
+  EXPECT_THAT(newer.status().message(), HasSubstr("FormatVersion 2"));
+  EXPECT_TRUE(DecodeInstanceFile("instance-1", R"({"ID": "instance-1", "FormatVersion": 1})").ok());
+  EXPECT_TRUE(DecodeInstanceFile("instance-1", R"({"ID": "instance-1"})").ok());
 }
 
 TEST(InstanceFileFormatTest, FileNameIsTheId) {

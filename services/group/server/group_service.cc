@@ -15,6 +15,8 @@
 #include "common/pooled_unary.h"
 #include "common/stream_writer.h"
 #include "glog/logging.h"
+#include "services/group/server/group_request_limits.h"
+#include "spi/request_limits.h"
 
 namespace infrakit::services::group::server {
 namespace {
@@ -176,6 +178,8 @@ GroupService::~GroupService() = default;
 grpc::ServerUnaryReactor* GroupService::WatchGroup(grpc::CallbackServerContext* context,
                                                    const v1::WatchGroupRequest* request,
                                                    v1::WatchGroupResponse* response) {
+  if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
+    return refused;
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(controller_->WatchGroup(*request), response);
   });
@@ -184,6 +188,7 @@ grpc::ServerUnaryReactor* GroupService::WatchGroup(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* GroupService::UnwatchGroup(grpc::CallbackServerContext* context,
                                                      const v1::UnwatchGroupRequest* request,
                                                      v1::UnwatchGroupResponse* /*response*/) {
+  if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
   return FinishOnPool(pool_, context,
                       [this, request] { return controller_->UnwatchGroup(*request); });
 }
@@ -191,6 +196,7 @@ grpc::ServerUnaryReactor* GroupService::UnwatchGroup(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext* context,
                                                      const v1::InspectGroupRequest* request,
                                                      v1::InspectGroupResponse* response) {
+  if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
   // A bad page_size or page_token is refused before it takes a worker.
   std::string fingerprint = common::PageFingerprint("GroupService.InspectGroup", {request->id()});
   absl::StatusOr<common::PageCursor> cursor =
@@ -212,6 +218,8 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerContext* context,
                                                        const v1::DescribeUpdateRequest* request,
                                                        v1::DescribeUpdateResponse* response) {
+  if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
+    return refused;
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(controller_->DescribeUpdate(*request), response);
   });
@@ -220,6 +228,7 @@ grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* GroupService::StopUpdate(grpc::CallbackServerContext* context,
                                                    const v1::StopUpdateRequest* request,
                                                    v1::StopUpdateResponse* /*response*/) {
+  if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
   return FinishOnPool(pool_, context,
                       [this, request] { return controller_->StopUpdate(*request); });
 }
@@ -245,14 +254,16 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* GroupService::SetSize(grpc::CallbackServerContext* context,
                                                 const v1::SetSizeRequest* request,
                                                 v1::SetSizeResponse* response) {
+  if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
   return FinishOnPool(pool_, context, [this, request, response] {
     return Fill(controller_->SetSize(*request), response);
   });
 }
 
-grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext* /*context*/,
+grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext* context,
                                                      const v1::DestroyGroupRequest* request,
                                                      v1::DestroyGroupResponse* response) {
+  if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
   // The request is copied: gRPC frees its own once the call is finished, possibly before the
   // task runs.
   return StartOnPool(pool_, response, open_calls_,
@@ -261,9 +272,10 @@ grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext
                      });
 }
 
-grpc::ServerUnaryReactor* GroupService::DestroyInstances(grpc::CallbackServerContext* /*context*/,
+grpc::ServerUnaryReactor* GroupService::DestroyInstances(grpc::CallbackServerContext* context,
                                                          const v1::DestroyInstancesRequest* request,
                                                          v1::DestroyInstancesResponse* response) {
+  if (auto* refused = FinishIfError(context, CheckDestroyInstancesSize(*request))) return refused;
   return StartOnPool(pool_, response, open_calls_,
                      [this, request = *request](DoneCallback<v1::DestroyInstancesResponse> done) {
                        controller_->DestroyInstances(request, std::move(done));
@@ -274,7 +286,10 @@ grpc::ServerWriteReactor<v1::UpdateGroupResponse>* GroupService::UpdateGroup(
     grpc::CallbackServerContext* context, const v1::UpdateGroupRequest* request) {
   return StartStream<v1::UpdateGroupResponse>(
       context, &pool_, options_.max_stream_backlog, open_calls_,
-      [this, request = *request](UpdateProgressCallback on_progress, StreamEndCallback on_end) {
+      [this, request = *request](UpdateProgressCallback on_progress, StreamEndCallback on_end)
+          -> absl::StatusOr<std::unique_ptr<Subscription>> {
+        // Before any work, as for the unary calls; the stream ends with the error.
+        if (absl::Status s = CheckGroupSpecSize(request.spec(), "spec"); !s.ok()) return s;
         return controller_->UpdateGroup(request, std::move(on_progress), std::move(on_end));
       });
 }
@@ -283,7 +298,9 @@ grpc::ServerWriteReactor<v1::GroupEvent>* GroupService::StreamGroupEvents(
     grpc::CallbackServerContext* context, const v1::StreamGroupEventsRequest* request) {
   return StartStream<v1::GroupEvent>(
       context, &pool_, options_.max_stream_backlog, open_calls_,
-      [this, request = *request](GroupEventCallback on_event, StreamEndCallback on_end) {
+      [this, request = *request](GroupEventCallback on_event, StreamEndCallback on_end)
+          -> absl::StatusOr<std::unique_ptr<Subscription>> {
+        if (absl::Status s = spi::CheckIdSize(request.id(), "id"); !s.ok()) return s;
         return controller_->StreamGroupEvents(request, std::move(on_event), std::move(on_end));
       });
 }

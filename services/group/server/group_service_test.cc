@@ -27,6 +27,8 @@
 #include "services/group/testing/fake_instance_plugin.h"
 #include "services/group/testing/fake_resolver.h"
 #include "services/group/thread_pool_executor.h"
+#include "spi/item_status.h"
+#include "spi/request_limits.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
 
@@ -595,6 +597,47 @@ TEST_F(GroupServiceTest, ShutdownReturnsWithOpenStreamsAndPendingCalls) {
   EXPECT_FALSE(events_ended.ok());
   EXPECT_FALSE(destroy_ended.ok());
   EXPECT_TRUE(WaitFor([&] { return service_->open_calls() == 0; }, kWait));
+}
+
+// The request limits (spi/request_limits.h) at their boundaries through the gRPC surface:
+// accepted at the limit, INVALID_ARGUMENT naming the field one byte (or item) above.
+TEST_F(GroupServiceTest, RequestLimitsAtTheBoundary) {
+  // Instance properties of exactly `n` bytes encoded (one string field: the rest is fixed
+  // overhead at these sizes).
+  auto spec_with_properties = [](size_t n) {
+    gv1::GroupSpec spec = Cattle("big", 0);
+    google::protobuf::Struct& properties = *spec.mutable_instance()->mutable_properties();
+    std::string& note = *(*properties.mutable_fields())["Note"].mutable_string_value();
+    note.assign(n, 'p');
+    note.resize(n - (properties.ByteSizeLong() - n), 'p');
+    EXPECT_EQ(properties.ByteSizeLong(), n);
+    return spec;
+  };
+  auto at = client_->WatchGroup(WatchRequest(spec_with_properties(spi::kMaxPropertiesBytes)));
+  EXPECT_TRUE(at.ok()) << at.status();
+  auto above =
+      client_->WatchGroup(WatchRequest(spec_with_properties(spi::kMaxPropertiesBytes + 1)));
+  EXPECT_EQ(above.status().code(), absl::StatusCode::kInvalidArgument) << above.status();
+  EXPECT_THAT(std::string(above.status().message()), HasSubstr("spec.instance.properties"));
+
+  EXPECT_EQ(
+      client_->InspectGroup(InspectRequest(std::string(spi::kMaxIdBytes, 'g'))).status().code(),
+      absl::StatusCode::kNotFound);
+  auto long_id = client_->InspectGroup(InspectRequest(std::string(spi::kMaxIdBytes + 1, 'g')));
+  EXPECT_EQ(long_id.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(long_id.status().message()), HasSubstr("id: 257 bytes"));
+
+  gv1::DestroyInstancesRequest destroy;
+  destroy.set_id("big");
+  for (size_t i = 0; i < spi::kMaxBatchSize + 1; ++i) destroy.add_instance_ids("i");
+  auto too_many = client_->DestroyInstances(destroy);
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(too_many.status().message()), HasSubstr("instance_ids"));
+  destroy.set_instance_ids(0, std::string(spi::kMaxIdBytes + 1, 'i'));
+  destroy.mutable_instance_ids()->RemoveLast();
+  auto long_instance = client_->DestroyInstances(destroy);
+  EXPECT_EQ(long_instance.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(long_instance.status().message()), HasSubstr("instance_ids[0]"));
 }
 
 }  // namespace
