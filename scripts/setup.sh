@@ -18,6 +18,7 @@ PACKAGES=(
   zookeeper docker.io
   vagrant busybox-static
   python3-grpcio python3-protobuf
+  etcd-server etcd-client
 )
 # tests/interop's Node client runs /usr/bin/node and installs its npm packages with /usr/bin/npm:
 # Debian's nodejs and npm. A machine that has both from elsewhere (whose nodejs package may
@@ -37,6 +38,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q || true
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# etcd's v3 API protos (the group service's etcd store) come from Debian's golang-etcd-server-dev,
+# read by the build from where it is unpacked (bazel/etcd_protos.bzl). Installing it would pull
+# 136 packages; unpacking the one .deb is enough.
+ETCD_PROTO_DIR=/var/cache/infrakit/golang-etcd-server-dev
+if [ ! -f "$ETCD_PROTO_DIR/usr/share/gocode/src/go.etcd.io/etcd/etcdserver/etcdserverpb/rpc.proto" ] &&
+   [ ! -f /usr/share/gocode/src/go.etcd.io/etcd/etcdserver/etcdserverpb/rpc.proto ]; then
+  echo "setup: unpacking golang-etcd-server-dev into $ETCD_PROTO_DIR"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  scratch=$(mktemp -d)
+  chmod 755 "$scratch"  # apt's download user writes into it
+  if ! (cd "$scratch" && apt-get download -q golang-etcd-server-dev >/dev/null 2>&1); then
+    $SUDO apt-get update -q || true
+    (cd "$scratch" && apt-get download -q golang-etcd-server-dev)
+  fi
+  $SUDO rm -rf "$ETCD_PROTO_DIR.new"
+  $SUDO mkdir -p "$ETCD_PROTO_DIR.new"
+  $SUDO dpkg -x "$scratch"/golang-etcd-server-dev_*.deb "$ETCD_PROTO_DIR.new"
+  $SUDO rm -rf "$ETCD_PROTO_DIR"
+  $SUDO mv "$ETCD_PROTO_DIR.new" "$ETCD_PROTO_DIR"
+  rm -rf "$scratch"
 fi
 
 if [ "${1:-}" = "--opt" ]; then
