@@ -1,6 +1,8 @@
 #include "tests/testing/doc_keys.h"
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -121,6 +123,17 @@ std::vector<std::string> CompareKeys(const KeyTables& documented, const KeyTable
     }
   }
   return problems;
+}
+
+std::vector<std::string> KeyProblemsIn(const std::string& path, absl::string_view name,
+                                       const KeyTables& accepted) {
+  std::ifstream in(path);
+  if (!in.good()) return {absl::StrCat(path, ": cannot be read")};
+  std::ostringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<KeyTables> tables = DocumentedKeys(text.str());
+  if (!tables.ok()) return {absl::StrCat(path, ": ", tables.status().ToString())};
+  return CompareKeys(SectionsOf(*tables, name), accepted);
 }
 
 }  // namespace infrakit::testing

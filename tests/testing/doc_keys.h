@@ -35,6 +35,11 @@ KeyTables SectionsOf(const KeyTables& tables, absl::string_view name);
 // when the two agree. Thread-safe (pure).
 std::vector<std::string> CompareKeys(const KeyTables& documented, const KeyTables& accepted);
 
+// CompareKeys of the sections of `name` in the Markdown file at `path` against `accepted`; a
+// file that cannot be read or whose tables do not parse is a problem too. Thread-safe.
+std::vector<std::string> KeyProblemsIn(const std::string& path, absl::string_view name,
+                                       const KeyTables& accepted);
+
 }  // namespace infrakit::testing
 
 #endif  // INFRAKIT_TESTS_TESTING_DOC_KEYS_H_
