@@ -149,9 +149,9 @@ class ProcessStack {
         binaries.group,
         std::vector<std::string>{"--plugins-dir", plugins, "--state-dir", dir_.Join("state")},
         plugins);
-    for (auto [process, socket] : {std::pair{process_.get(), "instance-process.sock"},
-                                   std::pair{flavor_.get(), "flavor-vanilla.sock"},
-                                   std::pair{group_.get(), "group.sock"}}) {
+    for (auto [process, socket] :
+         {std::pair{process_.get(), "instance-process.sock"},
+          std::pair{flavor_.get(), "flavor-vanilla.sock"}, std::pair{group_.get(), "group.sock"}}) {
       if (absl::Status s = process->Start(); !s.ok()) return s;
       if (absl::Status s = process->WaitReady(dir_.Join(socket), absl::Seconds(30)); !s.ok()) {
         return s;
@@ -311,11 +311,12 @@ absl::Status TimeKills(ProcessStack& stack, Report* report) {
   }
   const Summary summary = Summarize(samples);
   const std::string note =
-      absl::StrCat(kKills, " kills; SIGKILL -> the new instance's recorded Pid runs sleep "
-                           "(/proc/<pid>/cmdline), polled every 50 us");
+      absl::StrCat(kKills,
+                   " kills; SIGKILL -> the new instance's recorded Pid runs sleep "
+                   "(/proc/<pid>/cmdline), polled every 50 us");
   report->Add(MakeRow(kKillReplaceP50, InUnit(summary.p50, "ms"), "ms", 5, note));
-  report->Add(MakeRow("kill -9 -> replacement exec'd p99", InUnit(summary.p99, "ms"), "ms",
-                      std::nullopt));
+  report->Add(
+      MakeRow("kill -9 -> replacement exec'd p99", InUnit(summary.p99, "ms"), "ms", std::nullopt));
   return absl::OkStatus();
 }
 
@@ -327,11 +328,11 @@ absl::Status DestroyAndCount(ProcessStack& stack, Report* report) {
   const absl::Time start = absl::Now();
   if (auto d = stack.groups().DestroyGroup(destroy); !d.ok()) return d.status();
   stack.set_watched(false);
-  auto gone = Await("no instance left", kWait, absl::Milliseconds(5),
-                    [&] { return stack.Running() == 0; });
+  auto gone =
+      Await("no instance left", kWait, absl::Milliseconds(5), [&] { return stack.Running() == 0; });
   if (!gone.ok()) return gone.status();
-  report->Add(MakeRow("DestroyGroup of 1,000 -> none described", absl::ToDoubleSeconds(*gone - start),
-                      "s", std::nullopt));
+  report->Add(MakeRow("DestroyGroup of 1,000 -> none described",
+                      absl::ToDoubleSeconds(*gone - start), "s", std::nullopt));
   const size_t left = InstanceProcesses(stack.instances_dir()).size();
   report->Add(MakeRow("instance processes left after DestroyGroup", static_cast<double>(left),
                       "processes", 0));
@@ -377,12 +378,11 @@ absl::Status MeasureIdleRss(const Binaries& binaries, Report* report) {
       return absl::Status(sample.status().code(),
                           absl::StrCat(plugin.name, ": ", sample.status().message()));
     }
-    report->Add(MakeRow(IdleRssMetric(plugin.name), sample->rss_kib / 1024.0, "MiB",
-                        kIdleRssLimitMiB,
-                        absl::StrCat("anon ", absl::StrFormat("%.1f", sample->anon_rss_kib / 1024.0),
-                                     " MiB, PSS ",
-                                     absl::StrFormat("%.1f", sample->pss_kib / 1024.0), " MiB, ",
-                                     sample->threads, " threads")));
+    report->Add(
+        MakeRow(IdleRssMetric(plugin.name), sample->rss_kib / 1024.0, "MiB", kIdleRssLimitMiB,
+                absl::StrCat("anon ", absl::StrFormat("%.1f", sample->anon_rss_kib / 1024.0),
+                             " MiB, PSS ", absl::StrFormat("%.1f", sample->pss_kib / 1024.0),
+                             " MiB, ", sample->threads, " threads")));
   }
   return absl::OkStatus();
 }

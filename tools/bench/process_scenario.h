@@ -16,7 +16,8 @@ struct BenchOptions;
 
 // Target rows of the scenario (section "process").
 inline constexpr char kProcessSection[] = "process";
-inline constexpr char kConvergeProcesses[] = "converge 1,000 processes: watch -> 1,000 members (converged)";
+inline constexpr char kConvergeProcesses[] =
+    "converge 1,000 processes: watch -> 1,000 members (converged)";
 inline constexpr char kKillReplaceP50[] = "kill -9 -> replacement exec'd p50";
 inline constexpr double kIdleRssLimitMiB = 10;
 
