@@ -39,7 +39,7 @@ ABSL_FLAG(std::string, out, "",
           "was started from)");
 ABSL_FLAG(std::vector<std::string>, only, {},
           "Run only these scenarios (comma-separated): heal, tutorial, rpc, medium, large; "
-          "zookeeper and swarm run only when named here");
+          "zookeeper, swarm and process run only when named here");
 ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
 ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
 ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
@@ -144,7 +144,7 @@ bool FlagsAreValid(const std::vector<std::string>& only) {
     }
     if (!known) {
       std::cerr << "bench: --only: unknown scenario \"" << name
-                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm)\n";
+                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm, process)\n";
       return false;
     }
   }

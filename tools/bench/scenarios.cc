@@ -27,6 +27,7 @@
 #include "tools/bench/dir_watcher.h"
 #include "tools/bench/ping_pong.h"
 #include "tools/bench/proc_stats.h"
+#include "tools/bench/process_scenario.h"
 #include "tools/bench/stats.h"
 #include "tools/bench/swarm_scenario.h"
 #include "tools/bench/zookeeper_scenario.h"
@@ -548,6 +549,19 @@ absl::Status RunLarge(const Binaries& binaries, const BenchOptions& options, Rep
   return absl::OkStatus();
 }
 
+// The process scenario's targets: convergence, kill -9, and each plugin's idle RSS.
+std::vector<Target> ProcessTargets() {
+  std::vector<Target> targets = {
+      {kProcessSection, kConvergeProcesses, "s", 2},
+      {kProcessSection, kKillReplaceP50, "ms", 5},
+      {kProcessSection, "instance processes left after DestroyGroup", "processes", 0}};
+  for (const char* name : {"group", "instance-file", "instance-process", "flavor-vanilla",
+                           "flavor-zookeeper", "flavor-swarm"}) {
+    targets.push_back({kProcessSection, IdleRssMetric(name), "MiB", kIdleRssLimitMiB});
+  }
+  return targets;
+}
+
 }  // namespace
 
 const std::vector<Scenario>& Scenarios() {
@@ -594,6 +608,12 @@ const std::vector<Scenario>& Scenarios() {
        "dead node removed, a rolling update of the managers and its samples without a quorum",
        {},
        &RunSwarm,
+       /*only_when_named=*/true},
+      {"process",
+       "1,000 real processes under instance-process (exec sleep 3600, flavor-vanilla): watch to "
+       "1,000 members and RUNNING, kill -9 to the replacement's process exec'd, DestroyGroup to "
+       "no process left; then every plugin binary's RSS idle",
+       ProcessTargets(), &RunProcess,
        /*only_when_named=*/true},
   };
   return *scenarios;

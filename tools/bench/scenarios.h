@@ -59,7 +59,9 @@ struct Scenario {
 // medium (converge 1,000, footprint, Describe, CLI, rolling update), large (converge 10,000,
 // idle footprint, Describe, scale to 0); then zookeeper (a real 3-member ensemble: start, the
 // leader's kill -9, a rolling update) and swarm (3 managers + 2 workers: formation, a worker's
-// kill -9, a rolling update of the managers), which run only when named.
+// kill -9, a rolling update of the managers) and process (1,000 real processes under
+// instance-process: convergence, a kill -9 to the replacement exec'd, every plugin's idle RSS),
+// which run only when named.
 const std::vector<Scenario>& Scenarios();
 
 // Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not
