@@ -136,8 +136,10 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
   etcd_client_ = *std::move(client);
   etcd_store_ = std::make_unique<EtcdStore>(etcd_client_.get(), options.etcd_prefix);
   leader_key_ = absl::StrCat(options.etcd_prefix, "/leader");
-  active_ = std::make_unique<ActiveController>(
-      [this] { return election_ != nullptr ? election_->Leader() : std::string(); });
+  active_ = std::make_unique<ActiveController>([this] {
+    absl::MutexLock lock(&mu_);
+    return running_election_ != nullptr ? running_election_->Leader() : std::string();
+  });
   service_ = std::make_unique<GroupService>(active_.get());
 
   ha::LeaderElectionOptions election_options;
@@ -149,6 +151,10 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
   callbacks.on_lost = [this](const absl::Status&) { OnLost(); };
   election_ = std::make_unique<ha::LeaderElection>(etcd_client_.get(), election_options, callbacks);
   leadership_thread_ = std::thread([this] { RunLeadership(); });
+  {
+    absl::MutexLock lock(&mu_);
+    running_election_ = election_.get();
+  }
   election_->Start();
   return absl::OkStatus();
 }
@@ -213,6 +219,10 @@ GroupServer::~GroupServer() {
   // subscriptions. Scrapes stop asking the Controller first. With the etcd store, the election
   // resigns first (a follower takes over at once), then the leadership thread stops.
   if (metrics_ != nullptr) metrics_->SetController(nullptr);
+  {
+    absl::MutexLock lock(&mu_);
+    running_election_ = nullptr;  // calls still under way stop asking it who leads
+  }
   election_.reset();
   if (leadership_thread_.joinable()) {
     {

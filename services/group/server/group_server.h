@@ -134,6 +134,9 @@ class GroupServer {
   int64_t wanted_term_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by each OnElected and OnLost
   bool want_leading_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // election_ while it may be asked who leads (ActiveController's errors); null once stopping.
+  // Asked under mu_ (the election's callbacks never hold its own lock, so no lock order issue).
+  ha::LeaderElection* running_election_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::unique_ptr<RealClock> clock_;
   std::unique_ptr<ThreadPoolExecutor> executor_;
   std::unique_ptr<Controller> controller_;
