@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
@@ -51,7 +52,12 @@ std::string DefaultStateDir(absl::string_view infrakit_home, absl::string_view n
 int ExecutorThreads(int max_parallel) { return 2 * max_parallel + kHealthCheckThreads; }
 
 absl::StatusOr<std::unique_ptr<GroupServer>> GroupServer::Create(GroupServerOptions options) {
-  if (options.state_dir.empty()) {
+  const bool etcd = absl::StartsWith(options.store, "etcd://");
+  if (!etcd && !options.store.empty() && options.store != "file") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--store: \"file\" or \"etcd://HOST:PORT[,HOST:PORT...]\", got \"", options.store, "\""));
+  }
+  if (!etcd && options.state_dir.empty()) {
     return absl::InvalidArgumentError("--state-dir: must not be empty");
   }
   if (options.resync_period <= absl::ZeroDuration() ||
@@ -66,15 +72,7 @@ absl::StatusOr<std::unique_ptr<GroupServer>> GroupServer::Create(GroupServerOpti
   }
 
   std::unique_ptr<GroupServer> server(new GroupServer());
-  absl::StatusOr<std::unique_ptr<FileStore>> store = FileStore::Open(options.state_dir);
-  if (!store.ok()) return store.status();
-  server->store_ = *std::move(store);
-  server->state_dir_ = server->store_->dir();
-  absl::StatusOr<int> lock = LockStateDir(server->state_dir_);
-  if (!lock.ok()) return lock.status();
-  server->lock_fd_ = *lock;
-
-  ControllerOptions controller_options;
+  ControllerOptions& controller_options = server->controller_options_;
   controller_options.resync_period = options.resync_period;
   controller_options.max_parallel_provisions = options.max_parallel;
   controller_options.max_parallel_destroys = options.max_parallel;
@@ -86,38 +84,165 @@ absl::StatusOr<std::unique_ptr<GroupServer>> GroupServer::Create(GroupServerOpti
     server->metrics_ = std::make_unique<GroupMetrics>(options.metrics);
     controller_options.metrics = server->metrics_.get();
   }
-
   server->resolver_ = std::make_unique<client::SocketResolver>(options.plugins_dir);
   server->clock_ = std::make_unique<RealClock>();
   server->executor_ = std::make_unique<ThreadPoolExecutor>(ExecutorThreads(options.max_parallel));
-  server->controller_ = std::make_unique<Controller>(controller_options, server->resolver_.get(),
-                                                     server->store_.get(), server->clock_.get(),
-                                                     server->executor_.get());
-  absl::Status started = server->controller_->Start();
-  if (!started.ok()) {
-    return absl::Status(started.code(), absl::StrCat("cannot resume the groups in ",
-                                                     server->state_dir_, ": ", started.message()));
-  }
-  server->service_ = std::make_unique<GroupService>(server->controller_.get());
-  if (server->metrics_ != nullptr) server->metrics_->SetController(server->controller_.get());
-  LOG(INFO) << "group service: state in " << server->state_dir_ << ", plugins in "
-            << options.plugins_dir << ", resync every "
+  absl::Status started = etcd ? server->StartEtcdStore(options) : server->StartFileStore(options);
+  if (!started.ok()) return started;
+  LOG(INFO) << "group service: state in "
+            << (etcd ? absl::StrCat(options.store, " under ", options.etcd_prefix)
+                     : server->state_dir_)
+            << ", plugins in " << options.plugins_dir << ", resync every "
             << absl::FormatDuration(options.resync_period) << ", max parallel "
             << options.max_parallel;
   return server;
 }
 
+absl::Status GroupServer::StartFileStore(const GroupServerOptions& options) {
+  absl::StatusOr<std::unique_ptr<FileStore>> store = FileStore::Open(options.state_dir);
+  if (!store.ok()) return store.status();
+  store_ = *std::move(store);
+  state_dir_ = store_->dir();
+  absl::StatusOr<int> lock = LockStateDir(state_dir_);
+  if (!lock.ok()) return lock.status();
+  lock_fd_ = *lock;
+  controller_ = std::make_unique<Controller>(controller_options_, resolver_.get(), store_.get(),
+                                             clock_.get(), executor_.get());
+  absl::Status started = controller_->Start();
+  if (!started.ok()) {
+    return absl::Status(started.code(), absl::StrCat("cannot resume the groups in ", state_dir_,
+                                                     ": ", started.message()));
+  }
+  service_ = std::make_unique<GroupService>(controller_.get());
+  if (metrics_ != nullptr) metrics_->SetController(controller_.get());
+  return absl::OkStatus();
+}
+
+absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
+  if (options.etcd_prefix.empty() || options.etcd_prefix[0] != '/' ||
+      absl::EndsWith(options.etcd_prefix, "/")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--etcd-prefix: must start with '/' and not end with it, got \"",
+                     options.etcd_prefix, "\""));
+  }
+  if (options.lease_ttl < absl::Seconds(1) || options.lease_ttl == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--etcd-lease-ttl: must be at least 1s, got ",
+                                                   absl::FormatDuration(options.lease_ttl)));
+  }
+  absl::StatusOr<std::unique_ptr<etcd::GrpcEtcdClient>> client =
+      etcd::GrpcEtcdClient::Create(options.store);
+  if (!client.ok())
+    return absl::InvalidArgumentError(absl::StrCat("--store: ", client.status().message()));
+  etcd_client_ = *std::move(client);
+  etcd_store_ = std::make_unique<EtcdStore>(etcd_client_.get(), options.etcd_prefix);
+  leader_key_ = absl::StrCat(options.etcd_prefix, "/leader");
+  active_ = std::make_unique<ActiveController>([this] {
+    absl::MutexLock lock(&mu_);
+    return running_election_ != nullptr ? running_election_->Leader() : std::string();
+  });
+  service_ = std::make_unique<GroupService>(active_.get());
+
+  ha::LeaderElectionOptions election_options;
+  election_options.leader_key = leader_key_;
+  election_options.identity = options.identity;
+  election_options.ttl = options.lease_ttl;
+  ha::LeaderElectionCallbacks callbacks;
+  callbacks.on_elected = [this](int64_t create_revision) { OnElected(create_revision); };
+  callbacks.on_lost = [this](const absl::Status&) { OnLost(); };
+  election_ = std::make_unique<ha::LeaderElection>(etcd_client_.get(), election_options, callbacks);
+  leadership_thread_ = std::thread([this] { RunLeadership(); });
+  {
+    absl::MutexLock lock(&mu_);
+    running_election_ = election_.get();
+  }
+  election_->Start();
+  return absl::OkStatus();
+}
+
+void GroupServer::OnElected(int64_t create_revision) {
+  etcd_store_->SetFence(leader_key_, create_revision);
+  absl::MutexLock lock(&mu_);
+  ++wanted_term_;
+  want_leading_ = true;
+}
+
+void GroupServer::OnLost() {
+  etcd_store_->ClearFence();  // at once: no write of this service succeeds from now on
+  absl::MutexLock lock(&mu_);
+  ++wanted_term_;
+  want_leading_ = false;
+}
+
+void GroupServer::RunLeadership() {
+  int64_t term = 0;
+  for (;;) {
+    bool leading;
+    {
+      absl::MutexLock lock(&mu_);
+      auto changed = [this, term]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || wanted_term_ != term;
+      };
+      mu_.Await(absl::Condition(&changed));
+      if (stopping_) return;
+      term = wanted_term_;
+      leading = want_leading_;
+    }
+    EndTerm();  // a new term, led or not, never reuses the last term's Controller
+    if (leading) StartTerm();
+  }
+}
+
+void GroupServer::StartTerm() {
+  auto controller = std::make_shared<Controller>(controller_options_, resolver_.get(),
+                                                 etcd_store_.get(), clock_.get(), executor_.get());
+  absl::Status started = controller->Start();
+  if (!started.ok()) {
+    LOG(ERROR) << "group service: leading, but cannot resume the groups in etcd: " << started;
+    return;
+  }
+  LOG(INFO) << "group service: leading; the groups in etcd are resumed";
+  if (metrics_ != nullptr) metrics_->SetController(controller.get());
+  active_->Lead(std::move(controller));
+}
+
+void GroupServer::EndTerm() {
+  std::shared_ptr<Controller> controller = active_->Follow();
+  if (controller == nullptr) return;
+  if (metrics_ != nullptr) metrics_->SetController(nullptr);
+  controller->Shutdown();  // calls still holding it see UNAVAILABLE; it is destroyed with them
+  LOG(INFO) << "group service: no longer leading; the groups are left to the leader";
+}
+
 GroupServer::~GroupServer() {
   // controller.h: shut down and destroy the Controller, then stop the executor and the clock,
   // then the rest. The service goes before the Controller: its pool may still cancel
-  // subscriptions. Scrapes stop asking the Controller first.
+  // subscriptions. Scrapes stop asking the Controller first. With the etcd store, the election
+  // resigns first (a follower takes over at once), then the leadership thread stops.
   if (metrics_ != nullptr) metrics_->SetController(nullptr);
+  {
+    absl::MutexLock lock(&mu_);
+    running_election_ = nullptr;  // calls still under way stop asking it who leads
+  }
+  election_.reset();
+  if (leadership_thread_.joinable()) {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    leadership_thread_.join();
+  }
+  std::shared_ptr<Controller> term = active_ != nullptr ? active_->Follow() : nullptr;
+  if (term != nullptr) term->Shutdown();
   if (controller_ != nullptr) controller_->Shutdown();
   service_.reset();
+  term.reset();
   controller_.reset();
   executor_.reset();
   clock_.reset();
   store_.reset();
+  etcd_store_.reset();
+  active_.reset();
+  etcd_client_.reset();
   resolver_.reset();
   metrics_.reset();  // the Controller, which reported to it, is gone
   if (lock_fd_ >= 0) close(lock_fd_);

@@ -5,17 +5,25 @@
 #ifndef INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVER_H_
 #define INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVER_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/resolver.h"
+#include "common/etcd/grpc_etcd_client.h"
 #include "common/metrics.h"
 #include "services/group/controller.h"
+#include "services/group/etcd_store.h"
 #include "services/group/file_store.h"
+#include "services/group/ha/leader_election.h"
 #include "services/group/real_clock.h"
+#include "services/group/server/active_controller.h"
 #include "services/group/server/group_metrics.h"
 #include "services/group/server/group_service.h"
 #include "services/group/thread_pool_executor.h"
@@ -25,8 +33,19 @@ namespace infrakit::services::group::server {
 struct GroupServerOptions {
   // Where instance and flavor plugins' sockets are (the group service's own plugins dir).
   std::string plugins_dir;
-  // The state directory (created 0700 if missing): one record per group. Required.
+  // The state directory (created 0700 if missing): one record per group. Required with the
+  // file store.
   std::string state_dir;
+  // Flag --store: "" or "file" for the state directory; "etcd://HOST:PORT[,HOST:PORT...]" to
+  // keep the groups in etcd, shared by every group service on the same --etcd-prefix, of which
+  // the elected leader alone manages them.
+  std::string store;
+  // Flag --etcd-prefix: the records are "<prefix>/groups/<id>", the leader key "<prefix>/leader".
+  std::string etcd_prefix = "/infrakit";
+  // Flag --etcd-lease-ttl: how long a dead leader keeps leadership (whole seconds, >= 1).
+  absl::Duration lease_ttl = absl::Seconds(3);
+  // This service's advertised identity, the leader key's value while it leads (etcd store).
+  std::string identity;
   // Flag --resync-period; > 0.
   absl::Duration resync_period = absl::Seconds(10);
   // Flag --max-parallel: per group, creation and destruction calls (batches) under way at
@@ -57,6 +76,13 @@ class GroupServer {
   // FAILED_PRECONDITION when another group service holds the state directory; the Controller's
   // Start error for a corrupt or unreadable record, naming it (the service must refuse to start
   // rather than forget a group).
+  //
+  // With the etcd store (options.store "etcd://..."), no state directory is used: Create starts
+  // the leader election and returns at once; while this service leads it runs a Controller
+  // resuming every group in etcd (a Controller that cannot start is logged and the service
+  // serves as a follower until the next election), and while it follows the service refuses
+  // calls (group_service.h). INVALID_ARGUMENT for a bad --store, --etcd-prefix or
+  // --etcd-lease-ttl.
   static absl::StatusOr<std::unique_ptr<GroupServer>> Create(GroupServerOptions options);
 
   // Shuts the Controller down (streams end UNAVAILABLE), destroys the service (its pool
@@ -69,12 +95,26 @@ class GroupServer {
 
   // The GroupService to register with the gRPC server.
   GroupService* service() { return service_.get(); }
-  // The Controller (for tests).
+  // The Controller (for tests); null with the etcd store.
   Controller* controller() { return controller_.get(); }
+  // Whether this service runs the Controller: always with the file store; while it leads with
+  // the etcd store.
+  bool Leads() const { return active_ == nullptr || !active_->Following(); }
   const std::string& state_dir() const { return state_dir_; }
 
  private:
   GroupServer() = default;
+  absl::Status StartFileStore(const GroupServerOptions& options);
+  absl::Status StartEtcdStore(const GroupServerOptions& options);
+  // The election's callbacks: fence (or unfence) the store at once, and hand the Controller's
+  // start (or stop) to the leadership thread, which may block.
+  void OnElected(int64_t create_revision);
+  void OnLost();
+  // The leadership thread: starts a Controller for each term this service leads, shuts it down
+  // when the term ends.
+  void RunLeadership();
+  void StartTerm();
+  void EndTerm();
 
   std::string state_dir_;
   // The flock'ed "<state_dir>/.lock" (hidden, so the store ignores it); -1 when not held.
@@ -83,9 +123,24 @@ class GroupServer {
   std::unique_ptr<GroupMetrics> metrics_;  // null when metrics are off
   std::unique_ptr<client::SocketResolver> resolver_;
   std::unique_ptr<FileStore> store_;
+  ControllerOptions controller_options_;
+  // The etcd store's: client, store, the leader key, election and leadership thread.
+  std::unique_ptr<etcd::GrpcEtcdClient> etcd_client_;
+  std::unique_ptr<EtcdStore> etcd_store_;
+  std::string leader_key_;
+  std::unique_ptr<ha::LeaderElection> election_;
+  std::thread leadership_thread_;
+  absl::Mutex mu_;
+  int64_t wanted_term_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by each OnElected and OnLost
+  bool want_leading_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // election_ while it may be asked who leads (ActiveController's errors); null once stopping.
+  // Asked under mu_ (the election's callbacks never hold its own lock, so no lock order issue).
+  ha::LeaderElection* running_election_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::unique_ptr<RealClock> clock_;
   std::unique_ptr<ThreadPoolExecutor> executor_;
   std::unique_ptr<Controller> controller_;
+  std::unique_ptr<ActiveController> active_;  // etcd store only
   std::unique_ptr<GroupService> service_;
 };
 

@@ -138,6 +138,26 @@ class ControllerSubscription final : public common::StreamSubscription {
   const std::unique_ptr<Subscription> subscription_;
 };
 
+// A Controller subscription that keeps its Controller alive until it is released (a Controller
+// replaced by leadership is destroyed after its last subscription).
+class KeptSubscription final : public Subscription {
+ public:
+  KeptSubscription(std::shared_ptr<Controller> controller, std::unique_ptr<Subscription> inner)
+      : controller_(std::move(controller)), inner_(std::move(inner)) {}
+  void Cancel() override { inner_->Cancel(); }
+
+ private:
+  const std::shared_ptr<Controller> controller_;  // declared first: outlives inner_
+  const std::unique_ptr<Subscription> inner_;
+};
+
+absl::StatusOr<std::unique_ptr<Subscription>> Keep(
+    std::shared_ptr<Controller> controller, absl::StatusOr<std::unique_ptr<Subscription>> inner) {
+  if (!inner.ok()) return inner.status();
+  return std::unique_ptr<Subscription>(
+      std::make_unique<KeptSubscription>(std::move(controller), *std::move(inner)));
+}
+
 // Serves one stream: `subscribe` starts the Controller's subscription (it blocks) with the
 // callbacks it is given, which feed the stream. The call counts in open_calls() until the
 // writer is gone.
@@ -168,7 +188,15 @@ grpc::ServerWriteReactor<Message>* StartStream(grpc::CallbackServerContext* cont
 }  // namespace
 
 GroupService::GroupService(Controller* controller, GroupServiceOptions options)
-    : controller_(controller),
+    : GroupService(std::make_unique<ActiveController>(controller), nullptr, options) {}
+
+GroupService::GroupService(ActiveController* active, GroupServiceOptions options)
+    : GroupService(nullptr, active, options) {}
+
+GroupService::GroupService(std::unique_ptr<ActiveController> owned, ActiveController* active,
+                           GroupServiceOptions options)
+    : owned_active_(std::move(owned)),
+      active_(active != nullptr ? active : owned_active_.get()),
       options_(options),
       open_calls_(std::make_shared<std::atomic<int>>(0)),
       pool_(options.worker_threads, options.max_queued_calls) {}
@@ -180,8 +208,10 @@ grpc::ServerUnaryReactor* GroupService::WatchGroup(grpc::CallbackServerContext* 
                                                    v1::WatchGroupResponse* response) {
   if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
     return refused;
-  return FinishOnPool(pool_, context, [this, request, response] {
-    return Fill(controller_->WatchGroup(*request), response);
+  return FinishOnPool(pool_, context, [this, request, response]() -> absl::Status {
+    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+    if (!c.ok()) return c.status();
+    return Fill((*c)->WatchGroup(*request), response);
   });
 }
 
@@ -189,8 +219,11 @@ grpc::ServerUnaryReactor* GroupService::UnwatchGroup(grpc::CallbackServerContext
                                                      const v1::UnwatchGroupRequest* request,
                                                      v1::UnwatchGroupResponse* /*response*/) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request] { return controller_->UnwatchGroup(*request); });
+  return FinishOnPool(pool_, context, [this, request]() -> absl::Status {
+    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+    if (!c.ok()) return c.status();
+    return (*c)->UnwatchGroup(*request);
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext* context,
@@ -206,7 +239,9 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
       pool_, context,
       [this, request, response, cursor = *std::move(cursor),
        fingerprint = std::move(fingerprint)]() -> absl::Status {
-        absl::Status status = Fill(controller_->InspectGroup(*request), response);
+        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+        if (!c.ok()) return c.status();
+        absl::Status status = Fill((*c)->InspectGroup(*request), response);
         if (!status.ok()) return status;
         response->set_next_page_token(common::TakePage(
             response->mutable_members(),
@@ -220,8 +255,10 @@ grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerConte
                                                        v1::DescribeUpdateResponse* response) {
   if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
     return refused;
-  return FinishOnPool(pool_, context, [this, request, response] {
-    return Fill(controller_->DescribeUpdate(*request), response);
+  return FinishOnPool(pool_, context, [this, request, response]() -> absl::Status {
+    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+    if (!c.ok()) return c.status();
+    return Fill((*c)->DescribeUpdate(*request), response);
   });
 }
 
@@ -229,8 +266,11 @@ grpc::ServerUnaryReactor* GroupService::StopUpdate(grpc::CallbackServerContext* 
                                                    const v1::StopUpdateRequest* request,
                                                    v1::StopUpdateResponse* /*response*/) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request] { return controller_->StopUpdate(*request); });
+  return FinishOnPool(pool_, context, [this, request]() -> absl::Status {
+    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+    if (!c.ok()) return c.status();
+    return (*c)->StopUpdate(*request);
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* context,
@@ -242,7 +282,15 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
       common::StartPage(request->page_size(), request->page_token(), *kFingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
   return FinishOnPool(pool_, context, [this, response, cursor = *std::move(cursor)] {
-    *response = controller_->ListGroups();
+    // A follower lists nothing and says who leads (the leader's list is the one to read).
+    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+    if (c.ok()) {
+      *response = (*c)->ListGroups();
+    } else {
+      response->Clear();
+      response->set_follower(true);
+    }
+    response->set_leader(active_->Leader());
     response->set_next_page_token(common::TakePage(
         response->mutable_groups(),
         [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
@@ -255,8 +303,10 @@ grpc::ServerUnaryReactor* GroupService::SetSize(grpc::CallbackServerContext* con
                                                 const v1::SetSizeRequest* request,
                                                 v1::SetSizeResponse* response) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context, [this, request, response] {
-    return Fill(controller_->SetSize(*request), response);
+  return FinishOnPool(pool_, context, [this, request, response]() -> absl::Status {
+    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+    if (!c.ok()) return c.status();
+    return Fill((*c)->SetSize(*request), response);
   });
 }
 
@@ -268,7 +318,9 @@ grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext
   // task runs.
   return StartOnPool(pool_, response, open_calls_,
                      [this, request = *request](DoneCallback<v1::DestroyGroupResponse> done) {
-                       controller_->DestroyGroup(request, std::move(done));
+                       absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                       if (!c.ok()) return done(c.status());
+                       (*c)->DestroyGroup(request, std::move(done));
                      });
 }
 
@@ -278,7 +330,9 @@ grpc::ServerUnaryReactor* GroupService::DestroyInstances(grpc::CallbackServerCon
   if (auto* refused = FinishIfError(context, CheckDestroyInstancesSize(*request))) return refused;
   return StartOnPool(pool_, response, open_calls_,
                      [this, request = *request](DoneCallback<v1::DestroyInstancesResponse> done) {
-                       controller_->DestroyInstances(request, std::move(done));
+                       absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                       if (!c.ok()) return done(c.status());
+                       (*c)->DestroyInstances(request, std::move(done));
                      });
 }
 
@@ -290,7 +344,9 @@ grpc::ServerWriteReactor<v1::UpdateGroupResponse>* GroupService::UpdateGroup(
           -> absl::StatusOr<std::unique_ptr<Subscription>> {
         // Before any work, as for the unary calls; the stream ends with the error.
         if (absl::Status s = CheckGroupSpecSize(request.spec(), "spec"); !s.ok()) return s;
-        return controller_->UpdateGroup(request, std::move(on_progress), std::move(on_end));
+        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+        if (!c.ok()) return c.status();
+        return Keep(*c, (*c)->UpdateGroup(request, std::move(on_progress), std::move(on_end)));
       });
 }
 
@@ -301,7 +357,9 @@ grpc::ServerWriteReactor<v1::GroupEvent>* GroupService::StreamGroupEvents(
       [this, request = *request](GroupEventCallback on_event, StreamEndCallback on_end)
           -> absl::StatusOr<std::unique_ptr<Subscription>> {
         if (absl::Status s = spi::CheckIdSize(request.id(), "id"); !s.ok()) return s;
-        return controller_->StreamGroupEvents(request, std::move(on_event), std::move(on_end));
+        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+        if (!c.ok()) return c.status();
+        return Keep(*c, (*c)->StreamGroupEvents(request, std::move(on_event), std::move(on_end)));
       });
 }
 

@@ -22,6 +22,7 @@
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "infrakit/group/v1/group.pb.h"
 #include "services/group/controller.h"
+#include "services/group/server/active_controller.h"
 
 namespace infrakit::services::group::server {
 
@@ -44,6 +45,12 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
  public:
   // `controller` is not owned and must outlive the service.
   explicit GroupService(Controller* controller,
+                        GroupServiceOptions options = GroupServiceOptions());
+  // Calls go to `active`'s Controller of the moment (not owned; must outlive the service). On a
+  // follower (no Controller) every call but ListGroups fails FAILED_PRECONDITION "not the
+  // leader; the leader is X"; ListGroups answers no groups, `follower` set and `leader` naming
+  // the leader.
+  explicit GroupService(ActiveController* active,
                         GroupServiceOptions options = GroupServiceOptions());
   ~GroupService() override;
 
@@ -115,7 +122,11 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   int open_calls() const { return open_calls_->load(); }
 
  private:
-  Controller* const controller_;
+  GroupService(std::unique_ptr<ActiveController> owned, ActiveController* active,
+               GroupServiceOptions options);
+
+  const std::unique_ptr<ActiveController> owned_active_;  // for a fixed Controller
+  ActiveController* const active_;
   const GroupServiceOptions options_;
   // Shared with the reactors, which may outlive a call's gRPC part.
   const std::shared_ptr<std::atomic<int>> open_calls_;

@@ -2,12 +2,17 @@
 //
 //   infrakit-group [--name group] [--plugins-dir DIR] [--state-dir DIR] [--resync-period 10s]
 //                  [--max-parallel 4] [--metrics-listen 127.0.0.1:9101] [--log 5]
+//                  [--store file|etcd://HOST:PORT[,HOST:PORT...]] [--etcd-prefix /infrakit]
+//                  [--etcd-lease-ttl 3s] [--advertise IDENTITY]
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "glog/logging.h"
@@ -24,6 +29,30 @@ ABSL_FLAG(absl::Duration, resync_period, absl::Seconds(10),
 ABSL_FLAG(int, max_parallel, 4,
           "Per group, creation and destruction calls under way at once (each a batch of up to "
           "128 instances)");
+
+ABSL_FLAG(std::string, store, "file",
+          "Where the groups are kept: \"file\" (the state directory) or "
+          "\"etcd://HOST:PORT[,HOST:PORT...]\" (shared by the group services on the same "
+          "--etcd-prefix; the elected leader alone manages the groups)");
+ABSL_FLAG(std::string, etcd_prefix, "/infrakit",
+          "With --store etcd://: the key prefix (records <prefix>/groups/<id>, leader key "
+          "<prefix>/leader)");
+ABSL_FLAG(absl::Duration, etcd_lease_ttl, absl::Seconds(3),
+          "With --store etcd://: how long a dead leader keeps leadership (whole seconds)");
+ABSL_FLAG(std::string, advertise, "",
+          "With --store etcd://: this service's identity as the leader key shows it, named in "
+          "followers' errors (default: <hostname> <plugins dir>/<name> pid <pid>)");
+
+namespace {
+
+// The default --advertise: the host, the socket, and the process.
+std::string DefaultIdentity(const std::string& plugins_dir, const std::string& name) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return absl::StrCat(host, " ", plugins_dir, "/", name, " pid ", getpid());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   namespace runtime = ::infrakit::services::runtime;
@@ -50,7 +79,14 @@ int main(int argc, char** argv) {
   }
   options.resync_period = absl::GetFlag(FLAGS_resync_period);
   options.max_parallel = absl::GetFlag(FLAGS_max_parallel);
-  options.metrics = plugin_server.metrics();  // nullptr unless --metrics-listen is given
+  options.metrics = plugin_server.metrics();
+  options.store = absl::GetFlag(FLAGS_store);
+  options.etcd_prefix = absl::GetFlag(FLAGS_etcd_prefix);
+  options.lease_ttl = absl::GetFlag(FLAGS_etcd_lease_ttl);
+  options.identity = absl::GetFlag(FLAGS_advertise);
+  if (options.identity.empty()) {
+    options.identity = DefaultIdentity(plugin_server.plugins_dir(), plugin_server.name());
+  }  // nullptr unless --metrics-listen is given
 
   absl::StatusOr<std::unique_ptr<server::GroupServer>> group = server::GroupServer::Create(options);
   if (!group.ok()) {

@@ -1,0 +1,111 @@
+// The infrakit-group wiring with --store etcd:// against a real one-member etcd on 127.0.0.31
+// (skipped without etcd): two group services, one leads and runs the Controller, the other
+// refuses calls naming the leader; when the leader stops, the other takes over.
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "client/testing/test_server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "infrakit/group/v1/group.grpc.pb.h"
+#include "services/group/server/group_server.h"
+#include "tests/testing/etcd_cluster.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/wait_for.h"
+
+namespace infrakit::services::group::server {
+namespace {
+
+namespace gv1 = ::infrakit::group::v1;
+using ::infrakit::client::testing::TestServer;
+using ::infrakit::testing::EtcdCluster;
+using ::infrakit::testing::TempDir;
+using ::infrakit::testing::WaitFor;
+using ::testing::HasSubstr;
+
+const absl::Duration kTtl = absl::Seconds(2);
+
+class GroupServerEtcdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!EtcdCluster::Installed()) GTEST_SKIP() << EtcdCluster::kNotInstalled;
+    etcd_ = std::make_unique<EtcdCluster>(1);
+    absl::Status started = etcd_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+  }
+
+  GroupServerOptions Options(const std::string& identity) {
+    GroupServerOptions o;
+    o.plugins_dir = dir_.Join("plugins");
+    o.store = "etcd://" + etcd_->Endpoints();
+    o.etcd_prefix = "/it";
+    o.lease_ttl = kTtl;
+    o.identity = identity;
+    return o;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EtcdCluster> etcd_;
+};
+
+TEST_F(GroupServerEtcdTest, BadEtcdFlagsAreNamed) {
+  GroupServerOptions o = Options("a");
+  o.store = "zookeeper://x:1";
+  EXPECT_THAT(std::string(GroupServer::Create(o).status().message()), HasSubstr("--store"));
+  o = Options("a");
+  o.etcd_prefix = "/it/";
+  EXPECT_THAT(std::string(GroupServer::Create(o).status().message()), HasSubstr("--etcd-prefix"));
+  o = Options("a");
+  o.lease_ttl = absl::Milliseconds(300);
+  EXPECT_THAT(std::string(GroupServer::Create(o).status().message()),
+              HasSubstr("--etcd-lease-ttl"));
+}
+
+TEST_F(GroupServerEtcdTest, OneLeadsTheOtherRefusesAndTakesOverWhenItStops) {
+  auto a = GroupServer::Create(Options("service-a"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(WaitFor([&] { return (*a)->Leads(); }, absl::Seconds(10)));
+  auto b = GroupServer::Create(Options("service-b"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto server = TestServer::Start(dir_.Join("b.sock"), {(*b)->service()});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = gv1::GroupService::NewStub((*server)->NewChannel());
+
+  // b follows: writes are refused naming the leader, ListGroups says who leads.
+  gv1::ListGroupsResponse list;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext context;
+        list.Clear();
+        return stub->ListGroups(&context, gv1::ListGroupsRequest(), &list).ok() &&
+               list.leader() == "service-a";
+      },
+      absl::Seconds(10)));
+  EXPECT_TRUE(list.follower());
+  EXPECT_FALSE((*b)->Leads());
+  grpc::ClientContext context;
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(3);
+  gv1::SetSizeResponse set_size_response;
+  grpc::Status refused = stub->SetSize(&context, set_size, &set_size_response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(refused.error_message(), HasSubstr("not the leader; the leader is service-a"));
+
+  // a stops (resigning): b leads within the TTL and a second.
+  const absl::Time stopped = absl::Now();
+  a->reset();
+  ASSERT_TRUE(WaitFor([&] { return (*b)->Leads(); }, kTtl + absl::Seconds(1)));
+  std::cerr << "takeover in " << absl::FormatDuration(absl::Now() - stopped) << "\n";
+  grpc::ClientContext context2;
+  list.Clear();
+  ASSERT_TRUE(stub->ListGroups(&context2, gv1::ListGroupsRequest(), &list).ok());
+  EXPECT_FALSE(list.follower());
+  EXPECT_EQ(list.leader(), "service-b");
+  (*server)->Shutdown();
+}
+
+}  // namespace
+}  // namespace infrakit::services::group::server
