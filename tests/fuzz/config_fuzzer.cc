@@ -32,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string rendered = ToJson(*parsed);
   absl::StatusOr<ParsedConfig> again = ParseConfig(rendered, ConfigFormat::kJson);
-  if (!again.ok()) Fail("the rendering of a parsed config does not parse", again.status().ToString() + "\n" + rendered);
+  if (!again.ok())
+    Fail("the rendering of a parsed config does not parse",
+         again.status().ToString() + "\n" + rendered);
   const std::string rerendered = ToJson(*again);
   if (rerendered != rendered) Fail("rendering is not stable", rendered + "\n---\n" + rerendered);
   return 0;

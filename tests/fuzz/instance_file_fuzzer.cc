@@ -26,13 +26,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<std::string> encoded = file::EncodeInstanceFile(*decoded);
   if (!encoded.ok()) Fail("a decoded instance does not encode", encoded.status().ToString());
   absl::StatusOr<Description> again = file::DecodeInstanceFile("fuzz-1", *encoded);
-  if (!again.ok()) Fail("an encoded instance does not decode", again.status().ToString() + "\n" + *encoded);
+  if (!again.ok())
+    Fail("an encoded instance does not decode", again.status().ToString() + "\n" + *encoded);
   if (!MessageDifferencer::Equals(*decoded, *again)) {
-    Fail("decode(encode(x)) differs from x", decoded->DebugString() + "\n---\n" + again->DebugString());
+    Fail("decode(encode(x)) differs from x",
+         decoded->DebugString() + "\n---\n" + again->DebugString());
   }
   std::optional<Description> stored = file::StoredForm(*decoded);
   if (stored.has_value() && !MessageDifferencer::Equals(*stored, *again)) {
-    Fail("StoredForm differs from the JSON round trip", stored->DebugString() + "\n---\n" + again->DebugString());
+    Fail("StoredForm differs from the JSON round trip",
+         stored->DebugString() + "\n---\n" + again->DebugString());
   }
   return 0;
 }

@@ -57,7 +57,8 @@ void CheckGroupSpec(const gv1::GroupSpec& spec) {
   if (!infrakit::spec::ValidateGroupSpec(spec).ok()) return;
   const std::string rendered = infrakit::client::config::ToJson(spec);
   absl::StatusOr<gv1::GroupSpec> parsed = infrakit::client::config::ParseGroupConfig(rendered);
-  if (!parsed.ok()) Fail("a valid spec's config does not parse", parsed.status().ToString() + "\n" + rendered);
+  if (!parsed.ok())
+    Fail("a valid spec's config does not parse", parsed.status().ToString() + "\n" + rendered);
 }
 
 template <typename Request>

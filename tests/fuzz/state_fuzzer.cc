@@ -28,9 +28,15 @@ using infrakit::tests::fuzz::Fail;
 // executions a second (a crash of the fuzzer itself needs no durable state).
 class NoSyncFileOps : public infrakit::common::FileOps {
  public:
-  int Open(const char* path, int flags, mode_t mode) override { return real_.Open(path, flags, mode); }
-  int Mkostemp(char* path_template, int flags) override { return real_.Mkostemp(path_template, flags); }
-  ssize_t Write(int fd, const void* data, size_t size) override { return real_.Write(fd, data, size); }
+  int Open(const char* path, int flags, mode_t mode) override {
+    return real_.Open(path, flags, mode);
+  }
+  int Mkostemp(char* path_template, int flags) override {
+    return real_.Mkostemp(path_template, flags);
+  }
+  ssize_t Write(int fd, const void* data, size_t size) override {
+    return real_.Write(fd, data, size);
+  }
   int Fchmod(int fd, mode_t mode) override { return real_.Fchmod(fd, mode); }
   int Fsync(int fd) override { return 0; }
   int Syncfs(int fd) override { return 0; }
@@ -85,14 +91,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (loaded->size() != 1) Fail("LoadAll of one file", std::to_string(loaded->size()));
   GroupRecord record = (*loaded)[0];
-  if (absl::Status put = store.Put(record); !put.ok()) Fail("Put of a loaded record", put.ToString());
+  if (absl::Status put = store.Put(record); !put.ok())
+    Fail("Put of a loaded record", put.ToString());
   absl::StatusOr<std::vector<GroupRecord>> again = store.LoadAll();
   if (!again.ok()) Fail("a stored record does not load", again.status().ToString());
   // A record without a format version (written before it existed) is stored with the current one.
   if (again->size() == 1 && record.format_version() == 0) {
     record.set_format_version((*again)[0].format_version());
   }
-  if (again->size() != 1 || !google::protobuf::util::MessageDifferencer::Equals(record, (*again)[0])) {
+  if (again->size() != 1 ||
+      !google::protobuf::util::MessageDifferencer::Equals(record, (*again)[0])) {
     Fail("load(put(x)) differs from x", record.DebugString());
   }
   return 0;
