@@ -1,9 +1,11 @@
 #include "common/yaml_value.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 
 namespace infrakit::common {
@@ -37,6 +40,11 @@ absl::Status YamlError(const YAML::Mark& mark, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("not valid YAML: ", problem, " at line ",
                                                  mark.line + 1, ", column ", mark.column + 1));
 }
+
+// OK, or an error at `node` when its scalar is not UTF-8: yaml-cpp decodes some escapes of
+// double-quoted strings (e.g. \_ and \N) to a single byte instead of the character's
+// UTF-8, which JSON, and so the canonical form, cannot hold.
+absl::Status CheckScalarIsUtf8(const YAML::Node& node);
 
 std::string Quoted(absl::string_view s) { return absl::StrCat("\"", absl::CEscape(s), "\""); }
 
@@ -221,10 +229,12 @@ absl::StatusOr<Value> Converter::Map(const YAML::Node& node, int depth) {
   std::map<std::string, YAML::Mark> seen;
   std::vector<YAML::Node> merges;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy: the iterator's `->` yields a temporary pair, which a reference would outlive.
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) {
       return YamlError(key.Mark(), "a key must be a string, not a mapping, a list or null");
     }
+    if (absl::Status utf8 = CheckScalarIsUtf8(key); !utf8.ok()) return utf8;
     if (key.Tag() == "?" && key.Scalar() == "<<") {
       merges.push_back(it->second);
       continue;
@@ -268,6 +278,7 @@ absl::StatusOr<Value> Converter::Convert(const YAML::Node& node, int depth) {
       return value;
     }
     case YAML::NodeType::Scalar:
+      if (absl::Status utf8 = CheckScalarIsUtf8(node); !utf8.ok()) return utf8;
       return Scalar(node);
     case YAML::NodeType::Sequence: {
       if (!plain_tag && tag != absl::StrCat(kTagPrefix, "seq")) break;
@@ -289,28 +300,149 @@ absl::StatusOr<Value> Converter::Convert(const YAML::Node& node, int depth) {
   return YamlError(node.Mark(), absl::StrCat("unsupported tag ", Quoted(tag)));
 }
 
+// The length of the UTF-8 sequence starting at text[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or 0 when it is not one.
+size_t Utf8SequenceLength(absl::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char b = byte(i);
+  if (b < 0x80) return 1;
+  size_t length;
+  unsigned char low = 0x80, high = 0xBF;  // The range of the second byte.
+  if (b >= 0xC2 && b <= 0xDF) {
+    length = 2;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    length = 3;
+    if (b == 0xE0) low = 0xA0;
+    if (b == 0xED) high = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    length = 4;
+    if (b == 0xF0) low = 0x90;
+    if (b == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+absl::Status CheckScalarIsUtf8(const YAML::Node& node) {
+  const std::string& text = node.Scalar();
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) {
+      return YamlError(node.Mark(),
+                       "a string with an escape this reader cannot decode (e.g. \\_ or \\N: write "
+                       "the character itself)");
+    }
+    i += length;
+  }
+  return absl::OkStatus();
+}
+
+// OK, or where `text` stops being UTF-8 or holds a control character other than tab, line
+// feed and carriage return (YAML allows none of them unescaped). yaml-cpp does not check: it
+// passes bytes that are not UTF-8 into strings (which JSON, and so the canonical form, cannot
+// hold), and on some of them, and on a NUL, it loops allocating without end.
+absl::Status CheckUtf8(absl::string_view text) {
+  YAML::Mark mark;
+  mark.line = 0;
+  mark.column = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) return YamlError(mark, "not UTF-8");
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      return YamlError(mark, absl::StrFormat("a control character (U+%04X), which YAML does not "
+                                             "allow (write it as an escape in a quoted string)",
+                                             c));
+    }
+    if (text[i] == '\n') {
+      ++mark.line;
+      mark.column = 0;
+    } else {
+      ++mark.column;
+    }
+    i += length;
+  }
+  return absl::OkStatus();
+}
+
+// Counts the documents the event parser reports, keeping where the second one's content starts
+// (where its "---" is when it has none).
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int count() const { return count_; }
+  const YAML::Mark& second_start() const { return second_start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++count_ == 2) second_start_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Content(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Content(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Content(const YAML::Mark& mark) {
+    if (count_ == 2 && !second_content_seen_) {
+      second_start_ = mark;
+      second_content_seen_ = true;
+    }
+  }
+
+  int count_ = 0;
+  YAML::Mark second_start_;
+  bool second_content_seen_ = false;
+};
+
 }  // namespace
 
 absl::StatusOr<Value> ParseYamlValue(absl::string_view text) {
-  std::vector<YAML::Node> documents;
+  if (absl::Status utf8 = CheckUtf8(text); !utf8.ok()) return utf8;
+  // The documents are counted by a pass of the event parser that stops at the second, then the
+  // first is loaded. (YAML::LoadAll is not used: on some invalid text, e.g. a line starting
+  // with ",", it yields empty documents without end.)
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    while (counter.count() < 2 && parser.HandleNextDocument(counter)) {
+    }
+    if (counter.count() == 0) {
+      Value null;
+      null.set_null_value(google::protobuf::NULL_VALUE);
+      return null;
+    }
+    if (counter.count() > 1) {
+      return YamlError(counter.second_start(),
+                       "a second document: give one config (one document) per file");
+    }
+    document = YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
     return YamlError(e.mark, e.msg);
   } catch (const YAML::Exception& e) {
     return YamlError(e.mark, e.msg);
   }
-  if (documents.empty()) {
-    Value null;
-    null.set_null_value(google::protobuf::NULL_VALUE);
-    return null;
-  }
-  if (documents.size() > 1) {
-    return YamlError(documents[1].Mark(),
-                     "a second document: give one config (one document) per file");
-  }
   Converter converter;
-  return converter.Convert(documents[0], 0);
+  return converter.Convert(document, 0);
 }
 
 }  // namespace infrakit::common

@@ -25,9 +25,10 @@ namespace infrakit::common {
 
 // Parses YAML text (one document) into a Value; an empty document (or only comments) is null.
 // Errors: INVALID_ARGUMENT "not valid YAML: <problem> at line L, column C" (lines and columns
-// count from 1), e.g. a syntax error, a duplicate key, an unknown tag, nesting deeper than 100
-// levels (also an alias inside its own anchor), more than 1,000,000 values after expanding
-// aliases, or a second document. Thread-safe (pure).
+// count from 1), e.g. text that is not UTF-8 or holds a control character other than tab, CR
+// and LF, a syntax error, a duplicate key, an unknown tag, nesting deeper than 100 levels (also
+// an alias inside its own anchor), more than 1,000,000 values after expanding aliases, or a
+// second document. Thread-safe (pure).
 absl::StatusOr<google::protobuf::Value> ParseYamlValue(absl::string_view text);
 
 }  // namespace infrakit::common

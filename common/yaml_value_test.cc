@@ -117,6 +117,20 @@ TEST(YamlValueTest, ErrorsNameTheLineAndColumn) {
             "at line 3, column 1");
 }
 
+// Inputs found by tests/fuzz: yaml-cpp would pass bytes that are not UTF-8 into strings, and
+// on some texts (a NUL, a line starting with ",") loop without end.
+TEST(YamlValueTest, TextThatIsNotUtf8OrHasControlCharactersIsRefused) {
+  EXPECT_EQ(Canon("a: b\nc: \xb6x\n"), "ERROR: not valid YAML: not UTF-8 at line 2, column 4");
+  EXPECT_EQ(Canon("a: \xc0\xaf"), "ERROR: not valid YAML: not UTF-8 at line 1, column 4");
+  EXPECT_EQ(Canon("a: \xed\xa0\x80"), "ERROR: not valid YAML: not UTF-8 at line 1, column 4");
+  EXPECT_THAT(Canon(std::string("a: b\0c", 7)), HasSubstr("a control character (U+0000)"));
+  EXPECT_THAT(Canon("a: \x01"), HasSubstr("a control character (U+0001)"));
+  EXPECT_EQ(Canon("a: \"\xc3\xa9\t\xe2\x82\xac\xf0\x9f\x98\x80\"\r\n"),
+            "{\"a\":\"\xc3\xa9\\t\xe2\x82\xac\xf0\x9f\x98\x80\"}");
+  EXPECT_THAT(Canon("a: \"x\\_y\""), HasSubstr("an escape this reader cannot decode"));
+  EXPECT_THAT(Canon("# c\n, x: y\n"), HasSubstr("ERROR: not valid YAML"));
+}
+
 TEST(YamlValueTest, EmptyTextIsNull) {
   EXPECT_EQ(Canon(""), "null");
   EXPECT_EQ(Canon("# only a comment\n"), "null");

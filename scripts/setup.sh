@@ -14,6 +14,7 @@ PACKAGES=(
   libabsl-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev
   libcurl4-openssl-dev libssl-dev libyaml-cpp-dev
   curl procps python3 clang-format
+  clang libclang-rt-14-dev
   systemd
   zookeeper docker.io
   vagrant busybox-static

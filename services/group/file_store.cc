@@ -170,6 +170,10 @@ absl::StatusOr<GroupRecord> FileStore::Decode(const std::string& path,
         path, dir_,
         absl::StrCat("not a group record (truncated or edited?): ", parsed.message().ToString()));
   }
+  if (record.format_version() < 0) {
+    return Corrupt(path, dir_,
+                   absl::StrCat("its format version ", record.format_version(), " is negative"));
+  }
   // Records written before format_version existed read as 0: the same format as 1.
   if (record.format_version() > kFormatVersion) {
     return absl::FailedPreconditionError(
