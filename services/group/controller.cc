@@ -142,6 +142,7 @@ std::unique_ptr<Group> Controller::Impl::NewGroupLocked(const gv1::GroupSpec& sp
   g->uid = rt.next_uid++;
   g->spec = spec;
   g->sha = ConfigSha(spec);
+  g->RememberConfigFlavor();
   return g;
 }
 
@@ -176,6 +177,8 @@ absl::Status Controller::Start() {
     g->destroying = r.destroying();
     g->writer->written = 0;
     g->resumed = true;
+    for (const PendingCreation& p : r.pending_creations()) c.creation.RestoreLocked(g.get(), p);
+    for (const auto& [sha, flavor] : r.config_flavors()) g->config_flavors.emplace(sha, flavor);
     Group* raw = g.get();
     c.rt.groups.emplace(raw->id, std::move(g));
     LOG(INFO) << "resuming group " << raw->id

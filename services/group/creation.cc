@@ -1,6 +1,7 @@
 #include "services/group/creation.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -113,6 +114,12 @@ void ProvisionAll(spi::PluginResolver* resolver, const std::string& instance_plu
 
 }  // namespace
 
+int64_t Creation::CattleCapLocked(const Group& g) const {
+  const int64_t desired = DesiredCount(g.spec);
+  if (!g.update.active() || g.update.stopped()) return desired;
+  return desired + ResolveRollingLimits(g.spec, desired, g.flavor_max_unavailable).surge;
+}
+
 Slot& Creation::NewSlotLocked(Group* g, const std::string& lid) {
   Slot s;
   s.sequence = rt_->parts.persistence->NextSequenceLocked(g);
@@ -127,6 +134,20 @@ Slot& Creation::NewSlotLocked(Group* g, const std::string& lid) {
   return g->slots.emplace(seq, std::move(s)).first->second;
 }
 
+void Creation::RestoreLocked(Group* g, const PendingCreation& p) {
+  if (g->slots.count(p.sequence()) || g->slot_by_key.count(p.idempotency_key())) return;
+  Slot s;
+  s.sequence = p.sequence();
+  s.key = p.idempotency_key();
+  s.lid = p.logical_id();
+  s.update_generation = p.update_generation();
+  s.remediation = p.remediation();
+  g->slot_by_key[s.key] = s.sequence;
+  g->sent_slots.insert(s.sequence);
+  ++g->queued_slots;
+  g->slots.emplace(s.sequence, std::move(s));
+}
+
 void Creation::CreateLocked(Group* g, const std::string& lid) {
   Slot& s = NewSlotLocked(g, lid);
   if (Rolling(g->update)) s.update_generation = g->update.generation();
@@ -136,13 +157,18 @@ void Creation::CreateLocked(Group* g, const std::string& lid) {
   }
 }
 
+bool Creation::OverdueLocked(const Group* g, absl::Time now) const {
+  return !g->created_slots.empty() &&
+         now - g->created_slots.begin()->first >= rt_->options.listing_grace;
+}
+
 void Creation::DropLostSlotsLocked(Group* g, absl::Time as_of,
-                                   const absl::btree_map<std::string, iv1::Description>* listing) {
+                                   const absl::btree_map<std::string, iv1::Description>& listing) {
   std::vector<int64_t> lost;
   // Oldest first: only the ones past the grace are looked at.
   for (const auto& [provisioned_at, seq] : g->created_slots) {
     if (as_of - provisioned_at < rt_->options.listing_grace) break;
-    if (listing == nullptr || !listing->count(g->slots[seq].instance_id)) lost.push_back(seq);
+    if (!listing.count(g->slots[seq].instance_id)) lost.push_back(seq);
   }
   for (int64_t seq : lost) {
     const std::string iid = g->slots[seq].instance_id;
@@ -174,15 +200,27 @@ void Creation::PumpLocked(Group* g) {
       probing ? 1
               : BatchSize(static_cast<size_t>(g->queued_slots), o.max_parallel_provisions,
                           std::min(o.max_batch_size, max_by_bytes));
+  // Cattle: a queued creation starts only while the instances that exist (members, including
+  // those being destroyed, and creations sent) stay within the size (+ surge while an update
+  // runs). The pass that queued it checked the same, but the group may have changed since (an
+  // update ended, a destroy is retrying): it waits for the next pass, which may cancel it.
+  int64_t room = std::numeric_limits<int64_t>::max();
+  if (!IsPets(g->spec)) {
+    room = CattleCapLocked(*g) - static_cast<int64_t>(g->members.size()) - g->in_flight_slots -
+           static_cast<int64_t>(g->created_slots.size());
+  }
   // Oldest first; the walk stops once the free calls are full (a group of thousands converging
   // calls this as each batch returns).
   auto it = g->slots.begin();
-  while (g->queued_slots > 0 && g->in_flight_provisions < o.max_parallel_provisions) {
+  bool newly_sent = false;
+  while (g->queued_slots > 0 && g->in_flight_provisions < o.max_parallel_provisions && room > 0) {
     std::vector<int64_t> batch;
-    for (; it != g->slots.end() && batch.size() < per_call; ++it) {
+    for (; it != g->slots.end() && batch.size() < per_call && room > 0; ++it) {
       if (it->second.state != SlotState::kQueued) continue;
       g->SetSlotState(&it->second, SlotState::kInFlight);
+      newly_sent |= g->sent_slots.insert(it->first).second;
       batch.push_back(it->first);
+      --room;
     }
     if (batch.empty()) break;
     ++g->in_flight_provisions;
@@ -190,6 +228,8 @@ void Creation::PumpLocked(Group* g) {
                attempt = g->provision_retry.failures()] { Task(id, uid, batch, attempt); });
     if (probing) break;
   }
+  // Task writes them before its Provision; this marks the record stale for it.
+  if (newly_sent) rt_->parts.persistence->MarkDirtyLocked(g);
 }
 
 void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_t>& seqs,
@@ -198,10 +238,12 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
   std::string instance_plugin, flavor_plugin, sha;
   // What every member's Prepare starts from: the group's instance section and tags.
   fv1::BatchPrepareRequest base;
+  std::shared_ptr<Writer> writer;
   {
     absl::MutexLock lock(&rt_->mu);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
+    writer = g->writer;
     instance_plugin = g->spec.instance().plugin();
     flavor_plugin = g->spec.flavor().plugin();
     sha = g->sha;
@@ -219,6 +261,16 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
       PumpLocked(g);
       return;
     }
+  }
+  // The keys are durable before any plugin sees them: a service that dies during the calls
+  // provisions them again with the same keys after its restart (see PendingCreation).
+  if (absl::Status saved = rt_->parts.persistence->Flush(id, uid, writer); !saved.ok()) {
+    for (Item& item : items) {
+      item.flavor_stage = false;
+      item.result = Prefixed(saved, "saving the creations before Provision: ");
+    }
+    Settle(id, uid, items, attempt);
+    return;
   }
   SetTags(base.mutable_spec(), id, sha, nullptr);
   PrepareAll(rt_->resolver, flavor_plugin, base, id, sha, &items);

@@ -35,17 +35,26 @@ class Creation {
  public:
   explicit Creation(Runtime* rt) : rt_(rt) {}
 
+  // A creation a previous process had sent (from the group's record), queued again with its
+  // key, sequence and logical ID; the plugin answers with the instance that key made, if any.
+  void RestoreLocked(Group* g, const PendingCreation& p);
   // A creation decided by a pass (for logical ID `lid`, "" for cattle), queued.
   void CreateLocked(Group* g, const std::string& lid);
   // Starts batch calls for the queued slots, within the parallel calls allowed and unless a
   // failure's backoff is running (then one at a time once it ends).
   void PumpLocked(Group* g);
-  // Forgets creations listed nowhere `listing_grace` after Provision returned, as of `as_of`
-  // (and absent from `listing`, when given), with an error saying so.
+  // Whether a creation Provision returned has not been listed for the listing grace, as of
+  // `now` (a listing begun now decides whether it was lost).
+  bool OverdueLocked(const Group* g, absl::Time now) const;
+  // Forgets creations absent from `listing`, a listing begun at `as_of`, at least
+  // `listing_grace` after their Provision returned, with an error saying so.
   void DropLostSlotsLocked(Group* g, absl::Time as_of,
-                           const absl::btree_map<std::string, iv1::Description>* listing);
+                           const absl::btree_map<std::string, iv1::Description>& listing);
 
  private:
+  // Cattle: the most instances that may exist now: the size, plus the surge while an update
+  // is running or paused.
+  int64_t CattleCapLocked(const Group& g) const;
   // A new queued slot for `lid` with a fresh sequence and idempotency key.
   Slot& NewSlotLocked(Group* g, const std::string& lid);
   // Prepares and provisions the queued slots `seqs`; settles each. `attempt` is the provision

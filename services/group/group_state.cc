@@ -1,5 +1,6 @@
 #include "services/group/group_state.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace infrakit::services::group {
@@ -19,8 +20,16 @@ void Group::EraseSlot(int64_t seq) {
   if (it == slots.end()) return;
   slot_by_key.erase(it->second.key);
   if (!it->second.instance_id.empty()) slot_by_instance.erase(it->second.instance_id);
+  sent_slots.erase(seq);
   SetSlotState(&it->second, SlotState::kErased);
   slots.erase(it);
+}
+
+void Group::RememberConfigFlavor() {
+  absl::flat_hash_set<std::string> in_use = {sha};
+  for (const auto& [id, m] : members) in_use.insert(m.sha);
+  absl::erase_if(config_flavors, [&](const auto& e) { return !in_use.contains(e.first); });
+  config_flavors[sha] = spec.flavor();
 }
 
 void Group::SetDoomed(Member* m, bool doomed) {

@@ -136,6 +136,10 @@ struct Group {
   // `previous_sha_generation` (-1: not yet).
   std::string previous_sha;
   int64_t previous_sha_generation = -1;
+  // The flavor section of each config (by config SHA) the group has been on while a member of
+  // it may still exist: every member is checked by its own config's flavor, however many
+  // updates ago that config was (see RememberConfigFlavor).
+  absl::btree_map<std::string, gv1::PluginSpec> config_flavors;
   // The flavor's limit on members down at once (ValidateResponse.max_unavailable); 0: none.
   int32_t flavor_max_unavailable = 0;
   int64_t next_sequence = 1;
@@ -168,12 +172,12 @@ struct Group {
   absl::btree_map<std::string, Member> members;
   // Members listed while creations were under way that no creation has claimed yet (see
   // Membership::FillMemberLocked).
-  absl::flat_hash_set<std::string> unannounced;
+  absl::btree_set<std::string> unannounced;
   // Members that have not been HEALTHY since they appeared, within their startup window
   // (InitialDelaySeconds + UnhealthySeconds of the remediation timing, remediation or not): they
   // are checked every probe interval, so a member that starts is seen HEALTHY within about a
   // second rather than at the next resync.
-  absl::flat_hash_set<std::string> starting_members;
+  absl::btree_set<std::string> starting_members;
   // Instances destroyed by us, and when: a listing that began before the destroy returned is
   // stale about them.
   absl::flat_hash_map<std::string, absl::Time> recently_destroyed;
@@ -194,6 +198,9 @@ struct Group {
 
   // --- Creation. ---
   absl::btree_map<int64_t, Slot> slots;  // by sequence
+  // Slots whose key a Provision has carried (or is about to): persisted as PendingCreation, so
+  // that a restarted service provisions them again with the same keys.
+  absl::btree_set<int64_t> sent_slots;
   absl::flat_hash_map<std::string, int64_t> slot_by_key;
   absl::flat_hash_map<std::string, int64_t> slot_by_instance;
   int in_flight_provisions = 0;
@@ -259,6 +266,9 @@ struct Group {
   void EraseSlot(int64_t seq);
   // Marks a member doomed (or not), keeping doomed_members in step.
   void SetDoomed(Member* m, bool doomed);
+  // Records the flavor of the current config (spec, sha) in config_flavors and forgets the
+  // configs no member is on any more. O(members); called when the config changes.
+  void RememberConfigFlavor();
 
   // The counters above against a full count of members and slots: OK, or INTERNAL naming the
   // first one out of step. O(members + slots); for tests and debug builds.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "services/group/batch_call.h"
@@ -75,7 +76,7 @@ void Health::RecheckPendingLocked(Group* g) {
     auto m = g->members.find(*it);
     if (m == g->members.end() || m->second.doomed || m->second.ever_healthy ||
         now >= m->second.created + timing.initial_delay + timing.threshold) {
-      g->starting_members.erase(it++);
+      it = g->starting_members.erase(it);
       continue;
     }
     QueueLocked(g, &m->second);
@@ -93,7 +94,7 @@ void Health::AnnounceLocked(Group* g, Member* m) {
 
 void Health::AnnounceUnclaimedLocked(Group* g) {
   if (g->in_flight_slots > 0 || g->unannounced.empty()) return;
-  absl::flat_hash_set<std::string> ids;
+  absl::btree_set<std::string> ids;
   ids.swap(g->unannounced);
   for (const std::string& id : ids) {
     auto it = g->members.find(id);
@@ -279,6 +280,7 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
 const gv1::PluginSpec& Health::MemberFlavorLocked(Group* g, const Member& m, bool* own) {
   *own = true;
   if (m.sha == g->sha) return g->spec.flavor();
+  if (auto it = g->config_flavors.find(m.sha); it != g->config_flavors.end()) return it->second;
   if (g->update.active() && g->update.has_previous_spec()) {
     if (g->previous_sha_generation != g->update.generation()) {
       g->previous_sha = spec::ConfigSha(g->update.previous_spec());

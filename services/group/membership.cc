@@ -271,15 +271,18 @@ void Membership::ApplyListingLocked(Group* g,
                                     absl::Time started) {
   const int64_t live_before = static_cast<int64_t>(g->members.size()) - g->doomed_members;
   g->listing_retry.Reset();
-  if (listing.empty() && (live_before > 0 || g->resumed) && !g->empty_suspect) {
+  // Instances the plugin said it created count as known too: writing them off on one empty
+  // listing would create them again.
+  const int64_t known_before = live_before + static_cast<int64_t>(g->created_slots.size());
+  if (listing.empty() && (known_before > 0 || g->resumed) && !g->empty_suspect) {
     // A plugin that lost its state (or a glitch) must not make the group recreate everything:
     // believe an empty listing only when a second one, a little later, says the same.
     g->empty_suspect = true;
     rt_->parts.events->ErrorLocked(
         g, "",
         absl::StrCat("instance plugin ", g->spec.instance().plugin(), " lists no member ",
-                     live_before > 0 ? absl::StrCat("while ", live_before, " were known")
-                                     : std::string("of a group resumed after a restart"),
+                     known_before > 0 ? absl::StrCat("while ", known_before, " were known")
+                                      : std::string("of a group resumed after a restart"),
                      "; confirming with another listing"));
     rt_->CancelTimer(&g->listing_timer);
     g->listing_timer = rt_->AtGroupLocked(g, rt_->Now() + rt_->options.empty_listing_confirm_delay,
@@ -324,7 +327,7 @@ void Membership::ApplyListingLocked(Group* g,
     if (m.doomed) ++g->doomed_members;
   }
   // A creation that a listing begun `listing_grace` after it still does not show was lost.
-  rt_->parts.creation->DropLostSlotsLocked(g, started, &listing);
+  rt_->parts.creation->DropLostSlotsLocked(g, started, listing);
   // Health-queued IDs of vanished members are skipped when popped.
   absl::erase_if(g->recently_destroyed,
                  [&](const auto& e) { return e.second < started && !listing.count(e.first); });

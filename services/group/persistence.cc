@@ -22,6 +22,18 @@ GroupRecord Persistence::RecordLocked(Group* g) {
   r.set_destroying(g->destroying);
   r.set_update_generation(g->update_generation);
   r.set_flavor_max_unavailable(g->flavor_max_unavailable);
+  for (const auto& [sha, flavor] : g->config_flavors) (*r.mutable_config_flavors())[sha] = flavor;
+  for (int64_t seq : g->sent_slots) {
+    auto it = g->slots.find(seq);
+    if (it == g->slots.end()) continue;
+    const Slot& s = it->second;
+    PendingCreation* p = r.add_pending_creations();
+    p->set_idempotency_key(s.key);
+    p->set_sequence(s.sequence);
+    p->set_logical_id(s.lid);
+    p->set_update_generation(s.update_generation);
+    p->set_remediation(s.remediation);
+  }
   return r;
 }
 

@@ -1,8 +1,10 @@
 #include "services/group/planner.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -209,13 +211,20 @@ void CattleDecider::Steady() {
     // Sorting thousands of members is for when some must go (not for creations under way
     // that are listed already, counted twice).
     if (excess > 0) order = live_;
+    // Stopped: the extras may be creations not listed yet, whose health is unknown; a HEALTHY
+    // member goes only while more than the size of them would remain.
+    int64_t healthy_spare = std::numeric_limits<int64_t>::max();
     if (in_.stopped) {
       SortForStop(&order);
+      healthy_spare = -n_;
+      for (const MemberView* m : order) healthy_spare += Healthy(*m) ? 1 : 0;
     } else {
       SortForScaleDown(&order, in_.target_sha);
     }
     for (const MemberView* m : order) {
-      if (excess-- <= 0) break;
+      if (excess <= 0) break;
+      if (Healthy(*m) && healthy_spare-- <= 0) continue;
+      --excess;
       d_->destroys.push_back(
           {m->id, iv1::DESTROY_REASON_SCALE_DOWN,
            in_.stopped ? "above the size after the update stopped" : "scale down", false});
@@ -282,7 +291,7 @@ void DecidePets(const DecideInput& in, Decision* d) {
   for (size_t i = 0; i < in.logical_ids.size(); ++i) index.emplace(in.logical_ids[i], i);
 
   absl::flat_hash_set<std::string> has_member;  // any member, including ones being destroyed
-  absl::flat_hash_map<std::string, std::vector<const MemberView*>> by_lid;
+  absl::btree_map<std::string, std::vector<const MemberView*>> by_lid;
   std::vector<const MemberView*> live;
   absl::flat_hash_set<std::string> chosen;
   for (const MemberView& m : in.members) {
@@ -379,8 +388,9 @@ CattleArithmetic CountCattle(const CattleCounts& c) {
   const int64_t have = c.live + c.slots;
   a.missing = std::max<int64_t>(0, c.size - have);
   if (have <= c.size) {
-    // Never more instances than the size, counting those still being destroyed.
-    a.creates = std::max<int64_t>(0, std::min(c.size - have, c.size - c.existing));
+    // Never more instances than the size, counting those still being destroyed and the
+    // creations queued already (each pass would otherwise add one more while the destroys wait).
+    a.creates = std::max<int64_t>(0, std::min(c.size - have, c.size - c.existing - c.queued));
     return a;
   }
   a.cancel = std::min(have - c.size, c.queued);
@@ -518,7 +528,7 @@ void PlanBuilder::Pets(const std::vector<MemberView>& members,
   const auto& ids = proposed.allocation().logical_ids().ids();
   absl::flat_hash_map<std::string, size_t> index;
   for (int i = 0; i < ids.size(); ++i) index.emplace(ids[i], i);
-  absl::flat_hash_map<std::string, std::vector<const MemberView*>> by_lid;
+  absl::btree_map<std::string, std::vector<const MemberView*>> by_lid;
   absl::flat_hash_set<std::string> has_member;
   for (const MemberView& m : members) {
     if (index.count(m.logical_id)) has_member.insert(m.logical_id);

@@ -382,6 +382,34 @@ TEST(DecideTest, StoppedKeepsHealthyMembersAndDropsTheNotReadyFirst) {
   EXPECT_EQ(d.creates.size(), 1u);
 }
 
+TEST(DecideTest, StoppedNeverDropsHealthyForCreationsNotListedYet) {
+  // Size 3 after the stop: two HEALTHY members, one being destroyed, and two creations the
+  // update made that are not listed yet (their health unknown). Destroying a HEALTHY member
+  // to make room for them would leave fewer HEALTHY than the size.
+  DecideInput in = Cattle(3,
+                          {M("o1", kOld), M("o2", kOld, fv1::HEALTH_HEALTHY, 1),
+                           Destroying(M("o3", kOld, fv1::HEALTH_HEALTHY, 2))},
+                          {Slot("s1", true), Slot("s2", true)});
+  in.stopped = true;
+  EXPECT_TRUE(Decide(in).destroys.empty());
+  // A not-HEALTHY member still goes.
+  in.members.push_back(M("n1", kNew, fv1::HEALTH_UNKNOWN, 3));
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n1"}));
+}
+
+TEST(CountCattleTest, QueuedCreationsCountAgainstTheSizeWhileDestroysWait) {
+  // Size 5, four members still being destroyed (their Drain keeps failing): one creation fits,
+  // and once it is queued no pass adds another.
+  CattleCounts c;
+  c.size = 5;
+  c.live = 0;
+  c.existing = 4;
+  EXPECT_EQ(CountCattle(c).creates, 1);
+  c.slots = 1;
+  c.queued = 1;
+  EXPECT_EQ(CountCattle(c).creates, 0);
+}
+
 // The controller decides a steady group of cattle from counters alone (CountCattle) whenever no
 // member must be chosen as an extra; that shortcut must always say what Decide says.
 TEST(CountCattleTest, AgreesWithDecideOnEverySteadyGroup) {

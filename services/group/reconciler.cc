@@ -73,9 +73,11 @@ void Reconciler::WakeAtLocked(Group* g, absl::Time t) {
 
 std::vector<MemberView> Reconciler::MemberViewsLocked(Group* g, absl::Time now) {
   const RemediationTiming timing = TimingOf(g->spec.remediation());
+  const absl::Duration stale_after = 2 * rt_->options.resync_period;
+  std::vector<Member*> stale;
   std::vector<MemberView> views;
   views.reserve(g->members.size());
-  for (const auto& [id, m] : g->members) {
+  for (auto& [id, m] : g->members) {
     MemberView v;
     v.id = id;
     v.logical_id = m.lid;
@@ -87,13 +89,20 @@ std::vector<MemberView> Reconciler::MemberViewsLocked(Group* g, absl::Time now) 
       // healthy member, while the availability allows), never sooner, never remediated.
       v.health = fv1::HEALTH_HEALTHY;
     }
+    if (m.health == fv1::HEALTH_HEALTHY && !m.health_constant && !m.doomed &&
+        now - m.checked_at > stale_after) {
+      // A verdict older than two resyncs (checks failing, a clock jump, a paused process) is
+      // no grounds to count the member available: not checked until it answers again.
+      v.health = fv1::HEALTH_UNSPECIFIED;
+      stale.push_back(&m);
+    }
     const absl::Time grace_end = UnhealthyWindowStart(m, timing);
     if (v.health == fv1::HEALTH_UNHEALTHY && now < grace_end) {
       // Still starting (never HEALTHY, within its grace): pending, not unhealthy, for
       // remediation and the circuit breaker alike.
       v.health = fv1::HEALTH_UNKNOWN;
     }
-    v.ready = MemberReady(*g, m, now);
+    v.ready = v.health != fv1::HEALTH_UNSPECIFIED && MemberReady(*g, m, now);
     v.destroying = m.doomed || m.destroying;
     v.remediable = v.health == fv1::HEALTH_UNHEALTHY && Remediable(m, timing);
     v.created = m.created;
@@ -101,6 +110,8 @@ std::vector<MemberView> Reconciler::MemberViewsLocked(Group* g, absl::Time now) 
     v.update_order = m.update_order;
     views.push_back(std::move(v));
   }
+  for (Member* m : stale) rt_->parts.health->QueueLocked(g, m);
+  if (!stale.empty()) rt_->parts.health->PumpLocked(g);
   return views;
 }
 
@@ -196,9 +207,13 @@ void Reconciler::ReconcileLocked(Group* g) {
 #endif
   const absl::Time now = rt_->Now();
 
-  // With a watch, a creation that Provision returned but that no event has shown for too long
-  // was lost: stop counting it. (When polling, listings decide.)
-  if (!g->polling) rt_->parts.creation->DropLostSlotsLocked(g, now, nullptr);
+  // With a watch, a creation that Provision returned but that no event has shown within the
+  // listing grace is looked for in a fresh listing (a new watch's initial set), which drops it
+  // only if it does not show it either: time alone (a clock jump, a paused process) never
+  // writes a creation off. (When polling, the listings decide.)
+  if (!g->polling && rt_->parts.creation->OverdueLocked(g, now)) {
+    rt_->parts.membership->StartListingLocked(g);
+  }
 
   if (g->destroying) {
     ReconcileDestroyLocked(g);

@@ -38,6 +38,7 @@ void Rollout::BeginLocked(Group* g, const gv1::GroupSpec& spec, const std::strin
   }
   g->spec = spec;
   g->sha = sha;
+  g->RememberConfigFlavor();
   UpdateState u;
   u.set_active(true);
   *u.mutable_previous_spec() = std::move(previous);
@@ -162,6 +163,7 @@ void Rollout::FailLocked(Group* g, const std::string& reason) {
     g->last_error = msg;
     g->spec = std::move(previous);
     g->sha = previous_sha;
+    g->RememberConfigFlavor();
     UpdateState u;
     u.set_active(true);
     u.set_rollback(true);

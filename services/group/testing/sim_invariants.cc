@@ -85,14 +85,15 @@ void InvariantChecker::OnRealDestroy(const iv1::Description& victim) {
   if (!healthy_(victim)) return;
   const SimLimits limits = limits_ ? limits_() : SimLimits();
   if (limits.floor < 0) return;
+  // A logical ID that left the group takes its member with it, whatever its health: the floor
+  // is about the members the group still wants.
+  if (limits.pets && !limits.logical_ids.contains(Tag(victim, "infrakit.logical_id"))) return;
   int64_t healthy_after = 0;
   std::string others;
   // Lost instances still counted HEALTHY are not counted twice.
   std::set<std::string> counted;
-  std::set<std::string> shas = {Tag(victim, "infrakit.config_sha")};
   for (const auto& d : real_->Instances()) {
     if (!InGroup(d) || d.id() == victim.id()) continue;
-    shas.insert(Tag(d, "infrakit.config_sha"));
     const bool healthy = healthy_(d);
     healthy_after += healthy;
     if (healthy) counted.insert(d.id());
@@ -100,10 +101,6 @@ void InvariantChecker::OnRealDestroy(const iv1::Description& victim) {
                     Tag(d, "infrakit.config_sha").substr(0, 4));
   }
   const int64_t lost = RecentLosses(counted, victim.id());
-  // A member from a config older than the previous one is checked with today's flavor
-  // section, and its verdict is not trusted (Member::health_untrusted): it is not available to
-  // the update. The floor is judged where at most two configs are present.
-  if (shas.size() > 2) return;
   if (healthy_after + lost < limits.floor) {
     Fail(absl::StrCat("destroying HEALTHY ", victim.id(), " leaves ", healthy_after,
                       " HEALTHY instances (+", lost, " lost recently), below ", limits.floor,

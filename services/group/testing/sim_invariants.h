@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "services/group/clock.h"
 #include "services/group/testing/fake_instance_plugin.h"
@@ -40,6 +41,8 @@ struct SimLimits {
   int64_t floor = -1;
   // Pets: logical IDs get one instance each.
   bool pets = false;
+  // Pets: the logical IDs the group wants.
+  absl::flat_hash_set<std::string> logical_ids;
 };
 
 class InvariantChecker {

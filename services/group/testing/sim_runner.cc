@@ -273,7 +273,9 @@ void SimRunner::ApplyWorld(const SimAction& action) {
 }
 
 void SimRunner::RunTasks() {
-  if (executor_.RunAll(nullptr, kTaskLimit) == -1) checker_.Fail("tasks kept coming: livelock");
+  if (executor_.RunAll([this] { WidenStepLimits(); }, kTaskLimit) == -1) {
+    checker_.Fail("tasks kept coming: livelock");
+  }
 }
 
 void SimRunner::Advance(absl::Duration d) {
@@ -291,6 +293,7 @@ void SimRunner::Interleave() {
   if (depth_ >= kMaxDepth) return;
   ++depth_;
   for (int64_t n = faults_.Uniform(1, 6); n > 0 && executor_.RunOne(); --n) {
+    WidenStepLimits();
   }
   clock_.Advance(faults_.UniformDuration(absl::ZeroDuration(), absl::Seconds(3)));
   --depth_;
@@ -312,6 +315,8 @@ SimLimits SimRunner::LimitsNow() {
   const int64_t desired = DesiredCount(spec);
   const RollingLimits rolling = ResolveRollingLimits(spec, desired);
   limits.pets = spec.allocation().has_logical_ids();
+  for (const std::string& lid : spec.allocation().logical_ids().ids())
+    limits.logical_ids.insert(lid);
   const bool active = status.updating() || status.paused();
   limits.cap = desired + (active ? rolling.surge : 0);
   if (status.updating() && !status.paused() && !status.stopped()) {
@@ -320,6 +325,16 @@ SimLimits SimRunner::LimitsNow() {
     limits.floor = desired;
   }
   return limits;
+}
+
+void SimRunner::WidenStepLimits() {
+  const SimLimits now = LimitsNow();
+  if (now.cap >= 0 && step_limits_.cap >= 0) {
+    step_limits_.cap = std::max(step_limits_.cap, now.cap);
+  }
+  if (now.floor >= 0 && step_limits_.floor >= 0) {
+    step_limits_.floor = std::min(step_limits_.floor, now.floor);
+  }
 }
 
 SimLimits SimRunner::Limits() {

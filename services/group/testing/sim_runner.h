@@ -85,6 +85,10 @@ class SimRunner {
 
   SimLimits LimitsNow();
   SimLimits Limits();
+  // Widens the step's limits by the ones in force now (after each task): a Provision decided
+  // under an update's surge may land after the update ended, and is judged by the limits it
+  // was decided under.
+  void WidenStepLimits();
   absl::StatusOr<gv1::InspectGroupResponse> Inspect();
   void Trace(const std::string& line);
 
