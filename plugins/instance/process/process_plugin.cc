@@ -159,9 +159,12 @@ std::vector<std::string> BuildEnvironment(const std::string& id, const std::stri
   return env;
 }
 
-std::vector<std::string> BuildArgv(const std::string& init_path,
+std::vector<std::string> BuildArgv(const std::string& init_path, const std::string& init,
                                    const ProcessProperties& properties) {
   if (properties.command.empty()) return {kShell, init_path};
+  // An init script of blanks does nothing and succeeds: the command runs at once, without a
+  // shell to run it first (a fork and two execs fewer per instance).
+  if (absl::StripAsciiWhitespace(init).empty()) return {kShell, "-c", properties.command};
   // The init script first, in a child shell; on success this shell becomes the command, so the
   // instance's pid stays the same.
   return {kShell,
@@ -452,7 +455,7 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
   }
 
   LaunchSpec launch;
-  launch.argv = BuildArgv(init_path, *properties);
+  launch.argv = BuildArgv(init_path, spec.init(), *properties);
   launch.env = BuildEnvironment(id, instance_dir, spec, *properties);
   launch.working_dir = working_dir;
   launch.log_path = absl::StrCat(instance_dir, "/", kLogFile);
