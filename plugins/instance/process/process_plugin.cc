@@ -75,6 +75,29 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
   return absl::InternalError(written.message());
 }
 
+// Writes `content` to `path`, a new file in a directory made by this Provision (so there is no
+// older version to keep), without an fsync: the init script matters only to the process started
+// from it right after, and no process survives a crash of the machine (the instance's record,
+// instance.json, is what is kept crash-safe; a restarted plugin never runs init.sh again).
+// INTERNAL on failure.
+absl::Status WriteNewFile(const std::string& path, const std::string& content) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("creating ", path, ": ", Errno()));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string error = Errno();
+      close(fd);
+      return absl::InternalError(absl::StrCat("writing ", path, ": ", error));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (close(fd) != 0) return absl::InternalError(absl::StrCat("closing ", path, ": ", Errno()));
+  return absl::OkStatus();
+}
+
 // The last bytes of a file, for the plugin's log.
 std::string Tail(const std::string& path, size_t bytes) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
@@ -449,7 +472,7 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     }
   }
   const std::string init_path = absl::StrCat(instance_dir, "/", kInitFile);
-  if (absl::Status written = WriteFileAtomically(init_path, spec.init()); !written.ok()) {
+  if (absl::Status written = WriteNewFile(init_path, spec.init()); !written.ok()) {
     remove_dir();
     return fail(written);
   }
