@@ -223,22 +223,65 @@ TEST(ControllerBatchTest, QuietIsSaidOnceAtTheEndOfEachBurst) {
   EXPECT_EQ(*quiet, 2);
 }
 
-TEST(ControllerBatchTest, NewMembersHealthIsGatheredForAMoment) {
+TEST(ControllerBatchTest, NewMembersHealthIsGatheredWhileMoreAreOnTheirWay) {
   ControllerOptions o = Harness::DefaultOptions();
   o.health_gather_delay = absl::Milliseconds(5);
+  // Three creations in three calls: the first two members are listed while the others are
+  // still on their way.
+  o.max_batch_size = 1;
   Harness h(o);
   h.Watch(Harness::Cattle("cattle", 3));
   ASSERT_EQ(h.Count("cattle"), 3);
-  // Not checked yet: waiting for others to join.
-  EXPECT_EQ(h.flavor->healthy_calls(), 0);
-  h.Advance(absl::Milliseconds(5));
+  // Gathered until the last one came, then checked together at once: no time passed, and no
+  // gathering timer is left behind.
   EXPECT_EQ(h.flavor->healthy_calls(), 3);
   EXPECT_EQ(h.flavor->healthy_batches(), (std::vector<int>{3}));
   EXPECT_EQ(h.Status("cattle").healthy(), 3);
+  EXPECT_EQ(h.clock.pending(), 1);  // the resync's
   // A resync's many members go at once.
   const size_t before = h.flavor->healthy_batches().size();
   h.Advance(o.resync_period);
   EXPECT_EQ(h.flavor->healthy_batches().size(), before + 1);
+}
+
+TEST(ControllerBatchTest, NewMembersWaitAtMostTheGatherDelayForTheOnesOnTheirWay) {
+  ControllerOptions o = Harness::DefaultOptions();
+  o.health_gather_delay = absl::Milliseconds(5);
+  o.max_batch_size = 1;
+  Harness h(o);
+  // The first instance is listed at once, the second 50 ms after its creation returned: the
+  // first waits for it, but only the gather delay.
+  h.instance->set_after_create([&h] { h.instance->set_listing_lag(absl::Milliseconds(50)); });
+  h.Watch(Harness::Cattle("cattle", 2));
+  EXPECT_EQ(h.flavor->healthy_calls(), 0);
+  h.Advance(absl::Milliseconds(5));
+  EXPECT_EQ(h.flavor->healthy_calls(), 1);
+  // The second, listed last, has no one to wait for.
+  h.Advance(absl::Milliseconds(45));
+  EXPECT_EQ(h.flavor->healthy_calls(), 2);
+  EXPECT_EQ(h.flavor->healthy_batches(), (std::vector<int>{1, 1}));
+  EXPECT_EQ(h.Status("cattle").healthy(), 2);
+}
+
+TEST(ControllerBatchTest, ADefaultPolicyUpdateStepsOnAsSoonAsEachReplacementsHealthIsKnown) {
+  // The production gather delay: a replacement created alone has no one to wait for, so each
+  // step of a one-at-a-time update follows its replacement's verdict without any timer.
+  ControllerOptions o = Harness::DefaultOptions();
+  o.health_gather_delay = ControllerOptions().health_gather_delay;
+  ASSERT_GT(o.health_gather_delay, absl::ZeroDuration());
+  Harness h(o);
+  h.max_instances = 11;  // surge 1
+  h.Watch(Harness::Cattle("cattle", 10));
+  ASSERT_EQ(h.Count("cattle"), 10);
+  const absl::Time start = h.clock.Now();
+  auto log = h.Update(Harness::Cattle("cattle", 10, "v2"));
+  h.Settle();
+  EXPECT_EQ(log->last_phase(), gv1::UPDATE_PHASE_COMPLETED);
+  EXPECT_EQ(h.clock.Now(), start);
+  EXPECT_EQ(h.CountSha("cattle", h.Status("cattle").config_sha()), 10);
+  EXPECT_EQ(h.peak, 11);
+  // Every replacement was checked on its own, by the flavor, before the next step.
+  EXPECT_EQ(h.flavor->healthy_calls(), 10 + 10);
 }
 
 TEST(ControllerBatchTest, UpdateStepsAreAllReportedInOrderWithCountsThatOnlyGrow) {

@@ -35,8 +35,10 @@ struct ControllerOptions {
   // (30 s; vanilla's default probe timeout is 5 s: 4 rounds, 20 s). Larger batches make the
   // resync of a big group cheaper: at 10,000 members it is ~160 calls per resync period.
   int max_health_batch_size = 64;
-  // New members come one watch event at a time; the first of a few waits this long for others
-  // to check them together (one BatchHealthy rather than one each). Zero: checked at once.
+  // New members come one watch event at a time; while more are on their way (creations under
+  // way or not listed yet), the first of a few waits at most this long for others to check them
+  // together (one BatchHealthy rather than one each). With none on their way, and when zero,
+  // they are checked at once.
   absl::Duration health_gather_delay = absl::Milliseconds(5);
   // Backoff of failing provisions, destroys, listings and state writes: doubles from the
   // initial value up to the cap.

@@ -103,14 +103,20 @@ void Health::AnnounceUnclaimedLocked(Group* g) {
   PumpLocked(g);
 }
 
+bool MembersOnTheirWay(const Group& g) {
+  return g.in_flight_slots > 0 || !g.created_slots.empty() || !g.unannounced.empty();
+}
+
 void Health::PumpLocked(Group* g) {
   if (g->health_queue.empty()) return;
   const ControllerOptions& o = rt_->options;
   if (g->health_queue.size() < kMinPerCall && o.health_gather_delay > absl::ZeroDuration() &&
-      !g->health_gathered) {
-    // A few members, one event at a time: let the ones right behind them join (see
-    // ControllerOptions::health_gather_delay); never longer than that, whatever calls are
-    // under way (a slow probe's batch must not hold back a new member's first check).
+      !g->health_gathered && MembersOnTheirWay(*g)) {
+    // A few members, one event at a time, with more on their way: let the ones right behind
+    // them join (see ControllerOptions::health_gather_delay); never longer than that, whatever
+    // calls are under way (a slow probe's batch must not hold back a new member's first
+    // check). With none on their way there is no one to wait for: a rolling update's step
+    // goes on as soon as its replacement's verdict is in.
     if (g->health_gather_timer == 0) {
       g->health_gather_timer =
           rt_->AtGroupLocked(g, rt_->Now() + o.health_gather_delay, [this](Group* g) {
@@ -122,6 +128,9 @@ void Health::PumpLocked(Group* g) {
     }
     return;
   }
+  // Whoever was being waited for is here (or no longer expected): the timer has nothing left to
+  // do.
+  rt_->CancelTimer(&g->health_gather_timer);
   const size_t per_call =
       BatchSize(g->health_queue.size(), o.max_parallel_health_checks, o.max_health_batch_size);
   while (!g->health_queue.empty() && g->health_running < o.max_parallel_health_checks) {

@@ -41,6 +41,10 @@ bool Remediable(const Member& m, const RemediationTiming& timing);
 // its own flavor section; such members are re-checked every probe interval.
 bool RemediationPending(const Member& m);
 
+// New members are on their way: creations under way, creations returned whose instance no
+// listing has shown yet, or members listed whose creation has not returned (not announced).
+bool MembersOnTheirWay(const Group& g);
+
 class Health {
  public:
   explicit Health(Runtime* rt) : rt_(rt) {}
@@ -48,7 +52,8 @@ class Health {
   // Queues a check of `m` (once; not for doomed or not yet announced members).
   void QueueLocked(Group* g, Member* m);
   // Starts batch calls for what is queued, within the parallel calls allowed. A few members
-  // wait health_gather_delay for the ones right behind them.
+  // wait health_gather_delay for the ones right behind them while more are on their way (see
+  // MembersOnTheirWay); otherwise they are checked at once.
   void PumpLocked(Group* g);
   // The resync: queues every member but those whose own flavor section said its verdict
   // cannot change.

@@ -53,6 +53,10 @@ ABSL_FLAG(std::vector<std::string>, group_flags, {},
 ABSL_FLAG(std::string, instances_root, "",
           "Make instance-file's directories under this directory (e.g. /dev/shm) instead of in "
           "the temporary plugins directory under /tmp");
+ABSL_FLAG(int, repeat, 1,
+          "Run the selected scenarios this many times, one after another (each on fresh "
+          "processes): each figure is then the median of the runs, with their spread and each "
+          "run's load");
 ABSL_FLAG(double, max_load, 0,
           "Before starting, wait until the 1-minute load average is below this (0: do not wait)");
 ABSL_FLAG(absl::Duration, max_load_wait, absl::Minutes(30),
@@ -62,6 +66,7 @@ namespace {
 
 using infrakit::tools::bench::BenchOptions;
 using infrakit::tools::bench::Binaries;
+using infrakit::tools::bench::MergeRuns;
 using infrakit::tools::bench::Report;
 using infrakit::tools::bench::Scenario;
 
@@ -150,7 +155,8 @@ bool FlagsAreValid(const std::vector<std::string>& only) {
   }
   if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
       absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||
-      absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1) {
+      absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1 ||
+      absl::GetFlag(FLAGS_repeat) < 1) {
     std::cerr << "bench: counts and sizes must be >= 1\n";
     return false;
   }
@@ -225,17 +231,24 @@ int main(int argc, char** argv) {
   const BenchOptions options = OptionsFromFlags();
   WaitForLoad(absl::GetFlag(FLAGS_max_load), absl::GetFlag(FLAGS_max_load_wait));
 
-  Report report;
-  report.SetContext(absl::StrJoin(argv, argv + argc, " "),
-                    infrakit::tools::bench::ReadMachineInfo());
-  report.AddContext(
-      absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
-  report.AddContext(
-      absl::StrCat("group service flags: ", options.stack.group_flags.empty()
-                                                ? "(defaults)"
-                                                : absl::StrJoin(options.stack.group_flags, " ")));
-  const int failed = RunScenarios(only, *binaries, options, &report);
-  report.SetEndLoad(infrakit::tools::bench::ReadLoad1());
+  const int repeat = absl::GetFlag(FLAGS_repeat);
+  std::vector<Report> runs;
+  int failed = 0;
+  for (int i = 0; i < repeat; ++i) {
+    if (repeat > 1) std::cerr << "bench: run " << i + 1 << " of " << repeat << "\n";
+    Report& run = runs.emplace_back();
+    run.SetContext(absl::StrJoin(argv, argv + argc, " "),
+                   infrakit::tools::bench::ReadMachineInfo());
+    run.AddContext(
+        absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
+    run.AddContext(
+        absl::StrCat("group service flags: ", options.stack.group_flags.empty()
+                                                  ? "(defaults)"
+                                                  : absl::StrJoin(options.stack.group_flags, " ")));
+    failed += RunScenarios(only, *binaries, options, &run);
+    run.SetEndLoad(infrakit::tools::bench::ReadLoad1());
+  }
+  const Report report = repeat == 1 ? std::move(runs.front()) : MergeRuns(runs);
 
   std::cout << report.Table() << std::flush;
   const std::string out = UserPath(absl::GetFlag(FLAGS_out));

@@ -272,11 +272,18 @@ absl::StatusOr<absl::Duration> KillOnce(ProcessStack& stack, DirWatcher& watcher
   std::vector<std::string> names = watcher.Names();
   std::sort(names.begin(), names.end());
   const std::set<std::string> before(names.begin(), names.end());
-  const std::string victim = names[random() % names.size()];
-  const pid_t pid = RecordedPid(absl::StrCat(stack.instances_dir(), "/", victim));
-  if (pid == 0 || !RunsSleep(pid)) {
-    return absl::InternalError(absl::StrCat("no running process recorded for ", victim));
-  }
+  // A directory can be listed for a moment after its process died (the previous victim's,
+  // until the plugin removes it) or before its process execs `sleep`: such a victim is passed
+  // over for another.
+  std::string victim;
+  pid_t pid = 0;
+  auto found = Await("an instance whose recorded process runs sleep", kKillWait,
+                     absl::Microseconds(50), [&] {
+                       victim = names[random() % names.size()];
+                       pid = RecordedPid(absl::StrCat(stack.instances_dir(), "/", victim));
+                       return pid != 0 && RunsSleep(pid);
+                     });
+  if (!found.ok()) return found.status();
   const int64_t next = watcher.creations();
   const absl::Time killed = absl::Now();
   if (kill(pid, SIGKILL) != 0) return absl::ErrnoToStatus(errno, "kill");

@@ -56,6 +56,55 @@ std::string Row::Verdict() const {
   return (at_least ? *value >= *limit : *value <= *limit) ? "PASS" : "MISS";
 }
 
+Report MergeRuns(const std::vector<Report>& runs) {
+  Report merged;
+  if (runs.empty()) return merged;
+  merged.SetContext(runs.front().command_, runs.front().machine_);
+  merged.context_ = runs.front().context_;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    merged.context_.push_back(absl::StrCat(
+        "run ", i + 1, " of ", runs.size(), ": load average (1 min) ",
+        FormatNumber(runs[i].machine_.load1), " at start, ",
+        runs[i].end_load1_ >= 0 ? FormatNumber(runs[i].end_load1_) : "unknown", " at end"));
+  }
+  merged.end_load1_ = runs.back().end_load1_;
+  // Rows by (section, metric), in the order they first appear in any run.
+  std::vector<Row> rows;
+  for (const Report& run : runs) {
+    for (const Row& row : run.rows_) {
+      auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& r) {
+        return r.section == row.section && r.metric == row.metric;
+      });
+      if (it == rows.end()) {
+        rows.push_back(row);
+        rows.back().runs.clear();
+        rows.back().value.reset();
+        it = rows.end() - 1;
+      }
+      if (row.value.has_value()) {
+        // The note of the first run that measured it (a failure's note gives way).
+        if (it->runs.empty()) it->note = row.note;
+        it->runs.push_back(*row.value);
+      }
+    }
+  }
+  for (Row& row : rows) {
+    if (row.runs.empty()) {
+      merged.Add(std::move(row));
+      continue;
+    }
+    std::vector<double> sorted = row.runs;
+    std::sort(sorted.begin(), sorted.end());
+    row.value = sorted[sorted.size() / 2];
+    const std::string spread =
+        absl::StrCat(FormatNumber(sorted.front()), "-", FormatNumber(sorted.back()), " over ",
+                     sorted.size(), sorted.size() == 1 ? " run" : " runs");
+    row.note = row.note.empty() ? spread : absl::StrCat(spread, "; ", row.note);
+    merged.Add(std::move(row));
+  }
+  return merged;
+}
+
 double InUnit(absl::Duration d, const std::string& unit) {
   if (unit == "ns") return absl::ToDoubleNanoseconds(d);
   if (unit == "us") return absl::ToDoubleMicroseconds(d);
@@ -180,6 +229,12 @@ std::string Report::Json() const {
     r["comparison"] = StringValue(!row.limit.has_value() ? "" : row.at_least ? ">=" : "<=");
     r["verdict"] = StringValue(row.Verdict());
     r["note"] = StringValue(row.note);
+    if (!row.runs.empty()) {
+      google::protobuf::Value values;
+      values.mutable_list_value();
+      for (double v : row.runs) *values.mutable_list_value()->add_values() = NumberValue(v);
+      r["runs"] = std::move(values);
+    }
     *rows.mutable_list_value()->add_values() = std::move(item);
   }
   fields["rows"] = std::move(rows);

@@ -28,6 +28,9 @@ struct Row {
   bool at_least = false;
   // Anything worth knowing about the figure (an error, a caveat).
   std::string note;
+  // With repeated runs (MergeRuns): each run's value, in run order (a run that could not measure
+  // it is left out); `value` is then their median.
+  std::vector<double> runs;
 
   // PASS / MISS for a row with a target; "-" otherwise. A failed measurement MISSes.
   std::string Verdict() const;
@@ -52,6 +55,9 @@ class Report {
                   std::optional<double> limit, const absl::Status& error);
 
   const std::vector<Row>& rows() const { return rows_; }
+  const MachineInfo& machine() const { return machine_; }
+  double end_load1() const { return end_load1_; }
+  const std::vector<std::string>& context() const { return context_; }
   // Rows with a target, and how many of them pass.
   int targets() const;
   int passed() const;
@@ -64,12 +70,21 @@ class Report {
   std::string Json() const;
 
  private:
+  friend Report MergeRuns(const std::vector<Report>& runs);
+
   std::string command_;
   MachineInfo machine_;
   double end_load1_ = -1;
   std::vector<std::string> context_;
   std::vector<Row> rows_;
 };
+
+// Several runs of the same scenarios as one report: a row per (section, metric) in the order
+// they first appear, its value the median of the runs that measured it (the upper one of an even
+// count), `runs` every value, and the spread (min-max over n runs) ahead of the first run's
+// note; a row no run measured stays failed. The context is the first run's, plus one line per
+// run with its load at start and end. Empty `runs`: an empty report. Thread-compatible (pure).
+Report MergeRuns(const std::vector<Report>& runs);
 
 // The value of `d` in `unit` ("ns", "us", "ms", "s"). Thread-compatible (pure).
 double InUnit(absl::Duration d, const std::string& unit);

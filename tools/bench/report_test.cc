@@ -3,6 +3,9 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <optional>
+#include <vector>
+
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -100,6 +103,58 @@ TEST(InUnitTest, Units) {
   EXPECT_DOUBLE_EQ(InUnit(absl::Milliseconds(1500), "s"), 1.5);
   EXPECT_DOUBLE_EQ(InUnit(absl::Milliseconds(2), "us"), 2000);
   EXPECT_DOUBLE_EQ(InUnit(absl::Microseconds(2), "ns"), 2000);
+}
+
+// One run of two rows; `heal` in ms (nullopt: not measured), `load` at start and end.
+Report OneRun(std::optional<double> heal, double start_load, double end_load) {
+  Report report;
+  MachineInfo machine;
+  machine.cpus = 2;
+  machine.load1 = start_load;
+  report.SetContext("bench --repeat=3", machine);
+  report.AddContext("instance files: /dev/shm (tmpfs)");
+  if (heal.has_value()) {
+    report.AddDuration("heal", "p50", absl::Microseconds(*heal * 1000), "ms", absl::Milliseconds(5),
+                       "120 removals");
+  } else {
+    report.AddFailure("heal", "p50", "ms", 5, absl::DeadlineExceededError("no replacement"));
+  }
+  report.AddDuration("rpc", "Info p50", absl::Microseconds(100), "us");
+  report.SetEndLoad(end_load);
+  return report;
+}
+
+TEST(MergeRunsTest, EachFigureIsTheMedianOfItsRunsWithTheirSpreadAndLoads) {
+  const Report merged =
+      MergeRuns({OneRun(4.25, 1.5, 1.6), OneRun(2.5, 0.5, 0.6), OneRun(9.5, 2.5, 2.7)});
+  ASSERT_EQ(merged.rows().size(), 2u);
+  const Row& heal = merged.rows()[0];
+  EXPECT_EQ(heal.metric, "p50");
+  ASSERT_TRUE(heal.value.has_value());
+  EXPECT_DOUBLE_EQ(*heal.value, 4.25);
+  EXPECT_EQ(heal.runs, (std::vector<double>{4.25, 2.5, 9.5}));
+  EXPECT_EQ(heal.Verdict(), "PASS");
+  EXPECT_THAT(heal.note, HasSubstr("2.50-9.50 over 3 runs; 120 removals"));
+  const std::string table = merged.Table();
+  EXPECT_THAT(table, HasSubstr("instance files: /dev/shm (tmpfs)"));
+  EXPECT_THAT(table, HasSubstr("run 1 of 3: load average (1 min) 1.50 at start, 1.60 at end"));
+  EXPECT_THAT(table, HasSubstr("run 3 of 3: load average (1 min) 2.50 at start, 2.70 at end"));
+  google::protobuf::Struct parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(merged.Json(), &parsed).ok());
+  const auto& row = parsed.fields().at("rows").list_value().values(0).struct_value().fields();
+  EXPECT_EQ(row.at("runs").list_value().values_size(), 3);
+}
+
+TEST(MergeRunsTest, RunsThatFailedAreLeftOutAndAFigureNoRunMeasuredStaysFailed) {
+  const Report some = MergeRuns({OneRun(std::nullopt, 1, 1), OneRun(3.0, 1, 1)});
+  ASSERT_TRUE(some.rows()[0].value.has_value());
+  EXPECT_DOUBLE_EQ(*some.rows()[0].value, 3.0);
+  EXPECT_THAT(some.rows()[0].note, HasSubstr("over 1 run"));
+  const Report none = MergeRuns({OneRun(std::nullopt, 1, 1), OneRun(std::nullopt, 1, 1)});
+  EXPECT_FALSE(none.rows()[0].value.has_value());
+  EXPECT_EQ(none.rows()[0].Verdict(), "MISS");
+  EXPECT_THAT(none.rows()[0].note, HasSubstr("no replacement"));
+  EXPECT_TRUE(MergeRuns({}).rows().empty());
 }
 
 }  // namespace

@@ -66,6 +66,7 @@ constexpr char kNoteV2[] = "Instance properties version 2.0 -- CHANGED";
 constexpr char kHealP50[] = "heal p50";
 constexpr char kHealP99[] = "heal p99";
 constexpr char kTutorialUpdate[] = "tutorial 5 -> 3 update (median)";
+constexpr char kRolling100[] = "rolling update 100, default policy";
 constexpr char kConvergeMedium[] = "converge 1,000 from empty";
 constexpr char kRssMedium[] = "group RSS at 1,000";
 constexpr char kInfoRatio[] = "Info p50 / raw p50";
@@ -359,6 +360,31 @@ absl::Status RunTutorial(const Binaries& binaries, const BenchOptions& options, 
                                    " runs; UpdateGroup call -> COMPLETED; "
                                    "3 replaced, 2 destroyed, default policy"));
   report->AddDuration("update", "tutorial 5 -> 3 update (max)", s.max, "s");
+
+  // The default policy (cattle: surge 1, none unavailable) replaces one member at a time and
+  // waits for each replacement's health: 100 steps in a row.
+  {
+    const int size = options.heal_size;
+    const std::string id = "rolling-100";
+    BENCH_ASSIGN_OR_RETURN(const gv1::GroupSpec v1, Spec(id, size, kNoteV1));
+    BENCH_ASSIGN_OR_RETURN(const gv1::GroupSpec v2, Spec(id, size, kNoteV2));
+    gv1::WatchGroupRequest watch;
+    *watch.mutable_spec() = v1;
+    BENCH_RETURN_IF_ERROR(WithLogs(stack->group().WatchGroup(watch).status(), *stack));
+    BENCH_RETURN_IF_ERROR(WithLogs(watcher->WaitForCount(size, kSmallWait).status(), *stack));
+    BENCH_RETURN_IF_ERROR(WithLogs(stack->WaitConverged(id, size, kSmallWait).status(), *stack));
+    watcher->ResetPeak();
+    const CpuMeter cpu(*stack);
+    const absl::Time start = absl::Now();
+    absl::StatusOr<absl::Time> end = Update(*stack, v2);
+    BENCH_RETURN_IF_ERROR(WithLogs(end.status(), *stack));
+    const int peak = watcher->peak();
+    report->Add(
+        TargetRow("update", kRolling100, absl::ToDoubleSeconds(*end - start), "s", 0.3,
+                  absl::StrCat("UpdateGroup call -> COMPLETED; ", size,
+                               " replaced one at a time; peak ", peak, " files; ", cpu.Note())));
+    BENCH_RETURN_IF_ERROR(WithLogs(DestroyAll(*stack, *watcher, id), *stack));
+  }
   return absl::OkStatus();
 }
 
@@ -572,8 +598,9 @@ const std::vector<Scenario>& Scenarios() {
        {{"heal", kHealP50, "ms", 5}, {"heal", kHealP99, "ms", 20}},
        &RunHeal},
       {"tutorial",
-       "the tutorial's rolling update: 5 instances -> 3 on a changed config",
-       {{"update", kTutorialUpdate, "s", 0.2}},
+       "the tutorial's rolling update: 5 instances -> 3 on a changed config; then a group of "
+       "100 updated with the default policy (one at a time)",
+       {{"update", kTutorialUpdate, "s", 0.2}, {"update", kRolling100, "s", 0.3}},
        &RunTutorial},
       {"rpc",
        "unary PluginService.Info on the group's socket against a raw unix-socket ping-pong of "

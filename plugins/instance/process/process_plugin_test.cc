@@ -265,6 +265,22 @@ TEST_F(ProcessPluginTest, CommandRunsAfterTheInitScriptInDirAsTheSameProcess) {
   EXPECT_EQ(ReadFile(Out("pwd")), work + "\n");
 }
 
+TEST_F(ProcessPluginTest, ABlankInitScriptRunsTheCommandAtOnceAsTheInstancesProcess) {
+  // Nothing to run first: the command's shell is started directly, and is the instance's
+  // process until it execs the command.
+  const std::string id =
+      ProvisionOk(Spec(" \n\t\n", R"({"Command": "echo $$ > \"$OUT/pid\"; exec sleep 1000"})"));
+  const pid_t pid = WaitForPidFile(Out("pid"));
+  EXPECT_EQ(pid, PidOf(id));
+  EXPECT_EQ(ReadFile(absl::StrCat(InstanceDir(id), "/init.sh")), " \n\t\n");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return ReadFile(absl::StrCat("/proc/", pid, "/cmdline"))
+                   .rfind(std::string("sleep\0", 6), 0) == 0;
+      },
+      kDeadline));
+}
+
 TEST_F(ProcessPluginTest, FailingInitScriptSkipsTheCommandAndTheInstanceDies) {
   RecordingSink sink;
   auto watch = plugin_->Watch(v1::WatchRequest(), &sink);
