@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "glog/logging.h"
 #include "services/group/batch_call.h"
 #include "services/group/events.h"
 #include "services/group/health.h"
@@ -92,6 +93,8 @@ void DestroyAll(spi::PluginResolver* resolver, const std::string& instance_plugi
 void Destruction::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason, const std::string& why,
                              bool remediation, int64_t request) {
   g->SetDoomed(m, true);
+  m->doomed_at = rt_->Now();
+  m->destroy_started = false;
   m->destroy_reason = reason;
   m->destroy_why = why;
   m->remediation = remediation;
@@ -136,6 +139,8 @@ void Destruction::Task(const std::string& id, int64_t uid,
     if (g == nullptr) return;
     instance_plugin = g->spec.instance().plugin();
     absl::flat_hash_map<const gv1::PluginSpec*, size_t> drain_of;
+    const absl::Time now = rt_->Now();
+    bool withdrawn = false;
     for (const std::string& instance : instances) {
       auto it = g->members.find(instance);
       if (it == g->members.end()) {
@@ -143,6 +148,19 @@ void Destruction::Task(const std::string& id, int64_t uid,
         items.push_back(Item{instance, iv1::DESTROY_REASON_UNSPECIFIED, false, absl::OkStatus()});
         continue;
       }
+      Member& m = it->second;
+      if (m.destroy_reason == iv1::DESTROY_REASON_ROLLING_UPDATE && !m.destroy_started &&
+          now - m.doomed_at > 2 * rt_->options.resync_period) {
+        // Decided too long ago to act on now (a paused process, a clock jump): the
+        // availability it was decided on may be gone. A member again; the next pass decides.
+        VLOG(1) << "group " << id << ": rolling-update destroy of " << instance
+                << " withdrawn, decided " << absl::FormatDuration(now - m.doomed_at) << " ago";
+        m.destroying = false;
+        g->SetDoomed(&m, false);
+        withdrawn = true;
+        continue;
+      }
+      m.destroy_started = true;
       bool own = true;
       const gv1::PluginSpec& flavor = rt_->parts.health->MemberFlavorLocked(g, it->second, &own);
       auto [d, added] = drain_of.try_emplace(&flavor, drains.size());
@@ -155,6 +173,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
       drains[d->second].items.push_back(items.size());
       items.push_back(Item{instance, it->second.destroy_reason, true, absl::OkStatus()});
     }
+    if (withdrawn) rt_->parts.passes->ScheduleReconcileLocked(g);
   }
   DrainAll(rt_->resolver, &drains, &items);
   DestroyAll(rt_->resolver, instance_plugin, drains, &items);

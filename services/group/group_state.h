@@ -67,6 +67,10 @@ struct Member {
   bool doomed = false;
   // Drain + Destroy under way.
   bool destroying = false;
+  // When it was doomed, and whether a Drain/Destroy of it has started since (see
+  // Destruction::Task).
+  absl::Time doomed_at;
+  bool destroy_started = false;
   iv1::DestroyReason destroy_reason = iv1::DESTROY_REASON_UNSPECIFIED;
   std::string destroy_why;
   bool remediation = false;

@@ -49,6 +49,15 @@ InstanceCallHooks InvariantChecker::Hooks() {
     if (destroyed_ok_.count(request.id())) {
       Fail(absl::StrCat("Destroy of ", request.id(), " asked again after one succeeded"));
     }
+    // The floor is judged when the controller first asks (right after its Drain): a retry
+    // after a failed call carries out the same decision on an instance already out of service.
+    if (!judged_.insert(request.id()).second) return;
+    for (const auto& d : real_->Instances()) {
+      if (d.id() == request.id()) {
+        JudgeFloor(d);
+        break;
+      }
+    }
   };
   hooks.destroy_answered = [this](const iv1::DestroyRequest& request, const absl::Status& st) {
     if (st.ok()) destroyed_ok_.insert(request.id());
@@ -80,9 +89,11 @@ void InvariantChecker::OnRealProvision(const iv1::Spec& spec) {
 }
 
 void InvariantChecker::OnRealDestroy(const iv1::Description& victim) {
-  if (!InGroup(victim)) return;
-  ++destroys_;
-  if (!healthy_(victim)) return;
+  if (InGroup(victim)) ++destroys_;
+}
+
+void InvariantChecker::JudgeFloor(const iv1::Description& victim) {
+  if (!InGroup(victim) || !healthy_(victim)) return;
   const SimLimits limits = limits_ ? limits_() : SimLimits();
   if (limits.floor < 0) return;
   // A logical ID that left the group takes its member with it, whatever its health: the floor

@@ -79,6 +79,8 @@ class InvariantChecker {
 
  private:
   bool InGroup(const iv1::Description& d) const;
+  // Fails when destroying `victim`, if HEALTHY, leaves fewer HEALTHY instances than the floor.
+  void JudgeFloor(const iv1::Description& victim);
   // Instances lost while HEALTHY, within their window, but for `victim` and those `counted`
   // HEALTHY already.
   int64_t RecentLosses(const std::set<std::string>& counted, const std::string& victim);
@@ -90,6 +92,8 @@ class InvariantChecker {
   std::function<SimLimits()> limits_;
   std::string violation_;
   std::set<std::string> destroyed_ok_;
+  // Instances whose destroy was judged against the floor (at the first ask).
+  std::set<std::string> judged_;
   std::map<std::string, std::string> key_to_id_;
   // Until when each lost instance counts toward the floor.
   std::map<std::string, absl::Time> lost_until_;

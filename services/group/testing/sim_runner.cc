@@ -1,6 +1,7 @@
 #include "services/group/testing/sim_runner.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -149,7 +150,7 @@ void SimRunner::ApplyUser(const SimAction& action) {
       Scale(action.size);
       break;
     case SimAction::Kind::kUpdate:
-      Update(action.spec, action.bad);
+      Update(action.spec, action.bad).IgnoreError();
       break;
     default: {
       gv1::StopUpdateRequest req;
@@ -170,7 +171,7 @@ void SimRunner::Scale(int64_t size) {
   if (!r.ok()) scenario_.Rejected();
 }
 
-void SimRunner::Update(const gv1::GroupSpec& spec, bool bad) {
+absl::Status SimRunner::Update(const gv1::GroupSpec& spec, bool bad) {
   // A config that never becomes HEALTHY: its update must fail at its deadline.
   if (bad) real_flavor_.SetShaHealth(spec::ConfigSha(spec), fv1::HEALTH_UNHEALTHY);
   gv1::UpdateGroupRequest req;
@@ -183,6 +184,7 @@ void SimRunner::Update(const gv1::GroupSpec& spec, bool bad) {
       spec.update_policy().max_unavailable().count(), ": ", sub.status().ToString()));
   // Ending the subscription stops its callbacks, not the update.
   if (!sub.ok()) scenario_.Rejected();
+  return sub.status();
 }
 
 void SimRunner::Restart() {
@@ -360,9 +362,13 @@ void SimRunner::ConvergencePhase() {
   auto inspect = Inspect();
   const bool bad = absl::StartsWith(
       scenario_.spec().instance().properties().fields().at("Note").string_value(), "bad");
+  // Refused (the members not known yet, a plugin still down): the user tries again.
+  std::optional<gv1::GroupSpec> fresh;
+  absl::Time refused_at = clock_.Now();
   if (!inspect.ok() || bad || inspect->status().paused() || inspect->status().stopped()) {
     step_limits_ = LimitsNow();
-    Update(scenario_.FreshConfig(), false);
+    fresh = scenario_.FreshConfig();
+    if (Update(*fresh, false).ok()) fresh.reset();
     RunTasks();
   }
   step_limits_ = LimitsNow();
@@ -375,10 +381,18 @@ void SimRunner::ConvergencePhase() {
     clock_.AdvanceToNextTimer();
     RunTasks();
     why = NotConverged();
+    if (fresh.has_value() && clock_.Now() - refused_at >= absl::Seconds(10)) {
+      refused_at = clock_.Now();
+      if (Update(*fresh, false).ok()) {
+        fresh.reset();
+        RunTasks();
+        continue;
+      }
+    }
     auto status = Inspect();
     if (!why.empty() && retries > 0 && status.ok() && status->status().paused()) {
       --retries;
-      Update(scenario_.FreshConfig(), false);
+      Update(scenario_.FreshConfig(), false).IgnoreError();
       RunTasks();
     }
   }

@@ -68,7 +68,9 @@ class SimRunner {
   void ApplyUser(const SimAction& action);
   void ApplyWorld(const SimAction& action);
   void Scale(int64_t size);
-  void Update(const gv1::GroupSpec& spec, bool bad);
+  // Asks for an update to `spec` (`bad`: a config that never becomes HEALTHY); returns
+  // whether the controller accepted it.
+  absl::Status Update(const gv1::GroupSpec& spec, bool bad);
   void Restart();
   // An instance of the group, drawn: "" when there is none.
   std::string PickInstance();
