@@ -61,6 +61,71 @@ TEST_F(GroupServerEtcdTest, BadEtcdFlagsAreNamed) {
   o.lease_ttl = absl::Milliseconds(300);
   EXPECT_THAT(std::string(GroupServer::Create(o).status().message()),
               HasSubstr("--etcd-lease-ttl"));
+  o = Options("a\nb");
+  EXPECT_THAT(std::string(GroupServer::Create(o).status().message()), HasSubstr("--advertise"));
+  for (const char* bad : {"nope", "127.0.0.1:99999", "0.0.0.0:7301", ":7301"}) {
+    o = Options("a");
+    o.peer_listen = bad;
+    absl::Status refused = GroupServer::Create(o).status();
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("--peer-listen")) << bad;
+  }
+  o = Options("a");
+  o.store = "file";
+  o.state_dir = dir_.Join("state");
+  o.peer_listen = "127.0.0.1:0";
+  EXPECT_THAT(std::string(GroupServer::Create(o).status().message()), HasSubstr("--peer-listen"));
+}
+
+// With --peer-listen, a follower forwards calls to the leader and answers with its answer.
+TEST_F(GroupServerEtcdTest, AFollowerForwardsCallsToTheLeadersPeerAddress) {
+  GroupServerOptions oa = Options("service-a");
+  oa.peer_listen = "127.0.0.1:0";
+  auto a = GroupServer::Create(oa);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_GT((*a)->peer_port(), 0);
+  ASSERT_TRUE(WaitFor([&] { return (*a)->Leads(); }, absl::Seconds(10)));
+  GroupServerOptions ob = Options("service-b");
+  ob.peer_listen = "127.0.0.1:0";
+  auto b = GroupServer::Create(ob);
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto server_a = TestServer::Start(dir_.Join("a.sock"), {(*a)->service()});
+  ASSERT_TRUE(server_a.ok()) << server_a.status();
+  auto server_b = TestServer::Start(dir_.Join("b.sock"), {(*b)->service()});
+  ASSERT_TRUE(server_b.ok()) << server_b.status();
+  auto stub_a = gv1::GroupService::NewStub((*server_a)->NewChannel());
+  auto stub_b = gv1::GroupService::NewStub((*server_b)->NewChannel());
+
+  gv1::ListGroupsResponse list;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext context;
+        list.Clear();
+        return stub_b->ListGroups(&context, gv1::ListGroupsRequest(), &list).ok() &&
+               list.leader() == "service-a";
+      },
+      absl::Seconds(10)));
+  EXPECT_TRUE(list.follower());
+  EXPECT_EQ(list.status(), "following");
+  grpc::ClientContext list_a_context;
+  gv1::ListGroupsResponse list_a;
+  ASSERT_TRUE(stub_a->ListGroups(&list_a_context, gv1::ListGroupsRequest(), &list_a).ok());
+  EXPECT_FALSE(list_a.follower());
+  EXPECT_EQ(list_a.status(), "leading");
+
+  // The leader's answer, through the follower: no group "cattle" here.
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(3);
+  gv1::SetSizeResponse response;
+  grpc::ClientContext via_b;
+  grpc::Status forwarded = stub_b->SetSize(&via_b, set_size, &response);
+  grpc::ClientContext direct;
+  grpc::Status answered = stub_a->SetSize(&direct, set_size, &response);
+  EXPECT_EQ(forwarded.error_code(), grpc::StatusCode::NOT_FOUND) << forwarded.error_message();
+  EXPECT_EQ(forwarded.error_message(), answered.error_message());
+  (*server_a)->Shutdown();
+  (*server_b)->Shutdown();
 }
 
 TEST_F(GroupServerEtcdTest, OneLeadsTheOtherRefusesAndTakesOverWhenItStops) {
