@@ -29,7 +29,8 @@ LeaderValue LeaderValue::Decode(absl::string_view value) {
 }
 
 absl::Status CheckIdentity(absl::string_view identity, absl::string_view flag) {
-  if (identity.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": must not be empty"));
+  if (identity.empty())
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": must not be empty"));
   if (absl::StrContains(identity, '\n') || absl::StrContains(identity, '\r')) {
     return absl::InvalidArgumentError(
         absl::StrCat(flag, ": must be one line, got \"", identity, "\""));

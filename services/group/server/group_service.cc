@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "common/paging/paging.h"
@@ -330,9 +331,13 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
         } else {
           response->Clear();
           response->set_follower(true);
-          if (forwarder_ != nullptr) response->set_status(std::string(c.status().message()));
         }
-        if (response->status().empty()) response->set_status(active_->Status());
+        response->set_status(active_->Status());
+        if (!c.ok() && forwarder_ != nullptr) {
+          response->set_status(absl::StrCat(response->status(),
+                                            response->status().empty() ? "" : "; ",
+                                            "cannot ask the leader: ", c.status().message()));
+        }
         response->set_leader(active_->Leader());
         response->set_next_page_token(common::TakePage(
             response->mutable_groups(),

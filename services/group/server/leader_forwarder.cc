@@ -56,8 +56,8 @@ absl::StatusOr<Response> Unary(const LeaderForwarder::Target* target, absl::Time
 template <typename Message>
 class ForwardedStream final : public Subscription {
  public:
-  using Open = std::function<std::unique_ptr<grpc::ClientReader<Message>>(
-      v1::GroupService::Stub*, grpc::ClientContext*)>;
+  using Open = std::function<std::unique_ptr<grpc::ClientReader<Message>>(v1::GroupService::Stub*,
+                                                                          grpc::ClientContext*)>;
 
   static absl::StatusOr<std::unique_ptr<Subscription>> Start(
       std::shared_ptr<LeaderForwarder::Target> target, const Open& open,
@@ -180,14 +180,14 @@ absl::StatusOr<std::shared_ptr<LeaderForwarder::Target>> LeaderForwarder::Leader
 }
 
 // Every unary method: resolve the leader, then call its stub's method of the same name.
-#define INFRAKIT_FORWARD_UNARY(Method)                                                      \
-  absl::StatusOr<v1::Method##Response> LeaderForwarder::Method(                             \
-      const v1::Method##Request& request, absl::Time deadline) {                            \
-    absl::StatusOr<std::shared_ptr<Target>> target = Leader();                              \
-    if (!target.ok()) return target.status();                                               \
-    return Unary<v1::Method##Response>(                                                     \
-        target->get(), deadline,                                                            \
-        [&](v1::GroupService::Stub* stub, grpc::ClientContext* context,                     \
+#define INFRAKIT_FORWARD_UNARY(Method)                                                             \
+  absl::StatusOr<v1::Method##Response> LeaderForwarder::Method(const v1::Method##Request& request, \
+                                                               absl::Time deadline) {              \
+    absl::StatusOr<std::shared_ptr<Target>> target = Leader();                                     \
+    if (!target.ok()) return target.status();                                                      \
+    return Unary<v1::Method##Response>(                                                            \
+        target->get(), deadline,                                                                   \
+        [&](v1::GroupService::Stub* stub, grpc::ClientContext* context,                            \
             v1::Method##Response* response) { return stub->Method(context, request, response); }); \
   }
 
@@ -218,12 +218,12 @@ absl::Status LeaderForwarder::StopUpdate(const v1::StopUpdateRequest& request,
                                          absl::Time deadline) {
   absl::StatusOr<std::shared_ptr<Target>> target = Leader();
   if (!target.ok()) return target.status();
-  return Unary<v1::StopUpdateResponse>(target->get(), deadline,
-                                       [&](v1::GroupService::Stub* stub,
-                                           grpc::ClientContext* context,
-                                           v1::StopUpdateResponse* response) {
-                                         return stub->StopUpdate(context, request, response);
-                                       })
+  return Unary<v1::StopUpdateResponse>(
+             target->get(), deadline,
+             [&](v1::GroupService::Stub* stub, grpc::ClientContext* context,
+                 v1::StopUpdateResponse* response) {
+               return stub->StopUpdate(context, request, response);
+             })
       .status();
 }
 

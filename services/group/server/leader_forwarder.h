@@ -26,8 +26,8 @@ namespace infrakit::services::group::server {
 // not the leader any more answers FAILED_PRECONDITION "not the leader", passed back as is.
 //
 // Errors of every call: UNAVAILABLE "no leader is elected" when `leader` names none (etcd
-// unreachable, or between two leaders), FAILED_PRECONDITION "not the leader; the leader is X, which takes
-// no forwarded calls" when the leader advertises no peer address (it runs without
+// unreachable, or between two leaders), FAILED_PRECONDITION "not the leader; the leader is X, which
+// takes no forwarded calls" when the leader advertises no peer address (it runs without
 // --peer-listen), UNAVAILABLE naming the leader and its address when it cannot
 // be reached; otherwise the leader's answer, code and message passed through.
 //

@@ -209,11 +209,11 @@ TEST_F(LeaderForwarderTest, TheLeadersErrorsArePassedThrough) {
   gv1::SetSizeRequest set_size;
   set_size.set_id("nope");
   set_size.set_size(1);
-  absl::Status direct = GroupClient(grpc::CreateChannel(Leader().peer_address,
-                                                        grpc::InsecureChannelCredentials()),
-                                    absl::Seconds(5))
-                            .SetSize(set_size)
-                            .status();
+  absl::Status direct =
+      GroupClient(grpc::CreateChannel(Leader().peer_address, grpc::InsecureChannelCredentials()),
+                  absl::Seconds(5))
+          .SetSize(set_size)
+          .status();
   absl::Status forwarded = client_->SetSize(set_size).status();
   EXPECT_EQ(forwarded.code(), absl::StatusCode::kNotFound) << forwarded;
   EXPECT_EQ(forwarded, direct);
@@ -233,7 +233,8 @@ TEST_F(LeaderForwarderTest, AForwardedStreamCancelledByTheClientReleasesEverythi
   StreamCancelToken token;
   absl::Status streamed;
   std::thread reader([&] {
-    streamed = client_->StreamGroupEvents(events, [](const gv1::GroupEvent&) {}, &token);
+    streamed = client_->StreamGroupEvents(
+        events, [](const gv1::GroupEvent&) {}, &token);
   });
   ASSERT_TRUE(WaitFor([&] { return follower_service_->open_calls() == 1; }, kWait));
   token.Cancel();
