@@ -174,9 +174,12 @@ absl::Status TimeFailovers(const testing::EtcdCluster& etcd, const Binaries& bin
   if (!spec.ok()) return spec.status();
   gv1::WatchGroupRequest watch;
   *watch.mutable_spec() = *spec;
-  auto led = Await("a leader", [&] { return !stack.Leader().empty(); });
+  // Through a service that may follow (then forwarded to the leader), once it knows the leader.
+  auto led = Await("group-c knows the leader", [&] {
+    auto listed = stack.Client(kServices[2])->ListGroups(gv1::ListGroupsRequest());
+    return listed.ok() && !listed->leader().empty() && !stack.Leader().empty();
+  });
   if (!led.ok()) return led.status();
-  // Through a service that may follow (then forwarded to the leader).
   auto watched = stack.Client(kServices[2])->WatchGroup(watch);
   if (!watched.ok()) return watched.status();
   auto watcher = DirWatcher::Start(stack.instances_dir());
