@@ -81,12 +81,12 @@ class HaStack {
   }
 
   absl::Status StartGroup(const std::string& name) {
-    return StartProcess(binaries_.group, name,
-                        {"--store", "etcd://" + endpoints_, "--etcd-prefix", kPrefix,
-                         "--etcd-lease-ttl", absl::StrCat(absl::ToInt64Seconds(ttl_), "s"),
-                         "--advertise", name, "--resync-period", "1s", "--peer-listen",
-                         "127.0.0.1:0"},
-                        &groups_[name]);
+    return StartProcess(
+        binaries_.group, name,
+        {"--store", "etcd://" + endpoints_, "--etcd-prefix", kPrefix, "--etcd-lease-ttl",
+         absl::StrCat(absl::ToInt64Seconds(ttl_), "s"), "--advertise", name, "--resync-period",
+         "1s", "--peer-listen", "127.0.0.1:0"},
+        &groups_[name]);
   }
 
   void Kill(const std::string& name) {
@@ -193,17 +193,16 @@ absl::Status TimeFailovers(const testing::EtcdCluster& etcd, const Binaries& bin
   const std::string ttl = absl::FormatDuration(options.lease_ttl);
   const Summary t = Summarize(takeover);
   const Summary a = Summarize(first_action);
-  report->AddDuration(kSection, absl::StrCat("leader kill -9 -> another leads (TTL ", ttl, "), p50"),
-                      t.p50, "s", std::nullopt, Note(t, "failovers; ListGroups polled every 10 ms"));
   report->AddDuration(kSection,
-                      absl::StrCat("leader kill -9 -> new leader's first action (TTL ", ttl,
-                                   "), p50"),
-                      a.p50, "s", std::nullopt,
-                      Note(a, "failovers; the replacement of a removed instance file (inotify)"));
-  report->AddDuration(kSection,
-                      absl::StrCat("leader kill -9 -> new leader's first action (TTL ", ttl,
-                                   "), max"),
-                      a.max, "s");
+                      absl::StrCat("leader kill -9 -> another leads (TTL ", ttl, "), p50"), t.p50,
+                      "s", std::nullopt, Note(t, "failovers; ListGroups polled every 10 ms"));
+  report->AddDuration(
+      kSection, absl::StrCat("leader kill -9 -> new leader's first action (TTL ", ttl, "), p50"),
+      a.p50, "s", std::nullopt,
+      Note(a, "failovers; the replacement of a removed instance file (inotify)"));
+  report->AddDuration(
+      kSection, absl::StrCat("leader kill -9 -> new leader's first action (TTL ", ttl, "), max"),
+      a.max, "s");
   return absl::OkStatus();
 }
 
@@ -233,7 +232,8 @@ absl::Status TimeFencedWrites(const testing::EtcdCluster& etcd, const HaOptions&
     const absl::Duration fenced_time = absl::Now() - start;
     if (bytes.empty()) {  // the JSON the store wrote, for the plain puts
       auto range = (*client)->Range(store.KeyOf("cattle"), "");
-      if (!range.ok() || range->kvs.empty()) return absl::InternalError("the record was not written");
+      if (!range.ok() || range->kvs.empty())
+        return absl::InternalError("the record was not written");
       bytes = range->kvs[0].value;
     }
     start = absl::Now();
@@ -251,8 +251,8 @@ absl::Status TimeFencedWrites(const testing::EtcdCluster& etcd, const HaOptions&
   report->AddDuration(kSection, "fenced write (EtcdStore::Put, txn), p50", f.p50, "ms",
                       std::nullopt, note);
   report->AddDuration(kSection, "fenced write (EtcdStore::Put, txn), p99", f.p99, "ms");
-  report->AddDuration(kSection, "plain etcd put of the same bytes, p50", p.p50, "ms",
-                      std::nullopt, "interleaved with the fenced writes");
+  report->AddDuration(kSection, "plain etcd put of the same bytes, p50", p.p50, "ms", std::nullopt,
+                      "interleaved with the fenced writes");
   report->AddDuration(kSection, "plain etcd put of the same bytes, p99", p.p99, "ms");
   return absl::OkStatus();
 }

@@ -342,8 +342,8 @@ GroupServer::~GroupServer() {
   if (term != nullptr) term->Shutdown();
   if (controller_ != nullptr) controller_->Shutdown();
   service_.reset();
-  peer_service_.reset();
   peer_server_.reset();
+  peer_service_.reset();
   forwarder_.reset();
   term.reset();
   controller_.reset();

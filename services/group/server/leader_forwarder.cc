@@ -2,8 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
@@ -70,13 +72,14 @@ class ForwardedStream final : public Subscription {
     state->reader->WaitForInitialMetadata();
     const auto& metadata = state->context.GetServerInitialMetadata();
     if (metadata.find(kStreamSubscribedMetadataKey) == metadata.end()) {
-      // Refused before the subscription (NOT_FOUND, "not the leader"...), or the leader is gone.
-      grpc::Status refused = state->reader->Finish();
-      if (refused.ok()) {
-        refused = grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                               "the leader ended the stream without accepting it");
-      }
-      return state->target->Explain(refused);
+      // Either refused before any subscription (NOT_FOUND, "not the leader"..., the leader
+      // gone), or ended while subscribing (an update that completed at once): the stream is
+      // over either way, so read it to its end.
+      Message message;
+      while (state->reader->Read(&message)) state->early.push_back(message);
+      grpc::Status ended = state->reader->Finish();
+      if (!ended.ok() && state->early.empty()) return state->target->Explain(ended);
+      state->early_end = ended;  // delivered by the thread, as a stream that was accepted
     }
     auto stream = std::unique_ptr<ForwardedStream>(new ForwardedStream(state));
     stream->thread_ = std::thread([state] { Run(state.get()); });
@@ -115,6 +118,9 @@ class ForwardedStream final : public Subscription {
     StreamEndCallback on_end;
     grpc::ClientContext context;
     std::unique_ptr<grpc::ClientReader<Message>> reader;
+    // A stream that ended while the leader subscribed: its messages and end, read by Start.
+    std::vector<Message> early;
+    std::optional<grpc::Status> early_end;
     // Held while a callback runs; callbacks run only while not cancelled.
     absl::Mutex callback_mu;
     absl::Mutex mu;
@@ -130,13 +136,19 @@ class ForwardedStream final : public Subscription {
   explicit ForwardedStream(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
   static void Run(State* state) {
+    for (const Message& message : state->early) {
+      absl::MutexLock lock(&state->callback_mu);
+      if (state->Cancelled()) return;
+      state->on_message(message);
+    }
     Message message;
-    while (state->reader->Read(&message)) {
+    while (!state->early_end.has_value() && state->reader->Read(&message)) {
       absl::MutexLock lock(&state->callback_mu);
       if (state->Cancelled()) break;
       state->on_message(message);
     }
-    const grpc::Status finished = state->reader->Finish();
+    const grpc::Status finished =
+        state->early_end.has_value() ? *state->early_end : state->reader->Finish();
     absl::MutexLock lock(&state->callback_mu);
     if (state->Cancelled()) return;
     absl::Status end = common::FromGrpcStatus(finished);

@@ -65,7 +65,9 @@ class LeaderForwarder {
       const ::infrakit::group::v1::DestroyInstancesRequest& request, absl::Time deadline);
 
   // Streams, as the Controller's subscriptions: returns once the leader accepted the stream (it
-  // sent the "infrakit-stream" initial metadata), or with the leader's refusal. Then
+  // sent the "infrakit-stream" initial metadata), or with the leader's refusal (an error and no
+  // message), or once the leader ended the stream while subscribing (an update over at once:
+  // its messages and end are then delivered as for an accepted stream). Then
   // `on_message` gets the leader's messages in order and `on_end` its end status, once, last
   // (UNAVAILABLE naming the leader when the connection to it is lost, e.g. it died: the update
   // goes on under the next leader). The callbacks run on a thread of the subscription's own;

@@ -205,6 +205,24 @@ TEST_F(LeaderForwarderTest, EveryCallThroughTheFollowerIsServedByTheLeader) {
   EXPECT_TRUE(WaitFor([&] { return follower_service_->open_calls() == 0; }, kWait));
 }
 
+// Streams the leader ends while it subscribes (an update to the spec the group already has is
+// over at once) are relayed whole, never taken for a refusal.
+TEST_F(LeaderForwarderTest, StreamsEndedAtOnceAreRelayedWhole) {
+  gv1::WatchGroupRequest watch;
+  *watch.mutable_spec() = Cattle("cattle", 1, "v1");
+  ASSERT_TRUE(client_->WatchGroup(watch).ok());
+  ASSERT_TRUE(WaitFor([&] { return Converged("cattle", 1); }, kWait));
+  for (int i = 0; i < 20; ++i) {
+    gv1::UpdateGroupRequest update;
+    *update.mutable_spec() = Cattle("cattle", 1, "v1");
+    std::vector<gv1::UpdateGroupResponse> progress;
+    absl::Status ended = client_->UpdateGroup(
+        update, [&](const gv1::UpdateGroupResponse& r) { progress.push_back(r); });
+    ASSERT_TRUE(ended.ok()) << ended;
+    ASSERT_FALSE(progress.empty());
+  }
+}
+
 TEST_F(LeaderForwarderTest, TheLeadersErrorsArePassedThrough) {
   gv1::SetSizeRequest set_size;
   set_size.set_id("nope");
