@@ -145,7 +145,7 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
       std::make_unique<ha::GatedResolver>(resolver_.get(), [this] { return MayAct(); });
   active_ = std::make_unique<ActiveController>([this] { return LeaderSeen().identity; },
                                                [this] { return HaStatus(); });
-  forwarder_ = std::make_unique<LeaderForwarder>([this] { return LeaderSeen(); });
+  forwarder_ = std::make_unique<LeaderForwarder>([this] { return ForwardTo(); });
   service_ = std::make_unique<GroupService>(active_.get(), forwarder_.get());
   ha::LeaderValue advertised{options.identity, ""};
   if (!options.peer_listen.empty()) {
@@ -204,6 +204,19 @@ ha::LeaderValue GroupServer::LeaderSeen() {
   absl::MutexLock lock(&mu_);
   if (running_election_ == nullptr) return ha::LeaderValue();
   return ha::LeaderValue::Decode(running_election_->Leader());
+}
+
+absl::StatusOr<ha::LeaderValue> GroupServer::ForwardTo() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (want_leading_ && !term_error_.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "this group service leads but is not acting: cannot resume the groups in etcd "
+          "(retrying): ",
+          term_error_));
+    }
+  }
+  return LeaderSeen();
 }
 
 absl::Status GroupServer::MayAct() {

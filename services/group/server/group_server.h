@@ -143,6 +143,9 @@ class GroupServer {
   absl::Status MayAct();
   // The leader as the election last saw it, decoded; empty when none or stopping.
   ha::LeaderValue LeaderSeen();
+  // Where a call this service cannot serve goes: the leader, or UNAVAILABLE when this service
+  // leads but its Controller cannot start.
+  absl::StatusOr<ha::LeaderValue> ForwardTo();
 
   std::string state_dir_;
   // The flock'ed "<state_dir>/.lock" (hidden, so the store ignores it); -1 when not held.

@@ -5,8 +5,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "client/testing/test_server.h"
+#include "common/etcd/grpc_etcd_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
@@ -169,6 +171,48 @@ TEST_F(GroupServerEtcdTest, OneLeadsTheOtherRefusesAndTakesOverWhenItStops) {
   ASSERT_TRUE(stub->ListGroups(&context2, gv1::ListGroupsRequest(), &list).ok());
   EXPECT_FALSE(list.follower());
   EXPECT_EQ(list.leader(), "service-b");
+  (*server)->Shutdown();
+}
+
+// A leader whose Controller cannot resume the groups (a corrupt record) says so, refuses calls
+// naming why, and tries again until it can.
+TEST_F(GroupServerEtcdTest, ALeaderThatCannotResumeTheGroupsSaysSoAndRetries) {
+  auto client = etcd::GrpcEtcdClient::Create(etcd_->Endpoints());
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Put("/it/groups/broken", "not json", 0).ok());
+  auto a = GroupServer::Create(Options("service-a"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto server = TestServer::Start(dir_.Join("a.sock"), {(*a)->service()});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = gv1::GroupService::NewStub((*server)->NewChannel());
+  auto list = [&] {
+    grpc::ClientContext context;
+    gv1::ListGroupsResponse response;
+    EXPECT_TRUE(stub->ListGroups(&context, gv1::ListGroupsRequest(), &response).ok());
+    return response;
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return absl::StartsWith(list().status(),
+                                "leading, but not acting: cannot resume the groups in etcd");
+      },
+      absl::Seconds(10)))
+      << list().status();
+  EXPECT_THAT(list().status(), HasSubstr("/it/groups/broken"));
+  EXPECT_FALSE((*a)->Leads());
+  grpc::ClientContext context;
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(1);
+  gv1::SetSizeResponse response;
+  grpc::Status refused = stub->SetSize(&context, set_size, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(refused.error_message(), HasSubstr("cannot resume the groups"));
+
+  // The record fixed, the next try resumes.
+  ASSERT_TRUE((*client)->Txn({}, {etcd::Op::Delete("/it/groups/broken")}, {}).ok());
+  EXPECT_TRUE(
+      WaitFor([&] { return (*a)->Leads() && list().status() == "leading"; }, absl::Seconds(10)));
   (*server)->Shutdown();
 }
 

@@ -161,13 +161,15 @@ class ForwardedStream final : public Subscription {
 
 }  // namespace
 
-LeaderForwarder::LeaderForwarder(std::function<ha::LeaderValue()> leader)
+LeaderForwarder::LeaderForwarder(std::function<absl::StatusOr<ha::LeaderValue>()> leader)
     : leader_(std::move(leader)) {}
 
 LeaderForwarder::~LeaderForwarder() = default;
 
 absl::StatusOr<std::shared_ptr<LeaderForwarder::Target>> LeaderForwarder::Leader() {
-  ha::LeaderValue leader = leader_();
+  absl::StatusOr<ha::LeaderValue> seen = leader_();
+  if (!seen.ok()) return seen.status();
+  ha::LeaderValue leader = *std::move(seen);
   if (leader.identity.empty()) {
     return absl::UnavailableError(
         "no leader is elected (none has been yet, the last one's lease has not expired, or "

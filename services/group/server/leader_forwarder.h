@@ -39,8 +39,9 @@ namespace infrakit::services::group::server {
 // under a lock.
 class LeaderForwarder {
  public:
-  // `leader` is called once per call, from the calling thread.
-  explicit LeaderForwarder(std::function<ha::LeaderValue()> leader);
+  // `leader` is called once per call, from the calling thread: the leader now, or why there is
+  // none to forward to (answered as is).
+  explicit LeaderForwarder(std::function<absl::StatusOr<ha::LeaderValue>()> leader);
   ~LeaderForwarder();
   LeaderForwarder(const LeaderForwarder&) = delete;
   LeaderForwarder& operator=(const LeaderForwarder&) = delete;
@@ -87,7 +88,7 @@ class LeaderForwarder {
   // The leader's stub, or the reason there is none.
   absl::StatusOr<std::shared_ptr<Target>> Leader();
 
-  const std::function<ha::LeaderValue()> leader_;
+  const std::function<absl::StatusOr<ha::LeaderValue>()> leader_;
   absl::Mutex mu_;
   // The channel to the last leader's address, kept while the leader stays.
   std::shared_ptr<Target> target_ ABSL_GUARDED_BY(mu_);

@@ -102,7 +102,8 @@ class LeaderForwarderTest : public ::testing::Test {
 
     // The follower: no Controller, every call forwarded; served on a unix socket.
     follower_active_ = std::make_unique<ActiveController>([this] { return Leader().identity; });
-    forwarder_ = std::make_unique<LeaderForwarder>([this] { return Leader(); });
+    forwarder_ = std::make_unique<LeaderForwarder>(
+        [this]() -> absl::StatusOr<ha::LeaderValue> { return Leader(); });
     follower_service_ = std::make_unique<GroupService>(follower_active_.get(), forwarder_.get());
     auto server = TestServer::Start(dir_.Join("follower.sock"), {follower_service_.get()});
     ASSERT_TRUE(server.ok()) << server.status();
