@@ -30,6 +30,7 @@
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "spec/group_spec.h"
 #include "spec/tags.h"
+#include "tests/e2e/tutorial/cli_runner.h"
 #include "tests/testing/etcd_cluster.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
@@ -47,6 +48,7 @@ using ::infrakit::testing::WaitFor;
 constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
 constexpr char kFileBinary[] = "plugins/instance/file/infrakit-instance-file";
 constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanilla";
+constexpr char kCliBinary[] = "tools/infrakitctl/infrakitctl";
 constexpr absl::Duration kStart = absl::Seconds(30);
 constexpr absl::Duration kWait = absl::Seconds(60);
 // The group services' lease TTL. 3 s (the flag's default) leaves room for etcd electing a new
@@ -308,6 +310,16 @@ TEST_F(GroupHaE2eTest, Kill9OfTheLeaderMidRollingUpdateAnotherTakesOverAndFinish
   updater.join();
   EXPECT_LE(peak.load(), 4 + 1) << "more members than size + surge at some point";
   EXPECT_GE(peak.load(), 4);
+
+  // infrakitctl against a follower: forwarded to the new leader.
+  auto scaled = tests::e2e::tutorial::RunCommand(
+      kCliBinary, {"group", "--name", follower, "scale", "cattle", "3"}, "",
+      {{"INFRAKIT_PLUGINS_DIR", dir_.Join("plugins")}, {"INFRAKIT_HOME", dir_.Join("home")}},
+      kWait);
+  ASSERT_TRUE(scaled.ok()) << scaled.status();
+  EXPECT_EQ(scaled->exit_code, 0) << scaled->err;
+  EXPECT_EQ(scaled->out, "cattle: size 4 -> 3\n");
+  EXPECT_TRUE(WaitFor([&] { return Converged(next, 3, sha2); }, kWait));
 }
 
 TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItStepsDownAndNothingIsDoubled) {
