@@ -107,7 +107,9 @@ class GroupHaE2eTest : public ::testing::Test {
   void SetUp() override {
     if (!EtcdCluster::Installed()) GTEST_SKIP() << EtcdCluster::kNotInstalled;
     ASSERT_NE(etcd_, nullptr) << "the etcd cluster did not start";
-    ASSERT_TRUE(etcd_->WaitHealthy(kWait).ok());
+    // The addresses are fixed: another etcd on them (another checkout's tests) fails here.
+    absl::Status healthy = etcd_->WaitHealthy(kWait);
+    ASSERT_TRUE(healthy.ok()) << healthy;
     prefix_ =
         absl::StrCat("/e2e-", ::testing::UnitTest::GetInstance()->current_test_info()->name());
     ASSERT_EQ(mkdir(dir_.Join("plugins").c_str(), 0700), 0);
