@@ -103,6 +103,14 @@ class WatchHandle {
 class KeepAliveHandle {
  public:
   virtual ~KeepAliveHandle() = default;
+
+  // Until when the lease is surely alive as far as this holder can tell: the moment the last
+  // successful keepalive was sent plus the TTL etcd granted with it (etcd counts from when it
+  // received the keepalive, later). InfinitePast once the lease is lost. A holder acts on what
+  // the lease guards only before this time: a process paused past it (SIGSTOP, a long GC-like
+  // stall) or cut off from etcd's majority sees it in the past as soon as it runs again, before
+  // its keepalive thread has noticed anything. Thread-safe.
+  virtual absl::Time ValidUntil() const = 0;
 };
 
 // A client of one etcd cluster.

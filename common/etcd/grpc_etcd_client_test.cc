@@ -135,6 +135,8 @@ TEST_F(GrpcEtcdClientTest, KeepAliveHoldsTheLeaseAndItsKeysVanishWithoutIt) {
     absl::MutexLock lock(&mu);
     EXPECT_FALSE(lost);
   }
+  // Confirmed by the renewals: without them it would have ended 2 s after the grant.
+  EXPECT_GT(keeper->ValidUntil(), absl::Now());
   keeper.reset();
   EXPECT_TRUE(WaitFor([&] { return client_->Range("/leased", "")->kvs.empty(); }, absl::Seconds(10),
                       absl::Milliseconds(50)));
@@ -158,6 +160,7 @@ TEST_F(GrpcEtcdClientTest, KeepAliveReportsARevokedLeaseAsNotFound) {
   absl::MutexLock lock(&mu);
   ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&called), absl::Seconds(5)));
   EXPECT_EQ(lost.code(), absl::StatusCode::kNotFound) << lost;
+  EXPECT_EQ(keeper->ValidUntil(), absl::InfinitePast());
 }
 
 TEST_F(GrpcEtcdClientTest, KeepAliveGivesUpWithinTheTtlWhenEtcdIsGone) {
@@ -177,6 +180,7 @@ TEST_F(GrpcEtcdClientTest, KeepAliveGivesUpWithinTheTtlWhenEtcdIsGone) {
   ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&called), absl::Seconds(5)));
   EXPECT_EQ(lost.code(), absl::StatusCode::kUnavailable) << lost;
   EXPECT_LE(absl::Now() - killed, absl::Seconds(3));  // the TTL + one call's deadline
+  EXPECT_EQ(keeper->ValidUntil(), absl::InfinitePast());
 }
 
 TEST_F(GrpcEtcdClientTest, WatchReplaysFromARevisionAndResumesAfterTheMemberRestarts) {

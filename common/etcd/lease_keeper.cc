@@ -23,7 +23,8 @@ LeaseKeeper::LeaseKeeper(Endpoints* endpoints, int64_t id, absl::Duration ttl,
       id_(id),
       ttl_(ttl),
       call_timeout_(call_timeout),
-      on_lost_(std::move(on_lost)) {
+      on_lost_(std::move(on_lost)),
+      valid_until_(absl::Now() + ttl) {  // the lease was granted just before
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -34,6 +35,16 @@ LeaseKeeper::~LeaseKeeper() {
     if (active_ != nullptr) active_->TryCancel();
   }
   thread_.join();
+}
+
+absl::Time LeaseKeeper::ValidUntil() const {
+  absl::MutexLock lock(&mu_);
+  return valid_until_;
+}
+
+void LeaseKeeper::SetValidUntil(absl::Time until) {
+  absl::MutexLock lock(&mu_);
+  valid_until_ = until;
 }
 
 bool LeaseKeeper::Pause(absl::Time until) {
@@ -86,9 +97,11 @@ void LeaseKeeper::Run() {
     absl::Time next;
     if (granted.ok()) {
       expiry = sent + *granted;
+      SetValidUntil(expiry);
       next = sent + *granted / 3;
     } else if (absl::IsNotFound(granted.status())) {
       LOG(WARNING) << granted.status();
+      SetValidUntil(absl::InfinitePast());
       on_lost_(granted.status());
       return;
     } else {
@@ -103,6 +116,7 @@ void LeaseKeeper::Run() {
             absl::StrCat("etcd lease ", id_, ": no keepalive succeeded within its TTL of ",
                          absl::FormatDuration(ttl_), "; last error: ", granted.status().message()));
         LOG(WARNING) << lost;
+        SetValidUntil(absl::InfinitePast());
         on_lost_(lost);
         return;
       }

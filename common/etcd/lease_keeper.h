@@ -35,12 +35,15 @@ class LeaseKeeper : public KeepAliveHandle {
               std::function<void(const absl::Status&)> on_lost);
   ~LeaseKeeper() override;
 
+  absl::Time ValidUntil() const override;
+
  private:
   void Run();
   // One keepalive on `member`, bounded by `deadline`. Returns the TTL etcd granted again;
   // NOT_FOUND when the lease is gone; the call's error otherwise.
   absl::StatusOr<absl::Duration> KeepAliveOnce(const Endpoints::Member& member,
                                                absl::Time deadline);
+  void SetValidUntil(absl::Time until);
   // Waits until `until` or until stopped. Returns false when stopped.
   bool Pause(absl::Time until);
 
@@ -50,8 +53,10 @@ class LeaseKeeper : public KeepAliveHandle {
   const absl::Duration call_timeout_;
   const std::function<void(const absl::Status&)> on_lost_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // See ValidUntil; InfinitePast once the lease is lost.
+  absl::Time valid_until_ ABSL_GUARDED_BY(mu_);
   // The call under way, cancelled by the destructor; null between calls.
   grpc::ClientContext* active_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::thread thread_;

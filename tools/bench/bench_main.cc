@@ -39,13 +39,17 @@ ABSL_FLAG(std::string, out, "",
           "was started from)");
 ABSL_FLAG(std::vector<std::string>, only, {},
           "Run only these scenarios (comma-separated): heal, tutorial, rpc, medium, large; "
-          "zookeeper, swarm and process run only when named here");
+          "zookeeper, swarm, process and ha run only when named here");
 ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
 ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
 ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
 ABSL_FLAG(int, large_size, 10000, "Size of the large group");
 ABSL_FLAG(int, rpc_calls, 5000, "Timed calls per RPC figure");
 ABSL_FLAG(int, cli_runs, 7, "Runs of infrakitctl group inspect");
+ABSL_FLAG(int, ha_runs, 5, "ha: failovers timed (kill -9 of the leading group service)");
+ABSL_FLAG(absl::Duration, ha_lease_ttl, absl::Seconds(3),
+          "ha: the group services' --etcd-lease-ttl (whole seconds)");
+ABSL_FLAG(int, fenced_writes, 1000, "ha: fenced and plain etcd writes timed");
 ABSL_FLAG(absl::Duration, idle_window, absl::Seconds(10),
           "How long the idle footprint of the large group is measured");
 ABSL_FLAG(std::vector<std::string>, group_flags, {},
@@ -148,8 +152,9 @@ bool FlagsAreValid(const std::vector<std::string>& only) {
       known = known || scenario.name == name;
     }
     if (!known) {
-      std::cerr << "bench: --only: unknown scenario \"" << name
-                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm, process)\n";
+      std::cerr
+          << "bench: --only: unknown scenario \"" << name
+          << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm, process, ha)\n";
       return false;
     }
   }
@@ -171,6 +176,9 @@ BenchOptions OptionsFromFlags() {
   options.large_size = absl::GetFlag(FLAGS_large_size);
   options.rpc_calls = absl::GetFlag(FLAGS_rpc_calls);
   options.cli_runs = absl::GetFlag(FLAGS_cli_runs);
+  options.ha_runs = absl::GetFlag(FLAGS_ha_runs);
+  options.ha_lease_ttl = absl::GetFlag(FLAGS_ha_lease_ttl);
+  options.fenced_writes = absl::GetFlag(FLAGS_fenced_writes);
   options.idle_window = absl::GetFlag(FLAGS_idle_window);
   options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
   options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);

@@ -25,6 +25,7 @@
 #include "spec/tags.h"
 #include "tests/testing/plugin_process.h"
 #include "tools/bench/dir_watcher.h"
+#include "tools/bench/ha_scenario.h"
 #include "tools/bench/ping_pong.h"
 #include "tools/bench/proc_stats.h"
 #include "tools/bench/process_scenario.h"
@@ -575,6 +576,14 @@ absl::Status RunLarge(const Binaries& binaries, const BenchOptions& options, Rep
   return absl::OkStatus();
 }
 
+absl::Status RunHaScenario(const Binaries& binaries, const BenchOptions& options, Report* report) {
+  HaOptions ha;
+  ha.runs = options.ha_runs;
+  ha.lease_ttl = options.ha_lease_ttl;
+  ha.fenced_writes = options.fenced_writes;
+  return RunHa(binaries, ha, report);
+}
+
 // The process scenario's targets: convergence, kill -9, and each plugin's idle RSS.
 std::vector<Target> ProcessTargets() {
   std::vector<Target> targets = {
@@ -641,6 +650,13 @@ const std::vector<Scenario>& Scenarios() {
        "1,000 members and RUNNING, kill -9 to the replacement's process exec'd, DestroyGroup to "
        "no process left; then every plugin binary's RSS idle",
        ProcessTargets(), &RunProcess,
+       /*only_when_named=*/true},
+      {"ha",
+       "three group services (--store etcd://) on a real 3-member etcd: the leader's kill -9 to "
+       "another leading and to the new leader's first action, repeated; the cost of a fenced "
+       "write (EtcdStore::Put) against a plain etcd put",
+       {},
+       &RunHaScenario,
        /*only_when_named=*/true},
   };
   return *scenarios;

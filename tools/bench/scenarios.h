@@ -31,6 +31,10 @@ struct BenchOptions {
   // Footprint: the idle window measured, after a settling pause once the group converged.
   absl::Duration idle_window = absl::Seconds(10);
   absl::Duration settle = absl::Seconds(2);
+  // The ha scenario: failovers timed, the group services' lease TTL, fenced writes timed.
+  int ha_runs = 5;
+  absl::Duration ha_lease_ttl = absl::Seconds(3);
+  int fenced_writes = 1000;
   // For each process of each scenario.
   StackOptions stack;
 };
@@ -60,8 +64,9 @@ struct Scenario {
 // idle footprint, Describe, scale to 0); then zookeeper (a real 3-member ensemble: start, the
 // leader's kill -9, a rolling update) and swarm (3 managers + 2 workers: formation, a worker's
 // kill -9, a rolling update of the managers) and process (1,000 real processes under
-// instance-process: convergence, a kill -9 to the replacement exec'd, every plugin's idle RSS),
-// which run only when named.
+// instance-process: convergence, a kill -9 to the replacement exec'd, every plugin's idle RSS)
+// and ha (three group services on a 3-member etcd: failover, the cost of a fenced write), which
+// run only when named.
 const std::vector<Scenario>& Scenarios();
 
 // Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not

@@ -33,6 +33,25 @@ std::string LeaderElection::Leader() const {
   return leader_;
 }
 
+absl::Time LeaderElection::LeadershipValidUntil() const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!is_leader_) return absl::InfinitePast();
+  }
+  absl::MutexLock lock(&handle_mu_);
+  return keepalive_ != nullptr ? keepalive_->ValidUntil() : absl::InfinitePast();
+}
+
+absl::Status LeaderElection::LastError() const {
+  absl::MutexLock lock(&mu_);
+  return last_error_;
+}
+
+void LeaderElection::SetLastError(absl::Status error) {
+  absl::MutexLock lock(&mu_);
+  last_error_ = std::move(error);
+}
+
 bool LeaderElection::Stopping() const {
   absl::MutexLock lock(&mu_);
   return stop_;
@@ -51,6 +70,7 @@ void LeaderElection::Run() {
       continue;
     }
     absl::StatusOr<Campaign> campaign = RunCampaign();
+    SetLastError(campaign.status());
     if (!campaign.ok()) {
       LOG(WARNING) << "leader election: campaign for " << options_.leader_key
                    << " failed: " << campaign.status();
@@ -81,25 +101,46 @@ bool LeaderElection::EnsureLease() {
   }
   if (lost) {
     DropLease();
+    stale_lease_ = lease_;
     lease_ = 0;
   }
   if (lease_ != 0) return true;
   absl::StatusOr<int64_t> lease = client_->LeaseGrant(options_.ttl);
   if (!lease.ok()) {
     LOG(WARNING) << "leader election: cannot grant a lease: " << lease.status();
+    SetLastError(absl::Status(lease.status().code(),
+                              absl::StrCat("cannot grant a lease: ", lease.status().message())));
     return false;
   }
   lease_ = *lease;
-  keepalive_ = client_->KeepAlive(lease_, options_.ttl, [this](const absl::Status& why) {
-    LOG(WARNING) << "leader election: lease lost: " << why;
-    absl::MutexLock lock(&mu_);
-    lease_lost_ = true;
-  });
+  std::unique_ptr<etcd::KeepAliveHandle> keepalive =
+      client_->KeepAlive(lease_, options_.ttl, [this](const absl::Status& why) {
+        LOG(WARNING) << "leader election: lease lost: " << why;
+        absl::MutexLock lock(&mu_);
+        lease_lost_ = true;
+        last_error_ = absl::Status(why.code(), absl::StrCat("lease lost: ", why.message()));
+      });
+  {
+    absl::MutexLock lock(&handle_mu_);
+    keepalive_ = std::move(keepalive);
+  }
+  if (stale_lease_ != 0) {
+    // The old leader key, if this service held it, goes now rather than after its TTL, which
+    // etcd restarts when its majority comes back.
+    absl::Status revoked = client_->LeaseRevoke(stale_lease_);
+    if (!revoked.ok()) VLOG(1) << "leader election: cannot revoke the lost lease: " << revoked;
+    stale_lease_ = 0;
+  }
   return true;
 }
 
 void LeaderElection::DropLease() {
-  keepalive_.reset();  // its callback is not running and never runs again
+  std::unique_ptr<etcd::KeepAliveHandle> keepalive;
+  {
+    absl::MutexLock lock(&handle_mu_);
+    keepalive = std::move(keepalive_);
+  }
+  keepalive.reset();  // its callback is not running and never runs again
   absl::MutexLock lock(&mu_);
   lease_lost_ = false;
 }
@@ -151,6 +192,7 @@ void LeaderElection::Lead(int64_t create_revision) {
       // The watch ended (its revision was compacted): check the key and watch again.
       absl::StatusOr<etcd::RangeResult> range = client_->Range(options_.leader_key, "");
       if (!range.ok()) {
+        SetLastError(range.status());
         why = absl::UnavailableError(
             absl::StrCat("cannot check ", options_.leader_key, ": ", range.status().message()));
       } else if (range->kvs.empty() || range->kvs[0].create_revision != create_revision) {

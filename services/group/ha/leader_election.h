@@ -69,6 +69,13 @@ class LeaderElection {
   bool IsLeader() const;
   // The identity of the leader as last seen ("" when not known yet or the key is vacant).
   std::string Leader() const;
+  // Until when this service's leadership is surely still held (KeepAliveHandle::ValidUntil of
+  // its lease); InfinitePast when it does not lead. A leader acts only before this time.
+  absl::Time LeadershipValidUntil() const;
+  // Why the last attempt to reach etcd failed (lease grant or keepalive, campaign, leader
+  // check): UNAVAILABLE / DEADLINE_EXCEEDED while etcd is unreachable or has no majority. OK once
+  // etcd answered again.
+  absl::Status LastError() const;
 
  private:
   // Outcome of one campaign.
@@ -106,9 +113,17 @@ class LeaderElection {
   const LeaderElectionOptions options_;
   const LeaderElectionCallbacks callbacks_;
 
+  void SetLastError(absl::Status error);
+
   // Used by the election's thread only.
   int64_t lease_ = 0;  // 0: none
-  std::unique_ptr<etcd::KeepAliveHandle> keepalive_;
+  // A lease lost while etcd could not be reached, revoked (its key deleted at once rather than
+  // after its TTL) as soon as a new lease is granted.
+  int64_t stale_lease_ = 0;
+  // Written by the election's thread only, under handle_mu_, read by LeadershipValidUntil. The
+  // handle is destroyed outside the lock (its destructor joins the keepalive thread).
+  mutable absl::Mutex handle_mu_;
+  std::unique_ptr<etcd::KeepAliveHandle> keepalive_ ABSL_GUARDED_BY(handle_mu_);
   std::unique_ptr<etcd::WatchHandle> watch_;
   int64_t watched_create_revision_ = 0;  // the leader's key, for a leader's watch; 0 otherwise
   std::thread thread_;
@@ -120,6 +135,7 @@ class LeaderElection {
   bool watch_ended_ ABSL_GUARDED_BY(mu_) = false;
   bool is_leader_ ABSL_GUARDED_BY(mu_) = false;
   std::string leader_ ABSL_GUARDED_BY(mu_);
+  absl::Status last_error_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace infrakit::services::group::ha

@@ -26,6 +26,13 @@ using ::infrakit::testing::WaitFor;
 constexpr char kLeaderKey[] = "/ik/leader";
 const absl::Duration kTtl = absl::Seconds(2);
 
+// What the election holds of a FreezableClient's keepalive: a lease it can never confirm (the
+// real keepalive, kept by the client, may be frozen at any moment).
+class UnconfirmedHandle : public etcd::KeepAliveHandle {
+ public:
+  absl::Time ValidUntil() const override { return absl::InfinitePast(); }
+};
+
 // A Client whose keepalives can be stopped (as when the process is paused): forwards every call
 // to the real client and keeps the keepalive handles, dropping them on Freeze.
 class FreezableClient : public etcd::Client {
@@ -61,7 +68,7 @@ class FreezableClient : public etcd::Client {
       int64_t id, absl::Duration ttl, std::function<void(const absl::Status&)> on_lost) override {
     absl::MutexLock lock(&mu_);
     handles_.push_back(real_->KeepAlive(id, ttl, std::move(on_lost)));
-    return std::make_unique<etcd::KeepAliveHandle>();
+    return std::make_unique<UnconfirmedHandle>();
   }
   std::unique_ptr<etcd::WatchHandle> Watch(
       absl::string_view key, absl::string_view range_end, int64_t start_revision,

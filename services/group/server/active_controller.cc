@@ -7,8 +7,9 @@
 
 namespace infrakit::services::group::server {
 
-ActiveController::ActiveController(std::function<std::string()> leader)
-    : leader_(std::move(leader)) {}
+ActiveController::ActiveController(std::function<std::string()> leader,
+                                   std::function<std::string()> status)
+    : leader_(std::move(leader)), status_(std::move(status)) {}
 
 ActiveController::ActiveController(Controller* fixed)
     // A shared_ptr that does not own: the service's owner destroys the Controller.
@@ -31,6 +32,8 @@ bool ActiveController::Following() const {
 }
 
 std::string ActiveController::Leader() const { return leader_ ? leader_() : std::string(); }
+
+std::string ActiveController::Status() const { return status_ ? status_() : std::string(); }
 
 void ActiveController::Lead(std::shared_ptr<Controller> controller) {
   absl::MutexLock lock(&mu_);

@@ -22,8 +22,10 @@ namespace infrakit::services::group::server {
 // Thread-safe.
 class ActiveController {
  public:
-  // No Controller until Lead; `leader` names the leader for errors ("" when not known).
-  explicit ActiveController(std::function<std::string()> leader);
+  // No Controller until Lead; `leader` names the leader for errors ("" when not known);
+  // `status` says what this service is doing (ListGroupsResponse.status), may be empty.
+  explicit ActiveController(std::function<std::string()> leader,
+                            std::function<std::string()> status = nullptr);
   // Always `fixed` (not owned; must outlive this and every user of it).
   explicit ActiveController(Controller* fixed);
 
@@ -34,6 +36,8 @@ class ActiveController {
   bool Following() const;
   // The leader's identity as last seen ("" with the file store or when not known).
   std::string Leader() const;
+  // What this service is doing, in words ("" with the file store).
+  std::string Status() const;
 
   // This service leads with `controller` (already started).
   void Lead(std::shared_ptr<Controller> controller);
@@ -43,6 +47,7 @@ class ActiveController {
 
  private:
   const std::function<std::string()> leader_;  // null with a fixed Controller
+  const std::function<std::string()> status_;  // null with a fixed Controller
   mutable absl::Mutex mu_;
   std::shared_ptr<Controller> controller_ ABSL_GUARDED_BY(mu_);
 };

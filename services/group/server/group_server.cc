@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
@@ -56,6 +57,9 @@ absl::StatusOr<std::unique_ptr<GroupServer>> GroupServer::Create(GroupServerOpti
   if (!etcd && !options.store.empty() && options.store != "file") {
     return absl::InvalidArgumentError(absl::StrCat(
         "--store: \"file\" or \"etcd://HOST:PORT[,HOST:PORT...]\", got \"", options.store, "\""));
+  }
+  if (!etcd && !options.peer_listen.empty()) {
+    return absl::InvalidArgumentError("--peer-listen: only with --store etcd://...");
   }
   if (!etcd && options.state_dir.empty()) {
     return absl::InvalidArgumentError("--state-dir: must not be empty");
@@ -129,6 +133,7 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat("--etcd-lease-ttl: must be at least 1s, got ",
                                                    absl::FormatDuration(options.lease_ttl)));
   }
+  if (absl::Status ok = ha::CheckIdentity(options.identity, "--advertise"); !ok.ok()) return ok;
   absl::StatusOr<std::unique_ptr<etcd::GrpcEtcdClient>> client =
       etcd::GrpcEtcdClient::Create(options.store);
   if (!client.ok())
@@ -136,15 +141,24 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
   etcd_client_ = *std::move(client);
   etcd_store_ = std::make_unique<EtcdStore>(etcd_client_.get(), options.etcd_prefix);
   leader_key_ = absl::StrCat(options.etcd_prefix, "/leader");
-  active_ = std::make_unique<ActiveController>([this] {
-    absl::MutexLock lock(&mu_);
-    return running_election_ != nullptr ? running_election_->Leader() : std::string();
-  });
-  service_ = std::make_unique<GroupService>(active_.get());
+  gated_resolver_ =
+      std::make_unique<ha::GatedResolver>(resolver_.get(), [this] { return MayAct(); });
+  active_ = std::make_unique<ActiveController>([this] { return LeaderSeen().identity; },
+                                               [this] { return HaStatus(); });
+  forwarder_ = std::make_unique<LeaderForwarder>([this] { return ForwardTo(); });
+  service_ = std::make_unique<GroupService>(active_.get(), forwarder_.get());
+  ha::LeaderValue advertised{options.identity, ""};
+  if (!options.peer_listen.empty()) {
+    if (absl::Status listening = StartPeerServer(options.peer_listen); !listening.ok())
+      return listening;
+    advertised.peer_address =
+        absl::StrCat(options.peer_listen.substr(0, options.peer_listen.rfind(':') + 1), peer_port_);
+    LOG(INFO) << "group service: takes forwarded calls on " << advertised.peer_address;
+  }
 
   ha::LeaderElectionOptions election_options;
   election_options.leader_key = leader_key_;
-  election_options.identity = options.identity;
+  election_options.identity = advertised.Encode();
   election_options.ttl = options.lease_ttl;
   ha::LeaderElectionCallbacks callbacks;
   callbacks.on_elected = [this](int64_t create_revision) { OnElected(create_revision); };
@@ -157,6 +171,88 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
   }
   election_->Start();
   return absl::OkStatus();
+}
+
+absl::Status GroupServer::StartPeerServer(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--peer-listen: expected HOST:PORT (e.g. 10.0.0.5:7301), got \"", listen, "\""));
+  }
+  const std::string host = listen.substr(0, colon);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--peer-listen: the host is what followers connect to, so it must name this machine, "
+        "not every address; got \"",
+        listen, "\""));
+  }
+  // Forwarded calls are served by the leader's Controller and never forwarded again.
+  peer_service_ = std::make_unique<GroupService>(active_.get());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &peer_port_);
+  builder.RegisterService(peer_service_.get());
+  peer_server_ = builder.BuildAndStart();
+  if (peer_server_ == nullptr || peer_port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("--peer-listen: cannot listen on ", listen));
+  }
+  return absl::OkStatus();
+}
+
+ha::LeaderValue GroupServer::LeaderSeen() {
+  absl::MutexLock lock(&mu_);
+  if (running_election_ == nullptr) return ha::LeaderValue();
+  return ha::LeaderValue::Decode(running_election_->Leader());
+}
+
+absl::StatusOr<ha::LeaderValue> GroupServer::ForwardTo() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (want_leading_ && !term_error_.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "this group service leads but is not acting: cannot resume the groups in etcd "
+          "(retrying): ",
+          term_error_));
+    }
+  }
+  return LeaderSeen();
+}
+
+absl::Status GroupServer::MayAct() {
+  absl::Time valid_until;
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_election_ == nullptr) return absl::UnavailableError("not acting: stopping");
+    valid_until = running_election_->LeadershipValidUntil();
+  }
+  if (absl::Now() < valid_until) return absl::OkStatus();
+  return absl::UnavailableError(
+      "not acting: this group service's leadership is not confirmed (its etcd lease's "
+      "keepalive lapsed: etcd unreachable or without a majority, or the process was paused)");
+}
+
+std::string GroupServer::HaStatus() {
+  absl::Status etcd_error;
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_election_ == nullptr) return "stopping";
+    if (want_leading_ && !term_error_.empty()) {
+      return absl::StrCat("leading, but not acting: cannot resume the groups in etcd (retrying): ",
+                          term_error_);
+    }
+    etcd_error = running_election_->LastError();
+  }
+  const bool leads = !active_->Following();
+  if (leads) {
+    absl::Status may_act = MayAct();
+    return may_act.ok() ? "leading" : std::string(may_act.message());
+  }
+  if (!etcd_error.ok()) {
+    return absl::StrCat("not acting: etcd cannot be reached or has no majority: ",
+                        etcd_error.message());
+  }
+  return "following";
 }
 
 void GroupServer::OnElected(int64_t create_revision) {
@@ -174,35 +270,56 @@ void GroupServer::OnLost() {
 }
 
 void GroupServer::RunLeadership() {
+  // A leader whose Controller could not start tries again this often while it leads.
+  constexpr absl::Duration kRetryStart = absl::Seconds(1);
   int64_t term = 0;
+  bool start_failed = false;
   for (;;) {
     bool leading;
+    bool new_term;
     {
       absl::MutexLock lock(&mu_);
       auto changed = [this, term]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || wanted_term_ != term;
       };
-      mu_.Await(absl::Condition(&changed));
+      if (start_failed) {
+        mu_.AwaitWithTimeout(absl::Condition(&changed), kRetryStart);
+      } else {
+        mu_.Await(absl::Condition(&changed));
+      }
       if (stopping_) return;
+      new_term = wanted_term_ != term;
       term = wanted_term_;
       leading = want_leading_;
+      if (new_term) term_error_.clear();
     }
-    EndTerm();  // a new term, led or not, never reuses the last term's Controller
-    if (leading) StartTerm();
+    if (new_term) EndTerm();  // a new term, led or not, never reuses the last term's Controller
+    start_failed = leading && !StartTerm();
   }
 }
 
-void GroupServer::StartTerm() {
-  auto controller = std::make_shared<Controller>(controller_options_, resolver_.get(),
+bool GroupServer::StartTerm() {
+  auto controller = std::make_shared<Controller>(controller_options_, gated_resolver_.get(),
                                                  etcd_store_.get(), clock_.get(), executor_.get());
   absl::Status started = controller->Start();
   if (!started.ok()) {
-    LOG(ERROR) << "group service: leading, but cannot resume the groups in etcd: " << started;
-    return;
+    // Not silently: ListGroups says so (HaStatus) and the term retries.
+    LOG(ERROR) << "group service: leading, but not acting: cannot resume the groups in etcd "
+                  "(retrying): "
+               << started;
+    controller->Shutdown();
+    absl::MutexLock lock(&mu_);
+    term_error_ = std::string(started.message());
+    return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    term_error_.clear();
   }
   LOG(INFO) << "group service: leading; the groups in etcd are resumed";
   if (metrics_ != nullptr) metrics_->SetController(controller.get());
   active_->Lead(std::move(controller));
+  return true;
 }
 
 void GroupServer::EndTerm() {
@@ -224,6 +341,9 @@ GroupServer::~GroupServer() {
     running_election_ = nullptr;  // calls still under way stop asking it who leads
   }
   election_.reset();
+  // Forwarded calls end before the Controller goes (their service uses it).
+  if (peer_server_ != nullptr)
+    peer_server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   if (leadership_thread_.joinable()) {
     {
       absl::MutexLock lock(&mu_);
@@ -235,6 +355,9 @@ GroupServer::~GroupServer() {
   if (term != nullptr) term->Shutdown();
   if (controller_ != nullptr) controller_->Shutdown();
   service_.reset();
+  peer_server_.reset();
+  peer_service_.reset();
+  forwarder_.reset();
   term.reset();
   controller_.reset();
   executor_.reset();
@@ -243,6 +366,7 @@ GroupServer::~GroupServer() {
   etcd_store_.reset();
   active_.reset();
   etcd_client_.reset();
+  gated_resolver_.reset();
   resolver_.reset();
   metrics_.reset();  // the Controller, which reported to it, is gone
   if (lock_fd_ >= 0) close(lock_fd_);

@@ -5,6 +5,8 @@
 #ifndef INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVER_H_
 #define INFRAKIT_SERVICES_GROUP_SERVER_GROUP_SERVER_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,11 +23,14 @@
 #include "services/group/controller.h"
 #include "services/group/etcd_store.h"
 #include "services/group/file_store.h"
+#include "services/group/ha/gated_resolver.h"
 #include "services/group/ha/leader_election.h"
+#include "services/group/ha/leader_value.h"
 #include "services/group/real_clock.h"
 #include "services/group/server/active_controller.h"
 #include "services/group/server/group_metrics.h"
 #include "services/group/server/group_service.h"
+#include "services/group/server/leader_forwarder.h"
 #include "services/group/thread_pool_executor.h"
 
 namespace infrakit::services::group::server {
@@ -44,8 +49,15 @@ struct GroupServerOptions {
   std::string etcd_prefix = "/infrakit";
   // Flag --etcd-lease-ttl: how long a dead leader keeps leadership (whole seconds, >= 1).
   absl::Duration lease_ttl = absl::Seconds(3);
-  // This service's advertised identity, the leader key's value while it leads (etcd store).
+  // This service's advertised identity, the leader key's value while it leads (etcd store); one
+  // line, not empty.
   std::string identity;
+  // Flag --peer-listen (etcd store): HOST:PORT where this service takes the calls other group
+  // services forward to it while it leads, advertised in the leader key (port 0: one is chosen;
+  // the host is what followers connect to, so not 0.0.0.0). Plaintext TCP, for group services
+  // only: give it an address only they can reach. "": this service takes no forwarded calls
+  // (followers then refuse calls, naming it) but still forwards its own.
+  std::string peer_listen;
   // Flag --resync-period; > 0.
   absl::Duration resync_period = absl::Seconds(10);
   // Flag --max-parallel: per group, creation and destruction calls (batches) under way at
@@ -81,8 +93,13 @@ class GroupServer {
   // the leader election and returns at once; while this service leads it runs a Controller
   // resuming every group in etcd (a Controller that cannot start is logged and the service
   // serves as a follower until the next election), and while it follows the service refuses
-  // calls (group_service.h). INVALID_ARGUMENT for a bad --store, --etcd-prefix or
-  // --etcd-lease-ttl.
+  // calls (group_service.h). INVALID_ARGUMENT for a bad --store, --etcd-prefix,
+  // --etcd-lease-ttl, --advertise or --peer-listen; UNAVAILABLE when it cannot listen there.
+  //
+  // With the etcd store, a leader acts (calls plugins) only while its lease is confirmed
+  // (ha::GatedResolver); a leader whose Controller cannot resume the groups reports it in
+  // ListGroups and the log and tries again every second while it leads; a follower forwards
+  // every call to the leader (leader_forwarder.h).
   static absl::StatusOr<std::unique_ptr<GroupServer>> Create(GroupServerOptions options);
 
   // Shuts the Controller down (streams end UNAVAILABLE), destroys the service (its pool
@@ -101,6 +118,8 @@ class GroupServer {
   // the etcd store.
   bool Leads() const { return active_ == nullptr || !active_->Following(); }
   const std::string& state_dir() const { return state_dir_; }
+  // The port of --peer-listen (the chosen one for port 0); 0 when not listening.
+  int peer_port() const { return peer_port_; }
 
  private:
   GroupServer() = default;
@@ -113,8 +132,20 @@ class GroupServer {
   // The leadership thread: starts a Controller for each term this service leads, shuts it down
   // when the term ends.
   void RunLeadership();
-  void StartTerm();
+  // Starts this term's Controller; false (reported) when it cannot resume the groups.
+  bool StartTerm();
   void EndTerm();
+  // Listens on --peer-listen with a GroupService that never forwards.
+  absl::Status StartPeerServer(const std::string& listen);
+  // ListGroupsResponse.status (active_controller.h).
+  std::string HaStatus();
+  // OK while this service may call plugins: it leads and its lease is confirmed.
+  absl::Status MayAct();
+  // The leader as the election last saw it, decoded; empty when none or stopping.
+  ha::LeaderValue LeaderSeen();
+  // Where a call this service cannot serve goes: the leader, or UNAVAILABLE when this service
+  // leads but its Controller cannot start.
+  absl::StatusOr<ha::LeaderValue> ForwardTo();
 
   std::string state_dir_;
   // The flock'ed "<state_dir>/.lock" (hidden, so the store ignores it); -1 when not held.
@@ -129,11 +160,18 @@ class GroupServer {
   std::unique_ptr<EtcdStore> etcd_store_;
   std::string leader_key_;
   std::unique_ptr<ha::LeaderElection> election_;
+  std::unique_ptr<ha::GatedResolver> gated_resolver_;
+  std::unique_ptr<LeaderForwarder> forwarder_;
+  std::unique_ptr<GroupService> peer_service_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  int peer_port_ = 0;
   std::thread leadership_thread_;
   absl::Mutex mu_;
   int64_t wanted_term_ ABSL_GUARDED_BY(mu_) = 0;  // bumped by each OnElected and OnLost
   bool want_leading_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Why this term's Controller could not start ("" when it runs or no term is led).
+  std::string term_error_ ABSL_GUARDED_BY(mu_);
   // election_ while it may be asked who leads (ActiveController's errors); null once stopping.
   // Asked under mu_ (the election's callbacks never hold its own lock, so no lock order issue).
   ha::LeaderElection* running_election_ ABSL_GUARDED_BY(mu_) = nullptr;

@@ -5,8 +5,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "client/testing/test_server.h"
+#include "common/etcd/grpc_etcd_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
@@ -61,6 +63,71 @@ TEST_F(GroupServerEtcdTest, BadEtcdFlagsAreNamed) {
   o.lease_ttl = absl::Milliseconds(300);
   EXPECT_THAT(std::string(GroupServer::Create(o).status().message()),
               HasSubstr("--etcd-lease-ttl"));
+  o = Options("a\nb");
+  EXPECT_THAT(std::string(GroupServer::Create(o).status().message()), HasSubstr("--advertise"));
+  for (const char* bad : {"nope", "127.0.0.1:99999", "0.0.0.0:7301", ":7301"}) {
+    o = Options("a");
+    o.peer_listen = bad;
+    absl::Status refused = GroupServer::Create(o).status();
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(refused.message()), HasSubstr("--peer-listen")) << bad;
+  }
+  o = Options("a");
+  o.store = "file";
+  o.state_dir = dir_.Join("state");
+  o.peer_listen = "127.0.0.1:0";
+  EXPECT_THAT(std::string(GroupServer::Create(o).status().message()), HasSubstr("--peer-listen"));
+}
+
+// With --peer-listen, a follower forwards calls to the leader and answers with its answer.
+TEST_F(GroupServerEtcdTest, AFollowerForwardsCallsToTheLeadersPeerAddress) {
+  GroupServerOptions oa = Options("service-a");
+  oa.peer_listen = "127.0.0.1:0";
+  auto a = GroupServer::Create(oa);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_GT((*a)->peer_port(), 0);
+  ASSERT_TRUE(WaitFor([&] { return (*a)->Leads(); }, absl::Seconds(10)));
+  GroupServerOptions ob = Options("service-b");
+  ob.peer_listen = "127.0.0.1:0";
+  auto b = GroupServer::Create(ob);
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto server_a = TestServer::Start(dir_.Join("a.sock"), {(*a)->service()});
+  ASSERT_TRUE(server_a.ok()) << server_a.status();
+  auto server_b = TestServer::Start(dir_.Join("b.sock"), {(*b)->service()});
+  ASSERT_TRUE(server_b.ok()) << server_b.status();
+  auto stub_a = gv1::GroupService::NewStub((*server_a)->NewChannel());
+  auto stub_b = gv1::GroupService::NewStub((*server_b)->NewChannel());
+
+  gv1::ListGroupsResponse list;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext context;
+        list.Clear();
+        return stub_b->ListGroups(&context, gv1::ListGroupsRequest(), &list).ok() &&
+               list.leader() == "service-a";
+      },
+      absl::Seconds(10)));
+  EXPECT_TRUE(list.follower());
+  EXPECT_EQ(list.status(), "following");
+  grpc::ClientContext list_a_context;
+  gv1::ListGroupsResponse list_a;
+  ASSERT_TRUE(stub_a->ListGroups(&list_a_context, gv1::ListGroupsRequest(), &list_a).ok());
+  EXPECT_FALSE(list_a.follower());
+  EXPECT_EQ(list_a.status(), "leading");
+
+  // The leader's answer, through the follower: no group "cattle" here.
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(3);
+  gv1::SetSizeResponse response;
+  grpc::ClientContext via_b;
+  grpc::Status forwarded = stub_b->SetSize(&via_b, set_size, &response);
+  grpc::ClientContext direct;
+  grpc::Status answered = stub_a->SetSize(&direct, set_size, &response);
+  EXPECT_EQ(forwarded.error_code(), grpc::StatusCode::NOT_FOUND) << forwarded.error_message();
+  EXPECT_EQ(forwarded.error_message(), answered.error_message());
+  (*server_a)->Shutdown();
+  (*server_b)->Shutdown();
 }
 
 TEST_F(GroupServerEtcdTest, OneLeadsTheOtherRefusesAndTakesOverWhenItStops) {
@@ -104,6 +171,48 @@ TEST_F(GroupServerEtcdTest, OneLeadsTheOtherRefusesAndTakesOverWhenItStops) {
   ASSERT_TRUE(stub->ListGroups(&context2, gv1::ListGroupsRequest(), &list).ok());
   EXPECT_FALSE(list.follower());
   EXPECT_EQ(list.leader(), "service-b");
+  (*server)->Shutdown();
+}
+
+// A leader whose Controller cannot resume the groups (a corrupt record) says so, refuses calls
+// naming why, and tries again until it can.
+TEST_F(GroupServerEtcdTest, ALeaderThatCannotResumeTheGroupsSaysSoAndRetries) {
+  auto client = etcd::GrpcEtcdClient::Create(etcd_->Endpoints());
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Put("/it/groups/broken", "not json", 0).ok());
+  auto a = GroupServer::Create(Options("service-a"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto server = TestServer::Start(dir_.Join("a.sock"), {(*a)->service()});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = gv1::GroupService::NewStub((*server)->NewChannel());
+  auto list = [&] {
+    grpc::ClientContext context;
+    gv1::ListGroupsResponse response;
+    EXPECT_TRUE(stub->ListGroups(&context, gv1::ListGroupsRequest(), &response).ok());
+    return response;
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return absl::StartsWith(list().status(),
+                                "leading, but not acting: cannot resume the groups in etcd");
+      },
+      absl::Seconds(10)))
+      << list().status();
+  EXPECT_THAT(list().status(), HasSubstr("/it/groups/broken"));
+  EXPECT_FALSE((*a)->Leads());
+  grpc::ClientContext context;
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(1);
+  gv1::SetSizeResponse response;
+  grpc::Status refused = stub->SetSize(&context, set_size, &response);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(refused.error_message(), HasSubstr("cannot resume the groups"));
+
+  // The record fixed, the next try resumes.
+  ASSERT_TRUE((*client)->Txn({}, {etcd::Op::Delete("/it/groups/broken")}, {}).ok());
+  EXPECT_TRUE(
+      WaitFor([&] { return (*a)->Leads() && list().status() == "leading"; }, absl::Seconds(10)));
   (*server)->Shutdown();
 }
 

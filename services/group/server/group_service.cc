@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "common/paging/paging.h"
@@ -22,6 +23,13 @@ namespace infrakit::services::group::server {
 namespace {
 
 namespace v1 = ::infrakit::group::v1;
+
+// The call's deadline, for a call forwarded to the leader.
+absl::Time Deadline(const grpc::CallbackServerContext* context) {
+  const auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
 using ::infrakit::common::Fill;
 using ::infrakit::common::FinishIfError;
 using ::infrakit::common::FinishOnPool;
@@ -188,15 +196,20 @@ grpc::ServerWriteReactor<Message>* StartStream(grpc::CallbackServerContext* cont
 }  // namespace
 
 GroupService::GroupService(Controller* controller, GroupServiceOptions options)
-    : GroupService(std::make_unique<ActiveController>(controller), nullptr, options) {}
+    : GroupService(std::make_unique<ActiveController>(controller), nullptr, nullptr, options) {}
 
 GroupService::GroupService(ActiveController* active, GroupServiceOptions options)
-    : GroupService(nullptr, active, options) {}
+    : GroupService(nullptr, active, nullptr, options) {}
+
+GroupService::GroupService(ActiveController* active, LeaderForwarder* forwarder,
+                           GroupServiceOptions options)
+    : GroupService(nullptr, active, forwarder, options) {}
 
 GroupService::GroupService(std::unique_ptr<ActiveController> owned, ActiveController* active,
-                           GroupServiceOptions options)
+                           LeaderForwarder* forwarder, GroupServiceOptions options)
     : owned_active_(std::move(owned)),
       active_(active != nullptr ? active : owned_active_.get()),
+      forwarder_(forwarder),
       options_(options),
       open_calls_(std::make_shared<std::atomic<int>>(0)),
       pool_(options.worker_threads, options.max_queued_calls) {}
@@ -208,22 +221,28 @@ grpc::ServerUnaryReactor* GroupService::WatchGroup(grpc::CallbackServerContext* 
                                                    v1::WatchGroupResponse* response) {
   if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
     return refused;
-  return FinishOnPool(pool_, context, [this, request, response]() -> absl::Status {
-    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-    if (!c.ok()) return c.status();
-    return Fill((*c)->WatchGroup(*request), response);
-  });
+  return FinishOnPool(pool_, context,
+                      [this, request, response, deadline = Deadline(context)]() -> absl::Status {
+                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                        if (!c.ok() && forwarder_ != nullptr)
+                          return Fill(forwarder_->WatchGroup(*request, deadline), response);
+                        if (!c.ok()) return c.status();
+                        return Fill((*c)->WatchGroup(*request), response);
+                      });
 }
 
 grpc::ServerUnaryReactor* GroupService::UnwatchGroup(grpc::CallbackServerContext* context,
                                                      const v1::UnwatchGroupRequest* request,
                                                      v1::UnwatchGroupResponse* /*response*/) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context, [this, request]() -> absl::Status {
-    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-    if (!c.ok()) return c.status();
-    return (*c)->UnwatchGroup(*request);
-  });
+  return FinishOnPool(pool_, context,
+                      [this, request, deadline = Deadline(context)]() -> absl::Status {
+                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                        if (!c.ok() && forwarder_ != nullptr)
+                          return forwarder_->UnwatchGroup(*request, deadline);
+                        if (!c.ok()) return c.status();
+                        return (*c)->UnwatchGroup(*request);
+                      });
 }
 
 grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext* context,
@@ -237,9 +256,12 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
   return FinishOnPool(
       pool_, context,
-      [this, request, response, cursor = *std::move(cursor),
-       fingerprint = std::move(fingerprint)]() -> absl::Status {
+      [this, request, response, cursor = *std::move(cursor), fingerprint = std::move(fingerprint),
+       deadline = Deadline(context)]() -> absl::Status {
         absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+        // The leader pages its own answer.
+        if (!c.ok() && forwarder_ != nullptr)
+          return Fill(forwarder_->InspectGroup(*request, deadline), response);
         if (!c.ok()) return c.status();
         absl::Status status = Fill((*c)->InspectGroup(*request), response);
         if (!status.ok()) return status;
@@ -255,22 +277,28 @@ grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerConte
                                                        v1::DescribeUpdateResponse* response) {
   if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
     return refused;
-  return FinishOnPool(pool_, context, [this, request, response]() -> absl::Status {
-    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-    if (!c.ok()) return c.status();
-    return Fill((*c)->DescribeUpdate(*request), response);
-  });
+  return FinishOnPool(pool_, context,
+                      [this, request, response, deadline = Deadline(context)]() -> absl::Status {
+                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                        if (!c.ok() && forwarder_ != nullptr)
+                          return Fill(forwarder_->DescribeUpdate(*request, deadline), response);
+                        if (!c.ok()) return c.status();
+                        return Fill((*c)->DescribeUpdate(*request), response);
+                      });
 }
 
 grpc::ServerUnaryReactor* GroupService::StopUpdate(grpc::CallbackServerContext* context,
                                                    const v1::StopUpdateRequest* request,
                                                    v1::StopUpdateResponse* /*response*/) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context, [this, request]() -> absl::Status {
-    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-    if (!c.ok()) return c.status();
-    return (*c)->StopUpdate(*request);
-  });
+  return FinishOnPool(pool_, context,
+                      [this, request, deadline = Deadline(context)]() -> absl::Status {
+                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                        if (!c.ok() && forwarder_ != nullptr)
+                          return forwarder_->StopUpdate(*request, deadline);
+                        if (!c.ok()) return c.status();
+                        return (*c)->StopUpdate(*request);
+                      });
 }
 
 grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* context,
@@ -281,33 +309,56 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
   absl::StatusOr<common::PageCursor> cursor =
       common::StartPage(request->page_size(), request->page_token(), *kFingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
-  return FinishOnPool(pool_, context, [this, response, cursor = *std::move(cursor)] {
-    // A follower lists nothing and says who leads (the leader's list is the one to read).
-    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-    if (c.ok()) {
-      *response = (*c)->ListGroups();
-    } else {
-      response->Clear();
-      response->set_follower(true);
-    }
-    response->set_leader(active_->Leader());
-    response->set_next_page_token(common::TakePage(
-        response->mutable_groups(),
-        [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
-        *kFingerprint));
-    return absl::OkStatus();
-  });
+  return FinishOnPool(
+      pool_, context,
+      [this, request, response, cursor = *std::move(cursor), deadline = Deadline(context)] {
+        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+        if (!c.ok() && forwarder_ != nullptr) {
+          // The leader's list (paged by the leader), marked as seen through a follower.
+          absl::StatusOr<v1::ListGroupsResponse> forwarded =
+              forwarder_->ListGroups(*request, deadline);
+          if (forwarded.ok()) {
+            *response = *std::move(forwarded);
+            response->set_follower(true);
+            response->set_status(active_->Status());  // this service's, not the leader's
+            return absl::OkStatus();
+          }
+          c = forwarded.status();
+        }
+        // A follower that cannot ask the leader lists nothing and says who leads and why.
+        if (c.ok()) {
+          *response = (*c)->ListGroups();
+        } else {
+          response->Clear();
+          response->set_follower(true);
+        }
+        response->set_status(active_->Status());
+        if (!c.ok() && forwarder_ != nullptr) {
+          response->set_status(absl::StrCat(response->status(),
+                                            response->status().empty() ? "" : "; ",
+                                            "cannot ask the leader: ", c.status().message()));
+        }
+        response->set_leader(active_->Leader());
+        response->set_next_page_token(common::TakePage(
+            response->mutable_groups(),
+            [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
+            *kFingerprint));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* GroupService::SetSize(grpc::CallbackServerContext* context,
                                                 const v1::SetSizeRequest* request,
                                                 v1::SetSizeResponse* response) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context, [this, request, response]() -> absl::Status {
-    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-    if (!c.ok()) return c.status();
-    return Fill((*c)->SetSize(*request), response);
-  });
+  return FinishOnPool(pool_, context,
+                      [this, request, response, deadline = Deadline(context)]() -> absl::Status {
+                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                        if (!c.ok() && forwarder_ != nullptr)
+                          return Fill(forwarder_->SetSize(*request, deadline), response);
+                        if (!c.ok()) return c.status();
+                        return Fill((*c)->SetSize(*request), response);
+                      });
 }
 
 grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext* context,
@@ -317,8 +368,11 @@ grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext
   // The request is copied: gRPC frees its own once the call is finished, possibly before the
   // task runs.
   return StartOnPool(pool_, response, open_calls_,
-                     [this, request = *request](DoneCallback<v1::DestroyGroupResponse> done) {
+                     [this, request = *request,
+                      deadline = Deadline(context)](DoneCallback<v1::DestroyGroupResponse> done) {
                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                       if (!c.ok() && forwarder_ != nullptr)
+                         return done(forwarder_->DestroyGroup(request, deadline));
                        if (!c.ok()) return done(c.status());
                        (*c)->DestroyGroup(request, std::move(done));
                      });
@@ -329,8 +383,11 @@ grpc::ServerUnaryReactor* GroupService::DestroyInstances(grpc::CallbackServerCon
                                                          v1::DestroyInstancesResponse* response) {
   if (auto* refused = FinishIfError(context, CheckDestroyInstancesSize(*request))) return refused;
   return StartOnPool(pool_, response, open_calls_,
-                     [this, request = *request](DoneCallback<v1::DestroyInstancesResponse> done) {
+                     [this, request = *request, deadline = Deadline(context)](
+                         DoneCallback<v1::DestroyInstancesResponse> done) {
                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+                       if (!c.ok() && forwarder_ != nullptr)
+                         return done(forwarder_->DestroyInstances(request, deadline));
                        if (!c.ok()) return done(c.status());
                        (*c)->DestroyInstances(request, std::move(done));
                      });
@@ -345,6 +402,8 @@ grpc::ServerWriteReactor<v1::UpdateGroupResponse>* GroupService::UpdateGroup(
         // Before any work, as for the unary calls; the stream ends with the error.
         if (absl::Status s = CheckGroupSpecSize(request.spec(), "spec"); !s.ok()) return s;
         absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+        if (!c.ok() && forwarder_ != nullptr)
+          return forwarder_->UpdateGroup(request, std::move(on_progress), std::move(on_end));
         if (!c.ok()) return c.status();
         return Keep(*c, (*c)->UpdateGroup(request, std::move(on_progress), std::move(on_end)));
       });
@@ -358,6 +417,8 @@ grpc::ServerWriteReactor<v1::GroupEvent>* GroupService::StreamGroupEvents(
           -> absl::StatusOr<std::unique_ptr<Subscription>> {
         if (absl::Status s = spi::CheckIdSize(request.id(), "id"); !s.ok()) return s;
         absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+        if (!c.ok() && forwarder_ != nullptr)
+          return forwarder_->StreamGroupEvents(request, std::move(on_event), std::move(on_end));
         if (!c.ok()) return c.status();
         return Keep(*c, (*c)->StreamGroupEvents(request, std::move(on_event), std::move(on_end)));
       });

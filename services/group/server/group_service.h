@@ -23,13 +23,10 @@
 #include "infrakit/group/v1/group.pb.h"
 #include "services/group/controller.h"
 #include "services/group/server/active_controller.h"
+#include "services/group/server/leader_forwarder.h"
+#include "services/group/server/stream_metadata.h"
 
 namespace infrakit::services::group::server {
-
-// Initial metadata key a stream (UpdateGroup, StreamGroupEvents) sends once the Controller has
-// accepted the subscription, before any message: a client that must not miss an event can wait
-// for it (grpc::ClientReader::WaitForInitialMetadata) before it acts.
-inline constexpr char kStreamSubscribedMetadataKey[] = "infrakit-stream";
 
 struct GroupServiceOptions {
   // Threads running Controller calls (they may block on plugins and the disk).
@@ -52,6 +49,12 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   // the leader.
   explicit GroupService(ActiveController* active,
                         GroupServiceOptions options = GroupServiceOptions());
+  // As above, but a follower forwards every call to the leader through `forwarder` (not owned;
+  // must outlive the service) and answers with the leader's answer (leader_forwarder.h has the
+  // errors). ListGroups is forwarded too; the follower marks the answer `follower` and, when the
+  // leader cannot be asked, answers its own view: no groups, `status` saying why.
+  GroupService(ActiveController* active, LeaderForwarder* forwarder,
+               GroupServiceOptions options = GroupServiceOptions());
   ~GroupService() override;
 
   GroupService(const GroupService&) = delete;
@@ -123,10 +126,11 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
 
  private:
   GroupService(std::unique_ptr<ActiveController> owned, ActiveController* active,
-               GroupServiceOptions options);
+               LeaderForwarder* forwarder, GroupServiceOptions options);
 
   const std::unique_ptr<ActiveController> owned_active_;  // for a fixed Controller
   ActiveController* const active_;
+  LeaderForwarder* const forwarder_;  // null: a follower refuses calls
   const GroupServiceOptions options_;
   // Shared with the reactors, which may outlive a call's gRPC part.
   const std::shared_ptr<std::atomic<int>> open_calls_;

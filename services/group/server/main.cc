@@ -3,7 +3,7 @@
 //   infrakit-group [--name group] [--plugins-dir DIR] [--state-dir DIR] [--resync-period 10s]
 //                  [--max-parallel 4] [--metrics-listen 127.0.0.1:9101] [--log 5]
 //                  [--store file|etcd://HOST:PORT[,HOST:PORT...]] [--etcd-prefix /infrakit]
-//                  [--etcd-lease-ttl 3s] [--advertise IDENTITY]
+//                  [--etcd-lease-ttl 3s] [--advertise IDENTITY] [--peer-listen HOST:PORT]
 #include <unistd.h>
 
 #include <memory>
@@ -42,6 +42,12 @@ ABSL_FLAG(absl::Duration, etcd_lease_ttl, absl::Seconds(3),
 ABSL_FLAG(std::string, advertise, "",
           "With --store etcd://: this service's identity as the leader key shows it, named in "
           "followers' errors (default: <hostname> <plugins dir>/<name> pid <pid>)");
+
+ABSL_FLAG(std::string, peer_listen, "",
+          "With --store etcd://: HOST:PORT where this service takes the calls other group "
+          "services forward to it while it leads (advertised to them through etcd; plaintext "
+          "TCP, give it an address only the group services reach). Port 0 picks one. Without "
+          "it, followers refuse calls rather than forward them here");
 
 namespace {
 
@@ -84,6 +90,7 @@ int main(int argc, char** argv) {
   options.etcd_prefix = absl::GetFlag(FLAGS_etcd_prefix);
   options.lease_ttl = absl::GetFlag(FLAGS_etcd_lease_ttl);
   options.identity = absl::GetFlag(FLAGS_advertise);
+  options.peer_listen = absl::GetFlag(FLAGS_peer_listen);
   if (options.identity.empty()) {
     options.identity = DefaultIdentity(plugin_server.plugins_dir(), plugin_server.name());
   }  // nullptr unless --metrics-listen is given

@@ -1,23 +1,36 @@
-// Two real infrakit-group processes (--store etcd://) on one real etcd, with the real
-// instance-file and flavor-vanilla plugins: the leader manages the group, the follower refuses
-// writes; after kill -9 of the leader the follower takes over and keeps the group converged.
+// High availability end to end: three real infrakit-group processes (--store etcd://, each with
+// --peer-listen) on a real three-member etcd (127.0.0.31-.33, shared by the cases, each case on
+// its own --etcd-prefix and with every member running when it starts), with the real
+// instance-file and flavor-vanilla plugins. Calls go to followers (they forward to the leader).
+// kill -9 of the leader mid rolling update, SIGSTOP of the leader past its lease, kill -9 of one
+// etcd member, two of three etcd members down. Skipped without etcd.
 #include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/config/group_config.h"
 #include "client/discovery/channel.h"
+#include "client/group_client.h"
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
+#include "spec/group_spec.h"
+#include "spec/tags.h"
+#include "tests/e2e/tutorial/cli_runner.h"
 #include "tests/testing/etcd_cluster.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
@@ -35,26 +48,93 @@ using ::infrakit::testing::WaitFor;
 constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
 constexpr char kFileBinary[] = "plugins/instance/file/infrakit-instance-file";
 constexpr char kVanillaBinary[] = "plugins/flavor/vanilla/infrakit-flavor-vanilla";
+constexpr char kCliBinary[] = "tools/infrakitctl/infrakitctl";
 constexpr absl::Duration kStart = absl::Seconds(30);
 constexpr absl::Duration kWait = absl::Seconds(60);
-constexpr char kConfig[] = R"({"ID": "cattle", "Properties": {
-    "Instance": {"Plugin": "instance-file", "Properties": {"Note": "ha"}},
-    "Flavor": {"Plugin": "flavor-vanilla", "Properties": {"Size": 2}}}})";
+// The group services' lease TTL. 3 s (the flag's default) leaves room for etcd electing a new
+// raft leader (about 1 s here) when the member killed was the raft leader.
+constexpr absl::Duration kTtl = absl::Seconds(3);
+// How long a negative is watched for ("nothing is replaced"): three resync periods.
+constexpr absl::Duration kQuietWindow = absl::Seconds(3);
+const std::vector<std::string> kServices = {"group-a", "group-b", "group-c"};
+
+// A cattle group of `size` on instance-file with a rolling update of surge 1, none unavailable,
+// each new member counted after 1 s healthy (so that an update of 4 lasts seconds).
+std::string Config(const std::string& note, int size) {
+  return absl::StrCat(R"({"ID": "cattle", "Properties": {
+    "Instance": {"Plugin": "instance-file", "Properties": {"Note": ")",
+                      note, R"("}},
+    "Flavor": {"Plugin": "flavor-vanilla", "Properties": {"Size": )",
+                      size, R"(}},
+    "Update": {"MaxSurge": 1, "MaxUnavailable": 0, "MinReadySeconds": 1}}})");
+}
+
+gv1::GroupSpec Spec(const std::string& note, int size) {
+  auto spec = client::config::ParseGroupConfig(Config(note, size));
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return spec.ok() ? *spec : gv1::GroupSpec();
+}
+
+// True when `holds` stays true (polled every 50 ms) for `window`: for negatives ("nothing is
+// replaced while etcd has no majority"), which no event can confirm.
+template <typename Pred>
+bool HoldsFor(Pred holds, absl::Duration window) {
+  const absl::Time end = absl::Now() + window;
+  while (absl::Now() < end) {
+    if (!holds()) return false;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return holds();
+}
 
 class GroupHaE2eTest : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    if (!EtcdCluster::Installed()) return;
+    etcd_ = new EtcdCluster(3);
+    absl::Status started = etcd_->Start();
+    if (!started.ok()) {
+      std::cerr << "etcd: " << started << "\n";
+      delete etcd_;
+      etcd_ = nullptr;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete etcd_;
+    etcd_ = nullptr;
+  }
+
   void SetUp() override {
     if (!EtcdCluster::Installed()) GTEST_SKIP() << EtcdCluster::kNotInstalled;
-    etcd_ = std::make_unique<EtcdCluster>(1);
-    absl::Status started = etcd_->Start();
-    ASSERT_TRUE(started.ok()) << started;
+    ASSERT_NE(etcd_, nullptr) << "the etcd cluster did not start";
+    // The addresses are fixed: another etcd on them (another checkout's tests) fails here.
+    absl::Status healthy = etcd_->WaitHealthy(kWait);
+    ASSERT_TRUE(healthy.ok()) << healthy;
+    prefix_ =
+        absl::StrCat("/e2e-", ::testing::UnitTest::GetInstance()->current_test_info()->name());
     ASSERT_EQ(mkdir(dir_.Join("plugins").c_str(), 0700), 0);
     ASSERT_EQ(mkdir(dir_.Join("instances").c_str(), 0700), 0);
     file_ = StartPlugin(kFileBinary, {"--dir", dir_.Join("instances")}, "instance-file");
     vanilla_ = StartPlugin(kVanillaBinary, {}, "flavor-vanilla");
-    a_ = StartGroup("group-a");
-    ASSERT_TRUE(WaitFor([&] { return !ListGroups("group-a").follower(); }, kWait));
-    b_ = StartGroup("group-b");
+    // group-a first, so that it leads; then the followers.
+    groups_["group-a"] = StartGroup("group-a");
+    ASSERT_TRUE(WaitFor([&] { return Status("group-a") == "leading"; }, kWait));
+    groups_["group-b"] = StartGroup("group-b");
+    groups_["group-c"] = StartGroup("group-c");
+    for (const char* name : {"group-b", "group-c"}) {
+      ASSERT_TRUE(WaitFor([&] { return List(name).leader() == "group-a"; }, kWait)) << name;
+    }
+  }
+
+  void TearDown() override {
+    // Every member runs again for the next case.
+    if (etcd_ != nullptr) {
+      for (int i = 0; i < EtcdCluster::kMaxMembers; ++i) {
+        if (stopped_members_[i]) {
+          ASSERT_TRUE(etcd_->StartMember(i).ok());
+        }
+      }
+    }
   }
 
   std::string Socket(const std::string& name) { return dir_.Join("plugins/" + name + ".sock"); }
@@ -72,40 +152,45 @@ class GroupHaE2eTest : public ::testing::Test {
   }
 
   std::unique_ptr<PluginProcess> StartGroup(const std::string& name) {
-    return StartPlugin(kGroupBinary,
-                       {"--store", "etcd://" + etcd_->Endpoints(), "--etcd-prefix", "/e2e",
-                        "--etcd-lease-ttl", "2s", "--advertise", name, "--resync-period", "1s"},
-                       name);
+    return StartPlugin(
+        kGroupBinary,
+        {"--store", "etcd://" + etcd_->Endpoints(), "--etcd-prefix", prefix_, "--etcd-lease-ttl",
+         absl::StrCat(absl::ToInt64Seconds(kTtl), "s"), "--advertise", name, "--resync-period",
+         "1s", "--peer-listen", "127.0.0.1:0"},
+        name);
   }
 
-  std::unique_ptr<gv1::GroupService::Stub> Stub(const std::string& name) {
-    return gv1::GroupService::NewStub(client::discovery::MakePluginChannel(Socket(name)));
+  std::unique_ptr<client::GroupClient> Client(const std::string& name) {
+    return std::make_unique<client::GroupClient>(client::discovery::MakePluginChannel(Socket(name)),
+                                                 absl::Seconds(10));
   }
 
-  // ListGroups of group service `name` (an empty response when it does not answer).
-  gv1::ListGroupsResponse ListGroups(const std::string& name) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    gv1::ListGroupsResponse response;
-    if (!Stub(name)->ListGroups(&context, gv1::ListGroupsRequest(), &response).ok()) {
-      response.Clear();
-      response.set_follower(true);
+  // ListGroups of group service `name`; an empty response when it does not answer.
+  gv1::ListGroupsResponse List(const std::string& name) {
+    auto listed = Client(name)->ListGroups(gv1::ListGroupsRequest());
+    return listed.ok() ? *listed : gv1::ListGroupsResponse();
+  }
+  std::string Status(const std::string& name) { return List(name).status(); }
+
+  // The service that says it leads (and acts), among those not in `except`; "" when none.
+  std::string Leader(const std::vector<std::string>& except = {}) {
+    for (const std::string& name : kServices) {
+      if (std::find(except.begin(), except.end(), name) != except.end()) continue;
+      if (Status(name) == "leading") return name;
     }
-    return response;
-  }
-
-  grpc::Status Watch(const std::string& name) {
-    auto spec = client::config::ParseGroupConfig(kConfig);
-    EXPECT_TRUE(spec.ok()) << spec.status();
-    gv1::WatchGroupRequest request;
-    *request.mutable_spec() = *spec;
-    grpc::ClientContext context;
-    gv1::WatchGroupResponse response;
-    return Stub(name)->WatchGroup(&context, request, &response);
+    return "";
   }
 
   // The instance files (dot files are instance-file's temporaries).
-  std::vector<std::string> Instances() {
+  int Instances() {
+    int n = 0;
+    DIR* d = opendir(dir_.Join("instances").c_str());
+    if (d == nullptr) return -1;
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+  }
+  std::vector<std::string> InstanceIds() {
     std::vector<std::string> out;
     DIR* d = opendir(dir_.Join("instances").c_str());
     if (d == nullptr) return out;
@@ -113,48 +198,217 @@ class GroupHaE2eTest : public ::testing::Test {
       if (e->d_name[0] != '.') out.push_back(e->d_name);
     }
     closedir(d);
+    std::sort(out.begin(), out.end());
     return out;
   }
 
+  // Whether group "cattle", asked through `name`, has `size` members, all on `sha`, converged
+  // and not updating.
+  bool Converged(const std::string& name, int size, const std::string& sha) {
+    gv1::InspectGroupRequest inspect;
+    inspect.set_id("cattle");
+    auto r = Client(name)->InspectGroup(inspect);
+    if (!r.ok() || !r->status().converged() || r->status().updating() ||
+        r->members_size() != size) {
+      return false;
+    }
+    for (const gv1::Member& m : r->members()) {
+      auto tag = m.tags().find(spec::kShaTag);
+      if (tag == m.tags().end() || tag->second != sha) return false;
+    }
+    return Instances() == size;
+  }
+
+  // Commits the group through follower `via` and waits until it converged.
+  void WatchVia(const std::string& via, const gv1::GroupSpec& spec) {
+    gv1::WatchGroupRequest watch;
+    *watch.mutable_spec() = spec;
+    auto watched = Client(via)->WatchGroup(watch);
+    ASSERT_TRUE(watched.ok()) << watched.status();
+    ASSERT_TRUE(WaitFor(
+        [&] { return Converged(via, spec.allocation().size(), spec::ConfigSha(spec)); }, kWait));
+  }
+
+  void KillMember(int i) {
+    etcd_->KillMember(i);
+    stopped_members_[i] = true;
+  }
+  void RestartMember(int i) {
+    ASSERT_TRUE(etcd_->StartMember(i).ok());
+    stopped_members_[i] = false;
+  }
+
+  static EtcdCluster* etcd_;
   TempDir dir_;
-  std::unique_ptr<EtcdCluster> etcd_;
+  std::string prefix_;
+  bool stopped_members_[EtcdCluster::kMaxMembers] = {};
   std::unique_ptr<PluginProcess> file_;
   std::unique_ptr<PluginProcess> vanilla_;
-  std::unique_ptr<PluginProcess> a_;
-  std::unique_ptr<PluginProcess> b_;
+  std::map<std::string, std::unique_ptr<PluginProcess>> groups_;
 };
 
-TEST_F(GroupHaE2eTest, AfterKill9OfTheLeaderTheFollowerTakesOverAndKeepsTheGroupConverged) {
-  ASSERT_TRUE(WaitFor([&] { return ListGroups("group-b").leader() == "group-a"; }, kWait));
-  grpc::Status refused = Watch("group-b");
-  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(refused.error_message().find("the leader is group-a"), std::string::npos)
-      << refused.error_message();
-  grpc::Status watched = Watch("group-a");
-  ASSERT_TRUE(watched.ok()) << watched.error_message();
-  ASSERT_TRUE(WaitFor([&] { return Instances().size() == 2; }, kWait));
+EtcdCluster* GroupHaE2eTest::etcd_ = nullptr;
 
-  const absl::Time killed = absl::Now();
-  ASSERT_TRUE(a_->Signal(SIGKILL).ok());
-  a_->Wait();
-  ASSERT_TRUE(WaitFor([&] { return !ListGroups("group-b").follower(); }, kWait));
-  std::cerr << "takeover after kill -9 in " << absl::FormatDuration(absl::Now() - killed) << "\n";
-  gv1::ListGroupsResponse list = ListGroups("group-b");
-  EXPECT_EQ(list.leader(), "group-b");
-  ASSERT_EQ(list.groups_size(), 1);
-  EXPECT_EQ(list.groups(0).spec().id(), "cattle");
+TEST_F(GroupHaE2eTest, Kill9OfTheLeaderMidRollingUpdateAnotherTakesOverAndFinishesIt) {
+  const gv1::GroupSpec v1 = Spec("v1", 4);
+  WatchVia("group-b", v1);  // a follower: forwarded to group-a
 
-  // The new leader keeps the group converged: a lost instance is replaced.
-  const std::vector<std::string> before = Instances();
-  ASSERT_EQ(before.size(), 2u);
-  ASSERT_EQ(unlink(dir_.Join("instances/" + before[0]).c_str()), 0);
+  // The instance count, sampled throughout: never above size + surge.
+  std::atomic<bool> sampling{true};
+  std::atomic<int> peak{0};
+  std::thread sampler([&] {
+    while (sampling) {
+      peak = std::max(peak.load(), Instances());
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+  });
+
+  // The update, through the other follower: its stream is relayed from group-a and ends when
+  // group-a dies; the update goes on under the next leader.
+  const gv1::GroupSpec v2 = Spec("v2", 4);
+  const std::string sha2 = spec::ConfigSha(v2);
+  std::thread updater([&] {
+    gv1::UpdateGroupRequest update;
+    *update.mutable_spec() = v2;
+    absl::Status ended =
+        Client("group-c")->UpdateGroup(update, [](const gv1::UpdateGroupResponse&) {});
+    std::cerr << "update stream through group-c ended: " << ended << "\n";
+  });
+  // Mid update: a member on the new config exists, the update is not done.
   ASSERT_TRUE(WaitFor(
       [&] {
-        std::vector<std::string> now = Instances();
-        return now.size() == 2 && now != before;
+        gv1::InspectGroupRequest inspect;
+        inspect.set_id("cattle");
+        auto r = Client("group-a")->InspectGroup(inspect);
+        if (!r.ok() || !r->status().updating()) return false;
+        for (const gv1::Member& m : r->members()) {
+          auto tag = m.tags().find(spec::kShaTag);
+          if (tag != m.tags().end() && tag->second == sha2) return true;
+        }
+        return false;
       },
       kWait));
-  EXPECT_TRUE(WaitFor([&] { return Instances().size() == 2; }, absl::Seconds(3)));
+
+  const absl::Time killed = absl::Now();
+  ASSERT_TRUE(groups_["group-a"]->Signal(SIGKILL).ok());
+  groups_["group-a"]->Wait();
+  std::string next;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        next = Leader({"group-a"});
+        return !next.empty();
+      },
+      killed + kTtl + absl::Seconds(1) - absl::Now()))
+      << "no group service took over within the lease TTL + 1 s";
+  ASSERT_TRUE(WaitFor([&] { return !(next = Leader({"group-a"})).empty(); }, kWait));
+  std::cerr << next << " took over " << absl::FormatDuration(absl::Now() - killed)
+            << " after kill -9 of group-a\n";
+
+  // The new leader finishes the update; asked through the remaining follower.
+  const std::string follower = next == "group-b" ? "group-c" : "group-b";
+  EXPECT_TRUE(WaitFor([&] { return Converged(follower, 4, sha2); }, kWait));
+  sampling = false;
+  sampler.join();
+  updater.join();
+  EXPECT_LE(peak.load(), 4 + 1) << "more members than size + surge at some point";
+  EXPECT_GE(peak.load(), 4);
+
+  // infrakitctl against a follower: forwarded to the new leader.
+  auto scaled = tests::e2e::tutorial::RunCommand(
+      kCliBinary, {"group", "--name", follower, "scale", "cattle", "3"}, "",
+      {{"INFRAKIT_PLUGINS_DIR", dir_.Join("plugins")}, {"INFRAKIT_HOME", dir_.Join("home")}},
+      kWait);
+  ASSERT_TRUE(scaled.ok()) << scaled.status();
+  EXPECT_EQ(scaled->exit_code, 0) << scaled->err;
+  EXPECT_EQ(scaled->out, "cattle: size 4 -> 3\n");
+  EXPECT_TRUE(WaitFor([&] { return Converged(next, 3, sha2); }, kWait));
+}
+
+TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItStepsDownAndNothingIsDoubled) {
+  WatchVia("group-b", Spec("v1", 3));
+
+  ASSERT_TRUE(groups_["group-a"]->Signal(SIGSTOP).ok());
+  std::string next;
+  ASSERT_TRUE(WaitFor([&] { return !(next = Leader({"group-a"})).empty(); }, kWait));
+  // The new leader changes the group while group-a sleeps: group-a's view (3) is stale.
+  gv1::SetSizeRequest shrink;
+  shrink.set_id("cattle");
+  shrink.set_size(2);
+  auto resized = Client(next)->SetSize(shrink);
+  ASSERT_TRUE(resized.ok()) << resized.status();
+  ASSERT_TRUE(WaitFor([&] { return Instances() == 2; }, kWait));
+
+  // group-a wakes: a write sent to it at once meets either its stale Controller (its store
+  // write fails etcd's fence) or, once it noticed, the forwarding to the new leader.
+  ASSERT_TRUE(groups_["group-a"]->Signal(SIGCONT).ok());
+  gv1::SetSizeRequest stale;
+  stale.set_id("cattle");
+  stale.set_size(2);
+  auto answered = Client("group-a")->SetSize(stale);
+  std::cerr << "SetSize sent to group-a as it woke: "
+            << (answered.ok() ? "OK (forwarded)" : answered.status().ToString()) << "\n";
+  if (!answered.ok()) {
+    EXPECT_TRUE(absl::IsFailedPrecondition(answered.status()) ||
+                absl::IsUnavailable(answered.status()))
+        << answered.status();
+  }
+
+  // It steps down and follows the new leader...
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        gv1::ListGroupsResponse list = List("group-a");
+        return list.follower() && list.leader() == next && list.status() == "following";
+      },
+      kWait));
+  EXPECT_TRUE(absl::StrContains(groups_["group-a"]->Stderr(), "no longer leads"));
+  // ...and nothing is doubled: the group stays at the new leader's size, its record too.
+  EXPECT_TRUE(HoldsFor([&] { return Instances() == 2; }, kQuietWindow));
+  gv1::ListGroupsResponse list = List(next);
+  ASSERT_EQ(list.groups_size(), 1);
+  EXPECT_EQ(list.groups(0).spec().allocation().size(), 2);
+  EXPECT_EQ(Leader(), next);
+}
+
+TEST_F(GroupHaE2eTest, Kill9OfOneEtcdMemberIsNotNoticed) {
+  WatchVia("group-b", Spec("v1", 2));
+  // Member 0 is every client's first endpoint: its keepalive and watch streams die with it.
+  KillMember(0);
+  EXPECT_TRUE(HoldsFor(
+      [&] { return Status("group-a") == "leading" && List("group-b").leader() == "group-a"; },
+      2 * kTtl))
+      << "group-a: " << Status("group-a");
+  // Still acting: a lost instance is replaced.
+  const std::vector<std::string> before = InstanceIds();
+  ASSERT_EQ(before.size(), 2u);
+  ASSERT_EQ(unlink(dir_.Join("instances/" + before[0]).c_str()), 0);
+  EXPECT_TRUE(WaitFor([&] { return Instances() == 2 && InstanceIds() != before; }, kWait));
+  EXPECT_EQ(Leader(), "group-a");
+  RestartMember(0);
+}
+
+TEST_F(GroupHaE2eTest, WithoutEtcdsMajorityTheLeaderStopsActingAndResumesAfter) {
+  WatchVia("group-b", Spec("v1", 2));
+  KillMember(1);
+  KillMember(2);
+  // Every service says it does not act; the leader within its lease TTL.
+  for (const std::string& name : kServices) {
+    EXPECT_TRUE(WaitFor([&] { return absl::StartsWith(Status(name), "not acting"); }, kTtl + kWait))
+        << name << ": " << Status(name);
+  }
+  std::cerr << "group-a while etcd has no majority: " << Status("group-a") << "\n";
+  // A lost instance is not replaced while the majority is lost.
+  const std::vector<std::string> before = InstanceIds();
+  ASSERT_EQ(before.size(), 2u);
+  ASSERT_EQ(unlink(dir_.Join("instances/" + before[0]).c_str()), 0);
+  EXPECT_TRUE(HoldsFor([&] { return Instances() == 1; }, kQuietWindow));
+
+  RestartMember(1);
+  RestartMember(2);
+  ASSERT_TRUE(etcd_->WaitHealthy(kWait).ok());
+  // Some service leads again and replaces it.
+  EXPECT_TRUE(WaitFor([&] { return !Leader().empty(); }, kWait));
+  EXPECT_TRUE(WaitFor([&] { return Instances() == 2; }, kWait));
+  std::cerr << Leader() << " leads after etcd's majority came back\n";
 }
 
 }  // namespace
