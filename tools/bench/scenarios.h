@@ -31,6 +31,13 @@ struct BenchOptions {
   // Footprint: the idle window measured, after a settling pause once the group converged.
   absl::Duration idle_window = absl::Seconds(10);
   absl::Duration settle = absl::Seconds(2);
+  // The readers scenario: its runs, and per run the convergence of large_size members
+  // without readers and then with each count of readers.
+  std::vector<int> reader_counts = {50, 100};
+  int reader_runs = 3;
+  // Each reader's pause between two calls, and each call's deadline.
+  absl::Duration reader_pause = absl::Milliseconds(100);
+  absl::Duration reader_deadline = absl::Seconds(5);
   // For each process of each scenario.
   StackOptions stack;
 };
@@ -61,7 +68,8 @@ struct Scenario {
 // leader's kill -9, a rolling update) and swarm (3 managers + 2 workers: formation, a worker's
 // kill -9, a rolling update of the managers) and process (1,000 real processes under
 // instance-process: convergence, a kill -9 to the replacement exec'd, every plugin's idle RSS),
-// which run only when named.
+// and readers (ListGroups, InspectGroup and Describe by concurrent clients during the
+// convergence of 10,000), which run only when named.
 const std::vector<Scenario>& Scenarios();
 
 // Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not
