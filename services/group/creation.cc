@@ -199,7 +199,7 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
   // What every member's Prepare starts from: the group's instance section and tags.
   fv1::BatchPrepareRequest base;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     instance_plugin = g->spec.instance().plugin();
@@ -228,7 +228,7 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
 
 void Creation::Settle(const std::string& id, int64_t uid, const std::vector<CreationItem>& items,
                       int attempt) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->in_flight_provisions;

@@ -131,7 +131,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
   std::vector<DrainGroup> drains;
   std::string instance_plugin;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     instance_plugin = g->spec.instance().plugin();
@@ -163,7 +163,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
 
 void Destruction::Settle(const std::string& id, int64_t uid,
                          const std::vector<DestructionItem>& items, int attempt) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->in_flight_destroys;
@@ -241,6 +241,7 @@ void Destruction::OnDoneLocked(Group* g, const std::string& instance, const absl
     g->unannounced.erase(instance);
     g->starting_members.erase(instance);
     g->members.erase(it);
+    g->MembersChanged();
   }
   g->recently_destroyed[instance] = rt_->Now();
   if (g->destroying) ++g->destroyed_count;

@@ -1,6 +1,8 @@
 #include "services/group/group_state.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "services/group/planner.h"
 
 namespace infrakit::services::group {
 
@@ -24,7 +26,10 @@ void Group::EraseSlot(int64_t seq) {
 }
 
 void Group::SetDoomed(Member* m, bool doomed) {
-  if (m->doomed != doomed) doomed_members += doomed ? 1 : -1;
+  if (m->doomed != doomed) {
+    doomed_members += doomed ? 1 : -1;
+    ++doomed_epoch;
+  }
   m->doomed = doomed;
 }
 
@@ -35,6 +40,24 @@ absl::Status Group::CheckInvariants() const {
     // Only doomed members are ever destroying.
     if (m.destroying && !m.doomed) {
       return absl::InternalError(absl::StrCat(id, " is destroying but not doomed"));
+    }
+    if (m.view != nullptr && !google::protobuf::util::MessageDifferencer::Equals(
+                                 m.view->member, PublishedMemberOf(id, m)->member)) {
+      return absl::InternalError(absl::StrCat(id, "'s view is stale: ", m.view->member.ShortDebugString()));
+    }
+  }
+  if (published_view_epoch == view_epoch && published_members != nullptr) {
+    if (published_members->size() != members.size()) {
+      return absl::InternalError(absl::StrCat("published ", published_members->size(),
+                                              " members at view_epoch ", view_epoch, " but ",
+                                              members.size(), " are listed"));
+    }
+    size_t i = 0;
+    for (const auto& [id, m] : members) {
+      if ((*published_members)[i++]->member.id() != id) {
+        return absl::InternalError(
+            absl::StrCat("published members differ from the listed ones at ", id));
+      }
     }
   }
   if (doomed != doomed_members) {
@@ -72,6 +95,64 @@ absl::Status Group::CheckInvariants() const {
     return absl::InternalError("slot_by_key indexes slots that are gone");
   }
   return absl::OkStatus();
+}
+
+gv1::GroupStatus GroupStatusOf(Group* g) {
+  gv1::GroupStatus s;
+  s.set_desired(DesiredCount(g->spec));
+  Group::MemberCounts& counts = g->member_counts;
+  if (counts.view_epoch != g->view_epoch || counts.doomed_epoch != g->doomed_epoch ||
+      counts.sha != g->sha) {
+    counts = Group::MemberCounts{g->view_epoch, g->doomed_epoch, g->sha};
+    for (const auto& [id, m] : g->members) {
+      ++counts.listed;
+      if (m.doomed) {
+        ++counts.destroying;
+        continue;
+      }
+      ++counts.live;
+      if (m.health == fv1::HEALTH_HEALTHY) ++counts.healthy;
+      if (m.sha != g->sha) ++counts.outdated;
+    }
+  }
+  const int64_t listed = counts.listed, healthy = counts.healthy, outdated = counts.outdated,
+                destroying = counts.destroying, live = counts.live;
+  const int64_t under_way = static_cast<int64_t>(g->slots.size()) - g->queued_slots;
+  s.set_actual(listed + under_way);
+  s.set_healthy(healthy);
+  s.set_outdated(outdated);
+  s.set_updating(Rolling(g->update));
+  s.set_paused(g->update.active() && g->update.paused() && !g->update.stopped());
+  s.set_stopped(g->update.active() && g->update.stopped());
+  if (!g->instance_error.empty() || !g->known) {
+    s.set_waiting_for_plugin(g->spec.instance().plugin());
+  } else if (!g->flavor_error.empty()) {
+    s.set_waiting_for_plugin(g->spec.flavor().plugin());
+  }
+  s.set_last_error(g->last_error);
+  s.set_config_sha(g->sha);
+  s.set_provisioning(static_cast<int64_t>(g->slots.size()));
+  s.set_destroying(destroying);
+  // A stopped update keeps members of the older config on purpose: converged with them.
+  s.set_converged(g->known && !g->empty_suspect && !g->destroying && live == s.desired() &&
+                  (outdated == 0 || s.stopped()) && g->slots.empty() && destroying == 0);
+  return s;
+}
+
+std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, const Member& m) {
+  auto view = std::make_shared<PublishedMember>();
+  gv1::Member& out = view->member;
+  out.set_id(id);
+  out.set_logical_id(m.lid);
+  *out.mutable_tags() = m.desc.tags();
+  out.set_health(m.health == fv1::HEALTH_UNSPECIFIED ? fv1::HEALTH_UNKNOWN : m.health);
+  out.set_health_reason(m.health == fv1::HEALTH_UNSPECIFIED ? "not checked yet" : m.health_reason);
+  out.set_state(m.desc.state());
+  out.set_role(m.role);
+  view->sha = m.sha;
+  // With `outdated` set, as it may be when answered.
+  view->bytes = out.ByteSizeLong() + 2;
+  return view;
 }
 
 std::string TagOf(const iv1::Description& d, const char* key) {

@@ -31,6 +31,7 @@
 #include "infrakit/instance/v1/instance.pb.h"
 #include "services/group/callbacks.h"
 #include "services/group/clock.h"
+#include "services/group/group_view.h"
 #include "services/group/retry.h"
 #include "services/group/state.pb.h"
 #include "services/group/stream.h"
@@ -88,6 +89,9 @@ struct Member {
   // The flavor said its verdict cannot change (HealthyResponse.constant) when checked with the
   // member's own flavor section: the resync does not ask again while that section applies.
   bool health_constant = false;
+  // What readers see of it (PublishedMemberOf), made when a view is published; reset by
+  // Group::TouchMember whenever a field it shows changes.
+  std::shared_ptr<const PublishedMember> view;
 };
 
 // kErased: only while a slot is being erased (it leaves every count).
@@ -246,6 +250,31 @@ struct Group {
   bool progress_posted = false;
   std::vector<std::shared_ptr<EventStream>> event_streams;
 
+  // --- What readers see (group_view.h), published by Runtime::PublishLocked. ---
+  // Bumped whenever a member is added or removed or changes a field readers see
+  // (TouchMember, MembersChanged): the published member list is made again only then.
+  int64_t view_epoch = 0;
+  // Bumped whenever a member's doomed flag changes (SetDoomed): with view_epoch and sha, what
+  // the member counts of the status depend on.
+  int64_t doomed_epoch = 0;
+  // Touched during the current step (found under the lock): published when the step ends.
+  bool view_dirty = false;
+  // The member list last published, and the view_epoch it was made at (-1: never).
+  std::shared_ptr<const PublishedMembers> published_members;
+  int64_t published_view_epoch = -1;
+  // The member counts of the status (Events::StatusLocked), counted again only when
+  // view_epoch, doomed_epoch or sha changed since.
+  struct MemberCounts {
+    int64_t view_epoch = -1;
+    int64_t doomed_epoch = -1;
+    std::string sha;
+    int64_t listed = 0;
+    int64_t live = 0;
+    int64_t healthy = 0;
+    int64_t outdated = 0;
+    int64_t destroying = 0;
+  } member_counts;
+
   // --- Persistence. ---
   int64_t dirty = 0;
   bool write_posted = false;
@@ -259,9 +288,18 @@ struct Group {
   void EraseSlot(int64_t seq);
   // Marks a member doomed (or not), keeping doomed_members in step.
   void SetDoomed(Member* m, bool doomed);
+  // A field readers see of `m` changed (its description, health, role...): its view is made
+  // again at the next publication.
+  void TouchMember(Member* m) {
+    m->view.reset();
+    ++view_epoch;
+  }
+  // A member was added or removed.
+  void MembersChanged() { ++view_epoch; }
 
-  // The counters above against a full count of members and slots: OK, or INTERNAL naming the
-  // first one out of step. O(members + slots); for tests and debug builds.
+  // The counters above against a full count of members and slots, and the members' views and
+  // the published member list against what they would be made from now: OK, or INTERNAL naming
+  // the first one out of step. O(members + slots); for tests and debug builds.
   absl::Status CheckInvariants() const;
 };
 
@@ -276,6 +314,14 @@ inline bool MemberReady(const Group& g, const Member& m, absl::Time now) {
   if (m.health != fv1::HEALTH_HEALTHY) return false;
   return now - m.healthy_since >= absl::Seconds(g.spec.update_policy().min_ready_seconds());
 }
+
+// The group's status: counts, whether it is updating / paused / stopped / converged, the
+// plugin it waits for and its latest error. O(1) when no member changed since the last call
+// (Group::member_counts), O(members) otherwise.
+gv1::GroupStatus GroupStatusOf(Group* g);
+
+// What readers see of member `id` (InspectGroup's Member, `outdated` aside).
+std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, const Member& m);
 
 // The value of tag `key` of `d`, "" when missing.
 std::string TagOf(const iv1::Description& d, const char* key);

@@ -150,7 +150,7 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
   };
   std::vector<Check> checks;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     absl::flat_hash_map<std::pair<const gv1::PluginSpec*, bool>, size_t> check_of;
@@ -190,7 +190,7 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
                    }));
   }
 
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->health_running;
@@ -228,6 +228,12 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
   const fv1::Health previous = m.health;
   const bool was_untrusted = m.health_untrusted;
   const absl::Time now = rt_->Now();
+  // Readers see health, reason and role: the member's view is made again only when one
+  // changed (a steady member is checked every resync).
+  if (m.health != result->health() || m.health_reason != result->reason() ||
+      (own && m.role != result->role())) {
+    g->TouchMember(&m);
+  }
   m.health = result->health();
   m.health_reason = result->reason();
   m.health_untrusted = !own;

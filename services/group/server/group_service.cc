@@ -24,6 +24,7 @@ namespace {
 namespace v1 = ::infrakit::group::v1;
 using ::infrakit::common::Fill;
 using ::infrakit::common::FinishIfError;
+using ::infrakit::common::FinishInline;
 using ::infrakit::common::FinishOnPool;
 using ::infrakit::common::ToGrpcStatus;
 using ::infrakit::common::WorkerPool;
@@ -230,24 +231,17 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
                                                      const v1::InspectGroupRequest* request,
                                                      v1::InspectGroupResponse* response) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  // A bad page_size or page_token is refused before it takes a worker.
-  std::string fingerprint = common::PageFingerprint("GroupService.InspectGroup", {request->id()});
+  const std::string fingerprint =
+      common::PageFingerprint("GroupService.InspectGroup", {request->id()});
   absl::StatusOr<common::PageCursor> cursor =
       common::StartPage(request->page_size(), request->page_token(), fingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
-  return FinishOnPool(
-      pool_, context,
-      [this, request, response, cursor = *std::move(cursor),
-       fingerprint = std::move(fingerprint)]() -> absl::Status {
-        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-        if (!c.ok()) return c.status();
-        absl::Status status = Fill((*c)->InspectGroup(*request), response);
-        if (!status.ok()) return status;
-        response->set_next_page_token(common::TakePage(
-            response->mutable_members(),
-            [](const v1::Member& m) -> const std::string& { return m.id(); }, cursor, fingerprint));
-        return absl::OkStatus();
-      });
+  // A page copied from the group's published view: nothing to wait for, so no worker.
+  return FinishInline(context, [&]() -> absl::Status {
+    absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+    if (!c.ok()) return c.status();
+    return Fill((*c)->InspectGroupPage(*request, *cursor, fingerprint), response);
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerContext* context,
@@ -281,7 +275,8 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
   absl::StatusOr<common::PageCursor> cursor =
       common::StartPage(request->page_size(), request->page_token(), *kFingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
-  return FinishOnPool(pool_, context, [this, response, cursor = *std::move(cursor)] {
+  // Read from the published views: nothing to wait for, so no worker.
+  return FinishInline(context, [&] {
     // A follower lists nothing and says who leads (the leader's list is the one to read).
     absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
     if (c.ok()) {
@@ -293,7 +288,7 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
     response->set_leader(active_->Leader());
     response->set_next_page_token(common::TakePage(
         response->mutable_groups(),
-        [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
+        [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, *cursor,
         *kFingerprint));
     return absl::OkStatus();
   });

@@ -1,8 +1,9 @@
 // The gRPC face of the group controller: serves infrakit.group.v1.GroupService by calling a
 // services::group::Controller, mapping statuses once (common/grpc_status.h).
 //
-// Most Controller methods block (plugin validation, disk writes), so every call runs on a
-// bounded WorkerPool, never on gRPC's callback threads. UpdateGroup and StreamGroupEvents are
+// Most Controller methods block (plugin validation, disk writes), so those calls run on a
+// bounded WorkerPool, never on gRPC's callback threads; the reads (ListGroups, InspectGroup)
+// never block and run on gRPC's thread. UpdateGroup and StreamGroupEvents are
 // common::StreamWriter reactors fed by a Controller subscription; DestroyGroup and DestroyInstances
 // are unary reactors finished by the Controller's done callback.
 //
@@ -68,10 +69,12 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
       grpc::CallbackServerContext* context,
       const ::infrakit::group::v1::UnwatchGroupRequest* request,
       ::infrakit::group::v1::UnwatchGroupResponse* response) override;
-  // InspectGroup and ListGroups page the Controller's full answer (common/paging/paging.h,
-  // kDefaultPageLimits): a bad page_size or page_token is INVALID_ARGUMENT before the
-  // Controller is called. The Controller itself keeps answering in full (group_metrics needs
-  // every group).
+  // InspectGroup and ListGroups are paged (common/paging/paging.h, kDefaultPageLimits): a bad
+  // page_size or page_token is INVALID_ARGUMENT before the Controller is called. They read the
+  // Controller's published views, which never wait, so they run on gRPC's thread rather than
+  // the worker pool: readers never queue behind blocking calls. InspectGroup copies only its
+  // page (Controller::InspectGroupPage); ListGroups pages the Controller's full list of groups
+  // (group_metrics needs every group).
   grpc::ServerUnaryReactor* InspectGroup(
       grpc::CallbackServerContext* context,
       const ::infrakit::group::v1::InspectGroupRequest* request,

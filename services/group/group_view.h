@@ -1,0 +1,68 @@
+// What readers (ListGroups, InspectGroup) see of the groups: immutable pictures that the
+// controller publishes at the end of every step that touched a group (see runtime.h, StepLock),
+// so that a read never takes the controller's lock, never waits for a pass or a plugin call,
+// and copies no more than what it answers (a page of members).
+//
+// Threading: a GroupView and a PublishedMember never change once published; any number of threads
+// read them. GroupViews is thread-safe; its lock is held only to find or swap a pointer.
+#ifndef INFRAKIT_SERVICES_GROUP_GROUP_VIEW_H_
+#define INFRAKIT_SERVICES_GROUP_GROUP_VIEW_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
+#include "absl/synchronization/mutex.h"
+#include "infrakit/group/v1/group.pb.h"
+
+namespace infrakit::services::group {
+
+// One member as InspectGroup shows it, without `outdated` (which depends on the group's config
+// of the moment: see GroupView::FillMember).
+struct PublishedMember {
+  ::infrakit::group::v1::Member member;
+  // The config_sha the member was created from.
+  std::string sha;
+  // member's encoded size, for paging by bytes without encoding it again.
+  size_t bytes = 0;
+};
+
+using PublishedMembers = std::vector<std::shared_ptr<const PublishedMember>>;
+
+// One group at the end of a step.
+struct GroupView {
+  ::infrakit::group::v1::GroupSpec spec;
+  ::infrakit::group::v1::GroupStatus status;
+  // Ordered by instance ID; shared between the views of steps that changed no member.
+  std::shared_ptr<const PublishedMembers> members;
+
+  // Member `i` as InspectGroup answers it (`outdated` when it was not created from the
+  // group's config).
+  void FillMember(size_t i, ::infrakit::group::v1::Member* out) const;
+  // Every member, as InspectGroup answers them.
+  ::infrakit::group::v1::InspectGroupResponse Inspect() const;
+};
+
+// The published views, by group ID.
+class GroupViews {
+ public:
+  // Makes `view` the one readers get for group `id` from now on.
+  void Publish(const std::string& id, std::shared_ptr<const GroupView> view);
+  // Readers no longer find group `id`.
+  void Remove(const std::string& id);
+  // Group `id`'s view; null when there is none.
+  std::shared_ptr<const GroupView> Find(const std::string& id) const;
+  // Every group's view, ordered by ID.
+  std::vector<std::shared_ptr<const GroupView>> All() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::btree_map<std::string, std::shared_ptr<const GroupView>> views_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace infrakit::services::group
+
+#endif  // INFRAKIT_SERVICES_GROUP_GROUP_VIEW_H_
