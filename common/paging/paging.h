@@ -106,6 +106,44 @@ PageSpan FindPage(int count, KeyAt key_at, BytesAt bytes_at, const PageCursor& c
   return span;
 }
 
+// Builds the page `cursor` designates from items offered in key order, starting with the first
+// key above cursor.after_key (e.g. a CowSortedMap snapshot's ForEachAfter): what a server
+// paging a sorted structure uses, so that a page costs O(page), not O(list).
+class PageBuilder {
+ public:
+  PageBuilder(const PageCursor& cursor, absl::string_view fingerprint,
+              const PageLimits& limits = kDefaultPageLimits)
+      : size_(cursor.size), fingerprint_(fingerprint), max_bytes_(limits.max_bytes) {}
+
+  // Offers the next item (its key and encoded size): true when it belongs to the page (the
+  // caller adds it), false when the page is full (the caller stops: the page has a next one).
+  bool Offer(absl::string_view key, size_t bytes) {
+    const size_t item_bytes = bytes + 6;  // plus its field tag and length prefix
+    if (taken_ >= size_ || (taken_ > 0 && bytes_ + item_bytes > max_bytes_)) {
+      full_ = true;
+      return false;
+    }
+    ++taken_;
+    bytes_ += item_bytes;
+    last_key_.assign(key.data(), key.size());
+    return true;
+  }
+
+  // The next page's token: empty unless an item was refused.
+  std::string next_page_token() const {
+    return full_ ? EncodePageToken(fingerprint_, last_key_) : std::string();
+  }
+
+ private:
+  const int size_;
+  const std::string fingerprint_;
+  const size_t max_bytes_;
+  int taken_ = 0;
+  size_t bytes_ = 0;
+  bool full_ = false;
+  std::string last_key_;
+};
+
 // Cuts the page `cursor` designates out of `items`, a full list with unique keys (`key(item)`
 // returns a key as a string_view or a string): sorts it by key unless it is sorted already,
 // drops the items up to cursor.after_key and those beyond the page, and returns the next page's

@@ -96,6 +96,37 @@ TEST(PagingTest, FindPageOverASortedListWalksTheSamePagesAsTakePage) {
   }
 }
 
+// PageBuilder, offered the items after the cursor, takes the same pages as TakePage.
+TEST(PagingTest, PageBuilderTakesTheSamePagesAsTakePage) {
+  std::vector<std::string> sorted;
+  for (int i = 1; i <= 23; ++i) sorted.push_back(Id(i));
+  PageLimits limits;
+  limits.max_bytes = 5 * (Make({Id(1)}).Get(0).ByteSizeLong() + 6);
+  for (int32_t size : {1, 4, 10}) {
+    std::string token;
+    std::vector<std::string> walked;
+    for (int pages = 0; pages < 30; ++pages) {
+      absl::StatusOr<PageCursor> cursor = StartPage(size, token, kFingerprint, limits);
+      ASSERT_TRUE(cursor.ok()) << cursor.status();
+      PageBuilder builder(*cursor, kFingerprint, limits);
+      std::vector<std::string> page;
+      for (const std::string& id : sorted) {
+        if (!cursor->after_key.empty() && id <= cursor->after_key) continue;
+        if (!builder.Offer(id, Make({id}).Get(0).ByteSizeLong())) break;
+        page.push_back(id);
+      }
+      std::string next;
+      Items taken = Page(sorted, size, token, &next, limits);
+      ASSERT_EQ(Ids(taken), page);
+      EXPECT_EQ(builder.next_page_token(), next);
+      walked.insert(walked.end(), page.begin(), page.end());
+      token = next;
+      if (token.empty()) break;
+    }
+    EXPECT_EQ(walked, sorted) << "page size " << size;
+  }
+}
+
 TEST(PagingTest, AnExactMultipleEndsOnTheLastItemWithoutAnEmptyPage) {
   std::string next;
   Items page = Page({Id(1), Id(2)}, 2, "", &next);

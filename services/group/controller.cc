@@ -299,17 +299,16 @@ absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroupPage(
     absl::string_view fingerprint) {
   std::shared_ptr<const GroupView> view = impl_->rt.views.Find(request.id());
   if (view == nullptr) return GroupNotFound(request.id());
-  const PublishedMembers& members = *view->members;
-  const common::PageSpan span = common::FindPage(
-      static_cast<int>(members.size()),
-      [&](int i) -> const std::string& { return members[i]->member.id(); },
-      [&](int i) { return members[i]->bytes; }, cursor, fingerprint);
   gv1::InspectGroupResponse r;
   *r.mutable_spec() = view->spec;
   *r.mutable_status() = view->status;
-  r.mutable_members()->Reserve(span.end - span.begin);
-  for (int i = span.begin; i < span.end; ++i) view->FillMember(i, r.add_members());
-  r.set_next_page_token(span.next_page_token);
+  common::PageBuilder page(cursor, fingerprint);
+  view->members->ForEachAfter(cursor.after_key, [&](const PublishedMembers::Entry& e) {
+    if (!page.Offer(e.key, e.value->bytes)) return false;
+    view->FillMember(*e.value, r.add_members());
+    return true;
+  });
+  r.set_next_page_token(page.next_page_token());
   return r;
 }
 

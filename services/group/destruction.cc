@@ -241,7 +241,7 @@ void Destruction::OnDoneLocked(Group* g, const std::string& instance, const absl
     g->unannounced.erase(instance);
     g->starting_members.erase(instance);
     g->members.erase(it);
-    g->MembersChanged();
+    g->TouchMember(instance);
   }
   g->recently_destroyed[instance] = rt_->Now();
   if (g->destroying) ++g->destroyed_count;

@@ -5,6 +5,30 @@
 #include "services/group/planner.h"
 
 namespace infrakit::services::group {
+namespace {
+
+// Adds (sign +1) or removes (-1) a published member's part of the status counts.
+void CountMember(const PublishedMember* p, int sign, const std::string& sha,
+                 Group::MemberCounts* counts) {
+  if (p == nullptr) return;
+  counts->listed += sign;
+  if (p->doomed) {
+    counts->destroying += sign;
+    return;
+  }
+  counts->live += sign;
+  if (p->member.health() == fv1::HEALTH_HEALTHY) counts->healthy += sign;
+  if (p->sha != sha) counts->outdated += sign;
+}
+
+void CountPublished(const PublishedMembers& members, Group::MemberCounts* counts) {
+  members.snapshot()->ForEach([&](const PublishedMembers::Entry& e) {
+    CountMember(e.value.get(), +1, counts->sha, counts);
+    return true;
+  });
+}
+
+}  // namespace
 
 void Group::SetSlotState(Slot* s, SlotState state) {
   if (s->state == SlotState::kQueued) --queued_slots;
@@ -28,7 +52,7 @@ void Group::EraseSlot(int64_t seq) {
 void Group::SetDoomed(Member* m, bool doomed) {
   if (m->doomed != doomed) {
     doomed_members += doomed ? 1 : -1;
-    ++doomed_epoch;
+    TouchMember(m->desc.id());
   }
   m->doomed = doomed;
 }
@@ -41,28 +65,34 @@ absl::Status Group::CheckInvariants() const {
     if (m.destroying && !m.doomed) {
       return absl::InternalError(absl::StrCat(id, " is destroying but not doomed"));
     }
-    if (m.view != nullptr && !google::protobuf::util::MessageDifferencer::Equals(
-                                 m.view->member, PublishedMemberOf(id, m)->member)) {
-      return absl::InternalError(absl::StrCat(id, "'s view is stale: ", m.view->member.ShortDebugString()));
-    }
-  }
-  if (published_view_epoch == view_epoch && published_members != nullptr) {
-    if (published_members->size() != members.size()) {
-      return absl::InternalError(absl::StrCat("published ", published_members->size(),
-                                              " members at view_epoch ", view_epoch, " but ",
-                                              members.size(), " are listed"));
-    }
-    size_t i = 0;
-    for (const auto& [id, m] : members) {
-      if ((*published_members)[i++]->member.id() != id) {
-        return absl::InternalError(
-            absl::StrCat("published members differ from the listed ones at ", id));
-      }
-    }
   }
   if (doomed != doomed_members) {
     return absl::InternalError(
         absl::StrCat("doomed_members ", doomed_members, " but ", doomed, " doomed"));
+  }
+  if (touched_members.empty() && !all_members_touched) {
+    if (published_members.size() != members.size()) {
+      return absl::InternalError(absl::StrCat("published ", published_members.size(),
+                                              " members but ", members.size(), " are listed"));
+    }
+    for (const auto& [id, m] : members) {
+      PublishedMembers::Value published = published_members.Find(id);
+      std::shared_ptr<const PublishedMember> now = PublishedMemberOf(id, m);
+      if (published == nullptr || published->sha != now->sha || published->doomed != now->doomed ||
+          !google::protobuf::util::MessageDifferencer::Equals(published->member, now->member)) {
+        return absl::InternalError(absl::StrCat("member ", id, " changed but was not touched"));
+      }
+    }
+    if (member_counts.sha == sha) {
+      MemberCounts fresh;
+      fresh.sha = sha;
+      CountPublished(published_members, &fresh);
+      if (fresh.listed != member_counts.listed || fresh.live != member_counts.live ||
+          fresh.healthy != member_counts.healthy || fresh.outdated != member_counts.outdated ||
+          fresh.destroying != member_counts.destroying) {
+        return absl::InternalError("member_counts out of step with the published members");
+      }
+    }
   }
   int64_t queued = 0, in_flight = 0;
   size_t created = 0;
@@ -100,21 +130,8 @@ absl::Status Group::CheckInvariants() const {
 gv1::GroupStatus GroupStatusOf(Group* g) {
   gv1::GroupStatus s;
   s.set_desired(DesiredCount(g->spec));
-  Group::MemberCounts& counts = g->member_counts;
-  if (counts.view_epoch != g->view_epoch || counts.doomed_epoch != g->doomed_epoch ||
-      counts.sha != g->sha) {
-    counts = Group::MemberCounts{g->view_epoch, g->doomed_epoch, g->sha};
-    for (const auto& [id, m] : g->members) {
-      ++counts.listed;
-      if (m.doomed) {
-        ++counts.destroying;
-        continue;
-      }
-      ++counts.live;
-      if (m.health == fv1::HEALTH_HEALTHY) ++counts.healthy;
-      if (m.sha != g->sha) ++counts.outdated;
-    }
-  }
+  g->SyncPublishedMembers();
+  const Group::MemberCounts& counts = g->member_counts;
   const int64_t listed = counts.listed, healthy = counts.healthy, outdated = counts.outdated,
                 destroying = counts.destroying, live = counts.live;
   const int64_t under_way = static_cast<int64_t>(g->slots.size()) - g->queued_slots;
@@ -139,6 +156,40 @@ gv1::GroupStatus GroupStatusOf(Group* g) {
   return s;
 }
 
+void Group::SyncPublishedMembers() {
+  if (all_members_touched) {
+    published_members.Clear();
+    for (const auto& [id, m] : members) published_members.Set(id, PublishedMemberOf(id, m));
+    all_members_touched = false;
+    touched_members.clear();
+    member_counts = MemberCounts();
+    member_counts.sha = sha;
+    CountPublished(published_members, &member_counts);
+    return;
+  }
+  const bool same_config = member_counts.sha == sha;
+  for (const std::string& id : touched_members) {
+    PublishedMembers::Value before = published_members.Find(id);
+    auto it = members.find(id);
+    PublishedMembers::Value after = it == members.end() ? nullptr : PublishedMemberOf(id, it->second);
+    if (same_config) {
+      CountMember(before.get(), -1, sha, &member_counts);
+      CountMember(after.get(), +1, sha, &member_counts);
+    }
+    if (after != nullptr) {
+      published_members.Set(id, std::move(after));
+    } else {
+      published_members.Erase(id);
+    }
+  }
+  touched_members.clear();
+  if (!same_config) {
+    member_counts = MemberCounts();
+    member_counts.sha = sha;
+    CountPublished(published_members, &member_counts);
+  }
+}
+
 std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, const Member& m) {
   auto view = std::make_shared<PublishedMember>();
   gv1::Member& out = view->member;
@@ -150,6 +201,7 @@ std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, 
   out.set_state(m.desc.state());
   out.set_role(m.role);
   view->sha = m.sha;
+  view->doomed = m.doomed;
   // With `outdated` set, as it may be when answered.
   view->bytes = out.ByteSizeLong() + 2;
   return view;

@@ -89,9 +89,6 @@ struct Member {
   // The flavor said its verdict cannot change (HealthyResponse.constant) when checked with the
   // member's own flavor section: the resync does not ask again while that section applies.
   bool health_constant = false;
-  // What readers see of it (PublishedMemberOf), made when a view is published; reset by
-  // Group::TouchMember whenever a field it shows changes.
-  std::shared_ptr<const PublishedMember> view;
 };
 
 // kErased: only while a slot is being erased (it leaves every count).
@@ -251,22 +248,18 @@ struct Group {
   std::vector<std::shared_ptr<EventStream>> event_streams;
 
   // --- What readers see (group_view.h), published by Runtime::PublishLocked. ---
-  // Bumped whenever a member is added or removed or changes a field readers see
-  // (TouchMember, MembersChanged): the published member list is made again only then.
-  int64_t view_epoch = 0;
-  // Bumped whenever a member's doomed flag changes (SetDoomed): with view_epoch and sha, what
-  // the member counts of the status depend on.
-  int64_t doomed_epoch = 0;
   // Touched during the current step (found under the lock): published when the step ends.
   bool view_dirty = false;
-  // The member list last published, and the view_epoch it was made at (-1: never).
-  std::shared_ptr<const PublishedMembers> published_members;
-  int64_t published_view_epoch = -1;
-  // The member counts of the status (Events::StatusLocked), counted again only when
-  // view_epoch, doomed_epoch or sha changed since.
+  // Members added, removed or changed (in a field readers see, or doomed) since the last
+  // SyncPublishedMembers; all of them when all_members_touched.
+  absl::flat_hash_set<std::string> touched_members;
+  bool all_members_touched = false;
+  // The members as readers see them, as of the last SyncPublishedMembers: snapshots of it are
+  // published, and a step copies only the leaves it changes.
+  PublishedMembers published_members;
+  // Counts of published_members for the status, kept in step by SyncPublishedMembers (counted
+  // again in full only when the group's config `sha` changed).
   struct MemberCounts {
-    int64_t view_epoch = -1;
-    int64_t doomed_epoch = -1;
     std::string sha;
     int64_t listed = 0;
     int64_t live = 0;
@@ -288,18 +281,19 @@ struct Group {
   void EraseSlot(int64_t seq);
   // Marks a member doomed (or not), keeping doomed_members in step.
   void SetDoomed(Member* m, bool doomed);
-  // A field readers see of `m` changed (its description, health, role...): its view is made
-  // again at the next publication.
-  void TouchMember(Member* m) {
-    m->view.reset();
-    ++view_epoch;
-  }
-  // A member was added or removed.
-  void MembersChanged() { ++view_epoch; }
+  // Member `id` was added or removed, or a field readers see of it changed (its description,
+  // health, role, doomed): published_members takes it at the next SyncPublishedMembers.
+  void TouchMember(const std::string& id) { touched_members.insert(id); }
+  // Every member may have changed (a full listing replaced them).
+  void TouchAllMembers() { all_members_touched = true; }
+  // Brings published_members and member_counts in step with the members touched since the
+  // last call: O(touched * log members), O(members) after TouchAllMembers or a config change.
+  void SyncPublishedMembers();
 
-  // The counters above against a full count of members and slots, and the members' views and
-  // the published member list against what they would be made from now: OK, or INTERNAL naming
-  // the first one out of step. O(members + slots); for tests and debug builds.
+  // The counters above against a full count of members and slots, and (when no member was
+  // touched since the last SyncPublishedMembers) published_members and member_counts against
+  // what they would be made from now: OK, or INTERNAL naming the first one out of step.
+  // O(members + slots); for tests and debug builds.
   absl::Status CheckInvariants() const;
 };
 
@@ -316,8 +310,8 @@ inline bool MemberReady(const Group& g, const Member& m, absl::Time now) {
 }
 
 // The group's status: counts, whether it is updating / paused / stopped / converged, the
-// plugin it waits for and its latest error. O(1) when no member changed since the last call
-// (Group::member_counts), O(members) otherwise.
+// plugin it waits for and its latest error. Syncs the published members first
+// (Group::SyncPublishedMembers), then O(1).
 gv1::GroupStatus GroupStatusOf(Group* g);
 
 // What readers see of member `id` (InspectGroup's Member, `outdated` aside).

@@ -6,10 +6,9 @@ namespace infrakit::services::group {
 
 namespace gv1 = ::infrakit::group::v1;
 
-void GroupView::FillMember(size_t i, gv1::Member* out) const {
-  const PublishedMember& view = *(*members)[i];
-  *out = view.member;
-  out->set_outdated(view.sha != status.config_sha());
+void GroupView::FillMember(const PublishedMember& member, gv1::Member* out) const {
+  *out = member.member;
+  out->set_outdated(member.sha != status.config_sha());
 }
 
 gv1::InspectGroupResponse GroupView::Inspect() const {
@@ -17,7 +16,10 @@ gv1::InspectGroupResponse GroupView::Inspect() const {
   *r.mutable_spec() = spec;
   *r.mutable_status() = status;
   r.mutable_members()->Reserve(static_cast<int>(members->size()));
-  for (size_t i = 0; i < members->size(); ++i) FillMember(i, r.add_members());
+  members->ForEach([&](const PublishedMembers::Entry& e) {
+    FillMember(*e.value, r.add_members());
+    return true;
+  });
   return r;
 }
 

@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/btree_map.h"
 #include "absl/synchronization/mutex.h"
+#include "common/cow_sorted_map.h"
 #include "infrakit/group/v1/group.pb.h"
 
 namespace infrakit::services::group {
@@ -28,20 +29,23 @@ struct PublishedMember {
   std::string sha;
   // member's encoded size, for paging by bytes without encoding it again.
   size_t bytes = 0;
+  // Chosen to be destroyed: counted in the status as destroying, not as a live member.
+  bool doomed = false;
 };
 
-using PublishedMembers = std::vector<std::shared_ptr<const PublishedMember>>;
+// Published members by instance ID.
+using PublishedMembers = common::CowSortedMap<PublishedMember>;
 
 // One group at the end of a step.
 struct GroupView {
   ::infrakit::group::v1::GroupSpec spec;
   ::infrakit::group::v1::GroupStatus status;
-  // Ordered by instance ID; shared between the views of steps that changed no member.
-  std::shared_ptr<const PublishedMembers> members;
+  // By instance ID; shares with the views of other steps every leaf no step changed.
+  std::shared_ptr<const PublishedMembers::Snapshot> members;
 
-  // Member `i` as InspectGroup answers it (`outdated` when it was not created from the
-  // group's config).
-  void FillMember(size_t i, ::infrakit::group::v1::Member* out) const;
+  // `member` as InspectGroup answers it (`outdated` when it was not created from the group's
+  // config).
+  void FillMember(const PublishedMember& member, ::infrakit::group::v1::Member* out) const;
   // Every member, as InspectGroup answers them.
   ::infrakit::group::v1::InspectGroupResponse Inspect() const;
 };

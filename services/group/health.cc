@@ -228,11 +228,11 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
   const fv1::Health previous = m.health;
   const bool was_untrusted = m.health_untrusted;
   const absl::Time now = rt_->Now();
-  // Readers see health, reason and role: the member's view is made again only when one
-  // changed (a steady member is checked every resync).
+  // Readers see health, reason and role: the member is published again only when one changed
+  // (a steady member is checked every resync).
   if (m.health != result->health() || m.health_reason != result->reason() ||
       (own && m.role != result->role())) {
-    g->TouchMember(&m);
+    g->TouchMember(instance);
   }
   m.health = result->health();
   m.health_reason = result->reason();

@@ -234,7 +234,7 @@ void Membership::FillMemberLocked(Group* g, Member* m, const iv1::Description& d
   m->desc = d;
   m->sha = TagOf(d, spec::kShaTag);
   m->lid = d.logical_id().empty() ? TagOf(d, spec::kLogicalIdTag) : d.logical_id();
-  g->TouchMember(m);
+  g->TouchMember(d.id());
   if (!is_new) return;
   m->created = rt_->Now();
   g->starting_members.insert(d.id());
@@ -320,9 +320,8 @@ void Membership::ApplyListingLocked(Group* g,
     VanishedLocked(g, id, m);
   }
   g->members.swap(members);
-  g->MembersChanged();
+  g->TouchAllMembers();
   g->doomed_members = 0;
-  ++g->doomed_epoch;
   for (const auto& [id, m] : g->members) {
     if (m.doomed) ++g->doomed_members;
   }
@@ -351,7 +350,7 @@ void Membership::RemoveLocked(Group* g, const std::string& id) {
   VanishedLocked(g, id, it->second);
   g->SetDoomed(&it->second, false);
   g->members.erase(it);
-  g->MembersChanged();
+  g->TouchMember(id);
 }
 
 void Membership::NoteVanishedLocked(Group* g, const std::string& id) {

@@ -190,7 +190,9 @@ void Reconciler::NoteBreakerLocked(Group* g, const Decision& d, int64_t max_unhe
 void Reconciler::ReconcileLocked(Group* g) {
   if (rt_->shut_down || g->finishing) return;
 #ifndef NDEBUG
-  // Debug builds (the tests) check the counters against a full count on every pass.
+  // Debug builds (the tests) check the counters against a full count on every pass (and what
+  // readers see against the members, once the members touched so far are published).
+  g->SyncPublishedMembers();
   if (absl::Status st = g->CheckInvariants(); !st.ok())
     LOG(FATAL) << "group " << g->id << ": " << st;
 #endif

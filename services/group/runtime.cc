@@ -102,18 +102,8 @@ void Runtime::PublishLocked() {
 void Runtime::PublishGroupLocked(Group* g) {
   auto view = std::make_shared<GroupView>();
   view->spec = g->spec;
-  view->status = GroupStatusOf(g);
-  if (g->published_members == nullptr || g->published_view_epoch != g->view_epoch) {
-    auto members = std::make_shared<PublishedMembers>();
-    members->reserve(g->members.size());
-    for (auto& [id, m] : g->members) {
-      if (m.view == nullptr) m.view = PublishedMemberOf(id, m);
-      members->push_back(m.view);
-    }
-    g->published_members = std::move(members);
-    g->published_view_epoch = g->view_epoch;
-  }
-  view->members = g->published_members;
+  view->status = GroupStatusOf(g);  // syncs g->published_members
+  view->members = g->published_members.snapshot();
   views.Publish(g->id, std::move(view));
 }
 

@@ -155,8 +155,8 @@ class Runtime {
     any_view_dirty_ = true;
   }
   // Publishes the view of every group marked dirty during the step (not one still starting):
-  // its spec and status, and its members (made again only when a member changed; each member's
-  // view only when it changed). O(groups) plus O(members) of a group whose members changed.
+  // its spec, its status and a snapshot of its published members, brought in step with the
+  // members the step touched (Group::SyncPublishedMembers). O(groups) plus O(touched members).
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Readers no longer see group `g` (it is forgotten).
   void UnpublishLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { views.Remove(g->id); }
