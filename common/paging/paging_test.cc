@@ -83,8 +83,8 @@ TEST(PagingTest, FindPageOverASortedListWalksTheSamePagesAsTakePage) {
           limits);
       std::string next;
       Items taken = Page(sorted, size, take_token, &next, limits);
-      ASSERT_EQ(Ids(taken), std::vector<std::string>(sorted.begin() + span.begin,
-                                                     sorted.begin() + span.end));
+      ASSERT_EQ(Ids(taken),
+                std::vector<std::string>(sorted.begin() + span.begin, sorted.begin() + span.end));
       EXPECT_LE(span.end - span.begin, std::min(size, 5));
       walked.insert(walked.end(), sorted.begin() + span.begin, sorted.begin() + span.end);
       EXPECT_EQ(span.next_page_token, next);

@@ -171,7 +171,8 @@ void Group::SyncPublishedMembers() {
   for (const std::string& id : touched_members) {
     PublishedMembers::Value before = published_members.Find(id);
     auto it = members.find(id);
-    PublishedMembers::Value after = it == members.end() ? nullptr : PublishedMemberOf(id, it->second);
+    PublishedMembers::Value after =
+        it == members.end() ? nullptr : PublishedMemberOf(id, it->second);
     if (same_config) {
       CountMember(before.get(), -1, sha, &member_counts);
       CountMember(after.get(), +1, sha, &member_counts);

@@ -56,7 +56,8 @@ ABSL_FLAG(std::string, instances_root, "",
           "the temporary plugins directory under /tmp");
 ABSL_FLAG(std::vector<std::string>, reader_counts, (std::vector<std::string>{"50", "100"}),
           "readers scenario: the numbers of concurrent readers measured (comma-separated)");
-ABSL_FLAG(int, reader_runs, 3, "readers scenario: runs of each measurement (medians, pooled samples)");
+ABSL_FLAG(int, reader_runs, 3,
+          "readers scenario: runs of each measurement (medians, pooled samples)");
 ABSL_FLAG(absl::Duration, reader_pause, absl::Milliseconds(100),
           "readers scenario: each reader's pause between two calls (0: back to back)");
 ABSL_FLAG(absl::Duration, reader_deadline, absl::Seconds(5),

@@ -89,8 +89,7 @@ absl::StatusOr<std::unique_ptr<ReaderLoad>> ReaderLoad::Start(ReaderLoadOptions 
   if (options.readers < 1) {
     return absl::InvalidArgumentError(absl::StrCat("readers: must be >= 1, got ", options.readers));
   }
-  if (options.group_socket.empty() || options.instance_socket.empty() ||
-      options.group_id.empty()) {
+  if (options.group_socket.empty() || options.instance_socket.empty() || options.group_id.empty()) {
     return absl::InvalidArgumentError("the sockets and the group ID must not be empty");
   }
   std::unique_ptr<ReaderLoad> load(new ReaderLoad(std::move(options)));
@@ -103,9 +102,8 @@ absl::StatusOr<std::unique_ptr<ReaderLoad>> ReaderLoad::Start(ReaderLoadOptions 
     reader->instance_channel = OwnChannel(o.instance_socket);
     for (const auto& channel : {reader->group_channel, reader->instance_channel}) {
       if (!channel->WaitForConnected(absl::ToChronoTime(connect_deadline))) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("reader ", i, " could not connect within ",
-                         absl::FormatDuration(o.connect_timeout)));
+        return absl::DeadlineExceededError(absl::StrCat("reader ", i, " could not connect within ",
+                                                        absl::FormatDuration(o.connect_timeout)));
       }
     }
     reader->group = std::make_unique<client::GroupClient>(reader->group_channel, o.deadline);

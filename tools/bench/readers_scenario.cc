@@ -96,8 +96,7 @@ absl::StatusOr<Measurement> Measure(const Binaries& binaries, const ReadersOptio
   const absl::Time start = absl::Now();
   if (absl::Status s = stack.group().WatchGroup(watch).status(); !s.ok()) return s;
   if (load != nullptr) load->Go();
-  absl::StatusOr<absl::Time> converged =
-      stack.WaitConverged(kGroupId, options.size, kConvergeWait);
+  absl::StatusOr<absl::Time> converged = stack.WaitConverged(kGroupId, options.size, kConvergeWait);
   if (load != nullptr) m.reads = load->Stop();
   if (!converged.ok()) {
     return absl::Status(converged.status().code(),
@@ -127,8 +126,8 @@ std::string ConvergeNote(const std::vector<Measurement>& runs) {
     loads.push_back(absl::StrFormat("%.2f", m.load1));
   }
   std::sort(seconds.begin(), seconds.end());
-  return absl::StrFormat("%d runs, %.2f .. %.2f s; load at start: %s", runs.size(),
-                         seconds.front(), seconds.back(), absl::StrJoin(loads, ", "));
+  return absl::StrFormat("%d runs, %.2f .. %.2f s; load at start: %s", runs.size(), seconds.front(),
+                         seconds.back(), absl::StrJoin(loads, ", "));
 }
 
 absl::Duration MedianConverge(const std::vector<Measurement>& runs) {
@@ -163,9 +162,8 @@ void AddReaderRows(int readers, const std::vector<Measurement>& runs, absl::Dura
     const Summary s = Summarize(all.of(rpc).latencies);
     report->AddDuration(
         kReadersSection, absl::StrCat(label, ": ", name, " p50"), s.p50, "ms", std::nullopt,
-        absl::StrFormat("%d calls over %d runs, %.0f calls/s; first page, default size%s",
-                        s.count, runs.size(),
-                        s.count / std::max(1e-9, absl::ToDoubleSeconds(window)),
+        absl::StrFormat("%d calls over %d runs, %.0f calls/s; first page, default size%s", s.count,
+                        runs.size(), s.count / std::max(1e-9, absl::ToDoubleSeconds(window)),
                         name == "ListGroups" ? "" : " (500)"));
     report->AddDuration(kReadersSection, absl::StrCat(label, ": ", name, " p95"), s.p95, "ms");
     report->AddDuration(kReadersSection, ReaderP99Metric(readers, name), s.p99, "ms",
@@ -178,9 +176,9 @@ void AddReaderRows(int readers, const std::vector<Measurement>& runs, absl::Dura
   errors.value = static_cast<double>(all.error_count());
   errors.unit = "calls";
   errors.limit = 0;
-  errors.note = all.error_count() == 0 ? absl::StrCat("deadline ",
-                                                      absl::FormatDuration(options.deadline))
-                                       : all.ErrorSummary();
+  errors.note = all.error_count() == 0
+                    ? absl::StrCat("deadline ", absl::FormatDuration(options.deadline))
+                    : all.ErrorSummary();
   report->Add(errors);
   int64_t deadline_exceeded = 0;
   for (const ReadRpcResult& rpc : all.rpcs) deadline_exceeded += rpc.deadline_exceeded();
@@ -192,15 +190,15 @@ void AddReaderRows(int readers, const std::vector<Measurement>& runs, absl::Dura
   deadlines.limit = 0;
   report->Add(deadlines);
   const absl::Duration converge = MedianConverge(runs);
-  report->AddDuration(kReadersSection,
-                      absl::StrCat("converge ", options.size, " with ", label, " (median)"),
-                      converge, "s", std::nullopt,
-                      absl::StrCat(ConvergeNote(runs),
-                                   absl::StrFormat("; CPU per run: group %.2f s, instance-file "
-                                                   "%.2f s, readers %.2f s",
-                                                   absl::ToDoubleSeconds(group_cpu) / runs.size(),
-                                                   absl::ToDoubleSeconds(instance_cpu) / runs.size(),
-                                                   absl::ToDoubleSeconds(client_cpu) / runs.size())));
+  report->AddDuration(
+      kReadersSection, absl::StrCat("converge ", options.size, " with ", label, " (median)"),
+      converge, "s", std::nullopt,
+      absl::StrCat(ConvergeNote(runs),
+                   absl::StrFormat("; CPU per run: group %.2f s, instance-file "
+                                   "%.2f s, readers %.2f s",
+                                   absl::ToDoubleSeconds(group_cpu) / runs.size(),
+                                   absl::ToDoubleSeconds(instance_cpu) / runs.size(),
+                                   absl::ToDoubleSeconds(client_cpu) / runs.size())));
   Row slowdown;
   slowdown.section = kReadersSection;
   slowdown.metric = ReaderSlowdownMetric(readers);
@@ -236,8 +234,9 @@ absl::Status RunReaders(const Binaries& binaries, const ReadersOptions& options,
   report->AddDuration(kReadersSection,
                       absl::StrCat("converge ", options.size, " without readers (median)"),
                       baseline, "s", std::nullopt,
-                      absl::StrCat(ConvergeNote(runs[0]), "; WatchGroup call -> ListGroups "
-                                                          "reports converged, fresh stack each"));
+                      absl::StrCat(ConvergeNote(runs[0]),
+                                   "; WatchGroup call -> ListGroups "
+                                   "reports converged, fresh stack each"));
   for (size_t i = 1; i < runs.size(); ++i) {
     AddReaderRows(options.reader_counts[i - 1], runs[i], baseline, options, report);
   }

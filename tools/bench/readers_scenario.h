@@ -37,9 +37,10 @@ inline constexpr double kReaderP99LimitMs = 100;
 inline constexpr double kReaderSlowdownLimit = 2;
 
 // For each of options.runs runs: the convergence of options.size members from empty without
-// readers, then with each count of options.reader_counts readers, each on a fresh stack. Adds per count: p50 / p95 / p99 / max of each RPC over every run, errors by status
-// code and DEADLINE_EXCEEDED, the median convergence with and without readers and their
-// ratio (the slowdown), each with the load average when the measurement started.
+// readers, then with each count of options.reader_counts readers, each on a fresh stack. Adds per
+// count: p50 / p95 / p99 / max of each RPC over every run, errors by status code and
+// DEADLINE_EXCEEDED, the median convergence with and without readers and their ratio (the
+// slowdown), each with the load average when the measurement started.
 absl::Status RunReaders(const Binaries& binaries, const ReadersOptions& options, Report* report);
 
 }  // namespace infrakit::tools::bench

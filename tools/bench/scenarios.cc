@@ -563,8 +563,7 @@ std::vector<Target> ProcessTargets() {
   return targets;
 }
 
-absl::Status RunReadersOf(const Binaries& binaries, const BenchOptions& options,
-                          Report* report) {
+absl::Status RunReadersOf(const Binaries& binaries, const BenchOptions& options, Report* report) {
   ReadersOptions readers;
   readers.size = options.large_size;
   readers.reader_counts = options.reader_counts;

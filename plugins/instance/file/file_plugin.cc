@@ -677,9 +677,9 @@ absl::StatusOr<v1::DescribeResponse> FilePlugin::Describe(const v1::DescribeRequ
   return response;
 }
 
-absl::StatusOr<v1::DescribeResponse> FilePlugin::DescribePaged(
-    const v1::DescribeRequest& request, const common::PageCursor& cursor,
-    absl::string_view fingerprint) {
+absl::StatusOr<v1::DescribeResponse> FilePlugin::DescribePaged(const v1::DescribeRequest& request,
+                                                               const common::PageCursor& cursor,
+                                                               absl::string_view fingerprint) {
   return index_.MatchingPage(request.tags(), request.include_properties(), cursor, fingerprint);
 }
 

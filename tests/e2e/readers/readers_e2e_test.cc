@@ -123,8 +123,7 @@ TEST_F(ReadersE2eTest, HundredReadersDuringAConvergenceGetNoErrorAndItCompletes)
   // Reads went on during the whole convergence; a few more after it do no harm.
   EXPECT_TRUE(WaitFor([&] { return (*load)->calls() >= kReaders; }, kConverge));
   const ReaderLoadResult reads = (*load)->Stop();
-  ASSERT_TRUE(converged) << "last status: " << last.ShortDebugString() << "\n"
-                         << group_->Stderr();
+  ASSERT_TRUE(converged) << "last status: " << last.ShortDebugString() << "\n" << group_->Stderr();
 
   EXPECT_EQ(reads.error_count(), 0) << reads.ErrorSummary();
   for (ReadRpc rpc : {ReadRpc::kListGroups, ReadRpc::kInspectGroup, ReadRpc::kDescribe}) {
