@@ -96,7 +96,7 @@ void Destruction::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason, con
   m->destroy_why = why;
   m->remediation = remediation;
   m->request = request;
-  g->destroy_queue.push_back(m->desc.id());
+  g->destroy_queue.push_back(m->desc->id());
 }
 
 void Destruction::PumpLocked(Group* g) {
@@ -151,7 +151,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
         drains.back().plugin = flavor.plugin();
         *drains.back().request.mutable_properties() = flavor.properties();
       }
-      *drains[d->second].request.add_instances() = it->second.desc;
+      *drains[d->second].request.add_instances() = *it->second.desc;
       drains[d->second].items.push_back(items.size());
       items.push_back(Item{instance, it->second.destroy_reason, true, absl::OkStatus()});
     }

@@ -17,7 +17,7 @@ void CountMember(const PublishedMember* p, int sign, const std::string& sha,
     return;
   }
   counts->live += sign;
-  if (p->member.health() == fv1::HEALTH_HEALTHY) counts->healthy += sign;
+  if (p->health == fv1::HEALTH_HEALTHY) counts->healthy += sign;
   if (p->sha != sha) counts->outdated += sign;
 }
 
@@ -52,7 +52,7 @@ void Group::EraseSlot(int64_t seq) {
 void Group::SetDoomed(Member* m, bool doomed) {
   if (m->doomed != doomed) {
     doomed_members += doomed ? 1 : -1;
-    TouchMember(m->desc.id());
+    TouchMember(m->desc->id());
   }
   m->doomed = doomed;
 }
@@ -79,7 +79,10 @@ absl::Status Group::CheckInvariants() const {
       PublishedMembers::Value published = published_members.Find(id);
       std::shared_ptr<const PublishedMember> now = PublishedMemberOf(id, m);
       if (published == nullptr || published->sha != now->sha || published->doomed != now->doomed ||
-          !google::protobuf::util::MessageDifferencer::Equals(published->member, now->member)) {
+          published->logical_id != now->logical_id || published->health != now->health ||
+          published->health_reason != now->health_reason || published->role != now->role ||
+          !google::protobuf::util::MessageDifferencer::Equals(*published->description,
+                                                              *now->description)) {
         return absl::InternalError(absl::StrCat("member ", id, " changed but was not touched"));
       }
     }
@@ -191,21 +194,27 @@ void Group::SyncPublishedMembers() {
   }
 }
 
+const std::shared_ptr<const iv1::Description>& EmptyDescription() {
+  static const auto* const empty =
+      new std::shared_ptr<const iv1::Description>(std::make_shared<const iv1::Description>());
+  return *empty;
+}
+
 std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, const Member& m) {
-  auto view = std::make_shared<PublishedMember>();
-  gv1::Member& out = view->member;
-  out.set_id(id);
-  out.set_logical_id(m.lid);
-  *out.mutable_tags() = m.desc.tags();
-  out.set_health(m.health == fv1::HEALTH_UNSPECIFIED ? fv1::HEALTH_UNKNOWN : m.health);
-  out.set_health_reason(m.health == fv1::HEALTH_UNSPECIFIED ? "not checked yet" : m.health_reason);
-  out.set_state(m.desc.state());
-  out.set_role(m.role);
-  view->sha = m.sha;
-  view->doomed = m.doomed;
-  // With `outdated` set, as it may be when answered.
-  view->bytes = out.ByteSizeLong() + 2;
-  return view;
+  auto p = std::make_shared<PublishedMember>();
+  p->description = m.desc;
+  p->logical_id = m.lid;
+  p->health = m.health == fv1::HEALTH_UNSPECIFIED ? fv1::HEALTH_UNKNOWN : m.health;
+  p->health_reason = m.health == fv1::HEALTH_UNSPECIFIED ? "not checked yet" : m.health_reason;
+  p->role = m.role;
+  p->sha = m.sha;
+  p->doomed = m.doomed;
+  // The size of the Member it answers as, `outdated` set as it may be; made once here.
+  gv1::Member member;
+  FillPublishedMember(*p, &member);
+  member.set_outdated(true);
+  p->bytes = member.ByteSizeLong();
+  return p;
 }
 
 std::string TagOf(const iv1::Description& d, const char* key) {

@@ -46,9 +46,13 @@ namespace iv1 = ::infrakit::instance::v1;
 using UpdateStream = Stream<gv1::UpdateGroupResponse>;
 using EventStream = Stream<gv1::GroupEvent>;
 
+// An empty description, shared: what a member holds before it is listed.
+const std::shared_ptr<const iv1::Description>& EmptyDescription();
+
 // A listed instance of the group.
 struct Member {
-  iv1::Description desc;
+  // As listed; shared with what readers see of it (PublishedMember). Never null.
+  std::shared_ptr<const iv1::Description> desc = EmptyDescription();
   std::string sha;
   std::string lid;
   fv1::Health health = fv1::HEALTH_UNSPECIFIED;

@@ -67,8 +67,10 @@ TEST(GroupStateTest, CheckInvariantsNamesWhatIsOutOfStep) {
 // A member with this ID, tag infrakit.config_sha = `sha`, HEALTHY or not.
 Member& AddMember(Group* g, const std::string& id, const std::string& sha, bool healthy) {
   Member& m = g->members[id];
-  m.desc.set_id(id);
-  (*m.desc.mutable_tags())["infrakit.config_sha"] = sha;
+  auto d = std::make_shared<iv1::Description>();
+  d->set_id(id);
+  (*d->mutable_tags())["infrakit.config_sha"] = sha;
+  m.desc = d;
   m.sha = sha;
   m.health = healthy ? fv1::HEALTH_HEALTHY : fv1::HEALTH_UNSPECIFIED;
   g->TouchMember(id);
@@ -111,7 +113,7 @@ TEST(GroupStateTest, PublishedMembersFollowTheTouchedMembersAndKeepTheCounts) {
   EXPECT_EQ(status.outdated(), 0);
   EXPECT_EQ(PublishedIds(g), (std::vector<std::string>{"b", "c"}));
   EXPECT_TRUE(g.published_members.Find("b")->doomed);
-  EXPECT_EQ(g.published_members.Find("c")->member.health(), fv1::HEALTH_UNKNOWN);
+  EXPECT_EQ(g.published_members.Find("c")->health, fv1::HEALTH_UNKNOWN);
   EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
   EXPECT_EQ(before->size(), 2u);
   EXPECT_EQ(before->Find("b")->doomed, false);

@@ -7,8 +7,18 @@ namespace infrakit::services::group {
 namespace gv1 = ::infrakit::group::v1;
 
 void GroupView::FillMember(const PublishedMember& member, gv1::Member* out) const {
-  *out = member.member;
+  FillPublishedMember(member, out);
   out->set_outdated(member.sha != status.config_sha());
+}
+
+void FillPublishedMember(const PublishedMember& member, gv1::Member* out) {
+  out->set_id(member.description->id());
+  out->set_logical_id(member.logical_id);
+  *out->mutable_tags() = member.description->tags();
+  out->set_health(member.health);
+  out->set_health_reason(member.health_reason);
+  out->set_state(member.description->state());
+  out->set_role(member.role);
 }
 
 gv1::InspectGroupResponse GroupView::Inspect() const {

@@ -17,21 +17,32 @@
 #include "absl/container/btree_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cow_sorted_map.h"
+#include "infrakit/flavor/v1/flavor.pb.h"
 #include "infrakit/group/v1/group.pb.h"
+#include "infrakit/instance/v1/instance.pb.h"
 
 namespace infrakit::services::group {
 
-// One member as InspectGroup shows it, without `outdated` (which depends on the group's config
-// of the moment: see GroupView::FillMember).
+// One member as InspectGroup shows it: what InspectGroup's Member is made of when a page is
+// answered (GroupView::FillMember), sharing the instance's description with the controller.
 struct PublishedMember {
-  ::infrakit::group::v1::Member member;
-  // The config_sha the member was created from.
+  // As listed by the instance plugin (ID, tags, state); never null.
+  std::shared_ptr<const ::infrakit::instance::v1::Description> description;
+  std::string logical_id;
+  // HEALTH_UNKNOWN until a verdict came.
+  ::infrakit::flavor::v1::Health health = ::infrakit::flavor::v1::HEALTH_UNKNOWN;
+  std::string health_reason;
+  std::string role;
+  // The config_sha the member was created from (`outdated` when not the group's).
   std::string sha;
-  // member's encoded size, for paging by bytes without encoding it again.
+  // The Member's encoded size, for paging by bytes without making it.
   size_t bytes = 0;
   // Chosen to be destroyed: counted in the status as destroying, not as a live member.
   bool doomed = false;
 };
+
+// `member` as InspectGroup's Member, `outdated` aside.
+void FillPublishedMember(const PublishedMember& member, ::infrakit::group::v1::Member* out);
 
 // Published members by instance ID.
 using PublishedMembers = common::CowSortedMap<PublishedMember>;

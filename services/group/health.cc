@@ -44,7 +44,7 @@ bool RemediationPending(const Member& m) {
 void Health::QueueLocked(Group* g, Member* m) {
   if (m->health_queued || m->doomed || !m->announced) return;
   m->health_queued = true;
-  g->health_queue.push_back(m->desc.id());
+  g->health_queue.push_back(m->desc->id());
 }
 
 void Health::QueueAllLocked(Group* g) {
@@ -87,7 +87,7 @@ void Health::RecheckPendingLocked(Group* g) {
 void Health::AnnounceLocked(Group* g, Member* m) {
   if (m->announced) return;
   m->announced = true;
-  g->unannounced.erase(m->desc.id());
+  g->unannounced.erase(m->desc->id());
   QueueLocked(g, m);
 }
 
@@ -168,7 +168,7 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
         checks.back().own = own;
         *checks.back().request.mutable_properties() = flavor.properties();
       }
-      *checks[c->second].request.add_instances() = it->second.desc;
+      *checks[c->second].request.add_instances() = *it->second.desc;
       checks[c->second].instances.push_back(instance);
     }
     if (checks.empty()) {

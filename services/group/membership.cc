@@ -231,7 +231,7 @@ void Membership::OnWatchDone(const std::string& id, int64_t uid, int64_t gen,
 }
 
 void Membership::FillMemberLocked(Group* g, Member* m, const iv1::Description& d, bool is_new) {
-  m->desc = d;
+  m->desc = std::make_shared<const iv1::Description>(d);
   m->sha = TagOf(d, spec::kShaTag);
   m->lid = d.logical_id().empty() ? TagOf(d, spec::kLogicalIdTag) : d.logical_id();
   g->TouchMember(d.id());

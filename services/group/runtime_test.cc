@@ -106,7 +106,9 @@ TEST_F(RuntimeTest, StepsPublishViewsThatNeverChangeAfterwards) {
     StepLock lock(&rt_);
     ASSERT_EQ(rt_.FindLocked("g"), g);
     Member& m = g->members["i-1"];
-    m.desc.set_id("i-1");
+    auto d = std::make_shared<iv1::Description>();
+    d->set_id("i-1");
+    m.desc = d;
     g->TouchMember("i-1");
   }
   std::shared_ptr<const GroupView> second = rt_.views.Find("g");
