@@ -304,9 +304,11 @@ absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroupPage(
   *r.mutable_status() = view->status;
   common::PageBuilder page(cursor, fingerprint);
   view->members->ForEachAfter(cursor.after_key, [&](const PublishedMembers::Entry& e) {
-    if (!page.Offer(e.key, e.value->bytes)) return false;
-    view->FillMember(*e.value, r.add_members());
-    return true;
+    gv1::Member* member = r.add_members();
+    view->FillMember(*e.value, member);
+    if (page.Offer(e.key, member->ByteSizeLong())) return true;
+    r.mutable_members()->RemoveLast();  // the page is full without it
+    return false;
   });
   r.set_next_page_token(page.next_page_token());
   return r;

@@ -209,11 +209,6 @@ std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, 
   p->role = m.role;
   p->sha = m.sha;
   p->doomed = m.doomed;
-  // The size of the Member it answers as, `outdated` set as it may be; made once here.
-  gv1::Member member;
-  FillPublishedMember(*p, &member);
-  member.set_outdated(true);
-  p->bytes = member.ByteSizeLong();
   return p;
 }
 

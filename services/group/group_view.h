@@ -35,8 +35,6 @@ struct PublishedMember {
   std::string role;
   // The config_sha the member was created from (`outdated` when not the group's).
   std::string sha;
-  // The Member's encoded size, for paging by bytes without making it.
-  size_t bytes = 0;
   // Chosen to be destroyed: counted in the status as destroying, not as a live member.
   bool doomed = false;
 };
