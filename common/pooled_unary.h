@@ -45,6 +45,18 @@ grpc::ServerUnaryReactor* FinishOnPool(WorkerPool& pool, grpc::CallbackServerCon
   return reactor;
 }
 
+// Runs `call` (as for FinishOnPool) right here, on gRPC's callback thread, and finishes the
+// call's default reactor with its status, mapped once. Only for calls that never block: no I/O,
+// no plugin call, no lock held for longer than a pointer copy (e.g. reading an immutable
+// snapshot), and bounded work (one page). Such a call then never waits behind blocking calls
+// queued on the pool. Call from the RPC method itself; returns the reactor to hand back to gRPC.
+template <typename Call>
+grpc::ServerUnaryReactor* FinishInline(grpc::CallbackServerContext* context, Call call) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(common::ToGrpcStatus(call()));
+  return reactor;
+}
+
 // Moves a core's result into the gRPC-owned response: the result's status, and on OK the
 // response filled. For the `call` of FinishOnPool. Thread-safe (touches only its arguments).
 template <typename T>

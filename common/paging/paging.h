@@ -66,6 +66,84 @@ absl::StatusOr<PageCursor> StartPage(int32_t page_size, absl::string_view page_t
                                      absl::string_view fingerprint,
                                      const PageLimits& limits = kDefaultPageLimits);
 
+// Where the page `cursor` designates lies in a list of `count` items sorted by unique key, read
+// through `key_at(i)` (a string_view or a string) and `bytes_at(i)` (the item's encoded size):
+// items [begin, end), and the next page's token, empty when the page holds the last item.
+// O(log count + page): what a server holding its list sorted (an immutable snapshot) pages
+// with, copying nothing but the page.
+struct PageSpan {
+  int begin = 0;
+  int end = 0;
+  std::string next_page_token;
+};
+template <typename KeyAt, typename BytesAt>
+PageSpan FindPage(int count, KeyAt key_at, BytesAt bytes_at, const PageCursor& cursor,
+                  absl::string_view fingerprint, const PageLimits& limits = kDefaultPageLimits) {
+  PageSpan span;
+  if (!cursor.after_key.empty()) {
+    // The first item whose key is above after_key.
+    int low = 0, high = count;
+    while (low < high) {
+      const int mid = low + (high - low) / 2;
+      if (absl::string_view(key_at(mid)) <= absl::string_view(cursor.after_key)) {
+        low = mid + 1;
+      } else {
+        high = mid;
+      }
+    }
+    span.begin = low;
+  }
+  span.end = span.begin;
+  size_t bytes = 0;
+  while (span.end < count && span.end - span.begin < cursor.size) {
+    // The item's bytes plus its field tag and length prefix in the response.
+    const size_t item_bytes = static_cast<size_t>(bytes_at(span.end)) + 6;
+    if (span.end > span.begin && bytes + item_bytes > limits.max_bytes) break;
+    bytes += item_bytes;
+    ++span.end;
+  }
+  if (span.end < count) span.next_page_token = EncodePageToken(fingerprint, key_at(span.end - 1));
+  return span;
+}
+
+// Builds the page `cursor` designates from items offered in key order, starting with the first
+// key above cursor.after_key (e.g. a CowSortedMap snapshot's ForEachAfter): what a server
+// paging a sorted structure uses, so that a page costs O(page), not O(list).
+class PageBuilder {
+ public:
+  PageBuilder(const PageCursor& cursor, absl::string_view fingerprint,
+              const PageLimits& limits = kDefaultPageLimits)
+      : size_(cursor.size), fingerprint_(fingerprint), max_bytes_(limits.max_bytes) {}
+
+  // Offers the next item (its key and encoded size): true when it belongs to the page (the
+  // caller adds it), false when the page is full (the caller stops: the page has a next one).
+  bool Offer(absl::string_view key, size_t bytes) {
+    const size_t item_bytes = bytes + 6;  // plus its field tag and length prefix
+    if (taken_ >= size_ || (taken_ > 0 && bytes_ + item_bytes > max_bytes_)) {
+      full_ = true;
+      return false;
+    }
+    ++taken_;
+    bytes_ += item_bytes;
+    last_key_.assign(key.data(), key.size());
+    return true;
+  }
+
+  // The next page's token: empty unless an item was refused.
+  std::string next_page_token() const {
+    return full_ ? EncodePageToken(fingerprint_, last_key_) : std::string();
+  }
+
+ private:
+  const int size_;
+  const std::string fingerprint_;
+  const size_t max_bytes_;
+  int taken_ = 0;
+  size_t bytes_ = 0;
+  bool full_ = false;
+  std::string last_key_;
+};
+
 // Cuts the page `cursor` designates out of `items`, a full list with unique keys (`key(item)`
 // returns a key as a string_view or a string): sorts it by key unless it is sorted already,
 // drops the items up to cursor.after_key and those beyond the page, and returns the next page's
@@ -82,28 +160,12 @@ std::string TakePage(google::protobuf::RepeatedPtrField<T>* items, KeyFn key,
     std::sort(items->pointer_begin(), items->pointer_end(),
               [&less](const T* a, const T* b) { return less(*a, *b); });
   }
-  int begin = 0;
-  if (!cursor.after_key.empty()) {
-    begin = static_cast<int>(std::upper_bound(items->begin(), items->end(), cursor.after_key,
-                                              [&key](absl::string_view after, const T& item) {
-                                                return after < absl::string_view(key(item));
-                                              }) -
-                             items->begin());
-  }
-  int end = begin;
-  size_t bytes = 0;
-  while (end < items->size() && end - begin < cursor.size) {
-    // The item's bytes plus its field tag and length prefix in the response.
-    const size_t item_bytes = items->Get(end).ByteSizeLong() + 6;
-    if (end > begin && bytes + item_bytes > limits.max_bytes) break;
-    bytes += item_bytes;
-    ++end;
-  }
-  std::string next;
-  if (end < items->size()) next = EncodePageToken(fingerprint, key(items->Get(end - 1)));
-  items->DeleteSubrange(end, items->size() - end);
-  items->DeleteSubrange(0, begin);
-  return next;
+  PageSpan span = FindPage(
+      items->size(), [&](int i) { return absl::string_view(key(items->Get(i))); },
+      [&](int i) { return items->Get(i).ByteSizeLong(); }, cursor, fingerprint, limits);
+  items->DeleteSubrange(span.end, items->size() - span.end);
+  items->DeleteSubrange(0, span.begin);
+  return std::move(span.next_page_token);
 }
 
 }  // namespace infrakit::common

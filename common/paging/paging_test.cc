@@ -64,6 +64,69 @@ TEST(PagingTest, PagesInKeyOrderWhateverTheInputOrderAndEndWithAnEmptyToken) {
   EXPECT_EQ(next, "");
 }
 
+// FindPage over a sorted vector (what a snapshot pages with) walks the same pages as TakePage
+// over the same items, with tokens either accepts, and a page stops at the byte limit the same.
+TEST(PagingTest, FindPageOverASortedListWalksTheSamePagesAsTakePage) {
+  std::vector<std::string> sorted;
+  for (int i = 1; i <= 23; ++i) sorted.push_back(Id(i));
+  PageLimits limits;
+  limits.max_bytes = 5 * (Make({Id(1)}).Get(0).ByteSizeLong() + 6);
+  for (int32_t size : {1, 4, 10}) {
+    std::string find_token, take_token;
+    std::vector<std::string> walked;
+    for (int pages = 0; pages < 30; ++pages) {
+      absl::StatusOr<PageCursor> cursor = StartPage(size, find_token, kFingerprint, limits);
+      ASSERT_TRUE(cursor.ok()) << cursor.status();
+      const PageSpan span = FindPage(
+          static_cast<int>(sorted.size()), [&](int i) -> const std::string& { return sorted[i]; },
+          [&](int i) { return Make({sorted[i]}).Get(0).ByteSizeLong(); }, *cursor, kFingerprint,
+          limits);
+      std::string next;
+      Items taken = Page(sorted, size, take_token, &next, limits);
+      ASSERT_EQ(Ids(taken),
+                std::vector<std::string>(sorted.begin() + span.begin, sorted.begin() + span.end));
+      EXPECT_LE(span.end - span.begin, std::min(size, 5));
+      walked.insert(walked.end(), sorted.begin() + span.begin, sorted.begin() + span.end);
+      EXPECT_EQ(span.next_page_token, next);
+      find_token = span.next_page_token;
+      take_token = next;
+      if (find_token.empty()) break;
+    }
+    EXPECT_EQ(walked, sorted) << "page size " << size;
+  }
+}
+
+// PageBuilder, offered the items after the cursor, takes the same pages as TakePage.
+TEST(PagingTest, PageBuilderTakesTheSamePagesAsTakePage) {
+  std::vector<std::string> sorted;
+  for (int i = 1; i <= 23; ++i) sorted.push_back(Id(i));
+  PageLimits limits;
+  limits.max_bytes = 5 * (Make({Id(1)}).Get(0).ByteSizeLong() + 6);
+  for (int32_t size : {1, 4, 10}) {
+    std::string token;
+    std::vector<std::string> walked;
+    for (int pages = 0; pages < 30; ++pages) {
+      absl::StatusOr<PageCursor> cursor = StartPage(size, token, kFingerprint, limits);
+      ASSERT_TRUE(cursor.ok()) << cursor.status();
+      PageBuilder builder(*cursor, kFingerprint, limits);
+      std::vector<std::string> page;
+      for (const std::string& id : sorted) {
+        if (!cursor->after_key.empty() && id <= cursor->after_key) continue;
+        if (!builder.Offer(id, Make({id}).Get(0).ByteSizeLong())) break;
+        page.push_back(id);
+      }
+      std::string next;
+      Items taken = Page(sorted, size, token, &next, limits);
+      ASSERT_EQ(Ids(taken), page);
+      EXPECT_EQ(builder.next_page_token(), next);
+      walked.insert(walked.end(), page.begin(), page.end());
+      token = next;
+      if (token.empty()) break;
+    }
+    EXPECT_EQ(walked, sorted) << "page size " << size;
+  }
+}
+
 TEST(PagingTest, AnExactMultipleEndsOnTheLastItemWithoutAnEmptyPage) {
   std::string next;
   Items page = Page({Id(1), Id(2)}, 2, "", &next);

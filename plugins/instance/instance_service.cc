@@ -119,13 +119,7 @@ std::string DescribeFingerprint(const v1::DescribeRequest& request) {
 absl::Status DescribePage(spi::instance::InstancePlugin& core, const v1::DescribeRequest& request,
                           const common::PageCursor& cursor, absl::string_view fingerprint,
                           v1::DescribeResponse* response) {
-  absl::StatusOr<v1::DescribeResponse> all = core.Describe(request);
-  if (!all.ok()) return all.status();
-  *response = *std::move(all);
-  response->set_next_page_token(common::TakePage(
-      response->mutable_instances(),
-      [](const v1::Description& d) -> const std::string& { return d.id(); }, cursor, fingerprint));
-  return absl::OkStatus();
+  return common::Fill(core.DescribePaged(request, cursor, fingerprint), response);
 }
 
 InstanceService::InstanceService(std::shared_ptr<spi::instance::InstancePlugin> core,

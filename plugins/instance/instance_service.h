@@ -44,8 +44,8 @@ struct InstanceServiceOptions {
 // tokens carry (common/paging.h).
 std::string DescribeFingerprint(const ::infrakit::instance::v1::DescribeRequest& request);
 
-// One page of Describe: the core's full answer (every matching instance: cores know nothing of
-// pages) cut to the page `cursor` designates, with the next page's token. Errors: the core's.
+// One page of Describe: the core's DescribePaged (by default its full answer cut to the page
+// `cursor` designates), with the next page's token. Errors: the core's.
 absl::Status DescribePage(spi::instance::InstancePlugin& core,
                           const ::infrakit::instance::v1::DescribeRequest& request,
                           const common::PageCursor& cursor, absl::string_view fingerprint,
@@ -73,8 +73,8 @@ class InstanceService final : public ::infrakit::instance::v1::InstanceService::
   grpc::ServerUnaryReactor* Destroy(grpc::CallbackServerContext* context,
                                     const ::infrakit::instance::v1::DestroyRequest* request,
                                     ::infrakit::instance::v1::DestroyResponse* response) override;
-  // Describe pages the core's answer (DescribePage, common::kDefaultPageLimits): a bad
-  // page_size or page_token is INVALID_ARGUMENT before the core is called.
+  // Describe serves one page (DescribePage, common::kDefaultPageLimits): a bad page_size or
+  // page_token is INVALID_ARGUMENT before the core is called.
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
                                      const ::infrakit::instance::v1::DescribeRequest* request,
                                      ::infrakit::instance::v1::DescribeResponse* response) override;

@@ -160,7 +160,7 @@ absl::Status Controller::Start() {
   Impl& c = *impl_;
   absl::StatusOr<std::vector<GroupRecord>> records = c.rt.store->LoadAll();
   if (!records.ok()) return records.status();
-  absl::MutexLock lock(&c.rt.mu);
+  StepLock lock(&c.rt);
   if (c.rt.shut_down) return absl::UnavailableError("the group controller is shut down");
   for (GroupRecord& r : *records) {
     if (c.rt.groups.count(r.spec().id())) continue;
@@ -190,6 +190,7 @@ absl::Status Controller::Start() {
     if (Rolling(raw->update)) {
       c.events.EmitLocked(raw, gv1::GROUP_EVENT_TYPE_UPDATE, "", "update resumed after a restart");
     }
+    c.rt.MarkViewDirtyLocked(raw);
     c.reconciler.StartLocked(raw);
   }
   return absl::OkStatus();
@@ -199,7 +200,7 @@ void Controller::Shutdown() {
   Impl& c = *impl_;
   Trash trash;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     if (c.rt.shut_down) return;
     std::vector<Group*> all;
     for (auto& [id, g] : c.rt.groups) all.push_back(g.get());
@@ -217,7 +218,7 @@ absl::StatusOr<gv1::WatchGroupResponse> Controller::WatchGroup(
   int64_t uid;
   std::shared_ptr<Writer> writer;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     if (c.rt.shut_down) return ShuttingDown();
     if (c.rt.groups.count(spec.id())) {
       return absl::AlreadyExistsError(absl::StrCat("group \"", spec.id(), "\" is already watched"));
@@ -229,7 +230,7 @@ absl::StatusOr<gv1::WatchGroupResponse> Controller::WatchGroup(
     c.rt.groups.emplace(spec.id(), std::move(g));
   }
   auto abandon = [&](absl::Status st) {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     auto it = c.rt.groups.find(spec.id());
     if (it != c.rt.groups.end() && it->second->uid == uid) c.rt.groups.erase(it);
     return st;
@@ -246,11 +247,12 @@ absl::StatusOr<gv1::WatchGroupResponse> Controller::WatchGroup(
     }
   }
   gv1::WatchGroupResponse response;
-  absl::MutexLock lock(&c.rt.mu);
+  StepLock lock(&c.rt);
   auto it = c.rt.groups.find(spec.id());
   if (c.rt.shut_down || it == c.rt.groups.end() || it->second->uid != uid) return ShuttingDown();
   Group* g = it->second.get();
   g->starting = false;
+  c.rt.MarkViewDirtyLocked(g);
   g->flavor_max_unavailable = *flavor_limit;
   LOG(INFO) << "watching group " << g->id << " (config " << g->sha << ")";
   c.reconciler.StartLocked(g);
@@ -264,7 +266,7 @@ absl::Status Controller::UnwatchGroup(const gv1::UnwatchGroupRequest& request) {
   std::shared_ptr<Writer> writer;
   int64_t uid;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     if (c.rt.shut_down) return ShuttingDown();
     Group* g = c.rt.FindLocked(request.id());
     if (g == nullptr) return GroupNotFound(request.id());
@@ -277,7 +279,7 @@ absl::Status Controller::UnwatchGroup(const gv1::UnwatchGroupRequest& request) {
     if (absl::Status st = c.rt.store->Delete(request.id()); !st.ok()) {
       return Prefixed(st, "forgetting the group failed: ");
     }
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     Group* g = c.rt.FindUidLocked(request.id(), uid);
     if (g == nullptr) return GroupNotFound(request.id());
     LOG(INFO) << "unwatching group " << g->id;
@@ -290,25 +292,28 @@ absl::Status Controller::UnwatchGroup(const gv1::UnwatchGroupRequest& request) {
 
 absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroup(
     const gv1::InspectGroupRequest& request) {
-  Impl& c = *impl_;
-  absl::MutexLock lock(&c.rt.mu);
-  Group* g = c.rt.FindLocked(request.id());
-  if (g == nullptr) return GroupNotFound(request.id());
+  std::shared_ptr<const GroupView> view = impl_->rt.views.Find(request.id());
+  if (view == nullptr) return GroupNotFound(request.id());
+  return view->Inspect();
+}
+
+absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroupPage(
+    const gv1::InspectGroupRequest& request, const common::PageCursor& cursor,
+    absl::string_view fingerprint) {
+  std::shared_ptr<const GroupView> view = impl_->rt.views.Find(request.id());
+  if (view == nullptr) return GroupNotFound(request.id());
   gv1::InspectGroupResponse r;
-  *r.mutable_spec() = g->spec;
-  *r.mutable_status() = c.events.StatusLocked(g);
-  for (const auto& [id, m] : g->members) {
-    gv1::Member* out = r.add_members();
-    out->set_id(id);
-    out->set_logical_id(m.lid);
-    *out->mutable_tags() = m.desc.tags();
-    out->set_health(m.health == fv1::HEALTH_UNSPECIFIED ? fv1::HEALTH_UNKNOWN : m.health);
-    out->set_health_reason(m.health == fv1::HEALTH_UNSPECIFIED ? "not checked yet"
-                                                               : m.health_reason);
-    out->set_state(m.desc.state());
-    out->set_outdated(m.sha != g->sha);
-    out->set_role(m.role);
-  }
+  *r.mutable_spec() = view->spec;
+  *r.mutable_status() = view->status;
+  common::PageBuilder page(cursor, fingerprint);
+  view->members->ForEachAfter(cursor.after_key, [&](const PublishedMembers::Entry& e) {
+    gv1::Member* member = r.add_members();
+    view->FillMember(*e.value, member);
+    if (page.Offer(e.key, member->ByteSizeLong())) return true;
+    r.mutable_members()->RemoveLast();  // the page is full without it
+    return false;
+  });
+  r.set_next_page_token(page.next_page_token());
   return r;
 }
 
@@ -318,11 +323,11 @@ absl::StatusOr<gv1::DescribeUpdateResponse> Controller::DescribeUpdate(
   const gv1::GroupSpec& spec = request.spec();
   if (absl::Status st = ValidateGroupSpec(spec); !st.ok()) return Prefixed(st, "spec.");
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     if (auto g = c.UpdatableLocked(spec); !g.ok()) return g.status();
   }
   if (auto checked = c.ValidateWithPlugins(spec); !checked.ok()) return checked.status();
-  absl::MutexLock lock(&c.rt.mu);
+  StepLock lock(&c.rt);
   absl::StatusOr<Group*> g = c.UpdatableLocked(spec);
   if (!g.ok()) return g.status();
   if (!(*g)->known) return MembershipUnknown(**g);
@@ -339,7 +344,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::UpdateGroup(
   const gv1::GroupSpec& spec = request.spec();
   if (absl::Status st = ValidateGroupSpec(spec); !st.ok()) return Prefixed(st, "spec.");
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     if (c.rt.shut_down) return ShuttingDown();
     if (auto g = c.UpdatableLocked(spec); !g.ok()) return g.status();
   }
@@ -351,7 +356,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::UpdateGroup(
   std::shared_ptr<Writer> writer;
   int64_t uid;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     absl::StatusOr<Group*> found = c.UpdatableLocked(spec);
     if (!found.ok()) return found.status();
     Group* g = *found;
@@ -380,7 +385,7 @@ absl::Status Controller::StopUpdate(const gv1::StopUpdateRequest& request) {
   std::shared_ptr<Writer> writer;
   int64_t uid;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     Group* g = c.rt.FindLocked(request.id());
     if (g == nullptr) return GroupNotFound(request.id());
     if (absl::Status st = c.rollout.StopLocked(g); !st.ok()) return st;
@@ -397,7 +402,7 @@ void Controller::DestroyGroup(const gv1::DestroyGroupRequest& request,
   std::shared_ptr<Writer> writer;
   int64_t uid;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     Group* g = c.rt.shut_down ? nullptr : c.rt.FindLocked(request.id());
     if (g == nullptr) {
       absl::Status st = c.rt.shut_down ? ShuttingDown() : GroupNotFound(request.id());
@@ -423,14 +428,11 @@ void Controller::DestroyGroup(const gv1::DestroyGroupRequest& request,
 }
 
 gv1::ListGroupsResponse Controller::ListGroups() {
-  Impl& c = *impl_;
-  absl::MutexLock lock(&c.rt.mu);
   gv1::ListGroupsResponse r;
-  for (auto& [id, g] : c.rt.groups) {
-    if (g->starting) continue;
+  for (const std::shared_ptr<const GroupView>& view : impl_->rt.views.All()) {
     gv1::GroupSummary* s = r.add_groups();
-    *s->mutable_spec() = g->spec;
-    *s->mutable_status() = c.events.StatusLocked(g.get());
+    *s->mutable_spec() = view->spec;
+    *s->mutable_status() = view->status;
   }
   return r;
 }
@@ -444,7 +446,7 @@ absl::StatusOr<gv1::SetSizeResponse> Controller::SetSize(const gv1::SetSizeReque
   int64_t uid;
   gv1::SetSizeResponse response;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     Group* g = c.rt.FindLocked(request.id());
     if (g == nullptr) return GroupNotFound(request.id());
     if (IsPets(g->spec)) {
@@ -478,7 +480,7 @@ void Controller::DestroyInstances(const gv1::DestroyInstancesRequest& request,
   std::shared_ptr<Writer> writer;
   int64_t uid;
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     auto fail = [&](absl::Status st) {
       c.rt.executor->Post([done = std::move(done), st] { done(st); });
     };
@@ -552,7 +554,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::StreamGroupEvents(
   auto stream =
       std::make_shared<EventStream>(std::move(on_event), std::move(on_end), c.rt.executor);
   {
-    absl::MutexLock lock(&c.rt.mu);
+    StepLock lock(&c.rt);
     if (c.rt.shut_down) return ShuttingDown();
     Group* g = c.rt.FindLocked(request.id());
     if (g == nullptr) return GroupNotFound(request.id());
@@ -569,7 +571,7 @@ absl::StatusOr<std::unique_ptr<Subscription>> Controller::StreamGroupEvents(
         auto impl = weak_impl.lock();
         auto s = weak_stream.lock();
         if (impl == nullptr || s == nullptr) return;
-        absl::MutexLock lock(&impl->rt.mu);
+        StepLock lock(&impl->rt);
         Group* g = impl->rt.FindLocked(id);
         if (g == nullptr) return;
         auto& v = g->event_streams;

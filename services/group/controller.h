@@ -29,8 +29,11 @@
 //    update carries on.
 //
 // Threading: every method is thread-safe and may be called concurrently. One mutex guards all
-// state; plugins, the store and callbacks are never called while holding it. Plugin calls,
-// reconciles and store writes run as tasks on the Executor; timers come from the Clock.
+// state; plugins, the store and callbacks are never called while holding it. Readers
+// (ListGroups, InspectGroup, InspectGroupPage) do not take it: each step publishes an
+// immutable view of the groups it touched before releasing it (runtime.h, StepLock), and
+// readers answer from the latest views. Plugin calls, reconciles and store writes run as tasks
+// on the Executor; timers come from the Clock.
 // Callbacks (update progress, group events, done callbacks) always run on an Executor thread,
 // never inside the call that registered them, one at a time and in order per subscription;
 // they may call back into the Controller.
@@ -42,7 +45,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/paging/paging.h"
 #include "infrakit/group/v1/group.pb.h"
 #include "services/group/callbacks.h"
 #include "services/group/clock.h"
@@ -89,9 +94,18 @@ class Controller {
   // group.
   absl::Status UnwatchGroup(const infrakit::group::v1::UnwatchGroupRequest& request);
 
-  // The group's spec, status and members (ordered by ID). NOT_FOUND for an unknown group.
+  // The group's spec, status and members (ordered by ID), as the last step that touched the
+  // group left them. NOT_FOUND for an unknown group. Never waits for the controller's lock:
+  // served from the group's published view (group_view.h).
   absl::StatusOr<infrakit::group::v1::InspectGroupResponse> InspectGroup(
       const infrakit::group::v1::InspectGroupRequest& request);
+  // One page of InspectGroup's members: those `cursor` designates (common/paging/paging.h,
+  // kDefaultPageLimits) with the next page's token for `fingerprint`, the spec and the status.
+  // Copies only the page, from the published view, without the controller's lock. NOT_FOUND
+  // for an unknown group.
+  absl::StatusOr<infrakit::group::v1::InspectGroupResponse> InspectGroupPage(
+      const infrakit::group::v1::InspectGroupRequest& request, const common::PageCursor& cursor,
+      absl::string_view fingerprint);
 
   // The plan UpdateGroup would carry out for the proposed spec; changes nothing. Errors as for
   // UpdateGroup. Blocks on the plugins (validation).
@@ -124,7 +138,8 @@ class Controller {
   void DestroyGroup(const infrakit::group::v1::DestroyGroupRequest& request,
                     DoneCallback<infrakit::group::v1::DestroyGroupResponse> done);
 
-  // Every watched group with its status, ordered by ID.
+  // Every watched group with its status, ordered by ID, as the last step that touched each
+  // left it. Served from the published views: never waits for the controller's lock.
   infrakit::group::v1::ListGroupsResponse ListGroups();
 
   // Changes the size of a group of cattle at once (during an update too; the rollback target

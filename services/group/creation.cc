@@ -240,7 +240,7 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
   fv1::BatchPrepareRequest base;
   std::shared_ptr<Writer> writer;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     writer = g->writer;
@@ -280,7 +280,7 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
 
 void Creation::Settle(const std::string& id, int64_t uid, const std::vector<CreationItem>& items,
                       int attempt) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->in_flight_provisions;

@@ -99,7 +99,7 @@ void Destruction::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason, con
   m->destroy_why = why;
   m->remediation = remediation;
   m->request = request;
-  g->destroy_queue.push_back(m->desc.id());
+  g->destroy_queue.push_back(m->desc->id());
 }
 
 void Destruction::PumpLocked(Group* g) {
@@ -134,7 +134,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
   std::vector<DrainGroup> drains;
   std::string instance_plugin;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     instance_plugin = g->spec.instance().plugin();
@@ -169,7 +169,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
         drains.back().plugin = flavor.plugin();
         *drains.back().request.mutable_properties() = flavor.properties();
       }
-      *drains[d->second].request.add_instances() = it->second.desc;
+      *drains[d->second].request.add_instances() = *it->second.desc;
       drains[d->second].items.push_back(items.size());
       items.push_back(Item{instance, it->second.destroy_reason, true, absl::OkStatus()});
     }
@@ -182,7 +182,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
 
 void Destruction::Settle(const std::string& id, int64_t uid,
                          const std::vector<DestructionItem>& items, int attempt) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->in_flight_destroys;
@@ -260,6 +260,7 @@ void Destruction::OnDoneLocked(Group* g, const std::string& instance, const absl
     g->unannounced.erase(instance);
     g->starting_members.erase(instance);
     g->members.erase(it);
+    g->TouchMember(instance);
   }
   g->recently_destroyed[instance] = rt_->Now();
   if (g->destroying) ++g->destroyed_count;

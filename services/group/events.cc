@@ -10,41 +10,7 @@
 
 namespace infrakit::services::group {
 
-gv1::GroupStatus Events::StatusLocked(Group* g) {
-  gv1::GroupStatus s;
-  s.set_desired(DesiredCount(g->spec));
-  int64_t listed = 0, healthy = 0, outdated = 0, destroying = 0, live = 0;
-  for (const auto& [id, m] : g->members) {
-    ++listed;
-    if (m.doomed) {
-      ++destroying;
-      continue;
-    }
-    ++live;
-    if (m.health == fv1::HEALTH_HEALTHY) ++healthy;
-    if (m.sha != g->sha) ++outdated;
-  }
-  const int64_t under_way = static_cast<int64_t>(g->slots.size()) - g->queued_slots;
-  s.set_actual(listed + under_way);
-  s.set_healthy(healthy);
-  s.set_outdated(outdated);
-  s.set_updating(Rolling(g->update));
-  s.set_paused(g->update.active() && g->update.paused() && !g->update.stopped());
-  s.set_stopped(g->update.active() && g->update.stopped());
-  if (!g->instance_error.empty() || !g->known) {
-    s.set_waiting_for_plugin(g->spec.instance().plugin());
-  } else if (!g->flavor_error.empty()) {
-    s.set_waiting_for_plugin(g->spec.flavor().plugin());
-  }
-  s.set_last_error(g->last_error);
-  s.set_config_sha(g->sha);
-  s.set_provisioning(static_cast<int64_t>(g->slots.size()));
-  s.set_destroying(destroying);
-  // A stopped update keeps members of the older config on purpose: converged with them.
-  s.set_converged(g->known && !g->empty_suspect && !g->destroying && live == s.desired() &&
-                  (outdated == 0 || s.stopped()) && g->slots.empty() && destroying == 0);
-  return s;
-}
+gv1::GroupStatus Events::StatusLocked(Group* g) { return GroupStatusOf(g); }
 
 void Events::EmitLocked(Group* g, gv1::GroupEventType type, const std::string& instance,
                         const std::string& message) {

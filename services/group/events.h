@@ -20,7 +20,8 @@ class Events {
   explicit Events(Runtime* rt) : rt_(rt) {}
 
   // The group's status: counts, whether it is updating / paused / stopped / converged, the
-  // plugin it waits for and its latest error. O(members + slots).
+  // plugin it waits for and its latest error (GroupStatusOf: the members touched since the
+  // last call are synced first, then O(1)).
   gv1::GroupStatus StatusLocked(Group* g);
 
   // Sends an event to the group's event streams (and logs it at VLOG 1).

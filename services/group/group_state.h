@@ -31,6 +31,7 @@
 #include "infrakit/instance/v1/instance.pb.h"
 #include "services/group/callbacks.h"
 #include "services/group/clock.h"
+#include "services/group/group_view.h"
 #include "services/group/retry.h"
 #include "services/group/state.pb.h"
 #include "services/group/stream.h"
@@ -45,9 +46,13 @@ namespace iv1 = ::infrakit::instance::v1;
 using UpdateStream = Stream<gv1::UpdateGroupResponse>;
 using EventStream = Stream<gv1::GroupEvent>;
 
+// An empty description, shared: what a member holds before it is listed.
+const std::shared_ptr<const iv1::Description>& EmptyDescription();
+
 // A listed instance of the group.
 struct Member {
-  iv1::Description desc;
+  // As listed; shared with what readers see of it (PublishedMember). Never null.
+  std::shared_ptr<const iv1::Description> desc = EmptyDescription();
   std::string sha;
   std::string lid;
   fv1::Health health = fv1::HEALTH_UNSPECIFIED;
@@ -257,6 +262,27 @@ struct Group {
   bool progress_posted = false;
   std::vector<std::shared_ptr<EventStream>> event_streams;
 
+  // --- What readers see (group_view.h), published by Runtime::PublishLocked. ---
+  // Touched during the current step (found under the lock): published when the step ends.
+  bool view_dirty = false;
+  // Members added, removed or changed (in a field readers see, or doomed) since the last
+  // SyncPublishedMembers; all of them when all_members_touched.
+  absl::flat_hash_set<std::string> touched_members;
+  bool all_members_touched = false;
+  // The members as readers see them, as of the last SyncPublishedMembers: snapshots of it are
+  // published, and a step copies only the leaves it changes.
+  PublishedMembers published_members;
+  // Counts of published_members for the status, kept in step by SyncPublishedMembers (counted
+  // again in full only when the group's config `sha` changed).
+  struct MemberCounts {
+    std::string sha;
+    int64_t listed = 0;
+    int64_t live = 0;
+    int64_t healthy = 0;
+    int64_t outdated = 0;
+    int64_t destroying = 0;
+  } member_counts;
+
   // --- Persistence. ---
   int64_t dirty = 0;
   bool write_posted = false;
@@ -273,9 +299,19 @@ struct Group {
   // Records the flavor of the current config (spec, sha) in config_flavors and forgets the
   // configs no member is on any more. O(members); called when the config changes.
   void RememberConfigFlavor();
+  // Member `id` was added or removed, or a field readers see of it changed (its description,
+  // health, role, doomed): published_members takes it at the next SyncPublishedMembers.
+  void TouchMember(const std::string& id) { touched_members.insert(id); }
+  // Every member may have changed (a full listing replaced them).
+  void TouchAllMembers() { all_members_touched = true; }
+  // Brings published_members and member_counts in step with the members touched since the
+  // last call: O(touched * log members), O(members) after TouchAllMembers or a config change.
+  void SyncPublishedMembers();
 
-  // The counters above against a full count of members and slots: OK, or INTERNAL naming the
-  // first one out of step. O(members + slots); for tests and debug builds.
+  // The counters above against a full count of members and slots, and (when no member was
+  // touched since the last SyncPublishedMembers) published_members and member_counts against
+  // what they would be made from now: OK, or INTERNAL naming the first one out of step.
+  // O(members + slots); for tests and debug builds.
   absl::Status CheckInvariants() const;
 };
 
@@ -290,6 +326,14 @@ inline bool MemberReady(const Group& g, const Member& m, absl::Time now) {
   if (m.health != fv1::HEALTH_HEALTHY) return false;
   return now - m.healthy_since >= absl::Seconds(g.spec.update_policy().min_ready_seconds());
 }
+
+// The group's status: counts, whether it is updating / paused / stopped / converged, the
+// plugin it waits for and its latest error. Syncs the published members first
+// (Group::SyncPublishedMembers), then O(1).
+gv1::GroupStatus GroupStatusOf(Group* g);
+
+// What readers see of member `id` (InspectGroup's Member, `outdated` aside).
+std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, const Member& m);
 
 // The value of tag `key` of `d`, "" when missing.
 std::string TagOf(const iv1::Description& d, const char* key);

@@ -1,5 +1,8 @@
 #include "services/group/group_state.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace infrakit::services::group {
@@ -59,6 +62,84 @@ TEST(GroupStateTest, CheckInvariantsNamesWhatIsOutOfStep) {
   m.destroying = true;
   h.SetDoomed(&m, false);
   EXPECT_NE(h.CheckInvariants().message().find("destroying but not doomed"), std::string::npos);
+}
+
+// A member with this ID, tag infrakit.config_sha = `sha`, HEALTHY or not.
+Member& AddMember(Group* g, const std::string& id, const std::string& sha, bool healthy) {
+  Member& m = g->members[id];
+  auto d = std::make_shared<iv1::Description>();
+  d->set_id(id);
+  (*d->mutable_tags())["infrakit.config_sha"] = sha;
+  m.desc = d;
+  m.sha = sha;
+  m.health = healthy ? fv1::HEALTH_HEALTHY : fv1::HEALTH_UNSPECIFIED;
+  g->TouchMember(id);
+  return m;
+}
+
+std::vector<std::string> PublishedIds(const Group& g) {
+  std::vector<std::string> ids;
+  g.published_members.snapshot()->ForEach([&](const PublishedMembers::Entry& e) {
+    ids.push_back(e.key);
+    return true;
+  });
+  return ids;
+}
+
+// Readers see the members touched since the last sync, with the status counts kept in step, and
+// a snapshot taken earlier keeps what it had.
+TEST(GroupStateTest, PublishedMembersFollowTheTouchedMembersAndKeepTheCounts) {
+  Group g;
+  g.sha = "v2";
+  g.spec.mutable_allocation()->set_size(3);
+  AddMember(&g, "b", "v2", true);
+  AddMember(&g, "a", "v1", false);
+  gv1::GroupStatus status = GroupStatusOf(&g);
+  EXPECT_EQ(status.actual(), 2);
+  EXPECT_EQ(status.healthy(), 1);
+  EXPECT_EQ(status.outdated(), 1);
+  EXPECT_EQ(PublishedIds(g), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
+  auto before = g.published_members.snapshot();
+
+  AddMember(&g, "c", "v2", false);
+  g.SetDoomed(&g.members["b"], true);
+  g.members.erase("a");
+  g.TouchMember("a");
+  status = GroupStatusOf(&g);
+  EXPECT_EQ(status.actual(), 2);
+  EXPECT_EQ(status.destroying(), 1);
+  EXPECT_EQ(status.healthy(), 0);
+  EXPECT_EQ(status.outdated(), 0);
+  EXPECT_EQ(PublishedIds(g), (std::vector<std::string>{"b", "c"}));
+  EXPECT_TRUE(g.published_members.Find("b")->doomed);
+  EXPECT_EQ(g.published_members.Find("c")->health, fv1::HEALTH_UNKNOWN);
+  EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
+  EXPECT_EQ(before->size(), 2u);
+  EXPECT_EQ(before->Find("b")->doomed, false);
+
+  // A new config: every member counted again against it.
+  g.sha = "v3";
+  EXPECT_EQ(GroupStatusOf(&g).outdated(), 1);  // c (b is doomed)
+}
+
+TEST(GroupStateTest, AChangeThatWasNotTouchedIsCaught) {
+  Group g;
+  AddMember(&g, "a", "v1", false);
+  g.SyncPublishedMembers();
+  EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
+  g.members["a"].health = fv1::HEALTH_HEALTHY;  // no TouchMember
+  EXPECT_NE(g.CheckInvariants().message().find("not touched"), std::string::npos);
+  g.TouchMember("a");
+  g.SyncPublishedMembers();
+  EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
+  // A full listing: everything published again.
+  AddMember(&g, "b", "v1", false);
+  g.touched_members.clear();
+  g.TouchAllMembers();
+  g.SyncPublishedMembers();
+  EXPECT_EQ(PublishedIds(g), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
 }
 
 }  // namespace

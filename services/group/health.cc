@@ -45,7 +45,7 @@ bool RemediationPending(const Member& m) {
 void Health::QueueLocked(Group* g, Member* m) {
   if (m->health_queued || m->doomed || !m->announced) return;
   m->health_queued = true;
-  g->health_queue.push_back(m->desc.id());
+  g->health_queue.push_back(m->desc->id());
 }
 
 void Health::QueueAllLocked(Group* g) {
@@ -88,7 +88,7 @@ void Health::RecheckPendingLocked(Group* g) {
 void Health::AnnounceLocked(Group* g, Member* m) {
   if (m->announced) return;
   m->announced = true;
-  g->unannounced.erase(m->desc.id());
+  g->unannounced.erase(m->desc->id());
   QueueLocked(g, m);
 }
 
@@ -160,7 +160,7 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
   };
   std::vector<Check> checks;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     absl::flat_hash_map<std::pair<const gv1::PluginSpec*, bool>, size_t> check_of;
@@ -178,7 +178,7 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
         checks.back().own = own;
         *checks.back().request.mutable_properties() = flavor.properties();
       }
-      *checks[c->second].request.add_instances() = it->second.desc;
+      *checks[c->second].request.add_instances() = *it->second.desc;
       checks[c->second].instances.push_back(instance);
     }
     if (checks.empty()) {
@@ -200,7 +200,7 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
                    }));
   }
 
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   --g->health_running;
@@ -238,6 +238,12 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
   const fv1::Health previous = m.health;
   const bool was_untrusted = m.health_untrusted;
   const absl::Time now = rt_->Now();
+  // Readers see health, reason and role: the member is published again only when one changed
+  // (a steady member is checked every resync).
+  if (m.health != result->health() || m.health_reason != result->reason() ||
+      (own && m.role != result->role())) {
+    g->TouchMember(instance);
+  }
   m.health = result->health();
   m.health_reason = result->reason();
   m.health_untrusted = !own;

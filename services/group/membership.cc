@@ -73,7 +73,7 @@ void Membership::WatchTask(const std::string& id, int64_t uid, int64_t gen) {
   std::string plugin;
   std::shared_ptr<Sink> sink;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr || g->listing_gen != gen) return;
     plugin = g->spec.instance().plugin();
@@ -88,7 +88,7 @@ void Membership::WatchTask(const std::string& id, int64_t uid, int64_t gen) {
       });
   Trash trash;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr || g->listing_gen != gen) {
       if (handle.ok()) trash.handles.push_back(std::move(*handle));
@@ -118,7 +118,7 @@ void Membership::PollTask(const std::string& id, int64_t uid, int64_t gen) {
   std::string plugin;
   absl::Time started;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr || g->listing_gen != gen) return;
     plugin = g->spec.instance().plugin();
@@ -130,7 +130,7 @@ void Membership::PollTask(const std::string& id, int64_t uid, int64_t gen) {
         (*request.mutable_tags())[spec::kGroupTag] = id;
         return instance->Describe(request);
       });
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr || g->listing_gen != gen) return;
   if (!response.ok()) {
@@ -168,7 +168,7 @@ void Membership::ListingFailedLocked(Group* g, const absl::Status& status) {
 
 void Membership::OnWatchEvent(const std::string& id, int64_t uid, int64_t gen,
                               const iv1::WatchResponse& event) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr || g->listing_gen != gen) return;
   const iv1::Description& d = event.instance();
@@ -217,7 +217,7 @@ void Membership::OnWatchEvent(const std::string& id, int64_t uid, int64_t gen,
 
 void Membership::OnWatchDone(const std::string& id, int64_t uid, int64_t gen,
                              const absl::Status& status) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr || g->listing_gen != gen) return;
   // Destroying the handle here, on the plugin's thread inside its own callback, could wait for
@@ -231,9 +231,10 @@ void Membership::OnWatchDone(const std::string& id, int64_t uid, int64_t gen,
 }
 
 void Membership::FillMemberLocked(Group* g, Member* m, const iv1::Description& d, bool is_new) {
-  m->desc = d;
+  m->desc = std::make_shared<const iv1::Description>(d);
   m->sha = TagOf(d, spec::kShaTag);
   m->lid = d.logical_id().empty() ? TagOf(d, spec::kLogicalIdTag) : d.logical_id();
+  g->TouchMember(d.id());
   if (!is_new) return;
   m->created = rt_->Now();
   g->starting_members.insert(d.id());
@@ -322,6 +323,7 @@ void Membership::ApplyListingLocked(Group* g,
     VanishedLocked(g, id, m);
   }
   g->members.swap(members);
+  g->TouchAllMembers();
   g->doomed_members = 0;
   for (const auto& [id, m] : g->members) {
     if (m.doomed) ++g->doomed_members;
@@ -351,6 +353,7 @@ void Membership::RemoveLocked(Group* g, const std::string& id) {
   VanishedLocked(g, id, it->second);
   g->SetDoomed(&it->second, false);
   g->members.erase(it);
+  g->TouchMember(id);
 }
 
 void Membership::NoteVanishedLocked(Group* g, const std::string& id) {

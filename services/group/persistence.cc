@@ -66,7 +66,7 @@ absl::Status Persistence::Flush(const std::string& id, int64_t uid,
   GroupRecord record;
   int64_t gen;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return absl::OkStatus();
     gen = g->dirty;
@@ -74,7 +74,7 @@ absl::Status Persistence::Flush(const std::string& id, int64_t uid,
     record = RecordLocked(g);
   }
   absl::Status st = rt_->store->Put(record);
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (st.ok()) {
     writer->written = std::max(writer->written, gen);
@@ -91,7 +91,7 @@ absl::Status Persistence::Flush(const std::string& id, int64_t uid,
     if (g->write_timer == 0) {
       g->write_timer = rt_->At(g->write_retry.retry_at(), [this, id, uid] {
         {
-          absl::MutexLock lock(&rt_->mu);
+          StepLock lock(rt_);
           Group* g = rt_->FindUidLocked(id, uid);
           if (g == nullptr) return;
           g->write_timer = 0;
@@ -106,7 +106,7 @@ absl::Status Persistence::Flush(const std::string& id, int64_t uid,
 void Persistence::WriteTask(const std::string& id, int64_t uid) {
   std::shared_ptr<Writer> writer;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     g->write_posted = false;

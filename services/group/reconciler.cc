@@ -46,7 +46,7 @@ void Reconciler::ScheduleReconcileLocked(Group* g) {
 }
 
 void Reconciler::Reconcile(const std::string& id, int64_t uid) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   g->reconcile_posted = false;
@@ -201,7 +201,9 @@ void Reconciler::NoteBreakerLocked(Group* g, const Decision& d, int64_t max_unhe
 void Reconciler::ReconcileLocked(Group* g) {
   if (rt_->shut_down || g->finishing) return;
 #ifndef NDEBUG
-  // Debug builds (the tests) check the counters against a full count on every pass.
+  // Debug builds (the tests) check the counters against a full count on every pass (and what
+  // readers see against the members, once the members touched so far are published).
+  g->SyncPublishedMembers();
   if (absl::Status st = g->CheckInvariants(); !st.ok())
     LOG(FATAL) << "group " << g->id << ": " << st;
 #endif
@@ -345,7 +347,7 @@ void Reconciler::ReconcileDestroyLocked(Group* g) {
 void Reconciler::FinishDestroy(const std::string& id, int64_t uid) {
   std::shared_ptr<Writer> writer;
   {
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     writer = g->writer;
@@ -354,7 +356,7 @@ void Reconciler::FinishDestroy(const std::string& id, int64_t uid) {
   {
     absl::MutexLock write_lock(&writer->mu);
     absl::Status deleted = rt_->store->Delete(id);
-    absl::MutexLock lock(&rt_->mu);
+    StepLock lock(rt_);
     Group* g = rt_->FindUidLocked(id, uid);
     if (g == nullptr) return;
     Events* events = rt_->parts.events;
@@ -382,7 +384,7 @@ void Reconciler::FinishDestroy(const std::string& id, int64_t uid) {
 }
 
 void Reconciler::Resync(const std::string& id, int64_t uid) {
-  absl::MutexLock lock(&rt_->mu);
+  StepLock lock(rt_);
   Group* g = rt_->FindUidLocked(id, uid);
   if (g == nullptr) return;
   g->resync_timer =
@@ -402,6 +404,7 @@ void Reconciler::ForgetLocked(Group* g, const absl::Status& end, const std::stri
   rt_->parts.events->EndAllLocked(g, end, why);
   if (g->handle != nullptr) trash->handles.push_back(std::move(g->handle));
   if (g->sink != nullptr) trash->sinks.push_back(std::move(g->sink));
+  rt_->UnpublishLocked(g);
   rt_->groups.erase(g->id);
 }
 

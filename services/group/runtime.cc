@@ -24,9 +24,29 @@ Runtime::Runtime(ControllerOptions options, spi::PluginResolver* resolver, Store
       resolver(resolver),
       store(store),
       clock(clock),
-      executor(executor),
+      step_executor(executor),
+      executor(&this->step_executor),
       nonce(this->options.idempotency_nonce.empty() ? NewNonce()
                                                     : this->options.idempotency_nonce) {}
+
+void StepExecutor::Post(std::function<void()> task) {
+  if (step_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    deferred_.push_back(std::move(task));
+    return;
+  }
+  inner_->Post(std::move(task));
+}
+
+void StepExecutor::BeginStep() {
+  step_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+}
+
+void StepExecutor::EndStep() {
+  step_thread_.store(std::thread::id(), std::memory_order_relaxed);
+  std::vector<std::function<void()>> tasks;
+  tasks.swap(deferred_);
+  for (auto& task : tasks) inner_->Post(std::move(task));
+}
 
 void Runtime::Post(std::function<void()> fn) {
   executor->Post([owner = owner_, fn = std::move(fn)] {
@@ -43,7 +63,7 @@ TimerId Runtime::At(absl::Time when, std::function<void()> fn) {
 
 TimerId Runtime::AtGroupLocked(Group* g, absl::Time when, std::function<void(Group*)> fn) {
   return At(when, [this, id = g->id, uid = g->uid, fn = std::move(fn)] {
-    absl::MutexLock lock(&mu);
+    StepLock lock(this);
     Group* g = FindUidLocked(id, uid);
     if (g != nullptr) fn(g);
   });
@@ -51,7 +71,7 @@ TimerId Runtime::AtGroupLocked(Group* g, absl::Time when, std::function<void(Gro
 
 void Runtime::PostGroupLocked(Group* g, std::function<void(Group*)> fn) {
   Post([this, id = g->id, uid = g->uid, fn = std::move(fn)] {
-    absl::MutexLock lock(&mu);
+    StepLock lock(this);
     Group* g = FindUidLocked(id, uid);
     if (g != nullptr) fn(g);
   });
@@ -65,7 +85,26 @@ void Runtime::CancelTimer(TimerId* id) {
 Group* Runtime::FindLocked(absl::string_view id) {
   auto it = groups.find(std::string(id));
   if (it == groups.end() || it->second->starting) return nullptr;
+  MarkViewDirtyLocked(it->second.get());
   return it->second.get();
+}
+
+void Runtime::PublishLocked() {
+  if (!any_view_dirty_) return;
+  any_view_dirty_ = false;
+  for (auto& [id, g] : groups) {
+    if (!g->view_dirty) continue;
+    g->view_dirty = false;
+    if (!g->starting) PublishGroupLocked(g.get());
+  }
+}
+
+void Runtime::PublishGroupLocked(Group* g) {
+  auto view = std::make_shared<GroupView>();
+  view->spec = g->spec;
+  view->status = GroupStatusOf(g);  // syncs g->published_members
+  view->members = g->published_members.snapshot();
+  views.Publish(g->id, std::move(view));
 }
 
 Group* Runtime::FindUidLocked(const std::string& id, int64_t uid) {

@@ -9,13 +9,17 @@
 // Threading: `mu` guards every Group and the map of groups. Methods named ...Locked require
 // it. Tasks posted here run on the executor without it, and do nothing once the controller is
 // gone (they hold the controller alive while they run). Plugins, the store and callbacks are
-// never called while holding it.
+// never called while holding it. Every part takes `mu` through a StepLock, which publishes
+// what readers see of the groups the step touched (`views`) before releasing it: readers
+// (ListGroups, InspectGroup) read `views` and never take `mu`.
 #ifndef INFRAKIT_SERVICES_GROUP_RUNTIME_H_
 #define INFRAKIT_SERVICES_GROUP_RUNTIME_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -29,6 +33,7 @@
 #include "services/group/controller_options.h"
 #include "services/group/executor.h"
 #include "services/group/group_state.h"
+#include "services/group/group_view.h"
 #include "services/group/retry.h"
 #include "services/group/store.h"
 #include "spi/plugin_resolver.h"
@@ -83,6 +88,29 @@ struct Trash {
   ~Trash() { Clear(); }
 };
 
+// The executor the parts post to. A task posted during a step (by the thread holding the
+// StepLock) reaches the real executor only when the step ends, after the step's views are
+// published: nothing a step starts (a done callback, a streamed event or update message) can
+// reach a client before what readers see shows that step. Other posts go through at once.
+// Thread-safe.
+class StepExecutor final : public Executor {
+ public:
+  explicit StepExecutor(Executor* inner) : inner_(inner) {}
+  void Post(std::function<void()> task) override;
+
+  // The calling thread begins a step (it holds the controller's lock).
+  void BeginStep();
+  // The step ends: its tasks go to the real executor, in the order they were posted.
+  void EndStep();
+
+ private:
+  Executor* const inner_;
+  // The thread in a step (none: default), and the tasks it posted. Written only by the thread
+  // holding the controller's lock; read by any poster.
+  std::atomic<std::thread::id> step_thread_{};
+  std::vector<std::function<void()>> deferred_;
+};
+
 class Runtime {
  public:
   Runtime(ControllerOptions options, spi::PluginResolver* resolver, Store* store, Clock* clock,
@@ -109,7 +137,8 @@ class Runtime {
   // Cancels a timer and zeroes its ID (0 is ignored).
   void CancelTimer(TimerId* id);
 
-  // The group `id` (not one still starting); nullptr when there is none.
+  // The group `id` (not one still starting); nullptr when there is none. A group found is
+  // published when the step ends (MarkViewDirtyLocked).
   Group* FindLocked(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The group `id` if it is still incarnation `uid` and the controller is not shut down.
   Group* FindUidLocked(const std::string& id, int64_t uid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -120,12 +149,26 @@ class Runtime {
   }
   absl::Time Now() const { return clock->Now(); }
 
+  // Group `g` is published to `views` when the current step ends (StepLock).
+  void MarkViewDirtyLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    g->view_dirty = true;
+    any_view_dirty_ = true;
+  }
+  // Publishes the view of every group marked dirty during the step (not one still starting):
+  // its spec, its status and a snapshot of its published members, brought in step with the
+  // members the step touched (Group::SyncPublishedMembers). O(groups) plus O(touched members).
+  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Readers no longer see group `g` (it is forgotten).
+  void UnpublishLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { views.Remove(g->id); }
+
   const ControllerOptions options;
   // options.metrics, or one that records nothing: never null.
   ControllerMetrics* const metrics;
   spi::PluginResolver* const resolver;
   Store* const store;
   Clock* const clock;
+  // Wraps the injected executor: declared before `executor`, which points to it.
+  StepExecutor step_executor;
   Executor* const executor;
   // Tells this process's idempotency keys from another's.
   const std::string nonce;
@@ -135,9 +178,36 @@ class Runtime {
   bool shut_down ABSL_GUARDED_BY(mu) = false;
   int64_t next_uid ABSL_GUARDED_BY(mu) = 1;
   absl::btree_map<std::string, std::unique_ptr<Group>> groups ABSL_GUARDED_BY(mu);
+  // What readers see: written under `mu` at the end of each step, read without it.
+  GroupViews views;
 
  private:
+  void PublishGroupLocked(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
   std::weak_ptr<void> owner_;
+  bool any_view_dirty_ ABSL_GUARDED_BY(mu) = false;
+};
+
+// The controller's lock for one step: locks `rt->mu`, and before unlocking publishes the groups
+// the step touched (Runtime::PublishLocked), so that what readers see is never older than the
+// last step that ended. Use it wherever the parts take the controller's lock.
+class ABSL_SCOPED_LOCKABLE StepLock {
+ public:
+  explicit StepLock(Runtime* rt) ABSL_EXCLUSIVE_LOCK_FUNCTION(rt->mu) : rt_(rt) {
+    rt_->mu.Lock();
+    rt_->step_executor.BeginStep();
+  }
+  ~StepLock() ABSL_UNLOCK_FUNCTION() {
+    rt_->PublishLocked();
+    rt_->step_executor.EndStep();
+    rt_->mu.Unlock();
+  }
+
+  StepLock(const StepLock&) = delete;
+  StepLock& operator=(const StepLock&) = delete;
+
+ private:
+  Runtime* const rt_;
 };
 
 // `s` with `prefix` before its message, same code.

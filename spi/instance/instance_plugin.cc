@@ -2,6 +2,17 @@
 
 namespace infrakit::spi::instance {
 
+absl::StatusOr<v1::DescribeResponse> InstancePlugin::DescribePaged(
+    const v1::DescribeRequest& request, const common::PageCursor& cursor,
+    absl::string_view fingerprint) {
+  absl::StatusOr<v1::DescribeResponse> all = Describe(request);
+  if (!all.ok()) return all.status();
+  all->set_next_page_token(common::TakePage(
+      all->mutable_instances(),
+      [](const v1::Description& d) -> const std::string& { return d.id(); }, cursor, fingerprint));
+  return all;
+}
+
 absl::StatusOr<v1::BatchProvisionResponse> InstancePlugin::BatchProvision(
     const v1::BatchProvisionRequest& request) {
   if (absl::Status s = CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;

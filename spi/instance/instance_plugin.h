@@ -11,6 +11,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/paging/paging.h"
 #include "infrakit/instance/v1/instance.pb.h"
 #include "spi/item_status.h"
 
@@ -63,6 +65,15 @@ class InstancePlugin {
   // ignores page_size and page_token (the gRPC adapter, plugins/instance/instance_service, cuts
   // its answer into pages); the gRPC client follows the pages and returns them all too.
   virtual absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest& request) = 0;
+
+  // One page of Describe: the matching instances whose IDs come after cursor.after_key, at most
+  // what the page may hold (common/paging/paging.h, kDefaultPageLimits), with the next page's
+  // token for `fingerprint` (empty after the last page). What the gRPC adapter serves. The
+  // default cuts Describe's full answer; a core that keeps its instances sorted overrides it to
+  // copy only the page (instance-file). Errors: Describe's.
+  virtual absl::StatusOr<v1::DescribeResponse> DescribePaged(const v1::DescribeRequest& request,
+                                                             const common::PageCursor& cursor,
+                                                             absl::string_view fingerprint);
 
   // Merges tags into an instance's tags. NOT_FOUND when there is no such instance.
   virtual absl::StatusOr<v1::LabelResponse> Label(const v1::LabelRequest& request) = 0;

@@ -22,6 +22,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -39,7 +40,7 @@ ABSL_FLAG(std::string, out, "",
           "was started from)");
 ABSL_FLAG(std::vector<std::string>, only, {},
           "Run only these scenarios (comma-separated): heal, tutorial, rpc, medium, large; "
-          "zookeeper, swarm, process and ha run only when named here");
+          "zookeeper, swarm, process, ha and readers run only when named here");
 ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
 ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
 ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
@@ -61,6 +62,14 @@ ABSL_FLAG(int, repeat, 1,
           "Run the selected scenarios this many times, one after another (each on fresh "
           "processes): each figure is then the median of the runs, with their spread and each "
           "run's load");
+ABSL_FLAG(std::vector<std::string>, reader_counts, (std::vector<std::string>{"50", "100"}),
+          "readers scenario: the numbers of concurrent readers measured (comma-separated)");
+ABSL_FLAG(int, reader_runs, 3,
+          "readers scenario: runs of each measurement (medians, pooled samples)");
+ABSL_FLAG(absl::Duration, reader_pause, absl::Milliseconds(100),
+          "readers scenario: each reader's pause between two calls (0: back to back)");
+ABSL_FLAG(absl::Duration, reader_deadline, absl::Seconds(5),
+          "readers scenario: each read's deadline (slower calls count as DEADLINE_EXCEEDED)");
 ABSL_FLAG(double, max_load, 0,
           "Before starting, wait until the 1-minute load average is below this (0: do not wait)");
 ABSL_FLAG(absl::Duration, max_load_wait, absl::Minutes(30),
@@ -152,18 +161,25 @@ bool FlagsAreValid(const std::vector<std::string>& only) {
       known = known || scenario.name == name;
     }
     if (!known) {
-      std::cerr
-          << "bench: --only: unknown scenario \"" << name
-          << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm, process, ha)\n";
+      std::cerr << "bench: --only: unknown scenario \"" << name
+                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm, process, ha, "
+                   "readers)\n";
       return false;
     }
   }
   if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
       absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||
       absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1 ||
-      absl::GetFlag(FLAGS_repeat) < 1) {
+      absl::GetFlag(FLAGS_repeat) < 1 || absl::GetFlag(FLAGS_reader_runs) < 1) {
     std::cerr << "bench: counts and sizes must be >= 1\n";
     return false;
+  }
+  for (const std::string& count : absl::GetFlag(FLAGS_reader_counts)) {
+    int readers = 0;
+    if (!absl::SimpleAtoi(count, &readers) || readers < 1) {
+      std::cerr << "bench: --reader_counts: \"" << count << "\" is not a number >= 1\n";
+      return false;
+    }
   }
   return true;
 }
@@ -180,6 +196,14 @@ BenchOptions OptionsFromFlags() {
   options.ha_lease_ttl = absl::GetFlag(FLAGS_ha_lease_ttl);
   options.fenced_writes = absl::GetFlag(FLAGS_fenced_writes);
   options.idle_window = absl::GetFlag(FLAGS_idle_window);
+  options.reader_counts.clear();
+  for (const std::string& count : absl::GetFlag(FLAGS_reader_counts)) {
+    int readers = 0;
+    if (absl::SimpleAtoi(count, &readers)) options.reader_counts.push_back(readers);
+  }
+  options.reader_runs = absl::GetFlag(FLAGS_reader_runs);
+  options.reader_pause = absl::GetFlag(FLAGS_reader_pause);
+  options.reader_deadline = absl::GetFlag(FLAGS_reader_deadline);
   options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
   options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);
   return options;

@@ -29,6 +29,7 @@
 #include "tools/bench/ping_pong.h"
 #include "tools/bench/proc_stats.h"
 #include "tools/bench/process_scenario.h"
+#include "tools/bench/readers_scenario.h"
 #include "tools/bench/stats.h"
 #include "tools/bench/swarm_scenario.h"
 #include "tools/bench/zookeeper_scenario.h"
@@ -597,6 +598,30 @@ std::vector<Target> ProcessTargets() {
   return targets;
 }
 
+absl::Status RunReadersOf(const Binaries& binaries, const BenchOptions& options, Report* report) {
+  ReadersOptions readers;
+  readers.size = options.large_size;
+  readers.reader_counts = options.reader_counts;
+  readers.runs = options.reader_runs;
+  readers.pause = options.reader_pause;
+  readers.deadline = options.reader_deadline;
+  readers.stack = options.stack;
+  return RunReaders(binaries, readers, report);
+}
+
+// The readers scenario's targets, for the default reader counts.
+std::vector<Target> ReaderTargets() {
+  std::vector<Target> targets;
+  for (int readers : BenchOptions().reader_counts) {
+    for (const char* rpc : {"ListGroups", "InspectGroup", "Describe"}) {
+      targets.push_back({kReadersSection, ReaderP99Metric(readers, rpc), "ms", kReaderP99LimitMs});
+    }
+    targets.push_back({kReadersSection, ReaderErrorsMetric(readers), "calls", 0});
+    targets.push_back({kReadersSection, ReaderSlowdownMetric(readers), "x", kReaderSlowdownLimit});
+  }
+  return targets;
+}
+
 }  // namespace
 
 const std::vector<Scenario>& Scenarios() {
@@ -657,6 +682,12 @@ const std::vector<Scenario>& Scenarios() {
        "write (EtcdStore::Put) against a plain etcd put",
        {},
        &RunHaScenario,
+       /*only_when_named=*/true},
+      {"readers",
+       "read latency under load: a group of 10,000 converges from empty while N concurrent "
+       "clients (--reader_counts, each on its own connections) call ListGroups, InspectGroup "
+       "and Describe; the same convergence without readers is the baseline",
+       ReaderTargets(), &RunReadersOf,
        /*only_when_named=*/true},
   };
   return *scenarios;

@@ -35,6 +35,13 @@ struct BenchOptions {
   int ha_runs = 5;
   absl::Duration ha_lease_ttl = absl::Seconds(3);
   int fenced_writes = 1000;
+  // The readers scenario: its runs, and per run the convergence of large_size members
+  // without readers and then with each count of readers.
+  std::vector<int> reader_counts = {50, 100};
+  int reader_runs = 3;
+  // Each reader's pause between two calls, and each call's deadline.
+  absl::Duration reader_pause = absl::Milliseconds(100);
+  absl::Duration reader_deadline = absl::Seconds(5);
   // For each process of each scenario.
   StackOptions stack;
 };
@@ -64,9 +71,10 @@ struct Scenario {
 // idle footprint, Describe, scale to 0); then zookeeper (a real 3-member ensemble: start, the
 // leader's kill -9, a rolling update) and swarm (3 managers + 2 workers: formation, a worker's
 // kill -9, a rolling update of the managers) and process (1,000 real processes under
-// instance-process: convergence, a kill -9 to the replacement exec'd, every plugin's idle RSS)
-// and ha (three group services on a 3-member etcd: failover, the cost of a fenced write), which
-// run only when named.
+// instance-process: convergence, a kill -9 to the replacement exec'd, every plugin's idle RSS),
+// ha (three group services on a 3-member etcd: failover, the cost of a fenced write) and
+// readers (ListGroups, InspectGroup and Describe by concurrent clients during the convergence
+// of 10,000), which run only when named.
 const std::vector<Scenario>& Scenarios();
 
 // Runs `scenario` and, should it fail, adds its error and a MISS for each target it did not

@@ -21,6 +21,7 @@ Summary Summarize(std::vector<absl::Duration> samples) {
   summary.count = static_cast<int>(samples.size());
   summary.min = samples.front();
   summary.p50 = Percentile(samples, 50);
+  summary.p95 = Percentile(samples, 95);
   summary.p99 = Percentile(samples, 99);
   summary.max = samples.back();
   absl::Duration total;

@@ -8,11 +8,12 @@
 
 namespace infrakit::tools::bench {
 
-// p50 / p99 / max / mean of a set of samples. All zero for an empty set.
+// p50 / p95 / p99 / max / mean of a set of samples. All zero for an empty set.
 struct Summary {
   int count = 0;
   absl::Duration min;
   absl::Duration p50;
+  absl::Duration p95;
   absl::Duration p99;
   absl::Duration max;
   absl::Duration mean;

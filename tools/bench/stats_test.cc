@@ -37,6 +37,7 @@ TEST(SummarizeTest, SortsAndSummarises) {
   EXPECT_EQ(s.count, 200);
   EXPECT_EQ(s.min, absl::Milliseconds(1));
   EXPECT_EQ(s.p50, absl::Milliseconds(100));
+  EXPECT_EQ(s.p95, absl::Milliseconds(190));
   EXPECT_EQ(s.p99, absl::Milliseconds(198));
   EXPECT_EQ(s.max, absl::Milliseconds(200));
   EXPECT_EQ(s.mean, absl::Microseconds(100500));

@@ -677,6 +677,12 @@ absl::StatusOr<v1::DescribeResponse> FilePlugin::Describe(const v1::DescribeRequ
   return response;
 }
 
+absl::StatusOr<v1::DescribeResponse> FilePlugin::DescribePaged(const v1::DescribeRequest& request,
+                                                               const common::PageCursor& cursor,
+                                                               absl::string_view fingerprint) {
+  return index_.MatchingPage(request.tags(), request.include_properties(), cursor, fingerprint);
+}
+
 absl::StatusOr<v1::LabelResponse> FilePlugin::Label(const v1::LabelRequest& request) {
   if (absl::Status s = CheckId(request.id()); !s.ok()) return s;
   if (absl::Status s = CheckTagNames(request.labels(), "labels"); !s.ok()) return s;

@@ -106,6 +106,10 @@ class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Lis
   // From the index, ordered by ID; state RUNNING; with include_properties, the stored spec and
   // properties {"Path": <file>}.
   absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest& request) override;
+  // From the index's snapshot: copies only the page (InstanceIndex::MatchingPage).
+  absl::StatusOr<v1::DescribeResponse> DescribePaged(const v1::DescribeRequest& request,
+                                                     const common::PageCursor& cursor,
+                                                     absl::string_view fingerprint) override;
 
   // Merges the labels into the file's top-level "Tags" (the spec's tags stay as provisioned).
   // NOT_FOUND when there is no such instance file; INVALID_ARGUMENT for an empty label name.

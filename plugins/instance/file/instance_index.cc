@@ -27,52 +27,56 @@ FileStamp FileStamp::From(const struct stat& st) {
 std::optional<InstanceIndex::Change> InstanceIndex::Apply(const std::string& id,
                                                           std::optional<v1::Description> now) {
   absl::MutexLock lock(&mu_);
-  auto it = index_.find(id);
-  if (it == index_.end() && !now) return std::nullopt;
-  if (it != index_.end() && now &&
-      google::protobuf::util::MessageDifferencer::Equals(it->second, *now)) {
+  Instances::Value old = index_.Find(id);
+  if (old == nullptr && !now) return std::nullopt;
+  if (old != nullptr && now && google::protobuf::util::MessageDifferencer::Equals(*old, *now)) {
     return std::nullopt;
   }
-  if (it != index_.end() && !it->second.spec().idempotency_key().empty()) {
-    auto key = keys_.find(it->second.spec().idempotency_key());
+  if (old != nullptr && !old->spec().idempotency_key().empty()) {
+    auto key = keys_.find(old->spec().idempotency_key());
     if (key != keys_.end()) {
       key->second.erase(id);
       if (key->second.empty()) keys_.erase(key);
     }
   }
   Change change;
+  if (old != nullptr) change.before = *old;
   if (!now) {
-    change.before = std::move(it->second);
-    index_.erase(it);
+    index_.Erase(id);
     return change;
   }
   if (!now->spec().idempotency_key().empty()) keys_[now->spec().idempotency_key()].insert(id);
-  if (it != index_.end()) {
-    change.before = std::exchange(it->second, *std::move(now));
-  } else {
-    it = index_.emplace(id, *std::move(now)).first;
-  }
-  change.after = &it->second;
+  auto after = std::make_shared<const v1::Description>(*std::move(now));
+  change.after = after.get();
+  index_.Set(id, std::move(after));
   return change;
 }
 
 std::optional<v1::Description> InstanceIndex::Find(const std::string& id) const {
   absl::MutexLock lock(&mu_);
-  auto it = index_.find(id);
-  if (it == index_.end()) return std::nullopt;
-  return it->second;
+  Instances::Value found = index_.Find(id);
+  if (found == nullptr) return std::nullopt;
+  return *found;
 }
 
 bool InstanceIndex::Contains(const std::string& id) const {
   absl::MutexLock lock(&mu_);
-  return index_.find(id) != index_.end();
+  return index_.Find(id) != nullptr;
+}
+
+std::shared_ptr<const InstanceIndex::Instances::Snapshot> InstanceIndex::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return index_.snapshot();
 }
 
 std::vector<std::string> InstanceIndex::Ids() const {
-  absl::MutexLock lock(&mu_);
+  std::shared_ptr<const Instances::Snapshot> all = Snapshot();
   std::vector<std::string> ids;
-  ids.reserve(index_.size());
-  for (const auto& [id, description] : index_) ids.push_back(id);
+  ids.reserve(all->size());
+  all->ForEach([&](const Instances::Entry& e) {
+    ids.push_back(e.key);
+    return true;
+  });
   return ids;
 }
 
@@ -84,21 +88,39 @@ size_t InstanceIndex::size() const {
 std::vector<v1::Description> InstanceIndex::Matching(const TagMap& filter,
                                                      bool include_properties) const {
   std::vector<v1::Description> matching;
-  absl::MutexLock lock(&mu_);
-  for (const auto& [id, description] : index_) {
-    if (TagsMatch(filter, description.tags())) {
-      matching.push_back(View(description, include_properties));
-    }
-  }
+  // Copied from a snapshot, without the lock that writes wait for.
+  Snapshot()->ForEach([&](const Instances::Entry& e) {
+    if (TagsMatch(filter, e.value->tags())) matching.push_back(View(*e.value, include_properties));
+    return true;
+  });
   return matching;
 }
 
+v1::DescribeResponse InstanceIndex::MatchingPage(const TagMap& filter, bool include_properties,
+                                                 const common::PageCursor& cursor,
+                                                 absl::string_view fingerprint) const {
+  v1::DescribeResponse response;
+  common::PageBuilder page(cursor, fingerprint);
+  Snapshot()->ForEachAfter(cursor.after_key, [&](const Instances::Entry& e) {
+    if (!TagsMatch(filter, e.value->tags())) return true;
+    v1::Description view = View(*e.value, include_properties);
+    if (!page.Offer(e.key, view.ByteSizeLong())) return false;
+    *response.add_instances() = std::move(view);
+    return true;
+  });
+  response.set_next_page_token(page.next_page_token());
+  return response;
+}
+
 std::vector<const v1::Description*> InstanceIndex::All() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<const v1::Description*> all;
-  all.reserve(index_.size());
-  for (const auto& [id, description] : index_) all.push_back(&description);
-  return all;
+  std::shared_ptr<const Instances::Snapshot> all = Snapshot();
+  std::vector<const v1::Description*> out;
+  out.reserve(all->size());
+  all->ForEach([&](const Instances::Entry& e) {
+    out.push_back(e.value.get());
+    return true;
+  });
+  return out;
 }
 
 std::optional<std::string> InstanceIndex::InstanceWithKey(const std::string& key) const {

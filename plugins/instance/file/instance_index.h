@@ -17,7 +17,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/cow_sorted_map.h"
+#include "common/paging/paging.h"
 #include "infrakit/instance/v1/instance.pb.h"
 #include "plugins/instance/watch_fanout.h"
 
@@ -47,7 +50,9 @@ struct FileStamp {
 // serialized by the caller (instance-file: under its I/O lock). The pointers the index hands
 // out (Change::after, All) point into it and stay valid until the caller's next write, so the
 // caller may read them without the index's lock, which is never held during I/O or while
-// calling out.
+// calling out. The descriptions are kept in a copy-on-write map: a read (Describe) takes a
+// snapshot under the lock in O(1) and copies what it answers without it, so writes never wait
+// for a reader copying thousands of instances.
 class InstanceIndex {
  public:
   // What a write changed.
@@ -74,6 +79,13 @@ class InstanceIndex {
   // View(description, include_properties).
   std::vector<::infrakit::instance::v1::Description> Matching(const TagMap& filter,
                                                               bool include_properties) const;
+  // One page of Matching: those after cursor.after_key, as many as the page may hold, with the
+  // next page's token for `fingerprint` (common/paging/paging.h). O(page) when most instances
+  // match, never a copy of the others.
+  ::infrakit::instance::v1::DescribeResponse MatchingPage(const TagMap& filter,
+                                                          bool include_properties,
+                                                          const common::PageCursor& cursor,
+                                                          absl::string_view fingerprint) const;
 
   // Every description, ordered by ID: pointers for a writer's caller (see above).
   std::vector<const ::infrakit::instance::v1::Description*> All() const;
@@ -92,8 +104,12 @@ class InstanceIndex {
   bool Unchanged(const std::string& id, const std::string& path) const;
 
  private:
+  using Instances = common::CowSortedMap<::infrakit::instance::v1::Description>;
+  // Every description, in a snapshot taken under the lock.
+  std::shared_ptr<const Instances::Snapshot> Snapshot() const;
+
   mutable absl::Mutex mu_;
-  std::map<std::string, ::infrakit::instance::v1::Description> index_ ABSL_GUARDED_BY(mu_);
+  Instances index_ ABSL_GUARDED_BY(mu_);
   // Idempotency key -> IDs of the files carrying it (several only if a user copied a file).
   absl::flat_hash_map<std::string, std::set<std::string>> keys_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, FileStamp> stamps_ ABSL_GUARDED_BY(mu_);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 
@@ -75,6 +76,44 @@ TEST(InstanceIndexTest, ReadsAreOrderedByIdAndFiltered) {
   std::vector<v1::Description> full = index.Matching(TagMap(), /*include_properties=*/true);
   ASSERT_EQ(full.size(), 3u);
   EXPECT_EQ(full[0].properties().fields().at("Path").string_value(), "/x/a");
+}
+
+// Pages of the matching instances, in ID order, each holding at most the page size, walk every
+// match once, skip the others, and a write between two pages changes only what comes after
+// the cursor.
+TEST(InstanceIndexTest, MatchingPagesWalkTheMatchesInOrder) {
+  InstanceIndex index;
+  std::vector<std::string> web;
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = absl::StrFormat("i-%03d", i);
+    const bool is_web = i % 3 != 0;
+    index.Apply(id, Instance(id, "", {{"g", is_web ? "web" : "db"}}));
+    if (is_web) web.push_back(id);
+  }
+  TagMap filter;
+  filter["g"] = "web";
+  const std::string fingerprint = common::PageFingerprint("Test.Describe", {"g", "web"});
+  std::vector<std::string> walked;
+  std::string token;
+  for (int pages = 0; pages < 100; ++pages) {
+    absl::StatusOr<common::PageCursor> cursor = common::StartPage(30, token, fingerprint);
+    ASSERT_TRUE(cursor.ok()) << cursor.status();
+    v1::DescribeResponse page = index.MatchingPage(filter, false, *cursor, fingerprint);
+    EXPECT_LE(page.instances_size(), 30);
+    for (const v1::Description& d : page.instances()) {
+      walked.push_back(d.id());
+      EXPECT_FALSE(d.has_properties());
+    }
+    if (pages == 0) {
+      // Behind the cursor: not seen; ahead of it: seen.
+      index.Apply("i-000a", Instance("i-000a", "", {{"g", "web"}}));
+      index.Apply("i-299a", Instance("i-299a", "", {{"g", "web"}}));
+      web.push_back("i-299a");
+    }
+    token = page.next_page_token();
+    if (token.empty()) break;
+  }
+  EXPECT_EQ(walked, web);
 }
 
 TEST(InstanceIndexTest, IdempotencyKeysFollowTheEntries) {

@@ -32,6 +32,7 @@ absl::Time Deadline(const grpc::CallbackServerContext* context) {
 }
 using ::infrakit::common::Fill;
 using ::infrakit::common::FinishIfError;
+using ::infrakit::common::FinishInline;
 using ::infrakit::common::FinishOnPool;
 using ::infrakit::common::ToGrpcStatus;
 using ::infrakit::common::WorkerPool;
@@ -249,27 +250,24 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
                                                      const v1::InspectGroupRequest* request,
                                                      v1::InspectGroupResponse* response) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  // A bad page_size or page_token is refused before it takes a worker.
-  std::string fingerprint = common::PageFingerprint("GroupService.InspectGroup", {request->id()});
+  const std::string fingerprint =
+      common::PageFingerprint("GroupService.InspectGroup", {request->id()});
   absl::StatusOr<common::PageCursor> cursor =
       common::StartPage(request->page_size(), request->page_token(), fingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
-  return FinishOnPool(
-      pool_, context,
-      [this, request, response, cursor = *std::move(cursor), fingerprint = std::move(fingerprint),
-       deadline = Deadline(context)]() -> absl::Status {
-        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-        // The leader pages its own answer.
-        if (!c.ok() && forwarder_ != nullptr)
-          return Fill(forwarder_->InspectGroup(*request, deadline), response);
-        if (!c.ok()) return c.status();
-        absl::Status status = Fill((*c)->InspectGroup(*request), response);
-        if (!status.ok()) return status;
-        response->set_next_page_token(common::TakePage(
-            response->mutable_members(),
-            [](const v1::Member& m) -> const std::string& { return m.id(); }, cursor, fingerprint));
-        return absl::OkStatus();
-      });
+  absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+  if (!c.ok() && forwarder_ != nullptr) {
+    // A follower asks the leader, which pages its own answer; the call blocks, so a worker.
+    return FinishOnPool(pool_, context,
+                        [this, request, response, deadline = Deadline(context)]() -> absl::Status {
+                          return Fill(forwarder_->InspectGroup(*request, deadline), response);
+                        });
+  }
+  // A page copied from the group's published view: nothing to wait for, so no worker.
+  return FinishInline(context, [&]() -> absl::Status {
+    if (!c.ok()) return c.status();
+    return Fill((*c)->InspectGroupPage(*request, *cursor, fingerprint), response);
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerContext* context,
@@ -301,6 +299,29 @@ grpc::ServerUnaryReactor* GroupService::StopUpdate(grpc::CallbackServerContext* 
                       });
 }
 
+void GroupService::FillListGroups(const absl::StatusOr<std::shared_ptr<Controller>>& c,
+                                  const common::PageCursor& cursor,
+                                  const std::string& fingerprint,
+                                  v1::ListGroupsResponse* response) {
+  // A follower that cannot ask the leader lists nothing and says who leads and why.
+  if (c.ok()) {
+    *response = (*c)->ListGroups();
+  } else {
+    response->Clear();
+    response->set_follower(true);
+  }
+  response->set_status(active_->Status());
+  if (!c.ok() && forwarder_ != nullptr) {
+    response->set_status(absl::StrCat(response->status(), response->status().empty() ? "" : "; ",
+                                      "cannot ask the leader: ", c.status().message()));
+  }
+  response->set_leader(active_->Leader());
+  response->set_next_page_token(common::TakePage(
+      response->mutable_groups(),
+      [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
+      fingerprint));
+}
+
 grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* context,
                                                    const v1::ListGroupsRequest* request,
                                                    v1::ListGroupsResponse* response) {
@@ -309,11 +330,11 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
   absl::StatusOr<common::PageCursor> cursor =
       common::StartPage(request->page_size(), request->page_token(), *kFingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
-  return FinishOnPool(
-      pool_, context,
-      [this, request, response, cursor = *std::move(cursor), deadline = Deadline(context)] {
-        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-        if (!c.ok() && forwarder_ != nullptr) {
+  absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+  if (!c.ok() && forwarder_ != nullptr) {
+    return FinishOnPool(
+        pool_, context,
+        [this, request, response, cursor = *std::move(cursor), deadline = Deadline(context)] {
           // The leader's list (paged by the leader), marked as seen through a follower.
           absl::StatusOr<v1::ListGroupsResponse> forwarded =
               forwarder_->ListGroups(*request, deadline);
@@ -323,28 +344,15 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
             response->set_status(active_->Status());  // this service's, not the leader's
             return absl::OkStatus();
           }
-          c = forwarded.status();
-        }
-        // A follower that cannot ask the leader lists nothing and says who leads and why.
-        if (c.ok()) {
-          *response = (*c)->ListGroups();
-        } else {
-          response->Clear();
-          response->set_follower(true);
-        }
-        response->set_status(active_->Status());
-        if (!c.ok() && forwarder_ != nullptr) {
-          response->set_status(absl::StrCat(response->status(),
-                                            response->status().empty() ? "" : "; ",
-                                            "cannot ask the leader: ", c.status().message()));
-        }
-        response->set_leader(active_->Leader());
-        response->set_next_page_token(common::TakePage(
-            response->mutable_groups(),
-            [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
-            *kFingerprint));
-        return absl::OkStatus();
-      });
+          FillListGroups(forwarded.status(), cursor, *kFingerprint, response);
+          return absl::OkStatus();
+        });
+  }
+  // Read from the published views: nothing to wait for, so no worker.
+  return FinishInline(context, [&] {
+    FillListGroups(c, *cursor, *kFingerprint, response);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::SetSize(grpc::CallbackServerContext* context,

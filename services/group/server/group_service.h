@@ -1,8 +1,9 @@
 // The gRPC face of the group controller: serves infrakit.group.v1.GroupService by calling a
 // services::group::Controller, mapping statuses once (common/grpc_status.h).
 //
-// Most Controller methods block (plugin validation, disk writes), so every call runs on a
-// bounded WorkerPool, never on gRPC's callback threads. UpdateGroup and StreamGroupEvents are
+// Most Controller methods block (plugin validation, disk writes), so those calls run on a
+// bounded WorkerPool, never on gRPC's callback threads; the reads (ListGroups, InspectGroup)
+// never block and run on gRPC's thread. UpdateGroup and StreamGroupEvents are
 // common::StreamWriter reactors fed by a Controller subscription; DestroyGroup and DestroyInstances
 // are unary reactors finished by the Controller's done callback.
 //
@@ -71,10 +72,12 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
       grpc::CallbackServerContext* context,
       const ::infrakit::group::v1::UnwatchGroupRequest* request,
       ::infrakit::group::v1::UnwatchGroupResponse* response) override;
-  // InspectGroup and ListGroups page the Controller's full answer (common/paging/paging.h,
-  // kDefaultPageLimits): a bad page_size or page_token is INVALID_ARGUMENT before the
-  // Controller is called. The Controller itself keeps answering in full (group_metrics needs
-  // every group).
+  // InspectGroup and ListGroups are paged (common/paging/paging.h, kDefaultPageLimits): a bad
+  // page_size or page_token is INVALID_ARGUMENT before the Controller is called. They read the
+  // Controller's published views, which never wait, so they run on gRPC's thread rather than
+  // the worker pool: readers never queue behind blocking calls. InspectGroup copies only its
+  // page (Controller::InspectGroupPage); ListGroups pages the Controller's full list of groups
+  // (group_metrics needs every group).
   grpc::ServerUnaryReactor* InspectGroup(
       grpc::CallbackServerContext* context,
       const ::infrakit::group::v1::InspectGroupRequest* request,
@@ -125,6 +128,11 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   int open_calls() const { return open_calls_->load(); }
 
  private:
+  // ListGroups' answer from this service's Controller `c` (or, without one, an empty list
+  // marked follower), with this service's status and leader, paged at `cursor`.
+  void FillListGroups(const absl::StatusOr<std::shared_ptr<Controller>>& c,
+                      const common::PageCursor& cursor, const std::string& fingerprint,
+                      ::infrakit::group::v1::ListGroupsResponse* response);
   GroupService(std::unique_ptr<ActiveController> owned, ActiveController* active,
                LeaderForwarder* forwarder, GroupServiceOptions options);
 
