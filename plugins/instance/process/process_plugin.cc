@@ -213,8 +213,8 @@ int64_t IdNumber(absl::string_view name) {
 // Its environment names the instance's directory; it is killed with its process group (it leads
 // one) and whatever else carries that environment (descendants that left the group).
 void KillUnrecorded(const std::string& instance_dir) {
-  for (pid_t pid : ProcessesWithEnvironmentEntry(absl::StrCat("INFRAKIT_INSTANCE_DIR=",
-                                                              instance_dir))) {
+  for (pid_t pid :
+       ProcessesWithEnvironmentEntry(absl::StrCat("INFRAKIT_INSTANCE_DIR=", instance_dir))) {
     LOG(WARNING) << "instance-process: killing pid " << pid << " of the unrecorded instance "
                  << instance_dir;
     absl::StatusOr<ProcStat> stat = ReadProcStat(pid);

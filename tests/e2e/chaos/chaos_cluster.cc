@@ -72,6 +72,7 @@ Fault DrawFault(std::mt19937_64& rng) {
            : kind < 8 ? FaultKind::kSocketRemoved
                       : FaultKind::kStaleSocket;
   f.before = Millis(rng, 0, 700);
+  f.overlap = f.kind == FaultKind::kStop && std::uniform_int_distribution<int>(0, 2)(rng) == 0;
   switch (f.kind) {
     case FaultKind::kKill:
       f.hold = Millis(rng, 0, 400);
@@ -136,9 +137,19 @@ std::unique_ptr<client::GroupClient> ChaosCluster::NewGroupClient() const {
       client::discovery::MakePluginChannel(socket(Role::kGroup)), kClientDeadline);
 }
 
+absl::Status ChaosCluster::InjectWhileStopped(const Fault& stop, const Fault& inner) {
+  absl::SleepFor(stop.before);  // The random point of the fault: nothing is waited for.
+  ++injected_[static_cast<int>(FaultKind::kStop)];
+  absl::Status stopped = process(stop.target).Signal(SIGSTOP);
+  if (!stopped.ok()) return stopped;
+  absl::SleepFor(stop.hold);  // The fault's duration.
+  absl::Status done = Inject(inner);
+  absl::Status resumed = process(stop.target).Signal(SIGCONT);
+  return done.ok() ? resumed : done;
+}
+
 absl::Status ChaosCluster::Inject(const Fault& fault) {
   absl::SleepFor(fault.before);  // The random point of the fault: nothing is waited for.
-  ++injected_[static_cast<int>(fault.kind)];
   switch (fault.kind) {
     case FaultKind::kKill:
       return Kill(fault);
@@ -152,7 +163,10 @@ absl::Status ChaosCluster::Inject(const Fault& fault) {
   return absl::InternalError("unknown fault");
 }
 
-void ChaosCluster::KillProcess(Role role) { process(role).Kill(); }
+void ChaosCluster::KillProcess(Role role) {
+  ++injected_[static_cast<int>(FaultKind::kKill)];
+  process(role).Kill();
+}
 
 absl::Status ChaosCluster::TerminateProcess(Role role) {
   PluginProcess& p = process(role);
@@ -160,8 +174,9 @@ absl::Status ChaosCluster::TerminateProcess(Role role) {
   if (!signalled.ok()) return signalled;
   absl::StatusOr<int> exited = p.Wait(kStartDeadline);
   if (!exited.ok()) {
-    return absl::Status(exited.status().code(), absl::StrCat(name(role), " did not stop on SIGTERM: ",
-                                                             exited.status().message()));
+    return absl::Status(
+        exited.status().code(),
+        absl::StrCat(name(role), " did not stop on SIGTERM: ", exited.status().message()));
   }
   if (!WIFEXITED(*exited) || WEXITSTATUS(*exited) != 0) {
     return absl::InternalError(
@@ -171,6 +186,7 @@ absl::Status ChaosCluster::TerminateProcess(Role role) {
 }
 
 absl::Status ChaosCluster::RemoveSocket(Role role) {
+  ++injected_[static_cast<int>(FaultKind::kSocketRemoved)];
   if (unlink(socket(role).c_str()) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("rm ", socket(role)));
   }
@@ -178,6 +194,7 @@ absl::Status ChaosCluster::RemoveSocket(Role role) {
 }
 
 absl::StatusOr<int> ChaosCluster::BindStaleSocket(Role role) {
+  ++injected_[static_cast<int>(FaultKind::kStaleSocket)];
   const std::string path = socket(role);
   unlink(path.c_str());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -200,6 +217,7 @@ absl::Status ChaosCluster::Kill(const Fault& fault) {
 }
 
 absl::Status ChaosCluster::Stop(const Fault& fault) {
+  ++injected_[static_cast<int>(FaultKind::kStop)];
   absl::Status stopped = process(fault.target).Signal(SIGSTOP);
   if (!stopped.ok()) return stopped;
   absl::SleepFor(fault.hold);  // The fault's duration.
@@ -226,8 +244,8 @@ absl::Status ChaosCluster::StaleSocket(const Fault& fault) {
   return started;
 }
 
-absl::StatusOr<std::pair<int, std::string>> ChaosCluster::RunSecondGroup(
-    const std::string& name, absl::Duration deadline) {
+absl::StatusOr<std::pair<int, std::string>> ChaosCluster::RunSecondGroup(const std::string& name,
+                                                                         absl::Duration deadline) {
   PluginProcess second(Binary("group"),
                        {"--plugins-dir", plugins_dir(), "--name", name, "--state-dir", state_dir()},
                        dir_->path());

@@ -46,6 +46,10 @@ struct Fault {
   // Pause before the fault, from the end of the previous one (or the start of the phase).
   absl::Duration before;
   absl::Duration hold;
+  // kStop only: the next fault (on another process) comes while this one is frozen, so that
+  // faults combine (e.g. the instance plugin frozen mid-Provision while the group service is
+  // killed and restarted).
+  bool overlap = false;
 };
 
 // "kill -9 instance-process, down 120ms".
@@ -69,6 +73,9 @@ class ChaosCluster {
   // Does `fault`, its `before` pause included; the process is running and answering again when
   // this returns. Errors: a process that does not come back, or does not stop on SIGTERM.
   absl::Status Inject(const Fault& fault);
+  // `stop` (a kStop fault) with `inner` (on another process) done while its target is frozen:
+  // `stop.before`, SIGSTOP, `stop.hold`, `inner`, SIGCONT.
+  absl::Status InjectWhileStopped(const Fault& stop, const Fault& inner);
 
   // The primitives the faults are made of, for tests that do them one by one.
   // Starts the role's process (again) and waits until it answers.
@@ -102,7 +109,8 @@ class ChaosCluster {
   std::string state_dir() const { return dir_->Join("state"); }
   PluginProcess& process(Role role) { return *processes_[static_cast<int>(role)]; }
 
-  // How many faults of each kind were injected.
+  // How many faults of each FaultKind were done, by Inject or the primitives: kill -9 (those
+  // of kStaleSocket included), SIGSTOP, sockets removed, stale sockets bound.
   const std::array<int, 4>& injected() const { return injected_; }
 
   // The processes' logs (the latest process of each role), for failure messages.

@@ -99,26 +99,45 @@ std::string Quoted(const std::vector<std::string>& items) {
   return absl::StrCat("[\"", absl::StrJoin(items, "\", \""), "\"]");
 }
 
-// Pets on instance-process: each instance a shell that becomes ready (writes `ready` in its
+// A group on instance-process: each instance a shell that becomes ready (writes `ready` in its
 // directory) 0.3 s after it starts, and stays in the foreground, never exec'ing again (so that
-// its environment can be read at any moment).
-gv1::GroupSpec ProcessPets(int version, const std::vector<std::string>& logical_ids,
-                           const std::string& probe) {
+// its environment can be read at any moment). `allocation` and `update` are JSON members.
+gv1::GroupSpec ProcessGroup(int version, const std::string& allocation, const std::string& update,
+                            const std::string& probe) {
   const std::string config = absl::StrCat(R"({
     "ID": "chaos",
     "Properties": {
-      "LogicalIDs": )", Quoted(logical_ids), R"(,
-      "Update": {"MaxUnavailable": 1, "HealthDeadlineSeconds": 120},
+      )",
+                                          allocation, R"(,
+      "Update": )",
+                                          update, R"(,
       "Instance": {"Plugin": "instance-process", "Properties": {"StopGraceSeconds": 2}},
       "Flavor": {"Plugin": "flavor-vanilla", "Properties": {
-        "Init": ["echo version )", version, R"(", "sleep 0.3", "touch ready",
+        "Init": ["echo version )",
+                                          version, R"(", "sleep 0.3", "touch ready",
                  "while :; do sleep 3600; done"],
-        "HealthCheck": {"Command": ")", probe, R"(", "TimeoutSeconds": 2}}}
+        "HealthCheck": {"Command": ")",
+                                          probe, R"(", "TimeoutSeconds": 2}}}
     }
   })");
   auto spec = client::config::ParseGroupConfig(config);
   EXPECT_TRUE(spec.ok()) << spec.status() << "\n" << config;
   return spec.ok() ? *spec : gv1::GroupSpec();
+}
+
+// Pets on instance-process, replaced one at a time (unavailable 1, no surge).
+gv1::GroupSpec ProcessPets(int version, const std::vector<std::string>& logical_ids,
+                           const std::string& probe) {
+  return ProcessGroup(version, absl::StrCat(R"("LogicalIDs": )", Quoted(logical_ids)),
+                      R"({"MaxUnavailable": 1, "HealthDeadlineSeconds": 120})", probe);
+}
+
+// Cattle on instance-process, surge 1 and unavailable 0: every old member stays until its
+// replacement is healthy.
+gv1::GroupSpec ProcessCattle(int version, int size, const std::string& probe) {
+  return ProcessGroup(version, absl::StrCat(R"("Size": )", size),
+                      R"({"MaxSurge": 1, "MaxUnavailable": 0, "HealthDeadlineSeconds": 120})",
+                      probe);
 }
 
 // Cattle on instance-file, surge 2 and unavailable 1; the sampler "boots" each file (see
@@ -127,12 +146,15 @@ gv1::GroupSpec FileCattle(int version, int size, const std::string& probe) {
   const std::string config = absl::StrCat(R"({
     "ID": "chaos",
     "Properties": {
-      "Size": )", size, R"(,
+      "Size": )",
+                                          size, R"(,
       "Update": {"MaxSurge": 2, "MaxUnavailable": 1, "HealthDeadlineSeconds": 120},
-      "Instance": {"Plugin": "instance-file", "Properties": {"Note": "version )", version, R"("}},
+      "Instance": {"Plugin": "instance-file", "Properties": {"Note": "version )",
+                                          version, R"("}},
       "Flavor": {"Plugin": "flavor-vanilla", "Properties": {
         "Init": ["echo hello"],
-        "HealthCheck": {"Command": ")", probe, R"(", "TimeoutSeconds": 2}}}
+        "HealthCheck": {"Command": ")",
+                                          probe, R"(", "TimeoutSeconds": 2}}}
     }
   })");
   auto spec = client::config::ParseGroupConfig(config);
@@ -169,14 +191,15 @@ class ChaosTest : public ::testing::Test {
       const SamplerStats stats = sampler_->Stop();
       const auto& n = cluster_->injected();
       std::fprintf(stderr,
-                   "chaos: seed %llu: %d faults (%d kill -9, %d SIGSTOP, %d socket removed, %d "
-                   "stale socket), %lld samples, peak %d live, %zu violations\n",
-                   static_cast<unsigned long long>(g_seed), n[0] + n[1] + n[2] + n[3], n[0], n[1],
-                   n[2], n[3], static_cast<long long>(stats.samples), stats.peak,
-                   stats.violations.size());
+                   "chaos: seed %llu: faults: %d kill -9 (%d of them leaving a stale socket "
+                   "bound), %d SIGSTOP, %d sockets removed; %lld samples, peak %d live, %zu "
+                   "violations\n",
+                   static_cast<unsigned long long>(g_seed), n[0], n[3], n[1], n[2],
+                   static_cast<long long>(stats.samples), stats.peak, stats.violations.size());
       EXPECT_TRUE(stats.violations.empty())
-          << "seed " << g_seed << ": invariants broken:\n  " << absl::StrJoin(stats.violations, "\n  ")
-          << "\n  replay: --test_arg=--seed=" << g_seed << cluster_->Logs();
+          << "seed " << g_seed << ": invariants broken:\n  "
+          << absl::StrJoin(stats.violations, "\n  ") << "\n  replay: --test_arg=--seed=" << g_seed
+          << cluster_->Logs();
     }
     if (cluster_ != nullptr) cluster_->KillAll();
   }
@@ -281,11 +304,22 @@ class ChaosTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(action());
     for (int i = 0; i < kFaultsPerPhase; ++i) {
       const Fault fault = DrawFault(rng_);
-      const std::string what = DescribeFault(fault, cluster_->name(fault.target));
+      std::string what = DescribeFault(fault, cluster_->name(fault.target));
+      Fault inner;
+      if (fault.overlap) {
+        inner = DrawFault(rng_);
+        inner.overlap = false;
+        // Another process than the frozen one.
+        inner.target = static_cast<Role>(
+            (static_cast<int>(fault.target) + 1 + static_cast<int>(inner.target) % 2) % 3);
+        absl::StrAppend(&what, ", and meanwhile after ", absl::FormatDuration(inner.before), ", ",
+                        DescribeFault(inner, cluster_->name(inner.target)));
+      }
       std::fprintf(stderr, "chaos: %s: after %s, %s\n", name.c_str(),
                    absl::FormatDuration(fault.before).c_str(), what.c_str());
       sampler_->SetContext(absl::StrCat(name, ": fault ", i + 1, ": ", what));
-      absl::Status injected = cluster_->Inject(fault);
+      absl::Status injected =
+          fault.overlap ? cluster_->InjectWhileStopped(fault, inner) : cluster_->Inject(fault);
       ASSERT_TRUE(injected.ok()) << "seed " << g_seed << ": " << what << ": " << injected
                                  << cluster_->Logs();
     }
@@ -356,17 +390,38 @@ TEST_F(ChaosTest, ProcessPetsUpdateAndResizeUnderFaults) {
   ASSERT_NO_FATAL_FAILURE(WaitConverged({4, sha1, {four.begin(), four.end()}}));
 
   ASSERT_NO_FATAL_FAILURE(Phase(
-      "rolling update of 4 pets", Limit(4, 3, /*pets=*/true),
-      [&] { StartUpdate(v2); }, {4, sha2, {four.begin(), four.end()}},
-      Limit(4, 4, /*pets=*/true)));
+      "rolling update of 4 pets", Limit(4, 3, /*pets=*/true), [&] { StartUpdate(v2); },
+      {4, sha2, {four.begin(), four.end()}}, Limit(4, 4, /*pets=*/true)));
   ASSERT_NO_FATAL_FAILURE(Phase(
-      "pets 4 -> 6", Limit(6, 4, /*pets=*/true),
-      [&] { StartUpdate(ProcessPets(2, six, probe())); }, {6, sha2, {six.begin(), six.end()}},
-      Limit(6, 6, /*pets=*/true)));
+      "pets 4 -> 6", Limit(6, 4, /*pets=*/true), [&] { StartUpdate(ProcessPets(2, six, probe())); },
+      {6, sha2, {six.begin(), six.end()}}, Limit(6, 6, /*pets=*/true)));
   ASSERT_NO_FATAL_FAILURE(Phase(
       "pets 6 -> 3", Limit(6, 3, /*pets=*/true),
-      [&] { StartUpdate(ProcessPets(2, three, probe())); },
-      {3, sha2, {three.begin(), three.end()}}, Limit(3, 3, /*pets=*/true)));
+      [&] { StartUpdate(ProcessPets(2, three, probe())); }, {3, sha2, {three.begin(), three.end()}},
+      Limit(3, 3, /*pets=*/true)));
+  ASSERT_NO_FATAL_FAILURE(DestroyGroup());
+}
+
+// Cattle on real processes: a rolling update (surge 1, unavailable 0: never fewer healthy than
+// the size), a scale up and a scale down, each under faults.
+TEST_F(ChaosTest, ProcessCattleUpdateAndScaleUnderFaults) {
+  ASSERT_NO_FATAL_FAILURE(Begin(5, "instance-process"));
+  const gv1::GroupSpec v1 = ProcessCattle(1, 3, probe());
+  const std::string sha1 = spec::ConfigSha(v1);
+  const gv1::GroupSpec v2 = ProcessCattle(2, 3, probe());
+  const std::string sha2 = spec::ConfigSha(v2);
+  ASSERT_NE(sha1, sha2);
+
+  sampler_->SetLimits(Limit(3, -1), "watch");
+  ASSERT_NO_FATAL_FAILURE(Watch(v1));
+  ASSERT_NO_FATAL_FAILURE(WaitConverged({3, sha1, {}}));
+  ASSERT_NO_FATAL_FAILURE(Phase(
+      "rolling update of 3 processes", Limit(4, 3), [&] { StartUpdate(v2); }, {3, sha2, {}},
+      Limit(3, 3)));
+  ASSERT_NO_FATAL_FAILURE(Phase(
+      "scale 3 -> 5 processes", Limit(5, 3), [&] { SetSize(5); }, {5, sha2, {}}, Limit(5, 5)));
+  ASSERT_NO_FATAL_FAILURE(Phase(
+      "scale 5 -> 2 processes", Limit(5, 2), [&] { SetSize(2); }, {2, sha2, {}}, Limit(2, 2)));
   ASSERT_NO_FATAL_FAILURE(DestroyGroup());
 }
 
@@ -384,13 +439,12 @@ TEST_F(ChaosTest, FileCattleUpdateAndScaleUnderFaults) {
   ASSERT_NO_FATAL_FAILURE(Watch(v1));
   ASSERT_NO_FATAL_FAILURE(WaitConverged({6, sha1, {}}));
 
-  ASSERT_NO_FATAL_FAILURE(Phase("rolling update of 6", Limit(8, 5),
-                                [&] { StartUpdate(v2); }, {6, sha2, {}},
-                                Limit(6, 6)));
-  ASSERT_NO_FATAL_FAILURE(Phase("scale 6 -> 10", Limit(10, 6), [&] { SetSize(10); },
-                                {10, sha2, {}}, Limit(10, 10)));
-  ASSERT_NO_FATAL_FAILURE(Phase("scale 10 -> 4", Limit(10, 4), [&] { SetSize(4); },
-                                {4, sha2, {}}, Limit(4, 4)));
+  ASSERT_NO_FATAL_FAILURE(Phase(
+      "rolling update of 6", Limit(8, 5), [&] { StartUpdate(v2); }, {6, sha2, {}}, Limit(6, 6)));
+  ASSERT_NO_FATAL_FAILURE(Phase(
+      "scale 6 -> 10", Limit(10, 6), [&] { SetSize(10); }, {10, sha2, {}}, Limit(10, 10)));
+  ASSERT_NO_FATAL_FAILURE(Phase(
+      "scale 10 -> 4", Limit(10, 4), [&] { SetSize(4); }, {4, sha2, {}}, Limit(4, 4)));
   // An update of 4 that becomes an update of 3 on its way: never above the larger size +
   // surge, never fewer healthy than the smaller size - unavailable.
   const gv1::GroupSpec v3 = FileCattle(3, 4, probe());
@@ -479,7 +533,8 @@ TEST_F(ChaosTest, ASecondGroupServiceOnTheStateDirectoryIsRefused) {
     ASSERT_TRUE(second.ok()) << second.status();
     const auto& [status, stderr_text] = *second;
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0)
-        << testing::DescribeExit(status) << "\n" << stderr_text;
+        << testing::DescribeExit(status) << "\n"
+        << stderr_text;
     EXPECT_THAT(stderr_text, HasSubstr(absl::StrCat("state directory ", cluster_->state_dir(),
                                                     " is in use by another group service")));
     struct stat st;

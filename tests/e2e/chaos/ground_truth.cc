@@ -66,10 +66,9 @@ void ForEachInstanceProcess(
 
 std::vector<pid_t> InstancePids(const std::string& instances_dir) {
   std::vector<pid_t> pids;
-  ForEachInstanceProcess(instances_dir,
-                         [&](pid_t pid, const std::vector<absl::string_view>&) {
-                           pids.push_back(pid);
-                         });
+  ForEachInstanceProcess(instances_dir, [&](pid_t pid, const std::vector<absl::string_view>&) {
+    pids.push_back(pid);
+  });
   return pids;
 }
 

@@ -48,9 +48,7 @@ void InvariantSampler::SetContext(const std::string& context) {
 Reading InvariantSampler::Fresh() {
   absl::MutexLock lock(&mu_);
   const int64_t after = stats_.samples + 1;
-  auto taken = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return stop_ || stats_.samples > after;
-  };
+  auto taken = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || stats_.samples > after; };
   mu_.Await(absl::Condition(&taken));
   return latest_;
 }
@@ -93,8 +91,8 @@ void InvariantSampler::Check(const Reading& reading) {
     Violation("cap", absl::StrCat(live, " live instances, above the cap of ", limits_.cap), reading,
               &broken);
   }
-  const int healthy = static_cast<int>(
-      std::count_if(reading.begin(), reading.end(), [](const auto& e) { return e.second.healthy; }));
+  const int healthy = static_cast<int>(std::count_if(
+      reading.begin(), reading.end(), [](const auto& e) { return e.second.healthy; }));
   if (limits_.floor >= 0 && healthy < limits_.floor) {
     Violation("floor",
               absl::StrCat(healthy, " healthy instances, below the floor of ", limits_.floor),
