@@ -9,6 +9,7 @@
 // Every run draws a fresh seed and prints it; a failure names it, and
 //   bazel test //tests/e2e/chaos:chaos_e2e_test --test_arg=--seed=N --test_output=streamed
 // draws the same faults at the same points again (the processes' own timing still varies).
+// --test_arg=--faults_per_phase=N (default 5) makes a longer soak; a replay needs the same N.
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -68,8 +69,8 @@ using ::testing::HasSubstr;
 // The seed of this run (--seed=N, else drawn in main) and what each scenario drew from it.
 uint64_t g_seed = 0;
 
-// Faults in each phase of a scenario.
-constexpr int kFaultsPerPhase = 5;
+// Faults in each phase of a scenario (--faults_per_phase=N for a longer soak).
+int g_faults_per_phase = 5;
 // Generous: the machine is shared; a group that converges does so within seconds.
 constexpr absl::Duration kConverge = absl::Seconds(90);
 constexpr absl::Duration kPoll = absl::Milliseconds(20);
@@ -294,7 +295,7 @@ class ChaosTest : public ::testing::Test {
                            << " members of " << target.sha << ": " << last << cluster_->Logs();
   }
 
-  // One phase: `action` (with every process answering), then kFaultsPerPhase faults at random
+  // One phase: `action` (with every process answering), then g_faults_per_phase faults at random
   // points, checked against `during` throughout; then the group must reach `target`, checked
   // against `after` from then on.
   void Phase(const std::string& name, const Limits& during, const std::function<void()>& action,
@@ -302,7 +303,7 @@ class ChaosTest : public ::testing::Test {
     sampler_->SetLimits(during, name);
     sampler_->SetContext(absl::StrCat(name, ": no fault yet"));
     ASSERT_NO_FATAL_FAILURE(action());
-    for (int i = 0; i < kFaultsPerPhase; ++i) {
+    for (int i = 0; i < g_faults_per_phase; ++i) {
       const Fault fault = DrawFault(rng_);
       std::string what = DescribeFault(fault, cluster_->name(fault.target));
       Fault inner;
@@ -574,6 +575,12 @@ int main(int argc, char** argv) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--seed=") && !absl::SimpleAtoi(arg, &infrakit::g_seed)) {
       std::fprintf(stderr, "--seed: not a number: %s\n", argv[i]);
+      return 2;
+    }
+    if (absl::ConsumePrefix(&arg, "--faults_per_phase=") &&
+        (!absl::SimpleAtoi(arg, &infrakit::g_faults_per_phase) ||
+         infrakit::g_faults_per_phase < 0)) {
+      std::fprintf(stderr, "--faults_per_phase: not a count: %s\n", argv[i]);
       return 2;
     }
   }
