@@ -76,22 +76,46 @@ ProcessTableTruth::ProcessTableTruth(std::string instances_dir, std::string grou
     : instances_dir_(std::move(instances_dir)), group_(std::move(group)) {}
 
 Reading ProcessTableTruth::Read() {
+  // A scan of /proc takes milliseconds, during which the group may destroy an instance and
+  // create its successor: both may be seen, though they never lived at once. So the scan only
+  // proposes; what is judged is the instances still alive at its end (all alive together then),
+  // with their ready marker looked at then (an instance that became ready during the scan may
+  // already count for the group).
+  Reading seen;
+  std::map<std::string, std::vector<pid_t>> pids;
+  ForEachInstanceProcess(
+      instances_dir_, [&](pid_t pid, const std::vector<absl::string_view>& vars) {
+        std::string group;
+        LiveInstance instance;
+        for (absl::string_view var : vars) {
+          if (absl::ConsumePrefix(&var, "INFRAKIT_INSTANCE_ID=")) instance.id = std::string(var);
+          if (absl::ConsumePrefix(&var, "INFRAKIT_GROUP=")) group = std::string(var);
+          if (absl::ConsumePrefix(&var, "INFRAKIT_LOGICAL_ID="))
+            instance.logical_id = std::string(var);
+          if (absl::ConsumePrefix(&var, "INFRAKIT_TAG_INFRAKIT_CONFIG_SHA=")) {
+            instance.config_sha = std::string(var);
+          }
+        }
+        if (group != group_ || instance.id.empty()) return;
+        pids[instance.id].push_back(pid);
+        seen[instance.id] = std::move(instance);  // The instance's processes agree on all of it.
+      });
   Reading out;
-  ForEachInstanceProcess(instances_dir_, [&](pid_t, const std::vector<absl::string_view>& vars) {
-    std::string group;
-    LiveInstance instance;
-    for (absl::string_view var : vars) {
-      if (absl::ConsumePrefix(&var, "INFRAKIT_INSTANCE_ID=")) instance.id = std::string(var);
-      if (absl::ConsumePrefix(&var, "INFRAKIT_GROUP=")) group = std::string(var);
-      if (absl::ConsumePrefix(&var, "INFRAKIT_LOGICAL_ID=")) instance.logical_id = std::string(var);
-      if (absl::ConsumePrefix(&var, "INFRAKIT_TAG_INFRAKIT_CONFIG_SHA=")) {
-        instance.config_sha = std::string(var);
+  for (auto& [id, instance] : seen) {
+    // Alive: one of its processes still has its environment (a zombie has none; a reused pid
+    // has another one).
+    const std::string entry = absl::StrCat("INFRAKIT_INSTANCE_ID=", id);
+    const bool alive = std::any_of(pids[id].begin(), pids[id].end(), [&](pid_t pid) {
+      const std::string environ_text = ReadAll(absl::StrCat("/proc/", pid, "/environ"));
+      for (absl::string_view var : absl::StrSplit(environ_text, '\0')) {
+        if (var == entry) return true;
       }
-    }
-    if (group != group_ || instance.id.empty()) return;
-    instance.healthy = Exists(absl::StrCat(instances_dir_, "/", instance.id, "/ready"));
-    out[instance.id] = std::move(instance);  // The instance's processes agree on all of it.
-  });
+      return false;
+    });
+    if (!alive) continue;
+    instance.healthy = Exists(absl::StrCat(instances_dir_, "/", id, "/ready"));
+    out[id] = std::move(instance);
+  }
   return out;
 }
 
@@ -107,10 +131,10 @@ InstanceFilesTruth::InstanceFilesTruth(std::string instances_dir, std::string re
       boot_time_(boot_time) {}
 
 Reading InstanceFilesTruth::Read() {
-  Reading out;
+  Reading seen;
   const absl::Time now = absl::Now();
   DIR* d = opendir(instances_dir_.c_str());
-  if (d == nullptr) return out;
+  if (d == nullptr) return seen;
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
     if (name.empty() || name[0] == '.') continue;
@@ -119,7 +143,7 @@ Reading InstanceFilesTruth::Read() {
              .ok()) {
       // Caught mid-replacement (or removed meanwhile): as the previous reading had it.
       auto it = previous_.find(name);
-      if (it != previous_.end() && Exists(instances_dir_ + "/" + name)) out.insert(*it);
+      if (it != previous_.end()) seen.insert(*it);
       continue;
     }
     google::protobuf::Struct tags;
@@ -132,16 +156,22 @@ Reading InstanceFilesTruth::Read() {
     instance.config_sha = StringField(tags, spec::kShaTag);
     const std::string marker = ready_dir_ + "/" + name;
     instance.healthy = Exists(marker);
-    auto [seen, fresh] = first_seen_.emplace(name, now);
-    if (!instance.healthy && now - seen->second >= boot_time_) {
+    const absl::Time first_seen = first_seen_.emplace(name, now).first->second;
+    if (!instance.healthy && now - first_seen >= boot_time_) {
       const int fd = open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+      // The probe may pass from now on, and the group act on it before this reading ends.
+      instance.healthy = fd >= 0;
       if (fd >= 0) close(fd);
-      // Healthy from the next reading on: the probe may pass from now, and a reading taken
-      // before the marker was there must not count the instance.
     }
-    out[name] = std::move(instance);
+    seen[name] = std::move(instance);
   }
   closedir(d);
+  // As for the process table: a file removed during the listing (its successor may be in it
+  // too) is not judged; the files still there at the end all exist together.
+  Reading out;
+  for (auto& [name, instance] : seen) {
+    if (Exists(instances_dir_ + "/" + name)) out[name] = std::move(instance);
+  }
   previous_ = out;
   return out;
 }

@@ -34,7 +34,9 @@ using Reading = std::map<std::string, LiveInstance>;
 class GroundTruth {
  public:
   virtual ~GroundTruth() = default;
-  // The group's live instances now.
+  // The group's live instances now: those found by a scan (which takes milliseconds) and still
+  // alive at its end, so all alive at once then (an instance destroyed during the scan and its
+  // successor are never judged together); each healthy as its probe would say at the end.
   virtual Reading Read() = 0;
   // The shell test the flavor's health probe runs (with $INFRAKIT_INSTANCE_ID set): it passes
   // exactly when Read() reports the instance healthy.
