@@ -113,14 +113,7 @@ absl::Status ChaosCluster::Start() {
 
 absl::Status ChaosCluster::StartProcess(Role role) {
   const int r = static_cast<int>(role);
-  std::vector<std::string> args = {"--plugins-dir", plugins_dir()};
-  if (role == Role::kGroup) {
-    // A short resync: the safety net runs several times in a phase.
-    args.insert(args.end(), {"--state-dir", state_dir(), "--resync-period", "2s", "--log", "1"});
-  } else if (role == Role::kInstance) {
-    args.insert(args.end(), {"--dir", instances_dir()});
-  }
-  processes_[r] = std::make_unique<PluginProcess>(Binary(name(role)), args, dir_->path());
+  processes_[r] = std::make_unique<PluginProcess>(Binary(name(role)), Args(role), dir_->path());
   ++starts_[r];
   absl::Status started = processes_[r]->Start();
   if (started.ok()) started = processes_[r]->WaitReady(socket(role), kStartDeadline);
@@ -244,17 +237,29 @@ absl::Status ChaosCluster::StaleSocket(const Fault& fault) {
   return started;
 }
 
-absl::StatusOr<std::pair<int, std::string>> ChaosCluster::RunSecondGroup(const std::string& name,
-                                                                         absl::Duration deadline) {
-  PluginProcess second(Binary("group"),
-                       {"--plugins-dir", plugins_dir(), "--name", name, "--state-dir", state_dir()},
-                       dir_->path());
+std::vector<std::string> ChaosCluster::Args(Role role) const {
+  std::vector<std::string> args = {"--plugins-dir", plugins_dir()};
+  if (role == Role::kGroup) {
+    // A short resync: the safety net runs several times in a phase.
+    args.insert(args.end(), {"--state-dir", state_dir(), "--resync-period", "2s", "--log", "1"});
+  } else if (role == Role::kInstance) {
+    args.insert(args.end(), {"--dir", instances_dir()});
+  }
+  return args;
+}
+
+absl::StatusOr<std::pair<int, std::string>> ChaosCluster::RunSecond(Role role,
+                                                                    const std::string& name,
+                                                                    absl::Duration deadline) {
+  std::vector<std::string> args = Args(role);
+  args.insert(args.end(), {"--name", name});
+  PluginProcess second(Binary(this->name(role)), args, dir_->path());
   absl::Status started = second.Start();
   if (!started.ok()) return started;
   absl::StatusOr<int> exited = second.Wait(deadline);
   if (!exited.ok()) {
     return absl::Status(exited.status().code(),
-                        absl::StrCat("the second group service did not exit: ",
+                        absl::StrCat("the second ", this->name(role), " did not exit: ",
                                      exited.status().message(), "\n", second.Stderr()));
   }
   return std::make_pair(*exited, second.Stderr());

@@ -91,10 +91,10 @@ class ChaosCluster {
   // stays, a dead socket).
   absl::StatusOr<int> BindStaleSocket(Role role);
 
-  // A second infrakit-group on the same state directory under `name`, run until it exits
-  // (within `deadline`); returns its waitpid status and its stderr.
-  absl::StatusOr<std::pair<int, std::string>> RunSecondGroup(const std::string& name,
-                                                             absl::Duration deadline);
+  // A second process of `role` on the same state or instance directory, under `name`, run
+  // until it exits (within `deadline`); returns its waitpid status and its stderr.
+  absl::StatusOr<std::pair<int, std::string>> RunSecond(Role role, const std::string& name,
+                                                        absl::Duration deadline);
 
   // A client of the group service, made afresh after each restart of it.
   client::GroupClient& groups() { return *groups_; }
@@ -121,6 +121,8 @@ class ChaosCluster {
   void KillAll();
 
  private:
+  // The command line of the role's process: as a user starts it.
+  std::vector<std::string> Args(Role role) const;
   absl::Status Kill(const Fault& fault);
   absl::Status Stop(const Fault& fault);
   absl::Status SocketRemoved(const Fault& fault);

@@ -461,7 +461,8 @@ TEST_F(ChaosTest, FileCattleUpdateAndScaleUnderFaults) {
 }
 
 // Sockets gone or stale: the group says which plugin it waits for, creates nothing meanwhile,
-// and converges once the plugin is back (a restarted plugin replaces a stale socket itself).
+// and converges once the plugin is back (a restarted plugin replaces a stale socket itself). A
+// second instance plugin started on the directory of one whose socket is gone is refused.
 TEST_F(ChaosTest, MissingAndStaleSocketsTheGroupWaitsReportsAndRecovers) {
   ASSERT_NO_FATAL_FAILURE(Begin(3, "instance-file"));
   const gv1::GroupSpec v1 = FileCattle(1, 3, probe());
@@ -474,6 +475,19 @@ TEST_F(ChaosTest, MissingAndStaleSocketsTheGroupWaitsReportsAndRecovers) {
   // cannot reach the plugin, says so, and leaves the instances alone.
   sampler_->SetContext("instance-file's socket removed, group restarted");
   ASSERT_TRUE(cluster_->RemoveSocket(Role::kInstance).ok());
+  // The name is free now, the directory is not: a second instance-file there is refused before
+  // it reads anything.
+  auto second = cluster_->RunSecond(Role::kInstance, "instance-file", kConverge);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(WIFEXITED(second->first) && WEXITSTATUS(second->first) == 1)
+      << testing::DescribeExit(second->first) << "\n"
+      << second->second;
+  EXPECT_THAT(second->second,
+              HasSubstr(absl::StrCat("instance directory ", cluster_->instances_dir(),
+                                     " is in use by another instance plugin")));
+  struct stat st;
+  EXPECT_NE(stat(cluster_->socket(Role::kInstance).c_str(), &st), 0)
+      << "the refused instance-file left a socket";
   absl::Status done = cluster_->TerminateProcess(Role::kGroup);
   ASSERT_TRUE(done.ok()) << done;
   done = cluster_->StartProcess(Role::kGroup);
@@ -530,7 +544,7 @@ TEST_F(ChaosTest, ASecondGroupServiceOnTheStateDirectoryIsRefused) {
   ASSERT_NO_FATAL_FAILURE(WaitConverged({2, sha1, {}}));
 
   auto refused = [&](const std::string& name) {
-    auto second = cluster_->RunSecondGroup(name, kConverge);
+    auto second = cluster_->RunSecond(Role::kGroup, name, kConverge);
     ASSERT_TRUE(second.ok()) << second.status();
     const auto& [status, stderr_text] = *second;
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0)
