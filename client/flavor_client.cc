@@ -57,10 +57,11 @@ bool Unimplemented(const absl::StatusOr<Response>& response, absl::string_view m
 }  // namespace
 
 FlavorClient::FlavorClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline,
-                           std::string plugin)
+                           std::string plugin, std::shared_ptr<CallCanceller> canceller)
     : stub_(v1::FlavorService::NewStub(std::move(channel))),
       deadline_(deadline),
-      plugin_(std::move(plugin)) {}
+      plugin_(std::move(plugin)),
+      canceller_(std::move(canceller)) {}
 
 FlavorClient::~FlavorClient() = default;
 
@@ -70,19 +71,20 @@ absl::Status FlavorClient::Validate(const v1::ValidateRequest& request) {
 
 absl::StatusOr<v1::ValidateResponse> FlavorClient::ValidateAllocation(
     const v1::ValidateRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_);
+  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_, canceller_.get());
 }
 
 absl::StatusOr<v1::PrepareResponse> FlavorClient::Prepare(const v1::PrepareRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Prepare, request, deadline_, plugin_);
+  return UnaryCall(stub_.get(), &Stub::Prepare, request, deadline_, plugin_, canceller_.get());
 }
 
 absl::StatusOr<v1::HealthyResponse> FlavorClient::Healthy(const v1::HealthyRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Healthy, request, deadline_, plugin_);
+  return UnaryCall(stub_.get(), &Stub::Healthy, request, deadline_, plugin_, canceller_.get());
 }
 
 absl::Status FlavorClient::Drain(const v1::DrainRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Drain, request, deadline_, plugin_).status();
+  return UnaryCall(stub_.get(), &Stub::Drain, request, deadline_, plugin_, canceller_.get())
+      .status();
 }
 
 absl::StatusOr<v1::BatchPrepareResponse> FlavorClient::BatchPrepare(
@@ -90,7 +92,7 @@ absl::StatusOr<v1::BatchPrepareResponse> FlavorClient::BatchPrepare(
   if (absl::Status s = spi::CheckBatchSize(request.indexes_size(), "indexes"); !s.ok()) return s;
   if (!batch_prepare_unimplemented_.load()) {
     absl::StatusOr<v1::BatchPrepareResponse> response =
-        UnaryCall(stub_.get(), &Stub::BatchPrepare, request, deadline_, plugin_);
+        UnaryCall(stub_.get(), &Stub::BatchPrepare, request, deadline_, plugin_, canceller_.get());
     if (!Unimplemented(response, "BatchPrepare", batch_prepare_unimplemented_)) {
       return CheckOutcomes(CheckCount(std::move(response), "BatchPrepare", request.indexes_size()),
                            "BatchPrepare");
@@ -106,7 +108,7 @@ absl::StatusOr<v1::BatchHealthyResponse> FlavorClient::BatchHealthy(
   }
   if (!batch_healthy_unimplemented_.load()) {
     absl::StatusOr<v1::BatchHealthyResponse> response =
-        UnaryCall(stub_.get(), &Stub::BatchHealthy, request, deadline_, plugin_);
+        UnaryCall(stub_.get(), &Stub::BatchHealthy, request, deadline_, plugin_, canceller_.get());
     if (!Unimplemented(response, "BatchHealthy", batch_healthy_unimplemented_)) {
       return CheckOutcomes(
           CheckCount(std::move(response), "BatchHealthy", request.instances_size()),
@@ -123,7 +125,7 @@ absl::StatusOr<v1::BatchDrainResponse> FlavorClient::BatchDrain(
   }
   if (!batch_drain_unimplemented_.load()) {
     absl::StatusOr<v1::BatchDrainResponse> response =
-        UnaryCall(stub_.get(), &Stub::BatchDrain, request, deadline_, plugin_);
+        UnaryCall(stub_.get(), &Stub::BatchDrain, request, deadline_, plugin_, canceller_.get());
     if (!Unimplemented(response, "BatchDrain", batch_drain_unimplemented_)) {
       return CheckCount(std::move(response), "BatchDrain", request.instances_size());
     }

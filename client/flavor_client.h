@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/call_canceller.h"
 #include "client/unary_call.h"
 #include "infrakit/flavor/v1/flavor.grpc.pb.h"
 #include "spi/flavor/flavor_plugin.h"
@@ -32,9 +33,11 @@ class FlavorClient final : public spi::flavor::FlavorPlugin {
  public:
   // `channel` to a server of FlavorService; `deadline` applies to every call (keep it above the
   // flavor's health probe timeouts); `plugin` is the plugin's name for messages (empty:
-  // unnamed).
+  // unnamed); with a `canceller`, its CancelAll() ends the calls under way (and later ones)
+  // with CANCELLED at once.
   explicit FlavorClient(std::shared_ptr<grpc::Channel> channel,
-                        absl::Duration deadline = kDefaultCallDeadline, std::string plugin = "");
+                        absl::Duration deadline = kDefaultCallDeadline, std::string plugin = "",
+                        std::shared_ptr<CallCanceller> canceller = nullptr);
   ~FlavorClient() override;
 
   absl::Status Validate(const spi::flavor::v1::ValidateRequest& request) override;
@@ -62,6 +65,7 @@ class FlavorClient final : public spi::flavor::FlavorPlugin {
   const std::unique_ptr<::infrakit::flavor::v1::FlavorService::Stub> stub_;
   const absl::Duration deadline_;
   const std::string plugin_;
+  const std::shared_ptr<CallCanceller> canceller_;  // may be null
   // Set once the server has answered the batch RPC UNIMPLEMENTED; never reset (a plugin does not
   // gain methods while it runs; a restarted, upgraded one is reached through a new client).
   std::atomic<bool> batch_prepare_unimplemented_{false};

@@ -157,25 +157,28 @@ class GrpcWatchHandle final : public spi::instance::WatchHandle {
 }  // namespace
 
 InstanceClient::InstanceClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline,
-                               std::string plugin)
+                               std::string plugin, std::shared_ptr<CallCanceller> canceller)
     : channel_(std::move(channel)),
       stub_(v1::InstanceService::NewStub(channel_)),
       deadline_(deadline),
-      plugin_(std::move(plugin)) {}
+      plugin_(std::move(plugin)),
+      canceller_(std::move(canceller)) {}
 
 InstanceClient::~InstanceClient() = default;
 
 absl::Status InstanceClient::Validate(const v1::ValidateRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_).status();
+  return UnaryCall(stub_.get(), &Stub::Validate, request, deadline_, plugin_, canceller_.get())
+      .status();
 }
 
 absl::StatusOr<v1::ProvisionResponse> InstanceClient::Provision(
     const v1::ProvisionRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Provision, request, deadline_, plugin_);
+  return UnaryCall(stub_.get(), &Stub::Provision, request, deadline_, plugin_, canceller_.get());
 }
 
 absl::Status InstanceClient::Destroy(const v1::DestroyRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Destroy, request, deadline_, plugin_).status();
+  return UnaryCall(stub_.get(), &Stub::Destroy, request, deadline_, plugin_, canceller_.get())
+      .status();
 }
 
 absl::StatusOr<v1::DescribeResponse> InstanceClient::Describe(const v1::DescribeRequest& request) {
@@ -186,7 +189,7 @@ absl::StatusOr<v1::DescribeResponse> InstanceClient::Describe(const v1::Describe
 
 absl::StatusOr<v1::DescribeResponse> InstanceClient::DescribePage(
     const v1::DescribeRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Describe, request, deadline_, plugin_);
+  return UnaryCall(stub_.get(), &Stub::Describe, request, deadline_, plugin_, canceller_.get());
 }
 
 absl::Status InstanceClient::DescribePages(
@@ -198,15 +201,15 @@ absl::Status InstanceClient::DescribePages(
 }
 
 absl::StatusOr<v1::LabelResponse> InstanceClient::Label(const v1::LabelRequest& request) {
-  return UnaryCall(stub_.get(), &Stub::Label, request, deadline_, plugin_);
+  return UnaryCall(stub_.get(), &Stub::Label, request, deadline_, plugin_, canceller_.get());
 }
 
 absl::StatusOr<v1::BatchProvisionResponse> InstanceClient::BatchProvision(
     const v1::BatchProvisionRequest& request) {
   if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
   if (!batch_provision_unimplemented_.load(std::memory_order_relaxed)) {
-    absl::StatusOr<v1::BatchProvisionResponse> response =
-        UnaryCall(stub_.get(), &Stub::BatchProvision, request, deadline_, plugin_);
+    absl::StatusOr<v1::BatchProvisionResponse> response = UnaryCall(
+        stub_.get(), &Stub::BatchProvision, request, deadline_, plugin_, canceller_.get());
     if (response.ok()) {
       if (response->results_size() != request.requests_size()) {
         return absl::InternalError(absl::StrCat("BatchProvision: the plugin answered ",
@@ -232,7 +235,7 @@ absl::StatusOr<v1::BatchDestroyResponse> InstanceClient::BatchDestroy(
   if (absl::Status s = spi::CheckBatchSize(request.requests_size(), "requests"); !s.ok()) return s;
   if (!batch_destroy_unimplemented_.load(std::memory_order_relaxed)) {
     absl::StatusOr<v1::BatchDestroyResponse> response =
-        UnaryCall(stub_.get(), &Stub::BatchDestroy, request, deadline_, plugin_);
+        UnaryCall(stub_.get(), &Stub::BatchDestroy, request, deadline_, plugin_, canceller_.get());
     if (response.ok()) {
       if (response->results_size() != request.requests_size()) {
         return absl::InternalError(absl::StrCat("BatchDestroy: the plugin answered ",

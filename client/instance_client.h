@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/call_canceller.h"
 #include "client/unary_call.h"
 #include "infrakit/instance/v1/instance.grpc.pb.h"
 #include "spi/instance/instance_plugin.h"
@@ -29,9 +30,12 @@ namespace infrakit::client {
 class InstanceClient final : public spi::instance::InstancePlugin {
  public:
   // `channel` to a server of InstanceService; `deadline` applies to every unary call and to
-  // establishing a Watch; `plugin` is the plugin's name for messages (empty: unnamed).
+  // establishing a Watch; `plugin` is the plugin's name for messages (empty: unnamed); with a
+  // `canceller`, its CancelAll() ends the unary calls under way (and later ones) with CANCELLED
+  // at once (a Watch ends when its handle is destroyed).
   explicit InstanceClient(std::shared_ptr<grpc::Channel> channel,
-                          absl::Duration deadline = kDefaultCallDeadline, std::string plugin = "");
+                          absl::Duration deadline = kDefaultCallDeadline, std::string plugin = "",
+                          std::shared_ptr<CallCanceller> canceller = nullptr);
   ~InstanceClient() override;
 
   absl::Status Validate(const spi::instance::v1::ValidateRequest& request) override;
@@ -84,6 +88,7 @@ class InstanceClient final : public spi::instance::InstancePlugin {
   const std::unique_ptr<::infrakit::instance::v1::InstanceService::Stub> stub_;
   const absl::Duration deadline_;
   const std::string plugin_;
+  const std::shared_ptr<CallCanceller> canceller_;  // may be null
   // Set once the plugin has answered a batch RPC with UNIMPLEMENTED: a plugin does not learn a
   // method while this client lives (a restarted, upgraded plugin is a new client from the
   // resolver), so asking again would only add a round trip to every batch.

@@ -149,11 +149,12 @@ std::shared_ptr<Client> SocketResolver::ClientOn(absl::string_view name,
   absl::MutexLock lock(&mu_);
   auto it = plugins_.find(name);
   if (it == plugins_.end() || it->second.channel != channel) {
-    return std::make_shared<Client>(channel, options_.call_deadline, std::string(name));
+    return std::make_shared<Client>(channel, options_.call_deadline, std::string(name), canceller_);
   }
   std::shared_ptr<Client>& client = it->second.*slot;
   if (client == nullptr) {
-    client = std::make_shared<Client>(channel, options_.call_deadline, std::string(name));
+    client =
+        std::make_shared<Client>(channel, options_.call_deadline, std::string(name), canceller_);
   }
   return client;
 }
@@ -171,5 +172,7 @@ absl::StatusOr<std::shared_ptr<spi::flavor::FlavorPlugin>> SocketResolver::Flavo
   if (!channel.ok()) return channel.status();
   return ClientOn(name, *channel, &CachedPlugin::flavor);
 }
+
+void SocketResolver::CancelCalls() { canceller_->CancelAll(); }
 
 }  // namespace infrakit::client

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/call_canceller.h"
 #include "client/flavor_client.h"
 #include "client/instance_client.h"
 #include "client/unary_call.h"
@@ -73,6 +74,13 @@ class SocketResolver final : public spi::PluginResolver {
   // PluginClient). Same errors as above.
   absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(absl::string_view name);
 
+  // Ends the unary calls under way on every InstanceClient and FlavorClient this resolver
+  // returned (they end with CANCELLED at once, whatever the plugin does) and makes their later
+  // calls fail the same way: for a service shutting down, which must not wait out the deadline
+  // of a call to a plugin that hangs. Watches are not touched (their handles end them).
+  // Idempotent.
+  void CancelCalls();
+
  private:
   // The socket file a channel was dialled to. A plugin that restarts binds a new file: another
   // inode, or the same inode number reused with another modification time.
@@ -111,6 +119,8 @@ class SocketResolver final : public spi::PluginResolver {
 
   const std::string plugins_dir_;
   const SocketResolverOptions options_;
+  // Shared by the clients, which may outlive the resolver.
+  const std::shared_ptr<CallCanceller> canceller_ = std::make_shared<CallCanceller>();
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, CachedPlugin> plugins_ ABSL_GUARDED_BY(mu_);
 };

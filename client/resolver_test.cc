@@ -19,10 +19,12 @@
 #include "client/testing/fake_instance_plugin.h"
 #include "client/testing/legacy_instance_service.h"
 #include "client/testing/test_server.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "plugins/flavor/flavor_service.h"
 #include "plugins/instance/instance_service.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/wait_for.h"
 
 namespace infrakit::client {
 namespace {
@@ -34,6 +36,8 @@ using ::infrakit::client::testing::TestServer;
 using ::infrakit::plugins::flavor::FlavorService;
 using ::infrakit::plugins::instance::InstanceService;
 using ::infrakit::testing::TempDir;
+using ::infrakit::testing::WaitFor;
+using ::testing::HasSubstr;
 
 // Leaves a socket file nobody listens on, as a crashed plugin does.
 void MakeStaleSocket(const std::string& path) {
@@ -347,6 +351,38 @@ TEST(SocketResolverTest, AnUnimplementedBatchCostsOneRoundTripUntilThePluginRest
   ASSERT_TRUE(provisioned.ok()) << provisioned.status();
   EXPECT_EQ(provisioned->results_size(), 2);
   EXPECT_EQ(fake->batch_provision_calls(), 1);  // Asked afresh, and served as one batch.
+}
+
+// A service shutting down cancels its calls to a plugin that hangs: a call under way ends at
+// once with CANCELLED (its deadline is infinite here: only the cancellation can end it), and
+// later calls fail the same way without reaching the plugin.
+TEST(SocketResolverTest, CancelCallsEndsTheCallsUnderWayAndRefusesLaterOnes) {
+  TempDir dir;
+  auto fake = std::make_shared<FakeInstancePlugin>();
+  InstanceService service(fake);
+  auto server = TestServer::Start(dir.Join("instance-file.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  SocketResolverOptions options;
+  options.call_deadline = absl::InfiniteDuration();
+  SocketResolver resolver(dir.path(), options);
+  auto plugin = resolver.Instance("instance-file");
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+
+  fake->BlockCalls();
+  absl::Status provisioned;
+  std::thread caller(
+      [&] { provisioned = (*plugin)->Provision(instance::v1::ProvisionRequest()).status(); });
+  ASSERT_TRUE(WaitFor([&] { return fake->blocked_calls() == 1; }, absl::Seconds(30)));
+  resolver.CancelCalls();
+  caller.join();
+  EXPECT_EQ(provisioned.code(), absl::StatusCode::kCancelled) << provisioned;
+  EXPECT_THAT(provisioned.message(), HasSubstr("plugin \"instance-file\""));
+
+  const int calls = fake->calls();
+  absl::Status later = (*plugin)->Describe(instance::v1::DescribeRequest()).status();
+  EXPECT_EQ(later.code(), absl::StatusCode::kCancelled) << later;
+  EXPECT_EQ(fake->calls(), calls);
+  fake->UnblockCalls();
 }
 
 }  // namespace

@@ -23,4 +23,11 @@ absl::Status NamePlugin(absl::Status status, absl::string_view plugin) {
   return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
 }
 
+absl::Status CallCancelled(absl::string_view plugin) {
+  return absl::CancelledError(
+      plugin.empty()
+          ? std::string("call cancelled: the caller is shutting down")
+          : absl::StrCat("call to plugin \"", plugin, "\" cancelled: the caller is shutting down"));
+}
+
 }  // namespace infrakit::client

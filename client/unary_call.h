@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/call_canceller.h"
 #include "common/grpc_status.h"
 
 namespace infrakit::client {
@@ -35,18 +36,27 @@ inline void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
 // status when `plugin` is empty are returned unchanged. Thread-safe (pure).
 absl::Status NamePlugin(absl::Status status, absl::string_view plugin);
 
+// The error of a call refused or cut short by its CallCanceller.
+absl::Status CallCancelled(absl::string_view plugin);
+
 // Calls the synchronous stub method `method` (e.g. &Stub::Describe) with `deadline`.
 // Returns the response, or the call's status mapped once (the server's code and message;
 // UNAVAILABLE / DEADLINE_EXCEEDED from gRPC itself), through NamePlugin when `plugin` (the
-// name of the plugin called) is set. Blocks for at most `deadline`.
+// name of the plugin called) is set. With a `canceller`, the call is registered there while
+// it runs; once the canceller has cancelled its calls, CANCELLED (CallCancelled) without a
+// call. Blocks for at most `deadline`.
 template <typename Stub, typename Request, typename Response>
 absl::StatusOr<Response> UnaryCall(
     Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-    const Request& request, absl::Duration deadline, absl::string_view plugin = "") {
+    const Request& request, absl::Duration deadline, absl::string_view plugin = "",
+    CallCanceller* canceller = nullptr) {
   grpc::ClientContext context;
   SetDeadline(&context, deadline);
+  if (canceller != nullptr && !canceller->Register(&context)) return CallCancelled(plugin);
   Response response;
   grpc::Status status = (stub->*method)(&context, request, &response);
+  const bool cut_short = canceller != nullptr && canceller->Unregister(&context);
+  if (cut_short && !status.ok()) return CallCancelled(plugin);
   if (!status.ok()) return NamePlugin(common::FromGrpcStatus(status), plugin);
   return response;
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
 #include "infrakit/plugin/v1/plugin.pb.h"
+#include "plugins/instance/directory_lock.h"
 #include "plugins/instance/instance_service.h"
 #include "services/runtime/plugin_server.h"
 
@@ -28,6 +29,12 @@ int RunDirectoryPlugin(int argc, char** argv, const DirectoryPluginMain& plugin)
   std::string dir = plugin.dir_flag();
   if (dir.empty()) dir = runtime::InfrakitHome() + "/" + plugin.name;
 
+  // Before the core reads anything there: a second plugin on the directory must change nothing.
+  absl::StatusOr<DirectoryLock> lock = LockDirectory(dir, plugin.binary);
+  if (!lock.ok()) {
+    LOG(ERROR) << plugin.name << ": " << lock.status();
+    return 1;
+  }
   absl::StatusOr<std::shared_ptr<spi::instance::InstancePlugin>> core = plugin.create(dir);
   if (!core.ok()) {
     LOG(ERROR) << plugin.name << ": " << core.status();

@@ -29,9 +29,10 @@ struct DirectoryPluginMain {
 };
 
 // Parses the command line (services/runtime InitPlugin: --name, --plugins-dir, --log,
-// --version, and the binary's own flags), refuses positional arguments, opens the core over
-// --dir (default <InfraKit home>/<name>) and serves it until SIGINT/SIGTERM. Returns the exit
-// code.
+// --version, and the binary's own flags), refuses positional arguments, locks --dir (default
+// <InfraKit home>/<name>; LockDirectory: a directory another plugin holds makes it exit 1
+// before reading anything there), opens the core over it and serves it until SIGINT/SIGTERM.
+// Returns the exit code.
 int RunDirectoryPlugin(int argc, char** argv, const DirectoryPluginMain& plugin);
 
 }  // namespace infrakit::plugins::instance

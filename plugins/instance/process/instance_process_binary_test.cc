@@ -1,6 +1,8 @@
 // The infrakit-instance-process binary over its real socket: its instances outlive it (killed or
 // stopped), and a restarted binary re-adopts them and reports their death over gRPC.
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <memory>
 #include <optional>
@@ -89,6 +91,38 @@ class InstanceProcessBinaryTest : public ::testing::Test {
   std::unique_ptr<client::InstanceClient> client_;
   std::vector<pid_t> groups_;
 };
+
+// A second plugin on the same directory, under another name: refused before it reads the
+// directory (exit 1, the message naming it), no socket; the first one's instance stays its own.
+TEST_F(InstanceProcessBinaryTest, ASecondPluginOnTheDirectoryIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartPlugin());
+  v1::ProvisionRequest request;
+  request.mutable_spec()->set_init("exec sleep 1000");
+  absl::StatusOr<v1::ProvisionResponse> first = client_->Provision(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::vector<v1::Description> all = Describe();
+  ASSERT_EQ(all.size(), 1u);
+  groups_ = {static_cast<pid_t>(all[0].properties().fields().at("Pid").number_value())};
+
+  PluginProcess second(
+      kBinary,
+      std::vector<std::string>{"--plugins-dir", dir_.Join("plugins"), "--name",
+                               "instance-process-2", "--dir", dir_.Join("instances")},
+      dir_.path());
+  ASSERT_TRUE(second.Start().ok());
+  absl::StatusOr<int> exited = second.Wait(kDeadline);
+  ASSERT_TRUE(exited.ok()) << exited.status();
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 1) << second.Stderr();
+  EXPECT_NE(second.Stderr().find(absl::StrCat("instance directory ", dir_.Join("instances"),
+                                              " is in use by another instance plugin")),
+            std::string::npos)
+      << second.Stderr();
+  EXPECT_EQ(second.Stderr().find("re-adopted"), std::string::npos) << second.Stderr();
+  EXPECT_EQ(access(dir_.Join("plugins/instance-process-2.sock").c_str(), F_OK), -1);
+  all = Describe();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].id(), first->id());
+}
 
 TEST_F(InstanceProcessBinaryTest, InstancesOutliveThePluginAndAreReadopted) {
   ASSERT_NO_FATAL_FAILURE(StartPlugin());

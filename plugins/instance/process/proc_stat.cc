@@ -85,4 +85,30 @@ std::vector<pid_t> LiveProcessGroupMembers(pid_t pgid) {
   return members;
 }
 
+std::vector<pid_t> ProcessesWithEnvironmentEntry(absl::string_view entry) {
+  std::vector<pid_t> found;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return found;
+  std::string environ_text;
+  char buffer[4096];
+  while (struct dirent* e = readdir(proc)) {
+    pid_t pid;
+    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
+    const int fd = open(absl::StrCat("/proc/", pid, "/environ").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    environ_text.clear();
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof(buffer))) > 0) environ_text.append(buffer, n);
+    close(fd);
+    for (absl::string_view var : absl::StrSplit(environ_text, '\0')) {
+      if (var == entry) {
+        found.push_back(pid);
+        break;
+      }
+    }
+  }
+  closedir(proc);
+  return found;
+}
+
 }  // namespace infrakit::plugins::instance::process

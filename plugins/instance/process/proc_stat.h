@@ -45,6 +45,12 @@ absl::StatusOr<ProcStat> ReadProcStat(pid_t pid);
 // on the machine). Processes that vanish during the scan are skipped. Thread-safe.
 std::vector<pid_t> LiveProcessGroupMembers(pid_t pgid);
 
+// The living processes whose environment holds `entry` ("NAME=value", matched whole), found by
+// scanning /proc/<pid>/environ: O(processes on the machine). Processes that vanish during the
+// scan, zombies (no environment left) and processes whose environment this process may not read
+// (another user's) are skipped. Thread-safe.
+std::vector<pid_t> ProcessesWithEnvironmentEntry(absl::string_view entry);
+
 }  // namespace infrakit::plugins::instance::process
 
 #endif  // INFRAKIT_PLUGINS_INSTANCE_PROCESS_PROC_STAT_H_

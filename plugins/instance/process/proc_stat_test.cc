@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
@@ -94,6 +96,32 @@ TEST(LiveProcessGroupMembersTest, ListsLivingMembersOnly) {
 
   kill(-leader, SIGKILL);
   waitpid(leader, nullptr, 0);
+}
+
+TEST(ProcessesWithEnvironmentEntryTest, FindsTheProcessesCarryingTheWholeEntry) {
+  // envp is built before fork: the child only execs.
+  const std::string entry = "INFRAKIT_TEST_ENTRY=/tmp/x/instance-1";
+  std::vector<char*> envp = {const_cast<char*>(entry.c_str()), nullptr};
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execle("/bin/sleep", "sleep", "1000", nullptr, envp.data());
+    _exit(127);
+  }
+  // Found once exec'd (before, the child has this test's environment).
+  std::vector<pid_t> found;
+  for (int i = 0; i < 2000 && found.empty(); ++i) {
+    found = ProcessesWithEnvironmentEntry(entry);
+    if (found.empty()) usleep(1000);
+  }
+  EXPECT_EQ(found, std::vector<pid_t>{child});
+  // Matched whole: neither a prefix nor a longer value names it.
+  EXPECT_TRUE(ProcessesWithEnvironmentEntry("INFRAKIT_TEST_ENTRY=/tmp/x/instance").empty());
+  EXPECT_TRUE(ProcessesWithEnvironmentEntry("INFRAKIT_TEST_ENTRY=/tmp/x/instance-10").empty());
+
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_TRUE(ProcessesWithEnvironmentEntry(entry).empty());
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "common/atomic_file.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/json_util.h"
+#include "plugins/instance/process/proc_stat.h"
 #include "plugins/instance/process/properties.h"
 #include "spec/tags.h"
 
@@ -232,6 +233,22 @@ int64_t IdNumber(absl::string_view name) {
   return number;
 }
 
+// The plugin killed after a Provision started the instance's process and before it recorded
+// it in instance.json leaves that process running, named by no state: nothing would ever stop
+// it, and the group would create its replacement beside it (a second process of a logical ID).
+// Its environment names the instance's directory; it is killed with its process group (it leads
+// one) and whatever else carries that environment (descendants that left the group).
+void KillUnrecorded(const std::string& instance_dir) {
+  for (pid_t pid :
+       ProcessesWithEnvironmentEntry(absl::StrCat("INFRAKIT_INSTANCE_DIR=", instance_dir))) {
+    LOG(WARNING) << "instance-process: killing pid " << pid << " of the unrecorded instance "
+                 << instance_dir;
+    absl::StatusOr<ProcStat> stat = ReadProcStat(pid);
+    if (stat.ok() && stat->pgrp == pid) kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProcessPlugin>> ProcessPlugin::Create(const std::string& dir) {
@@ -300,6 +317,7 @@ absl::Status ProcessPlugin::Load() {
       LOG(WARNING) << "instance-process: " << instance_dir
                    << " holds no usable state; deleting it ("
                    << (desc.ok() ? "no process recorded" : desc.status().ToString()) << ")";
+      KillUnrecorded(instance_dir);
       fs::remove_all(instance_dir, ec);
       continue;
     }

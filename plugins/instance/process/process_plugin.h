@@ -25,7 +25,10 @@
 // the idempotency key), written atomically. Processes outlive the plugin. A new ProcessPlugin
 // over the same directory re-adopts each instance whose process is alive and is the same
 // process (pid exists, not a zombie, same start time: pids get reused), and deletes the others
-// (their leftovers are killed unless the pid belongs to another process now).
+// (their leftovers are killed unless the pid belongs to another process now). A directory
+// without a usable instance.json (a Provision interrupted by the plugin's death) is deleted,
+// and a process already started for it, found by the INFRAKIT_INSTANCE_DIR of its
+// environment, is killed with its process group.
 //
 // IDs are "instance-<n>", n growing with time (microseconds since the epoch, or the last n +
 // 1), so an ID is never reused, not even across restarts.

@@ -422,6 +422,37 @@ TEST_F(ProcessPluginTest, RestartDoesNotAdoptAReusedPid) {
   waitpid(unrelated, nullptr, 0);
 }
 
+// What a plugin killed between starting an instance's process and writing its instance.json
+// leaves: the directory, the init script, and the process (with a child) running with the
+// instance's environment. The restarted plugin kills them all and deletes the directory, so that
+// nothing runs unmanaged beside the instance the group creates in its place.
+TEST_F(ProcessPluginTest, RestartKillsTheProcessesOfAProvisionInterruptedBeforeItWasRecorded) {
+  const std::string dir = InstanceDir("instance-5");
+  fs::create_directories(dir);
+  std::ofstream(dir + "/init.sh") << "sleep 1000 & wait\n";
+  const std::string entry = absl::StrCat("INFRAKIT_INSTANCE_DIR=", dir);
+  std::vector<char*> envp = {const_cast<char*>(entry.c_str()), nullptr};
+  const std::string init = dir + "/init.sh";
+  const pid_t orphan = fork();  // envp and init are built before: the child only execs.
+  ASSERT_GE(orphan, 0);
+  if (orphan == 0) {
+    setsid();
+    execle("/bin/sh", "sh", init.c_str(), nullptr, envp.data());
+    _exit(127);
+  }
+  extra_groups_.push_back(orphan);
+  ASSERT_TRUE(WaitFor([&] { return ProcessesWithEnvironmentEntry(entry).size() == 2; }, kDeadline));
+  const std::vector<pid_t> processes = ProcessesWithEnvironmentEntry(entry);
+
+  Restart();
+  EXPECT_TRUE(DescribeAll().empty());
+  EXPECT_FALSE(fs::exists(dir));
+  for (pid_t pid : processes) {
+    EXPECT_TRUE(WaitFor([&] { return IsGone(pid); }, kDeadline)) << "pid " << pid << " survived";
+  }
+  waitpid(orphan, nullptr, 0);
+}
+
 TEST_F(ProcessPluginTest, IdempotentProvisionAlsoAcrossRestart) {
   v1::Spec spec = Spec("exec sleep 1000");
   spec.set_idempotency_key("key-1");

@@ -354,6 +354,10 @@ GroupServer::~GroupServer() {
   std::shared_ptr<Controller> term = active_ != nullptr ? active_->Follow() : nullptr;
   if (term != nullptr) term->Shutdown();
   if (controller_ != nullptr) controller_->Shutdown();
+  // Calls to plugins still under way end now: a plugin that hangs (stopped, overloaded) must
+  // not hold the exit up to the call deadline (30 s). Nothing is lost: every change is in the
+  // store, and a creation cut short is asked again, with its idempotency key, by the next run.
+  if (resolver_ != nullptr) resolver_->CancelCalls();
   service_.reset();
   peer_server_.reset();
   peer_service_.reset();

@@ -104,7 +104,9 @@ class GroupServer {
 
   // Shuts the Controller down (streams end UNAVAILABLE), destroys the service (its pool
   // finishes releasing subscriptions), the Controller, then stops the executor and the clock.
-  // Call after the gRPC server has shut down. Instances are left as they are.
+  // Call after the gRPC server has shut down. Instances are left as they are. Calls to plugins
+  // still under way are cancelled (SocketResolver::CancelCalls), so a plugin that hangs does not
+  // hold the exit up to the call deadline.
   ~GroupServer();
 
   GroupServer(const GroupServer&) = delete;
