@@ -128,6 +128,53 @@ void Destruction::PumpLocked(Group* g) {
   }
 }
 
+namespace {
+
+// Counts toward a rolling update's availability now, as the planner counts it
+// (Reconciler::MemberViewsLocked): not doomed, HEALTHY by a verdict no older than `stale_after`
+// (or one that cannot change; a verdict of another config's check counts as HEALTHY), and
+// ready when on the group's config.
+bool AvailableNow(const Group& g, const Member& m, absl::Time now, absl::Duration stale_after) {
+  if (m.doomed || m.health == fv1::HEALTH_UNSPECIFIED) return false;
+  if (m.health != fv1::HEALTH_HEALTHY && !m.health_untrusted) return false;
+  if (!m.health_constant && now - m.checked_at > stale_after) return false;
+  return m.sha != g.sha || MemberReady(g, m, now);
+}
+
+}  // namespace
+
+bool Destruction::WithdrawLocked(Group* g, Member* m, absl::Time now, int64_t* available) {
+  if (m->destroy_reason != iv1::DESTROY_REASON_ROLLING_UPDATE || m->destroy_started) return false;
+  const absl::Duration stale_after = 2 * rt_->options.resync_period;
+  const char* why = nullptr;
+  if (now - m->doomed_at > stale_after) {
+    // Decided too long ago to act on now (a paused process, a clock jump).
+    why = "decided too long ago";
+  } else if (Rolling(g->update) && m->health == fv1::HEALTH_HEALTHY) {
+    // The members the decision counted on may have turned unhealthy since: the update's floor
+    // is checked again before a HEALTHY member is taken out of service.
+    if (*available < 0) {
+      *available = 0;
+      for (const auto& [id, other] : g->members) {
+        *available += AvailableNow(*g, other, now, stale_after) ? 1 : 0;
+      }
+    }
+    const int64_t desired = DesiredCount(g->spec);
+    const int64_t floor =
+        desired - ResolveRollingLimits(g->spec, desired, g->flavor_max_unavailable).unavailable;
+    if (*available >= floor) return false;
+    why = "the others available fell below the update's floor";
+  } else {
+    return false;
+  }
+  VLOG(1) << "group " << g->id << ": rolling-update destroy of " << m->desc->id()
+          << " withdrawn: " << why;
+  m->destroying = false;
+  g->SetDoomed(m, false);
+  if (*available >= 0 && AvailableNow(*g, *m, now, stale_after)) ++*available;
+  return true;
+}
+
 void Destruction::Task(const std::string& id, int64_t uid,
                        const std::vector<std::string>& instances, int attempt) {
   std::vector<Item> items;
@@ -141,6 +188,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
     absl::flat_hash_map<const gv1::PluginSpec*, size_t> drain_of;
     const absl::Time now = rt_->Now();
     bool withdrawn = false;
+    int64_t available = -1;  // counted by WithdrawLocked when first needed
     for (const std::string& instance : instances) {
       auto it = g->members.find(instance);
       if (it == g->members.end()) {
@@ -149,14 +197,7 @@ void Destruction::Task(const std::string& id, int64_t uid,
         continue;
       }
       Member& m = it->second;
-      if (m.destroy_reason == iv1::DESTROY_REASON_ROLLING_UPDATE && !m.destroy_started &&
-          now - m.doomed_at > 2 * rt_->options.resync_period) {
-        // Decided too long ago to act on now (a paused process, a clock jump): the
-        // availability it was decided on may be gone. A member again; the next pass decides.
-        VLOG(1) << "group " << id << ": rolling-update destroy of " << instance
-                << " withdrawn, decided " << absl::FormatDuration(now - m.doomed_at) << " ago";
-        m.destroying = false;
-        g->SetDoomed(&m, false);
+      if (WithdrawLocked(g, &m, now, &available)) {
         withdrawn = true;
         continue;
       }

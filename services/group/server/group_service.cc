@@ -300,8 +300,7 @@ grpc::ServerUnaryReactor* GroupService::StopUpdate(grpc::CallbackServerContext* 
 }
 
 void GroupService::FillListGroups(const absl::StatusOr<std::shared_ptr<Controller>>& c,
-                                  const common::PageCursor& cursor,
-                                  const std::string& fingerprint,
+                                  const common::PageCursor& cursor, const std::string& fingerprint,
                                   v1::ListGroupsResponse* response) {
   // A follower that cannot ask the leader lists nothing and says who leads and why.
   if (c.ok()) {
