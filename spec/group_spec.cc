@@ -224,7 +224,8 @@ std::string ConfigSha(const GroupSpec& spec) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA_CTX context;
   // The SHA1_* functions fail only on a null argument.
-  CHECK(SHA1_Init(&context) == 1 && SHA1_Update(&context, canonical.data(), canonical.size()) == 1 &&
+  CHECK(SHA1_Init(&context) == 1 &&
+        SHA1_Update(&context, canonical.data(), canonical.size()) == 1 &&
         SHA1_Final(digest, &context) == 1)
       << "OpenSSL could not compute a SHA-1";
   std::string encoded =

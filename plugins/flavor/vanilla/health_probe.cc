@@ -289,8 +289,8 @@ ProbeResult HttpProbe(const std::string& url, absl::Duration timeout) {
   curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   curl.easy_cleanup(handle);
   if (performed != CURLE_OK) {
-    return Failed(absl::StrCat("GET ", url, ": ",
-                               error[0] != '\0' ? error : curl.easy_strerror(performed)));
+    return Failed(
+        absl::StrCat("GET ", url, ": ", error[0] != '\0' ? error : curl.easy_strerror(performed)));
   }
   if (status < 200 || status > 299) return Failed(absl::StrCat("GET ", url, ": HTTP ", status));
   return Passed();
