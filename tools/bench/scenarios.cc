@@ -276,9 +276,9 @@ absl::Status AddDescribeRows(Stack& stack, const std::string& id, int size,
 void AddFootprintRows(const std::string& label, const ProcessSample& sample, Report* report) {
   report->Add(ValueRow("footprint", absl::StrCat("group peak RSS (VmHWM) at ", label),
                        Mib(sample.peak_rss_kib), "MiB"));
-  report->Add(ValueRow("footprint", absl::StrCat("group anonymous RSS at ", label),
-                       Mib(sample.anon_rss_kib), "MiB",
-                       "RssAnon: its own memory; the rest of the RSS is shared library pages"));
+  report->Add(ValueRow(
+      "footprint", absl::StrCat("group anonymous RSS at ", label), Mib(sample.anon_rss_kib), "MiB",
+      "RssAnon: its own memory; the rest is pages of its binary and shared libraries"));
   if (sample.pss_kib >= 0) {
     report->Add(ValueRow("footprint", absl::StrCat("group PSS at ", label), Mib(sample.pss_kib),
                          "MiB", "shared pages divided among the processes mapping them"));
