@@ -6,22 +6,29 @@
 
 namespace infrakit::common {
 
-WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
-  if (threads < 1) threads = 1;
-  {
-    absl::MutexLock lock(&mu_);
-    live_threads_ = threads;
-  }
-  threads_.reserve(threads);
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
-}
+WorkerPool::WorkerPool(int threads, size_t max_queued)
+    : max_threads_(threads < 1 ? 1 : threads), max_queued_(max_queued) {}
 
 WorkerPool::~WorkerPool() {
+  std::vector<std::thread> threads;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    // No thread starts once stopping_ is set.
+    threads.swap(threads_);
   }
-  for (std::thread& t : threads_) t.join();
+  for (std::thread& t : threads) t.join();
+}
+
+void WorkerPool::StartThreadIfNeededLocked() {
+  if (stopping_ || static_cast<size_t>(idle_threads_) >= queue_.size() ||
+      live_threads_ >= max_threads_) {
+    return;
+  }
+  // Under the lock so that the destructor sees every thread; starting one does not wait for
+  // anything (tens of microseconds).
+  threads_.emplace_back([this] { Run(); });
+  ++live_threads_;
 }
 
 absl::Status WorkerPool::Submit(std::function<void()> task) {
@@ -32,6 +39,7 @@ absl::Status WorkerPool::Submit(std::function<void()> task) {
         absl::StrCat("server busy: ", queue_.size(), " calls already waiting for a worker"));
   }
   queue_.push_back(std::move(task));
+  StartThreadIfNeededLocked();
   return absl::OkStatus();
 }
 
@@ -39,8 +47,9 @@ void WorkerPool::SubmitAlways(std::function<void()> task) {
   {
     absl::MutexLock lock(&mu_);
     // A live thread re-checks the queue under this mutex before it exits, so the task runs.
-    if (live_threads_ > 0) {
+    if (!stopping_ || live_threads_ > 0) {
       queue_.push_back(std::move(task));
+      StartThreadIfNeededLocked();
       return;
     }
   }
@@ -54,7 +63,9 @@ void WorkerPool::Run() {
     std::function<void()> task;
     {
       absl::MutexLock lock(&mu_);
+      ++idle_threads_;
       mu_.Await(absl::Condition(this, &WorkerPool::HasWorkOrStopping));
+      --idle_threads_;
       // Accepted tasks still run during destruction: they finish reactors.
       if (queue_.empty()) {
         --live_threads_;

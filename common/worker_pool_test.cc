@@ -1,6 +1,8 @@
 #include "common/worker_pool.h"
 
 #include <atomic>
+#include <filesystem>
+#include <iterator>
 #include <memory>
 #include <thread>
 
@@ -12,6 +14,12 @@
 
 namespace infrakit::common {
 namespace {
+
+// Threads of this process now.
+int ThreadCount() {
+  return static_cast<int>(std::distance(std::filesystem::directory_iterator("/proc/self/task"),
+                                        std::filesystem::directory_iterator()));
+}
 
 TEST(WorkerPoolTest, RunsTasksOnOtherThreads) {
   WorkerPool pool(2, 10);
@@ -47,6 +55,43 @@ TEST(WorkerPoolTest, RunsTasksConcurrentlyUpToItsThreads) {
                                       +[](int* r) { return *r == 2; }, &running),
                                   absl::Seconds(10)));
   release.Notify();
+}
+
+TEST(WorkerPoolTest, StartsThreadsOnlyForWorkAndUpToItsThreads) {
+  const int before = ThreadCount();
+  WorkerPool pool(2, 10);
+  EXPECT_EQ(ThreadCount(), before);  // Nothing to do: no thread.
+
+  absl::Mutex mu;
+  int running = 0;
+  int ran = 0;
+  absl::Notification release;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(pool.Submit([&] {
+                      {
+                        absl::MutexLock lock(&mu);
+                        ++running;
+                      }
+                      release.WaitForNotification();
+                      absl::MutexLock lock(&mu);
+                      ++ran;
+                    })
+                    .ok());
+  }
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                        +[](int* r) { return *r == 2; }, &running),
+                                    absl::Seconds(10)));
+  }
+  // The third task waits for one of the two threads instead of starting a third.
+  EXPECT_EQ(ThreadCount(), before + 2);
+  release.Notify();
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                      +[](int* r) { return *r == 3; }, &ran),
+                                  absl::Seconds(10)));
+  EXPECT_EQ(ThreadCount(), before + 2);
 }
 
 TEST(WorkerPoolTest, RefusesBeyondTheBacklogButSubmitAlwaysAccepts) {

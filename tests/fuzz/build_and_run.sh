@@ -27,7 +27,8 @@ declare -A SOURCES=(
   [request_fuzzer]="${COMMON[*]} spi/request_limits.cc plugins/instance/process/properties.cc
     plugins/instance/vagrant/properties.cc plugins/instance/vagrant/vagrantfile.cc
     plugins/instance/terraform/properties.cc plugins/flavor/vanilla/vanilla_properties.cc
-    plugins/flavor/vanilla/health_probe.cc plugins/flavor/zookeeper/zookeeper_properties.cc
+    plugins/flavor/vanilla/health_probe.cc common/curl_library.cc
+    plugins/flavor/zookeeper/zookeeper_properties.cc
     plugins/flavor/swarm/swarm_properties.cc"
 )
 PROTOS=(proto/infrakit/plugin/v1/plugin.proto proto/infrakit/instance/v1/instance.proto
@@ -51,7 +52,7 @@ build() {
   mapfile -t generated < <(cd "$gen" && find . -name '*.pb.cc' | sed 's|^\./||' | sort)
 
   local libs
-  libs="$(pkg-config --libs protobuf yaml-cpp) -lglog -lgflags -lcrypto -lcurl"
+  libs="$(pkg-config --libs protobuf yaml-cpp) -lglog -lgflags -lcrypto -ldl"
   libs+=" $(ls /usr/lib/x86_64-linux-gnu/libabsl_*.so | sed 's|.*/lib\(absl_[^.]*\)\.so|-l\1|' | tr '\n' ' ')"
 
   # Every source once into an object: generated code without the fuzzer's coverage (it is

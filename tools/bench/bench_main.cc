@@ -39,8 +39,12 @@ ABSL_FLAG(std::string, out, "",
           "Also write the results as JSON to this file (relative to the directory bazel run "
           "was started from)");
 ABSL_FLAG(std::vector<std::string>, only, {},
-          "Run only these scenarios (comma-separated): heal, tutorial, rpc, medium, large; "
+          "Run only these scenarios (comma-separated): idle, heal, tutorial, rpc, medium, large; "
           "zookeeper, swarm, process, ha and readers run only when named here");
+ABSL_FLAG(int, idle_runs, 3, "Times each binary is started idle (the median RSS is reported)");
+ABSL_FLAG(std::string, binaries_dir, "",
+          "Measure the binaries of this tree (at their package paths, e.g. the output of `bazel "
+          "info -c opt --define=infrakit_link=shared bazel-bin`) instead of the bench's own");
 ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
 ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
 ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
@@ -162,15 +166,16 @@ bool FlagsAreValid(const std::vector<std::string>& only) {
     }
     if (!known) {
       std::cerr << "bench: --only: unknown scenario \"" << name
-                << "\" (known: heal, tutorial, rpc, medium, large, zookeeper, swarm, process, ha, "
-                   "readers)\n";
+                << "\" (known: idle, heal, tutorial, rpc, medium, large, zookeeper, swarm, "
+                   "process, ha, readers)\n";
       return false;
     }
   }
   if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
       absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||
-      absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1 ||
-      absl::GetFlag(FLAGS_repeat) < 1 || absl::GetFlag(FLAGS_reader_runs) < 1) {
+      absl::GetFlag(FLAGS_idle_runs) < 1 || absl::GetFlag(FLAGS_medium_size) < 1 ||
+      absl::GetFlag(FLAGS_large_size) < 1 || absl::GetFlag(FLAGS_repeat) < 1 ||
+      absl::GetFlag(FLAGS_reader_runs) < 1) {
     std::cerr << "bench: counts and sizes must be >= 1\n";
     return false;
   }
@@ -195,6 +200,7 @@ BenchOptions OptionsFromFlags() {
   options.ha_runs = absl::GetFlag(FLAGS_ha_runs);
   options.ha_lease_ttl = absl::GetFlag(FLAGS_ha_lease_ttl);
   options.fenced_writes = absl::GetFlag(FLAGS_fenced_writes);
+  options.idle_runs = absl::GetFlag(FLAGS_idle_runs);
   options.idle_window = absl::GetFlag(FLAGS_idle_window);
   options.reader_counts.clear();
   for (const std::string& count : absl::GetFlag(FLAGS_reader_counts)) {
@@ -255,7 +261,8 @@ int main(int argc, char** argv) {
   if (std::find(only.begin(), only.end(), "swarm") != only.end()) {
     infrakit::tools::bench::ReRunInOwnNamespacesForSwarm(argv);
   }
-  absl::StatusOr<Binaries> binaries = infrakit::tools::bench::FindBinaries(argv[0]);
+  const std::string binaries_dir = UserPath(absl::GetFlag(FLAGS_binaries_dir));
+  absl::StatusOr<Binaries> binaries = infrakit::tools::bench::FindBinaries(argv[0], binaries_dir);
   if (!binaries.ok()) {
     std::cerr << "bench: " << binaries.status() << "\n";
     return 1;
@@ -273,6 +280,7 @@ int main(int argc, char** argv) {
                    infrakit::tools::bench::ReadMachineInfo());
     run.AddContext(
         absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
+    if (!binaries_dir.empty()) run.AddContext(absl::StrCat("binaries: ", binaries_dir));
     run.AddContext(
         absl::StrCat("group service flags: ", options.stack.group_flags.empty()
                                                   ? "(defaults)"

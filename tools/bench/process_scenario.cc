@@ -20,7 +20,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/config/group_config.h"
@@ -32,7 +31,6 @@
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tools/bench/dir_watcher.h"
-#include "tools/bench/proc_stats.h"
 #include "tools/bench/stats.h"
 
 namespace infrakit::tools::bench {
@@ -47,8 +45,6 @@ constexpr int kKills = 20;
 // Generous: a slow figure is measured (and MISSes) rather than lost.
 constexpr absl::Duration kWait = absl::Seconds(120);
 constexpr absl::Duration kKillWait = absl::Seconds(10);
-// How long an idle plugin runs before its RSS is read.
-constexpr absl::Duration kIdleSettle = absl::Seconds(1);
 
 std::string Config() {
   return absl::StrCat(R"({"ID": ")", kGroup, R"(", "Properties": {
@@ -346,71 +342,19 @@ absl::Status DestroyAndCount(ProcessStack& stack, Report* report) {
   return absl::OkStatus();
 }
 
-struct IdlePlugin {
-  std::string name;
-  std::string binary;
-  // Flags beyond --plugins-dir; "@" stands for the plugins directory.
-  std::vector<std::string> flags;
-};
-
-// Starts `plugin` alone in a fresh plugins directory, waits for its socket, lets it settle and
-// reads its RSS.
-absl::StatusOr<ProcessSample> IdleSample(const IdlePlugin& plugin) {
-  testing::TempDir dir;
-  std::vector<std::string> args = {"--plugins-dir", dir.path()};
-  for (const std::string& flag : plugin.flags) {
-    args.push_back(flag == "@" ? dir.Join("data") : flag);
-  }
-  testing::PluginProcess process(plugin.binary, args, dir.path());
-  if (absl::Status s = process.Start(); !s.ok()) return s;
-  const std::string socket = dir.Join(absl::StrCat(plugin.name, ".sock"));
-  if (absl::Status s = process.WaitReady(socket, absl::Seconds(30)); !s.ok()) return s;
-  absl::SleepFor(kIdleSettle);
-  return ReadProcessSample(process.pid());
-}
-
-std::vector<IdlePlugin> IdlePlugins(const Binaries& b) {
-  return {{"group", b.group, {"--state-dir", "@"}},
-          {"instance-file", b.instance_file, {"--dir", "@"}},
-          {"instance-process", b.instance_process, {"--dir", "@"}},
-          {"flavor-vanilla", b.flavor_vanilla, {}},
-          {"flavor-zookeeper", b.flavor_zookeeper, {}},
-          {"flavor-swarm", b.flavor_swarm, {}}};
-}
-
-absl::Status MeasureIdleRss(const Binaries& binaries, Report* report) {
-  for (const IdlePlugin& plugin : IdlePlugins(binaries)) {
-    auto sample = IdleSample(plugin);
-    if (!sample.ok()) {
-      return absl::Status(sample.status().code(),
-                          absl::StrCat(plugin.name, ": ", sample.status().message()));
-    }
-    report->Add(
-        MakeRow(IdleRssMetric(plugin.name), sample->rss_kib / 1024.0, "MiB", kIdleRssLimitMiB,
-                absl::StrCat("anon ", absl::StrFormat("%.1f", sample->anon_rss_kib / 1024.0),
-                             " MiB, PSS ", absl::StrFormat("%.1f", sample->pss_kib / 1024.0),
-                             " MiB, ", sample->threads, " threads")));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-std::string IdleRssMetric(const std::string& name) { return absl::StrCat(name, " RSS idle"); }
 
 absl::Status RunProcess(const Binaries& binaries, const BenchOptions& options, Report* report) {
   (void)options;
-  {
-    ProcessStack stack;
-    absl::Status status = stack.Start(binaries);
-    if (status.ok()) status = TimeConverge(stack, report);
-    if (status.ok()) status = TimeKills(stack, report);
-    if (status.ok()) status = DestroyAndCount(stack, report);
-    if (!status.ok()) {
-      return absl::Status(status.code(), absl::StrCat(status.message(), stack.LogTails()));
-    }
+  ProcessStack stack;
+  absl::Status status = stack.Start(binaries);
+  if (status.ok()) status = TimeConverge(stack, report);
+  if (status.ok()) status = TimeKills(stack, report);
+  if (status.ok()) status = DestroyAndCount(stack, report);
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(status.message(), stack.LogTails()));
   }
-  return MeasureIdleRss(binaries, report);
+  return absl::OkStatus();
 }
 
 }  // namespace infrakit::tools::bench

@@ -1,6 +1,5 @@
 // The benchmark's `process` scenario: real processes under infrakit-instance-process (1,000
-// `sleep`s in a cattle group), and the idle footprint of every plugin binary. Runs only when named
-// (--only=process).
+// `sleep`s in a cattle group). Runs only when named (--only=process).
 #ifndef INFRAKIT_TOOLS_BENCH_PROCESS_SCENARIO_H_
 #define INFRAKIT_TOOLS_BENCH_PROCESS_SCENARIO_H_
 
@@ -19,16 +18,11 @@ inline constexpr char kProcessSection[] = "process";
 inline constexpr char kConvergeProcesses[] =
     "converge 1,000 processes: watch -> 1,000 members (converged)";
 inline constexpr char kKillReplaceP50[] = "kill -9 -> replacement exec'd p50";
-inline constexpr double kIdleRssLimitMiB = 10;
-
-// The metric of the idle RSS row of the plugin `name` (e.g. "flavor-vanilla").
-std::string IdleRssMetric(const std::string& name);
 
 // Times `group watch` of a cattle group of 1,000 (`exec sleep 3600` under instance-process,
 // flavor-vanilla) until the group lists 1,000 members and until instance-process describes 1,000
 // RUNNING; then, 20 times, SIGKILL of one instance's process until its replacement's process has
-// exec'd `sleep` (p50 / p99); destroys the group and counts the processes left. Then starts each
-// plugin binary idle, alone, and reads its VmRSS.
+// exec'd `sleep` (p50 / p99); destroys the group and counts the processes left.
 absl::Status RunProcess(const Binaries& binaries, const BenchOptions& options, Report* report);
 
 }  // namespace infrakit::tools::bench

@@ -26,6 +26,7 @@
 #include "tests/testing/plugin_process.h"
 #include "tools/bench/dir_watcher.h"
 #include "tools/bench/ha_scenario.h"
+#include "tools/bench/idle_scenario.h"
 #include "tools/bench/ping_pong.h"
 #include "tools/bench/proc_stats.h"
 #include "tools/bench/process_scenario.h"
@@ -71,11 +72,13 @@ constexpr char kTutorialUpdate[] = "tutorial 5 -> 3 update (median)";
 constexpr char kRolling100[] = "rolling update 100, default policy";
 constexpr char kConvergeMedium[] = "converge 1,000 from empty";
 constexpr char kRssMedium[] = "group RSS at 1,000";
+constexpr double kRssMediumLimitMiB = 15;
 constexpr char kInfoRatio[] = "Info p50 / raw p50";
 constexpr char kRollingTime[] = "rolling update 1,000 at 10% surge";
 constexpr char kRollingPeak[] = "peak instances during the update";
 constexpr char kConvergeLarge[] = "converge 10,000 from empty";
 constexpr char kRssLarge[] = "group RSS at 10,000";
+constexpr double kRssLargeLimitMiB = 30;
 constexpr char kIdleCpuLarge[] = "group idle CPU at 10,000";
 constexpr char kScaleToZero[] = "scale 10,000 -> 0";
 
@@ -276,9 +279,9 @@ absl::Status AddDescribeRows(Stack& stack, const std::string& id, int size,
 void AddFootprintRows(const std::string& label, const ProcessSample& sample, Report* report) {
   report->Add(ValueRow("footprint", absl::StrCat("group peak RSS (VmHWM) at ", label),
                        Mib(sample.peak_rss_kib), "MiB"));
-  report->Add(ValueRow("footprint", absl::StrCat("group anonymous RSS at ", label),
-                       Mib(sample.anon_rss_kib), "MiB",
-                       "RssAnon: its own memory; the rest of the RSS is shared library pages"));
+  report->Add(ValueRow(
+      "footprint", absl::StrCat("group anonymous RSS at ", label), Mib(sample.anon_rss_kib), "MiB",
+      "RssAnon: its own memory; the rest is pages of its binary and shared libraries"));
   if (sample.pss_kib >= 0) {
     report->Add(ValueRow("footprint", absl::StrCat("group PSS at ", label), Mib(sample.pss_kib),
                          "MiB", "shared pages divided among the processes mapping them"));
@@ -466,7 +469,8 @@ absl::Status RunMedium(const Binaries& binaries, const BenchOptions& options, Re
 
   // Footprint at 1,000 (before the update, which surges above 1,000).
   BENCH_ASSIGN_OR_RETURN(const ProcessSample sample, ReadProcessSample(stack->group_pid()));
-  report->Add(TargetRow("footprint", kRssMedium, Mib(sample.rss_kib), "MiB", 25, "VmRSS"));
+  report->Add(
+      TargetRow("footprint", kRssMedium, Mib(sample.rss_kib), "MiB", kRssMediumLimitMiB, "VmRSS"));
   AddFootprintRows(Thousands(size), sample, report);
 
   BENCH_RETURN_IF_ERROR(AddDescribeRows(*stack, id, size, options, report));
@@ -547,7 +551,8 @@ absl::Status RunLarge(const Binaries& binaries, const BenchOptions& options, Rep
   const std::string window_note =
       absl::StrCat(absl::FormatDuration(window), " window starting ",
                    absl::FormatDuration(options.settle), " after convergence");
-  report->Add(TargetRow("footprint", kRssLarge, Mib(after[0].rss_kib), "MiB", 100, "VmRSS"));
+  report->Add(
+      TargetRow("footprint", kRssLarge, Mib(after[0].rss_kib), "MiB", kRssLargeLimitMiB, "VmRSS"));
   AddFootprintRows(Thousands(size), after[0], report);
   report->Add(TargetRow("footprint", kIdleCpuLarge, percent(0), "% core", 1,
                         absl::StrCat(window_note, "; utime+stime")));
@@ -585,15 +590,11 @@ absl::Status RunHaScenario(const Binaries& binaries, const BenchOptions& options
   return RunHa(binaries, ha, report);
 }
 
-// The process scenario's targets: convergence, kill -9, and each plugin's idle RSS.
-std::vector<Target> ProcessTargets() {
-  std::vector<Target> targets = {
-      {kProcessSection, kConvergeProcesses, "s", 2},
-      {kProcessSection, kKillReplaceP50, "ms", 5},
-      {kProcessSection, "instance processes left after DestroyGroup", "processes", 0}};
-  for (const char* name : {"group", "instance-file", "instance-process", "flavor-vanilla",
-                           "flavor-zookeeper", "flavor-swarm"}) {
-    targets.push_back({kProcessSection, IdleRssMetric(name), "MiB", kIdleRssLimitMiB});
+// The idle scenario's targets: each plugin's idle RSS.
+std::vector<Target> IdleTargets() {
+  std::vector<Target> targets;
+  for (const std::string& name : IdlePluginNames()) {
+    targets.push_back({kIdleSection, IdleRssMetric(name), "MiB", kIdleRssLimitMiB});
   }
   return targets;
 }
@@ -622,10 +623,19 @@ std::vector<Target> ReaderTargets() {
   return targets;
 }
 
+absl::Status RunIdleScenario(const Binaries& binaries, const BenchOptions& options,
+                             Report* report) {
+  return RunIdle(binaries, options.idle_runs, report);
+}
+
 }  // namespace
 
 const std::vector<Scenario>& Scenarios() {
   static const std::vector<Scenario>* const scenarios = new std::vector<Scenario>{
+      {"idle",
+       "every plugin binary's memory doing nothing: each alone in a fresh plugins directory, "
+       "after its first Info",
+       IdleTargets(), &RunIdleScenario},
       {"heal",
        "heal latency in a group of 100: rm an instance's file, time until its replacement's "
        "file exists",
@@ -645,14 +655,14 @@ const std::vector<Scenario>& Scenarios() {
        "a group of 1,000: convergence from empty, footprint, Describe, infrakitctl group "
        "inspect, rolling update at 10% surge",
        {{"converge", kConvergeMedium, "s", 0.25},
-        {"footprint", kRssMedium, "MiB", 25},
+        {"footprint", kRssMedium, "MiB", kRssMediumLimitMiB},
         {"update", kRollingTime, "s", 2},
         {"update", kRollingPeak, "instances", 1100}},
        &RunMedium},
       {"large",
        "a group of 10,000: convergence from empty, idle footprint, Describe, scale to 0",
        {{"converge", kConvergeLarge, "s", 2.5},
-        {"footprint", kRssLarge, "MiB", 100},
+        {"footprint", kRssLarge, "MiB", kRssLargeLimitMiB},
         {"footprint", kIdleCpuLarge, "% core", 1},
         {"converge", kScaleToZero, "s", 2.5}},
        &RunLarge},
@@ -673,8 +683,11 @@ const std::vector<Scenario>& Scenarios() {
       {"process",
        "1,000 real processes under instance-process (exec sleep 3600, flavor-vanilla): watch to "
        "1,000 members and RUNNING, kill -9 to the replacement's process exec'd, DestroyGroup to "
-       "no process left; then every plugin binary's RSS idle",
-       ProcessTargets(), &RunProcess,
+       "no process left",
+       {{kProcessSection, kConvergeProcesses, "s", 2},
+        {kProcessSection, kKillReplaceP50, "ms", 5},
+        {kProcessSection, "instance processes left after DestroyGroup", "processes", 0}},
+       &RunProcess,
        /*only_when_named=*/true},
       {"ha",
        "three group services (--store etcd://) on a real 3-member etcd: the leader's kill -9 to "

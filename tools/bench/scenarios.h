@@ -28,6 +28,8 @@ struct BenchOptions {
   int describe_calls = 10;
   // `infrakitctl group inspect` runs (the median is reported).
   int cli_runs = 7;
+  // Idle footprint: each binary started this many times (the median is reported).
+  int idle_runs = 3;
   // Footprint: the idle window measured, after a settling pause once the group converged.
   absl::Duration idle_window = absl::Seconds(10);
   absl::Duration settle = absl::Seconds(2);
@@ -66,7 +68,8 @@ struct Scenario {
   bool only_when_named = false;
 };
 
-// Every scenario, in the order they run: heal, tutorial, rpc (Info against a raw round trip),
+// Every scenario, in the order they run: idle (every plugin's memory doing nothing), heal,
+// tutorial, rpc (Info against a raw round trip),
 // medium (converge 1,000, footprint, Describe, CLI, rolling update), large (converge 10,000,
 // idle footprint, Describe, scale to 0); then zookeeper (a real 3-member ensemble: start, the
 // leader's kill -9, a rolling update) and swarm (3 managers + 2 workers: formation, a worker's

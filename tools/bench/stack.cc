@@ -39,13 +39,19 @@ std::string Absolute(const std::string& path) {
   return out;
 }
 
-absl::StatusOr<std::string> FindBinary(const std::string& argv0, const std::string& relative) {
+absl::StatusOr<std::string> FindBinary(const std::string& argv0, const std::string& binaries_dir,
+                                       const std::string& relative) {
   std::vector<std::string> candidates;
-  if (const char* runfiles = getenv("RUNFILES_DIR"); runfiles != nullptr && *runfiles != '\0') {
+  if (!binaries_dir.empty()) {
+    candidates.push_back(absl::StrCat(binaries_dir, "/", relative));
+  } else if (const char* runfiles = getenv("RUNFILES_DIR");
+             runfiles != nullptr && *runfiles != '\0') {
     candidates.push_back(absl::StrCat(runfiles, "/", kWorkspace, "/", relative));
   }
-  candidates.push_back(absl::StrCat(argv0, ".runfiles/", kWorkspace, "/", relative));
-  candidates.push_back(relative);
+  if (binaries_dir.empty()) {
+    candidates.push_back(absl::StrCat(argv0, ".runfiles/", kWorkspace, "/", relative));
+    candidates.push_back(relative);
+  }
   for (const std::string& candidate : candidates) {
     if (IsExecutable(candidate)) return Absolute(candidate);
   }
@@ -71,7 +77,7 @@ void Stop(testing::PluginProcess* process) {
 
 }  // namespace
 
-absl::StatusOr<Binaries> FindBinaries(const std::string& argv0) {
+absl::StatusOr<Binaries> FindBinaries(const std::string& argv0, const std::string& binaries_dir) {
   Binaries binaries;
   struct Wanted {
     std::string* out;
@@ -86,7 +92,7 @@ absl::StatusOr<Binaries> FindBinaries(const std::string& argv0) {
            Wanted{&binaries.flavor_zookeeper, "plugins/flavor/zookeeper/infrakit-flavor-zookeeper"},
            Wanted{&binaries.flavor_swarm, "plugins/flavor/swarm/infrakit-flavor-swarm"},
        }) {
-    absl::StatusOr<std::string> path = FindBinary(argv0, wanted.relative);
+    absl::StatusOr<std::string> path = FindBinary(argv0, binaries_dir, wanted.relative);
     if (!path.ok()) return path.status();
     *wanted.out = *std::move(path);
   }

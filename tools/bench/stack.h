@@ -37,8 +37,12 @@ struct Binaries {
 
 // Finds the binaries among the runfiles of the program at `argv0`: under $RUNFILES_DIR, next to
 // argv0 ("<argv0>.runfiles/infrakit/..."), or relative to the working directory (where
-// `bazel run` starts a program). Errors: NOT_FOUND naming the first binary that is missing.
-absl::StatusOr<Binaries> FindBinaries(const std::string& argv0);
+// `bazel run` starts a program). With a `binaries_dir`, only there instead: a tree with the
+// binaries at their Bazel package paths (a Bazel output tree such as `bazel info -c opt
+// bazel-bin`), to measure binaries built otherwise. Errors: NOT_FOUND naming the first binary
+// that is missing.
+absl::StatusOr<Binaries> FindBinaries(const std::string& argv0,
+                                      const std::string& binaries_dir = "");
 
 struct StackOptions {
   // Extra flags for the group service, e.g. {"--max-parallel=32"}.

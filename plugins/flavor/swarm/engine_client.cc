@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <mutex>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/curl_library.h"
 #include "common/json_object.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -25,11 +25,6 @@ using google::protobuf::Value;
 constexpr absl::string_view kHttpStatusPayload = "infrakit.engine.http_status";
 // What an error quotes of a reply that is not the JSON expected.
 constexpr size_t kBodyExcerpt = 200;
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 size_t AppendBody(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
@@ -132,10 +127,12 @@ void PutString(Struct* object, const std::string& key, const std::string& value)
 }
 
 std::string Escape(absl::string_view text) {
-  InitCurlOnce();
-  char* escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+  absl::StatusOr<const common::CurlFunctions*> curl = common::Curl();
+  // Without libcurl the call this escapes for fails, saying why.
+  if (!curl.ok()) return "";
+  char* escaped = (*curl)->easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
   std::string result = escaped == nullptr ? "" : escaped;
-  curl_free(escaped);
+  (*curl)->free(escaped);
   return result;
 }
 
@@ -154,10 +151,15 @@ EngineClient::EngineClient(std::string socket_path, absl::Duration timeout)
 absl::StatusOr<EngineClient::Reply> EngineClient::Call(absl::string_view method,
                                                        absl::string_view path_and_query,
                                                        absl::string_view body) const {
-  InitCurlOnce();
   const std::string what = absl::StrCat(method, " ", path_and_query);
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return absl::InternalError(absl::StrCat(what, ": curl_easy_init failed"));
+  absl::StatusOr<const common::CurlFunctions*> loaded = common::Curl();
+  if (!loaded.ok()) {
+    return absl::Status(loaded.status().code(),
+                        absl::StrCat(what, ": ", loaded.status().message()));
+  }
+  const common::CurlFunctions& curl = **loaded;
+  CURL* handle = curl.easy_init();
+  if (handle == nullptr) return absl::InternalError(absl::StrCat(what, ": curl_easy_init failed"));
   // The host name is not used on a unix socket; "docker" is what the docker CLI sends.
   const std::string url = absl::StrCat("http://docker/", kEngineApiVersion, path_and_query);
   const std::string method_string(method);
@@ -165,31 +167,31 @@ absl::StatusOr<EngineClient::Reply> EngineClient::Call(absl::string_view method,
   Reply reply;
   char error[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
-  if (!body.empty()) headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (!body.empty()) headers = curl.slist_append(headers, "Content-Type: application/json");
   // No "Expect: 100-continue" round trip before a body: the engine answers at once.
-  headers = curl_slist_append(headers, "Expect:");
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method_string.c_str());
+  headers = curl.slist_append(headers, "Expect:");
+  curl.easy_setopt(handle, CURLOPT_UNIX_SOCKET_PATH, socket_path_.c_str());
+  curl.easy_setopt(handle, CURLOPT_URL, url.c_str());
+  curl.easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method_string.c_str());
   if (method == "POST") {
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body_string.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_string.size()));
+    curl.easy_setopt(handle, CURLOPT_POST, 1L);
+    curl.easy_setopt(handle, CURLOPT_POSTFIELDS, body_string.c_str());
+    curl.easy_setopt(handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(body_string.size()));
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+  curl.easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
+  curl.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(handle, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout_))));
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
-  const CURLcode result = curl_easy_perform(curl);
-  if (result == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.http_status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  curl.easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
+  curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl.easy_setopt(handle, CURLOPT_WRITEDATA, &reply.body);
+  const CURLcode result = curl.easy_perform(handle);
+  if (result == CURLE_OK) curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &reply.http_status);
+  curl.slist_free_all(headers);
+  curl.easy_cleanup(handle);
 
   if (result != CURLE_OK) {
-    const std::string detail = error[0] != '\0' ? error : curl_easy_strerror(result);
+    const std::string detail = error[0] != '\0' ? error : curl.easy_strerror(result);
     if (result == CURLE_OPERATION_TIMEDOUT) {
       return absl::DeadlineExceededError(absl::StrCat(what, " on ", socket_path_, ": no answer in ",
                                                       absl::FormatDuration(timeout_), ": ",

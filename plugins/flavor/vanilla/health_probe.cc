@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
@@ -22,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/curl_library.h"
 
 extern char** environ;
 
@@ -62,11 +62,6 @@ bool ReadSome(int fd, std::string* output) {
   output->append(buffer, static_cast<size_t>(n));
   if (output->size() > kOutputTail) output->erase(0, output->size() - kOutputTail);
   return true;
-}
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 size_t DiscardBody(char* data, size_t size, size_t count, void* user) { return size * count; }
@@ -271,29 +266,31 @@ ProbeResult TcpProbe(const std::string& address, absl::Duration timeout) {
 }
 
 ProbeResult HttpProbe(const std::string& url, absl::Duration timeout) {
-  InitCurlOnce();
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return NotRun("curl_easy_init failed");
+  absl::StatusOr<const common::CurlFunctions*> loaded = common::Curl();
+  if (!loaded.ok()) return NotRun(std::string(loaded.status().message()));
+  const common::CurlFunctions& curl = **loaded;
+  CURL* handle = curl.easy_init();
+  if (handle == nullptr) return NotRun("curl_easy_init failed");
   char error[CURL_ERROR_SIZE] = {0};
   const long timeout_ms = std::max<long>(1, absl::ToInt64Milliseconds(timeout));
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM in a multi-threaded process
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl.easy_setopt(handle, CURLOPT_URL, url.c_str());
+  curl.easy_setopt(handle, CURLOPT_HTTPGET, 1L);
+  curl.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM in a multi-threaded process
+  curl.easy_setopt(handle, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl.easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 0L);
   // A probe of an instance's own address must not go through a proxy from the environment.
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "infrakit-flavor-vanilla");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &DiscardBody);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  const CURLcode performed = curl_easy_perform(curl);
+  curl.easy_setopt(handle, CURLOPT_NOPROXY, "*");
+  curl.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(handle, CURLOPT_USERAGENT, "infrakit-flavor-vanilla");
+  curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, &DiscardBody);
+  curl.easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
+  const CURLcode performed = curl.easy_perform(handle);
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
+  curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  curl.easy_cleanup(handle);
   if (performed != CURLE_OK) {
     return Failed(
-        absl::StrCat("GET ", url, ": ", error[0] != '\0' ? error : curl_easy_strerror(performed)));
+        absl::StrCat("GET ", url, ": ", error[0] != '\0' ? error : curl.easy_strerror(performed)));
   }
   if (status < 200 || status > 299) return Failed(absl::StrCat("GET ", url, ": HTTP ", status));
   return Passed();
