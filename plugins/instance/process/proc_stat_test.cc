@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/testing/wait_for.h"
 
 namespace infrakit::plugins::instance::process {
 namespace {
@@ -110,10 +112,12 @@ TEST(ProcessesWithEnvironmentEntryTest, FindsTheProcessesCarryingTheWholeEntry) 
   }
   // Found once exec'd (before, the child has this test's environment).
   std::vector<pid_t> found;
-  for (int i = 0; i < 2000 && found.empty(); ++i) {
-    found = ProcessesWithEnvironmentEntry(entry);
-    if (found.empty()) usleep(1000);
-  }
+  ::infrakit::testing::WaitFor(
+      [&] {
+        found = ProcessesWithEnvironmentEntry(entry);
+        return !found.empty();
+      },
+      absl::Seconds(10));
   EXPECT_EQ(found, std::vector<pid_t>{child});
   // Matched whole: neither a prefix nor a longer value names it.
   EXPECT_TRUE(ProcessesWithEnvironmentEntry("INFRAKIT_TEST_ENTRY=/tmp/x/instance").empty());
