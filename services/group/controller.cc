@@ -460,6 +460,7 @@ absl::StatusOr<gv1::SetSizeResponse> Controller::SetSize(const gv1::SetSizeReque
     }
     response.set_previous_size(g->spec.allocation().size());
     g->spec.mutable_allocation()->set_size(request.size());
+    ++g->intent_version;
     if (g->update.active() && g->update.previous_spec().allocation().has_size()) {
       g->update.mutable_previous_spec()->mutable_allocation()->set_size(request.size());
     }
@@ -521,6 +522,7 @@ void Controller::DestroyInstances(const gv1::DestroyInstancesRequest& request,
     r.pending = static_cast<int>(ids.size());
     r.done = std::move(done);
     const int64_t before = DesiredCount(g->spec);
+    ++g->intent_version;
     for (const std::string& iid : ids) {
       Member& m = g->members[iid];
       if (IsPets(g->spec)) {

@@ -142,6 +142,7 @@ void Creation::RestoreLocked(Group* g, const PendingCreation& p) {
   s.lid = p.logical_id();
   s.update_generation = p.update_generation();
   s.remediation = p.remediation();
+  s.sha = p.config_sha();
   g->slot_by_key[s.key] = s.sequence;
   g->sent_slots.insert(s.sequence);
   ++g->queued_slots;
@@ -254,6 +255,7 @@ void Creation::Task(const std::string& id, int64_t uid, const std::vector<int64_
     for (int64_t seq : seqs) {
       auto it = g->slots.find(seq);
       if (it == g->slots.end()) continue;
+      it->second.sha = sha;
       items.push_back(Item{seq, it->second.lid, it->second.key});
     }
     if (items.empty()) {

@@ -94,6 +94,7 @@ void Destruction::DoomLocked(Group* g, Member* m, iv1::DestroyReason reason, con
                              bool remediation, int64_t request) {
   g->SetDoomed(m, true);
   m->doomed_at = rt_->Now();
+  m->doomed_intent = g->intent_version;
   m->destroy_started = false;
   m->destroy_reason = reason;
   m->destroy_why = why;
@@ -144,10 +145,18 @@ bool AvailableNow(const Group& g, const Member& m, absl::Time now, absl::Duratio
 }  // namespace
 
 bool Destruction::WithdrawLocked(Group* g, Member* m, absl::Time now, int64_t* available) {
-  if (m->destroy_reason != iv1::DESTROY_REASON_ROLLING_UPDATE || m->destroy_started) return false;
+  if (m->destroy_started || m->request != 0) return false;
+  const bool rolling_destroy = m->destroy_reason == iv1::DESTROY_REASON_ROLLING_UPDATE;
+  if (!rolling_destroy && m->destroy_reason != iv1::DESTROY_REASON_SCALE_DOWN) return false;
   const absl::Duration stale_after = 2 * rt_->options.resync_period;
   const char* why = nullptr;
-  if (now - m->doomed_at > stale_after) {
+  if (m->doomed_intent != g->intent_version) {
+    // Decided for what the group wanted before (a size since raised, an update since started,
+    // stopped or paused): the member may be wanted now.
+    why = "the group's spec or update changed since";
+  } else if (!rolling_destroy) {
+    return false;
+  } else if (now - m->doomed_at > stale_after) {
     // Decided too long ago to act on now (a paused process, a clock jump).
     why = "decided too long ago";
   } else if (Rolling(g->update) && m->health == fv1::HEALTH_HEALTHY) {
@@ -276,6 +285,15 @@ void Destruction::Settle(const std::string& id, int64_t uid,
 void Destruction::OnDoneLocked(Group* g, const std::string& instance, const absl::Status& result) {
   auto it = g->members.find(instance);
   if (!result.ok()) {
+    if (absl::IsDeadlineExceeded(result) && it != g->members.end()) {
+      // The call may have done its work (drained the member, or destroyed it): counting it
+      // available again could break an update's floor. It stays doomed and the destroy is
+      // tried again after the backoff (a Destroy of an instance already gone counts as
+      // destroyed; a listing without it ends it sooner).
+      it->second.destroying = false;
+      g->destroy_queue.push_back(instance);
+      return;
+    }
     // Back in the group; Task counts the attempt and sets the backoff once per call.
     int64_t request = 0;
     if (it != g->members.end()) {

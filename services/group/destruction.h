@@ -44,10 +44,13 @@ class Destruction {
                                  const absl::Status& result);
 
  private:
-  // A rolling-update destroy not started yet that must not go ahead now: decided more than two
-  // resyncs ago (a paused process, a clock jump), or a HEALTHY member whose removal would leave
-  // fewer available members than the update's floor (`available`: the count, computed at the
-  // first need, -1 until then). Withdrawn: a member again, and the next pass decides anew.
+  // A scale-down or rolling-update destroy not started yet (and not asked by DestroyInstances)
+  // that must not go ahead now: decided before the group's intent last changed (a size raised
+  // since, an update started, stopped or paused). A rolling-update destroy also when decided
+  // more than two resyncs ago (a paused process, a clock jump), or of a HEALTHY member whose
+  // removal would leave fewer available members than the update's floor (`available`: the
+  // count, computed at the first need, -1 until then). Withdrawn: a member again, and the next
+  // pass decides anew.
   bool WithdrawLocked(Group* g, Member* m, absl::Time now, int64_t* available);
   // Drains and destroys the doomed members `instances`; settles each. `attempt` is the destroy
   // retry's failure count when the call was started.

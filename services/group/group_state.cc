@@ -54,6 +54,9 @@ void Group::EraseSlot(int64_t seq) {
 void Group::RememberConfigFlavor() {
   absl::flat_hash_set<std::string> in_use = {sha};
   for (const auto& [id, m] : members) in_use.insert(m.sha);
+  for (const auto& [seq, s] : slots) {
+    if (!s.sha.empty()) in_use.insert(s.sha);
+  }
   absl::erase_if(config_flavors, [&](const auto& e) { return !in_use.contains(e.first); });
   config_flavors[sha] = spec.flavor();
 }

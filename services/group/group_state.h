@@ -76,6 +76,8 @@ struct Member {
   // Destruction::Task).
   absl::Time doomed_at;
   bool destroy_started = false;
+  // Group::intent_version when it was doomed.
+  int64_t doomed_intent = 0;
   iv1::DestroyReason destroy_reason = iv1::DESTROY_REASON_UNSPECIFIED;
   std::string destroy_why;
   bool remediation = false;
@@ -114,6 +116,9 @@ struct Slot {
   bool remediation = false;
   // The update (generation) that wanted it; 0 when none was running.
   int64_t update_generation = 0;
+  // The config its Provision was built on ("" until it was sent): the instance it makes is
+  // checked with that config's flavor, so the flavor is kept while the creation is pending.
+  std::string sha;
 };
 
 // A DestroyInstances call waiting for its members.
@@ -141,6 +146,10 @@ struct Group {
   std::string sha;
   UpdateState update;
   int64_t update_generation = 0;
+  // Bumped whenever what the group wants changes (its spec or size, an update started, stopped,
+  // paused or rolled back): a scale-down or rolling-update destroy decided under an older intent
+  // and not started yet is decided again (Destruction::WithdrawLocked).
+  int64_t intent_version = 0;
   // ConfigSha(update.previous_spec()), computed for update generation
   // `previous_sha_generation` (-1: not yet).
   std::string previous_sha;
@@ -297,7 +306,8 @@ struct Group {
   // Marks a member doomed (or not), keeping doomed_members in step.
   void SetDoomed(Member* m, bool doomed);
   // Records the flavor of the current config (spec, sha) in config_flavors and forgets the
-  // configs no member is on any more. O(members); called when the config changes.
+  // configs no member and no sent creation is on any more. O(members + slots); called when the
+  // config changes.
   void RememberConfigFlavor();
   // Member `id` was added or removed, or a field readers see of it changed (its description,
   // health, role, doomed): published_members takes it at the next SyncPublishedMembers.

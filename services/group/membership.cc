@@ -270,11 +270,11 @@ void Membership::VanishedLocked(Group* g, const std::string& id, const Member& m
 void Membership::ApplyListingLocked(Group* g,
                                     absl::btree_map<std::string, iv1::Description> listing,
                                     absl::Time started) {
-  const int64_t live_before = static_cast<int64_t>(g->members.size()) - g->doomed_members;
   g->listing_retry.Reset();
   // Instances the plugin said it created count as known too: writing them off on one empty
-  // listing would create them again.
-  const int64_t known_before = live_before + static_cast<int64_t>(g->created_slots.size());
+  // listing would create them again. So do members being destroyed: until their Destroy
+  // returns they exist, and a group whose size went to 0 and back must not create beside them.
+  const int64_t known_before = static_cast<int64_t>(g->members.size() + g->created_slots.size());
   if (listing.empty() && (known_before > 0 || g->resumed) && !g->empty_suspect) {
     // A plugin that lost its state (or a glitch) must not make the group recreate everything:
     // believe an empty listing only when a second one, a little later, says the same.

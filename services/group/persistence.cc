@@ -33,6 +33,7 @@ GroupRecord Persistence::RecordLocked(Group* g) {
     p->set_logical_id(s.lid);
     p->set_update_generation(s.update_generation);
     p->set_remediation(s.remediation);
+    p->set_config_sha(s.sha);
   }
   return r;
 }

@@ -212,7 +212,9 @@ void CattleDecider::Steady() {
     // that are listed already, counted twice).
     if (excess > 0) order = live_;
     // Stopped: the extras may be creations not listed yet, whose health is unknown; a HEALTHY
-    // member goes only while more than the size of them would remain.
+    // member goes only while more than the size of them would remain, and a member whose
+    // verdict is unknown (never checked, or too old: it may well be HEALTHY) only while the
+    // size of them remain without it.
     int64_t healthy_spare = std::numeric_limits<int64_t>::max();
     if (in_.stopped) {
       SortForStop(&order);
@@ -223,7 +225,11 @@ void CattleDecider::Steady() {
     }
     for (const MemberView* m : order) {
       if (excess <= 0) break;
-      if (Healthy(*m) && healthy_spare-- <= 0) continue;
+      if (Healthy(*m)) {
+        if (healthy_spare-- <= 0) continue;
+      } else if (!KnownNotHealthy(*m) && healthy_spare < 0) {
+        continue;
+      }
       --excess;
       d_->destroys.push_back(
           {m->id, iv1::DESTROY_REASON_SCALE_DOWN,
@@ -265,12 +271,20 @@ void CattleDecider::Roll() {
   }
 
   // Current-config extras (a smaller size) only once no outdated instance is left, so that a
-  // current-config member is never destroyed while outdated ones remain.
+  // current-config member is never destroyed while outdated ones remain. The extras may be
+  // creations not listed yet, whose health is unknown, and a member whose verdict is unknown
+  // (never checked, or too old) may well be HEALTHY: unless it is known not to be, a member goes
+  // only while the members proven available stay at the floor without it. The others wait
+  // until those creations are listed and the verdicts are in.
   if (!any_outdated_ && Extras(current_count, n_) > 0) {
     int64_t excess = Extras(current_count, n_);
     SortForScaleDown(&current, in_.target_sha);
     for (const MemberView* m : current) {
-      if (excess-- <= 0) break;
+      if (excess <= 0) break;
+      const bool counted = Available(*m, in_.target_sha);
+      if (!KnownNotHealthy(*m) && available - (counted ? 1 : 0) < floor) continue;
+      if (counted) --available;
+      --excess;
       d_->destroys.push_back({m->id, iv1::DESTROY_REASON_SCALE_DOWN, "scale down", false});
     }
   }

@@ -129,11 +129,13 @@ struct Decision {
 //  - while rolling, a HEALTHY member is destroyed only if the members that are available
 //    (outdated and HEALTHY, or current and ready) stay >= size - unavailable; outdated members
 //    never checked for health are not touched; current-config members are destroyed only as
-//    extras, duplicates or for remediation, never to roll;
+//    extras, duplicates or for remediation, never to roll, and as extras only while the members
+//    proven available stay >= the floor without them (unless known not HEALTHY);
 //  - pets: at most one member per logical ID; a logical ID is recreated only once its old
 //    member is gone;
 //  - stopped (cattle): extras go not-HEALTHY first, so HEALTHY members are destroyed only while
-//    more than the size of them remain.
+//    more than the size of them remain, and members of unknown health only while the size of
+//    proven HEALTHY ones remain.
 Decision Decide(const DecideInput& in);
 
 // The counts of a group of cattle that is not rolling, and what they call for: the one

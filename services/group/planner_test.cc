@@ -397,6 +397,41 @@ TEST(DecideTest, StoppedNeverDropsHealthyForCreationsNotListedYet) {
   EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n1"}));
 }
 
+TEST(DecideTest, StoppedKeepsMembersOfUnknownHealthWhileTooFewAreProvenHealthy) {
+  // Size 3 after the stop: one member proven HEALTHY, two whose verdicts are unknown (stale
+  // after a clock jump: they may well be HEALTHY), and a creation not listed yet. One is extra,
+  // but none may go before the verdicts are in.
+  DecideInput in = Cattle(3,
+                          {M("o1", kOld), M("o2", kOld, fv1::HEALTH_UNSPECIFIED, 1),
+                           M("o3", kOld, fv1::HEALTH_UNSPECIFIED, 2)},
+                          {Slot("s1", true)});
+  in.stopped = true;
+  EXPECT_TRUE(Decide(in).destroys.empty());
+  // The verdicts in, and the creation listed (not checked yet): it is the one that goes.
+  in.members[1].health = in.members[2].health = fv1::HEALTH_HEALTHY;
+  in.members.push_back(M("n1", kNew, fv1::HEALTH_UNSPECIFIED, 3));
+  in.slots.clear();
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n1"}));
+}
+
+TEST(DecideTest, RollingShrinkKeepsTheFloorWhileExtrasAreNotListed) {
+  // An update to size 1 (unavailable 0) with two current members and a creation not listed
+  // yet: two are extra, but only one member may go, or the creation (health unknown) would
+  // be all that is left.
+  DecideInput in = Rolling(
+      Cattle(1, {M("n1", kNew, fv1::HEALTH_HEALTHY, 0), M("n2", kNew, fv1::HEALTH_HEALTHY, 1)},
+             {Slot("s1", true)}),
+      0, 0);
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n2"}));
+  // Verdicts unknown (never checked, or stale): nothing proven available, nothing goes...
+  in.members[0].health = in.members[1].health = fv1::HEALTH_UNSPECIFIED;
+  in.members[0].ready = in.members[1].ready = false;
+  EXPECT_TRUE(Decide(in).destroys.empty());
+  // ... except a member known not to be HEALTHY.
+  in.members[1].health = fv1::HEALTH_UNHEALTHY;
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n2"}));
+}
+
 TEST(CountCattleTest, QueuedCreationsCountAgainstTheSizeWhileDestroysWait) {
   // Size 5, four members still being destroyed (their Drain keeps failing): one creation fits,
   // and once it is queued no pass adds another.

@@ -39,6 +39,7 @@ void Rollout::BeginLocked(Group* g, const gv1::GroupSpec& spec, const std::strin
   g->spec = spec;
   g->sha = sha;
   g->RememberConfigFlavor();
+  ++g->intent_version;
   UpdateState u;
   u.set_active(true);
   *u.mutable_previous_spec() = std::move(previous);
@@ -80,6 +81,7 @@ absl::Status Rollout::StopLocked(Group* g) {
   LOG(INFO) << "group " << g->id << ": " << msg;
   g->update.set_stopped(true);
   g->update.set_paused(false);
+  ++g->intent_version;
   g->update.clear_pause_reason();
   g->last_error.clear();
   rt_->parts.persistence->MarkDirtyLocked(g);
@@ -164,6 +166,7 @@ void Rollout::FailLocked(Group* g, const std::string& reason) {
     g->spec = std::move(previous);
     g->sha = previous_sha;
     g->RememberConfigFlavor();
+    ++g->intent_version;
     UpdateState u;
     u.set_active(true);
     u.set_rollback(true);
@@ -182,6 +185,7 @@ void Rollout::FailLocked(Group* g, const std::string& reason) {
   LOG(WARNING) << "group " << g->id << ": " << msg;
   g->update.set_paused(true);
   g->update.set_pause_reason(reason);
+  ++g->intent_version;
   g->last_error = msg;
   events->EndUpdateStreamLocked(g, gv1::UPDATE_PHASE_PAUSED, msg);
   events->EmitLocked(g, gv1::GROUP_EVENT_TYPE_UPDATE, "", msg);
@@ -192,9 +196,10 @@ void Rollout::FailLocked(Group* g, const std::string& reason) {
 void Rollout::EndStoppedLocked(Group* g) {
   if (!g->update.active() || !g->update.stopped()) return;
   // A stopped update holds both configs' members; once none of the older config is left (they
-  // died and were replaced on the current one), there is nothing left to hold.
+  // died and were replaced on the current one), there is nothing left to hold. A member being
+  // destroyed still counts: its destroy may fail or be withdrawn, and then it is back.
   for (const auto& [id, m] : g->members) {
-    if (!m.doomed && m.sha != g->sha) return;
+    if (m.sha != g->sha) return;
   }
   if (!g->slots.empty()) return;
   const std::string msg = absl::StrCat("every member runs config ", ShortSha(g->sha),

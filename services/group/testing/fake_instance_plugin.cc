@@ -149,6 +149,7 @@ absl::Status FakeInstancePlugin::Destroy(const iv1::DestroyRequest& request) {
   {
     absl::MutexLock lock(&mu_);
     ++destroy_calls_[request.id()];
+    if (destroyed_ok_.count(request.id())) ++destroy_calls_after_ok_[request.id()];
     if (down_) return absl::UnavailableError("fake instance plugin is down");
     if (!destroy_error_.ok()) return destroy_error_;
     auto it = instances_.find(request.id());
@@ -168,6 +169,8 @@ absl::Status FakeInstancePlugin::Destroy(const iv1::DestroyRequest& request) {
     if (visible) CollectLocked(iv1::EVENT_TYPE_REMOVED, d, &events);
   }
   Deliver(events);
+  absl::MutexLock lock(&mu_);
+  destroyed_ok_.insert(request.id());
   return absl::OkStatus();
 }
 
@@ -420,6 +423,11 @@ int FakeInstancePlugin::provision_calls() {
 std::map<std::string, int> FakeInstancePlugin::destroy_calls() {
   absl::MutexLock lock(&mu_);
   return destroy_calls_;
+}
+
+std::map<std::string, int> FakeInstancePlugin::destroy_calls_after_ok() {
+  absl::MutexLock lock(&mu_);
+  return destroy_calls_after_ok_;
 }
 
 int FakeInstancePlugin::describe_calls() {

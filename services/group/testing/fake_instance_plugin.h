@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,8 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   int provision_calls();
   // Destroy calls per ID (any outcome).
   std::map<std::string, int> destroy_calls();
+  // Destroy calls per ID made after a Destroy of that ID was answered OK.
+  std::map<std::string, int> destroy_calls_after_ok();
   // IDs destroyed, in order.
   std::vector<std::string> destroyed_order();
   // The sizes of the BatchProvision / BatchDestroy calls, in order.
@@ -150,6 +153,8 @@ class FakeInstancePlugin : public spi::instance::InstancePlugin {
   absl::Status fail_after_create_status_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> destroyed_order_ ABSL_GUARDED_BY(mu_);
   absl::Status destroy_error_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> destroyed_ok_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> destroy_calls_after_ok_ ABSL_GUARDED_BY(mu_);
   absl::Status validate_error_ ABSL_GUARDED_BY(mu_);
   bool down_ ABSL_GUARDED_BY(mu_) = false;
   int created_ ABSL_GUARDED_BY(mu_) = 0;

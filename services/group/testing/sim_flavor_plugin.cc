@@ -58,6 +58,13 @@ bool SimFlavorPlugin::ReportedHealthy(const std::string& id) const {
 }
 
 absl::Status SimFlavorPlugin::Drain(const fv1::DrainRequest& request) {
+  if (drain_asked_ && !in_batch_drain_) drain_asked_(request.instance(), std::nullopt);
+  absl::Status st = DrainWithFaults(request);
+  if (drain_asked_) drain_asked_(request.instance(), st);
+  return st;
+}
+
+absl::Status SimFlavorPlugin::DrainWithFaults(const fv1::DrainRequest& request) {
   if (absl::Status st = Before(); !st.ok()) return st;
   absl::Status st = real_->Drain(request);
   if (st.ok() && faults_->Roll(faults_->rates().timeout_after)) {
@@ -81,8 +88,20 @@ absl::StatusOr<fv1::BatchHealthyResponse> SimFlavorPlugin::BatchHealthy(
 
 absl::StatusOr<fv1::BatchDrainResponse> SimFlavorPlugin::BatchDrain(
     const fv1::BatchDrainRequest& request) {
-  if (absl::Status st = Before(); !st.ok()) return st;
-  return FlavorPlugin::BatchDrain(request);
+  // The controller asked for them all at once: that is when it decided.
+  if (drain_asked_) {
+    for (const auto& instance : request.instances()) drain_asked_(instance, std::nullopt);
+  }
+  if (absl::Status st = Before(); !st.ok()) {
+    if (drain_asked_) {
+      for (const auto& instance : request.instances()) drain_asked_(instance, st);
+    }
+    return st;
+  }
+  in_batch_drain_ = true;
+  auto response = FlavorPlugin::BatchDrain(request);
+  in_batch_drain_ = false;
+  return response;
 }
 
 }  // namespace infrakit::services::group::testing

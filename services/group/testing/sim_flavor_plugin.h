@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -38,6 +39,12 @@ class SimFlavorPlugin : public spi::flavor::FlavorPlugin {
   absl::StatusOr<fv1::BatchDrainResponse> BatchDrain(
       const fv1::BatchDrainRequest& request) override;
 
+  // Run when a Drain is asked, before its faults (no status: the controller has decided to take
+  // the instance out of service; the call may then be slow, fail, or do its work), and again
+  // with what the call answered.
+  using DrainHook = std::function<void(const ::infrakit::instance::v1::Description&,
+                                       const std::optional<absl::Status>&)>;
+  void set_drain_hook(DrainHook hook) { drain_asked_ = std::move(hook); }
   // Run in the middle of a slow call (see SimInstancePlugin::set_slow).
   void set_slow(std::function<void()> slow) { slow_ = std::move(slow); }
   // Dies (every call UNAVAILABLE) or comes back.
@@ -52,10 +59,14 @@ class SimFlavorPlugin : public spi::flavor::FlavorPlugin {
   // The fault before a call's work: UNAVAILABLE, DEADLINE_EXCEEDED or OK (go on), and the
   // slowness of a call.
   absl::Status Before();
+  absl::Status DrainWithFaults(const fv1::DrainRequest& request);
 
   FakeFlavorPlugin* const real_;
   FaultModel* const faults_;
   std::function<void()> slow_;
+  DrainHook drain_asked_;
+  // Inside BatchDrain, whose items were announced to the hook already.
+  bool in_batch_drain_ = false;
   bool down_ = false;
   int faults_count_ = 0;
   std::map<std::string, fv1::Health> reported_;

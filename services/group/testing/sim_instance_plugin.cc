@@ -18,8 +18,15 @@ namespace infrakit::services::group::testing {
 class SimInstancePlugin::Relay : public spi::instance::WatchSink,
                                  public std::enable_shared_from_this<Relay> {
  public:
-  Relay(spi::instance::WatchSink* sink, FaultModel* faults, Clock* clock, bool empty_initial)
-      : sink_(sink), faults_(faults), clock_(clock), empty_initial_(empty_initial) {}
+  // `honest_synced` runs when an honest initial set (not the injected empty one) has reached
+  // the controller whole.
+  Relay(spi::instance::WatchSink* sink, FaultModel* faults, Clock* clock, bool empty_initial,
+        std::function<void()> honest_synced)
+      : sink_(sink),
+        faults_(faults),
+        clock_(clock),
+        empty_initial_(empty_initial),
+        honest_synced_(std::move(honest_synced)) {}
 
   void OnEvent(const iv1::WatchResponse& event) override {
     if (closed_ || broken_) return;
@@ -107,6 +114,10 @@ class SimInstancePlugin::Relay : public spi::instance::WatchSink,
     for (const auto& e : events) {
       if (closed_ || broken_) return;
       sink_->OnEvent(e);
+      if (e.type() == iv1::EVENT_TYPE_SYNCED && !empty_initial_ && honest_synced_) {
+        honest_synced_();
+        honest_synced_ = nullptr;
+      }
     }
   }
 
@@ -136,6 +147,7 @@ class SimInstancePlugin::Relay : public spi::instance::WatchSink,
   FaultModel* const faults_;
   Clock* const clock_;
   const bool empty_initial_;
+  std::function<void()> honest_synced_;
   bool synced_ = false;
   bool broken_ = false;
   bool closed_ = false;
@@ -261,11 +273,15 @@ absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> SimInstancePlugin::W
     ++faults_;
     return absl::UnavailableError("sim: watch failed");
   }
+  // An injected empty set is a glitch: the next listing that reaches the controller whole is
+  // honest (a watch lost before its SYNCED does not count), so the controller's confirmation
+  // of an empty listing is never a second glitch.
   bool empty = !last_listing_empty_ && faults_model_->Roll(faults_model_->rates().empty_listing);
   faults_ += empty;
-  last_listing_empty_ = empty;
+  if (empty) last_listing_empty_ = true;
   if (empty && log_) log_("Watch answers an empty initial set");
-  auto relay = std::make_shared<Relay>(sink, faults_model_, clock_, empty);
+  auto relay = std::make_shared<Relay>(sink, faults_model_, clock_, empty,
+                                       [this] { last_listing_empty_ = false; });
   auto real = real_->Watch(request, relay.get());
   if (!real.ok()) return real.status();
   relays_.erase(std::remove_if(relays_.begin(), relays_.end(),

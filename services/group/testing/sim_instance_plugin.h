@@ -85,8 +85,9 @@ class SimInstancePlugin : public spi::instance::InstancePlugin {
   std::function<void()> slow_;
   std::function<void(const std::string&)> log_;
   bool down_ = false;
-  // The previous listing was an injected empty one: the next one is honest, as a plugin's
-  // glitch does not last (two empty listings in a row are believed, by design).
+  // The last listing was an injected empty one: the next one that reaches the controller whole
+  // is honest, as a plugin's glitch does not last (two empty listings in a row are believed,
+  // by design).
   bool last_listing_empty_ = false;
   int faults_ = 0;
   std::vector<std::weak_ptr<Relay>> relays_;

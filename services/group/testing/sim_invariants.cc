@@ -49,9 +49,9 @@ InstanceCallHooks InvariantChecker::Hooks() {
     if (destroyed_ok_.count(request.id())) {
       Fail(absl::StrCat("Destroy of ", request.id(), " asked again after one succeeded"));
     }
-    // The floor is judged when the controller first asks (right after its Drain): a retry
-    // after a failed call carries out the same decision on an instance already out of service.
-    if (!judged_.insert(request.id()).second) return;
+    // The floor was judged when its Drain was asked; without a Drain, when the controller first
+    // asks: a retry after a failed call carries out the same decision.
+    if (drained_.count(request.id()) || !judged_.insert(request.id()).second) return;
     for (const auto& d : real_->Instances()) {
       if (d.id() == request.id()) {
         JudgeFloor(d);
@@ -61,6 +61,11 @@ InstanceCallHooks InvariantChecker::Hooks() {
   };
   hooks.destroy_answered = [this](const iv1::DestroyRequest& request, const absl::Status& st) {
     if (st.ok()) destroyed_ok_.insert(request.id());
+    if (absl::IsDeadlineExceeded(st)) {
+      timed_out_.insert(request.id());
+    } else {
+      timed_out_.erase(request.id());
+    }
   };
   return hooks;
 }
@@ -85,6 +90,28 @@ void InvariantChecker::OnRealProvision(const iv1::Spec& spec) {
   if (!limits.pets && limits.cap >= 0 && mine + 1 > limits.cap) {
     Fail(absl::StrCat("a Provision makes ", mine + 1, " instances of ", group_, ", above ",
                       limits.cap));
+  }
+}
+
+void InvariantChecker::OnDrainAsked(const iv1::Description& victim) {
+  // Each Drain carries out a decision of its own (a failed one returns the member to the
+  // group, and the next destroy of it is decided anew). An instance already gone (a Destroy
+  // that worked but answered an error) takes nothing out of service.
+  drained_.insert(victim.id());
+  if (timed_out_.count(victim.id())) return;
+  for (const auto& d : real_->Instances()) {
+    if (d.id() == victim.id()) {
+      JudgeFloor(d);
+      break;
+    }
+  }
+}
+
+void InvariantChecker::OnDrainAnswered(const iv1::Description& victim, const absl::Status& answer) {
+  if (absl::IsDeadlineExceeded(answer)) {
+    timed_out_.insert(victim.id());
+  } else {
+    timed_out_.erase(victim.id());
   }
 }
 

@@ -5,8 +5,10 @@
 //    an update runs or is paused), the larger of the limits before and after the latest change
 //    of the spec (creations decided before a shrink may still land);
 //  - pets: a Provision never makes a second instance of a logical ID;
-//  - during a rolling update a HEALTHY instance is destroyed only if at least size -
-//    unavailable HEALTHY instances remain (size after a stop), HEALTHY as the flavor last told
+//  - during a rolling update a HEALTHY instance is taken out of service (drained, or destroyed
+//    without a drain) only if at least size - unavailable HEALTHY instances remain (size after
+//    a stop), judged when the controller acts: at each Drain it asks, or at the first Destroy
+//    asked of an instance it did not drain; HEALTHY as the flavor last told
 //    the controller (a member still starting when last checked is not available to it), and
 //    counting instances that died or fell sick recently (the controller may not know yet, or
 //    have decided on a destroy before); judged while at most two configs are present (a
@@ -60,6 +62,12 @@ class InvariantChecker {
   // really happens).
   InstanceCallHooks Hooks();
   void OnRealProvision(const iv1::Spec& spec);
+  // The controller asked to drain `victim` (to take it out of service): the floor is judged
+  // then, when the controller acts, not when a slow call arrives; unless the last Drain or
+  // Destroy of it timed out (it may have done its work: the controller carries on with the
+  // same decision).
+  void OnDrainAsked(const iv1::Description& victim);
+  void OnDrainAnswered(const iv1::Description& victim, const absl::Status& answer);
   void OnRealDestroy(const iv1::Description& victim);
 
   // An instance of the group died or fell sick outside the controller: if it was HEALTHY it
@@ -94,6 +102,11 @@ class InvariantChecker {
   std::set<std::string> destroyed_ok_;
   // Instances whose destroy was judged against the floor (at the first ask).
   std::set<std::string> judged_;
+  // Instances a Drain was asked of (judged then, not again at their Destroy).
+  std::set<std::string> drained_;
+  // Instances whose last Drain or Destroy timed out: the next ask carries on with the same
+  // decision.
+  std::set<std::string> timed_out_;
   std::map<std::string, std::string> key_to_id_;
   // Until when each lost instance counts toward the floor.
   std::map<std::string, absl::Time> lost_until_;

@@ -86,6 +86,15 @@ void SimRunner::Setup() {
   instance_->set_slow([this] { Interleave(); });
   instance_->set_log([this](const std::string& what) { Trace(what); });
   flavor_->set_slow([this] { Interleave(); });
+  flavor_->set_drain_hook(
+      [this](const iv1::Description& d, const std::optional<absl::Status>& answer) {
+        if (answer.has_value()) {
+          checker_.OnDrainAnswered(d, *answer);
+          return;
+        }
+        Trace(absl::StrCat("drain asked ", d.id()));
+        checker_.OnDrainAsked(d);
+      });
   checker_.set_limits([this] { return Limits(); });
 
   controller_ =
@@ -243,6 +252,8 @@ void SimRunner::ApplyWorld(const SimAction& action) {
       }
       if (action.kind == Kind::kKillInstance) {
         real_instance_.RemoveExternal(id);
+        // A probe of a dead instance fails (a lagging listing may still show it).
+        real_flavor_.SetHealth(id, fv1::HEALTH_UNHEALTHY);
       } else {
         real_flavor_.SetHealth(id, fv1::HEALTH_UNHEALTHY);
         sick_.push_back(id);
