@@ -389,9 +389,28 @@ TEST(ControllerTest, EmptyListingIsConfirmedBeforeItIsBelieved) {
   h.Advance(absl::Seconds(1));  // re-watch after the first backoff: an empty initial set
   EXPECT_EQ(h.instance->created(), 3) << "an empty listing was believed at once";
   EXPECT_TRUE(absl::StrContains(h.Status("cattle").last_error(), "lists no member"));
-  h.Advance(absl::Seconds(2));  // the confirming listing: still empty, so it is true
+  h.Advance(absl::Seconds(2));  // the confirming listing: still empty, so it is true...
+  // ... of members a listing has shown. These were known from events only, moments ago: a
+  // listing may lag behind those, so they are kept until one begun listing_grace after them
+  // misses them too.
+  EXPECT_EQ(h.instance->created(), 3);
+  h.Advance(absl::Seconds(31));
   EXPECT_EQ(h.Count("cattle"), 3);
   EXPECT_EQ(h.instance->created(), 6);
+}
+
+TEST(ControllerTest, MemberTheListingHasShownIsGoneWhenAListingMissesIt) {
+  Harness h;
+  h.Watch(Harness::Cattle("cattle", 3));
+  // A fresh watch's initial set shows the members: from then on a listing that misses one
+  // means it is gone, however new it is.
+  h.instance->BreakWatches(absl::UnavailableError("connection lost"));
+  h.Advance(absl::Seconds(1));
+  h.instance->BreakWatches(absl::UnavailableError("connection lost"));
+  h.instance->RemoveExternal(*Ids(h, "cattle").begin());
+  h.Advance(absl::Seconds(2));
+  EXPECT_EQ(h.instance->created(), 4);
+  EXPECT_EQ(h.Count("cattle"), 3);
 }
 
 TEST(ControllerTest, WatchThatBreaksIsReestablished) {

@@ -144,8 +144,10 @@ void Creation::RestoreLocked(Group* g, const PendingCreation& p) {
   s.remediation = p.remediation();
   s.sha = p.config_sha();
   g->slot_by_key[s.key] = s.sequence;
+  s.attempt_failed = rt_->Now();
   g->sent_slots.insert(s.sequence);
   ++g->queued_slots;
+  ++g->queued_resends;
   g->slots.emplace(s.sequence, std::move(s));
 }
 
@@ -159,8 +161,21 @@ void Creation::CreateLocked(Group* g, const std::string& lid) {
 }
 
 bool Creation::OverdueLocked(const Group* g, absl::Time now) const {
-  return !g->created_slots.empty() &&
-         now - g->created_slots.begin()->first >= rt_->options.listing_grace;
+  return (!g->created_slots.empty() &&
+          now - g->created_slots.begin()->first >= rt_->options.listing_grace) ||
+         ResendsSettleAtLocked(g) <= now;
+}
+
+absl::Time Creation::ResendsSettleAtLocked(const Group* g) const {
+  absl::Time first = absl::InfiniteFuture();
+  if (g->queued_resends == 0) return first;
+  for (int64_t seq : g->sent_slots) {
+    auto it = g->slots.find(seq);
+    if (it != g->slots.end() && it->second.state == SlotState::kQueued) {
+      first = std::min(first, it->second.attempt_failed + rt_->options.listing_grace);
+    }
+  }
+  return first;
 }
 
 void Creation::DropLostSlotsLocked(Group* g, absl::Time as_of,
@@ -179,6 +194,20 @@ void Creation::DropLostSlotsLocked(Group* g, absl::Time as_of,
                      " has not listed it within ", absl::FormatDuration(rt_->options.listing_grace),
                      "; no longer counting it"));
     g->EraseSlot(seq);
+  }
+  // A failed Provision's retry that the listing would show by now: whatever instance it made
+  // (if any) is a member in this listing, so it no longer counts as one more, and may be
+  // cancelled. A few at most: only the retries still queued are looked at.
+  if (g->queued_resends > 0) {
+    std::vector<int64_t> settled;
+    for (int64_t seq : g->sent_slots) {
+      const Slot& s = g->slots[seq];
+      if (s.state == SlotState::kQueued && as_of - s.attempt_failed >= rt_->options.listing_grace) {
+        settled.push_back(seq);
+      }
+    }
+    for (int64_t seq : settled) g->ForgetSent(seq);
+    if (!settled.empty()) rt_->parts.persistence->MarkDirtyLocked(g);
   }
 }
 
@@ -218,6 +247,9 @@ void Creation::PumpLocked(Group* g) {
     std::vector<int64_t> batch;
     for (; it != g->slots.end() && batch.size() < per_call && room > 0; ++it) {
       if (it->second.state != SlotState::kQueued) continue;
+      // A retry of a sent Provision may have made its instance already: a first send needs
+      // room beyond the retries still queued.
+      if (!g->sent_slots.contains(it->first) && room - g->queued_resends <= 0) continue;
       g->SetSlotState(&it->second, SlotState::kInFlight);
       newly_sent |= g->sent_slots.insert(it->first).second;
       batch.push_back(it->first);
@@ -361,6 +393,7 @@ void Creation::OnDoneLocked(Group* g, int64_t seq,
     if (it != g->slots.end()) {
       g->SetSlotState(&it->second, SlotState::kQueued);
       it->second.first_failure = std::min(it->second.first_failure, now);
+      it->second.attempt_failed = now;
     }
     return;
   }

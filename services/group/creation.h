@@ -43,9 +43,13 @@ class Creation {
   // Starts batch calls for the queued slots, within the parallel calls allowed and unless a
   // failure's backoff is running (then one at a time once it ends).
   void PumpLocked(Group* g);
-  // Whether a creation Provision returned has not been listed for the listing grace, as of
-  // `now` (a listing begun now decides whether it was lost).
+  // Whether a creation Provision returned has not been listed for the listing grace, or a failed
+  // Provision's retry has waited that long, as of `now` (a listing begun now decides whether
+  // the creation was lost, or shows what the failed attempt made).
   bool OverdueLocked(const Group* g, absl::Time now) const;
+  // When the first queued retry of a failed Provision will have waited the listing grace
+  // (InfiniteFuture: none queued). O(sent creations) while retries are queued, else O(1).
+  absl::Time ResendsSettleAtLocked(const Group* g) const;
   // Forgets creations absent from `listing`, a listing begun at `as_of`, at least
   // `listing_grace` after their Provision returned, with an error saying so.
   void DropLostSlotsLocked(Group* g, absl::Time as_of,

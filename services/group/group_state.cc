@@ -32,11 +32,18 @@ void CountPublished(const PublishedMembers& members, Group::MemberCounts* counts
 }  // namespace
 
 void Group::SetSlotState(Slot* s, SlotState state) {
-  if (s->state == SlotState::kQueued) --queued_slots;
+  const bool sent = sent_slots.contains(s->sequence);
+  if (s->state == SlotState::kQueued) {
+    --queued_slots;
+    if (sent) --queued_resends;
+  }
   if (s->state == SlotState::kInFlight) --in_flight_slots;
   if (s->state == SlotState::kCreated) created_slots.erase({s->provisioned_at, s->sequence});
   s->state = state;
-  if (state == SlotState::kQueued) ++queued_slots;
+  if (state == SlotState::kQueued) {
+    ++queued_slots;
+    if (sent) ++queued_resends;
+  }
   if (state == SlotState::kInFlight) ++in_flight_slots;
   if (state == SlotState::kCreated) created_slots.insert({s->provisioned_at, s->sequence});
 }
@@ -46,9 +53,15 @@ void Group::EraseSlot(int64_t seq) {
   if (it == slots.end()) return;
   slot_by_key.erase(it->second.key);
   if (!it->second.instance_id.empty()) slot_by_instance.erase(it->second.instance_id);
-  sent_slots.erase(seq);
   SetSlotState(&it->second, SlotState::kErased);
+  sent_slots.erase(seq);
   slots.erase(it);
+}
+
+void Group::ForgetSent(int64_t seq) {
+  auto it = slots.find(seq);
+  if (it == slots.end() || !sent_slots.erase(seq)) return;
+  if (it->second.state == SlotState::kQueued) --queued_resends;
 }
 
 void Group::RememberConfigFlavor() {
@@ -109,10 +122,11 @@ absl::Status Group::CheckInvariants() const {
       }
     }
   }
-  int64_t queued = 0, in_flight = 0;
+  int64_t queued = 0, in_flight = 0, resends = 0;
   size_t created = 0;
   for (const auto& [seq, s] : slots) {
     if (s.state == SlotState::kQueued) ++queued;
+    if (s.state == SlotState::kQueued && sent_slots.contains(seq)) ++resends;
     if (s.state == SlotState::kInFlight) ++in_flight;
     if (s.state == SlotState::kCreated) {
       ++created;
@@ -127,6 +141,9 @@ absl::Status Group::CheckInvariants() const {
   }
   if (queued != queued_slots) {
     return absl::InternalError(absl::StrCat("queued_slots ", queued_slots, " but ", queued));
+  }
+  if (resends != queued_resends) {
+    return absl::InternalError(absl::StrCat("queued_resends ", queued_resends, " but ", resends));
   }
   if (in_flight != in_flight_slots) {
     return absl::InternalError(

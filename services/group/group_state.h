@@ -68,6 +68,9 @@ struct Member {
   // Membership::FillMemberLocked).
   bool announced = true;
   absl::Time created;
+  // A listing (a poll, or a watch's initial set) has shown it; false while it is known from an
+  // event or a Provision's answer only (a listing begun soon after may lag behind it).
+  bool listed = false;
   // Chosen to be destroyed (queued or under way): no longer a member for decisions.
   bool doomed = false;
   // Drain + Destroy under way.
@@ -116,6 +119,9 @@ struct Slot {
   bool remediation = false;
   // The update (generation) that wanted it; 0 when none was running.
   int64_t update_generation = 0;
+  // When its last Provision failed (or, for one restored after a restart, when it was
+  // restored): a listing begun listing_grace later shows the instance it may have made.
+  absl::Time attempt_failed = absl::InfinitePast();
   // The config its Provision was built on ("" until it was sent): the instance it makes is
   // checked with that config's flavor, so the flavor is kept while the creation is pending.
   std::string sha;
@@ -185,6 +191,9 @@ struct Group {
   // process, not absent, so an empty listing is confirmed as when members were known (a plugin
   // still loading its state must not make a restarted service recreate the whole group).
   bool resumed = false;
+  // When a listing must be taken again: a member missing from the last one was kept because it
+  // appeared too recently for that listing to show it (InfiniteFuture: none).
+  absl::Time relist_at = absl::InfiniteFuture();
   TimerId listing_timer = 0;
 
   absl::btree_map<std::string, Member> members;
@@ -210,6 +219,11 @@ struct Group {
   int64_t doomed_members = 0;
   // Slots in state kQueued / kInFlight.
   int64_t queued_slots = 0;
+  // The kQueued slots among sent_slots: the retry of a Provision that failed or timed out (it
+  // may have created its instance), or of one sent before a restart. They count as existing
+  // instances and are never cancelled, until a listing begun listing_grace after the attempt
+  // shows what it did (Creation::DropLostSlotsLocked).
+  int64_t queued_resends = 0;
   int64_t in_flight_slots = 0;
   // The kCreated slots by (provisioned_at, sequence): the ones lost first come first.
   absl::btree_set<std::pair<absl::Time, int64_t>> created_slots;
@@ -303,6 +317,9 @@ struct Group {
   void SetSlotState(Slot* s, SlotState state);
   // Forgets a slot (and its key and instance indexes). Unknown sequences are ignored.
   void EraseSlot(int64_t seq);
+  // Slot `seq` is no longer one whose Provision may have created its instance (a listing has
+  // shown what it did): it leaves sent_slots, and may be cancelled like a creation not started.
+  void ForgetSent(int64_t seq);
   // Marks a member doomed (or not), keeping doomed_members in step.
   void SetDoomed(Member* m, bool doomed);
   // Records the flavor of the current config (spec, sha) in config_flavors and forgets the

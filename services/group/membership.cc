@@ -300,6 +300,7 @@ void Membership::ApplyListingLocked(Group* g,
   }
   g->resumed = false;
 
+  g->relist_at = absl::InfiniteFuture();
   absl::btree_map<std::string, Member> members;
   for (auto& [id, d] : listing) {
     // Destroyed by us: a listing that began before the destroy returned is stale about it.
@@ -307,16 +308,26 @@ void Membership::ApplyListingLocked(Group* g,
     auto old = g->members.extract(id);
     if (!old.empty()) {
       FillMemberLocked(g, &old.mapped(), d, false);
+      old.mapped().listed = true;
       members.insert(std::move(old));
     } else {
       Member m;
       FillMemberLocked(g, &m, d, true);
+      m.listed = true;
       members.emplace(id, std::move(m));
     }
   }
   for (auto& [id, m] : g->members) {
     if (m.destroying) {
       // Its Destroy is under way: it exists until that returns.
+      members.emplace(id, std::move(m));
+      continue;
+    }
+    if (!m.listed && started - m.created < rt_->options.listing_grace) {
+      // Known from an event or a Provision only, too recently for this listing to be sure to
+      // show it: a plugin's listing may lag behind its creations and events. A listing begun
+      // listing_grace after it decides (a REMOVED event sooner).
+      g->relist_at = std::min(g->relist_at, m.created + rt_->options.listing_grace);
       members.emplace(id, std::move(m));
       continue;
     }

@@ -119,8 +119,10 @@ std::vector<SlotView> Reconciler::SlotViewsLocked(Group* g) {
   std::vector<SlotView> views;
   views.reserve(g->slots.size());
   for (const auto& [seq, s] : g->slots) {
-    views.push_back(
-        SlotView{s.key, s.lid, s.state != SlotState::kQueued, s.state == SlotState::kInFlight});
+    // A queued retry of a sent Provision may have made its instance: it exists.
+    views.push_back(SlotView{s.key, s.lid,
+                             s.state != SlotState::kQueued || g->sent_slots.contains(seq),
+                             s.state == SlotState::kInFlight});
   }
   return views;
 }
@@ -139,7 +141,8 @@ void Reconciler::DecideLocked(Group* g, absl::Time now, DecideInput* in, Decisio
     c.size = g->spec.allocation().size();
     c.live = static_cast<int64_t>(g->members.size()) - g->doomed_members;
     c.slots = static_cast<int64_t>(g->slots.size());
-    c.queued = g->queued_slots;
+    // A queued retry of a sent Provision may have made its instance: it exists for the counts.
+    c.queued = g->queued_slots - g->queued_resends;
     c.in_flight = g->in_flight_slots;
     c.existing = static_cast<int64_t>(g->members.size()) + c.slots - c.queued;
     const CattleArithmetic a = CountCattle(c);
@@ -147,7 +150,7 @@ void Reconciler::DecideLocked(Group* g, absl::Time now, DecideInput* in, Decisio
       for (int64_t i = 0; i < a.creates; ++i) d->creates.push_back({});
       int64_t left = a.cancel;
       for (auto it = g->slots.rbegin(); it != g->slots.rend() && left > 0; ++it) {
-        if (it->second.state != SlotState::kQueued) continue;
+        if (it->second.state != SlotState::kQueued || g->sent_slots.contains(it->first)) continue;
         d->cancel_slots.push_back(it->second.key);
         --left;
       }
@@ -212,8 +215,10 @@ void Reconciler::ReconcileLocked(Group* g) {
   // With a watch, a creation that Provision returned but that no event has shown within the
   // listing grace is looked for in a fresh listing (a new watch's initial set), which drops it
   // only if it does not show it either: time alone (a clock jump, a paused process) never
-  // writes a creation off. (When polling, the listings decide.)
-  if (!g->polling && rt_->parts.creation->OverdueLocked(g, now)) {
+  // writes a creation off. So is the instance a failed Provision may have made, and a member
+  // a lagging listing did not show. (When polling, the listings decide.)
+  if (!g->polling && (rt_->parts.creation->OverdueLocked(g, now) || g->relist_at <= now)) {
+    g->relist_at = absl::InfiniteFuture();
     rt_->parts.membership->StartListingLocked(g);
   }
 
@@ -258,6 +263,12 @@ void Reconciler::ScheduleNextLocked(Group* g, absl::Time now) {
   // The oldest creation not listed yet is the first that may be lost.
   if (!g->created_slots.empty() && !g->polling) {
     consider(g->created_slots.begin()->first + rt_->options.listing_grace);
+  }
+  // So is the instance a failed Provision's retry may have made, and a member a lagging listing
+  // did not show.
+  if (!g->polling) {
+    consider(rt_->parts.creation->ResendsSettleAtLocked(g));
+    consider(g->relist_at);
   }
   if (g->queued_slots > 0) consider(g->provision_retry.retry_at());
   if (!g->destroy_queue.empty()) consider(g->destroy_retry.retry_at());

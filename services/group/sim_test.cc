@@ -49,6 +49,8 @@ constexpr uint64_t kRegressionSeeds[] = {
     1748,  // (checker) the floor judged when a slow Drain arrived, not when the controller asked
     1351,  // (sim) a watch lost before SYNCED let a second injected empty listing confirm the first
     1388,  // (sim) a probe of a killed instance still listed answered HEALTHY
+    2765,  // a failed Provision's retry (its instance made) was cancelled and another created
+    1874,  // a listing lagging behind the events dropped a member created moments before
 };
 
 // Seeds of the default range whose failures are not triaged yet, skipped (and counted) so that
