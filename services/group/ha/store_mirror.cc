@@ -65,8 +65,7 @@ StoreMirror::Summary StoreMirror::SummaryOf(const std::string& key,
                                             const std::string& value) const {
   auto summary = std::make_shared<gv1::GroupSummary>();
   const std::string id = key.substr(prefix_.size());
-  absl::StatusOr<GroupRecord> record =
-      DecodeEtcdRecord(value, id, absl::StrCat("etcd key ", key));
+  absl::StatusOr<GroupRecord> record = DecodeEtcdRecord(value, id, absl::StrCat("etcd key ", key));
   if (record.ok()) {
     *summary->mutable_spec() = record->spec();
     *summary->mutable_status() = StoredStatus(*record);
@@ -159,9 +158,9 @@ absl::StatusOr<gv1::ListGroupsResponse> StoreMirror::ListGroups() const {
   {
     absl::MutexLock lock(&mu_);
     if (!loaded_) {
-      return absl::UnavailableError(absl::StrCat(
-          "this group service's copy of the groups in etcd is not read yet",
-          last_error_.ok() ? "" : absl::StrCat(": ", last_error_.message())));
+      return absl::UnavailableError(
+          absl::StrCat("this group service's copy of the groups in etcd is not read yet",
+                       last_error_.ok() ? "" : absl::StrCat(": ", last_error_.message())));
     }
     groups.reserve(groups_.size());
     for (const auto& [id, summary] : groups_) groups.push_back(summary);

@@ -146,7 +146,9 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
   active_ = std::make_unique<ActiveController>([this] { return LeaderSeen().identity; },
                                                [this] { return HaStatus(); });
   forwarder_ = std::make_unique<LeaderForwarder>([this] { return ForwardTo(); });
-  service_ = std::make_unique<GroupService>(active_.get(), forwarder_.get());
+  mirror_ = std::make_unique<ha::StoreMirror>(etcd_client_.get(), etcd_store_->RecordsPrefix());
+  mirror_->Start();
+  service_ = std::make_unique<GroupService>(active_.get(), forwarder_.get(), mirror_.get());
   ha::LeaderValue advertised{options.identity, ""};
   if (!options.peer_listen.empty()) {
     if (absl::Status listening = StartPeerServer(options.peer_listen); !listening.ok())
@@ -359,6 +361,7 @@ GroupServer::~GroupServer() {
   // store, and a creation cut short is asked again, with its idempotency key, by the next run.
   if (resolver_ != nullptr) resolver_->CancelCalls();
   service_.reset();
+  mirror_.reset();  // its watch ends before the client goes
   peer_server_.reset();
   peer_service_.reset();
   forwarder_.reset();

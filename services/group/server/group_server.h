@@ -26,6 +26,7 @@
 #include "services/group/ha/gated_resolver.h"
 #include "services/group/ha/leader_election.h"
 #include "services/group/ha/leader_value.h"
+#include "services/group/ha/store_mirror.h"
 #include "services/group/real_clock.h"
 #include "services/group/server/active_controller.h"
 #include "services/group/server/group_metrics.h"
@@ -160,6 +161,9 @@ class GroupServer {
   // The etcd store's: client, store, the leader key, election and leadership thread.
   std::unique_ptr<etcd::GrpcEtcdClient> etcd_client_;
   std::unique_ptr<EtcdStore> etcd_store_;
+  // The copy of the groups a follower answers ListGroups from; kept while leading too, so that
+  // a service that steps down answers at once.
+  std::unique_ptr<ha::StoreMirror> mirror_;
   std::string leader_key_;
   std::unique_ptr<ha::LeaderElection> election_;
   std::unique_ptr<ha::GatedResolver> gated_resolver_;
