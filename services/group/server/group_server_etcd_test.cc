@@ -160,7 +160,12 @@ TEST_F(GroupServerEtcdTest, AFollowerListsTheGroupsFromItsCopyOfTheStore) {
     EXPECT_TRUE(stub_b->ListGroups(&context, gv1::ListGroupsRequest(), &response).ok());
     return response;
   };
-  ASSERT_TRUE(WaitFor([&] { return list_b().store_revision() > 0; }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        gv1::ListGroupsResponse r = list_b();
+        return r.store_revision() > 0 && r.leader() == "service-a";
+      },
+      absl::Seconds(10)));
   gv1::ListGroupsResponse list = list_b();
   EXPECT_TRUE(list.follower());
   EXPECT_EQ(list.leader(), "service-a");
