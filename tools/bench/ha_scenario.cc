@@ -167,7 +167,8 @@ absl::Status OneFailover(HaStack& stack, DirWatcher& watcher, std::vector<absl::
 }
 
 // Follower reads: ListGroups answered by a follower from its copy of etcd against the leader's
-// own, and how long after the leader's write (WatchGroup / UnwatchGroup of a group of none,
+// own, InspectGroup forwarded by a follower against the leader's own (the hop a local read
+// saves), and how long after the leader's write (WatchGroup / UnwatchGroup of a group of none,
 // alternately) the follower's copy shows it (its ListGroups called back to back).
 absl::Status TimeFollowerReads(HaStack& stack, const std::string& follower, Report* report) {
   constexpr int kCalls = 500;
@@ -175,7 +176,17 @@ absl::Status TimeFollowerReads(HaStack& stack, const std::string& follower, Repo
   const std::string leader = stack.Leader();
   auto leader_client = stack.Client(leader);
   auto follower_client = stack.Client(follower);
-  std::vector<absl::Duration> from_copy, from_leader, lag;
+  std::vector<absl::Duration> from_copy, from_leader, lag, inspect_forwarded, inspect_leader;
+  gv1::InspectGroupRequest inspect;
+  inspect.set_id("cattle");
+  for (int i = 0; i < kCalls; ++i) {
+    absl::Time start = absl::Now();
+    if (auto r = follower_client->InspectGroup(inspect); !r.ok()) return r.status();
+    inspect_forwarded.push_back(absl::Now() - start);
+    start = absl::Now();
+    if (auto r = leader_client->InspectGroup(inspect); !r.ok()) return r.status();
+    inspect_leader.push_back(absl::Now() - start);
+  }
   for (int i = 0; i < kCalls; ++i) {
     absl::Time start = absl::Now();
     auto listed = follower_client->ListGroups(gv1::ListGroupsRequest());
@@ -219,6 +230,14 @@ absl::Status TimeFollowerReads(HaStack& stack, const std::string& follower, Repo
   report->AddDuration(kSection, "ListGroups by the leader, p50", l.p50, "ms", std::nullopt,
                       Note(l, "calls, interleaved"));
   report->AddDuration(kSection, "ListGroups by the leader, p99", l.p99, "ms");
+  const Summary fi = Summarize(inspect_forwarded);
+  const Summary li = Summarize(inspect_leader);
+  report->AddDuration(kSection, "InspectGroup through a follower (forwarded), p50", fi.p50, "ms",
+                      std::nullopt, Note(fi, "calls, a group of 2: one hop to the leader"));
+  report->AddDuration(kSection, "InspectGroup through a follower (forwarded), p99", fi.p99, "ms");
+  report->AddDuration(kSection, "InspectGroup by the leader, p50", li.p50, "ms", std::nullopt,
+                      Note(li, "calls, interleaved"));
+  report->AddDuration(kSection, "InspectGroup by the leader, p99", li.p99, "ms");
   report->AddDuration(kSection, "leader's write -> seen in a follower's ListGroups, p50", g.p50,
                       "ms", std::nullopt,
                       Note(g, "WatchGroup / UnwatchGroup answered, then the follower polled"));

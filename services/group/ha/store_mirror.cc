@@ -122,15 +122,19 @@ void StoreMirror::OnWatch(int64_t generation, const etcd::WatchUpdate& update) {
                              ? SummaryOf(event.kv.key, event.kv.value)
                              : nullptr);
   }
-  absl::MutexLock lock(&mu_);
-  if (generation != generation_) return;  // a replaced watch
   if (!update.status.ok()) {
     // Compacted: what happened between the last revision seen and now is gone; read it all.
+    {
+      absl::MutexLock lock(&mu_);
+      if (generation != generation_) return;  // a replaced watch
+      read_due_ = true;
+      last_error_ = update.status;
+    }
     LOG(WARNING) << "the copy of the groups in etcd is read again: " << update.status;
-    read_due_ = true;
-    last_error_ = update.status;
     return;
   }
+  absl::MutexLock lock(&mu_);
+  if (generation != generation_) return;  // a replaced watch
   for (size_t i = 0; i < changes.size(); ++i) {
     if (update.events[i].kv.mod_revision <= revision_) continue;  // already in the copy
     if (changes[i].second == nullptr) {

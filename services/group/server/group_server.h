@@ -99,8 +99,10 @@ class GroupServer {
   //
   // With the etcd store, a leader acts (calls plugins) only while its lease is confirmed
   // (ha::GatedResolver); a leader whose Controller cannot resume the groups reports it in
-  // ListGroups and the log and tries again every second while it leads; a follower forwards
-  // every call to the leader (leader_forwarder.h).
+  // ListGroups and the log and tries again every second while it leads; a follower lists the
+  // groups from its copy of the records in etcd (ha::StoreMirror, kept by every service) and
+  // forwards every other call to the leader (leader_forwarder.h). Writes the store refuses for
+  // want of leadership are counted in infrakit_group_store_writes_refused_total{by} (metrics on).
   static absl::StatusOr<std::unique_ptr<GroupServer>> Create(GroupServerOptions options);
 
   // Shuts the Controller down (streams end UNAVAILABLE), destroys the service (its pool
