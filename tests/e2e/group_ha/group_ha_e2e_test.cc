@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/config/group_config.h"
 #include "client/discovery/channel.h"
@@ -123,6 +125,32 @@ int MetricsPort(const std::string& log) {
   return absl::SimpleAtoi(log.substr(start, log.find('/', start) - start), &port) ? port : 0;
 }
 
+// The peak of `count` (the instance files), sampled every 2 ms on a thread of its own from
+// construction until Stop.
+class PeakSampler {
+ public:
+  explicit PeakSampler(std::function<int()> count)
+      : count_(std::move(count)), thread_([this] {
+          while (sampling_) {
+            peak_ = std::max(peak_.load(), count_());
+            absl::SleepFor(absl::Milliseconds(2));
+          }
+        }) {}
+  ~PeakSampler() { Stop(); }
+  // Stops sampling; the peak seen.
+  int Stop() {
+    sampling_ = false;
+    if (thread_.joinable()) thread_.join();
+    return peak_;
+  }
+
+ private:
+  const std::function<int()> count_;
+  std::atomic<bool> sampling_{true};
+  std::atomic<int> peak_{0};
+  std::thread thread_;
+};
+
 // True when `holds` stays true (polled every 50 ms) for `window`: for negatives ("nothing is
 // replaced while etcd has no majority"), which no event can confirm.
 template <typename Pred>
@@ -205,6 +233,32 @@ class GroupHaE2eTest : public ::testing::Test {
          absl::StrCat(absl::ToInt64Seconds(kTtl), "s"), "--advertise", name, "--resync-period",
          "1s", "--peer-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"},
         name);
+  }
+
+  // The groups follower `name` lists from its copy of etcd, "ID:SIZE ..."; "" when it answers
+  // otherwise.
+  std::string StoredGroups(const std::string& name) {
+    gv1::ListGroupsResponse list = List(name);
+    if (list.store_revision() == 0) return "";
+    std::vector<std::string> groups;
+    for (const gv1::GroupSummary& g : list.groups()) {
+      if (!g.status().from_store()) return "";
+      groups.push_back(absl::StrCat(g.spec().id(), ":", g.spec().allocation().size()));
+    }
+    return absl::StrJoin(groups, " ");
+  }
+
+  // The writes group service `name` had refused for want of leadership (its metrics), by
+  // itself or by etcd's fence, which it reports.
+  double RefusedWrites(const std::string& name) {
+    const testing::Exposition metrics = Scrape(name);
+    const double by_etcd =
+        metrics.Sum("infrakit_group_store_writes_refused_total", {{"by", "etcd"}});
+    const double by_itself =
+        metrics.Sum("infrakit_group_store_writes_refused_total", {{"by", "this_service"}});
+    std::cerr << name << "'s refused writes: " << by_etcd << " by etcd's fence, " << by_itself
+              << " by itself once it knew\n";
+    return by_etcd + by_itself;
   }
 
   // Group service `name`'s metrics, checked against the text format's rules.
@@ -313,14 +367,7 @@ TEST_F(GroupHaE2eTest, Kill9OfTheLeaderMidRollingUpdateAnotherTakesOverAndFinish
   WatchVia("group-b", v1);  // a follower: forwarded to group-a
 
   // The instance count, sampled throughout: never above size + surge.
-  std::atomic<bool> sampling{true};
-  std::atomic<int> peak{0};
-  std::thread sampler([&] {
-    while (sampling) {
-      peak = std::max(peak.load(), Instances());
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-  });
+  PeakSampler sampler([this] { return Instances(); });
 
   // The update, through the other follower: its stream is relayed from group-a and ends when
   // group-a dies; the update goes on under the next leader.
@@ -366,11 +413,10 @@ TEST_F(GroupHaE2eTest, Kill9OfTheLeaderMidRollingUpdateAnotherTakesOverAndFinish
   // The new leader finishes the update; asked through the remaining follower.
   const std::string follower = next == "group-b" ? "group-c" : "group-b";
   EXPECT_TRUE(WaitFor([&] { return Converged(follower, 4, sha2); }, kWait));
-  sampling = false;
-  sampler.join();
+  const int peak = sampler.Stop();
   updater.join();
-  EXPECT_LE(peak.load(), 4 + 1) << "more members than size + surge at some point";
-  EXPECT_GE(peak.load(), 4);
+  EXPECT_LE(peak, 4 + 1) << "more members than size + surge at some point";
+  EXPECT_GE(peak, 4);
 
   // infrakitctl against a follower: forwarded to the new leader.
   auto scaled = tests::e2e::tutorial::RunCommand(
@@ -403,14 +449,7 @@ TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItsWritesFailTheFenceAndNot
   ASSERT_TRUE(probed.ok()) << probed.status();
 
   // The instance count, sampled throughout: never above the size.
-  std::atomic<bool> sampling{true};
-  std::atomic<int> peak{0};
-  std::thread sampler([&] {
-    while (sampling) {
-      peak = std::max(peak.load(), Instances());
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-  });
+  PeakSampler sampler([this] { return Instances(); });
 
   ASSERT_TRUE(stale_flavor->Signal(SIGSTOP).ok());
   gv1::WatchGroupRequest stale = probe;
@@ -450,13 +489,7 @@ TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItsWritesFailTheFenceAndNot
   ASSERT_TRUE(record.ok()) << record.status();
   EXPECT_TRUE(record->kvs.empty()) << "the stale leader's write went through";
   // group-a counted it, and says by whom it was refused.
-  const testing::Exposition metrics = Scrape("group-a");
-  const double by_etcd = metrics.Sum("infrakit_group_store_writes_refused_total", {{"by", "etcd"}});
-  const double by_itself =
-      metrics.Sum("infrakit_group_store_writes_refused_total", {{"by", "this_service"}});
-  std::cerr << "group-a's refused writes: " << by_etcd << " by etcd's fence, " << by_itself
-            << " by itself once it knew\n";
-  EXPECT_GE(by_etcd + by_itself, 1);
+  EXPECT_GE(RefusedWrites("group-a"), 1);
 
   // It steps down and follows the new leader...
   ASSERT_TRUE(WaitFor(
@@ -468,9 +501,7 @@ TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItsWritesFailTheFenceAndNot
   EXPECT_TRUE(absl::StrContains(groups_["group-a"]->Stderr(), "no longer leads"));
   // ...and nothing is doubled: the group stays at the new leader's size, its record too.
   EXPECT_TRUE(HoldsFor([&] { return Instances() == 2; }, kQuietWindow));
-  sampling = false;
-  sampler.join();
-  EXPECT_LE(peak.load(), 3) << "more instances than the group's size at some point";
+  EXPECT_LE(sampler.Stop(), 3) << "more instances than the group's size at some point";
   gv1::InspectGroupRequest inspect;
   inspect.set_id("cattle");
   auto inspected = Client(next)->InspectGroup(inspect);
@@ -478,17 +509,10 @@ TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItsWritesFailTheFenceAndNot
   EXPECT_EQ(inspected->spec().allocation().size(), 2);
   // Every follower lists the same groups from its copy of etcd: no "stale".
   for (const std::string& name : kServices) {
-    if (name == next) continue;
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          gv1::ListGroupsResponse list = List(name);
-          return list.store_revision() > 0 && list.groups_size() == 2 &&
-                 list.groups(0).spec().id() == "cattle" &&
-                 list.groups(0).spec().allocation().size() == 2 &&
-                 list.groups(1).spec().id() == "probe";
-        },
-        kWait))
-        << name;
+    if (name != next) {
+      EXPECT_TRUE(WaitFor([&] { return StoredGroups(name) == "cattle:2 probe:0"; }, kWait))
+          << name << ": " << StoredGroups(name);
+    }
   }
   EXPECT_EQ(Leader(), next);
 }
