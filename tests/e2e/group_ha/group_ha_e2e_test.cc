@@ -535,6 +535,16 @@ TEST_F(GroupHaE2eTest, Kill9OfOneEtcdMemberIsNotNoticed) {
   ASSERT_EQ(unlink(dir_.Join("instances/" + before[0]).c_str()), 0);
   EXPECT_TRUE(WaitFor([&] { return Instances() == 2 && InstanceIds() != before; }, kWait));
   EXPECT_EQ(Leader(), "group-a");
+  // The followers' copies still follow etcd: their watches moved to another member.
+  gv1::SetSizeRequest grow;
+  grow.set_id("cattle");
+  grow.set_size(3);
+  ASSERT_TRUE(Client("group-b")->SetSize(grow).ok());
+  for (const char* follower : {"group-b", "group-c"}) {
+    EXPECT_TRUE(WaitFor([&] { return StoredGroups(follower) == "cattle:3"; }, kWait))
+        << follower << ": " << StoredGroups(follower);
+  }
+  EXPECT_TRUE(WaitFor([&] { return Instances() == 3; }, kWait));
   RestartMember(0);
 }
 
