@@ -24,8 +24,8 @@ absl::Status CheckId(absl::string_view id) {
 
 }  // namespace
 
-EtcdStore::EtcdStore(etcd::Client* client, std::string prefix)
-    : client_(client), prefix_(std::move(prefix)) {}
+EtcdStore::EtcdStore(etcd::Client* client, std::string prefix, RefusalObserver on_refused)
+    : client_(client), prefix_(std::move(prefix)), on_refused_(std::move(on_refused)) {}
 
 void EtcdStore::SetFence(std::string leader_key, int64_t create_revision) {
   absl::MutexLock lock(&mu_);
@@ -53,6 +53,7 @@ absl::Status EtcdStore::Fenced(const etcd::Op& op, absl::string_view what) {
     revision = fence_revision_;
   }
   if (revision == 0) {
+    if (on_refused_) on_refused_(Refusal::kNoFence);
     return absl::FailedPreconditionError(absl::StrCat("not the leader: ", what,
                                                       " refused (this group service holds no "
                                                       "leadership in etcd)"));
@@ -63,6 +64,7 @@ absl::Status EtcdStore::Fenced(const etcd::Op& op, absl::string_view what) {
     return absl::Status(txn.status().code(), absl::StrCat(what, ": ", txn.status().message()));
   }
   if (!txn->succeeded) {
+    if (on_refused_) on_refused_(Refusal::kFenceFailed);
     return absl::FailedPreconditionError(
         absl::StrCat("not the leader: ", what, " refused by etcd: the leader key ", leader_key,
                      " is no longer the one created at revision ", revision, " (leadership lost)"));

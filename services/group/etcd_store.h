@@ -3,6 +3,7 @@
 #define INFRAKIT_SERVICES_GROUP_ETCD_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,21 @@ namespace infrakit::services::group {
 // Thread-safe.
 class EtcdStore : public Store {
  public:
+  // Why a write was refused for want of leadership.
+  enum class Refusal {
+    // No fence is set: this service knows it does not lead; nothing was sent to etcd.
+    kNoFence,
+    // etcd refused the transaction: the leader key is no longer the one this service created
+    // (it still believed it led: paused or cut off past its lease, and replaced).
+    kFenceFailed,
+  };
+  // Told of every write refused for want of leadership, from the writing thread, after the
+  // fact (nothing was written). Must be thread-safe and must not call the store.
+  using RefusalObserver = std::function<void(Refusal)>;
+
   // `client` is not owned and must outlive the store. `prefix` (e.g. "/infrakit/group") must
-  // not end with '/'.
-  EtcdStore(etcd::Client* client, std::string prefix);
+  // not end with '/'. `on_refused` may be null.
+  EtcdStore(etcd::Client* client, std::string prefix, RefusalObserver on_refused = nullptr);
 
   // Fences every later write on `leader_key` having create_revision `create_revision`.
   void SetFence(std::string leader_key, int64_t create_revision);
@@ -56,6 +69,7 @@ class EtcdStore : public Store {
 
   etcd::Client* const client_;
   const std::string prefix_;
+  const RefusalObserver on_refused_;
   absl::Mutex mu_;
   std::string leader_key_ ABSL_GUARDED_BY(mu_);
   int64_t fence_revision_ ABSL_GUARDED_BY(mu_) = 0;  // 0: no fence, every write fails

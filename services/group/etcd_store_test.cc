@@ -2,7 +2,11 @@
 // conformance checks, and the fence.
 #include "services/group/etcd_store.h"
 
+#include <memory>
+#include <vector>
+
 #include "common/etcd/grpc_etcd_client.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/group/testing/store_conformance.h"
 #include "tests/testing/etcd_cluster.h"
@@ -24,7 +28,9 @@ class EtcdStoreTest : public ::testing::Test {
     auto client = etcd::GrpcEtcdClient::Create(etcd_->Endpoints());
     ASSERT_TRUE(client.ok());
     client_ = *std::move(client);
-    store_ = std::make_unique<EtcdStore>(client_.get(), "/ik");
+    store_ = std::make_unique<EtcdStore>(client_.get(), "/ik", [this](EtcdStore::Refusal why) {
+      refusals_.push_back(why);  // the writing thread is the test's
+    });
     fence_ = BecomeLeader("me");
     store_->SetFence(kLeaderKey, fence_);
   }
@@ -40,6 +46,7 @@ class EtcdStoreTest : public ::testing::Test {
   std::unique_ptr<EtcdCluster> etcd_;
   std::unique_ptr<etcd::GrpcEtcdClient> client_;
   std::unique_ptr<EtcdStore> store_;
+  std::vector<EtcdStore::Refusal> refusals_;
   int64_t fence_ = 0;
 };
 
@@ -58,6 +65,8 @@ TEST_F(EtcdStoreTest, WritesWithoutAFenceFailAndChangeNothing) {
   EXPECT_EQ(put.code(), absl::StatusCode::kFailedPrecondition) << put;
   EXPECT_NE(put.message().find("not the leader"), std::string::npos);
   EXPECT_EQ(store_->Delete("cattle").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refusals_,
+              ::testing::ElementsAre(EtcdStore::Refusal::kNoFence, EtcdStore::Refusal::kNoFence));
   auto loaded = store_->LoadAll();  // reads need no fence
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->size(), 1u);
@@ -76,6 +85,8 @@ TEST_F(EtcdStoreTest, AStaleLeadersWritesFailTheFence) {
   EXPECT_EQ(stale.code(), absl::StatusCode::kFailedPrecondition) << stale;
   EXPECT_NE(stale.message().find("leadership lost"), std::string::npos) << stale;
   EXPECT_EQ(store_->Delete("cattle").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refusals_, ::testing::ElementsAre(EtcdStore::Refusal::kFenceFailed,
+                                                EtcdStore::Refusal::kFenceFailed));
   ASSERT_TRUE(new_leader.Put(testing::ConformanceRecord("cattle", 4)).ok());
   auto loaded = store_->LoadAll();
   ASSERT_TRUE(loaded.ok());

@@ -1,9 +1,14 @@
 #include "tests/testing/etcd_cluster.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +24,24 @@ constexpr char kEtcd[] = "/usr/bin/etcd";
 
 std::string Host(int i) { return absl::StrCat("127.0.0.3", i + 1); }
 
+// A port free on `host` now: bound on port 0, read, released. A test's etcd binds it
+// milliseconds later; the kernel hands out ephemeral ports round-robin, so another run is very
+// unlikely to be given the same one in between.
+int FreePort(const std::string& host) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  CHECK_GE(fd, 0) << "socket: " << strerror(errno);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  CHECK_EQ(inet_pton(AF_INET, host.c_str(), &addr.sin_addr), 1) << host;
+  CHECK_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+      << "bind " << host << ":0: " << strerror(errno);
+  socklen_t len = sizeof(addr);
+  CHECK_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0) << strerror(errno);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
 }  // namespace
 
 bool EtcdCluster::Installed() { return access(kEtcd, X_OK) == 0; }
@@ -27,13 +50,18 @@ EtcdCluster::EtcdCluster(int members)
     : members_(std::max(1, std::min(members, kMaxMembers))),
       token_(absl::StrCat("infrakit-test-", getpid(), "-", absl::ToUnixNanos(absl::Now()))) {
   processes_.resize(members_);
+  for (int i = 0; i < members_; ++i) {
+    ports_.push_back({FreePort(Host(i)), FreePort(Host(i)), FreePort(Host(i))});
+  }
 }
 
 EtcdCluster::~EtcdCluster() {
   for (int i = 0; i < members_; ++i) KillMember(i);
 }
 
-std::string EtcdCluster::ClientAddress(int i) { return absl::StrCat(Host(i), ":2379"); }
+std::string EtcdCluster::ClientAddress(int i) const {
+  return absl::StrCat(Host(i), ":", ports_[i].client);
+}
 
 std::string EtcdCluster::Endpoints() const {
   std::vector<std::string> all;
@@ -44,15 +72,16 @@ std::string EtcdCluster::Endpoints() const {
 std::vector<std::string> EtcdCluster::Args(int i) const {
   std::vector<std::string> peers;
   for (int m = 0; m < members_; ++m) {
-    peers.push_back(absl::StrCat("m", m, "=http://", Host(m), ":2380"));
+    peers.push_back(absl::StrCat("m", m, "=http://", Host(m), ":", ports_[m].peer));
   }
   const std::string client = absl::StrCat("http://", ClientAddress(i));
-  const std::string peer = absl::StrCat("http://", Host(i), ":2380");
+  const std::string peer = absl::StrCat("http://", Host(i), ":", ports_[i].peer);
   return {"--name", absl::StrCat("m", i), "--data-dir", dir_.Join(absl::StrCat("m", i)),
           "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls",
           peer, "--initial-advertise-peer-urls", peer, "--listen-metrics-urls",
-          absl::StrCat("http://", Host(i), ":2381"), "--initial-cluster", absl::StrJoin(peers, ","),
-          "--initial-cluster-token", token_, "--initial-cluster-state", "new",
+          absl::StrCat("http://", Host(i), ":", ports_[i].metrics), "--initial-cluster",
+          absl::StrJoin(peers, ","), "--initial-cluster-token", token_, "--initial-cluster-state",
+          "new",
           // etcd 3.4 at --log-level warn was seen to accept connections and never serve them:
           // keep the default (info), which goes to the member's stderr file.
           "--logger", "zap"};

@@ -13,10 +13,12 @@
 
 namespace infrakit::testing {
 
-// Member i (0-based) listens on 127.0.0.3<i+1>: clients on 2379, peers on 2380, metrics on 2381,
-// with its data in a directory of the cluster's TempDir (removed with the cluster). Members run
-// as PluginProcess children (SIGKILLed if the test dies), so tests using a cluster must be
-// tagged "exclusive" (the addresses are fixed) and should skip when !Installed(). Typical use:
+// Member i (0-based) listens on 127.0.0.3<i+1>, on client, peer and metrics ports chosen free
+// when the cluster is made (each bound on port 0 and released: the kernel hands out ports
+// round-robin, so two test runs, e.g. of two checkouts, get different ones), with its data in
+// a directory of the cluster's TempDir (removed with the cluster). A member started again keeps
+// its ports. Members run as PluginProcess children (SIGKILLed if the test dies), so tests using
+// a cluster should skip when !Installed(). Typical use:
 //
 //   if (!EtcdCluster::Installed()) GTEST_SKIP() << EtcdCluster::kNotInstalled;
 //   EtcdCluster etcd(3);
@@ -55,17 +57,25 @@ class EtcdCluster {
   // Waits until a linearizable read succeeds through `endpoints` (default: every member).
   absl::Status WaitHealthy(absl::Duration deadline, const std::string& endpoints = "");
 
-  // "127.0.0.31:2379,127.0.0.32:2379,..." for every member.
+  // "127.0.0.31:PORT,127.0.0.32:PORT,..." for every member.
   std::string Endpoints() const;
-  // "127.0.0.3<i+1>:2379".
-  static std::string ClientAddress(int i);
+  // "127.0.0.3<i+1>:PORT", member i's client address.
+  std::string ClientAddress(int i) const;
   // Member `i`'s stderr so far (etcd logs there).
   std::string Stderr(int i) const;
 
  private:
   std::vector<std::string> Args(int i) const;
 
+  // Member i's ports, chosen when the cluster is made.
+  struct Ports {
+    int client = 0;
+    int peer = 0;
+    int metrics = 0;
+  };
+
   const int members_;
+  std::vector<Ports> ports_;
   TempDir dir_;
   std::string token_;
   std::vector<std::unique_ptr<PluginProcess>> processes_;

@@ -166,6 +166,86 @@ absl::Status OneFailover(HaStack& stack, DirWatcher& watcher, std::vector<absl::
   return stack.StartGroup(leader);
 }
 
+// Follower reads: ListGroups answered by a follower from its copy of etcd against the leader's
+// own, InspectGroup forwarded by a follower against the leader's own (the hop a local read
+// saves), and how long after the leader's write (WatchGroup / UnwatchGroup of a group of none,
+// alternately) the follower's copy shows it (its ListGroups called back to back).
+absl::Status TimeFollowerReads(HaStack& stack, const std::string& follower, Report* report) {
+  constexpr int kCalls = 500;
+  constexpr int kChanges = 40;
+  const std::string leader = stack.Leader();
+  auto leader_client = stack.Client(leader);
+  auto follower_client = stack.Client(follower);
+  std::vector<absl::Duration> from_copy, from_leader, lag, inspect_forwarded, inspect_leader;
+  gv1::InspectGroupRequest inspect;
+  inspect.set_id("cattle");
+  for (int i = 0; i < kCalls; ++i) {
+    absl::Time start = absl::Now();
+    if (auto r = follower_client->InspectGroup(inspect); !r.ok()) return r.status();
+    inspect_forwarded.push_back(absl::Now() - start);
+    start = absl::Now();
+    if (auto r = leader_client->InspectGroup(inspect); !r.ok()) return r.status();
+    inspect_leader.push_back(absl::Now() - start);
+  }
+  for (int i = 0; i < kCalls; ++i) {
+    absl::Time start = absl::Now();
+    auto listed = follower_client->ListGroups(gv1::ListGroupsRequest());
+    if (!listed.ok()) return listed.status();
+    if (listed->store_revision() == 0) return absl::InternalError("the follower forwarded");
+    from_copy.push_back(absl::Now() - start);
+    start = absl::Now();
+    if (auto l = leader_client->ListGroups(gv1::ListGroupsRequest()); !l.ok()) return l.status();
+    from_leader.push_back(absl::Now() - start);
+  }
+  auto spec = client::config::ParseGroupConfig(kConfig);
+  if (!spec.ok()) return spec.status();
+  gv1::WatchGroupRequest watch;
+  *watch.mutable_spec() = *spec;
+  watch.mutable_spec()->set_id("lag");
+  watch.mutable_spec()->mutable_allocation()->set_size(0);
+  gv1::UnwatchGroupRequest unwatch;
+  unwatch.set_id("lag");
+  for (int i = 0; i < kChanges; ++i) {
+    const bool add = i % 2 == 0;
+    absl::Status written = add ? leader_client->WatchGroup(watch).status()
+                               : leader_client->UnwatchGroup(unwatch).status();
+    if (!written.ok()) return written;
+    const absl::Time start = absl::Now();
+    for (;;) {
+      auto listed = follower_client->ListGroups(gv1::ListGroupsRequest());
+      if (!listed.ok()) return listed.status();
+      bool has = false;
+      for (const gv1::GroupSummary& g : listed->groups()) has = has || g.spec().id() == "lag";
+      if (has == add) break;
+      if (absl::Now() - start > kWait) return absl::DeadlineExceededError("the copy lags");
+    }
+    lag.push_back(absl::Now() - start);
+  }
+  const Summary c = Summarize(from_copy);
+  const Summary l = Summarize(from_leader);
+  const Summary g = Summarize(lag);
+  report->AddDuration(kSection, "ListGroups by a follower (its copy of etcd), p50", c.p50, "ms",
+                      std::nullopt, Note(c, "calls, 1 group"));
+  report->AddDuration(kSection, "ListGroups by a follower (its copy of etcd), p99", c.p99, "ms");
+  report->AddDuration(kSection, "ListGroups by the leader, p50", l.p50, "ms", std::nullopt,
+                      Note(l, "calls, interleaved"));
+  report->AddDuration(kSection, "ListGroups by the leader, p99", l.p99, "ms");
+  const Summary fi = Summarize(inspect_forwarded);
+  const Summary li = Summarize(inspect_leader);
+  report->AddDuration(kSection, "InspectGroup through a follower (forwarded), p50", fi.p50, "ms",
+                      std::nullopt, Note(fi, "calls, a group of 2: one hop to the leader"));
+  report->AddDuration(kSection, "InspectGroup through a follower (forwarded), p99", fi.p99, "ms");
+  report->AddDuration(kSection, "InspectGroup by the leader, p50", li.p50, "ms", std::nullopt,
+                      Note(li, "calls, interleaved"));
+  report->AddDuration(kSection, "InspectGroup by the leader, p99", li.p99, "ms");
+  report->AddDuration(kSection, "leader's write -> seen in a follower's ListGroups, p50", g.p50,
+                      "ms", std::nullopt,
+                      Note(g, "WatchGroup / UnwatchGroup answered, then the follower polled"));
+  report->AddDuration(kSection, "leader's write -> seen in a follower's ListGroups, max", g.max,
+                      "ms");
+  return absl::OkStatus();
+}
+
 absl::Status TimeFailovers(const testing::EtcdCluster& etcd, const Binaries& binaries,
                            const HaOptions& options, Report* report) {
   HaStack stack(binaries, etcd.Endpoints(), options.lease_ttl);
@@ -184,6 +264,23 @@ absl::Status TimeFailovers(const testing::EtcdCluster& etcd, const Binaries& bin
   if (!watched.ok()) return watched.status();
   auto watcher = DirWatcher::Start(stack.instances_dir());
   if (!watcher.ok()) return watcher.status();
+  {
+    std::string follower;
+    auto copied = Await("a follower's copy of etcd is read", [&] {
+      const std::string leader = stack.Leader();
+      for (const char* name : kServices) {
+        if (name == leader) continue;
+        auto listed = stack.Client(name)->ListGroups(gv1::ListGroupsRequest());
+        if (listed.ok() && listed->store_revision() > 0 && listed->groups_size() == 1) {
+          follower = name;
+          return true;
+        }
+      }
+      return false;
+    });
+    if (!copied.ok()) return copied.status();
+    if (absl::Status s = TimeFollowerReads(stack, follower, report); !s.ok()) return s;
+  }
   std::vector<absl::Duration> takeover, first_action;
   for (int run = 0; run < options.runs; ++run) {
     if (absl::Status s = OneFailover(stack, **watcher, &takeover, &first_action); !s.ok()) {

@@ -26,7 +26,7 @@ struct HaOptions {
 // replacement's file exists (inotify): the new leader's first action. The killed service is
 // started again as a follower before the next run. Then options.fenced_writes EtcdStore::Put of
 // a group record, fenced on a leader key, against as many plain etcd puts of the same bytes:
-// p50 / p99 of each. etcd listens on 127.0.0.31-33 (2379-2381), which must be free.
+// p50 / p99 of each. etcd listens on 127.0.0.31-33, on ports chosen free (EtcdCluster).
 absl::Status RunHa(const Binaries& binaries, const HaOptions& options, Report* report);
 
 }  // namespace infrakit::tools::bench

@@ -217,6 +217,13 @@ std::string GroupTableRows(const gv1::ListGroupsResponse& response) {
     if (!s.waiting_for_plugin().empty()) {
       status = absl::StrCat("waiting for ", s.waiting_for_plugin());
     }
+    if (s.from_store()) {
+      // A follower's answer, from its copy of the store: the live counts are the leader's.
+      if (!s.paused() && !s.updating() && !s.stopped()) status = "stored";
+      absl::StrAppend(&out, absl::StrFormat("%-30s\t%-8d %-8s %-8s %s\n", g.spec().id(),
+                                            s.desired(), "-", "-", status));
+      continue;
+    }
     absl::StrAppend(&out, absl::StrFormat("%-30s\t%-8d %-8d %-8d %s\n", g.spec().id(), s.desired(),
                                           s.actual(), s.healthy(), status));
   }

@@ -275,6 +275,22 @@ TEST(GroupTableTest, AGroupWhoseUpdateWasStoppedIsStopped) {
             "stopped-then-updating         \t3        3        3        updating\n");
 }
 
+// A follower (etcd store) lists from its copy of the store: no live counts to show.
+TEST(GroupTableTest, AGroupListedFromTheStoreShowsNoLiveCounts) {
+  gv1::ListGroupsResponse response;
+  for (const char* id : {"cattle", "rolling"}) {
+    gv1::GroupSummary* g = response.add_groups();
+    g->mutable_spec()->set_id(id);
+    g->mutable_status()->set_desired(4);
+    g->mutable_status()->set_from_store(true);
+  }
+  response.mutable_groups(1)->mutable_status()->set_updating(true);
+  EXPECT_EQ(GroupTable(response),
+            "ID                            \tDESIRED  ACTUAL   HEALTHY  STATUS\n"
+            "cattle                        \t4        -        -        stored\n"
+            "rolling                       \t4        -        -        updating\n");
+}
+
 TEST(PlanTextTest, SummaryAloneOrWithSteps) {
   gv1::Plan plan;
   EXPECT_EQ(PlanText(plan, false), "Noop\n");

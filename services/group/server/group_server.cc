@@ -139,14 +139,35 @@ absl::Status GroupServer::StartEtcdStore(const GroupServerOptions& options) {
   if (!client.ok())
     return absl::InvalidArgumentError(absl::StrCat("--store: ", client.status().message()));
   etcd_client_ = *std::move(client);
-  etcd_store_ = std::make_unique<EtcdStore>(etcd_client_.get(), options.etcd_prefix);
+  metrics::CounterFamily* refused = nullptr;
+  if (options.metrics != nullptr) {
+    refused = options.metrics->AddCounter(
+        "infrakit_group_store_writes_refused_total",
+        "Writes to etcd this group service refused or had refused for want of leadership: by "
+        "\"this_service\" (it knew it did not lead) or by \"etcd\" (the fence's compare failed: "
+        "it still believed it led, and another had taken over).",
+        {"by"});
+  }
+  etcd_store_ = std::make_unique<EtcdStore>(
+      etcd_client_.get(), options.etcd_prefix, [refused](EtcdStore::Refusal why) {
+        const bool by_etcd = why == EtcdStore::Refusal::kFenceFailed;
+        // Not an error of this write alone: the service acted as leader after losing the lease.
+        if (by_etcd) {
+          LOG(WARNING) << "group service: a write was refused by etcd's fence (the leader key "
+                          "changed hands while this service believed it led); nothing written";
+        }
+        if (refused != nullptr)
+          refused->WithLabels({by_etcd ? "etcd" : "this_service"})->Increment();
+      });
   leader_key_ = absl::StrCat(options.etcd_prefix, "/leader");
   gated_resolver_ =
       std::make_unique<ha::GatedResolver>(resolver_.get(), [this] { return MayAct(); });
   active_ = std::make_unique<ActiveController>([this] { return LeaderSeen().identity; },
                                                [this] { return HaStatus(); });
   forwarder_ = std::make_unique<LeaderForwarder>([this] { return ForwardTo(); });
-  service_ = std::make_unique<GroupService>(active_.get(), forwarder_.get());
+  mirror_ = std::make_unique<ha::StoreMirror>(etcd_client_.get(), etcd_store_->RecordsPrefix());
+  mirror_->Start();
+  service_ = std::make_unique<GroupService>(active_.get(), forwarder_.get(), mirror_.get());
   ha::LeaderValue advertised{options.identity, ""};
   if (!options.peer_listen.empty()) {
     if (absl::Status listening = StartPeerServer(options.peer_listen); !listening.ok())
@@ -359,6 +380,7 @@ GroupServer::~GroupServer() {
   // store, and a creation cut short is asked again, with its idempotency key, by the next run.
   if (resolver_ != nullptr) resolver_->CancelCalls();
   service_.reset();
+  mirror_.reset();  // its watch ends before the client goes
   peer_server_.reset();
   peer_service_.reset();
   forwarder_.reset();

@@ -26,6 +26,7 @@
 #include "services/group/ha/gated_resolver.h"
 #include "services/group/ha/leader_election.h"
 #include "services/group/ha/leader_value.h"
+#include "services/group/ha/store_mirror.h"
 #include "services/group/real_clock.h"
 #include "services/group/server/active_controller.h"
 #include "services/group/server/group_metrics.h"
@@ -98,8 +99,10 @@ class GroupServer {
   //
   // With the etcd store, a leader acts (calls plugins) only while its lease is confirmed
   // (ha::GatedResolver); a leader whose Controller cannot resume the groups reports it in
-  // ListGroups and the log and tries again every second while it leads; a follower forwards
-  // every call to the leader (leader_forwarder.h).
+  // ListGroups and the log and tries again every second while it leads; a follower lists the
+  // groups from its copy of the records in etcd (ha::StoreMirror, kept by every service) and
+  // forwards every other call to the leader (leader_forwarder.h). Writes the store refuses for
+  // want of leadership are counted in infrakit_group_store_writes_refused_total{by} (metrics on).
   static absl::StatusOr<std::unique_ptr<GroupServer>> Create(GroupServerOptions options);
 
   // Shuts the Controller down (streams end UNAVAILABLE), destroys the service (its pool
@@ -160,6 +163,9 @@ class GroupServer {
   // The etcd store's: client, store, the leader key, election and leadership thread.
   std::unique_ptr<etcd::GrpcEtcdClient> etcd_client_;
   std::unique_ptr<EtcdStore> etcd_store_;
+  // The copy of the groups a follower answers ListGroups from; kept while leading too, so that
+  // a service that steps down answers at once.
+  std::unique_ptr<ha::StoreMirror> mirror_;
   std::string leader_key_;
   std::unique_ptr<ha::LeaderElection> election_;
   std::unique_ptr<ha::GatedResolver> gated_resolver_;

@@ -1,6 +1,7 @@
 // The infrakit-group wiring with --store etcd:// against a real one-member etcd on 127.0.0.31
 // (skipped without etcd): two group services, one leads and runs the Controller, the other
-// refuses calls naming the leader; when the leader stops, the other takes over.
+// refuses calls naming the leader or forwards them, and lists the groups from its copy of the
+// store; when the leader stops, the other takes over.
 #include <memory>
 #include <string>
 #include <utility>
@@ -127,6 +128,77 @@ TEST_F(GroupServerEtcdTest, AFollowerForwardsCallsToTheLeadersPeerAddress) {
   EXPECT_EQ(forwarded.error_code(), grpc::StatusCode::NOT_FOUND) << forwarded.error_message();
   EXPECT_EQ(forwarded.error_message(), answered.error_message());
   (*server_a)->Shutdown();
+  (*server_b)->Shutdown();
+}
+
+// A follower lists the groups itself, from its copy of the records in etcd, which follows the
+// leader's writes; writes sent to it still go to the leader.
+TEST_F(GroupServerEtcdTest, AFollowerListsTheGroupsFromItsCopyOfTheStore) {
+  auto client = etcd::GrpcEtcdClient::Create(etcd_->Endpoints());
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)
+                  ->Put("/it/groups/cattle",
+                        R"({"format_version": 1, "spec": {"id": "cattle",
+                            "instance": {"plugin": "instance-file"},
+                            "flavor": {"plugin": "flavor-vanilla"},
+                            "allocation": {"size": 3}}})",
+                        0)
+                  .ok());
+  GroupServerOptions oa = Options("service-a");
+  oa.peer_listen = "127.0.0.1:0";
+  auto a = GroupServer::Create(oa);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(WaitFor([&] { return (*a)->Leads(); }, absl::Seconds(10)));
+  auto b = GroupServer::Create(Options("service-b"));
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto server_b = TestServer::Start(dir_.Join("b.sock"), {(*b)->service()});
+  ASSERT_TRUE(server_b.ok()) << server_b.status();
+  auto stub_b = gv1::GroupService::NewStub((*server_b)->NewChannel());
+  auto list_b = [&] {
+    grpc::ClientContext context;
+    gv1::ListGroupsResponse response;
+    EXPECT_TRUE(stub_b->ListGroups(&context, gv1::ListGroupsRequest(), &response).ok());
+    return response;
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        gv1::ListGroupsResponse r = list_b();
+        return r.store_revision() > 0 && r.leader() == "service-a";
+      },
+      absl::Seconds(10)));
+  gv1::ListGroupsResponse list = list_b();
+  EXPECT_TRUE(list.follower());
+  EXPECT_EQ(list.leader(), "service-a");
+  ASSERT_EQ(list.groups_size(), 1);
+  EXPECT_EQ(list.groups(0).spec().id(), "cattle");
+  EXPECT_TRUE(list.groups(0).status().from_store());
+  EXPECT_EQ(list.groups(0).status().desired(), 3);
+
+  // A write through the follower is the leader's; the follower's copy follows the record.
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(5);
+  gv1::SetSizeResponse resized;
+  grpc::ClientContext via_b;
+  grpc::Status forwarded = stub_b->SetSize(&via_b, set_size, &resized);
+  ASSERT_TRUE(forwarded.ok()) << forwarded.error_message();
+  EXPECT_EQ(resized.previous_size(), 3);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        list = list_b();
+        return list.groups_size() == 1 && list.groups(0).status().desired() == 5;
+      },
+      absl::Seconds(10)));
+  // And a record removed from etcd leaves the copy.
+  const int64_t before = list.store_revision();
+  ASSERT_TRUE((*client)->Txn({}, {etcd::Op::Delete("/it/groups/cattle")}, {}).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        list = list_b();
+        return list.groups_size() == 0;
+      },
+      absl::Seconds(10)));
+  EXPECT_GT(list.store_revision(), before);
   (*server_b)->Shutdown();
 }
 

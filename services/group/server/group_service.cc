@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -197,53 +198,78 @@ grpc::ServerWriteReactor<Message>* StartStream(grpc::CallbackServerContext* cont
 }  // namespace
 
 GroupService::GroupService(Controller* controller, GroupServiceOptions options)
-    : GroupService(std::make_unique<ActiveController>(controller), nullptr, nullptr, options) {}
+    : GroupService(std::make_unique<ActiveController>(controller), nullptr, nullptr, nullptr,
+                   options) {}
 
 GroupService::GroupService(ActiveController* active, GroupServiceOptions options)
-    : GroupService(nullptr, active, nullptr, options) {}
+    : GroupService(nullptr, active, nullptr, nullptr, options) {}
 
 GroupService::GroupService(ActiveController* active, LeaderForwarder* forwarder,
-                           GroupServiceOptions options)
-    : GroupService(nullptr, active, forwarder, options) {}
+                           const ha::StoreReads* reads, GroupServiceOptions options)
+    : GroupService(nullptr, active, forwarder, reads, options) {}
 
 GroupService::GroupService(std::unique_ptr<ActiveController> owned, ActiveController* active,
-                           LeaderForwarder* forwarder, GroupServiceOptions options)
+                           LeaderForwarder* forwarder, const ha::StoreReads* reads,
+                           GroupServiceOptions options)
     : owned_active_(std::move(owned)),
       active_(active != nullptr ? active : owned_active_.get()),
       forwarder_(forwarder),
+      reads_(reads),
       options_(options),
       open_calls_(std::make_shared<std::atomic<int>>(0)),
       pool_(options.worker_threads, options.max_queued_calls) {}
 
 GroupService::~GroupService() = default;
 
+template <typename Serve, typename Forward>
+auto GroupService::Route(Serve serve, Forward forward)
+    -> decltype(forward(std::declval<LeaderForwarder&>())) {
+  absl::StatusOr<ControllerPtr> c = active_->Get();
+  if (c.ok()) return serve(*c);
+  if (forwarder_ != nullptr) return forward(*forwarder_);
+  return c.status();  // a follower that does not forward: "not the leader; the leader is X"
+}
+
+template <typename Response, typename Serve, typename Forward>
+void GroupService::RouteDone(const DoneCallback<Response>& done, Serve serve, Forward forward) {
+  absl::Status routed = Route(
+      [&](const ControllerPtr& c) {
+        serve(c);  // the Controller answers through `done`
+        return absl::OkStatus();
+      },
+      [&](LeaderForwarder& f) {
+        done(forward(f));
+        return absl::OkStatus();
+      });
+  if (!routed.ok()) done(routed);
+}
+
+template <typename Serve, typename Forward>
+absl::StatusOr<std::unique_ptr<Subscription>> GroupService::RouteKept(Serve serve,
+                                                                      Forward forward) {
+  return Route([&](const ControllerPtr& c) { return Keep(c, serve(c)); }, forward);
+}
+
 grpc::ServerUnaryReactor* GroupService::WatchGroup(grpc::CallbackServerContext* context,
                                                    const v1::WatchGroupRequest* request,
                                                    v1::WatchGroupResponse* response) {
   if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
     return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request, response, deadline = Deadline(context)]() -> absl::Status {
-                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-                        if (!c.ok() && forwarder_ != nullptr)
-                          return Fill(forwarder_->WatchGroup(*request, deadline), response);
-                        if (!c.ok()) return c.status();
-                        return Fill((*c)->WatchGroup(*request), response);
-                      });
+  return FinishOnPool(pool_, context, [this, request, response, deadline = Deadline(context)] {
+    return Route(
+        [&](const ControllerPtr& c) { return Fill(c->WatchGroup(*request), response); },
+        [&](LeaderForwarder& f) { return Fill(f.WatchGroup(*request, deadline), response); });
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::UnwatchGroup(grpc::CallbackServerContext* context,
                                                      const v1::UnwatchGroupRequest* request,
                                                      v1::UnwatchGroupResponse* /*response*/) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request, deadline = Deadline(context)]() -> absl::Status {
-                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-                        if (!c.ok() && forwarder_ != nullptr)
-                          return forwarder_->UnwatchGroup(*request, deadline);
-                        if (!c.ok()) return c.status();
-                        return (*c)->UnwatchGroup(*request);
-                      });
+  return FinishOnPool(pool_, context, [this, request, deadline = Deadline(context)] {
+    return Route([&](const ControllerPtr& c) { return c->UnwatchGroup(*request); },
+                 [&](LeaderForwarder& f) { return f.UnwatchGroup(*request, deadline); });
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext* context,
@@ -257,11 +283,11 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
   absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
   if (!c.ok() && forwarder_ != nullptr) {
-    // A follower asks the leader, which pages its own answer; the call blocks, so a worker.
-    return FinishOnPool(pool_, context,
-                        [this, request, response, deadline = Deadline(context)]() -> absl::Status {
-                          return Fill(forwarder_->InspectGroup(*request, deadline), response);
-                        });
+    // Members and their health are live: only the leader knows them. It pages its own answer;
+    // the call blocks, so a worker.
+    return FinishOnPool(pool_, context, [this, request, response, deadline = Deadline(context)] {
+      return Fill(forwarder_->InspectGroup(*request, deadline), response);
+    });
   }
   // A page copied from the group's published view: nothing to wait for, so no worker.
   return FinishInline(context, [&]() -> absl::Status {
@@ -275,28 +301,33 @@ grpc::ServerUnaryReactor* GroupService::DescribeUpdate(grpc::CallbackServerConte
                                                        v1::DescribeUpdateResponse* response) {
   if (auto* refused = FinishIfError(context, CheckGroupSpecSize(request->spec(), "spec")))
     return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request, response, deadline = Deadline(context)]() -> absl::Status {
-                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-                        if (!c.ok() && forwarder_ != nullptr)
-                          return Fill(forwarder_->DescribeUpdate(*request, deadline), response);
-                        if (!c.ok()) return c.status();
-                        return Fill((*c)->DescribeUpdate(*request), response);
-                      });
+  // The plan depends on each member's config (live) and on the plugins' validation: forwarded.
+  return FinishOnPool(pool_, context, [this, request, response, deadline = Deadline(context)] {
+    return Route(
+        [&](const ControllerPtr& c) { return Fill(c->DescribeUpdate(*request), response); },
+        [&](LeaderForwarder& f) { return Fill(f.DescribeUpdate(*request, deadline), response); });
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::StopUpdate(grpc::CallbackServerContext* context,
                                                    const v1::StopUpdateRequest* request,
                                                    v1::StopUpdateResponse* /*response*/) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request, deadline = Deadline(context)]() -> absl::Status {
-                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-                        if (!c.ok() && forwarder_ != nullptr)
-                          return forwarder_->StopUpdate(*request, deadline);
-                        if (!c.ok()) return c.status();
-                        return (*c)->StopUpdate(*request);
-                      });
+  return FinishOnPool(pool_, context, [this, request, deadline = Deadline(context)] {
+    return Route([&](const ControllerPtr& c) { return c->StopUpdate(*request); },
+                 [&](LeaderForwarder& f) { return f.StopUpdate(*request, deadline); });
+  });
+}
+
+void GroupService::FinishListGroups(const common::PageCursor& cursor,
+                                    const std::string& fingerprint,
+                                    v1::ListGroupsResponse* response) {
+  response->set_status(active_->Status());
+  response->set_leader(active_->Leader());
+  response->set_next_page_token(common::TakePage(
+      response->mutable_groups(),
+      [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
+      fingerprint));
 }
 
 void GroupService::FillListGroups(const absl::StatusOr<std::shared_ptr<Controller>>& c,
@@ -309,16 +340,11 @@ void GroupService::FillListGroups(const absl::StatusOr<std::shared_ptr<Controlle
     response->Clear();
     response->set_follower(true);
   }
-  response->set_status(active_->Status());
+  FinishListGroups(cursor, fingerprint, response);
   if (!c.ok() && forwarder_ != nullptr) {
     response->set_status(absl::StrCat(response->status(), response->status().empty() ? "" : "; ",
                                       "cannot ask the leader: ", c.status().message()));
   }
-  response->set_leader(active_->Leader());
-  response->set_next_page_token(common::TakePage(
-      response->mutable_groups(),
-      [](const v1::GroupSummary& g) -> const std::string& { return g.spec().id(); }, cursor,
-      fingerprint));
 }
 
 grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* context,
@@ -330,6 +356,19 @@ grpc::ServerUnaryReactor* GroupService::ListGroups(grpc::CallbackServerContext* 
       common::StartPage(request->page_size(), request->page_token(), *kFingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
   absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
+  if (!c.ok() && reads_ != nullptr) {
+    // A follower lists the groups from its copy of the store: no network, so no worker.
+    absl::StatusOr<v1::ListGroupsResponse> stored = reads_->ListGroups();
+    if (stored.ok()) {
+      return FinishInline(context, [&] {
+        *response = *std::move(stored);
+        response->set_follower(true);
+        FinishListGroups(*cursor, *kFingerprint, response);
+        return absl::OkStatus();
+      });
+    }
+    // Not read yet: the leader is asked below.
+  }
   if (!c.ok() && forwarder_ != nullptr) {
     return FinishOnPool(
         pool_, context,
@@ -358,14 +397,10 @@ grpc::ServerUnaryReactor* GroupService::SetSize(grpc::CallbackServerContext* con
                                                 const v1::SetSizeRequest* request,
                                                 v1::SetSizeResponse* response) {
   if (auto* refused = FinishIfError(context, spi::CheckIdSize(request->id(), "id"))) return refused;
-  return FinishOnPool(pool_, context,
-                      [this, request, response, deadline = Deadline(context)]() -> absl::Status {
-                        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-                        if (!c.ok() && forwarder_ != nullptr)
-                          return Fill(forwarder_->SetSize(*request, deadline), response);
-                        if (!c.ok()) return c.status();
-                        return Fill((*c)->SetSize(*request), response);
-                      });
+  return FinishOnPool(pool_, context, [this, request, response, deadline = Deadline(context)] {
+    return Route([&](const ControllerPtr& c) { return Fill(c->SetSize(*request), response); },
+                 [&](LeaderForwarder& f) { return Fill(f.SetSize(*request, deadline), response); });
+  });
 }
 
 grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext* context,
@@ -377,11 +412,9 @@ grpc::ServerUnaryReactor* GroupService::DestroyGroup(grpc::CallbackServerContext
   return StartOnPool(pool_, response, open_calls_,
                      [this, request = *request,
                       deadline = Deadline(context)](DoneCallback<v1::DestroyGroupResponse> done) {
-                       absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-                       if (!c.ok() && forwarder_ != nullptr)
-                         return done(forwarder_->DestroyGroup(request, deadline));
-                       if (!c.ok()) return done(c.status());
-                       (*c)->DestroyGroup(request, std::move(done));
+                       RouteDone(
+                           done, [&](const ControllerPtr& c) { c->DestroyGroup(request, done); },
+                           [&](LeaderForwarder& f) { return f.DestroyGroup(request, deadline); });
                      });
 }
 
@@ -389,15 +422,14 @@ grpc::ServerUnaryReactor* GroupService::DestroyInstances(grpc::CallbackServerCon
                                                          const v1::DestroyInstancesRequest* request,
                                                          v1::DestroyInstancesResponse* response) {
   if (auto* refused = FinishIfError(context, CheckDestroyInstancesSize(*request))) return refused;
-  return StartOnPool(pool_, response, open_calls_,
-                     [this, request = *request, deadline = Deadline(context)](
-                         DoneCallback<v1::DestroyInstancesResponse> done) {
-                       absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-                       if (!c.ok() && forwarder_ != nullptr)
-                         return done(forwarder_->DestroyInstances(request, deadline));
-                       if (!c.ok()) return done(c.status());
-                       (*c)->DestroyInstances(request, std::move(done));
-                     });
+  return StartOnPool(
+      pool_, response, open_calls_,
+      [this, request = *request,
+       deadline = Deadline(context)](DoneCallback<v1::DestroyInstancesResponse> done) {
+        RouteDone(
+            done, [&](const ControllerPtr& c) { c->DestroyInstances(request, done); },
+            [&](LeaderForwarder& f) { return f.DestroyInstances(request, deadline); });
+      });
 }
 
 grpc::ServerWriteReactor<v1::UpdateGroupResponse>* GroupService::UpdateGroup(
@@ -408,11 +440,9 @@ grpc::ServerWriteReactor<v1::UpdateGroupResponse>* GroupService::UpdateGroup(
           -> absl::StatusOr<std::unique_ptr<Subscription>> {
         // Before any work, as for the unary calls; the stream ends with the error.
         if (absl::Status s = CheckGroupSpecSize(request.spec(), "spec"); !s.ok()) return s;
-        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-        if (!c.ok() && forwarder_ != nullptr)
-          return forwarder_->UpdateGroup(request, std::move(on_progress), std::move(on_end));
-        if (!c.ok()) return c.status();
-        return Keep(*c, (*c)->UpdateGroup(request, std::move(on_progress), std::move(on_end)));
+        return RouteKept(
+            [&](const ControllerPtr& c) { return c->UpdateGroup(request, on_progress, on_end); },
+            [&](LeaderForwarder& f) { return f.UpdateGroup(request, on_progress, on_end); });
       });
 }
 
@@ -423,11 +453,9 @@ grpc::ServerWriteReactor<v1::GroupEvent>* GroupService::StreamGroupEvents(
       [this, request = *request](GroupEventCallback on_event, StreamEndCallback on_end)
           -> absl::StatusOr<std::unique_ptr<Subscription>> {
         if (absl::Status s = spi::CheckIdSize(request.id(), "id"); !s.ok()) return s;
-        absl::StatusOr<std::shared_ptr<Controller>> c = active_->Get();
-        if (!c.ok() && forwarder_ != nullptr)
-          return forwarder_->StreamGroupEvents(request, std::move(on_event), std::move(on_end));
-        if (!c.ok()) return c.status();
-        return Keep(*c, (*c)->StreamGroupEvents(request, std::move(on_event), std::move(on_end)));
+        return RouteKept(
+            [&](const ControllerPtr& c) { return c->StreamGroupEvents(request, on_event, on_end); },
+            [&](LeaderForwarder& f) { return f.StreamGroupEvents(request, on_event, on_end); });
       });
 }
 

@@ -18,11 +18,14 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "common/worker_pool.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "infrakit/group/v1/group.pb.h"
 #include "services/group/controller.h"
+#include "services/group/ha/store_reads.h"
 #include "services/group/server/active_controller.h"
 #include "services/group/server/leader_forwarder.h"
 #include "services/group/server/stream_metadata.h"
@@ -50,11 +53,17 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   // the leader.
   explicit GroupService(ActiveController* active,
                         GroupServiceOptions options = GroupServiceOptions());
-  // As above, but a follower forwards every call to the leader through `forwarder` (not owned;
-  // must outlive the service) and answers with the leader's answer (leader_forwarder.h has the
-  // errors). ListGroups is forwarded too; the follower marks the answer `follower` and, when the
-  // leader cannot be asked, answers its own view: no groups, `status` saying why.
+  // As above, but a follower forwards calls to the leader through `forwarder` (not owned; must
+  // outlive the service) and answers with the leader's answer (leader_forwarder.h has the
+  // errors): every write, and the reads that need the leader's live knowledge (InspectGroup:
+  // members and their health; DescribeUpdate: the plan depends on each member's config and on
+  // the plugins' validation; the streams). ListGroups, a read of stored state, a follower
+  // answers itself from `reads` (not owned; may be null; must outlive the service): the stored
+  // specs and their stored status (from_store), as of the copy's revision. Without `reads`, or
+  // until its copy is first read, ListGroups is forwarded too and marked `follower`; when the
+  // leader cannot be asked either, the follower answers no groups, `status` saying why.
   GroupService(ActiveController* active, LeaderForwarder* forwarder,
+               const ha::StoreReads* reads = nullptr,
                GroupServiceOptions options = GroupServiceOptions());
   ~GroupService() override;
 
@@ -128,17 +137,41 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   int open_calls() const { return open_calls_->load(); }
 
  private:
+  using ControllerPtr = std::shared_ptr<Controller>;
+
+  // Where every call but the reads served locally goes, decided in this one place: to this
+  // service's Controller of the moment (`serve(controller)`, the shared_ptr keeping it alive for
+  // the call), or on a follower to the leader (`forward(forwarder)`), or, on a follower that does
+  // not forward, nowhere: the follower's refusal ("not the leader; the leader is X").
+  // `serve` and `forward` return the same absl::Status or absl::StatusOr<T>.
+  template <typename Serve, typename Forward>
+  auto Route(Serve serve, Forward forward) -> decltype(forward(std::declval<LeaderForwarder&>()));
+  // Route for the calls the Controller answers through a done callback (DestroyGroup,
+  // DestroyInstances): `serve` hands `done` to the Controller; `forward` returns the leader's
+  // answer, which goes to `done`, as does a refusal.
+  template <typename Response, typename Serve, typename Forward>
+  void RouteDone(const DoneCallback<Response>& done, Serve serve, Forward forward);
+  // Route for the streams: a Controller's subscription keeps the Controller alive until it is
+  // released.
+  template <typename Serve, typename Forward>
+  absl::StatusOr<std::unique_ptr<Subscription>> RouteKept(Serve serve, Forward forward);
+
+  // Adds this service's status and leader to a ListGroups answer and pages it at `cursor`.
+  void FinishListGroups(const common::PageCursor& cursor, const std::string& fingerprint,
+                        ::infrakit::group::v1::ListGroupsResponse* response);
   // ListGroups' answer from this service's Controller `c` (or, without one, an empty list
   // marked follower), with this service's status and leader, paged at `cursor`.
-  void FillListGroups(const absl::StatusOr<std::shared_ptr<Controller>>& c,
-                      const common::PageCursor& cursor, const std::string& fingerprint,
+  void FillListGroups(const absl::StatusOr<ControllerPtr>& c, const common::PageCursor& cursor,
+                      const std::string& fingerprint,
                       ::infrakit::group::v1::ListGroupsResponse* response);
   GroupService(std::unique_ptr<ActiveController> owned, ActiveController* active,
-               LeaderForwarder* forwarder, GroupServiceOptions options);
+               LeaderForwarder* forwarder, const ha::StoreReads* reads,
+               GroupServiceOptions options);
 
   const std::unique_ptr<ActiveController> owned_active_;  // for a fixed Controller
   ActiveController* const active_;
-  LeaderForwarder* const forwarder_;  // null: a follower refuses calls
+  LeaderForwarder* const forwarder_;   // null: a follower refuses calls
+  const ha::StoreReads* const reads_;  // null: a follower forwards ListGroups too
   const GroupServiceOptions options_;
   // Shared with the reactors, which may outlive a call's gRPC part.
   const std::shared_ptr<std::atomic<int>> open_calls_;

@@ -20,8 +20,10 @@
 #include "client/testing/test_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "infrakit/group/v1/group.grpc.pb.h"
 #include "services/group/controller.h"
 #include "services/group/file_store.h"
+#include "services/group/ha/store_reads.h"
 #include "services/group/real_clock.h"
 #include "services/group/server/active_controller.h"
 #include "services/group/server/group_service.h"
@@ -70,6 +72,24 @@ int ClosedPort() {
   close(fd);
   return ntohs(address.sin_port);
 }
+
+// A follower's copy of the store, as the test sets it.
+class FakeStoreReads : public ha::StoreReads {
+ public:
+  void Set(absl::StatusOr<gv1::ListGroupsResponse> answer) {
+    absl::MutexLock lock(&mu_);
+    answer_ = std::move(answer);
+  }
+  absl::StatusOr<gv1::ListGroupsResponse> ListGroups() const override {
+    absl::MutexLock lock(&mu_);
+    return answer_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::StatusOr<gv1::ListGroupsResponse> answer_ ABSL_GUARDED_BY(mu_) =
+      absl::UnavailableError("not read yet");
+};
 
 class LeaderForwarderTest : public ::testing::Test {
  protected:
@@ -208,6 +228,83 @@ TEST_F(LeaderForwarderTest, EveryCallThroughTheFollowerIsServedByTheLeader) {
 
 // Streams the leader ends while it subscribes (an update to the spec the group already has is
 // over at once) are relayed whole, never taken for a refusal.
+// A follower with a copy of the store lists the groups from it, without the leader, and asks
+// the leader only until the copy is read; writes still go to the leader.
+TEST_F(LeaderForwarderTest, AFollowerListsFromItsCopyOfTheStoreOnceItIsRead) {
+  FakeStoreReads reads;
+  GroupService reading(follower_active_.get(), forwarder_.get(), &reads);
+  auto server = TestServer::Start(dir_.Join("reading.sock"), {&reading});
+  ASSERT_TRUE(server.ok()) << server.status();
+  GroupClient client((*server)->NewChannel(), absl::Seconds(20));
+  gv1::WatchGroupRequest watch;
+  *watch.mutable_spec() = Cattle("cattle", 1, "v1");
+  ASSERT_TRUE(client.WatchGroup(watch).ok());
+
+  // Not read yet: the leader's list.
+  auto listed = client.ListGroups(gv1::ListGroupsRequest());
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_TRUE(listed->follower());
+  ASSERT_EQ(listed->groups_size(), 1);
+  EXPECT_FALSE(listed->groups(0).status().from_store());
+  EXPECT_EQ(listed->store_revision(), 0);
+
+  // Read: the copy's groups (here not the leader's, to tell them apart), paged by the follower.
+  gv1::ListGroupsResponse stored;
+  stored.set_store_revision(42);
+  for (const char* id : {"a", "b"}) {
+    gv1::GroupSummary* g = stored.add_groups();
+    *g->mutable_spec() = Cattle(id, 2, "v1");
+    g->mutable_status()->set_desired(2);
+    g->mutable_status()->set_from_store(true);
+  }
+  reads.Set(stored);
+  // The raw stub: GroupClient::ListGroups gathers every page.
+  auto stub = gv1::GroupService::NewStub((*server)->NewChannel());
+  auto page =
+      [&](const gv1::ListGroupsRequest& request) -> absl::StatusOr<gv1::ListGroupsResponse> {
+    grpc::ClientContext context;
+    gv1::ListGroupsResponse response;
+    grpc::Status status = stub->ListGroups(&context, request, &response);
+    if (!status.ok()) return absl::UnknownError(status.error_message());
+    return response;
+  };
+  gv1::ListGroupsRequest first_page;
+  first_page.set_page_size(1);
+  listed = page(first_page);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_TRUE(listed->follower());
+  EXPECT_EQ(listed->leader(), "leader-1");
+  EXPECT_EQ(listed->store_revision(), 42);
+  ASSERT_EQ(listed->groups_size(), 1);
+  EXPECT_EQ(listed->groups(0).spec().id(), "a");
+  EXPECT_TRUE(listed->groups(0).status().from_store());
+  ASSERT_FALSE(listed->next_page_token().empty());
+  gv1::ListGroupsRequest second_page;
+  second_page.set_page_token(listed->next_page_token());
+  listed = page(second_page);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->groups_size(), 1);
+  EXPECT_EQ(listed->groups(0).spec().id(), "b");
+  EXPECT_TRUE(listed->next_page_token().empty());
+
+  // Even with no leader to ask, the copy answers.
+  const ha::LeaderValue leader = Leader();
+  SetLeader({});
+  listed = client.ListGroups(gv1::ListGroupsRequest());
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->groups_size(), 2);
+  SetLeader(leader);
+
+  // A write is still the leader's.
+  gv1::SetSizeRequest set_size;
+  set_size.set_id("cattle");
+  set_size.set_size(2);
+  auto resized = client.SetSize(set_size);
+  ASSERT_TRUE(resized.ok()) << resized.status();
+  EXPECT_EQ(resized->previous_size(), 1);
+  (*server)->Shutdown();
+}
+
 TEST_F(LeaderForwarderTest, StreamsEndedAtOnceAreRelayedWhole) {
   gv1::WatchGroupRequest watch;
   *watch.mutable_spec() = Cattle("cattle", 1, "v1");

@@ -1,17 +1,21 @@
 // High availability end to end: three real infrakit-group processes (--store etcd://, each with
-// --peer-listen) on a real three-member etcd (127.0.0.31-.33, shared by the cases, each case on
-// its own --etcd-prefix and with every member running when it starts), with the real
-// instance-file and flavor-vanilla plugins. Calls go to followers (they forward to the leader).
-// kill -9 of the leader mid rolling update, SIGSTOP of the leader past its lease, kill -9 of one
+// --peer-listen) on a real three-member etcd (127.0.0.31-.33 on ports chosen free, shared by the
+// cases, each case on its own --etcd-prefix and with every member running when it starts), with
+// the real instance-file and flavor-vanilla plugins. Calls go to followers (they forward writes
+// to the leader and list the groups from their copy of etcd). kill -9 of the leader mid rolling
+// update, SIGSTOP of the leader past its lease (its write refused by the fence), kill -9 of one
 // etcd member, two of three etcd members down. Skipped without etcd.
 #include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -21,17 +25,23 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/config/group_config.h"
 #include "client/discovery/channel.h"
 #include "client/group_client.h"
+#include "common/etcd/grpc_etcd_client.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "spec/group_spec.h"
 #include "spec/tags.h"
 #include "tests/e2e/tutorial/cli_runner.h"
 #include "tests/testing/etcd_cluster.h"
+#include "tests/testing/exposition_checker.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/plugin_process.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/wait_for.h"
@@ -44,6 +54,7 @@ using ::infrakit::testing::EtcdCluster;
 using ::infrakit::testing::PluginProcess;
 using ::infrakit::testing::TempDir;
 using ::infrakit::testing::WaitFor;
+using ::testing::HasSubstr;
 
 constexpr char kGroupBinary[] = "services/group/server/infrakit-group";
 constexpr char kFileBinary[] = "plugins/instance/file/infrakit-instance-file";
@@ -74,6 +85,71 @@ gv1::GroupSpec Spec(const std::string& note, int size) {
   EXPECT_TRUE(spec.ok()) << spec.status();
   return spec.ok() ? *spec : gv1::GroupSpec();
 }
+
+// Bytes waiting unread in the sockets of process `pid` (stopped or not): the receive queues of
+// its connections, read through duplicates of its descriptors (pidfd_getfd). -1 on error.
+int64_t UnreadBytes(pid_t pid) {
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return -1;
+  int64_t total = 0;
+  const std::string fds = absl::StrCat("/proc/", pid, "/fd");
+  DIR* d = opendir(fds.c_str());
+  while (d != nullptr) {
+    dirent* e = readdir(d);
+    if (e == nullptr) break;
+    int target = 0;
+    if (!absl::SimpleAtoi(e->d_name, &target)) continue;
+    char link[64] = {};
+    if (readlink(absl::StrCat(fds, "/", e->d_name).c_str(), link, sizeof(link) - 1) <= 0 ||
+        !absl::StartsWith(link, "socket:")) {
+      continue;
+    }
+    const int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, target, 0));
+    if (fd < 0) continue;
+    int unread = 0;
+    if (ioctl(fd, FIONREAD, &unread) == 0) total += unread;  // EINVAL for a listening socket
+    close(fd);
+  }
+  if (d != nullptr) closedir(d);
+  close(pidfd);
+  return total;
+}
+
+// The port in "Serving metrics on http://127.0.0.1:PORT/metrics" of a plugin's log; 0 if absent.
+int MetricsPort(const std::string& log) {
+  const std::string marker = "Serving metrics on http://127.0.0.1:";
+  const size_t at = log.find(marker);
+  if (at == std::string::npos) return 0;
+  const size_t start = at + marker.size();
+  int port = 0;
+  return absl::SimpleAtoi(log.substr(start, log.find('/', start) - start), &port) ? port : 0;
+}
+
+// The peak of `count` (the instance files), sampled every 2 ms on a thread of its own from
+// construction until Stop.
+class PeakSampler {
+ public:
+  explicit PeakSampler(std::function<int()> count)
+      : count_(std::move(count)), thread_([this] {
+          while (sampling_) {
+            peak_ = std::max(peak_.load(), count_());
+            absl::SleepFor(absl::Milliseconds(2));
+          }
+        }) {}
+  ~PeakSampler() { Stop(); }
+  // Stops sampling; the peak seen.
+  int Stop() {
+    sampling_ = false;
+    if (thread_.joinable()) thread_.join();
+    return peak_;
+  }
+
+ private:
+  const std::function<int()> count_;
+  std::atomic<bool> sampling_{true};
+  std::atomic<int> peak_{0};
+  std::thread thread_;
+};
 
 // True when `holds` stays true (polled every 50 ms) for `window`: for negatives ("nothing is
 // replaced while etcd has no majority"), which no event can confirm.
@@ -107,7 +183,6 @@ class GroupHaE2eTest : public ::testing::Test {
   void SetUp() override {
     if (!EtcdCluster::Installed()) GTEST_SKIP() << EtcdCluster::kNotInstalled;
     ASSERT_NE(etcd_, nullptr) << "the etcd cluster did not start";
-    // The addresses are fixed: another etcd on them (another checkout's tests) fails here.
     absl::Status healthy = etcd_->WaitHealthy(kWait);
     ASSERT_TRUE(healthy.ok()) << healthy;
     prefix_ =
@@ -156,8 +231,46 @@ class GroupHaE2eTest : public ::testing::Test {
         kGroupBinary,
         {"--store", "etcd://" + etcd_->Endpoints(), "--etcd-prefix", prefix_, "--etcd-lease-ttl",
          absl::StrCat(absl::ToInt64Seconds(kTtl), "s"), "--advertise", name, "--resync-period",
-         "1s", "--peer-listen", "127.0.0.1:0"},
+         "1s", "--peer-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"},
         name);
+  }
+
+  // The groups follower `name` lists from its copy of etcd, "ID:SIZE ..."; "" when it answers
+  // otherwise.
+  std::string StoredGroups(const std::string& name) {
+    gv1::ListGroupsResponse list = List(name);
+    if (list.store_revision() == 0) return "";
+    std::vector<std::string> groups;
+    for (const gv1::GroupSummary& g : list.groups()) {
+      if (!g.status().from_store()) return "";
+      groups.push_back(absl::StrCat(g.spec().id(), ":", g.spec().allocation().size()));
+    }
+    return absl::StrJoin(groups, " ");
+  }
+
+  // The writes group service `name` had refused for want of leadership (its metrics), by
+  // itself or by etcd's fence, which it reports.
+  double RefusedWrites(const std::string& name) {
+    const testing::Exposition metrics = Scrape(name);
+    const double by_etcd =
+        metrics.Sum("infrakit_group_store_writes_refused_total", {{"by", "etcd"}});
+    const double by_itself =
+        metrics.Sum("infrakit_group_store_writes_refused_total", {{"by", "this_service"}});
+    std::cerr << name << "'s refused writes: " << by_etcd << " by etcd's fence, " << by_itself
+              << " by itself once it knew\n";
+    return by_etcd + by_itself;
+  }
+
+  // Group service `name`'s metrics, checked against the text format's rules.
+  testing::Exposition Scrape(const std::string& name) {
+    const int port = MetricsPort(groups_[name]->Stderr());
+    EXPECT_GT(port, 0) << groups_[name]->Stderr();
+    absl::StatusOr<testing::HttpResponse> r = testing::HttpGet(port, "/metrics");
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return {};
+    absl::StatusOr<testing::Exposition> e = testing::ParseExposition(r->body);
+    EXPECT_TRUE(e.ok()) << e.status();
+    return e.ok() ? *e : testing::Exposition();
   }
 
   std::unique_ptr<client::GroupClient> Client(const std::string& name) {
@@ -254,14 +367,7 @@ TEST_F(GroupHaE2eTest, Kill9OfTheLeaderMidRollingUpdateAnotherTakesOverAndFinish
   WatchVia("group-b", v1);  // a follower: forwarded to group-a
 
   // The instance count, sampled throughout: never above size + surge.
-  std::atomic<bool> sampling{true};
-  std::atomic<int> peak{0};
-  std::thread sampler([&] {
-    while (sampling) {
-      peak = std::max(peak.load(), Instances());
-      absl::SleepFor(absl::Milliseconds(2));
-    }
-  });
+  PeakSampler sampler([this] { return Instances(); });
 
   // The update, through the other follower: its stream is relayed from group-a and ends when
   // group-a dies; the update goes on under the next leader.
@@ -307,11 +413,10 @@ TEST_F(GroupHaE2eTest, Kill9OfTheLeaderMidRollingUpdateAnotherTakesOverAndFinish
   // The new leader finishes the update; asked through the remaining follower.
   const std::string follower = next == "group-b" ? "group-c" : "group-b";
   EXPECT_TRUE(WaitFor([&] { return Converged(follower, 4, sha2); }, kWait));
-  sampling = false;
-  sampler.join();
+  const int peak = sampler.Stop();
   updater.join();
-  EXPECT_LE(peak.load(), 4 + 1) << "more members than size + surge at some point";
-  EXPECT_GE(peak.load(), 4);
+  EXPECT_LE(peak, 4 + 1) << "more members than size + surge at some point";
+  EXPECT_GE(peak, 4);
 
   // infrakitctl against a follower: forwarded to the new leader.
   auto scaled = tests::e2e::tutorial::RunCommand(
@@ -324,10 +429,46 @@ TEST_F(GroupHaE2eTest, Kill9OfTheLeaderMidRollingUpdateAnotherTakesOverAndFinish
   EXPECT_TRUE(WaitFor([&] { return Converged(next, 3, sha2); }, kWait));
 }
 
-TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItStepsDownAndNothingIsDoubled) {
+// The paused leader must try a write when it wakes, or nothing would show its writes fail: a
+// WatchGroup it took just before the pause waits in a flavor's Validate (that flavor stopped),
+// past the leadership gate and before the group's record is written. Once the old leader wakes,
+// the answer comes and it writes the record: the fence must refuse it (etcd's compare when the
+// Controller gets there before the election noticed the lost lease, this service's own refusal
+// once it noticed), so the client is told "not the leader" and etcd holds no such record. Without
+// the fence the write would succeed and both checks fail.
+TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItsWritesFailTheFenceAndNothingIsDoubled) {
   WatchVia("group-b", Spec("v1", 3));
+  // flavor-stale: a second flavor-vanilla, used by a group of none, watched and unwatched, so
+  // that group-a's connection to it is open (its requests then wait in that connection, where
+  // they can be seen) and that nothing else group-a does calls it.
+  auto stale_flavor = StartPlugin(kVanillaBinary, {}, "flavor-stale");
+  gv1::WatchGroupRequest probe;
+  *probe.mutable_spec() = Spec("probe", 0);
+  probe.mutable_spec()->set_id("probe");
+  probe.mutable_spec()->mutable_flavor()->set_plugin("flavor-stale");
+  auto probed = Client("group-a")->WatchGroup(probe);
+  ASSERT_TRUE(probed.ok()) << probed.status();
+  gv1::UnwatchGroupRequest unwatch;
+  unwatch.set_id("probe");
+  ASSERT_TRUE(Client("group-a")->UnwatchGroup(unwatch).ok());
 
+  // The instance count, sampled throughout: never above the size.
+  PeakSampler sampler([this] { return Instances(); });
+
+  ASSERT_TRUE(stale_flavor->Signal(SIGSTOP).ok());
+  gv1::WatchGroupRequest stale = probe;
+  stale.mutable_spec()->set_id("stale");
+  absl::Status committed;
+  std::thread committer([&] {
+    auto answered = std::make_unique<client::GroupClient>(
+                        client::discovery::MakePluginChannel(Socket("group-a")), kWait)
+                        ->WatchGroup(stale);
+    committed = answered.status();
+  });
+  // group-a's Validate call waits, unread, in flavor-stale's end of the connection.
+  ASSERT_TRUE(WaitFor([&] { return UnreadBytes(stale_flavor->pid()) > 0; }, kWait));
   ASSERT_TRUE(groups_["group-a"]->Signal(SIGSTOP).ok());
+
   std::string next;
   ASSERT_TRUE(WaitFor([&] { return !(next = Leader({"group-a"})).empty(); }, kWait));
   // The new leader changes the group while group-a sleeps: group-a's view (3) is stale.
@@ -338,20 +479,21 @@ TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItStepsDownAndNothingIsDoub
   ASSERT_TRUE(resized.ok()) << resized.status();
   ASSERT_TRUE(WaitFor([&] { return Instances() == 2; }, kWait));
 
-  // group-a wakes: a write sent to it at once meets either its stale Controller (its store
-  // write fails etcd's fence) or, once it noticed, the forwarding to the new leader.
+  // flavor-stale answers (the answer waits for group-a), then group-a wakes and writes.
+  ASSERT_TRUE(stale_flavor->Signal(SIGCONT).ok());
   ASSERT_TRUE(groups_["group-a"]->Signal(SIGCONT).ok());
-  gv1::SetSizeRequest stale;
-  stale.set_id("cattle");
-  stale.set_size(2);
-  auto answered = Client("group-a")->SetSize(stale);
-  std::cerr << "SetSize sent to group-a as it woke: "
-            << (answered.ok() ? "OK (forwarded)" : answered.status().ToString()) << "\n";
-  if (!answered.ok()) {
-    EXPECT_TRUE(absl::IsFailedPrecondition(answered.status()) ||
-                absl::IsUnavailable(answered.status()))
-        << answered.status();
-  }
+  committer.join();
+  std::cerr << "WatchGroup taken by group-a before its pause: " << committed << "\n";
+  EXPECT_TRUE(absl::IsFailedPrecondition(committed)) << committed;
+  EXPECT_THAT(std::string(committed.message()), HasSubstr("not the leader"));
+  // Nothing of it in etcd.
+  auto etcd = etcd::GrpcEtcdClient::Create(etcd_->Endpoints());
+  ASSERT_TRUE(etcd.ok()) << etcd.status();
+  auto record = (*etcd)->Range(prefix_ + "/groups/stale", "");
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_TRUE(record->kvs.empty()) << "the stale leader's write went through";
+  // group-a counted it, and says by whom it was refused.
+  EXPECT_GE(RefusedWrites("group-a"), 1);
 
   // It steps down and follows the new leader...
   ASSERT_TRUE(WaitFor(
@@ -363,9 +505,19 @@ TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItStepsDownAndNothingIsDoub
   EXPECT_TRUE(absl::StrContains(groups_["group-a"]->Stderr(), "no longer leads"));
   // ...and nothing is doubled: the group stays at the new leader's size, its record too.
   EXPECT_TRUE(HoldsFor([&] { return Instances() == 2; }, kQuietWindow));
-  gv1::ListGroupsResponse list = List(next);
-  ASSERT_EQ(list.groups_size(), 1);
-  EXPECT_EQ(list.groups(0).spec().allocation().size(), 2);
+  EXPECT_LE(sampler.Stop(), 3) << "more instances than the group's size at some point";
+  gv1::InspectGroupRequest inspect;
+  inspect.set_id("cattle");
+  auto inspected = Client(next)->InspectGroup(inspect);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  EXPECT_EQ(inspected->spec().allocation().size(), 2);
+  // Every follower lists the same groups from its copy of etcd: no "stale".
+  for (const std::string& name : kServices) {
+    if (name != next) {
+      EXPECT_TRUE(WaitFor([&] { return StoredGroups(name) == "cattle:2"; }, kWait))
+          << name << ": " << StoredGroups(name);
+    }
+  }
   EXPECT_EQ(Leader(), next);
 }
 
@@ -383,6 +535,16 @@ TEST_F(GroupHaE2eTest, Kill9OfOneEtcdMemberIsNotNoticed) {
   ASSERT_EQ(unlink(dir_.Join("instances/" + before[0]).c_str()), 0);
   EXPECT_TRUE(WaitFor([&] { return Instances() == 2 && InstanceIds() != before; }, kWait));
   EXPECT_EQ(Leader(), "group-a");
+  // The followers' copies still follow etcd: their watches moved to another member.
+  gv1::SetSizeRequest grow;
+  grow.set_id("cattle");
+  grow.set_size(3);
+  ASSERT_TRUE(Client("group-b")->SetSize(grow).ok());
+  for (const char* follower : {"group-b", "group-c"}) {
+    EXPECT_TRUE(WaitFor([&] { return StoredGroups(follower) == "cattle:3"; }, kWait))
+        << follower << ": " << StoredGroups(follower);
+  }
+  EXPECT_TRUE(WaitFor([&] { return Instances() == 3; }, kWait));
   RestartMember(0);
 }
 
