@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "plugins/instance/process/proc_stat.h"
 #include "plugins/instance/process/properties.h"
+#include "plugins/instance/process/simple_command.h"
 #include "spec/tags.h"
 
 extern char** environ;
@@ -157,7 +159,7 @@ bool IsInstanceVariable(absl::string_view name) {
 }
 
 std::vector<std::string> BuildEnvironment(const std::string& id, const std::string& instance_dir,
-                                          const v1::Spec& spec,
+                                          const std::string& working_dir, const v1::Spec& spec,
                                           const ProcessProperties& properties) {
   std::map<std::string, std::string> vars;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
@@ -176,6 +178,9 @@ std::vector<std::string> BuildEnvironment(const std::string& id, const std::stri
   auto group = spec.tags().find(spec::kGroupTag);
   vars["INFRAKIT_GROUP"] = group == spec.tags().end() ? "" : group->second;
   vars["INFRAKIT_INSTANCE_DIR"] = instance_dir;
+  // What a shell started there exports (dash replaces an inherited PWD that does not name its
+  // working directory): the same whether or not a shell starts the instance.
+  vars["PWD"] = working_dir;
   for (const auto& [name, value] : properties.env) vars[name] = value;
   std::vector<std::string> env;
   env.reserve(vars.size());
@@ -183,20 +188,41 @@ std::vector<std::string> BuildEnvironment(const std::string& id, const std::stri
   return env;
 }
 
-std::vector<std::string> BuildArgv(const std::string& init_path, const std::string& init,
-                                   const ProcessProperties& properties) {
-  if (properties.command.empty()) return {kShell, init_path};
+// The program of an instance (see properties.h) and its arguments, into `launch` (whose env
+// and working_dir are set).
+void SetProgram(const std::string& init_path, const std::string& init,
+                const ProcessProperties& properties, LaunchSpec* launch) {
+  if (properties.command.empty()) {
+    launch->argv = {kShell, init_path};
+    return;
+  }
+  if (!absl::StripAsciiWhitespace(init).empty()) {
+    // The init script first, in a child shell; on success this shell becomes the command, so
+    // the instance's pid stays the same.
+    launch->argv = {kShell,
+                    "-c",
+                    "/bin/sh \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
+                    "infrakit-instance",
+                    init_path,
+                    properties.command};
+    return;
+  }
   // An init script of blanks does nothing and succeeds: the command runs at once, without a
-  // shell to run it first (a fork and two execs fewer per instance).
-  if (absl::StripAsciiWhitespace(init).empty()) return {kShell, "-c", properties.command};
-  // The init script first, in a child shell; on success this shell becomes the command, so the
-  // instance's pid stays the same.
-  return {kShell,
-          "-c",
-          "/bin/sh \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
-          "infrakit-instance",
-          init_path,
-          properties.command};
+  // shell to run it first (a fork and two execs fewer per instance), and when the shell would
+  // only look its program up and exec it, without a shell at all (simple_command.h). Should the
+  // program then fail to start, the shell runs the command after all and says why.
+  launch->argv = {kShell, "-c", properties.command};
+  std::optional<std::vector<std::string>> words = SplitSimpleCommand(properties.command);
+  if (!words.has_value()) return;
+  absl::string_view path = kShellDefaultPath;
+  for (const std::string& var : launch->env) {
+    if (absl::StartsWith(var, "PATH=")) path = absl::string_view(var).substr(5);
+  }
+  std::optional<std::string> program = FindProgram(words->front(), path, launch->working_dir);
+  if (!program.has_value()) return;
+  launch->fallback_argv = std::move(launch->argv);
+  launch->program = *std::move(program);
+  launch->argv = *std::move(words);
 }
 
 void SetNumber(google::protobuf::Struct* s, const std::string& key, double value) {
@@ -496,10 +522,10 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
   }
 
   LaunchSpec launch;
-  launch.argv = BuildArgv(init_path, spec.init(), *properties);
-  launch.env = BuildEnvironment(id, instance_dir, spec, *properties);
+  launch.env = BuildEnvironment(id, instance_dir, working_dir, spec, *properties);
   launch.working_dir = working_dir;
   launch.log_path = absl::StrCat(instance_dir, "/", kLogFile);
+  SetProgram(init_path, spec.init(), *properties, &launch);
 
   auto instance = std::make_shared<Instance>();
   instance->stop_signal = properties->stop_signal;

@@ -1,6 +1,7 @@
 #include "plugins/instance/process/process_plugin.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -279,6 +280,48 @@ TEST_F(ProcessPluginTest, ABlankInitScriptRunsTheCommandAtOnceAsTheInstancesProc
                    .rfind(std::string("sleep\0", 6), 0) == 0;
       },
       kDeadline));
+}
+
+TEST_F(ProcessPluginTest, ASimpleCommandIsExecutedWithoutAShell) {
+  // The shell would only look the program up and exec it: the instance's process is the program
+  // from the start, with what a shell would have given it (arguments, PWD, the environment).
+  const std::string work = dir_.Join("work");
+  fs::create_directories(work);
+  const std::string tool = work + "/tool";
+  std::ofstream(tool)
+      << "#!/bin/sh\n"
+         "{ echo \"args=$*\"; echo \"pwd=$PWD\"; echo \"id=$INFRAKIT_INSTANCE_ID\"; }"
+         " > \"$OUT/tool.tmp\"; mv \"$OUT/tool.tmp\" \"$OUT/tool\"; exec sleep 1000\n";
+  ASSERT_EQ(chmod(tool.c_str(), 0755), 0);
+  const std::string id = ProvisionOk(
+      Spec("", absl::StrCat(R"({"Dir": ")", work, R"(", "Command": "./tool a b=c --d"})")));
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(Out("tool")); }, kDeadline));
+  EXPECT_EQ(ReadFile(Out("tool")), absl::StrCat("args=a b=c --d\npwd=", work, "\nid=", id, "\n"));
+
+  // Found in PATH, and already the program when Provision returns (a shell would still be
+  // there, or have exec'd it only later).
+  const std::string sleeper = ProvisionOk(Spec("\n", R"({"Command": "exec sleep 1000"})"));
+  EXPECT_EQ(ReadFile(absl::StrCat("/proc/", PidOf(sleeper), "/cmdline")), std::string("sleep\0"
+                                                                                      "1000\0",
+                                                                                      11));
+}
+
+TEST_F(ProcessPluginTest, ASimpleCommandThatCannotStartIsLeftToTheShell) {
+  // Not found: the shell says so and exits 127, so the instance dies at once. A script without
+  // "#!" (which the kernel refuses to execute) is run by the shell as it always was.
+  RecordingSink sink;
+  auto watch = plugin_->Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(watch.ok());
+  const std::string missing = ProvisionOk(Spec("", R"({"Command": "no-such-program-here 1"})"));
+  ASSERT_TRUE(WaitFor([&] { return sink.Has(v1::EVENT_TYPE_REMOVED, missing); }, kDeadline));
+
+  const std::string script = dir_.Join("script");
+  std::ofstream(script) << "echo \"$1\" > \"$OUT/script\"; exec sleep 1000\n";
+  ASSERT_EQ(chmod(script.c_str(), 0755), 0);
+  const std::string id =
+      ProvisionOk(Spec("", absl::StrCat(R"({"Command": ")", script, R"( ran"})")));
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(Out("script")) == "ran\n"; }, kDeadline));
+  EXPECT_TRUE(Find(id).has_value());
 }
 
 TEST_F(ProcessPluginTest, FailingInitScriptSkipsTheCommandAndTheInstanceDies) {

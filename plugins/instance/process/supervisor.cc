@@ -184,6 +184,44 @@ void KillChild(pid_t pid) {
   }
 }
 
+// posix_spawn of `program` with `argv` and the rest of `spec` (environment, working directory,
+// log, a new session). Everything the child needs is prepared here: posix_spawn runs no code of
+// ours in the child, which is what makes starting processes safe in a multithreaded program;
+// glibc's posix_spawn shares the parent's memory until the child's exec (CLONE_VFORK), so
+// nothing is copied. 0 and the pid in `*pid`, or the errno (of the exec too).
+int Spawn(const std::string& program, const std::vector<std::string>& args, const LaunchSpec& spec,
+          pid_t* pid) {
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& var : spec.env) envp.push_back(const_cast<char*>(var.c_str()));
+  envp.push_back(nullptr);
+
+  SpawnSetup setup;
+  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&setup.actions, 1, spec.log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
+  // Nothing else of the plugin's leaks: an inherited listening socket would keep a dead
+  // plugin's socket looking alive.
+  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+  if (!spec.working_dir.empty()) {
+    posix_spawn_file_actions_addchdir_np(&setup.actions, spec.working_dir.c_str());
+  }
+  // A new session: own process group, no controlling terminal. Default signal dispositions
+  // and an empty mask, whatever the plugin ignores or blocks.
+  posix_spawnattr_setflags(&setup.attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&setup.attr, &none);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigdefault(&setup.attr, &all);
+  return posix_spawn(pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
+}
+
 }  // namespace
 
 std::string ExitStatus::ToString() const {
@@ -269,41 +307,16 @@ absl::StatusOr<ProcessIdentity> Supervisor::Start(const std::string& key, const 
       return absl::AlreadyExistsError(absl::StrCat("process key ", key, " is in use"));
     }
   }
-  // Everything the child needs is prepared here: posix_spawn runs no code of ours in the child,
-  // which is what makes starting processes safe in a multithreaded program.
-  std::vector<char*> argv;
-  for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& var : spec.env) envp.push_back(const_cast<char*>(var.c_str()));
-  envp.push_back(nullptr);
-
-  SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&setup.actions, 1, spec.log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
-  // Nothing else of the plugin's leaks: an inherited listening socket would keep a dead
-  // plugin's socket looking alive.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-  if (!spec.working_dir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&setup.actions, spec.working_dir.c_str());
-  }
-  // A new session: own process group, no controlling terminal. Default signal dispositions
-  // and an empty mask, whatever the plugin ignores or blocks.
-  posix_spawnattr_setflags(&setup.attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&setup.attr, &none);
-  sigset_t all;
-  sigfillset(&all);
-  posix_spawnattr_setsigdefault(&setup.attr, &all);
-
+  const std::string& program = spec.program.empty() ? spec.argv[0] : spec.program;
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
+  int rc = Spawn(program, spec.argv, spec, &pid);
+  if (rc != 0 && !spec.fallback_argv.empty()) {
+    VLOG(1) << "starting " << program << " for " << key << ": " << ErrnoText(rc) << "; starting "
+            << spec.fallback_argv[0] << " instead";
+    rc = Spawn(spec.fallback_argv[0], spec.fallback_argv, spec, &pid);
+  }
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("starting ", spec.argv[0],
+    return absl::InternalError(absl::StrCat("starting ", program,
                                             spec.working_dir.empty() ? "" : " in ",
                                             spec.working_dir, ": ", ErrnoText(rc)));
   }

@@ -34,8 +34,14 @@ namespace infrakit::plugins::instance::process {
 
 // How to start one process.
 struct LaunchSpec {
-  // argv[0] is the program's absolute path (no PATH lookup).
+  // The file to execute (no PATH lookup; relative to working_dir); empty: argv[0].
+  std::string program;
+  // The program's arguments, argv[0] included.
   std::vector<std::string> argv;
+  // When not empty: started instead (its argv[0] being its file) when `program` cannot be
+  // started (it vanished, is not executable, is a script without `#!`), e.g. the shell command
+  // that `program` short-cuts, so that the shell decides what happens then.
+  std::vector<std::string> fallback_argv;
   // The complete environment, "NAME=value" each.
   std::vector<std::string> env;
   // Absolute working directory; empty keeps the plugin's.
@@ -92,8 +98,8 @@ class Supervisor {
   // `key` (any string unique among the supervised, e.g. an instance ID). Once this returns the
   // exit callback may fire (even before the caller has seen the result, for a process that dies
   // at once). Errors: ALREADY_EXISTS for a key in use, INVALID_ARGUMENT for an empty argv,
-  // INTERNAL (with errno text) when spawning fails (e.g. the working directory does not exist).
-  // Thread-safe.
+  // INTERNAL (with errno text) when spawning fails (e.g. the working directory does not exist;
+  // with a fallback_argv, when that fails too). Thread-safe.
   absl::StatusOr<ProcessIdentity> Start(const std::string& key, const LaunchSpec& spec);
 
   // Supervises, under `key`, a process started earlier (by an earlier plugin process, say) if

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -180,6 +181,46 @@ TEST_F(SupervisorTest, StartErrors) {
   StartOk("c", Shell("exec sleep 1000"));
   EXPECT_EQ(supervisor_->Start("c", Shell("true")).status().code(),
             absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(SupervisorTest, ProgramIsExecutedWithArgvAsGiven) {
+  // argv[0] is what the program sees as its name, not the file executed.
+  LaunchSpec spec = Shell("");
+  spec.program = "/bin/sh";
+  spec.argv = {"custom-name", "-c", "echo \"$0\" > \"$OUT/name\"; exec sleep 1000"};
+  StartOk("a", spec);
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_.Join("name")).empty(); }, kDeadline));
+  EXPECT_EQ(ReadFile(dir_.Join("name")), "custom-name\n");
+}
+
+TEST_F(SupervisorTest, TheFallbackStartsWhenTheProgramCannotBe) {
+  // Missing, not executable, a script without "#!" (ENOEXEC): the fallback runs instead, as
+  // the process of the same key.
+  const std::string plain = dir_.Join("plain");
+  std::ofstream(plain) << "echo ran-as-script > \"$OUT/script\"\n";
+  ASSERT_EQ(chmod(plain.c_str(), 0755), 0);
+  const std::string not_executable = dir_.Join("not-executable");
+  std::ofstream(not_executable) << "#!/bin/sh\n";
+  int n = 0;
+  for (const std::string& program : {dir_.Join("missing"), not_executable, plain}) {
+    const std::string key = absl::StrCat("k", n++);
+    LaunchSpec spec = Shell("");
+    spec.program = program;
+    spec.argv = {"x"};
+    spec.fallback_argv = {"/bin/sh", "-c",
+                          absl::StrCat("echo fallback > \"$OUT/", key, "\"; exec sleep 1000")};
+    const ProcessIdentity p = StartOk(key, spec);
+    ASSERT_TRUE(WaitFor([&] { return ReadFile(dir_.Join(key)) == "fallback\n"; }, kDeadline))
+        << program;
+    EXPECT_FALSE(IsGone(p.pid));
+  }
+  // Without a fallback the error is the program's.
+  LaunchSpec alone = Shell("");
+  alone.program = dir_.Join("missing");
+  alone.argv = {"x"};
+  absl::Status status = supervisor_->Start("alone", alone).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(status.message().find("missing"), std::string::npos) << status;
 }
 
 TEST_F(SupervisorTest, StopEndsTheWholeGroupGracefully) {
