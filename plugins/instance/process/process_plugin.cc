@@ -69,20 +69,35 @@ constexpr size_t kLogTailBytes = 2048;
 
 std::string Errno() { return std::strerror(errno); }
 
-// Writes `content` to `path` so that readers see the old file or the new one, never a part.
-// The directory is not fsynced (that would add a sync to every Provision and Label). INTERNAL
-// on failure.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  absl::Status written = common::WriteFileAtomically(path, content, 0600, /*sync_directory=*/false);
-  if (written.ok()) return written;
-  return absl::InternalError(written.message());
+// Publishes `content` as `path` whole or not at all, for readers and across the plugin's own
+// crash: written to a temporary file in the same directory, then given its name (a link for a
+// new record, never overwriting; a rename over the old one). Neither the file nor the directory
+// is fsynced: an instance.json describes a running process, and a crash of the machine, the
+// only thing an fsync would guard against, ends every such process; whatever the crash leaves
+// of the file (the old version, none, a part, other bytes), the restarted plugin deletes the
+// instance (see Load: no usable state, or the boot recorded is not this one). INTERNAL on
+// failure; nothing is left behind.
+absl::Status PublishFile(const std::string& path, const std::string& content, bool replace) {
+  const size_t slash = path.find_last_of('/');
+  common::TempFileWriter::Options options;
+  options.mode = 0600;
+  options.name_prefix = absl::StrCat(".", path.substr(slash + 1), ".tmp-");
+  common::TempFileWriter writer(path.substr(0, slash), options);
+  absl::StatusOr<common::TempFile> temp = writer.Write(content, /*sync=*/false, replace);
+  if (!temp.ok()) return absl::InternalError(temp.status().message());
+  const int error = replace ? temp->RenameOver(path) : temp->Link(path);
+  if (error != 0) {
+    return absl::InternalError(absl::StrCat(replace ? "renaming " : "linking ",
+                                            temp->unnamed() ? "an unnamed file" : temp->path(),
+                                            " to ", path, ": ", std::strerror(error)));
+  }
+  return absl::OkStatus();
 }
 
 // Writes `content` to `path`, a new file in a directory made by this Provision (so there is no
 // older version to keep), without an fsync: the init script matters only to the process started
-// from it right after, and no process survives a crash of the machine (the instance's record,
-// instance.json, is what is kept crash-safe; a restarted plugin never runs init.sh again).
-// INTERNAL on failure.
+// from it right after, no process survives a crash of the machine, and a restarted plugin never
+// runs init.sh again. INTERNAL on failure.
 absl::Status WriteNewFile(const std::string& path, const std::string& content) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return absl::InternalError(absl::StrCat("creating ", path, ": ", Errno()));
@@ -114,7 +129,8 @@ std::string Tail(const std::string& path, size_t bytes) {
   return tail;
 }
 
-absl::Status SaveState(const std::string& instance_dir, const v1::Description& desc) {
+// Writes the instance's record, instance.json: a new one (`replace` false) or over the old.
+absl::Status SaveState(const std::string& instance_dir, const v1::Description& desc, bool replace) {
   v1::Description record = desc;
   record.clear_state();  // Runtime only.
   google::protobuf::util::JsonPrintOptions options;
@@ -126,7 +142,7 @@ absl::Status SaveState(const std::string& instance_dir, const v1::Description& d
     return absl::InternalError(
         absl::StrCat("encoding the state of ", desc.id(), ": ", status.message().as_string()));
   }
-  return WriteFileAtomically(absl::StrCat(instance_dir, "/", kStateFile), json);
+  return PublishFile(absl::StrCat(instance_dir, "/", kStateFile), json, replace);
 }
 
 absl::StatusOr<v1::Description> LoadState(const std::string& instance_dir) {
@@ -248,6 +264,14 @@ ProcessIdentity RecordedProcess(const v1::Description& desc) {
   return process;
 }
 
+// The boot recorded in a description's runtime properties; empty when absent (records of
+// versions before it was recorded).
+std::string RecordedBoot(const v1::Description& desc) {
+  const auto& fields = desc.properties().fields();
+  auto boot = fields.find("BootId");
+  return boot == fields.end() ? "" : boot->second.string_value();
+}
+
 // "instance-123" -> 123; 0 when the name is not an instance ID.
 int64_t IdNumber(absl::string_view name) {
   int64_t number = 0;
@@ -284,6 +308,14 @@ absl::StatusOr<std::unique_ptr<ProcessPlugin>> ProcessPlugin::Create(const std::
   const fs::path absolute = fs::absolute(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("resolving ", dir, ": ", ec.message()));
   std::unique_ptr<ProcessPlugin> plugin(new ProcessPlugin(absolute.lexically_normal().string()));
+  // Without it (no /proc/sys), records carry no boot and are checked by pid and start time only.
+  absl::StatusOr<std::string> boot_id = ReadBootId();
+  if (boot_id.ok()) {
+    plugin->boot_id_ = *std::move(boot_id);
+  } else {
+    LOG(WARNING) << "instance-process: " << boot_id.status().message()
+                 << "; instances are recorded without the boot they run in";
+  }
   ProcessPlugin* self = plugin.get();
   absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(
       [self](const std::string& id, const ExitStatus& status) { self->OnExit(id, status); });
@@ -338,6 +370,15 @@ absl::Status ProcessPlugin::Load() {
     const std::string instance_dir = InstanceDir(id);
     absl::StatusOr<v1::Description> desc = LoadState(instance_dir);
     const ProcessIdentity process = desc.ok() ? RecordedProcess(*desc) : ProcessIdentity();
+    const std::string boot = desc.ok() ? RecordedBoot(*desc) : "";
+    if (desc.ok() && desc->id() == id && !boot.empty() && !boot_id_.empty() && boot != boot_id_) {
+      // Started before the machine last booted: the process is gone, and its pid and process
+      // group id may be anything's now, so nothing is signalled.
+      LOG(INFO) << "instance-process: instance " << id << " ran before the machine's last boot ("
+                << boot << "); deleting it";
+      fs::remove_all(instance_dir, ec);
+      continue;
+    }
     if (!desc.ok() || desc->id() != id || process.pid <= 0) {
       // A Provision interrupted before its process was recorded.
       LOG(WARNING) << "instance-process: " << instance_dir
@@ -516,9 +557,14 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     }
   }
   const std::string init_path = absl::StrCat(instance_dir, "/", kInitFile);
-  if (absl::Status written = WriteNewFile(init_path, spec.init()); !written.ok()) {
-    remove_dir();
-    return fail(written);
+  // With a Command, an init script of blanks is not run (SetProgram): no file for it.
+  const bool runs_init =
+      properties->command.empty() || !absl::StripAsciiWhitespace(spec.init()).empty();
+  if (runs_init) {
+    if (absl::Status written = WriteNewFile(init_path, spec.init()); !written.ok()) {
+      remove_dir();
+      return fail(written);
+    }
   }
 
   LaunchSpec launch;
@@ -557,7 +603,8 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
   SetString(runtime, "InstanceDir", instance_dir);
   SetString(runtime, "LogFile", launch.log_path);
   SetString(runtime, "WorkingDir", working_dir);
-  if (absl::Status saved = SaveState(instance_dir, desc); !saved.ok()) {
+  if (!boot_id_.empty()) SetString(runtime, "BootId", boot_id_);
+  if (absl::Status saved = SaveState(instance_dir, desc, /*replace=*/false); !saved.ok()) {
     // Unrecorded, the process could not be re-adopted: it must not run.
     supervisor_->Stop(id, SIGKILL, absl::ZeroDuration()).IgnoreError();
     supervisor_->Release(id);
@@ -666,7 +713,9 @@ absl::StatusOr<v1::LabelResponse> ProcessPlugin::Label(const v1::LabelRequest& r
     changed = true;
   }
   if (changed) {
-    if (absl::Status saved = SaveState(InstanceDir(id), updated); !saved.ok()) return saved;
+    if (absl::Status saved = SaveState(InstanceDir(id), updated, /*replace=*/true); !saved.ok()) {
+      return saved;
+    }
   }
   v1::LabelResponse response;
   {

@@ -273,7 +273,8 @@ TEST_F(ProcessPluginTest, ABlankInitScriptRunsTheCommandAtOnceAsTheInstancesProc
       ProvisionOk(Spec(" \n\t\n", R"({"Command": "echo $$ > \"$OUT/pid\"; exec sleep 1000"})"));
   const pid_t pid = WaitForPidFile(Out("pid"));
   EXPECT_EQ(pid, PidOf(id));
-  EXPECT_EQ(ReadFile(absl::StrCat(InstanceDir(id), "/init.sh")), " \n\t\n");
+  // Not run, so not written.
+  EXPECT_FALSE(fs::exists(absl::StrCat(InstanceDir(id), "/init.sh")));
   EXPECT_TRUE(WaitFor(
       [&] {
         return ReadFile(absl::StrCat("/proc/", pid, "/cmdline"))
@@ -463,6 +464,52 @@ TEST_F(ProcessPluginTest, RestartDoesNotAdoptAReusedPid) {
   EXPECT_FALSE(IsGone(unrelated));
   kill(unrelated, SIGKILL);
   waitpid(unrelated, nullptr, 0);
+}
+
+TEST_F(ProcessPluginTest, RestartDeletesAnInstanceOfAnotherBootWithoutSignallingIt) {
+  // A record written before the machine's last boot: its pid and start time happen to name a
+  // living process of this boot, leading its own process group. Neither is the instance's.
+  const pid_t unrelated = fork();
+  ASSERT_GE(unrelated, 0);
+  if (unrelated == 0) {
+    setsid();
+    execl("/bin/sleep", "sleep", "1000", nullptr);
+    _exit(127);
+  }
+  extra_groups_.push_back(unrelated);
+  ASSERT_TRUE(WaitFor([&] { return ReadProcStat(unrelated).ok(); }, kDeadline));
+  absl::StatusOr<ProcStat> stat = ReadProcStat(unrelated);
+  ASSERT_TRUE(stat.ok());
+  auto record = [&](const std::string& id, const std::string& boot) {
+    const std::string dir = InstanceDir(id);
+    fs::create_directories(dir);
+    std::ofstream(dir + "/instance.json")
+        << R"({"id": ")" << id << R"(", "properties": {"Pid": )" << unrelated
+        << R"(, "StartTime": ")" << stat->start_time << R"(", "BootId": ")" << boot << R"("}})";
+    return dir;
+  };
+  const std::string earlier = record("instance-1", "00000000-0000-0000-0000-000000000000");
+
+  Restart();
+  EXPECT_TRUE(DescribeAll().empty());
+  EXPECT_FALSE(fs::exists(earlier));
+  EXPECT_FALSE(IsGone(unrelated));
+
+  // The same record of this boot is that process, adopted.
+  absl::StatusOr<std::string> boot = ReadBootId();
+  ASSERT_TRUE(boot.ok()) << boot.status();
+  record("instance-2", *boot);
+  Restart();
+  std::vector<v1::Description> all = DescribeAll(true);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].id(), "instance-2");
+  // And the instances this plugin provisions record the boot.
+  const std::string id = ProvisionOk(Spec("exec sleep 1000"));
+  std::optional<v1::Description> d = Find(id);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->properties().fields().at("BootId").string_value(), *boot);
+  EXPECT_TRUE(absl::StrContains(ReadFile(InstanceDir(id) + "/instance.json"), *boot));
+  // TearDown kills both, the adopted process included.
 }
 
 // What a plugin killed between starting an instance's process and writing its instance.json
