@@ -41,7 +41,6 @@ namespace iv1 = ::infrakit::instance::v1;
 
 constexpr char kGroup[] = "process-bench";
 constexpr int kSize = 1000;
-constexpr int kKills = 20;
 // Generous: a slow figure is measured (and MISSes) rather than lost.
 constexpr absl::Duration kWait = absl::Seconds(120);
 constexpr absl::Duration kKillWait = absl::Seconds(10);
@@ -304,13 +303,13 @@ absl::StatusOr<absl::Duration> KillOnce(ProcessStack& stack, DirWatcher& watcher
   return *execd - killed;
 }
 
-// kKills kill -9s, each once the group is back to kSize converged.
-absl::Status TimeKills(ProcessStack& stack, Report* report) {
+// `kills` kill -9s, each once the group is back to kSize converged.
+absl::Status TimeKills(ProcessStack& stack, int kills, Report* report) {
   auto watcher = DirWatcher::Start(stack.instances_dir());
   if (!watcher.ok()) return watcher.status();
   std::mt19937 random(7);  // fixed: every run kills in the same pattern
   std::vector<absl::Duration> samples;
-  for (int i = 0; i < kKills; ++i) {
+  for (int i = 0; i < kills; ++i) {
     auto took = KillOnce(stack, **watcher, random);
     if (!took.ok()) return took.status();
     samples.push_back(*took);
@@ -320,7 +319,7 @@ absl::Status TimeKills(ProcessStack& stack, Report* report) {
   }
   const Summary summary = Summarize(samples);
   const std::string note =
-      absl::StrCat(kKills,
+      absl::StrCat(kills,
                    " kills; SIGKILL -> the new instance's instance.json (inotify) records a Pid "
                    "that runs sleep (/proc/<pid>/cmdline, polled every 50 us from then)");
   report->Add(MakeRow(kKillReplaceP50, InUnit(summary.p50, "ms"), "ms", 5, note));
@@ -350,12 +349,11 @@ absl::Status DestroyAndCount(ProcessStack& stack, Report* report) {
 
 }  // namespace
 
-absl::Status RunProcess(const Binaries& binaries, const BenchOptions& options, Report* report) {
-  (void)options;
+absl::Status RunProcess(const Binaries& binaries, int kills, Report* report) {
   ProcessStack stack;
   absl::Status status = stack.Start(binaries);
   if (status.ok()) status = TimeConverge(stack, report);
-  if (status.ok()) status = TimeKills(stack, report);
+  if (status.ok()) status = TimeKills(stack, kills, report);
   if (status.ok()) status = DestroyAndCount(stack, report);
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat(status.message(), stack.LogTails()));
