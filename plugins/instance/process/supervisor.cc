@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -136,8 +137,22 @@ bool WaitGroupGone(pid_t pgid, absl::Time deadline) {
   }
 }
 
-// Signal, grace, SIGKILL for a whole process group.
-absl::Status StopGroup(pid_t pgid, int signal, absl::Duration grace) {
+// Waits until process group `pgid` has no living member, or `deadline`. The group is usually its
+// leader alone (an instance that exec'd its program): `leader_gone` waits (up to the deadline)
+// until the leader has exited and been reaped, after which a group without members is told by
+// kill(-pgid, 0) failing with ESRCH, in O(1); only a group with members left (or its leader's
+// zombie not reaped by its parent yet) is scanned for in /proc, which is O(processes on the
+// machine) per call: a thousand instances destroyed would otherwise scan a thousand times.
+bool WaitGroupGone(pid_t pgid, absl::Time deadline,
+                   const std::function<bool(absl::Time)>& leader_gone) {
+  if (leader_gone(deadline) && kill(-pgid, 0) != 0 && errno == ESRCH) return true;
+  return WaitGroupGone(pgid, deadline);
+}
+
+// Signal, grace, SIGKILL for a whole process group led by the process `leader_gone` waits for
+// (see above).
+absl::Status StopGroup(pid_t pgid, int signal, absl::Duration grace,
+                       const std::function<bool(absl::Time)>& leader_gone) {
   if (kill(-pgid, signal) < 0) {
     if (errno == ESRCH) return absl::OkStatus();
     if (errno == EPERM) {
@@ -147,14 +162,14 @@ absl::Status StopGroup(pid_t pgid, int signal, absl::Duration grace) {
     return absl::InternalError(
         absl::StrCat("signalling process group ", pgid, ": ", ErrnoText(errno)));
   }
-  if (WaitGroupGone(pgid, absl::Now() + grace)) return absl::OkStatus();
+  if (WaitGroupGone(pgid, absl::Now() + grace, leader_gone)) return absl::OkStatus();
   LOG(INFO) << "process group " << pgid << " still running after " << grace
             << " grace; sending SIGKILL";
   if (kill(-pgid, SIGKILL) < 0 && errno != ESRCH) {
     return absl::InternalError(
         absl::StrCat("killing process group ", pgid, ": ", ErrnoText(errno)));
   }
-  if (WaitGroupGone(pgid, absl::Now() + kKillTimeout)) return absl::OkStatus();
+  if (WaitGroupGone(pgid, absl::Now() + kKillTimeout, leader_gone)) return absl::OkStatus();
   return absl::DeadlineExceededError(absl::StrCat("process group ", pgid, " survived SIGKILL for ",
                                                   absl::FormatDuration(kKillTimeout)));
 }
@@ -398,13 +413,25 @@ absl::Status Supervisor::Stop(const std::string& key, int signal, absl::Duration
     ++it->second.stops_in_progress;
     pgid = it->second.process.pid;  // It leads its own group.
   }
-  absl::Status status = StopGroup(pgid, signal, grace);
+  absl::Status status = StopGroup(pgid, signal, grace, [this, &key](absl::Time deadline) {
+    return WaitExitHandled(key, deadline);
+  });
   {
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(key);
     if (it != entries_.end()) --it->second.stops_in_progress;
   }
   return status;
+}
+
+bool Supervisor::WaitExitHandled(const std::string& key, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto handled = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = entries_.find(key);
+    // Once stopping, the monitor handles nothing more: the caller falls back to /proc.
+    return stopping_ || it == entries_.end() || it->second.exit_handled;
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&handled), deadline);
 }
 
 void Supervisor::Release(const std::string& key) {
@@ -482,6 +509,11 @@ void Supervisor::HandleExit(uint64_t token) {
   if (!stop_in_progress) KillLeftovers(process);
   const ExitStatus status = Reap(pidfd->fd());
   pidfd.reset();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.token == token) it->second.exit_handled = true;
+  }
   VLOG(1) << key << " (pid " << process.pid << ") " << status.ToString();
   on_exit_(key, status);
 }

@@ -136,6 +136,7 @@ class Supervisor {
     std::unique_ptr<PidFd> pidfd;  // Null once the process has exited.
     uint64_t token = 0;            // epoll data of its pidfd.
     int stops_in_progress = 0;     // While > 0, Stop handles the group, not the monitor.
+    bool exit_handled = false;     // The monitor has seen its exit and reaped it (if ours).
   };
 
   Supervisor(ExitCallback on_exit, int epoll_fd, int wake_fd);
@@ -144,6 +145,9 @@ class Supervisor {
   absl::Status Register(const std::string& key, const ProcessIdentity& process,
                         std::unique_ptr<PidFd> pidfd);
   void MonitorLoop();
+  // Waits until the monitor has handled the exit of the process under `key` (or `key` is no
+  // longer supervised, or supervision stops), at most until `deadline`. True when it has.
+  bool WaitExitHandled(const std::string& key, absl::Time deadline);
   void HandleExit(uint64_t token);
 
   const ExitCallback on_exit_;

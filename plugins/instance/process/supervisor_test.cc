@@ -247,6 +247,20 @@ TEST_F(SupervisorTest, StopKillsWhatIgnoresTheSignalAfterTheGrace) {
   EXPECT_EQ(exits_.Get("a").signal, SIGKILL);
 }
 
+TEST_F(SupervisorTest, StopWaitsForMembersThatOutliveTheLeader) {
+  // The leader dies of the signal at once; a member of its group ignores it: Stop still gives
+  // that member the grace, then kills it.
+  const ProcessIdentity p = StartOk("a", Shell("sh -c 'trap \"\" TERM; echo $$ > \"$OUT/child\"; "
+                                               "while :; do sleep 0.05; done' & wait"));
+  const pid_t child = WaitForPidFile(dir_.Join("child"));
+  ASSERT_GT(child, 0);
+  ASSERT_TRUE(supervisor_->Stop("a", SIGTERM, absl::Seconds(1)).ok());
+  EXPECT_TRUE(IsGone(p.pid));
+  EXPECT_TRUE(IsGone(child));
+  ASSERT_TRUE(WaitFor([&] { return exits_.Has("a"); }, kDeadline));
+  EXPECT_EQ(exits_.Get("a").signal, SIGTERM);
+}
+
 TEST_F(SupervisorTest, StopUnknownKeyIsNotFound) {
   EXPECT_EQ(supervisor_->Stop("nope", SIGTERM, absl::Seconds(1)).code(),
             absl::StatusCode::kNotFound);
