@@ -63,6 +63,9 @@ ABSL_FLAG(std::vector<std::string>, group_flags, {},
 ABSL_FLAG(std::string, instances_root, "",
           "Make instance-file's directories under this directory (e.g. /dev/shm) instead of in "
           "the temporary plugins directory under /tmp");
+ABSL_FLAG(std::string, state_root, "",
+          "Make the group service's state directory under this directory (e.g. /dev/shm) instead "
+          "of in the temporary plugins directory under /tmp (scenarios on the shared stack)");
 ABSL_FLAG(int, repeat, 1,
           "Run the selected scenarios this many times, one after another (each on fresh "
           "processes): each figure is then the median of the runs, with their spread and each "
@@ -214,6 +217,7 @@ BenchOptions OptionsFromFlags() {
   options.reader_deadline = absl::GetFlag(FLAGS_reader_deadline);
   options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
   options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);
+  options.stack.state_root = absl::GetFlag(FLAGS_state_root);
   return options;
 }
 
@@ -282,6 +286,7 @@ int main(int argc, char** argv) {
                    infrakit::tools::bench::ReadMachineInfo());
     run.AddContext(
         absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
+    run.AddContext(absl::StrCat("group state: ", InstancesLocation(options.stack.state_root)));
     if (!binaries_dir.empty()) run.AddContext(absl::StrCat("binaries: ", binaries_dir));
     run.AddContext(
         absl::StrCat("group service flags: ", options.stack.group_flags.empty()
