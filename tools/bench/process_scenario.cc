@@ -2,10 +2,12 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -128,10 +130,24 @@ class ProcessStack {
     group_.reset();
     process_.reset();
     for (pid_t pid : InstanceProcesses(instances_dir())) kill(pid, SIGKILL);
+    if (!own_state_dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(own_state_dir_, ignored);
+    }
   }
 
-  absl::Status Start(const Binaries& binaries) {
+  // The group's state directory goes under `state_root` when it is not empty (see
+  // StackOptions::state_root), else in the plugins directory.
+  absl::Status Start(const Binaries& binaries, const std::string& state_root) {
     const std::string plugins = dir_.path();
+    std::string state_dir = dir_.Join("state");
+    if (!state_root.empty()) {
+      std::string pattern = absl::StrCat(state_root, "/ik-state-XXXXXX");
+      if (mkdtemp(pattern.data()) == nullptr) {
+        return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", pattern));
+      }
+      state_dir = own_state_dir_ = std::move(pattern);
+    }
     if (mkdir(instances_dir().c_str(), 0700) != 0) {
       return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", instances_dir()));
     }
@@ -142,8 +158,7 @@ class ProcessStack {
         binaries.flavor_vanilla, std::vector<std::string>{"--plugins-dir", plugins}, plugins);
     group_ = std::make_unique<testing::PluginProcess>(
         binaries.group,
-        std::vector<std::string>{"--plugins-dir", plugins, "--state-dir", dir_.Join("state")},
-        plugins);
+        std::vector<std::string>{"--plugins-dir", plugins, "--state-dir", state_dir}, plugins);
     for (auto [process, socket] :
          {std::pair{process_.get(), "instance-process.sock"},
           std::pair{flavor_.get(), "flavor-vanilla.sock"}, std::pair{group_.get(), "group.sock"}}) {
@@ -209,6 +224,7 @@ class ProcessStack {
   std::unique_ptr<client::GroupClient> groups_;
   std::unique_ptr<client::InstanceClient> instances_;
   bool watched_ = false;
+  std::string own_state_dir_;
 };
 
 Row MakeRow(const std::string& metric, double value, const std::string& unit,
@@ -349,9 +365,10 @@ absl::Status DestroyAndCount(ProcessStack& stack, Report* report) {
 
 }  // namespace
 
-absl::Status RunProcess(const Binaries& binaries, int kills, Report* report) {
+absl::Status RunProcess(const Binaries& binaries, int kills, const std::string& state_root,
+                        Report* report) {
   ProcessStack stack;
-  absl::Status status = stack.Start(binaries);
+  absl::Status status = stack.Start(binaries, state_root);
   if (status.ok()) status = TimeConverge(stack, report);
   if (status.ok()) status = TimeKills(stack, kills, report);
   if (status.ok()) status = DestroyAndCount(stack, report);

@@ -21,7 +21,9 @@ inline constexpr char kKillReplaceP50[] = "kill -9 -> replacement exec'd p50";
 // flavor-vanilla) until the group lists 1,000 members and until instance-process describes 1,000
 // RUNNING; then, `kills` times, SIGKILL of one instance's process until its replacement's
 // process has exec'd `sleep` (p50 / p99); destroys the group and counts the processes left.
-absl::Status RunProcess(const Binaries& binaries, int kills, Report* report);
+// The group service's state directory goes under `state_root` unless it is empty.
+absl::Status RunProcess(const Binaries& binaries, int kills, const std::string& state_root,
+                        Report* report);
 
 }  // namespace infrakit::tools::bench
 

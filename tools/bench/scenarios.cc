@@ -592,7 +592,7 @@ absl::Status RunHaScenario(const Binaries& binaries, const BenchOptions& options
 
 absl::Status RunProcessScenario(const Binaries& binaries, const BenchOptions& options,
                                 Report* report) {
-  return RunProcess(binaries, options.process_kills, report);
+  return RunProcess(binaries, options.process_kills, options.stack.state_root, report);
 }
 
 // The idle scenario's targets: each plugin's idle RSS.
