@@ -299,6 +299,59 @@ void KillUnrecorded(const std::string& instance_dir) {
   }
 }
 
+// How an instance's process starts (see process_plugin.h): its working directory checked, its
+// init script written when it runs, its environment and program. INVALID_ARGUMENT for a Dir
+// that is not a directory, INTERNAL when init.sh cannot be written.
+absl::StatusOr<LaunchSpec> PrepareLaunch(const std::string& id, const std::string& instance_dir,
+                                         const v1::Spec& spec,
+                                         const ProcessProperties& properties) {
+  std::string working_dir = instance_dir;
+  if (!properties.dir.empty()) {
+    working_dir = (fs::path(instance_dir) / properties.dir).string();  // Absolute Dir replaces.
+    struct stat st;
+    if (stat(working_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("properties.Dir: ", working_dir, " is not a directory"));
+    }
+  }
+  const std::string init_path = absl::StrCat(instance_dir, "/", kInitFile);
+  // With a Command, an init script of blanks is not run (SetProgram): no file for it.
+  const bool runs_init =
+      properties.command.empty() || !absl::StripAsciiWhitespace(spec.init()).empty();
+  if (runs_init) {
+    if (absl::Status written = WriteNewFile(init_path, spec.init()); !written.ok()) {
+      return written;
+    }
+  }
+  LaunchSpec launch;
+  launch.env = BuildEnvironment(id, instance_dir, working_dir, spec, properties);
+  launch.working_dir = working_dir;
+  launch.log_path = absl::StrCat(instance_dir, "/", kLogFile);
+  SetProgram(init_path, spec.init(), properties, &launch);
+  return launch;
+}
+
+// The full description of an instance whose process started: spec, tags and the runtime
+// properties (an empty `boot_id` is not recorded).
+v1::Description StartedDescription(const std::string& id, const v1::Spec& spec,
+                                   const ProcessIdentity& process, const std::string& instance_dir,
+                                   const LaunchSpec& launch, const std::string& boot_id) {
+  v1::Description desc;
+  desc.set_id(id);
+  desc.set_logical_id(spec.logical_id());
+  *desc.mutable_tags() = spec.tags();
+  desc.set_state(v1::LIFECYCLE_STATE_RUNNING);
+  *desc.mutable_spec() = spec;
+  google::protobuf::Struct* runtime = desc.mutable_properties();
+  SetNumber(runtime, "Pid", process.pid);
+  SetString(runtime, "StartTime", absl::StrCat(process.start_time));
+  SetString(runtime, "InstanceDir", instance_dir);
+  SetString(runtime, "LogFile", launch.log_path);
+  SetString(runtime, "WorkingDir", launch.working_dir);
+  if (!boot_id.empty()) SetString(runtime, "BootId", boot_id);
+  return desc;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProcessPlugin>> ProcessPlugin::Create(const std::string& dir) {
@@ -494,6 +547,34 @@ absl::Status ProcessPlugin::Validate(const v1::ValidateRequest& request) {
   return ParseProcessProperties(request.properties()).status();
 }
 
+std::optional<std::string> ProcessPlugin::ClaimKey(const std::string& key) {
+  if (key.empty()) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  auto settled = [this, &key]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !pending_keys_.contains(key); };
+  mu_.Await(absl::Condition(&settled));
+  auto existing = ids_by_key_.find(key);
+  if (existing != ids_by_key_.end()) return existing->second;
+  pending_keys_.insert(key);
+  return std::nullopt;
+}
+
+absl::StatusOr<std::string> ProcessPlugin::MakeInstanceDir() {
+  for (;;) {
+    std::string id;
+    {
+      absl::MutexLock lock(&mu_);
+      id = NextIdLocked();
+    }
+    const std::string instance_dir = InstanceDir(id);
+    if (mkdir(instance_dir.c_str(), 0700) == 0) return id;
+    // EEXIST: a directory some other process made; take the next number.
+    if (errno != EEXIST) {
+      return absl::InternalError(absl::StrCat("creating ", instance_dir, ": ", Errno()));
+    }
+  }
+}
+
 absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     const v1::ProvisionRequest& request) {
   const v1::Spec& spec = request.spec();
@@ -503,23 +584,11 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     if (key.empty()) return absl::InvalidArgumentError("spec.tags: empty tag key");
   }
   const std::string& key = spec.idempotency_key();
-  std::string id;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!key.empty()) {
-      auto settled = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !pending_keys_.contains(key);
-      };
-      mu_.Await(absl::Condition(&settled));
-      auto existing = ids_by_key_.find(key);
-      if (existing != ids_by_key_.end()) {
-        v1::ProvisionResponse response;
-        response.set_id(existing->second);
-        response.set_created(false);
-        return response;
-      }
-      pending_keys_.insert(key);
-    }
+  if (std::optional<std::string> existing = ClaimKey(key); existing.has_value()) {
+    v1::ProvisionResponse response;
+    response.set_id(*existing);
+    response.set_created(false);
+    return response;
   }
   // From here on, a failure must release the key for the next attempt.
   auto fail = [this, &key](absl::Status status) {
@@ -530,48 +599,17 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     return status;
   };
 
-  std::string instance_dir;
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      id = NextIdLocked();
-    }
-    instance_dir = InstanceDir(id);
-    if (mkdir(instance_dir.c_str(), 0700) == 0) break;
-    // EEXIST: a directory some other process made; take the next number.
-    if (errno != EEXIST) {
-      return fail(absl::InternalError(absl::StrCat("creating ", instance_dir, ": ", Errno())));
-    }
-  }
+  absl::StatusOr<std::string> made = MakeInstanceDir();
+  if (!made.ok()) return fail(made.status());
+  const std::string id = *std::move(made);
+  const std::string instance_dir = InstanceDir(id);
   std::error_code ec;
   auto remove_dir = [&instance_dir, &ec] { fs::remove_all(instance_dir, ec); };
-
-  std::string working_dir = instance_dir;
-  if (!properties->dir.empty()) {
-    working_dir = (fs::path(instance_dir) / properties->dir).string();  // Absolute Dir replaces.
-    struct stat st;
-    if (stat(working_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      remove_dir();
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("properties.Dir: ", working_dir, " is not a directory")));
-    }
+  absl::StatusOr<LaunchSpec> launch = PrepareLaunch(id, instance_dir, spec, *properties);
+  if (!launch.ok()) {
+    remove_dir();
+    return fail(launch.status());
   }
-  const std::string init_path = absl::StrCat(instance_dir, "/", kInitFile);
-  // With a Command, an init script of blanks is not run (SetProgram): no file for it.
-  const bool runs_init =
-      properties->command.empty() || !absl::StripAsciiWhitespace(spec.init()).empty();
-  if (runs_init) {
-    if (absl::Status written = WriteNewFile(init_path, spec.init()); !written.ok()) {
-      remove_dir();
-      return fail(written);
-    }
-  }
-
-  LaunchSpec launch;
-  launch.env = BuildEnvironment(id, instance_dir, working_dir, spec, *properties);
-  launch.working_dir = working_dir;
-  launch.log_path = absl::StrCat(instance_dir, "/", kLogFile);
-  SetProgram(init_path, spec.init(), *properties, &launch);
 
   auto instance = std::make_shared<Instance>();
   instance->stop_signal = properties->stop_signal;
@@ -581,7 +619,7 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     instance->desc.set_id(id);
     instances_[id] = instance;  // Not started: invisible, but its exit can be recorded.
   }
-  absl::StatusOr<ProcessIdentity> process = supervisor_->Start(id, launch);
+  absl::StatusOr<ProcessIdentity> process = supervisor_->Start(id, *launch);
   if (!process.ok()) {
     {
       absl::MutexLock lock(&mu_);
@@ -591,19 +629,7 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     return fail(process.status());
   }
 
-  v1::Description desc;
-  desc.set_id(id);
-  desc.set_logical_id(spec.logical_id());
-  *desc.mutable_tags() = spec.tags();
-  desc.set_state(v1::LIFECYCLE_STATE_RUNNING);
-  *desc.mutable_spec() = spec;
-  google::protobuf::Struct* runtime = desc.mutable_properties();
-  SetNumber(runtime, "Pid", process->pid);
-  SetString(runtime, "StartTime", absl::StrCat(process->start_time));
-  SetString(runtime, "InstanceDir", instance_dir);
-  SetString(runtime, "LogFile", launch.log_path);
-  SetString(runtime, "WorkingDir", working_dir);
-  if (!boot_id_.empty()) SetString(runtime, "BootId", boot_id_);
+  v1::Description desc = StartedDescription(id, spec, *process, instance_dir, *launch, boot_id_);
   if (absl::Status saved = SaveState(instance_dir, desc, /*replace=*/false); !saved.ok()) {
     // Unrecorded, the process could not be re-adopted: it must not run.
     supervisor_->Stop(id, SIGKILL, absl::ZeroDuration()).IgnoreError();

@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -117,6 +118,14 @@ class ProcessPlugin : public spi::instance::InstancePlugin {
   // Stops supervising a removed instance and deletes its directory.
   void CleanUp(const std::shared_ptr<Instance>& instance);
   std::string NextIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For a Provision with idempotency key `key` (empty: none): waits until no other Provision of
+  // the key is under way, then returns the ID of the living instance made with it, or nullopt
+  // after marking the key pending (the caller provisions, then FinishStart or a failure releases
+  // it).
+  std::optional<std::string> ClaimKey(const std::string& key);
+  // Makes the directory of a new instance under a fresh ID and returns the ID. INTERNAL when it
+  // cannot be made.
+  absl::StatusOr<std::string> MakeInstanceDir();
   std::string InstanceDir(const std::string& id) const;
 
   const std::string dir_;  // Absolute.

@@ -299,12 +299,22 @@ TEST_F(ProcessPluginTest, ASimpleCommandIsExecutedWithoutAShell) {
   ASSERT_TRUE(WaitFor([&] { return fs::exists(Out("tool")); }, kDeadline));
   EXPECT_EQ(ReadFile(Out("tool")), absl::StrCat("args=a b=c --d\npwd=", work, "\nid=", id, "\n"));
 
-  // Found in PATH, and already the program when Provision returns (a shell would still be
-  // there, or have exec'd it only later).
+  // Found in PATH, and already the program when Provision returns: posix_spawn returns once
+  // the child's exec has replaced its memory, whose executable is set by then (its arguments
+  // may still be on their way in, so the cmdline is awaited). A shell would be /bin/sh then,
+  // until it execs sleep a millisecond later.
   const std::string sleeper = ProvisionOk(Spec("\n", R"({"Command": "exec sleep 1000"})"));
-  EXPECT_EQ(ReadFile(absl::StrCat("/proc/", PidOf(sleeper), "/cmdline")), std::string("sleep\0"
-                                                                                      "1000\0",
-                                                                                      11));
+  const pid_t pid = PidOf(sleeper);
+  ASSERT_GT(pid, 0);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec);
+  EXPECT_EQ(exe.filename(), "sleep") << exe;
+  const std::string expected(
+      "sleep\0"
+      "1000\0",
+      11);
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(absl::StrCat("/proc/", pid, "/cmdline")) == expected; },
+                      kDeadline));
 }
 
 TEST_F(ProcessPluginTest, ASimpleCommandThatCannotStartIsLeftToTheShell) {
