@@ -46,6 +46,7 @@ ABSL_FLAG(std::string, binaries_dir, "",
           "Measure the binaries of this tree (at their package paths, e.g. the output of `bazel "
           "info -c opt --define=infrakit_link=shared bazel-bin`) instead of the bench's own");
 ABSL_FLAG(int, heal_removals, 120, "Removals timed by the heal scenario (>= 100 for p99)");
+ABSL_FLAG(int, process_kills, 20, "kill -9s timed by the process scenario");
 ABSL_FLAG(int, tutorial_runs, 5, "Runs of the tutorial's 5 -> 3 update");
 ABSL_FLAG(int, medium_size, 1000, "Size of the medium group");
 ABSL_FLAG(int, large_size, 10000, "Size of the large group");
@@ -62,6 +63,9 @@ ABSL_FLAG(std::vector<std::string>, group_flags, {},
 ABSL_FLAG(std::string, instances_root, "",
           "Make instance-file's directories under this directory (e.g. /dev/shm) instead of in "
           "the temporary plugins directory under /tmp");
+ABSL_FLAG(std::string, state_root, "",
+          "Make the group service's state directory under this directory (e.g. /dev/shm) instead "
+          "of in the temporary plugins directory under /tmp (scenarios on the shared stack)");
 ABSL_FLAG(int, repeat, 1,
           "Run the selected scenarios this many times, one after another (each on fresh "
           "processes): each figure is then the median of the runs, with their spread and each "
@@ -171,11 +175,11 @@ bool FlagsAreValid(const std::vector<std::string>& only) {
       return false;
     }
   }
-  if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_tutorial_runs) < 1 ||
-      absl::GetFlag(FLAGS_rpc_calls) < 1 || absl::GetFlag(FLAGS_cli_runs) < 1 ||
-      absl::GetFlag(FLAGS_idle_runs) < 1 || absl::GetFlag(FLAGS_medium_size) < 1 ||
-      absl::GetFlag(FLAGS_large_size) < 1 || absl::GetFlag(FLAGS_repeat) < 1 ||
-      absl::GetFlag(FLAGS_reader_runs) < 1) {
+  if (absl::GetFlag(FLAGS_heal_removals) < 1 || absl::GetFlag(FLAGS_process_kills) < 1 ||
+      absl::GetFlag(FLAGS_tutorial_runs) < 1 || absl::GetFlag(FLAGS_rpc_calls) < 1 ||
+      absl::GetFlag(FLAGS_cli_runs) < 1 || absl::GetFlag(FLAGS_idle_runs) < 1 ||
+      absl::GetFlag(FLAGS_medium_size) < 1 || absl::GetFlag(FLAGS_large_size) < 1 ||
+      absl::GetFlag(FLAGS_repeat) < 1 || absl::GetFlag(FLAGS_reader_runs) < 1) {
     std::cerr << "bench: counts and sizes must be >= 1\n";
     return false;
   }
@@ -192,6 +196,7 @@ bool FlagsAreValid(const std::vector<std::string>& only) {
 BenchOptions OptionsFromFlags() {
   BenchOptions options;
   options.heal_removals = absl::GetFlag(FLAGS_heal_removals);
+  options.process_kills = absl::GetFlag(FLAGS_process_kills);
   options.tutorial_runs = absl::GetFlag(FLAGS_tutorial_runs);
   options.medium_size = absl::GetFlag(FLAGS_medium_size);
   options.large_size = absl::GetFlag(FLAGS_large_size);
@@ -212,6 +217,7 @@ BenchOptions OptionsFromFlags() {
   options.reader_deadline = absl::GetFlag(FLAGS_reader_deadline);
   options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
   options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);
+  options.stack.state_root = absl::GetFlag(FLAGS_state_root);
   return options;
 }
 
@@ -280,6 +286,7 @@ int main(int argc, char** argv) {
                    infrakit::tools::bench::ReadMachineInfo());
     run.AddContext(
         absl::StrCat("instance files: ", InstancesLocation(options.stack.instances_root)));
+    run.AddContext(absl::StrCat("group state: ", InstancesLocation(options.stack.state_root)));
     if (!binaries_dir.empty()) run.AddContext(absl::StrCat("binaries: ", binaries_dir));
     run.AddContext(
         absl::StrCat("group service flags: ", options.stack.group_flags.empty()

@@ -195,4 +195,15 @@ absl::StatusOr<absl::Time> DirWatcher::WaitForCreation(int64_t sequence,
   return creation_times_[static_cast<size_t>(sequence)];
 }
 
+absl::Status DirWatcher::WaitForName(const std::string& name, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto present = [this, &name]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return names_.contains(name); };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&present), timeout)) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(dir_, ": no ", name, " within ", absl::FormatDuration(timeout)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace infrakit::tools::bench

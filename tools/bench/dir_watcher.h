@@ -62,6 +62,10 @@ class DirWatcher {
   // and returns the time it was seen. DEADLINE_EXCEEDED otherwise.
   absl::StatusOr<absl::Time> WaitForCreation(int64_t sequence, absl::Duration timeout) const;
 
+  // Waits until an entry named `name` is present, at most `timeout`. Returns when: at once
+  // when it already is. DEADLINE_EXCEEDED otherwise.
+  absl::Status WaitForName(const std::string& name, absl::Duration timeout) const;
+
  private:
   DirWatcher(std::string dir, int inotify_fd, int wake_fd);
 

@@ -83,6 +83,24 @@ TEST(DirWatcherTest, WaitsTimeOut) {
             absl::StatusCode::kDeadlineExceeded);
 }
 
+TEST(DirWatcherTest, WaitsForANameLinkedOrRenamedIntoPlace) {
+  testing::TempDir dir;
+  Touch(dir.Join("there"));
+  absl::StatusOr<std::unique_ptr<DirWatcher>> started = DirWatcher::Start(dir.path());
+  ASSERT_TRUE(started.ok()) << started.status();
+  DirWatcher& watcher = **started;
+  EXPECT_TRUE(watcher.WaitForName("there", absl::ZeroDuration()).ok());
+  EXPECT_EQ(watcher.WaitForName("record", absl::Milliseconds(20)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  // A temporary file renamed to its name (its own dot-name is no entry).
+  Touch(dir.Join(".record.tmp"));
+  ASSERT_EQ(rename(dir.Join(".record.tmp").c_str(), dir.Join("record").c_str()), 0);
+  EXPECT_TRUE(watcher.WaitForName("record", kDeadline).ok());
+  // A name linked to a file.
+  ASSERT_EQ(link(dir.Join("there").c_str(), dir.Join("linked").c_str()), 0);
+  EXPECT_TRUE(watcher.WaitForName("linked", kDeadline).ok());
+}
+
 TEST(DirWatcherTest, MissingDirectoryIsAnError) {
   testing::TempDir dir;
   absl::StatusOr<std::unique_ptr<DirWatcher>> watcher = DirWatcher::Start(dir.Join("missing"));

@@ -11,8 +11,6 @@
 
 namespace infrakit::tools::bench {
 
-struct BenchOptions;
-
 // Target rows of the scenario (section "process").
 inline constexpr char kProcessSection[] = "process";
 inline constexpr char kConvergeProcesses[] =
@@ -21,9 +19,11 @@ inline constexpr char kKillReplaceP50[] = "kill -9 -> replacement exec'd p50";
 
 // Times `group watch` of a cattle group of 1,000 (`exec sleep 3600` under instance-process,
 // flavor-vanilla) until the group lists 1,000 members and until instance-process describes 1,000
-// RUNNING; then, 20 times, SIGKILL of one instance's process until its replacement's process has
-// exec'd `sleep` (p50 / p99); destroys the group and counts the processes left.
-absl::Status RunProcess(const Binaries& binaries, const BenchOptions& options, Report* report);
+// RUNNING; then, `kills` times, SIGKILL of one instance's process until its replacement's
+// process has exec'd `sleep` (p50 / p99); destroys the group and counts the processes left.
+// The group service's state directory goes under `state_root` unless it is empty.
+absl::Status RunProcess(const Binaries& binaries, int kills, const std::string& state_root,
+                        Report* report);
 
 }  // namespace infrakit::tools::bench
 

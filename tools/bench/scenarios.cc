@@ -590,6 +590,11 @@ absl::Status RunHaScenario(const Binaries& binaries, const BenchOptions& options
   return RunHa(binaries, ha, report);
 }
 
+absl::Status RunProcessScenario(const Binaries& binaries, const BenchOptions& options,
+                                Report* report) {
+  return RunProcess(binaries, options.process_kills, options.stack.state_root, report);
+}
+
 // The idle scenario's targets: each plugin's idle RSS.
 std::vector<Target> IdleTargets() {
   std::vector<Target> targets;
@@ -687,7 +692,7 @@ const std::vector<Scenario>& Scenarios() {
        {{kProcessSection, kConvergeProcesses, "s", 2},
         {kProcessSection, kKillReplaceP50, "ms", 5},
         {kProcessSection, "instance processes left after DestroyGroup", "processes", 0}},
-       &RunProcess,
+       &RunProcessScenario,
        /*only_when_named=*/true},
       {"ha",
        "three group services (--store etcd://) on a real 3-member etcd: the leader's kill -9 to "

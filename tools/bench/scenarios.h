@@ -17,6 +17,8 @@ struct BenchOptions {
   // Heal: a group of `heal_size`, `heal_removals` removals one after another.
   int heal_size = 100;
   int heal_removals = 120;
+  // The process scenario: kill -9s of an instance's process, one after another.
+  int process_kills = 20;
   // The tutorial's 5 -> 3 update, repeated on fresh groups.
   int tutorial_runs = 5;
   // The medium and large groups.

@@ -123,8 +123,15 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const Binaries& binaries,
       std::vector<std::string>{"--plugins-dir", dir, "--dir", stack->instance_dir()}, dir);
   stack->flavor_ = std::make_unique<testing::PluginProcess>(
       binaries.flavor_vanilla, std::vector<std::string>{"--plugins-dir", dir}, dir);
-  std::vector<std::string> group_args = {"--plugins-dir", dir, "--state-dir",
-                                         stack->dir_->Join("state")};
+  std::string state_dir = stack->dir_->Join("state");
+  if (!options.state_root.empty()) {
+    std::string pattern = absl::StrCat(options.state_root, "/ik-state-XXXXXX");
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", pattern));
+    }
+    state_dir = stack->own_state_dir_ = std::move(pattern);
+  }
+  std::vector<std::string> group_args = {"--plugins-dir", dir, "--state-dir", state_dir};
   group_args.insert(group_args.end(), options.group_flags.begin(), options.group_flags.end());
   stack->group_ = std::make_unique<testing::PluginProcess>(binaries.group, group_args, dir);
 
@@ -164,6 +171,10 @@ Stack::~Stack() {
   if (own_instance_dir_) {
     std::error_code ignored;
     std::filesystem::remove_all(instance_dir_, ignored);
+  }
+  if (!own_state_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(own_state_dir_, ignored);
   }
 }
 

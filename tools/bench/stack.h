@@ -51,6 +51,10 @@ struct StackOptions {
   // end); empty: "instances" inside the plugins directory. E.g. /dev/shm to take the disk's
   // file creation and fsync costs out of the figures.
   std::string instances_root;
+  // Where the group service's --state-dir is made (a fresh "ik-state-XXXXXX" in it, removed at
+  // the end); empty: "state" inside the plugins directory (under /tmp). The group fsyncs its
+  // record (and the directory) before every Provision: e.g. /dev/shm to take that cost out.
+  std::string state_root;
 };
 
 // Thread-compatible: start and stop from one thread (the main thread: the children are
@@ -108,6 +112,7 @@ class Stack {
   std::string instance_dir_;
   // Whether instance_dir_ is outside dir_ (and must be removed on its own).
   bool own_instance_dir_ = false;
+  std::string own_state_dir_;  // Made under StackOptions::state_root; empty otherwise.
   std::unique_ptr<testing::PluginProcess> instance_file_;
   std::unique_ptr<testing::PluginProcess> flavor_;
   std::unique_ptr<testing::PluginProcess> group_;

@@ -71,6 +71,25 @@ absl::StatusOr<ProcStat> ReadProcStat(pid_t pid) {
   return ParseProcStat(absl::string_view(buf, static_cast<size_t>(n)));
 }
 
+absl::StatusOr<std::string> ReadBootId() {
+  constexpr char kPath[] = "/proc/sys/kernel/random/boot_id";
+  const int fd = open(kPath, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::InternalError(absl::StrCat("open ", kPath, ": ", std::strerror(errno)));
+  char buf[128];
+  ssize_t n;
+  do {
+    n = read(fd, buf, sizeof(buf));
+  } while (n < 0 && errno == EINTR);
+  const int read_errno = errno;
+  close(fd);
+  if (n < 0) {
+    return absl::InternalError(absl::StrCat("read ", kPath, ": ", std::strerror(read_errno)));
+  }
+  const std::string id(absl::StripAsciiWhitespace(absl::string_view(buf, static_cast<size_t>(n))));
+  if (id.empty()) return absl::InternalError(absl::StrCat(kPath, " is empty"));
+  return id;
+}
+
 std::vector<pid_t> LiveProcessGroupMembers(pid_t pgid) {
   std::vector<pid_t> members;
   DIR* proc = opendir("/proc");

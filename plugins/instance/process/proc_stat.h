@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -50,6 +51,12 @@ std::vector<pid_t> LiveProcessGroupMembers(pid_t pgid);
 // scan, zombies (no environment left) and processes whose environment this process may not read
 // (another user's) are skipped. Thread-safe.
 std::vector<pid_t> ProcessesWithEnvironmentEntry(absl::string_view entry);
+
+// This boot of the machine's ID (/proc/sys/kernel/random/boot_id, a random UUID the kernel
+// draws at boot): a record naming another boot describes processes that are all gone, whose
+// pids and process group ids may belong to anything now. INTERNAL when it cannot be read.
+// Thread-safe.
+absl::StatusOr<std::string> ReadBootId();
 
 }  // namespace infrakit::plugins::instance::process
 

@@ -128,5 +128,14 @@ TEST(ProcessesWithEnvironmentEntryTest, FindsTheProcessesCarryingTheWholeEntry) 
   EXPECT_TRUE(ProcessesWithEnvironmentEntry(entry).empty());
 }
 
+TEST(ReadBootIdTest, ReadsTheKernelsBootIdAndItStays) {
+  absl::StatusOr<std::string> first = ReadBootId();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->size(), 36u) << *first;  // A UUID, without the newline.
+  absl::StatusOr<std::string> second = ReadBootId();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+}
+
 }  // namespace
 }  // namespace infrakit::plugins::instance::process

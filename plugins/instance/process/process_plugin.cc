@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "plugins/instance/process/proc_stat.h"
 #include "plugins/instance/process/properties.h"
+#include "plugins/instance/process/simple_command.h"
 #include "spec/tags.h"
 
 extern char** environ;
@@ -67,20 +69,35 @@ constexpr size_t kLogTailBytes = 2048;
 
 std::string Errno() { return std::strerror(errno); }
 
-// Writes `content` to `path` so that readers see the old file or the new one, never a part.
-// The directory is not fsynced (that would add a sync to every Provision and Label). INTERNAL
-// on failure.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  absl::Status written = common::WriteFileAtomically(path, content, 0600, /*sync_directory=*/false);
-  if (written.ok()) return written;
-  return absl::InternalError(written.message());
+// Publishes `content` as `path` whole or not at all, for readers and across the plugin's own
+// crash: written to a temporary file in the same directory, then given its name (a link for a
+// new record, never overwriting; a rename over the old one). Neither the file nor the directory
+// is fsynced: an instance.json describes a running process, and a crash of the machine, the
+// only thing an fsync would guard against, ends every such process; whatever the crash leaves
+// of the file (the old version, none, a part, other bytes), the restarted plugin deletes the
+// instance (see Load: no usable state, or the boot recorded is not this one). INTERNAL on
+// failure; nothing is left behind.
+absl::Status PublishFile(const std::string& path, const std::string& content, bool replace) {
+  const size_t slash = path.find_last_of('/');
+  common::TempFileWriter::Options options;
+  options.mode = 0600;
+  options.name_prefix = absl::StrCat(".", path.substr(slash + 1), ".tmp-");
+  common::TempFileWriter writer(path.substr(0, slash), options);
+  absl::StatusOr<common::TempFile> temp = writer.Write(content, /*sync=*/false, replace);
+  if (!temp.ok()) return absl::InternalError(temp.status().message());
+  const int error = replace ? temp->RenameOver(path) : temp->Link(path);
+  if (error != 0) {
+    return absl::InternalError(absl::StrCat(replace ? "renaming " : "linking ",
+                                            temp->unnamed() ? "an unnamed file" : temp->path(),
+                                            " to ", path, ": ", std::strerror(error)));
+  }
+  return absl::OkStatus();
 }
 
 // Writes `content` to `path`, a new file in a directory made by this Provision (so there is no
 // older version to keep), without an fsync: the init script matters only to the process started
-// from it right after, and no process survives a crash of the machine (the instance's record,
-// instance.json, is what is kept crash-safe; a restarted plugin never runs init.sh again).
-// INTERNAL on failure.
+// from it right after, no process survives a crash of the machine, and a restarted plugin never
+// runs init.sh again. INTERNAL on failure.
 absl::Status WriteNewFile(const std::string& path, const std::string& content) {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return absl::InternalError(absl::StrCat("creating ", path, ": ", Errno()));
@@ -112,7 +129,8 @@ std::string Tail(const std::string& path, size_t bytes) {
   return tail;
 }
 
-absl::Status SaveState(const std::string& instance_dir, const v1::Description& desc) {
+// Writes the instance's record, instance.json: a new one (`replace` false) or over the old.
+absl::Status SaveState(const std::string& instance_dir, const v1::Description& desc, bool replace) {
   v1::Description record = desc;
   record.clear_state();  // Runtime only.
   google::protobuf::util::JsonPrintOptions options;
@@ -124,7 +142,7 @@ absl::Status SaveState(const std::string& instance_dir, const v1::Description& d
     return absl::InternalError(
         absl::StrCat("encoding the state of ", desc.id(), ": ", status.message().as_string()));
   }
-  return WriteFileAtomically(absl::StrCat(instance_dir, "/", kStateFile), json);
+  return PublishFile(absl::StrCat(instance_dir, "/", kStateFile), json, replace);
 }
 
 absl::StatusOr<v1::Description> LoadState(const std::string& instance_dir) {
@@ -157,7 +175,7 @@ bool IsInstanceVariable(absl::string_view name) {
 }
 
 std::vector<std::string> BuildEnvironment(const std::string& id, const std::string& instance_dir,
-                                          const v1::Spec& spec,
+                                          const std::string& working_dir, const v1::Spec& spec,
                                           const ProcessProperties& properties) {
   std::map<std::string, std::string> vars;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
@@ -176,6 +194,9 @@ std::vector<std::string> BuildEnvironment(const std::string& id, const std::stri
   auto group = spec.tags().find(spec::kGroupTag);
   vars["INFRAKIT_GROUP"] = group == spec.tags().end() ? "" : group->second;
   vars["INFRAKIT_INSTANCE_DIR"] = instance_dir;
+  // What a shell started there exports (dash replaces an inherited PWD that does not name its
+  // working directory): the same whether or not a shell starts the instance.
+  vars["PWD"] = working_dir;
   for (const auto& [name, value] : properties.env) vars[name] = value;
   std::vector<std::string> env;
   env.reserve(vars.size());
@@ -183,20 +204,41 @@ std::vector<std::string> BuildEnvironment(const std::string& id, const std::stri
   return env;
 }
 
-std::vector<std::string> BuildArgv(const std::string& init_path, const std::string& init,
-                                   const ProcessProperties& properties) {
-  if (properties.command.empty()) return {kShell, init_path};
+// The program of an instance (see properties.h) and its arguments, into `launch` (whose env
+// and working_dir are set).
+void SetProgram(const std::string& init_path, const std::string& init,
+                const ProcessProperties& properties, LaunchSpec* launch) {
+  if (properties.command.empty()) {
+    launch->argv = {kShell, init_path};
+    return;
+  }
+  if (!absl::StripAsciiWhitespace(init).empty()) {
+    // The init script first, in a child shell; on success this shell becomes the command, so
+    // the instance's pid stays the same.
+    launch->argv = {kShell,
+                    "-c",
+                    "/bin/sh \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
+                    "infrakit-instance",
+                    init_path,
+                    properties.command};
+    return;
+  }
   // An init script of blanks does nothing and succeeds: the command runs at once, without a
-  // shell to run it first (a fork and two execs fewer per instance).
-  if (absl::StripAsciiWhitespace(init).empty()) return {kShell, "-c", properties.command};
-  // The init script first, in a child shell; on success this shell becomes the command, so the
-  // instance's pid stays the same.
-  return {kShell,
-          "-c",
-          "/bin/sh \"$1\" || exit $?; exec /bin/sh -c \"$2\"",
-          "infrakit-instance",
-          init_path,
-          properties.command};
+  // shell to run it first (a fork and two execs fewer per instance), and when the shell would
+  // only look its program up and exec it, without a shell at all (simple_command.h). Should the
+  // program then fail to start, the shell runs the command after all and says why.
+  launch->argv = {kShell, "-c", properties.command};
+  std::optional<std::vector<std::string>> words = SplitSimpleCommand(properties.command);
+  if (!words.has_value()) return;
+  absl::string_view path = kShellDefaultPath;
+  for (const std::string& var : launch->env) {
+    if (absl::StartsWith(var, "PATH=")) path = absl::string_view(var).substr(5);
+  }
+  std::optional<std::string> program = FindProgram(words->front(), path, launch->working_dir);
+  if (!program.has_value()) return;
+  launch->fallback_argv = std::move(launch->argv);
+  launch->program = *std::move(program);
+  launch->argv = *std::move(words);
 }
 
 void SetNumber(google::protobuf::Struct* s, const std::string& key, double value) {
@@ -220,6 +262,14 @@ ProcessIdentity RecordedProcess(const v1::Description& desc) {
   }
   process.pid = static_cast<pid_t>(pid->second.number_value());
   return process;
+}
+
+// The boot recorded in a description's runtime properties; empty when absent (records of
+// versions before it was recorded).
+std::string RecordedBoot(const v1::Description& desc) {
+  const auto& fields = desc.properties().fields();
+  auto boot = fields.find("BootId");
+  return boot == fields.end() ? "" : boot->second.string_value();
 }
 
 // "instance-123" -> 123; 0 when the name is not an instance ID.
@@ -249,6 +299,59 @@ void KillUnrecorded(const std::string& instance_dir) {
   }
 }
 
+// How an instance's process starts (see process_plugin.h): its working directory checked, its
+// init script written when it runs, its environment and program. INVALID_ARGUMENT for a Dir
+// that is not a directory, INTERNAL when init.sh cannot be written.
+absl::StatusOr<LaunchSpec> PrepareLaunch(const std::string& id, const std::string& instance_dir,
+                                         const v1::Spec& spec,
+                                         const ProcessProperties& properties) {
+  std::string working_dir = instance_dir;
+  if (!properties.dir.empty()) {
+    working_dir = (fs::path(instance_dir) / properties.dir).string();  // Absolute Dir replaces.
+    struct stat st;
+    if (stat(working_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("properties.Dir: ", working_dir, " is not a directory"));
+    }
+  }
+  const std::string init_path = absl::StrCat(instance_dir, "/", kInitFile);
+  // With a Command, an init script of blanks is not run (SetProgram): no file for it.
+  const bool runs_init =
+      properties.command.empty() || !absl::StripAsciiWhitespace(spec.init()).empty();
+  if (runs_init) {
+    if (absl::Status written = WriteNewFile(init_path, spec.init()); !written.ok()) {
+      return written;
+    }
+  }
+  LaunchSpec launch;
+  launch.env = BuildEnvironment(id, instance_dir, working_dir, spec, properties);
+  launch.working_dir = working_dir;
+  launch.log_path = absl::StrCat(instance_dir, "/", kLogFile);
+  SetProgram(init_path, spec.init(), properties, &launch);
+  return launch;
+}
+
+// The full description of an instance whose process started: spec, tags and the runtime
+// properties (an empty `boot_id` is not recorded).
+v1::Description StartedDescription(const std::string& id, const v1::Spec& spec,
+                                   const ProcessIdentity& process, const std::string& instance_dir,
+                                   const LaunchSpec& launch, const std::string& boot_id) {
+  v1::Description desc;
+  desc.set_id(id);
+  desc.set_logical_id(spec.logical_id());
+  *desc.mutable_tags() = spec.tags();
+  desc.set_state(v1::LIFECYCLE_STATE_RUNNING);
+  *desc.mutable_spec() = spec;
+  google::protobuf::Struct* runtime = desc.mutable_properties();
+  SetNumber(runtime, "Pid", process.pid);
+  SetString(runtime, "StartTime", absl::StrCat(process.start_time));
+  SetString(runtime, "InstanceDir", instance_dir);
+  SetString(runtime, "LogFile", launch.log_path);
+  SetString(runtime, "WorkingDir", launch.working_dir);
+  if (!boot_id.empty()) SetString(runtime, "BootId", boot_id);
+  return desc;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProcessPlugin>> ProcessPlugin::Create(const std::string& dir) {
@@ -258,6 +361,14 @@ absl::StatusOr<std::unique_ptr<ProcessPlugin>> ProcessPlugin::Create(const std::
   const fs::path absolute = fs::absolute(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("resolving ", dir, ": ", ec.message()));
   std::unique_ptr<ProcessPlugin> plugin(new ProcessPlugin(absolute.lexically_normal().string()));
+  // Without it (no /proc/sys), records carry no boot and are checked by pid and start time only.
+  absl::StatusOr<std::string> boot_id = ReadBootId();
+  if (boot_id.ok()) {
+    plugin->boot_id_ = *std::move(boot_id);
+  } else {
+    LOG(WARNING) << "instance-process: " << boot_id.status().message()
+                 << "; instances are recorded without the boot they run in";
+  }
   ProcessPlugin* self = plugin.get();
   absl::StatusOr<std::unique_ptr<Supervisor>> supervisor = Supervisor::Create(
       [self](const std::string& id, const ExitStatus& status) { self->OnExit(id, status); });
@@ -312,6 +423,15 @@ absl::Status ProcessPlugin::Load() {
     const std::string instance_dir = InstanceDir(id);
     absl::StatusOr<v1::Description> desc = LoadState(instance_dir);
     const ProcessIdentity process = desc.ok() ? RecordedProcess(*desc) : ProcessIdentity();
+    const std::string boot = desc.ok() ? RecordedBoot(*desc) : "";
+    if (desc.ok() && desc->id() == id && !boot.empty() && !boot_id_.empty() && boot != boot_id_) {
+      // Started before the machine last booted: the process is gone, and its pid and process
+      // group id may be anything's now, so nothing is signalled.
+      LOG(INFO) << "instance-process: instance " << id << " ran before the machine's last boot ("
+                << boot << "); deleting it";
+      fs::remove_all(instance_dir, ec);
+      continue;
+    }
     if (!desc.ok() || desc->id() != id || process.pid <= 0) {
       // A Provision interrupted before its process was recorded.
       LOG(WARNING) << "instance-process: " << instance_dir
@@ -427,6 +547,34 @@ absl::Status ProcessPlugin::Validate(const v1::ValidateRequest& request) {
   return ParseProcessProperties(request.properties()).status();
 }
 
+std::optional<std::string> ProcessPlugin::ClaimKey(const std::string& key) {
+  if (key.empty()) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  auto settled = [this, &key]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !pending_keys_.contains(key); };
+  mu_.Await(absl::Condition(&settled));
+  auto existing = ids_by_key_.find(key);
+  if (existing != ids_by_key_.end()) return existing->second;
+  pending_keys_.insert(key);
+  return std::nullopt;
+}
+
+absl::StatusOr<std::string> ProcessPlugin::MakeInstanceDir() {
+  for (;;) {
+    std::string id;
+    {
+      absl::MutexLock lock(&mu_);
+      id = NextIdLocked();
+    }
+    const std::string instance_dir = InstanceDir(id);
+    if (mkdir(instance_dir.c_str(), 0700) == 0) return id;
+    // EEXIST: a directory some other process made; take the next number.
+    if (errno != EEXIST) {
+      return absl::InternalError(absl::StrCat("creating ", instance_dir, ": ", Errno()));
+    }
+  }
+}
+
 absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     const v1::ProvisionRequest& request) {
   const v1::Spec& spec = request.spec();
@@ -436,23 +584,11 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     if (key.empty()) return absl::InvalidArgumentError("spec.tags: empty tag key");
   }
   const std::string& key = spec.idempotency_key();
-  std::string id;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!key.empty()) {
-      auto settled = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !pending_keys_.contains(key);
-      };
-      mu_.Await(absl::Condition(&settled));
-      auto existing = ids_by_key_.find(key);
-      if (existing != ids_by_key_.end()) {
-        v1::ProvisionResponse response;
-        response.set_id(existing->second);
-        response.set_created(false);
-        return response;
-      }
-      pending_keys_.insert(key);
-    }
+  if (std::optional<std::string> existing = ClaimKey(key); existing.has_value()) {
+    v1::ProvisionResponse response;
+    response.set_id(*existing);
+    response.set_created(false);
+    return response;
   }
   // From here on, a failure must release the key for the next attempt.
   auto fail = [this, &key](absl::Status status) {
@@ -463,43 +599,17 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     return status;
   };
 
-  std::string instance_dir;
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      id = NextIdLocked();
-    }
-    instance_dir = InstanceDir(id);
-    if (mkdir(instance_dir.c_str(), 0700) == 0) break;
-    // EEXIST: a directory some other process made; take the next number.
-    if (errno != EEXIST) {
-      return fail(absl::InternalError(absl::StrCat("creating ", instance_dir, ": ", Errno())));
-    }
-  }
+  absl::StatusOr<std::string> made = MakeInstanceDir();
+  if (!made.ok()) return fail(made.status());
+  const std::string id = *std::move(made);
+  const std::string instance_dir = InstanceDir(id);
   std::error_code ec;
   auto remove_dir = [&instance_dir, &ec] { fs::remove_all(instance_dir, ec); };
-
-  std::string working_dir = instance_dir;
-  if (!properties->dir.empty()) {
-    working_dir = (fs::path(instance_dir) / properties->dir).string();  // Absolute Dir replaces.
-    struct stat st;
-    if (stat(working_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      remove_dir();
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("properties.Dir: ", working_dir, " is not a directory")));
-    }
-  }
-  const std::string init_path = absl::StrCat(instance_dir, "/", kInitFile);
-  if (absl::Status written = WriteNewFile(init_path, spec.init()); !written.ok()) {
+  absl::StatusOr<LaunchSpec> launch = PrepareLaunch(id, instance_dir, spec, *properties);
+  if (!launch.ok()) {
     remove_dir();
-    return fail(written);
+    return fail(launch.status());
   }
-
-  LaunchSpec launch;
-  launch.argv = BuildArgv(init_path, spec.init(), *properties);
-  launch.env = BuildEnvironment(id, instance_dir, spec, *properties);
-  launch.working_dir = working_dir;
-  launch.log_path = absl::StrCat(instance_dir, "/", kLogFile);
 
   auto instance = std::make_shared<Instance>();
   instance->stop_signal = properties->stop_signal;
@@ -509,7 +619,7 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     instance->desc.set_id(id);
     instances_[id] = instance;  // Not started: invisible, but its exit can be recorded.
   }
-  absl::StatusOr<ProcessIdentity> process = supervisor_->Start(id, launch);
+  absl::StatusOr<ProcessIdentity> process = supervisor_->Start(id, *launch);
   if (!process.ok()) {
     {
       absl::MutexLock lock(&mu_);
@@ -519,19 +629,8 @@ absl::StatusOr<v1::ProvisionResponse> ProcessPlugin::Provision(
     return fail(process.status());
   }
 
-  v1::Description desc;
-  desc.set_id(id);
-  desc.set_logical_id(spec.logical_id());
-  *desc.mutable_tags() = spec.tags();
-  desc.set_state(v1::LIFECYCLE_STATE_RUNNING);
-  *desc.mutable_spec() = spec;
-  google::protobuf::Struct* runtime = desc.mutable_properties();
-  SetNumber(runtime, "Pid", process->pid);
-  SetString(runtime, "StartTime", absl::StrCat(process->start_time));
-  SetString(runtime, "InstanceDir", instance_dir);
-  SetString(runtime, "LogFile", launch.log_path);
-  SetString(runtime, "WorkingDir", working_dir);
-  if (absl::Status saved = SaveState(instance_dir, desc); !saved.ok()) {
+  v1::Description desc = StartedDescription(id, spec, *process, instance_dir, *launch, boot_id_);
+  if (absl::Status saved = SaveState(instance_dir, desc, /*replace=*/false); !saved.ok()) {
     // Unrecorded, the process could not be re-adopted: it must not run.
     supervisor_->Stop(id, SIGKILL, absl::ZeroDuration()).IgnoreError();
     supervisor_->Release(id);
@@ -640,7 +739,9 @@ absl::StatusOr<v1::LabelResponse> ProcessPlugin::Label(const v1::LabelRequest& r
     changed = true;
   }
   if (changed) {
-    if (absl::Status saved = SaveState(InstanceDir(id), updated); !saved.ok()) return saved;
+    if (absl::Status saved = SaveState(InstanceDir(id), updated, /*replace=*/true); !saved.ok()) {
+      return saved;
+    }
   }
   v1::LabelResponse response;
   {

@@ -1,14 +1,15 @@
 // instance-process: every instance is a real, supervised OS process on this machine.
 //
 // Provision creates `<dir>/<id>/`, writes the spec's init script there as `init.sh` and starts
-// `/bin/sh <dir>/<id>/init.sh` (then the `Command` property, see properties.h) as the leader
+// `/bin/sh <dir>/<id>/init.sh` (then the `Command` property, see properties.h; with a Command
+// and an init script of blanks, the Command alone and no init.sh) as the leader
 // of a new session, in `<dir>/<id>/` (or the `Dir` property), with stdout and stderr appended
 // to `<dir>/<id>/output.log` and this environment: the plugin's own, then one
 // INFRAKIT_TAG_<KEY> per tag (the key upper-cased, every character other than a letter or a
 // digit replaced by '_': infrakit.group -> INFRAKIT_TAG_INFRAKIT_GROUP; tags are those of the
 // spec, labels added later do not reach a running process), then INFRAKIT_INSTANCE_ID,
-// INFRAKIT_LOGICAL_ID, INFRAKIT_GROUP (the infrakit.group tag), INFRAKIT_INSTANCE_DIR, then
-// the `Env` property.
+// INFRAKIT_LOGICAL_ID, INFRAKIT_GROUP (the infrakit.group tag), INFRAKIT_INSTANCE_DIR, PWD (the
+// working directory), then the `Env` property.
 //
 // The process's death is the instance's death, whatever the cause (it exits, crashes, is
 // killed): a REMOVED event goes to every Watch at once, the rest of its process group is
@@ -21,11 +22,13 @@
 // the directory. Descendants that moved to another session or group escape it.
 //
 // State lives on disk: `<dir>/<id>/instance.json` is the instance's description (spec, tags,
-// and runtime properties Pid, StartTime, InstanceDir, LogFile, WorkingDir; the spec carries
-// the idempotency key), written atomically. Processes outlive the plugin. A new ProcessPlugin
-// over the same directory re-adopts each instance whose process is alive and is the same
-// process (pid exists, not a zombie, same start time: pids get reused), and deletes the others
-// (their leftovers are killed unless the pid belongs to another process now). A directory
+// and runtime properties Pid, StartTime, InstanceDir, LogFile, WorkingDir, BootId; the spec
+// carries the idempotency key), written atomically but not fsynced (a crash of the machine ends
+// the processes it describes). Processes outlive the plugin. A new ProcessPlugin over the same
+// directory re-adopts each instance whose process is alive and is the same process (pid exists,
+// not a zombie, same start time: pids get reused), and deletes the others (their leftovers are
+// killed unless the pid belongs to another process now; nothing is signalled for an instance
+// recorded in another boot of the machine). A directory
 // without a usable instance.json (a Provision interrupted by the plugin's death) is deleted,
 // and a process already started for it, found by the INFRAKIT_INSTANCE_DIR of its
 // environment, is killed with its process group.
@@ -38,6 +41,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -114,9 +118,19 @@ class ProcessPlugin : public spi::instance::InstancePlugin {
   // Stops supervising a removed instance and deletes its directory.
   void CleanUp(const std::shared_ptr<Instance>& instance);
   std::string NextIdLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // For a Provision with idempotency key `key` (empty: none): waits until no other Provision of
+  // the key is under way, then returns the ID of the living instance made with it, or nullopt
+  // after marking the key pending (the caller provisions, then FinishStart or a failure releases
+  // it).
+  std::optional<std::string> ClaimKey(const std::string& key);
+  // Makes the directory of a new instance under a fresh ID and returns the ID. INTERNAL when it
+  // cannot be made.
+  absl::StatusOr<std::string> MakeInstanceDir();
   std::string InstanceDir(const std::string& id) const;
 
   const std::string dir_;  // Absolute.
+  // This boot's ID (ReadBootId), recorded with each instance; empty when unreadable.
+  std::string boot_id_;
 
   absl::Mutex mu_;
   // Every instance by ID, including those being started (not yet visible).

@@ -1,6 +1,7 @@
 #include "plugins/instance/process/process_plugin.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -272,13 +273,66 @@ TEST_F(ProcessPluginTest, ABlankInitScriptRunsTheCommandAtOnceAsTheInstancesProc
       ProvisionOk(Spec(" \n\t\n", R"({"Command": "echo $$ > \"$OUT/pid\"; exec sleep 1000"})"));
   const pid_t pid = WaitForPidFile(Out("pid"));
   EXPECT_EQ(pid, PidOf(id));
-  EXPECT_EQ(ReadFile(absl::StrCat(InstanceDir(id), "/init.sh")), " \n\t\n");
+  // Not run, so not written.
+  EXPECT_FALSE(fs::exists(absl::StrCat(InstanceDir(id), "/init.sh")));
   EXPECT_TRUE(WaitFor(
       [&] {
         return ReadFile(absl::StrCat("/proc/", pid, "/cmdline"))
                    .rfind(std::string("sleep\0", 6), 0) == 0;
       },
       kDeadline));
+}
+
+TEST_F(ProcessPluginTest, ASimpleCommandIsExecutedWithoutAShell) {
+  // The shell would only look the program up and exec it: the instance's process is the program
+  // from the start, with what a shell would have given it (arguments, PWD, the environment).
+  const std::string work = dir_.Join("work");
+  fs::create_directories(work);
+  const std::string tool = work + "/tool";
+  std::ofstream(tool)
+      << "#!/bin/sh\n"
+         "{ echo \"args=$*\"; echo \"pwd=$PWD\"; echo \"id=$INFRAKIT_INSTANCE_ID\"; }"
+         " > \"$OUT/tool.tmp\"; mv \"$OUT/tool.tmp\" \"$OUT/tool\"; exec sleep 1000\n";
+  ASSERT_EQ(chmod(tool.c_str(), 0755), 0);
+  const std::string id = ProvisionOk(
+      Spec("", absl::StrCat(R"({"Dir": ")", work, R"(", "Command": "./tool a b=c --d"})")));
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(Out("tool")); }, kDeadline));
+  EXPECT_EQ(ReadFile(Out("tool")), absl::StrCat("args=a b=c --d\npwd=", work, "\nid=", id, "\n"));
+
+  // Found in PATH, and already the program when Provision returns: posix_spawn returns once
+  // the child's exec has replaced its memory, whose executable is set by then (its arguments
+  // may still be on their way in, so the cmdline is awaited). A shell would be /bin/sh then,
+  // until it execs sleep a millisecond later.
+  const std::string sleeper = ProvisionOk(Spec("\n", R"({"Command": "exec sleep 1000"})"));
+  const pid_t pid = PidOf(sleeper);
+  ASSERT_GT(pid, 0);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink(absl::StrCat("/proc/", pid, "/exe"), ec);
+  EXPECT_EQ(exe.filename(), "sleep") << exe;
+  const std::string expected(
+      "sleep\0"
+      "1000\0",
+      11);
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(absl::StrCat("/proc/", pid, "/cmdline")) == expected; },
+                      kDeadline));
+}
+
+TEST_F(ProcessPluginTest, ASimpleCommandThatCannotStartIsLeftToTheShell) {
+  // Not found: the shell says so and exits 127, so the instance dies at once. A script without
+  // "#!" (which the kernel refuses to execute) is run by the shell as it always was.
+  RecordingSink sink;
+  auto watch = plugin_->Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(watch.ok());
+  const std::string missing = ProvisionOk(Spec("", R"({"Command": "no-such-program-here 1"})"));
+  ASSERT_TRUE(WaitFor([&] { return sink.Has(v1::EVENT_TYPE_REMOVED, missing); }, kDeadline));
+
+  const std::string script = dir_.Join("script");
+  std::ofstream(script) << "echo \"$1\" > \"$OUT/script\"; exec sleep 1000\n";
+  ASSERT_EQ(chmod(script.c_str(), 0755), 0);
+  const std::string id =
+      ProvisionOk(Spec("", absl::StrCat(R"({"Command": ")", script, R"( ran"})")));
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(Out("script")) == "ran\n"; }, kDeadline));
+  EXPECT_TRUE(Find(id).has_value());
 }
 
 TEST_F(ProcessPluginTest, FailingInitScriptSkipsTheCommandAndTheInstanceDies) {
@@ -420,6 +474,52 @@ TEST_F(ProcessPluginTest, RestartDoesNotAdoptAReusedPid) {
   EXPECT_FALSE(IsGone(unrelated));
   kill(unrelated, SIGKILL);
   waitpid(unrelated, nullptr, 0);
+}
+
+TEST_F(ProcessPluginTest, RestartDeletesAnInstanceOfAnotherBootWithoutSignallingIt) {
+  // A record written before the machine's last boot: its pid and start time happen to name a
+  // living process of this boot, leading its own process group. Neither is the instance's.
+  const pid_t unrelated = fork();
+  ASSERT_GE(unrelated, 0);
+  if (unrelated == 0) {
+    setsid();
+    execl("/bin/sleep", "sleep", "1000", nullptr);
+    _exit(127);
+  }
+  extra_groups_.push_back(unrelated);
+  ASSERT_TRUE(WaitFor([&] { return ReadProcStat(unrelated).ok(); }, kDeadline));
+  absl::StatusOr<ProcStat> stat = ReadProcStat(unrelated);
+  ASSERT_TRUE(stat.ok());
+  auto record = [&](const std::string& id, const std::string& boot) {
+    const std::string dir = InstanceDir(id);
+    fs::create_directories(dir);
+    std::ofstream(dir + "/instance.json")
+        << R"({"id": ")" << id << R"(", "properties": {"Pid": )" << unrelated
+        << R"(, "StartTime": ")" << stat->start_time << R"(", "BootId": ")" << boot << R"("}})";
+    return dir;
+  };
+  const std::string earlier = record("instance-1", "00000000-0000-0000-0000-000000000000");
+
+  Restart();
+  EXPECT_TRUE(DescribeAll().empty());
+  EXPECT_FALSE(fs::exists(earlier));
+  EXPECT_FALSE(IsGone(unrelated));
+
+  // The same record of this boot is that process, adopted.
+  absl::StatusOr<std::string> boot = ReadBootId();
+  ASSERT_TRUE(boot.ok()) << boot.status();
+  record("instance-2", *boot);
+  Restart();
+  std::vector<v1::Description> all = DescribeAll(true);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].id(), "instance-2");
+  // And the instances this plugin provisions record the boot.
+  const std::string id = ProvisionOk(Spec("exec sleep 1000"));
+  std::optional<v1::Description> d = Find(id);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->properties().fields().at("BootId").string_value(), *boot);
+  EXPECT_TRUE(absl::StrContains(ReadFile(InstanceDir(id) + "/instance.json"), *boot));
+  // TearDown kills both, the adopted process included.
 }
 
 // What a plugin killed between starting an instance's process and writing its instance.json

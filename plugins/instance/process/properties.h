@@ -14,6 +14,8 @@
 // Command set, the init script runs first, in addition: when it succeeds, the same process
 // execs `/bin/sh -c <Command>`, which then is the instance; when it fails, the instance dies.
 // This lets a flavor prepare an instance (init) and the group config say what runs (Command).
+// With an init script of blanks the Command starts at once, and without a shell when it is a
+// plain simple command (simple_command.h).
 #ifndef INFRAKIT_PLUGINS_INSTANCE_PROCESS_PROPERTIES_H_
 #define INFRAKIT_PLUGINS_INSTANCE_PROCESS_PROPERTIES_H_
 

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -136,8 +137,22 @@ bool WaitGroupGone(pid_t pgid, absl::Time deadline) {
   }
 }
 
-// Signal, grace, SIGKILL for a whole process group.
-absl::Status StopGroup(pid_t pgid, int signal, absl::Duration grace) {
+// Waits until process group `pgid` has no living member, or `deadline`. The group is usually its
+// leader alone (an instance that exec'd its program): `leader_gone` waits (up to the deadline)
+// until the leader has exited and been reaped, after which a group without members is told by
+// kill(-pgid, 0) failing with ESRCH, in O(1); only a group with members left (or its leader's
+// zombie not reaped by its parent yet) is scanned for in /proc, which is O(processes on the
+// machine) per call: a thousand instances destroyed would otherwise scan a thousand times.
+bool WaitGroupGone(pid_t pgid, absl::Time deadline,
+                   const std::function<bool(absl::Time)>& leader_gone) {
+  if (leader_gone(deadline) && kill(-pgid, 0) != 0 && errno == ESRCH) return true;
+  return WaitGroupGone(pgid, deadline);
+}
+
+// Signal, grace, SIGKILL for a whole process group led by the process `leader_gone` waits for
+// (see above).
+absl::Status StopGroup(pid_t pgid, int signal, absl::Duration grace,
+                       const std::function<bool(absl::Time)>& leader_gone) {
   if (kill(-pgid, signal) < 0) {
     if (errno == ESRCH) return absl::OkStatus();
     if (errno == EPERM) {
@@ -147,14 +162,14 @@ absl::Status StopGroup(pid_t pgid, int signal, absl::Duration grace) {
     return absl::InternalError(
         absl::StrCat("signalling process group ", pgid, ": ", ErrnoText(errno)));
   }
-  if (WaitGroupGone(pgid, absl::Now() + grace)) return absl::OkStatus();
+  if (WaitGroupGone(pgid, absl::Now() + grace, leader_gone)) return absl::OkStatus();
   LOG(INFO) << "process group " << pgid << " still running after " << grace
             << " grace; sending SIGKILL";
   if (kill(-pgid, SIGKILL) < 0 && errno != ESRCH) {
     return absl::InternalError(
         absl::StrCat("killing process group ", pgid, ": ", ErrnoText(errno)));
   }
-  if (WaitGroupGone(pgid, absl::Now() + kKillTimeout)) return absl::OkStatus();
+  if (WaitGroupGone(pgid, absl::Now() + kKillTimeout, leader_gone)) return absl::OkStatus();
   return absl::DeadlineExceededError(absl::StrCat("process group ", pgid, " survived SIGKILL for ",
                                                   absl::FormatDuration(kKillTimeout)));
 }
@@ -182,6 +197,44 @@ void KillChild(pid_t pid) {
   kill(pid, SIGKILL);
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
+}
+
+// posix_spawn of `program` with `argv` and the rest of `spec` (environment, working directory,
+// log, a new session). Everything the child needs is prepared here: posix_spawn runs no code of
+// ours in the child, which is what makes starting processes safe in a multithreaded program;
+// glibc's posix_spawn shares the parent's memory until the child's exec (CLONE_VFORK), so
+// nothing is copied. 0 and the pid in `*pid`, or the errno (of the exec too).
+int Spawn(const std::string& program, const std::vector<std::string>& args, const LaunchSpec& spec,
+          pid_t* pid) {
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& var : spec.env) envp.push_back(const_cast<char*>(var.c_str()));
+  envp.push_back(nullptr);
+
+  SpawnSetup setup;
+  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&setup.actions, 1, spec.log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
+  // Nothing else of the plugin's leaks: an inherited listening socket would keep a dead
+  // plugin's socket looking alive.
+  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+  if (!spec.working_dir.empty()) {
+    posix_spawn_file_actions_addchdir_np(&setup.actions, spec.working_dir.c_str());
+  }
+  // A new session: own process group, no controlling terminal. Default signal dispositions
+  // and an empty mask, whatever the plugin ignores or blocks.
+  posix_spawnattr_setflags(&setup.attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&setup.attr, &none);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigdefault(&setup.attr, &all);
+  return posix_spawn(pid, program.c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
 }
 
 }  // namespace
@@ -269,41 +322,16 @@ absl::StatusOr<ProcessIdentity> Supervisor::Start(const std::string& key, const 
       return absl::AlreadyExistsError(absl::StrCat("process key ", key, " is in use"));
     }
   }
-  // Everything the child needs is prepared here: posix_spawn runs no code of ours in the child,
-  // which is what makes starting processes safe in a multithreaded program.
-  std::vector<char*> argv;
-  for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& var : spec.env) envp.push_back(const_cast<char*>(var.c_str()));
-  envp.push_back(nullptr);
-
-  SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&setup.actions, 1, spec.log_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
-  // Nothing else of the plugin's leaks: an inherited listening socket would keep a dead
-  // plugin's socket looking alive.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-  if (!spec.working_dir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&setup.actions, spec.working_dir.c_str());
-  }
-  // A new session: own process group, no controlling terminal. Default signal dispositions
-  // and an empty mask, whatever the plugin ignores or blocks.
-  posix_spawnattr_setflags(&setup.attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&setup.attr, &none);
-  sigset_t all;
-  sigfillset(&all);
-  posix_spawnattr_setsigdefault(&setup.attr, &all);
-
+  const std::string& program = spec.program.empty() ? spec.argv[0] : spec.program;
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
+  int rc = Spawn(program, spec.argv, spec, &pid);
+  if (rc != 0 && !spec.fallback_argv.empty()) {
+    VLOG(1) << "starting " << program << " for " << key << ": " << ErrnoText(rc) << "; starting "
+            << spec.fallback_argv[0] << " instead";
+    rc = Spawn(spec.fallback_argv[0], spec.fallback_argv, spec, &pid);
+  }
   if (rc != 0) {
-    return absl::InternalError(absl::StrCat("starting ", spec.argv[0],
+    return absl::InternalError(absl::StrCat("starting ", program,
                                             spec.working_dir.empty() ? "" : " in ",
                                             spec.working_dir, ": ", ErrnoText(rc)));
   }
@@ -385,13 +413,25 @@ absl::Status Supervisor::Stop(const std::string& key, int signal, absl::Duration
     ++it->second.stops_in_progress;
     pgid = it->second.process.pid;  // It leads its own group.
   }
-  absl::Status status = StopGroup(pgid, signal, grace);
+  absl::Status status = StopGroup(pgid, signal, grace, [this, &key](absl::Time deadline) {
+    return WaitExitHandled(key, deadline);
+  });
   {
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(key);
     if (it != entries_.end()) --it->second.stops_in_progress;
   }
   return status;
+}
+
+bool Supervisor::WaitExitHandled(const std::string& key, absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto handled = [this, &key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = entries_.find(key);
+    // Once stopping, the monitor handles nothing more: the caller falls back to /proc.
+    return stopping_ || it == entries_.end() || it->second.exit_handled;
+  };
+  return mu_.AwaitWithDeadline(absl::Condition(&handled), deadline);
 }
 
 void Supervisor::Release(const std::string& key) {
@@ -469,6 +509,11 @@ void Supervisor::HandleExit(uint64_t token) {
   if (!stop_in_progress) KillLeftovers(process);
   const ExitStatus status = Reap(pidfd->fd());
   pidfd.reset();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.token == token) it->second.exit_handled = true;
+  }
   VLOG(1) << key << " (pid " << process.pid << ") " << status.ToString();
   on_exit_(key, status);
 }

@@ -34,8 +34,14 @@ namespace infrakit::plugins::instance::process {
 
 // How to start one process.
 struct LaunchSpec {
-  // argv[0] is the program's absolute path (no PATH lookup).
+  // The file to execute (no PATH lookup; relative to working_dir); empty: argv[0].
+  std::string program;
+  // The program's arguments, argv[0] included.
   std::vector<std::string> argv;
+  // When not empty: started instead (its argv[0] being its file) when `program` cannot be
+  // started (it vanished, is not executable, is a script without `#!`), e.g. the shell command
+  // that `program` short-cuts, so that the shell decides what happens then.
+  std::vector<std::string> fallback_argv;
   // The complete environment, "NAME=value" each.
   std::vector<std::string> env;
   // Absolute working directory; empty keeps the plugin's.
@@ -92,8 +98,8 @@ class Supervisor {
   // `key` (any string unique among the supervised, e.g. an instance ID). Once this returns the
   // exit callback may fire (even before the caller has seen the result, for a process that dies
   // at once). Errors: ALREADY_EXISTS for a key in use, INVALID_ARGUMENT for an empty argv,
-  // INTERNAL (with errno text) when spawning fails (e.g. the working directory does not exist).
-  // Thread-safe.
+  // INTERNAL (with errno text) when spawning fails (e.g. the working directory does not exist;
+  // with a fallback_argv, when that fails too). Thread-safe.
   absl::StatusOr<ProcessIdentity> Start(const std::string& key, const LaunchSpec& spec);
 
   // Supervises, under `key`, a process started earlier (by an earlier plugin process, say) if
@@ -130,6 +136,7 @@ class Supervisor {
     std::unique_ptr<PidFd> pidfd;  // Null once the process has exited.
     uint64_t token = 0;            // epoll data of its pidfd.
     int stops_in_progress = 0;     // While > 0, Stop handles the group, not the monitor.
+    bool exit_handled = false;     // The monitor has seen its exit and reaped it (if ours).
   };
 
   Supervisor(ExitCallback on_exit, int epoll_fd, int wake_fd);
@@ -138,6 +145,9 @@ class Supervisor {
   absl::Status Register(const std::string& key, const ProcessIdentity& process,
                         std::unique_ptr<PidFd> pidfd);
   void MonitorLoop();
+  // Waits until the monitor has handled the exit of the process under `key` (or `key` is no
+  // longer supervised, or supervision stops), at most until `deadline`. True when it has.
+  bool WaitExitHandled(const std::string& key, absl::Time deadline);
   void HandleExit(uint64_t token);
 
   const ExitCallback on_exit_;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -182,6 +183,46 @@ TEST_F(SupervisorTest, StartErrors) {
             absl::StatusCode::kAlreadyExists);
 }
 
+TEST_F(SupervisorTest, ProgramIsExecutedWithArgvAsGiven) {
+  // argv[0] is what the program sees as its name, not the file executed.
+  LaunchSpec spec = Shell("");
+  spec.program = "/bin/sh";
+  spec.argv = {"custom-name", "-c", "echo \"$0\" > \"$OUT/name\"; exec sleep 1000"};
+  StartOk("a", spec);
+  ASSERT_TRUE(WaitFor([&] { return !ReadFile(dir_.Join("name")).empty(); }, kDeadline));
+  EXPECT_EQ(ReadFile(dir_.Join("name")), "custom-name\n");
+}
+
+TEST_F(SupervisorTest, TheFallbackStartsWhenTheProgramCannotBe) {
+  // Missing, not executable, a script without "#!" (ENOEXEC): the fallback runs instead, as
+  // the process of the same key.
+  const std::string plain = dir_.Join("plain");
+  std::ofstream(plain) << "echo ran-as-script > \"$OUT/script\"\n";
+  ASSERT_EQ(chmod(plain.c_str(), 0755), 0);
+  const std::string not_executable = dir_.Join("not-executable");
+  std::ofstream(not_executable) << "#!/bin/sh\n";
+  int n = 0;
+  for (const std::string& program : {dir_.Join("missing"), not_executable, plain}) {
+    const std::string key = absl::StrCat("k", n++);
+    LaunchSpec spec = Shell("");
+    spec.program = program;
+    spec.argv = {"x"};
+    spec.fallback_argv = {"/bin/sh", "-c",
+                          absl::StrCat("echo fallback > \"$OUT/", key, "\"; exec sleep 1000")};
+    const ProcessIdentity p = StartOk(key, spec);
+    ASSERT_TRUE(WaitFor([&] { return ReadFile(dir_.Join(key)) == "fallback\n"; }, kDeadline))
+        << program;
+    EXPECT_FALSE(IsGone(p.pid));
+  }
+  // Without a fallback the error is the program's.
+  LaunchSpec alone = Shell("");
+  alone.program = dir_.Join("missing");
+  alone.argv = {"x"};
+  absl::Status status = supervisor_->Start("alone", alone).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(status.message().find("missing"), std::string::npos) << status;
+}
+
 TEST_F(SupervisorTest, StopEndsTheWholeGroupGracefully) {
   const ProcessIdentity p = StartOk("a", Shell("sleep 1000 & echo $! > \"$OUT/child\"; wait"));
   const pid_t child = WaitForPidFile(dir_.Join("child"));
@@ -204,6 +245,20 @@ TEST_F(SupervisorTest, StopKillsWhatIgnoresTheSignalAfterTheGrace) {
   EXPECT_NE(ReadFile(dir_.Join("trap")).find("got-term"), std::string::npos);
   ASSERT_TRUE(WaitFor([&] { return exits_.Has("a"); }, kDeadline));
   EXPECT_EQ(exits_.Get("a").signal, SIGKILL);
+}
+
+TEST_F(SupervisorTest, StopWaitsForMembersThatOutliveTheLeader) {
+  // The leader dies of the signal at once; a member of its group ignores it: Stop still gives
+  // that member the grace, then kills it.
+  const ProcessIdentity p = StartOk("a", Shell("sh -c 'trap \"\" TERM; echo $$ > \"$OUT/child\"; "
+                                               "while :; do sleep 0.05; done' & wait"));
+  const pid_t child = WaitForPidFile(dir_.Join("child"));
+  ASSERT_GT(child, 0);
+  ASSERT_TRUE(supervisor_->Stop("a", SIGTERM, absl::Seconds(1)).ok());
+  EXPECT_TRUE(IsGone(p.pid));
+  EXPECT_TRUE(IsGone(child));
+  ASSERT_TRUE(WaitFor([&] { return exits_.Has("a"); }, kDeadline));
+  EXPECT_EQ(exits_.Get("a").signal, SIGTERM);
 }
 
 TEST_F(SupervisorTest, StopUnknownKeyIsNotFound) {
