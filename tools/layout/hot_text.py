@@ -68,17 +68,17 @@ def executed_functions(callgrind_files, binary):
 
 
 def text_input_sections(map_path):
-    """(address, size, section name, file) of each input section of the map's .text."""
+    """(address, size, section name, file) of each input section of the map's .text and
+    .text.hot (the output section of an earlier hot_text.ld)."""
     sections = []
     in_text = False
     pending = None
     with open(map_path, errors="replace") as f:
         for line in f:
-            if line.startswith(".text "):
-                in_text = True
+            if not line.startswith(" "):
+                # An output section's line: ".text   0xADDR  0xSIZE", or its name alone.
+                in_text = re.match(r"^\.text(\.hot)?(\s|$)", line) is not None
                 continue
-            if in_text and line.startswith(".") and not line.startswith(" "):
-                break
             if not in_text:
                 continue
             m = re.match(r"^ (\.\S+)\s*$", line)

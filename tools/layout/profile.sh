@@ -17,8 +17,10 @@ command -v valgrind >/dev/null || { echo "profile.sh: needs valgrind (apt-get in
 
 # shellcheck source=scripts/binaries.sh
 . scripts/binaries.sh
-bazel build -c opt --linkopt="-Wl,-Map=$WORK/maps/" "${INFRAKIT_BINARIES[@]}"
-BAZEL_BIN=$(bazel info -c opt bazel-bin)
+# Without the current hot_text.ld: valgrind names only the functions in .text.
+bazel build -c opt --define=infrakit_layout=plain --linkopt="-Wl,-Map=$WORK/maps/" \
+  "${INFRAKIT_BINARIES[@]}"
+BAZEL_BIN=$(bazel info -c opt --define=infrakit_layout=plain bazel-bin)
 declare -A BIN
 for label in "${INFRAKIT_BINARIES[@]}"; do
   path=${label#//}
