@@ -166,9 +166,8 @@ grpc::ServerUnaryReactor* InstanceService::Describe(grpc::CallbackServerContext*
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
   if (core_->DescribePagedNeverBlocks()) {
     // Nothing to wait for: answered here rather than queued behind calls that block.
-    return common::FinishInline(context, [&] {
-      return DescribePage(*core_, *request, *cursor, fingerprint, response);
-    });
+    return common::FinishInline(
+        context, [&] { return DescribePage(*core_, *request, *cursor, fingerprint, response); });
   }
   return FinishOnPool(pool_, context,
                       [this, request, response, cursor = *std::move(cursor), fingerprint] {

@@ -298,9 +298,9 @@ absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroup(
 }
 
 absl::Status Controller::InspectGroupPage(const gv1::InspectGroupRequest& request,
-                                         const common::PageCursor& cursor,
-                                         absl::string_view fingerprint,
-                                         gv1::InspectGroupResponse* out) {
+                                          const common::PageCursor& cursor,
+                                          absl::string_view fingerprint,
+                                          gv1::InspectGroupResponse* out) {
   std::shared_ptr<const GroupView> view = impl_->rt.views.Find(request.id());
   if (view == nullptr) return GroupNotFound(request.id());
   gv1::InspectGroupResponse& r = *out;
