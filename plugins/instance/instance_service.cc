@@ -119,14 +119,16 @@ std::string DescribeFingerprint(const v1::DescribeRequest& request) {
 absl::Status DescribePage(spi::instance::InstancePlugin& core, const v1::DescribeRequest& request,
                           const common::PageCursor& cursor, absl::string_view fingerprint,
                           v1::DescribeResponse* response) {
-  return common::Fill(core.DescribePaged(request, cursor, fingerprint), response);
+  return core.DescribePaged(request, cursor, fingerprint, response);
 }
 
 InstanceService::InstanceService(std::shared_ptr<spi::instance::InstancePlugin> core,
                                  InstanceServiceOptions options)
     : core_(std::move(core)),
       options_(options),
-      pool_(options.worker_threads, options.max_queued_calls) {}
+      pool_(options.worker_threads, options.max_queued_calls) {
+  SetMessageAllocatorFor_Describe(&describe_allocator_);
+}
 
 InstanceService::~InstanceService() = default;
 
@@ -162,6 +164,11 @@ grpc::ServerUnaryReactor* InstanceService::Describe(grpc::CallbackServerContext*
   absl::StatusOr<common::PageCursor> cursor =
       common::StartPage(request->page_size(), request->page_token(), fingerprint);
   if (auto* refused = FinishIfError(context, cursor.status())) return refused;
+  if (core_->DescribePagedNeverBlocks()) {
+    // Nothing to wait for: answered here rather than queued behind calls that block.
+    return common::FinishInline(
+        context, [&] { return DescribePage(*core_, *request, *cursor, fingerprint, response); });
+  }
   return FinishOnPool(pool_, context,
                       [this, request, response, cursor = *std::move(cursor), fingerprint] {
                         return DescribePage(*core_, *request, cursor, fingerprint, response);

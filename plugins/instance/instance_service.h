@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/arena_allocator.h"
 #include "common/paging/paging.h"
 #include "common/worker_pool.h"
 #include "infrakit/instance/v1/instance.grpc.pb.h"
@@ -74,7 +75,8 @@ class InstanceService final : public ::infrakit::instance::v1::InstanceService::
                                     const ::infrakit::instance::v1::DestroyRequest* request,
                                     ::infrakit::instance::v1::DestroyResponse* response) override;
   // Describe serves one page (DescribePage, common::kDefaultPageLimits): a bad page_size or
-  // page_token is INVALID_ARGUMENT before the core is called.
+  // page_token is INVALID_ARGUMENT before the core is called. On gRPC's thread when the core's
+  // DescribePagedNeverBlocks(), else on the worker pool.
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
                                      const ::infrakit::instance::v1::DescribeRequest* request,
                                      ::infrakit::instance::v1::DescribeResponse* response) override;
@@ -108,6 +110,11 @@ class InstanceService final : public ::infrakit::instance::v1::InstanceService::
  private:
   const std::shared_ptr<spi::instance::InstancePlugin> core_;
   const InstanceServiceOptions options_;
+  // Describe's request and response on an arena per call: a page is up to 500 descriptions,
+  // each with its tags (see common/arena_allocator.h).
+  common::ArenaAllocator<::infrakit::instance::v1::DescribeRequest,
+                         ::infrakit::instance::v1::DescribeResponse>
+      describe_allocator_;
   // Declared last so that it is destroyed first: its remaining tasks still use core_.
   common::WorkerPool pool_;
 };

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/instance_client.h"
@@ -350,6 +352,59 @@ TEST(InstanceServiceTest, TheCoresWholeCallErrorIsTheCallsStatus) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(status.error_message(), "cloud API down");
   EXPECT_EQ(response.results_size(), 0);
+}
+
+// A plugin whose Provision blocks until released, and whose Describe (one instance) never does.
+class BlockingProvisionPlugin final : public spi::instance::InstancePlugin {
+ public:
+  absl::Status Validate(const v1::ValidateRequest&) override { return absl::OkStatus(); }
+  absl::StatusOr<v1::ProvisionResponse> Provision(const v1::ProvisionRequest&) override {
+    provisioning_.store(true);
+    release_.WaitForNotification();
+    return v1::ProvisionResponse();
+  }
+  absl::Status Destroy(const v1::DestroyRequest&) override { return absl::OkStatus(); }
+  absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest&) override {
+    v1::DescribeResponse response;
+    response.add_instances()->set_id("instance-1");
+    return response;
+  }
+  bool DescribePagedNeverBlocks() const override { return true; }
+  absl::StatusOr<v1::LabelResponse> Label(const v1::LabelRequest&) override {
+    return v1::LabelResponse();
+  }
+  absl::StatusOr<std::unique_ptr<spi::instance::WatchHandle>> Watch(
+      const v1::WatchRequest&, spi::instance::WatchSink*) override {
+    return absl::UnimplementedError("no watch");
+  }
+
+  std::atomic<bool> provisioning_{false};
+  absl::Notification release_;
+};
+
+TEST(InstanceServiceTest, DescribeThatNeverBlocksIsAnsweredWhileEveryWorkerIsBusy) {
+  TempDir dir;
+  auto core = std::make_shared<BlockingProvisionPlugin>();
+  InstanceServiceOptions options;
+  options.worker_threads = 1;
+  InstanceService service(core, options);
+  auto server = TestServer::Start(dir.Join("blocking.sock"), {&service});
+  ASSERT_TRUE(server.ok()) << server.status();
+  InstanceClient client((*server)->NewChannel(), kWait);
+
+  // The only worker is held by a Provision until the end of the test.
+  std::thread provision([&] { EXPECT_TRUE(client.Provision(v1::ProvisionRequest()).ok()); });
+  ASSERT_TRUE(WaitFor([&] { return core->provisioning_.load(); }, kWait));
+
+  absl::StatusOr<v1::DescribeResponse> page = client.DescribePage(v1::DescribeRequest());
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->instances_size(), 1);
+  EXPECT_EQ(page->instances(0).id(), "instance-1");
+  EXPECT_TRUE(core->provisioning_.load());
+  EXPECT_FALSE(core->release_.HasBeenNotified());  // answered while the Provision still blocks
+
+  core->release_.Notify();
+  provision.join();
 }
 
 }  // namespace

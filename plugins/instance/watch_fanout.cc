@@ -33,11 +33,19 @@ bool TagsMatch(const TagMap& filter, const TagMap& tags) {
 v1::Description View(const v1::Description& instance, bool include_properties) {
   if (include_properties) return instance;
   v1::Description view;
-  view.set_id(instance.id());
-  view.set_logical_id(instance.logical_id());
-  *view.mutable_tags() = instance.tags();
-  view.set_state(instance.state());
+  ViewInto(instance, include_properties, &view);
   return view;
+}
+
+void ViewInto(const v1::Description& instance, bool include_properties, v1::Description* out) {
+  if (include_properties) {
+    *out = instance;
+    return;
+  }
+  out->set_id(instance.id());
+  out->set_logical_id(instance.logical_id());
+  *out->mutable_tags() = instance.tags();
+  out->set_state(instance.state());
 }
 
 // One open watch.

@@ -34,6 +34,10 @@ bool TagsMatch(const TagMap& filter, const TagMap& tags);
 // without its spec and properties. Thread-safe (pure).
 ::infrakit::instance::v1::Description View(const ::infrakit::instance::v1::Description& instance,
                                            bool include_properties);
+// View(instance, include_properties) built in `out` (empty; e.g. a message on a response's
+// arena, where assigning a View would copy it once more).
+void ViewInto(const ::infrakit::instance::v1::Description& instance, bool include_properties,
+              ::infrakit::instance::v1::Description* out);
 
 class WatchFanout {
  public:

@@ -297,12 +297,13 @@ absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroup(
   return view->Inspect();
 }
 
-absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroupPage(
-    const gv1::InspectGroupRequest& request, const common::PageCursor& cursor,
-    absl::string_view fingerprint) {
+absl::Status Controller::InspectGroupPage(const gv1::InspectGroupRequest& request,
+                                          const common::PageCursor& cursor,
+                                          absl::string_view fingerprint,
+                                          gv1::InspectGroupResponse* out) {
   std::shared_ptr<const GroupView> view = impl_->rt.views.Find(request.id());
   if (view == nullptr) return GroupNotFound(request.id());
-  gv1::InspectGroupResponse r;
+  gv1::InspectGroupResponse& r = *out;
   *r.mutable_spec() = view->spec;
   *r.mutable_status() = view->status;
   common::PageBuilder page(cursor, fingerprint);
@@ -314,7 +315,7 @@ absl::StatusOr<gv1::InspectGroupResponse> Controller::InspectGroupPage(
     return false;
   });
   r.set_next_page_token(page.next_page_token());
-  return r;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<gv1::DescribeUpdateResponse> Controller::DescribeUpdate(

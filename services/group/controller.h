@@ -100,12 +100,13 @@ class Controller {
   absl::StatusOr<infrakit::group::v1::InspectGroupResponse> InspectGroup(
       const infrakit::group::v1::InspectGroupRequest& request);
   // One page of InspectGroup's members: those `cursor` designates (common/paging/paging.h,
-  // kDefaultPageLimits) with the next page's token for `fingerprint`, the spec and the status.
-  // Copies only the page, from the published view, without the controller's lock. NOT_FOUND
-  // for an unknown group.
-  absl::StatusOr<infrakit::group::v1::InspectGroupResponse> InspectGroupPage(
-      const infrakit::group::v1::InspectGroupRequest& request, const common::PageCursor& cursor,
-      absl::string_view fingerprint);
+  // kDefaultPageLimits) with the next page's token for `fingerprint`, the spec and the status,
+  // built in `out` (which must be empty; on the arena of its own, if any, e.g. gRPC's call
+  // arena: common/arena_allocator.h). Copies only the page, from the published view, without
+  // the controller's lock. NOT_FOUND for an unknown group (`out` then unchanged).
+  absl::Status InspectGroupPage(const infrakit::group::v1::InspectGroupRequest& request,
+                                const common::PageCursor& cursor, absl::string_view fingerprint,
+                                infrakit::group::v1::InspectGroupResponse* out);
 
   // The plan UpdateGroup would carry out for the proposed spec; changes nothing. Errors as for
   // UpdateGroup. Blocks on the plugins (validation).

@@ -19,7 +19,7 @@ void CountMember(const PublishedMember* p, int sign, const std::string& sha,
   }
   counts->live += sign;
   if (p->health == fv1::HEALTH_HEALTHY) counts->healthy += sign;
-  if (p->sha != sha) counts->outdated += sign;
+  if (*p->sha != sha) counts->outdated += sign;
 }
 
 void CountPublished(const PublishedMembers& members, Group::MemberCounts* counts) {
@@ -102,10 +102,11 @@ absl::Status Group::CheckInvariants() const {
     }
     for (const auto& [id, m] : members) {
       PublishedMembers::Value published = published_members.Find(id);
-      std::shared_ptr<const PublishedMember> now = PublishedMemberOf(id, m);
-      if (published == nullptr || published->sha != now->sha || published->doomed != now->doomed ||
-          published->logical_id != now->logical_id || published->health != now->health ||
-          published->health_reason != now->health_reason || published->role != now->role ||
+      std::shared_ptr<const PublishedMember> now = PublishedMemberOf(id, m, published_sha);
+      if (published == nullptr || *published->sha != *now->sha ||
+          published->doomed != now->doomed || published->logical_id != now->logical_id ||
+          published->health != now->health || published->health_reason != now->health_reason ||
+          published->role != now->role ||
           !google::protobuf::util::MessageDifferencer::Equals(*published->description,
                                                               *now->description)) {
         return absl::InternalError(absl::StrCat("member ", id, " changed but was not touched"));
@@ -189,9 +190,14 @@ gv1::GroupStatus GroupStatusOf(Group* g) {
 }
 
 void Group::SyncPublishedMembers() {
+  if (published_sha == nullptr || *published_sha != sha) {
+    published_sha = std::make_shared<const std::string>(sha);
+  }
   if (all_members_touched) {
     published_members.Clear();
-    for (const auto& [id, m] : members) published_members.Set(id, PublishedMemberOf(id, m));
+    for (const auto& [id, m] : members) {
+      published_members.Set(id, PublishedMemberOf(id, m, published_sha));
+    }
     all_members_touched = false;
     touched_members.clear();
     member_counts = MemberCounts();
@@ -204,7 +210,7 @@ void Group::SyncPublishedMembers() {
     PublishedMembers::Value before = published_members.Find(id);
     auto it = members.find(id);
     PublishedMembers::Value after =
-        it == members.end() ? nullptr : PublishedMemberOf(id, it->second);
+        it == members.end() ? nullptr : PublishedMemberOf(id, it->second, published_sha);
     if (same_config) {
       CountMember(before.get(), -1, sha, &member_counts);
       CountMember(after.get(), +1, sha, &member_counts);
@@ -229,14 +235,17 @@ const std::shared_ptr<const iv1::Description>& EmptyDescription() {
   return *empty;
 }
 
-std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, const Member& m) {
+std::shared_ptr<const PublishedMember> PublishedMemberOf(
+    const std::string& id, const Member& m, const std::shared_ptr<const std::string>& config_sha) {
   auto p = std::make_shared<PublishedMember>();
   p->description = m.desc;
   p->logical_id = m.lid;
   p->health = m.health == fv1::HEALTH_UNSPECIFIED ? fv1::HEALTH_UNKNOWN : m.health;
   p->health_reason = m.health == fv1::HEALTH_UNSPECIFIED ? "not checked yet" : m.health_reason;
   p->role = m.role;
-  p->sha = m.sha;
+  p->sha = config_sha != nullptr && *config_sha == m.sha
+               ? config_sha
+               : std::make_shared<const std::string>(m.sha);
   p->doomed = m.doomed;
   return p;
 }

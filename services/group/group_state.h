@@ -295,6 +295,9 @@ struct Group {
   // The members as readers see them, as of the last SyncPublishedMembers: snapshots of it are
   // published, and a step copies only the leaves it changes.
   PublishedMembers published_members;
+  // `sha` as of the last SyncPublishedMembers, shared by the published members created from it
+  // (PublishedMember::sha); null before the first.
+  std::shared_ptr<const std::string> published_sha;
   // Counts of published_members for the status, kept in step by SyncPublishedMembers (counted
   // again in full only when the group's config `sha` changed).
   struct MemberCounts {
@@ -359,8 +362,10 @@ inline bool MemberReady(const Group& g, const Member& m, absl::Time now) {
 // (Group::SyncPublishedMembers), then O(1).
 gv1::GroupStatus GroupStatusOf(Group* g);
 
-// What readers see of member `id` (InspectGroup's Member, `outdated` aside).
-std::shared_ptr<const PublishedMember> PublishedMemberOf(const std::string& id, const Member& m);
+// What readers see of member `id` (InspectGroup's Member, `outdated` aside). Its sha is
+// `config_sha` itself when equal (shared), else a string of its own; `config_sha` may be null.
+std::shared_ptr<const PublishedMember> PublishedMemberOf(
+    const std::string& id, const Member& m, const std::shared_ptr<const std::string>& config_sha);
 
 // The value of tag `key` of `d`, "" when missing.
 std::string TagOf(const iv1::Description& d, const char* key);

@@ -123,6 +123,33 @@ TEST(GroupStateTest, PublishedMembersFollowTheTouchedMembersAndKeepTheCounts) {
   EXPECT_EQ(GroupStatusOf(&g).outdated(), 1);  // c (b is doomed)
 }
 
+// The published members of the group's config share one copy of its SHA; a member of another
+// config has its own, and a new config is shared from the next sync on.
+TEST(GroupStateTest, PublishedMembersOfOneConfigShareItsSha) {
+  Group g;
+  g.sha = "v2";
+  AddMember(&g, "a", "v2", true);
+  AddMember(&g, "b", "v2", true);
+  AddMember(&g, "c", "v1", true);
+  g.SyncPublishedMembers();
+  ASSERT_NE(g.published_sha, nullptr);
+  EXPECT_EQ(*g.published_sha, "v2");
+  EXPECT_EQ(g.published_members.Find("a")->sha, g.published_sha);
+  EXPECT_EQ(g.published_members.Find("b")->sha, g.published_sha);
+  EXPECT_NE(g.published_members.Find("c")->sha, g.published_sha);
+  EXPECT_EQ(*g.published_members.Find("c")->sha, "v1");
+  EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
+
+  g.sha = "v1";
+  AddMember(&g, "d", "v1", true);
+  g.SyncPublishedMembers();
+  EXPECT_EQ(*g.published_sha, "v1");
+  EXPECT_EQ(g.published_members.Find("d")->sha, g.published_sha);
+  EXPECT_EQ(*g.published_members.Find("a")->sha, "v2");  // unchanged: not touched
+  EXPECT_EQ(GroupStatusOf(&g).outdated(), 2);            // a and b
+  EXPECT_TRUE(g.CheckInvariants().ok()) << g.CheckInvariants();
+}
+
 TEST(GroupStateTest, AChangeThatWasNotTouchedIsCaught) {
   Group g;
   AddMember(&g, "a", "v1", false);

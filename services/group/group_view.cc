@@ -8,7 +8,7 @@ namespace gv1 = ::infrakit::group::v1;
 
 void GroupView::FillMember(const PublishedMember& member, gv1::Member* out) const {
   FillPublishedMember(member, out);
-  out->set_outdated(member.sha != status.config_sha());
+  out->set_outdated(*member.sha != status.config_sha());
 }
 
 void FillPublishedMember(const PublishedMember& member, gv1::Member* out) {

@@ -33,8 +33,10 @@ struct PublishedMember {
   ::infrakit::flavor::v1::Health health = ::infrakit::flavor::v1::HEALTH_UNKNOWN;
   std::string health_reason;
   std::string role;
-  // The config_sha the member was created from (`outdated` when not the group's).
-  std::string sha;
+  // The config_sha the member was created from (`outdated` when not the group's); never null.
+  // Shared by the published members of one config (Group::SyncPublishedMembers): 10,000 copies
+  // of the same 40 characters were ~0.7 MiB of a group service's heap.
+  std::shared_ptr<const std::string> sha = std::make_shared<const std::string>();
   // Chosen to be destroyed: counted in the status as destroying, not as a live member.
   bool doomed = false;
 };

@@ -4,20 +4,23 @@
 
 namespace infrakit::services::group {
 
-RealClock::RealClock() : thread_([this] { Loop(); }) {}
+RealClock::RealClock() = default;
 
 RealClock::~RealClock() {
+  std::thread thread;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    thread.swap(thread_);
   }
-  thread_.join();
+  if (thread.joinable()) thread.join();
 }
 
 absl::Time RealClock::Now() { return absl::Now(); }
 
 TimerId RealClock::Schedule(absl::Time when, std::function<void()> fn) {
   absl::MutexLock lock(&mu_);
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
   TimerId id = next_id_++;
   timers_.emplace(std::make_pair(when, id), std::move(fn));
   deadlines_[id] = when;

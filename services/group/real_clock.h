@@ -15,8 +15,10 @@
 
 namespace infrakit::services::group {
 
-// Wall-clock time; timers fire on one thread owned by the clock, in deadline order. The
-// destructor stops that thread (timers not yet fired never fire).
+// Wall-clock time; timers fire on one thread owned by the clock, in deadline order. The thread
+// starts with the first Schedule (a service that never sets a timer, e.g. a group service with
+// no group, does not keep an idle thread's stack and TLS resident). The destructor stops it
+// (timers not yet fired never fire).
 class RealClock : public Clock {
  public:
   RealClock();
@@ -39,7 +41,8 @@ class RealClock : public Clock {
   absl::btree_map<std::pair<absl::Time, TimerId>, std::function<void()>> timers_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<TimerId, absl::Time> deadlines_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  // Not joinable until the first Schedule.
+  std::thread thread_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace infrakit::services::group

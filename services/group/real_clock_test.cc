@@ -1,5 +1,7 @@
 #include "services/group/real_clock.h"
 
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -8,6 +10,33 @@
 
 namespace infrakit::services::group {
 namespace {
+
+// This process's thread count, from /proc/self/status.
+int Threads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+TEST(RealClockTest, StartsItsThreadWithTheFirstTimer) {
+  const int before = Threads();
+  ASSERT_GT(before, 0);
+  {
+    RealClock clock;
+    EXPECT_EQ(Threads(), before);  // a clock no one sets a timer on keeps no thread
+    absl::Notification second;
+    clock.Schedule(clock.Now(), [&] {
+      // Scheduled from the timer thread itself: fires on the same thread.
+      clock.Schedule(clock.Now(), [&] { second.Notify(); });
+    });
+    ASSERT_TRUE(second.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    EXPECT_EQ(Threads(), before + 1);
+  }
+  EXPECT_EQ(Threads(), before);
+}
 
 TEST(RealClockTest, FiresInDeadlineOrderAndNotBefore) {
   RealClock clock;

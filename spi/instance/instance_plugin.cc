@@ -2,15 +2,17 @@
 
 namespace infrakit::spi::instance {
 
-absl::StatusOr<v1::DescribeResponse> InstancePlugin::DescribePaged(
-    const v1::DescribeRequest& request, const common::PageCursor& cursor,
-    absl::string_view fingerprint) {
+absl::Status InstancePlugin::DescribePaged(const v1::DescribeRequest& request,
+                                           const common::PageCursor& cursor,
+                                           absl::string_view fingerprint,
+                                           v1::DescribeResponse* out) {
   absl::StatusOr<v1::DescribeResponse> all = Describe(request);
   if (!all.ok()) return all.status();
   all->set_next_page_token(common::TakePage(
       all->mutable_instances(),
       [](const v1::Description& d) -> const std::string& { return d.id(); }, cursor, fingerprint));
-  return all;
+  *out = *std::move(all);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::BatchProvisionResponse> InstancePlugin::BatchProvision(

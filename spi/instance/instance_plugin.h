@@ -70,10 +70,17 @@ class InstancePlugin {
   // what the page may hold (common/paging/paging.h, kDefaultPageLimits), with the next page's
   // token for `fingerprint` (empty after the last page). What the gRPC adapter serves. The
   // default cuts Describe's full answer; a core that keeps its instances sorted overrides it to
-  // copy only the page (instance-file). Errors: Describe's.
-  virtual absl::StatusOr<v1::DescribeResponse> DescribePaged(const v1::DescribeRequest& request,
-                                                             const common::PageCursor& cursor,
-                                                             absl::string_view fingerprint);
+  // copy only the page (instance-file). Built in `out` (empty, perhaps on the arena of the
+  // gRPC call that answers it); on an error `out` may hold part of a page and is not sent.
+  // Errors: Describe's.
+  virtual absl::Status DescribePaged(const v1::DescribeRequest& request,
+                                     const common::PageCursor& cursor,
+                                     absl::string_view fingerprint, v1::DescribeResponse* out);
+  // True when DescribePaged never blocks (no I/O, no lock held across anything slow): the gRPC
+  // adapter then answers on gRPC's own thread instead of queueing the call for a worker, where
+  // it would wait behind calls that do block (a batch of provisions writing to disk). Default:
+  // false.
+  virtual bool DescribePagedNeverBlocks() const { return false; }
 
   // Merges tags into an instance's tags. NOT_FOUND when there is no such instance.
   virtual absl::StatusOr<v1::LabelResponse> Label(const v1::LabelRequest& request) = 0;

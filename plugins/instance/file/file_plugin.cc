@@ -677,10 +677,11 @@ absl::StatusOr<v1::DescribeResponse> FilePlugin::Describe(const v1::DescribeRequ
   return response;
 }
 
-absl::StatusOr<v1::DescribeResponse> FilePlugin::DescribePaged(const v1::DescribeRequest& request,
-                                                               const common::PageCursor& cursor,
-                                                               absl::string_view fingerprint) {
-  return index_.MatchingPage(request.tags(), request.include_properties(), cursor, fingerprint);
+absl::Status FilePlugin::DescribePaged(const v1::DescribeRequest& request,
+                                       const common::PageCursor& cursor,
+                                       absl::string_view fingerprint, v1::DescribeResponse* out) {
+  index_.MatchingPage(request.tags(), request.include_properties(), cursor, fingerprint, out);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::LabelResponse> FilePlugin::Label(const v1::LabelRequest& request) {

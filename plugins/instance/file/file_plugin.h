@@ -106,10 +106,11 @@ class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Lis
   // From the index, ordered by ID; state RUNNING; with include_properties, the stored spec and
   // properties {"Path": <file>}.
   absl::StatusOr<v1::DescribeResponse> Describe(const v1::DescribeRequest& request) override;
-  // From the index's snapshot: copies only the page (InstanceIndex::MatchingPage).
-  absl::StatusOr<v1::DescribeResponse> DescribePaged(const v1::DescribeRequest& request,
-                                                     const common::PageCursor& cursor,
-                                                     absl::string_view fingerprint) override;
+  // From the index's snapshot: copies only the page (InstanceIndex::MatchingPage), without
+  // blocking (the snapshot is taken under the index's lock, which no one holds across I/O).
+  absl::Status DescribePaged(const v1::DescribeRequest& request, const common::PageCursor& cursor,
+                             absl::string_view fingerprint, v1::DescribeResponse* out) override;
+  bool DescribePagedNeverBlocks() const override { return true; }
 
   // Merges the labels into the file's top-level "Tags" (the spec's tags stay as provisioned).
   // NOT_FOUND when there is no such instance file; INVALID_ARGUMENT for an empty label name.

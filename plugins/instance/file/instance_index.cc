@@ -96,20 +96,21 @@ std::vector<v1::Description> InstanceIndex::Matching(const TagMap& filter,
   return matching;
 }
 
-v1::DescribeResponse InstanceIndex::MatchingPage(const TagMap& filter, bool include_properties,
-                                                 const common::PageCursor& cursor,
-                                                 absl::string_view fingerprint) const {
-  v1::DescribeResponse response;
+void InstanceIndex::MatchingPage(const TagMap& filter, bool include_properties,
+                                 const common::PageCursor& cursor, absl::string_view fingerprint,
+                                 v1::DescribeResponse* out) const {
   common::PageBuilder page(cursor, fingerprint);
   Snapshot()->ForEachAfter(cursor.after_key, [&](const Instances::Entry& e) {
     if (!TagsMatch(filter, e.value->tags())) return true;
-    v1::Description view = View(*e.value, include_properties);
-    if (!page.Offer(e.key, view.ByteSizeLong())) return false;
-    *response.add_instances() = std::move(view);
-    return true;
+    // Built in place (on the response's arena, when it has one), then dropped if the page is
+    // full without it.
+    v1::Description* view = out->add_instances();
+    ViewInto(*e.value, include_properties, view);
+    if (page.Offer(e.key, view->ByteSizeLong())) return true;
+    out->mutable_instances()->RemoveLast();
+    return false;
   });
-  response.set_next_page_token(page.next_page_token());
-  return response;
+  out->set_next_page_token(page.next_page_token());
 }
 
 std::vector<const v1::Description*> InstanceIndex::All() const {

@@ -80,12 +80,11 @@ class InstanceIndex {
   std::vector<::infrakit::instance::v1::Description> Matching(const TagMap& filter,
                                                               bool include_properties) const;
   // One page of Matching: those after cursor.after_key, as many as the page may hold, with the
-  // next page's token for `fingerprint` (common/paging/paging.h). O(page) when most instances
-  // match, never a copy of the others.
-  ::infrakit::instance::v1::DescribeResponse MatchingPage(const TagMap& filter,
-                                                          bool include_properties,
-                                                          const common::PageCursor& cursor,
-                                                          absl::string_view fingerprint) const;
+  // next page's token for `fingerprint` (common/paging/paging.h), built in `out` (empty; it may
+  // be on an arena). O(page) when most instances match, never a copy of the others.
+  void MatchingPage(const TagMap& filter, bool include_properties, const common::PageCursor& cursor,
+                    absl::string_view fingerprint,
+                    ::infrakit::instance::v1::DescribeResponse* out) const;
 
   // Every description, ordered by ID: pointers for a writer's caller (see above).
   std::vector<const ::infrakit::instance::v1::Description*> All() const;

@@ -98,7 +98,8 @@ TEST(InstanceIndexTest, MatchingPagesWalkTheMatchesInOrder) {
   for (int pages = 0; pages < 100; ++pages) {
     absl::StatusOr<common::PageCursor> cursor = common::StartPage(30, token, fingerprint);
     ASSERT_TRUE(cursor.ok()) << cursor.status();
-    v1::DescribeResponse page = index.MatchingPage(filter, false, *cursor, fingerprint);
+    v1::DescribeResponse page;
+    index.MatchingPage(filter, false, *cursor, fingerprint, &page);
     EXPECT_LE(page.instances_size(), 30);
     for (const v1::Description& d : page.instances()) {
       walked.push_back(d.id());

@@ -217,7 +217,9 @@ GroupService::GroupService(std::unique_ptr<ActiveController> owned, ActiveContro
       reads_(reads),
       options_(options),
       open_calls_(std::make_shared<std::atomic<int>>(0)),
-      pool_(options.worker_threads, options.max_queued_calls) {}
+      pool_(options.worker_threads, options.max_queued_calls) {
+  SetMessageAllocatorFor_InspectGroup(&inspect_allocator_);
+}
 
 GroupService::~GroupService() = default;
 
@@ -292,7 +294,7 @@ grpc::ServerUnaryReactor* GroupService::InspectGroup(grpc::CallbackServerContext
   // A page copied from the group's published view: nothing to wait for, so no worker.
   return FinishInline(context, [&]() -> absl::Status {
     if (!c.ok()) return c.status();
-    return Fill((*c)->InspectGroupPage(*request, *cursor, fingerprint), response);
+    return (*c)->InspectGroupPage(*request, *cursor, fingerprint, response);
   });
 }
 

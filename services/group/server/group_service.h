@@ -21,6 +21,7 @@
 #include <string>
 #include <utility>
 
+#include "common/arena_allocator.h"
 #include "common/worker_pool.h"
 #include "infrakit/group/v1/group.grpc.pb.h"
 #include "infrakit/group/v1/group.pb.h"
@@ -175,6 +176,11 @@ class GroupService final : public ::infrakit::group::v1::GroupService::CallbackS
   const GroupServiceOptions options_;
   // Shared with the reactors, which may outlive a call's gRPC part.
   const std::shared_ptr<std::atomic<int>> open_calls_;
+  // InspectGroup's request and response on an arena per call: a page is up to 500 members, each
+  // with its tags (see common/arena_allocator.h).
+  common::ArenaAllocator<::infrakit::group::v1::InspectGroupRequest,
+                         ::infrakit::group::v1::InspectGroupResponse>
+      inspect_allocator_;
   // Declared last so that it is destroyed first: its remaining tasks still use the controller.
   common::WorkerPool pool_;
 };
