@@ -136,7 +136,7 @@ namespace {
 // (or one that cannot change; a verdict of another config's check counts as HEALTHY), and
 // ready when on the group's config.
 bool AvailableNow(const Group& g, const Member& m, absl::Time now, absl::Duration stale_after) {
-  if (m.doomed || m.health == fv1::HEALTH_UNSPECIFIED) return false;
+  if (m.doomed || m.unconfirmed || m.health == fv1::HEALTH_UNSPECIFIED) return false;
   if (m.health != fv1::HEALTH_HEALTHY && !m.health_untrusted) return false;
   if (!m.health_constant && now - m.checked_at > stale_after) return false;
   return m.sha != g.sha || MemberReady(g, m, now);

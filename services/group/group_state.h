@@ -71,6 +71,9 @@ struct Member {
   // A listing (a poll, or a watch's initial set) has shown it; false while it is known from an
   // event or a Provision's answer only (a listing begun soon after may lag behind it).
   bool listed = false;
+  // The last listing missed it and it was kept only because that listing may lag behind it:
+  // it still exists for the counts, but is not available to an update until seen again.
+  bool unconfirmed = false;
   // Chosen to be destroyed (queued or under way): no longer a member for decisions.
   bool doomed = false;
   // Drain + Destroy under way.

@@ -187,31 +187,32 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
       return;
     }
   }
-  std::vector<std::vector<absl::StatusOr<fv1::HealthyResponse>>> results;
-  results.reserve(checks.size());
-  for (const Check& check : checks) {
+  // Each call's verdicts are taken as soon as it returns: the group decides on the freshest
+  // ones while the next section's call is under way.
+  for (size_t c = 0; c < checks.size(); ++c) {
+    const Check& check = checks[c];
     auto answer = CallResolved(rt_->resolver->Flavor(check.plugin),
                                [&](auto flavor) { return flavor->BatchHealthy(check.request); });
-    results.push_back(
+    std::vector<absl::StatusOr<fv1::HealthyResponse>> results =
         SplitBatch(std::move(answer), check.instances.size(), "BatchHealthy", "instances",
                    [](fv1::BatchHealthyResponse& r, int i) -> absl::StatusOr<fv1::HealthyResponse> {
                      if (r.results(i).has_error()) return spi::FromItemStatus(r.results(i).error());
                      return std::move(*r.mutable_results(i)->mutable_response());
-                   }));
-  }
-
-  StepLock lock(rt_);
-  Group* g = rt_->FindUidLocked(id, uid);
-  if (g == nullptr) return;
-  --g->health_running;
-  PumpLocked(g);
-  for (size_t c = 0; c < checks.size(); ++c) {
-    for (size_t i = 0; i < checks[c].instances.size(); ++i) {
-      OnResultLocked(g, checks[c].instances[i], checks[c].plugin, checks[c].own, results[c][i]);
+                   });
+    StepLock lock(rt_);
+    Group* g = rt_->FindUidLocked(id, uid);
+    if (g == nullptr) return;
+    const bool last = c + 1 == checks.size();
+    if (last) {
+      --g->health_running;
+      PumpLocked(g);
     }
+    for (size_t i = 0; i < check.instances.size(); ++i) {
+      OnResultLocked(g, check.instances[i], check.plugin, check.own, results[i]);
+    }
+    // Health results do not always lead to a pass: the last check of a burst may end it.
+    if (last) rt_->parts.passes->NoteQuietLocked(g);
   }
-  // Health results do not always lead to a pass: the last check of a burst may end it.
-  rt_->parts.passes->NoteQuietLocked(g);
 }
 
 void Health::OnResultLocked(Group* g, const std::string& instance, const std::string& plugin,

@@ -232,6 +232,7 @@ void Membership::OnWatchDone(const std::string& id, int64_t uid, int64_t gen,
 
 void Membership::FillMemberLocked(Group* g, Member* m, const iv1::Description& d, bool is_new) {
   m->desc = std::make_shared<const iv1::Description>(d);
+  m->unconfirmed = false;
   m->sha = TagOf(d, spec::kShaTag);
   m->lid = d.logical_id().empty() ? TagOf(d, spec::kLogicalIdTag) : d.logical_id();
   g->TouchMember(d.id());
@@ -309,6 +310,7 @@ void Membership::ApplyListingLocked(Group* g,
     if (!old.empty()) {
       FillMemberLocked(g, &old.mapped(), d, false);
       old.mapped().listed = true;
+      old.mapped().unconfirmed = false;
       members.insert(std::move(old));
     } else {
       Member m;
@@ -328,6 +330,7 @@ void Membership::ApplyListingLocked(Group* g,
       // show it: a plugin's listing may lag behind its creations and events. A listing begun
       // listing_grace after it decides (a REMOVED event sooner).
       g->relist_at = std::min(g->relist_at, m.created + rt_->options.listing_grace);
+      m.unconfirmed = true;
       members.emplace(id, std::move(m));
       continue;
     }

@@ -89,8 +89,12 @@ std::vector<MemberView> Reconciler::MemberViewsLocked(Group* g, absl::Time now) 
       // healthy member, while the availability allows), never sooner, never remediated.
       v.health = fv1::HEALTH_HEALTHY;
     }
-    if (m.health == fv1::HEALTH_HEALTHY && !m.health_constant && !m.doomed &&
-        now - m.checked_at > stale_after) {
+    if (m.unconfirmed && m.health == fv1::HEALTH_HEALTHY) {
+      // Missing from the last listing (kept as it may lag): it may be gone, so it counts as
+      // available to nothing until a listing or an event shows it again.
+      v.health = fv1::HEALTH_UNSPECIFIED;
+    } else if (m.health == fv1::HEALTH_HEALTHY && !m.health_constant && !m.doomed &&
+               now - m.checked_at > stale_after) {
       // A verdict older than two resyncs (checks failing, a clock jump, a paused process) is
       // no grounds to count the member available: not checked until it answers again.
       v.health = fv1::HEALTH_UNSPECIFIED;

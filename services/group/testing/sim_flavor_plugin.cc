@@ -44,11 +44,11 @@ absl::StatusOr<fv1::HealthyResponse> SimFlavorPlugin::Healthy(const fv1::Healthy
     fv1::HealthyResponse response;
     response.set_health(fv1::HEALTH_UNKNOWN);
     response.set_reason("sim: probe could not run");
-    reported_[request.instance().id()] = response.health();
+    Report(request.instance().id(), response.health());
     return response;
   }
   absl::StatusOr<fv1::HealthyResponse> response = real_->Healthy(request);
-  if (response.ok()) reported_[request.instance().id()] = response->health();
+  if (response.ok()) Report(request.instance().id(), response->health());
   return response;
 }
 
@@ -83,7 +83,18 @@ absl::StatusOr<fv1::BatchPrepareResponse> SimFlavorPlugin::BatchPrepare(
 absl::StatusOr<fv1::BatchHealthyResponse> SimFlavorPlugin::BatchHealthy(
     const fv1::BatchHealthyRequest& request) {
   if (absl::Status st = Before(); !st.ok()) return st;
-  return FlavorPlugin::BatchHealthy(request);
+  // The controller learns the verdicts when the whole call returns; the items' slowness may
+  // let it decide meanwhile on the verdicts it had.
+  in_batch_healthy_ = true;
+  auto response = FlavorPlugin::BatchHealthy(request);
+  in_batch_healthy_ = false;
+  for (const auto& [id, health] : batch_reported_) reported_[id] = health;
+  batch_reported_.clear();
+  return response;
+}
+
+void SimFlavorPlugin::Report(const std::string& id, fv1::Health health) {
+  (in_batch_healthy_ ? batch_reported_ : reported_)[id] = health;
 }
 
 absl::StatusOr<fv1::BatchDrainResponse> SimFlavorPlugin::BatchDrain(

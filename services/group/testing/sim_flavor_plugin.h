@@ -69,7 +69,12 @@ class SimFlavorPlugin : public spi::flavor::FlavorPlugin {
   bool in_batch_drain_ = false;
   bool down_ = false;
   int faults_count_ = 0;
+  // What the controller was told of each instance's health; inside BatchHealthy, the verdicts
+  // it will be told when the call returns.
+  void Report(const std::string& id, fv1::Health health);
   std::map<std::string, fv1::Health> reported_;
+  bool in_batch_healthy_ = false;
+  std::map<std::string, fv1::Health> batch_reported_;
 };
 
 }  // namespace infrakit::services::group::testing

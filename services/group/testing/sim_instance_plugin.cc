@@ -305,7 +305,14 @@ absl::StatusOr<iv1::BatchProvisionResponse> SimInstancePlugin::BatchProvision(
 
 absl::StatusOr<iv1::BatchDestroyResponse> SimInstancePlugin::BatchDestroy(
     const iv1::BatchDestroyRequest& request) {
-  if (absl::Status st = Before(); !st.ok()) return st;
+  if (absl::Status st = Before(); !st.ok()) {
+    // The controller asked for each of them, and each got this answer.
+    for (const iv1::DestroyRequest& one : request.requests()) {
+      if (hooks_.destroy_asked) hooks_.destroy_asked(one);
+      if (hooks_.destroy_answered) hooks_.destroy_answered(one, st);
+    }
+    return st;
+  }
   return InstancePlugin::BatchDestroy(request);
 }
 
