@@ -52,7 +52,21 @@ constexpr uint64_t kRegressionSeeds[] = {
     2765,  // a failed Provision's retry (its instance made) was cancelled and another created
     1874,  // a listing lagging behind the events dropped a member created moments before
     // Found by a soak of seeds 2,001-8,000 and fixed by the changes above (docs/design.md).
-    2062, 2497, 2531, 2603, 4434, 4736, 5173, 6069, 6591, 6643, 6849, 6864, 6877, 7014, 7791,
+    2062,
+    2497,
+    2531,
+    2603,
+    4434,
+    4736,
+    5173,
+    6069,
+    6591,
+    6643,
+    6849,
+    6864,
+    6877,
+    7014,
+    7791,
 };
 
 // Seeds of the default range whose failures are not triaged yet, skipped (and counted) so that
