@@ -131,15 +131,17 @@ void Destruction::PumpLocked(Group* g) {
 
 namespace {
 
-// Counts toward a rolling update's availability now, as the planner counts it
-// (Reconciler::MemberViewsLocked): not doomed, HEALTHY by a verdict no older than `stale_after`
-// (or one that cannot change; a verdict of another config's check counts as HEALTHY), and
-// ready when on the group's config.
+// HEALTHY now as the planner counts it (Reconciler::MemberViewsLocked): not doomed, HEALTHY by a
+// verdict no older than `stale_after` (or one that cannot change), seen by the last listing.
+bool HealthyNow(const Member& m, absl::Time now, absl::Duration stale_after) {
+  if (m.doomed || m.unconfirmed || m.health != fv1::HEALTH_HEALTHY) return false;
+  return m.health_constant || now - m.checked_at <= stale_after;
+}
+
+// Counts toward a rolling update's availability now: HEALTHY, and ready when on the group's
+// config.
 bool AvailableNow(const Group& g, const Member& m, absl::Time now, absl::Duration stale_after) {
-  if (m.doomed || m.unconfirmed || m.health == fv1::HEALTH_UNSPECIFIED) return false;
-  if (m.health != fv1::HEALTH_HEALTHY && !m.health_untrusted) return false;
-  if (!m.health_constant && now - m.checked_at > stale_after) return false;
-  return m.sha != g.sha || MemberReady(g, m, now);
+  return HealthyNow(m, now, stale_after) && (m.sha != g.sha || MemberReady(g, m, now));
 }
 
 }  // namespace
@@ -148,39 +150,54 @@ bool Destruction::WithdrawLocked(Group* g, Member* m, absl::Time now, int64_t* a
   if (m->destroy_started || m->request != 0) return false;
   const bool rolling_destroy = m->destroy_reason == iv1::DESTROY_REASON_ROLLING_UPDATE;
   if (!rolling_destroy && m->destroy_reason != iv1::DESTROY_REASON_SCALE_DOWN) return false;
+  // The floor a HEALTHY member's destroy must keep: a rolling update's (available members), or
+  // a stopped update's (HEALTHY members of either config, cattle), as the planner decides them.
+  const bool pets = g->spec.allocation().has_logical_ids();
+  const bool rolling = Rolling(g->update);
+  const bool stopped = g->update.active() && g->update.stopped() && !pets;
   const absl::Duration stale_after = 2 * rt_->options.resync_period;
   const char* why = nullptr;
   if (m->doomed_intent != g->intent_version) {
     // Decided for what the group wanted before (a size since raised, an update since started,
     // stopped or paused): the member may be wanted now.
     why = "the group's spec or update changed since";
-  } else if (!rolling_destroy) {
+  } else if (!rolling_destroy && (pets || (!rolling && !stopped))) {
+    // A steady group's scale-down, or a pet's (its logical ID left the group: it goes whatever
+    // the floor).
     return false;
   } else if (now - m->doomed_at > stale_after) {
     // Decided too long ago to act on now (a paused process, a clock jump).
     why = "decided too long ago";
-  } else if (Rolling(g->update) && m->health == fv1::HEALTH_HEALTHY) {
-    // The members the decision counted on may have turned unhealthy since: the update's floor
-    // is checked again before a HEALTHY member is taken out of service.
+  } else if ((rolling || stopped) && m->health == fv1::HEALTH_HEALTHY) {
+    // The members the decision counted on may have turned unhealthy (or gone) since: the floor
+    // is checked again before a HEALTHY member is taken out of service (to roll, as an extra of
+    // a size lowered during the update, or above the size of a stopped update).
     if (*available < 0) {
       *available = 0;
       for (const auto& [id, other] : g->members) {
-        *available += AvailableNow(*g, other, now, stale_after) ? 1 : 0;
+        *available += (rolling ? AvailableNow(*g, other, now, stale_after)
+                               : HealthyNow(other, now, stale_after))
+                          ? 1
+                          : 0;
       }
     }
     const int64_t desired = DesiredCount(g->spec);
     const int64_t floor =
-        desired - ResolveRollingLimits(g->spec, desired, g->flavor_max_unavailable).unavailable;
+        rolling ? desired -
+                      ResolveRollingLimits(g->spec, desired, g->flavor_max_unavailable).unavailable
+                : desired;
     if (*available >= floor) return false;
     why = "the others available fell below the update's floor";
   } else {
     return false;
   }
-  VLOG(1) << "group " << g->id << ": rolling-update destroy of " << m->desc->id()
-          << " withdrawn: " << why;
+  VLOG(1) << "group " << g->id << ": destroy of " << m->desc->id() << " withdrawn: " << why;
   m->destroying = false;
   g->SetDoomed(m, false);
-  if (*available >= 0 && AvailableNow(*g, *m, now, stale_after)) ++*available;
+  if (*available >= 0 &&
+      (rolling ? AvailableNow(*g, *m, now, stale_after) : HealthyNow(*m, now, stale_after))) {
+    ++*available;
+  }
   return true;
 }
 

@@ -61,6 +61,10 @@ struct Member {
   absl::Time unhealthy_since = absl::InfiniteFuture();
   // When the last verdict came (InfinitePast: never).
   absl::Time checked_at = absl::InfinitePast();
+  // The number of the health check whose verdict it holds (see Health): a check's answer is
+  // taken only if no later check's answer has been (two checks of one member may be under way,
+  // and a slow one may return last with the older verdict).
+  uint64_t verdict_check = 0;
   // Reported HEALTHY at least once: its startup grace is over.
   bool ever_healthy = false;
   // Its CREATED event (or adoption) has been said: until then its health is not checked, so

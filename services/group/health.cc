@@ -191,6 +191,8 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
   // ones while the next section's call is under way.
   for (size_t c = 0; c < checks.size(); ++c) {
     const Check& check = checks[c];
+    // Numbered as it starts: calls numbered in the order they are made.
+    const uint64_t number = next_check_.fetch_add(1, std::memory_order_relaxed) + 1;
     auto answer = CallResolved(rt_->resolver->Flavor(check.plugin),
                                [&](auto flavor) { return flavor->BatchHealthy(check.request); });
     std::vector<absl::StatusOr<fv1::HealthyResponse>> results =
@@ -208,7 +210,7 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
       PumpLocked(g);
     }
     for (size_t i = 0; i < check.instances.size(); ++i) {
-      OnResultLocked(g, check.instances[i], check.plugin, check.own, results[i]);
+      OnResultLocked(g, check.instances[i], check.plugin, check.own, number, results[i]);
     }
     // Health results do not always lead to a pass: the last check of a burst may end it.
     if (last) rt_->parts.passes->NoteQuietLocked(g);
@@ -216,7 +218,8 @@ void Health::Task(const std::string& id, int64_t uid, const std::vector<std::str
 }
 
 void Health::OnResultLocked(Group* g, const std::string& instance, const std::string& plugin,
-                            bool own, const absl::StatusOr<fv1::HealthyResponse>& result) {
+                            bool own, uint64_t number,
+                            const absl::StatusOr<fv1::HealthyResponse>& result) {
   Events* events = rt_->parts.events;
   PassScheduler* passes = rt_->parts.passes;
   if (!result.ok()) {
@@ -236,6 +239,9 @@ void Health::OnResultLocked(Group* g, const std::string& instance, const std::st
   auto it = g->members.find(instance);
   if (it == g->members.end()) return;
   Member& m = it->second;
+  // A later check has answered already: this older verdict is not news.
+  if (number < m.verdict_check) return;
+  m.verdict_check = number;
   const fv1::Health previous = m.health;
   const bool was_untrusted = m.health_untrusted;
   const absl::Time now = rt_->Now();

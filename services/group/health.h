@@ -9,6 +9,7 @@
 #ifndef INFRAKIT_SERVICES_GROUP_HEALTH_H_
 #define INFRAKIT_SERVICES_GROUP_HEALTH_H_
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -76,10 +77,14 @@ class Health {
  private:
   // Checks the members `instances` (BatchHealthy per flavor section) and settles each.
   void Task(const std::string& id, int64_t uid, const std::vector<std::string>& instances);
+  // `number` is the call's (see next_check_): an answer older than the member's verdict is
+  // dropped.
   void OnResultLocked(Group* g, const std::string& instance, const std::string& plugin, bool own,
-                      const absl::StatusOr<fv1::HealthyResponse>& result);
+                      uint64_t number, const absl::StatusOr<fv1::HealthyResponse>& result);
 
   Runtime* const rt_;
+  // BatchHealthy calls made, numbering each as it starts (Member::verdict_check).
+  std::atomic<uint64_t> next_check_{0};
 };
 
 }  // namespace infrakit::services::group

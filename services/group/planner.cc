@@ -260,10 +260,16 @@ void CattleDecider::Roll() {
   const int64_t floor = n_ - in_.limits.unavailable;
   SortForRoll(&outdated);
   for (const MemberView* m : outdated) {
-    if (m->health == fv1::HEALTH_UNSPECIFIED) continue;
+    if (m->health == fv1::HEALTH_UNSPECIFIED && !m->unproven) continue;
     if (KnownNotHealthy(*m)) {
       d_->destroys.push_back(
           {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (not healthy)", false});
+    } else if (m->unproven) {
+      // Not counted available: replacing it keeps the floor if the others are at it.
+      if (available >= floor) {
+        d_->destroys.push_back(
+            {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (health unproven)", false});
+      }
     } else if (available - 1 >= floor) {
       d_->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});
       --available;
@@ -376,6 +382,13 @@ void DecidePets(const DecideInput& in, Decision* d) {
       }
     }
     for (const MemberView* m : outdated) {
+      if (m->unproven && unavailable <= allowed) {
+        // Counted unavailable already: replacing it takes nothing more out of service.
+        d->destroys.push_back(
+            {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (health unproven)", false});
+        chosen.insert(m->id);
+        continue;
+      }
       if (!Healthy(*m)) continue;
       if (unavailable + 1 > allowed) break;
       d->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});

@@ -41,6 +41,11 @@ struct MemberView {
   absl::Time created = absl::InfinitePast();
   // Since when it has been UNHEALTHY (meaningful when health is UNHEALTHY).
   absl::Time unhealthy_since = absl::InfinitePast();
+  // Its only verdict came from another config's check (its own config is unknown to the group)
+  // and was not HEALTHY: it may well be serving. Its health reads HEALTH_UNSPECIFIED (available
+  // to nothing, never remediated), but a rolling update replaces it in the order of a HEALTHY
+  // member, while the members available without it stay at the floor.
+  bool unproven = false;
   // Its flavor's rank for rolling updates (HealthyResponse.update_order): among healthy members,
   // lower is replaced first (an ensemble's leader last).
   int32_t update_order = 0;
@@ -130,7 +135,9 @@ struct Decision {
 //    (outdated and HEALTHY, or current and ready) stay >= size - unavailable; outdated members
 //    never checked for health are not touched; current-config members are destroyed only as
 //    extras, duplicates or for remediation, never to roll, and as extras only while the members
-//    proven available stay >= the floor without them (unless known not HEALTHY);
+//    proven available stay >= the floor without them (unless known not HEALTHY); an unproven
+//    outdated member is replaced only while the available members stay >= the floor (pets: the
+//    unavailable within the allowance), never counted available;
 //  - pets: at most one member per logical ID; a logical ID is recreated only once its old
 //    member is gone;
 //  - stopped (cattle): extras go not-HEALTHY first, so HEALTHY members are destroyed only while

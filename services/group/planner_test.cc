@@ -432,6 +432,37 @@ TEST(DecideTest, RollingShrinkKeepsTheFloorWhileExtrasAreNotListed) {
   EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"n2"}));
 }
 
+MemberView Unproven(MemberView m) {
+  m.health = fv1::HEALTH_UNSPECIFIED;
+  m.ready = false;
+  m.unproven = true;
+  return m;
+}
+
+TEST(DecideTest, RollingNeverCountsAnUnprovenMemberAvailable) {
+  // Size 3, unavailable 1 (floor 2), no surge: u1's config is unknown to the group and its
+  // only verdict (another config's check) was not HEALTHY. It may be serving, but the floor
+  // rests on o2 and o3 alone: neither may go, and u1 goes as it costs nothing proven.
+  DecideInput in = Rolling(
+      Cattle(3, {Unproven(M("u1", "lost-sha", fv1::HEALTH_UNSPECIFIED, 0)),
+                 M("o2", kOld, fv1::HEALTH_HEALTHY, 1), M("o3", kOld, fv1::HEALTH_HEALTHY, 2)}),
+      0, 1);
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"u1"}));
+  // With o3 not HEALTHY, the floor already lacks one: u1 waits (o3 goes, costing nothing).
+  in.members[2].health = fv1::HEALTH_UNHEALTHY;
+  in.members[2].ready = false;
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"o3"}));
+}
+
+TEST(DecideTest, PetsRollAnUnprovenMemberWithinTheAllowance) {
+  // One at a time: u1 is counted unavailable already, so it may go; the HEALTHY o2 then waits.
+  DecideInput in = Pets({"a", "b"}, {Unproven(M("u1", "lost-sha", fv1::HEALTH_UNSPECIFIED, 0, "a")),
+                                     M("o2", kOld, fv1::HEALTH_HEALTHY, 1, "b")});
+  in.rolling = true;
+  in.limits.unavailable = 1;
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"u1"}));
+}
+
 TEST(CountCattleTest, QueuedCreationsCountAgainstTheSizeWhileDestroysWait) {
   // Size 5, four members still being destroyed (their Drain keeps failing): one creation fits,
   // and once it is queued no pass adds another.

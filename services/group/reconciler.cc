@@ -85,9 +85,11 @@ std::vector<MemberView> Reconciler::MemberViewsLocked(Group* g, absl::Time now) 
     v.health = m.health;
     if (m.health_untrusted && m.health != fv1::HEALTH_HEALTHY &&
         m.health != fv1::HEALTH_UNSPECIFIED) {
-      // Probed with another config's check: replaced in the normal outdated order (as a
-      // healthy member, while the availability allows), never sooner, never remediated.
-      v.health = fv1::HEALTH_HEALTHY;
+      // Probed with another config's check: it may be serving, but nothing proves it. Replaced
+      // in the normal outdated order while the availability allows, never sooner, never
+      // remediated, never counted available.
+      v.health = fv1::HEALTH_UNSPECIFIED;
+      v.unproven = true;
     }
     if (m.unconfirmed && m.health == fv1::HEALTH_HEALTHY) {
       // Missing from the last listing (kept as it may lag): it may be gone, so it counts as

@@ -54,7 +54,7 @@ absl::StatusOr<fv1::HealthyResponse> SimFlavorPlugin::Healthy(const fv1::Healthy
 
 bool SimFlavorPlugin::ReportedHealthy(const std::string& id) const {
   auto it = reported_.find(id);
-  return it != reported_.end() && it->second == fv1::HEALTH_HEALTHY;
+  return it != reported_.end() && it->second.health == fv1::HEALTH_HEALTHY;
 }
 
 absl::Status SimFlavorPlugin::Drain(const fv1::DrainRequest& request) {
@@ -84,17 +84,27 @@ absl::StatusOr<fv1::BatchHealthyResponse> SimFlavorPlugin::BatchHealthy(
     const fv1::BatchHealthyRequest& request) {
   if (absl::Status st = Before(); !st.ok()) return st;
   // The controller learns the verdicts when the whole call returns; the items' slowness may
-  // let it decide meanwhile on the verdicts it had.
-  in_batch_healthy_ = true;
+  // let it decide meanwhile on the verdicts it had, and make (nested) calls of its own.
+  batches_.push_back(Batch{++calls_, {}});
   auto response = FlavorPlugin::BatchHealthy(request);
-  in_batch_healthy_ = false;
-  for (const auto& [id, health] : batch_reported_) reported_[id] = health;
-  batch_reported_.clear();
+  Batch done = std::move(batches_.back());
+  batches_.pop_back();
+  for (const auto& [id, health] : done.verdicts) Tell(id, health, done.call);
   return response;
 }
 
 void SimFlavorPlugin::Report(const std::string& id, fv1::Health health) {
-  (in_batch_healthy_ ? batch_reported_ : reported_)[id] = health;
+  if (batches_.empty()) {
+    Tell(id, health, ++calls_);
+  } else {
+    batches_.back().verdicts[id] = health;
+  }
+}
+
+void SimFlavorPlugin::Tell(const std::string& id, fv1::Health health, uint64_t call) {
+  Verdict& v = reported_[id];
+  if (call < v.call) return;
+  v = Verdict{health, call};
 }
 
 absl::StatusOr<fv1::BatchDrainResponse> SimFlavorPlugin::BatchDrain(

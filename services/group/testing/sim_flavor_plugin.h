@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -69,12 +70,23 @@ class SimFlavorPlugin : public spi::flavor::FlavorPlugin {
   bool in_batch_drain_ = false;
   bool down_ = false;
   int faults_count_ = 0;
-  // What the controller was told of each instance's health; inside BatchHealthy, the verdicts
-  // it will be told when the call returns.
+  // What the controller was told of each instance's health, and the number of the call that
+  // told it. Calls are numbered as they start; an answer is taken when its call returns unless
+  // a later-started call's answer was taken (the controller drops such stale verdicts).
+  struct Verdict {
+    fv1::Health health = fv1::HEALTH_UNSPECIFIED;
+    uint64_t call = 0;
+  };
+  // A BatchHealthy under way (slow items let others run, and start calls, meanwhile).
+  struct Batch {
+    uint64_t call = 0;
+    std::map<std::string, fv1::Health> verdicts;
+  };
   void Report(const std::string& id, fv1::Health health);
-  std::map<std::string, fv1::Health> reported_;
-  bool in_batch_healthy_ = false;
-  std::map<std::string, fv1::Health> batch_reported_;
+  void Tell(const std::string& id, fv1::Health health, uint64_t call);
+  std::map<std::string, Verdict> reported_;
+  std::vector<Batch> batches_;
+  uint64_t calls_ = 0;
 };
 
 }  // namespace infrakit::services::group::testing
