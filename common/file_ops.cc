@@ -14,7 +14,11 @@ class RealOps final : public FileOps {
   int Open(const char* path, int flags, mode_t mode) override { return open(path, flags, mode); }
   int Mkostemp(char* path_template, int flags) override { return mkostemp(path_template, flags); }
   ssize_t Write(int fd, const void* data, size_t size) override { return write(fd, data, size); }
+  ssize_t Pwrite(int fd, const void* data, size_t size, off_t offset) override {
+    return pwrite(fd, data, size, offset);
+  }
   int Fchmod(int fd, mode_t mode) override { return fchmod(fd, mode); }
+  int Fdatasync(int fd) override { return fdatasync(fd); }
   int Fsync(int fd) override { return fsync(fd); }
   int Syncfs(int fd) override { return syncfs(fd); }
   int Close(int fd) override { return close(fd); }

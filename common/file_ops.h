@@ -24,10 +24,14 @@ class FileOps {
   virtual int Mkostemp(char* path_template, int flags) = 0;
   // write(2): the number of bytes written (possibly fewer than `size`) or -1.
   virtual ssize_t Write(int fd, const void* data, size_t size) = 0;
+  // pwrite(2): the number of bytes written at `offset` (possibly fewer than `size`) or -1.
+  virtual ssize_t Pwrite(int fd, const void* data, size_t size, off_t offset) = 0;
   // fchmod(2): 0 or -1.
   virtual int Fchmod(int fd, mode_t mode) = 0;
   // fsync(2) of a file or a directory: 0 or -1.
   virtual int Fsync(int fd) = 0;
+  // fdatasync(2): 0 or -1.
+  virtual int Fdatasync(int fd) = 0;
   // syncfs(2) of the filesystem holding `fd`: 0 or -1.
   virtual int Syncfs(int fd) = 0;
   // close(2): 0 or -1 (the descriptor is released either way).

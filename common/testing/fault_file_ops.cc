@@ -88,6 +88,27 @@ ssize_t FaultFileOps::Write(int fd, const void* data, size_t size) {
   return -1;
 }
 
+ssize_t FaultFileOps::Pwrite(int fd, const void* data, size_t size, off_t offset) {
+  int error = 0;
+  const Verdict verdict = Next(absl::StrCat("pwrite ", size, " bytes at ", offset), &error);
+  if (verdict == Verdict::kReal) return base_->Pwrite(fd, data, size, offset);
+  if (size > 1) {
+    const ssize_t ignored = base_->Pwrite(fd, data, size / 2, offset);
+    (void)ignored;
+  }
+  errno = error;
+  return -1;
+}
+
+int FaultFileOps::Fdatasync(int fd) {
+  int error = 0;
+  if (Next("fdatasync", &error) != Verdict::kReal) {
+    errno = error;
+    return -1;
+  }
+  return base_->Fdatasync(fd);
+}
+
 int FaultFileOps::Fchmod(int fd, mode_t mode) {
   int error = 0;
   if (Next("fchmod", &error) != Verdict::kReal) {

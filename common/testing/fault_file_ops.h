@@ -22,10 +22,10 @@ class FaultFileOps final : public FileOps {
   explicit FaultFileOps(FileOps* base = &RealFileOps()) : base_(base) {}
 
   // Call number `index` fails with `error` (errno); the calls before and after it are real. A
-  // failing Write first writes half of its bytes for real (a torn write), then fails.
+  // failing Write or Pwrite first writes half of its bytes for real (a torn write), then fails.
   void FailAt(int index, int error);
   // Call number `index` and every later call fail with EIO and do nothing, except that a Write
-  // at `index` writes half of its bytes: the writer died in the middle of it.
+  // (or Pwrite) at `index` writes half of its bytes: the writer died in the middle of it.
   void CrashAt(int index);
   // No fault from now on (the count goes on).
   void Clear();
@@ -40,6 +40,8 @@ class FaultFileOps final : public FileOps {
   int Open(const char* path, int flags, mode_t mode) override;
   int Mkostemp(char* path_template, int flags) override;
   ssize_t Write(int fd, const void* data, size_t size) override;
+  ssize_t Pwrite(int fd, const void* data, size_t size, off_t offset) override;
+  int Fdatasync(int fd) override;
   int Fchmod(int fd, mode_t mode) override;
   int Fsync(int fd) override;
   int Syncfs(int fd) override;

@@ -3,14 +3,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/atomic_file.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -18,7 +24,13 @@ namespace infrakit::services::group {
 namespace {
 
 constexpr absl::string_view kSuffix = ".json";
+constexpr absl::string_view kJournalSuffix = ".journal";
 constexpr int kFormatVersion = 1;
+// A journal holds at least this many bytes, and room for this many entries of the record's size
+// when it was made, rounded up to kJournalRound.
+constexpr size_t kMinJournalBytes = 1 << 20;
+constexpr size_t kJournalEntries = 16;
+constexpr size_t kJournalRound = 64 << 10;
 
 absl::Status Errno(int err, absl::string_view what, absl::string_view path) {
   return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
@@ -53,6 +65,19 @@ absl::Status CheckId(absl::string_view id) {
     }
   }
   return absl::OkStatus();
+}
+
+// A fresh journal nonce; never 0 (no journal).
+uint64_t NewNonce() {
+  uint64_t nonce = 0;
+  while (nonce == 0) {
+    if (getrandom(&nonce, sizeof(nonce), 0) != static_cast<ssize_t>(sizeof(nonce))) {
+      // No entropy to be had: the creation of the journal (O_EXCL) still keeps it from meeting
+      // another of the group's.
+      nonce = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now())) ^ getpid();
+    }
+  }
+  return nonce;
 }
 
 absl::Status MakeDirs(const std::string& dir) {
@@ -92,35 +117,124 @@ std::string FileStore::PathOf(absl::string_view id) const {
   return absl::StrCat(dir_, "/", id, kSuffix);
 }
 
+std::string FileStore::JournalPathOf(absl::string_view id, uint64_t nonce) const {
+  return absl::StrFormat("%s/%s.%016x%s", dir_, id, nonce, kJournalSuffix);
+}
+
 absl::Status FileStore::Put(const GroupRecord& record) {
   const std::string& id = record.spec().id();
   if (absl::Status ok = CheckId(id); !ok.ok()) return ok;
 
   GroupRecord copy = record;
   copy.set_format_version(kFormatVersion);
+  copy.clear_journal_nonce();
+  std::string payload;
+  if (!copy.SerializeToString(&payload)) {
+    return absl::InternalError(absl::StrCat("cannot encode the record of group ", id));
+  }
+  std::unique_ptr<RecordJournal> journal;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = journals_.find(id); it != journals_.end()) {
+      journal = std::move(it->second);
+      journals_.erase(it);
+    }
+  }
+  if (journal != nullptr && journal->Fits(payload.size())) {
+    // After an error the journal is dropped: the next Put compacts.
+    if (absl::Status st = journal->Append(payload); !st.ok()) return st;
+    absl::MutexLock lock(&mu_);
+    journals_[id] = std::move(journal);
+    return absl::OkStatus();
+  }
+  journal.reset();
+  return Compact(std::move(copy), payload.size());
+}
+
+absl::Status FileStore::Compact(GroupRecord record, size_t payload_size) {
+  const std::string id = record.spec().id();
+  size_t capacity =
+      std::max(kMinJournalBytes, kJournalEntries * RecordJournal::EntrySize(payload_size));
+  capacity = (capacity + kJournalRound - 1) / kJournalRound * kJournalRound;
+  const uint64_t nonce = NewNonce();
+  absl::StatusOr<std::unique_ptr<RecordJournal>> journal =
+      RecordJournal::Create(JournalPathOf(id, nonce), nonce, capacity, ops_);
+  if (!journal.ok()) return journal.status();
+
+  record.set_journal_nonce(nonce);
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;
   std::string json;
-  if (auto st = google::protobuf::util::MessageToJsonString(copy, &json, options); !st.ok()) {
-    return absl::InternalError(
-        absl::StrCat("cannot encode the record of group ", id, ": ", st.ToString()));
+  absl::Status st;
+  if (auto encoded = google::protobuf::util::MessageToJsonString(record, &json, options);
+      !encoded.ok()) {
+    st = absl::InternalError(
+        absl::StrCat("cannot encode the record of group ", id, ": ", encoded.ToString()));
+  } else {
+    st = common::WriteFileAtomically(PathOf(id), json, 0600, /*sync_directory=*/true, *ops_);
   }
+  // The snapshot's directory fsync made the new journal's name durable too.
+  if (st.ok()) st = RemoveJournals(id, nonce);
+  if (!st.ok()) {
+    // The snapshot may name the new journal or not: either way its entries are not needed (it
+    // has none), and a journal that is missing reads as empty.
+    journal->reset();
+    ops_->Unlink(JournalPathOf(id, nonce).c_str());
+    return st;
+  }
+  absl::MutexLock lock(&mu_);
+  journals_[id] = *std::move(journal);
+  return absl::OkStatus();
+}
 
-  return common::WriteFileAtomically(PathOf(id), json, 0600, /*sync_directory=*/true, *ops_);
+absl::Status FileStore::RemoveJournals(absl::string_view id, uint64_t keep) {
+  DIR* d = opendir(dir_.c_str());
+  if (d == nullptr) return Errno(errno, "cannot list state directory", dir_);
+  const std::string prefix = absl::StrCat(id, ".");
+  std::vector<std::string> doomed;
+  errno = 0;
+  while (struct dirent* e = readdir(d)) {
+    absl::string_view name = e->d_name;
+    if (!absl::ConsumePrefix(&name, prefix) || !absl::ConsumeSuffix(&name, kJournalSuffix)) {
+      continue;
+    }
+    uint64_t nonce = 0;
+    if (name.size() != 16 || !absl::SimpleHexAtoi(name, &nonce) || nonce == keep) continue;
+    doomed.push_back(JournalPathOf(id, nonce));
+  }
+  const int err = errno;
+  closedir(d);
+  if (err != 0) return Errno(err, "cannot list state directory", dir_);
+  for (const std::string& path : doomed) {
+    if (ops_->Unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Errno(errno, "cannot remove old state journal", path);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status FileStore::Delete(absl::string_view id) {
   if (absl::Status ok = CheckId(id); !ok.ok()) return ok;
+  {
+    absl::MutexLock lock(&mu_);
+    journals_.erase(std::string(id));
+  }
   const std::string path = PathOf(id);
-  if (ops_->Unlink(path.c_str()) != 0) {
-    if (errno == ENOENT) return absl::OkStatus();
+  if (ops_->Unlink(path.c_str()) != 0 && errno != ENOENT) {
     return Errno(errno, "cannot remove state file", path);
   }
-  return common::SyncDirectory(dir_, *ops_);
+  if (absl::Status st = common::SyncDirectory(dir_, *ops_); !st.ok()) return st;
+  // Without the snapshot its journals are read by no one: removed for tidiness.
+  return RemoveJournals(id, 0);
 }
 
 absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
+  {
+    // What is read is what the next Puts build on: each starts from a snapshot of its own.
+    absl::MutexLock lock(&mu_);
+    journals_.clear();
+  }
   DIR* d = opendir(dir_.c_str());
   if (d == nullptr) return Errno(errno, "cannot list state directory", dir_);
   std::vector<std::string> names;
@@ -148,10 +262,40 @@ absl::StatusOr<std::vector<GroupRecord>> FileStore::LoadAll() {
           absl::StrCat("state file ", path, " is not a regular file", WhatToDo(dir_)));
     }
     absl::StatusOr<GroupRecord> record = Decode(path, name.substr(0, name.size() - kSuffix.size()));
+    if (record.ok()) record = Replay(*std::move(record));
     if (!record.ok()) return record.status();
     records.push_back(*std::move(record));
   }
   return records;
+}
+
+absl::StatusOr<GroupRecord> FileStore::Replay(GroupRecord snapshot) const {
+  const uint64_t nonce = snapshot.journal_nonce();
+  snapshot.clear_journal_nonce();
+  if (nonce == 0) return snapshot;
+  const std::string id = snapshot.spec().id();
+  const std::string path = JournalPathOf(id, nonce);
+  absl::StatusOr<std::optional<std::string>> latest = RecordJournal::ReadLatest(path, nonce);
+  if (!latest.ok()) return latest.status();
+  if (!latest->has_value()) return snapshot;
+  GroupRecord record;
+  if (!record.ParseFromString(**latest)) {
+    return absl::DataLossError(absl::StrCat("state journal ", path,
+                                            " is corrupt: its latest entry is not a group record",
+                                            WhatToDo(dir_)));
+  }
+  if (record.format_version() > kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("state journal ", path, " has format version ", record.format_version(),
+                     ", newer than this group service understands (", kFormatVersion,
+                     "): run the newer infrakit-group that wrote it"));
+  }
+  if (record.spec().id() != id) {
+    return absl::DataLossError(absl::StrCat("state journal ", path, " holds group \"",
+                                            record.spec().id(), "\", expected \"", id, "\"",
+                                            WhatToDo(dir_)));
+  }
+  return record;
 }
 
 absl::StatusOr<GroupRecord> FileStore::Decode(const std::string& path,

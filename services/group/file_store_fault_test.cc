@@ -1,6 +1,7 @@
 // The group service's FileStore under injected faults: a failure (EIO, ENOSPC, EMFILE) or a
-// crash at every file-system call of Put and Delete, each followed by a reload from disk as a
-// restarted service would do it. The record is always the old one or the new one, never torn,
+// crash at every file-system call of Put (a compaction: a new journal and snapshot; and a
+// journal entry) and Delete, each followed by a reload from disk as a restarted service would
+// do it. The record is always the old one or the new one, never torn,
 // and every failure is reported.
 #include <errno.h>
 #include <string.h>
@@ -98,6 +99,57 @@ void PutUnderEveryFault(const std::optional<GroupRecord>& before, const GroupRec
     const std::optional<GroupRecord> now = Reload(dir, where);
     EXPECT_TRUE(Same(now, before) || Same(now, after)) << where;
   }
+}
+
+// Puts `after` over `before` with the same store, whose journal then takes it, with a fault at
+// each call of that second Put in turn.
+void AppendUnderEveryFault(const GroupRecord& before, const GroupRecord& after) {
+  TempDir scratch;
+  const std::string dir = scratch.path();
+  int calls = 0;
+  {
+    FaultFileOps counting;
+    auto store = FileStore::Open(dir, &counting);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Put(before).ok());
+    const int first = counting.calls();
+    ASSERT_TRUE((*store)->Put(after).ok());
+    calls = counting.calls() - first;
+    ASSERT_EQ(calls, 2) << "a journal entry is one pwrite and one fdatasync:\n"
+                        << absl::StrJoin(counting.log(), "\n");
+  }
+  auto run = [&](int index, std::optional<int> error) {
+    ASSERT_TRUE((*FileStore::Open(dir))->Delete("cattle").ok());
+    FaultFileOps ops;
+    auto store = FileStore::Open(dir, &ops);
+    ASSERT_TRUE((*store)->Put(before).ok());
+    if (error.has_value()) {
+      ops.FailAt(ops.calls() + index, *error);
+    } else {
+      ops.CrashAt(ops.calls() + index);
+    }
+    const absl::Status put = (*store)->Put(after);
+    const std::string where =
+        absl::StrCat(error.has_value() ? strerror(*error) : "crash", " at call ", index, ":\n",
+                     absl::StrJoin(ops.log(), "\n"));
+    EXPECT_FALSE(put.ok()) << "swallowed: " << where;
+    EXPECT_TRUE(absl::StrContains(put.message(), dir)) << put << "\n" << where;
+    const std::optional<GroupRecord> now = Reload(dir, where);
+    EXPECT_TRUE(Same(now, before) || Same(now, after)) << where;
+    if (!error.has_value()) return;
+    // The store goes on after a failure (a new journal) and keeps what it is given.
+    ops.Clear();
+    ASSERT_TRUE((*store)->Put(after).ok()) << where;
+    EXPECT_TRUE(Same(Reload(dir, where), after)) << where;
+  };
+  for (int index = 0; index < calls; ++index) {
+    for (int error : kFaults) ASSERT_NO_FATAL_FAILURE(run(index, error));
+    ASSERT_NO_FATAL_FAILURE(run(index, std::nullopt));
+  }
+}
+
+TEST(FileStoreFaultTest, AJournaledPutLeavesTheOldOrTheNewRecord) {
+  AppendUnderEveryFault(Record(3, "v1"), Record(40, std::string(20000, 'x')));
 }
 
 TEST(FileStoreFaultTest, PutOverARecordLeavesTheOldOrTheNewOne) {

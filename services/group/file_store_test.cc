@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iterator>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -78,8 +81,13 @@ TEST(FileStoreTest, RoundTripOrderedById) {
   EXPECT_TRUE(Same((*loaded)[0], Record("cattle", 3)));
   EXPECT_TRUE(Same((*loaded)[1], b));
   EXPECT_EQ((*loaded)[1].format_version(), 1);
-  // Only the records themselves remain: no temporaries.
-  EXPECT_EQ(ListDir(dir), (std::set<std::string>{"cattle.json", "workers.json"}));
+  // Only the records themselves remain, each a snapshot and its journal: no temporaries.
+  const std::set<std::string> files = ListDir(dir);
+  EXPECT_EQ(files.size(), 4u);
+  EXPECT_TRUE(files.count("cattle.json") && files.count("workers.json"));
+  for (const std::string& f : files) {
+    EXPECT_TRUE(absl::EndsWith(f, ".json") || absl::EndsWith(f, ".journal")) << f;
+  }
 
   // A second store over the same directory (a restarted service) sees the same.
   auto again = FileStore::Open(dir);
@@ -104,6 +112,69 @@ TEST(FileStoreTest, PutReplacesAndDeleteForgets) {
   loaded = (*store)->LoadAll();
   ASSERT_TRUE(loaded.ok());
   EXPECT_TRUE(loaded->empty());
+}
+
+TEST(FileStoreTest, TheJournalKeepsEveryVersionAndCompactsWhenFull) {
+  std::string dir = MakeTempDir();
+  auto store = FileStore::Open(dir);
+  ASSERT_TRUE(store.ok()) << store.status();
+  // 40 KiB records: a journal (1 MiB) holds about 25 of them, so 100 versions compact a few
+  // times; a restarted service reads the latest each time.
+  GroupRecord r = Record("cattle", 1);
+  (*r.mutable_spec()->mutable_instance()->mutable_properties()->mutable_fields())["Note"]
+      .set_string_value(std::string(40 << 10, 'n'));
+  for (int64_t size = 1; size <= 100; ++size) {
+    r.mutable_spec()->mutable_allocation()->set_size(size);
+    ASSERT_TRUE((*store)->Put(r).ok());
+    auto loaded = (*FileStore::Open(dir))->LoadAll();
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    ASSERT_EQ(loaded->size(), 1u);
+    EXPECT_EQ((*loaded)[0].spec().allocation().size(), size);
+    EXPECT_EQ((*loaded)[0].journal_nonce(), 0u) << "the store's own field never leaves it";
+  }
+  // One snapshot and the one journal it names: older journals were removed as they were left.
+  const std::set<std::string> files = ListDir(dir);
+  EXPECT_EQ(files.size(), 2u);
+  // A restarted service's first Put starts a journal of its own, and the old one goes.
+  auto again = FileStore::Open(dir);
+  ASSERT_TRUE((*again)->Put(Record("cattle", 7)).ok());
+  EXPECT_EQ(ListDir(dir).size(), 2u);
+  EXPECT_NE(ListDir(dir), files);
+  EXPECT_EQ((*(*again)->LoadAll())[0].spec().allocation().size(), 7);
+  // Delete takes the journal too.
+  ASSERT_TRUE((*again)->Delete("cattle").ok());
+  EXPECT_TRUE(ListDir(dir).empty());
+}
+
+TEST(FileStoreTest, AJournalEntryThatIsNotTheGroupsRecordIsRefusedNamingIt) {
+  std::string dir = MakeTempDir();
+  auto store = FileStore::Open(dir);
+  ASSERT_TRUE((*store)->Put(Record("cattle", 1)).ok());
+  // The snapshot names its journal; an entry there holding another group's record (whole, its
+  // checksum right) is not something a crash can leave.
+  std::string name;
+  for (const std::string& f : ListDir(dir)) {
+    if (absl::EndsWith(f, ".journal")) name = f;
+  }
+  ASSERT_FALSE(name.empty());
+  const std::string hex = name.substr(strlen("cattle."), 16);
+  uint64_t nonce = 0;
+  ASSERT_TRUE(absl::SimpleHexAtoi(hex, &nonce));
+  const std::string path = dir + "/" + name;
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  auto journal = RecordJournal::Create(path, nonce, 64 << 10, &common::RealFileOps());
+  ASSERT_TRUE(journal.ok());
+  ASSERT_TRUE((*journal)->Append(Record("workers", 2).SerializeAsString()).ok());
+  auto loaded = (*FileStore::Open(dir))->LoadAll();
+  EXPECT_EQ(loaded.status().code(), absl::StatusCode::kDataLoss) << loaded.status();
+  EXPECT_TRUE(absl::StrContains(loaded.status().message(), path)) << loaded.status();
+  // Bytes that are not an entry at all (a torn write) are not read: the snapshot stands.
+  journal->reset();
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  WriteFile(path, std::string(4096, 'x'));
+  loaded = (*FileStore::Open(dir))->LoadAll();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)[0].spec().allocation().size(), 1);
 }
 
 TEST(FileStoreTest, CorruptFileIsRefusedNamingIt) {

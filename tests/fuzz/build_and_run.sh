@@ -23,7 +23,8 @@ declare -A SOURCES=(
   [config_fuzzer]="${COMMON[*]}"
   [lenient_json_fuzzer]="${COMMON[*]} tools/infrakitctl/lenient_json.cc"
   [instance_file_fuzzer]="plugins/instance/file/instance_file_format.cc"
-  [state_fuzzer]="services/group/file_store.cc common/file_ops.cc common/atomic_file.cc"
+  [state_fuzzer]="services/group/file_store.cc services/group/record_journal.cc common/file_ops.cc
+    common/atomic_file.cc"
   [request_fuzzer]="${COMMON[*]} spi/request_limits.cc plugins/instance/process/properties.cc
     plugins/instance/vagrant/properties.cc plugins/instance/vagrant/vagrantfile.cc
     plugins/instance/terraform/properties.cc plugins/flavor/vanilla/vanilla_properties.cc

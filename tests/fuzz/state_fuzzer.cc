@@ -1,8 +1,11 @@
 // Fuzzes the group store's record decoding (services/group/file_store): the bytes are the
-// contents of group "g"'s state file, read back by FileStore::LoadAll. Invariants: a record that
-// loads is stored again (Put) and loads again to the same record; a failure names the file.
+// contents of group "g"'s state file, read back by FileStore::LoadAll; or, after a leading
+// "journal:", of the journal that a valid state file of "g" names (services/group/record_journal).
+// Invariants: a record that loads is stored again (Put) and loads again to the same record; a
+// failure names the file.
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -37,8 +40,12 @@ class NoSyncFileOps : public infrakit::common::FileOps {
   ssize_t Write(int fd, const void* data, size_t size) override {
     return real_.Write(fd, data, size);
   }
+  ssize_t Pwrite(int fd, const void* data, size_t size, off_t offset) override {
+    return real_.Pwrite(fd, data, size, offset);
+  }
   int Fchmod(int fd, mode_t mode) override { return real_.Fchmod(fd, mode); }
   int Fsync(int fd) override { return 0; }
+  int Fdatasync(int fd) override { return 0; }
   int Syncfs(int fd) override { return 0; }
   int Close(int fd) override { return real_.Close(fd); }
   int Rename(const char* from, const char* to) override { return real_.Rename(from, to); }
@@ -76,12 +83,25 @@ void WriteAll(const std::string& path, const uint8_t* data, size_t size) {
   close(fd);
 }
 
+constexpr char kJournalMode[] = "journal:";
+constexpr uint64_t kJournalNonce = 1;
+constexpr char kSnapshotNamingTheJournal[] =
+    R"({"format_version": 1, "spec": {"id": "g"}, "journal_nonce": "1"})";
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FileStore& store = Store();
-  const std::string path = store.PathOf("g");
-  WriteAll(path, data, size);
+  std::string path = store.PathOf("g");
+  const size_t mode = sizeof(kJournalMode) - 1;
+  if (size >= mode && memcmp(data, kJournalMode, mode) == 0) {
+    WriteAll(path, reinterpret_cast<const uint8_t*>(kSnapshotNamingTheJournal),
+             sizeof(kSnapshotNamingTheJournal) - 1);
+    path = store.JournalPathOf("g", kJournalNonce);
+    WriteAll(path, data + mode, size - mode);
+  } else {
+    WriteAll(path, data, size);
+  }
   absl::StatusOr<std::vector<GroupRecord>> loaded = store.LoadAll();
   if (!loaded.ok()) {
     if (loaded.status().message().find(path) == absl::string_view::npos) {

@@ -341,14 +341,20 @@ TEST_F(WebserversE2eTest, WorkersScaleUpAndDown) {
     ASSERT_TRUE(resized.ok()) << resized.status() << Logs();
     ASSERT_TRUE(WaitWorkers(size)) << "scaling to " << size;
   }
-  // Each worker's init line went to its log, naming it and its group.
+  // Each worker's init line goes to its log, naming it and its group (a worker just started
+  // may not have written it yet).
   for (const std::string& id : InstancesWithProcesses(instances_dir(), "workers")) {
-    std::ifstream log(absl::StrCat(instances_dir(), "/", id, "/output.log"));
-    std::stringstream text;
-    text << log.rdbuf();
-    EXPECT_TRUE(
-        absl::StrContains(text.str(), absl::StrCat("worker ", id, " of group workers starting")))
-        << text.str();
+    std::string text;
+    const bool logged = WaitFor(
+        [&] {
+          std::ifstream log(absl::StrCat(instances_dir(), "/", id, "/output.log"));
+          std::stringstream read;
+          read << log.rdbuf();
+          text = read.str();
+          return absl::StrContains(text, absl::StrCat("worker ", id, " of group workers starting"));
+        },
+        kWait, kPause);
+    EXPECT_TRUE(logged) << text;
   }
 
   ASSERT_NO_FATAL_FAILURE(Destroy("workers"));
