@@ -29,8 +29,9 @@ void PutLittleEndian(uint64_t v, int bytes, char* out) {
 
 uint64_t GetLittleEndian(const char* in, int bytes) {
   uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i)
+  for (int i = 0; i < bytes; ++i) {
     v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  }
   return v;
 }
 
