@@ -26,11 +26,10 @@ namespace {
 constexpr absl::string_view kSuffix = ".json";
 constexpr absl::string_view kJournalSuffix = ".journal";
 constexpr int kFormatVersion = 1;
-// A journal holds at least this many bytes, and room for this many entries of the record's size
-// when it was made, rounded up to kJournalRound.
-constexpr size_t kMinJournalBytes = 1 << 20;
+// A journal has room for this many entries of the record's size when it was made (and
+// FileStore::Open's minimum at least), rounded up to whole pages.
 constexpr size_t kJournalEntries = 16;
-constexpr size_t kJournalRound = 64 << 10;
+constexpr size_t kJournalRound = 4096;
 
 absl::Status Errno(int err, absl::string_view what, absl::string_view path) {
   return absl::ErrnoToStatus(err, absl::StrCat(what, " ", path));
@@ -104,13 +103,14 @@ absl::Status MakeDirs(const std::string& dir) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(const std::string& dir,
-                                                           common::FileOps* ops) {
+                                                           common::FileOps* ops,
+                                                           size_t min_journal_bytes) {
   if (dir.empty()) return absl::InvalidArgumentError("state directory: must not be empty");
   std::string clean = dir;
   while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
   absl::Status made = MakeDirs(clean);
   if (!made.ok()) return made;
-  return std::unique_ptr<FileStore>(new FileStore(clean, ops));
+  return std::unique_ptr<FileStore>(new FileStore(clean, ops, min_journal_bytes));
 }
 
 std::string FileStore::PathOf(absl::string_view id) const {
@@ -154,7 +154,7 @@ absl::Status FileStore::Put(const GroupRecord& record) {
 absl::Status FileStore::Compact(GroupRecord record, size_t payload_size) {
   const std::string id = record.spec().id();
   size_t capacity =
-      std::max(kMinJournalBytes, kJournalEntries * RecordJournal::EntrySize(payload_size));
+      std::max(min_journal_bytes_, kJournalEntries * RecordJournal::EntrySize(payload_size));
   capacity = (capacity + kJournalRound - 1) / kJournalRound * kJournalRound;
   const uint64_t nonce = NewNonce();
   absl::StatusOr<std::unique_ptr<RecordJournal>> journal =

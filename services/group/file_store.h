@@ -50,9 +50,14 @@ class FileStore : public Store {
   // Opens (creating it, mode 0700, with missing parents) the state directory `dir`.
   // Errors: INVALID_ARGUMENT for an empty path, FAILED_PRECONDITION when `dir` is not a
   // directory, the I/O error's code otherwise; each message names the path. Writes and removals
-  // go through `ops` (not owned, must outlive the store; tests inject faults there).
+  // go through `ops` (not owned, must outlive the store; tests inject faults there). A new
+  // journal takes `min_journal_bytes` at least (room for 16 records at least): made once per
+  // compaction, so the fuzzer, which compacts at every input, uses a small one.
   static absl::StatusOr<std::unique_ptr<FileStore>> Open(
-      const std::string& dir, common::FileOps* ops = &common::RealFileOps());
+      const std::string& dir, common::FileOps* ops = &common::RealFileOps(),
+      size_t min_journal_bytes = kDefaultJournalBytes);
+
+  static constexpr size_t kDefaultJournalBytes = 1 << 20;
 
   absl::Status Put(const GroupRecord& record) override;
   absl::Status Delete(absl::string_view id) override;
@@ -66,7 +71,8 @@ class FileStore : public Store {
   const std::string& dir() const { return dir_; }
 
  private:
-  FileStore(std::string dir, common::FileOps* ops) : dir_(std::move(dir)), ops_(ops) {}
+  FileStore(std::string dir, common::FileOps* ops, size_t min_journal_bytes)
+      : dir_(std::move(dir)), ops_(ops), min_journal_bytes_(min_journal_bytes) {}
 
   // Reads and checks the record at `path`, which must be group `expected_id`'s (see LoadAll).
   absl::StatusOr<GroupRecord> Decode(const std::string& path, const std::string& expected_id) const;
@@ -80,6 +86,7 @@ class FileStore : public Store {
 
   const std::string dir_;
   common::FileOps* const ops_;
+  const size_t min_journal_bytes_;
   // The journal each group's next Put appends to, taken out while a Put writes it.
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<RecordJournal>> journals_ ABSL_GUARDED_BY(mu_);

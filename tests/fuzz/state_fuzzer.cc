@@ -64,7 +64,10 @@ FileStore& Store() {
     std::string dir = "/tmp/infrakit-state-fuzzer.XXXXXX";
     if (const char* tmp = getenv("TEST_TMPDIR")) dir = std::string(tmp) + "/state.XXXXXX";
     if (mkdtemp(dir.data()) == nullptr) Fail("mkdtemp", dir);
-    absl::StatusOr<std::unique_ptr<FileStore>> opened = FileStore::Open(dir, new NoSyncFileOps);
+    // A small journal: each input compacts (it is a new snapshot), and 1 MiB of zeros per
+    // input would be most of the fuzzer's time.
+    absl::StatusOr<std::unique_ptr<FileStore>> opened =
+        FileStore::Open(dir, new NoSyncFileOps, /*min_journal_bytes=*/4096);
     if (!opened.ok()) Fail("FileStore::Open", opened.status().ToString());
     return opened->release();
   }();
