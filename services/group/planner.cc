@@ -259,16 +259,21 @@ void CattleDecider::Roll() {
 
   const int64_t floor = n_ - in_.limits.unavailable;
   SortForRoll(&outdated);
+  // Unproven members still in place. Replacing one is judged as if the others (not itself) were
+  // available: never counted for a HEALTHY member's replacement, they must not hold each other
+  // back either (several of them would otherwise keep the floor out of reach for good).
+  int64_t unproven = 0;
+  for (const MemberView* m : outdated) unproven += m->unproven ? 1 : 0;
   for (const MemberView* m : outdated) {
     if (m->health == fv1::HEALTH_UNSPECIFIED && !m->unproven) continue;
     if (KnownNotHealthy(*m)) {
       d_->destroys.push_back(
           {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (not healthy)", false});
     } else if (m->unproven) {
-      // Not counted available: replacing it keeps the floor if the others are at it.
-      if (available >= floor) {
+      if (available + unproven - 1 >= floor) {
         d_->destroys.push_back(
             {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (health unproven)", false});
+        --unproven;
       }
     } else if (available - 1 >= floor) {
       d_->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});
@@ -381,14 +386,19 @@ void DecidePets(const DecideInput& in, Decision* d) {
         chosen.insert(m->id);
       }
     }
+    // Unproven members (counted unavailable) first, each judged as if the others were available
+    // (as for cattle), then the HEALTHY ones against the unavailable as counted.
+    int64_t optimistic = unavailable;
+    for (const MemberView* m : outdated) optimistic -= m->unproven ? 1 : 0;
     for (const MemberView* m : outdated) {
-      if (m->unproven && unavailable <= allowed) {
-        // Counted unavailable already: replacing it takes nothing more out of service.
-        d->destroys.push_back(
-            {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (health unproven)", false});
-        chosen.insert(m->id);
-        continue;
-      }
+      if (!m->unproven) continue;
+      if (optimistic + 1 > allowed) break;
+      d->destroys.push_back(
+          {m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update (health unproven)", false});
+      chosen.insert(m->id);
+      ++optimistic;
+    }
+    for (const MemberView* m : outdated) {
       if (!Healthy(*m)) continue;
       if (unavailable + 1 > allowed) break;
       d->destroys.push_back({m->id, iv1::DESTROY_REASON_ROLLING_UPDATE, "rolling update", false});

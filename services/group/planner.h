@@ -43,8 +43,9 @@ struct MemberView {
   absl::Time unhealthy_since = absl::InfinitePast();
   // Its only verdict came from another config's check (its own config is unknown to the group)
   // and was not HEALTHY: it may well be serving. Its health reads HEALTH_UNSPECIFIED (available
-  // to nothing, never remediated), but a rolling update replaces it in the order of a HEALTHY
-  // member, while the members available without it stay at the floor.
+  // to nothing, never remediated, never counted for another member's replacement), but a
+  // rolling update replaces it in the order of a HEALTHY member, judging the floor as if the
+  // other unproven members (not itself) were available.
   bool unproven = false;
   // Its flavor's rank for rolling updates (HealthyResponse.update_order): among healthy members,
   // lower is replaced first (an ensemble's leader last).
@@ -136,8 +137,9 @@ struct Decision {
 //    never checked for health are not touched; current-config members are destroyed only as
 //    extras, duplicates or for remediation, never to roll, and as extras only while the members
 //    proven available stay >= the floor without them (unless known not HEALTHY); an unproven
-//    outdated member is replaced only while the available members stay >= the floor (pets: the
-//    unavailable within the allowance), never counted available;
+//    outdated member is never counted available for a HEALTHY member's replacement, and is
+//    itself replaced only while the available members plus the other unproven ones stay >= the
+//    floor (pets: the unavailable, those others not counted, within the allowance);
 //  - pets: at most one member per logical ID; a logical ID is recreated only once its old
 //    member is gone;
 //  - stopped (cattle): extras go not-HEALTHY first, so HEALTHY members are destroyed only while

@@ -461,6 +461,29 @@ TEST(DecideTest, PetsRollAnUnprovenMemberWithinTheAllowance) {
   in.rolling = true;
   in.limits.unavailable = 1;
   EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"u1"}));
+  // The HEALTHY member first in the update's order holds nothing back.
+  std::swap(in.members[0], in.members[1]);
+  EXPECT_EQ(DestroyIds(Decide(in)), (std::vector<std::string>{"u1"}));
+  // Two unproven pets, one at a time: each is judged as if the other were available.
+  in.members[0] = Unproven(M("u2", "lost-sha", fv1::HEALTH_UNSPECIFIED, 1, "b"));
+  EXPECT_EQ(DestroyIds(Decide(in)).size(), 1u);
+}
+
+TEST(DecideTest, RollingReplacesSeveralUnprovenMembersOneAtATime) {
+  // Default policy (surge 1, unavailable 0): every member unproven. Nothing goes before the
+  // surge member is ready; then one at a time, as for HEALTHY members, never stuck.
+  DecideInput in = Rolling(Cattle(3, {Unproven(M("u1", "lost-sha", fv1::HEALTH_UNSPECIFIED, 0)),
+                                      Unproven(M("u2", "lost-sha", fv1::HEALTH_UNSPECIFIED, 1)),
+                                      Unproven(M("u3", "lost-sha", fv1::HEALTH_UNSPECIFIED, 2))}),
+                           1, 0);
+  Decision d = Decide(in);
+  EXPECT_TRUE(d.destroys.empty());
+  EXPECT_EQ(d.creates.size(), 1u);
+  in.members.push_back(M("n1", kNew, fv1::HEALTH_HEALTHY, 3));
+  EXPECT_EQ(DestroyIds(Decide(in)).size(), 1u);
+  in.members.erase(in.members.begin() + 2);
+  in.members.push_back(M("n2", kNew, fv1::HEALTH_HEALTHY, 4));
+  EXPECT_EQ(DestroyIds(Decide(in)).size(), 1u);
 }
 
 TEST(CountCattleTest, QueuedCreationsCountAgainstTheSizeWhileDestroysWait) {
