@@ -284,6 +284,11 @@ absl::StatusOr<GroupRecord> FileStore::Replay(GroupRecord snapshot) const {
                                             " is corrupt: its latest entry is not a group record",
                                             WhatToDo(dir_)));
   }
+  if (record.format_version() < 0) {
+    return absl::DataLossError(
+        absl::StrCat("state journal ", path, " is corrupt: its latest entry's format version ",
+                     record.format_version(), " is negative", WhatToDo(dir_)));
+  }
   if (record.format_version() > kFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("state journal ", path, " has format version ", record.format_version(),

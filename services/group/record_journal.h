@@ -2,12 +2,12 @@
 // version of the record is written as one framed entry after the last and flushed with
 // fdatasync. Neither the file's size nor its blocks change afterwards, so a flush writes the
 // entry's blocks and nothing else: one device flush, where a new file renamed over the record
-// costs two (the file's and the directory's) plus its inode and directory blocks. On this
-// project's ext4 test machines: 0.35 ms against 3.0 ms a record (docs/benchmarks.md).
+// costs two (the file's and the directory's) plus its inode and directory blocks (measured in
+// docs/benchmarks.md, "The group's record journal").
 //
 // Entry layout (integers little-endian):
 //   magic "IKJ1" | nonce u64 | sequence u64 | payload length u32 | checksum u64 | payload
-// where the checksum is the first 8 bytes of the SHA-256 of nonce, sequence, length and
+// where the checksum is the first 8 bytes of the SHA-1 of nonce, sequence, length and
 // payload. Entries of one journal carry the nonce of the snapshot they continue (a record that
 // names it, see FileStore) and sequence numbers 1, 2, 3... from the start of the file. A reader
 // takes the entries in order up to the first that is not such an entry (zeros, a torn write,
