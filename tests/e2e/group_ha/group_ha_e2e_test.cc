@@ -295,6 +295,15 @@ class GroupHaE2eTest : public ::testing::Test {
   }
 
   // The instance files (dot files are instance-file's temporaries).
+  // Every group service's log, for a failure's message.
+  std::string ServiceLogs() {
+    std::string out;
+    for (const std::string& name : kServices) {
+      if (groups_.count(name) == 0) continue;
+      absl::StrAppend(&out, "--- ", name, " ---\n", groups_[name]->Stderr(), "\n");
+    }
+    return out;
+  }
   int Instances() {
     int n = 0;
     DIR* d = opendir(dir_.Join("instances").c_str());
@@ -504,7 +513,15 @@ TEST_F(GroupHaE2eTest, SigstopOfTheLeaderPastItsLeaseItsWritesFailTheFenceAndNot
       kWait));
   EXPECT_TRUE(absl::StrContains(groups_["group-a"]->Stderr(), "no longer leads"));
   // ...and nothing is doubled: the group stays at the new leader's size, its record too.
-  EXPECT_TRUE(HoldsFor([&] { return Instances() == 2; }, kQuietWindow));
+  int seen = 2;
+  EXPECT_TRUE(HoldsFor(
+      [&] {
+        seen = Instances();
+        return seen == 2;
+      },
+      kQuietWindow))
+      << seen << " instances (" << absl::StrJoin(InstanceIds(), " ") << ")\n"
+      << ServiceLogs();
   EXPECT_LE(sampler.Stop(), 3) << "more instances than the group's size at some point";
   gv1::InspectGroupRequest inspect;
   inspect.set_id("cattle");
