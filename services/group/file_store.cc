@@ -10,7 +10,6 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,10 +41,36 @@ std::string WhatToDo(const std::string& dir) {
                       "the group service again");
 }
 
-// A record that cannot be used: DATA_LOSS naming the file, why, and what to do.
-absl::Status Corrupt(const std::string& path, const std::string& dir, absl::string_view why) {
-  return absl::DataLossError(
-      absl::StrCat("state file ", path, " is corrupt: ", why, WhatToDo(dir)));
+// A record that cannot be used: DATA_LOSS naming the file (`kind`: "state file" or "state
+// journal"), why, and what to do.
+absl::Status Corrupt(absl::string_view kind, const std::string& path, const std::string& dir,
+                     absl::string_view why) {
+  return absl::DataLossError(absl::StrCat(kind, " ", path, " is corrupt: ", why, WhatToDo(dir)));
+}
+
+// What every decoded record must be, from a snapshot or a journal (`kind` and `path` name the
+// file): of a format this service understands, and group `expected_id`'s.
+absl::Status CheckRecord(const GroupRecord& record, absl::string_view kind, const std::string& path,
+                         const std::string& dir, const std::string& expected_id) {
+  if (record.format_version() < 0) {
+    return Corrupt(kind, path, dir,
+                   absl::StrCat("its format version ", record.format_version(), " is negative"));
+  }
+  // Records written before format_version existed read as 0: the same format as 1.
+  if (record.format_version() > kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(kind, " ", path, " has format version ", record.format_version(),
+                     ", newer than this group service understands (", kFormatVersion,
+                     "): run the newer infrakit-group that wrote it, or move the group's files (",
+                     expected_id, ".json and its journals) out of ", dir,
+                     " to forget the group (its instances are left as they are)"));
+  }
+  if (record.spec().id() != expected_id) {
+    return Corrupt(kind, path, dir,
+                   absl::StrCat("it holds group \"", record.spec().id(), "\", expected \"",
+                                expected_id, "\""));
+  }
+  return absl::OkStatus();
 }
 
 // A group ID must be usable as a file name as is: the group spec rules already allow only
@@ -280,26 +305,9 @@ absl::StatusOr<GroupRecord> FileStore::Replay(GroupRecord snapshot) const {
   if (!latest->has_value()) return snapshot;
   GroupRecord record;
   if (!record.ParseFromString(**latest)) {
-    return absl::DataLossError(absl::StrCat("state journal ", path,
-                                            " is corrupt: its latest entry is not a group record",
-                                            WhatToDo(dir_)));
+    return Corrupt("state journal", path, dir_, "its latest entry is not a group record");
   }
-  if (record.format_version() < 0) {
-    return absl::DataLossError(
-        absl::StrCat("state journal ", path, " is corrupt: its latest entry's format version ",
-                     record.format_version(), " is negative", WhatToDo(dir_)));
-  }
-  if (record.format_version() > kFormatVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state journal ", path, " has format version ", record.format_version(),
-                     ", newer than this group service understands (", kFormatVersion,
-                     "): run the newer infrakit-group that wrote it"));
-  }
-  if (record.spec().id() != id) {
-    return absl::DataLossError(absl::StrCat("state journal ", path, " holds group \"",
-                                            record.spec().id(), "\", expected \"", id, "\"",
-                                            WhatToDo(dir_)));
-  }
+  if (absl::Status st = CheckRecord(record, "state journal", path, dir_, id); !st.ok()) return st;
   return record;
 }
 
@@ -308,7 +316,7 @@ absl::StatusOr<GroupRecord> FileStore::Decode(const std::string& path,
   absl::StatusOr<std::string> text = common::ReadFile(path);
   if (!text.ok()) return text.status();
   if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Corrupt(path, dir_, "it is empty");
+    return Corrupt("state file", path, dir_, "it is empty");
   }
   GroupRecord record;
   google::protobuf::util::JsonParseOptions options;
@@ -316,25 +324,11 @@ absl::StatusOr<GroupRecord> FileStore::Decode(const std::string& path,
   if (auto parsed = google::protobuf::util::JsonStringToMessage(*text, &record, options);
       !parsed.ok()) {
     return Corrupt(
-        path, dir_,
+        "state file", path, dir_,
         absl::StrCat("not a group record (truncated or edited?): ", parsed.message().ToString()));
   }
-  if (record.format_version() < 0) {
-    return Corrupt(path, dir_,
-                   absl::StrCat("its format version ", record.format_version(), " is negative"));
-  }
-  // Records written before format_version existed read as 0: the same format as 1.
-  if (record.format_version() > kFormatVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("state file ", path, " has format version ", record.format_version(),
-                     ", newer than this group service understands (", kFormatVersion,
-                     "): run the newer infrakit-group that wrote it, or move the file out of ",
-                     dir_, " to forget the group (its instances are left as they are)"));
-  }
-  if (record.spec().id() != expected_id) {
-    return Corrupt(path, dir_,
-                   absl::StrCat("it holds group \"", record.spec().id(), "\", expected \"",
-                                expected_id, "\""));
+  if (absl::Status st = CheckRecord(record, "state file", path, dir_, expected_id); !st.ok()) {
+    return st;
   }
   return record;
 }

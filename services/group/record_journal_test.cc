@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -28,75 +29,77 @@ std::optional<std::string> Latest(const std::string& path, uint64_t nonce = kNon
   return latest.ok() ? *latest : std::nullopt;
 }
 
-TEST(RecordJournalTest, TheNewestEntryIsReadBack) {
-  TempDir dir;
-  const std::string path = dir.path() + "/g.journal";
-  auto journal = RecordJournal::Create(path, kNonce, 64 << 10, &common::RealFileOps());
-  ASSERT_TRUE(journal.ok()) << journal.status();
-  struct stat st;
-  ASSERT_EQ(stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_size, 64 << 10) << "made at its full size";
-  EXPECT_EQ(Latest(path), std::nullopt) << "an empty journal has no entry";
-  for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE((*journal)->Append(absl::StrCat("version ", i)).ok());
-    EXPECT_EQ(Latest(path), absl::StrCat("version ", i));
+// A journal at `path_` in a fresh directory, written through `ops_` (real calls until a test
+// sets a fault).
+class RecordJournalTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<RecordJournal> Make(size_t capacity = 64 << 10) {
+    auto journal = RecordJournal::Create(path_, kNonce, capacity, &ops_);
+    EXPECT_TRUE(journal.ok()) << journal.status();
+    return journal.ok() ? *std::move(journal) : nullptr;
   }
-  ASSERT_EQ(stat(path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_size, 64 << 10) << "entries never grow the file";
-  EXPECT_EQ(Latest(path, kNonce + 1), std::nullopt) << "entries of another nonce are not read";
-  EXPECT_EQ(Latest(dir.path() + "/missing.journal"), std::nullopt);
+  off_t SizeOnDisk() {
+    struct stat st;
+    return stat(path_.c_str(), &st) == 0 ? st.st_size : -1;
+  }
+
+  TempDir dir_;
+  const std::string path_ = dir_.path() + "/g.journal";
+  FaultFileOps ops_;
+};
+
+TEST_F(RecordJournalTest, TheNewestEntryIsReadBack) {
+  auto journal = Make();
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(SizeOnDisk(), 64 << 10) << "made at its full size";
+  EXPECT_EQ(Latest(path_), std::nullopt) << "an empty journal has no entry";
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(journal->Append(absl::StrCat("version ", i)).ok());
+    EXPECT_EQ(Latest(path_), absl::StrCat("version ", i));
+  }
+  EXPECT_EQ(SizeOnDisk(), 64 << 10) << "entries never grow the file";
+  EXPECT_EQ(Latest(path_, kNonce + 1), std::nullopt) << "entries of another nonce are not read";
+  EXPECT_EQ(Latest(dir_.path() + "/missing.journal"), std::nullopt);
 }
 
-TEST(RecordJournalTest, ATornEntryLeavesThePreviousOne) {
-  TempDir dir;
-  const std::string path = dir.path() + "/g.journal";
-  FaultFileOps ops;
-  auto journal = RecordJournal::Create(path, kNonce, 64 << 10, &ops);
-  ASSERT_TRUE(journal.ok()) << journal.status();
-  ASSERT_TRUE((*journal)->Append("old").ok());
+TEST_F(RecordJournalTest, ATornEntryLeavesThePreviousOne) {
+  auto journal = Make();
+  ASSERT_NE(journal, nullptr);
+  ASSERT_TRUE(journal->Append("old").ok());
   // The pwrite of the next entry dies half way.
-  ops.CrashAt(ops.calls());
-  EXPECT_FALSE((*journal)->Append(std::string(1000, 'n')).ok());
-  EXPECT_EQ(Latest(path), "old");
+  ops_.CrashAt(ops_.calls());
+  EXPECT_FALSE(journal->Append(std::string(1000, 'n')).ok());
+  EXPECT_EQ(Latest(path_), "old");
 }
 
-TEST(RecordJournalTest, AFailedFlushIsReported) {
-  TempDir dir;
-  const std::string path = dir.path() + "/g.journal";
-  FaultFileOps ops;
-  auto journal = RecordJournal::Create(path, kNonce, 64 << 10, &ops);
-  ASSERT_TRUE(journal.ok()) << journal.status();
-  ops.FailAt(ops.calls() + 1, EIO);  // the fdatasync after the pwrite
-  const absl::Status st = (*journal)->Append("new");
+TEST_F(RecordJournalTest, AFailedFlushIsReported) {
+  auto journal = Make();
+  ASSERT_NE(journal, nullptr);
+  ops_.FailAt(ops_.calls() + 1, EIO);  // the fdatasync after the pwrite
+  const absl::Status st = journal->Append("new");
   EXPECT_FALSE(st.ok());
-  EXPECT_TRUE(absl::StrContains(st.message(), path)) << st;
+  EXPECT_TRUE(absl::StrContains(st.message(), path_)) << st;
 }
 
-TEST(RecordJournalTest, AFullJournalRefusesAnEntry) {
-  TempDir dir;
-  const std::string path = dir.path() + "/g.journal";
-  const size_t capacity = 2 * RecordJournal::EntrySize(100);
-  auto journal = RecordJournal::Create(path, kNonce, capacity, &common::RealFileOps());
-  ASSERT_TRUE(journal.ok()) << journal.status();
-  ASSERT_TRUE((*journal)->Fits(100));
-  ASSERT_TRUE((*journal)->Append(std::string(100, 'a')).ok());
-  ASSERT_TRUE((*journal)->Append(std::string(100, 'b')).ok());
-  EXPECT_FALSE((*journal)->Fits(1));
-  EXPECT_EQ((*journal)->Append("c").code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(Latest(path), std::string(100, 'b'));
+TEST_F(RecordJournalTest, AFullJournalRefusesAnEntry) {
+  auto journal = Make(2 * RecordJournal::EntrySize(100));
+  ASSERT_NE(journal, nullptr);
+  ASSERT_TRUE(journal->Fits(100));
+  ASSERT_TRUE(journal->Append(std::string(100, 'a')).ok());
+  ASSERT_TRUE(journal->Append(std::string(100, 'b')).ok());
+  EXPECT_FALSE(journal->Fits(1));
+  EXPECT_EQ(journal->Append("c").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Latest(path_), std::string(100, 'b'));
 }
 
-TEST(RecordJournalTest, CreateNeverReusesAFileAndLeavesNothingOnError) {
-  TempDir dir;
-  const std::string path = dir.path() + "/g.journal";
-  ASSERT_TRUE(RecordJournal::Create(path, kNonce, 4096, &common::RealFileOps()).ok());
-  auto again = RecordJournal::Create(path, kNonce, 4096, &common::RealFileOps());
+TEST_F(RecordJournalTest, CreateNeverReusesAFileAndLeavesNothingOnError) {
+  ASSERT_NE(Make(4096), nullptr);
+  auto again = RecordJournal::Create(path_, kNonce, 4096, &ops_);
   EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists) << again.status();
 
-  const std::string other = dir.path() + "/h.journal";
-  FaultFileOps ops;
-  ops.FailAt(2, ENOSPC);  // open, pwrite of the zeros, fsync
-  auto failed = RecordJournal::Create(other, kNonce, 4096, &ops);
+  const std::string other = dir_.path() + "/h.journal";
+  ops_.FailAt(ops_.calls() + 2, ENOSPC);  // open, pwrite of the zeros, fsync
+  auto failed = RecordJournal::Create(other, kNonce, 4096, &ops_);
   EXPECT_EQ(failed.status().code(), absl::StatusCode::kResourceExhausted) << failed.status();
   struct stat st;
   EXPECT_NE(stat(other.c_str(), &st), 0) << "a journal that could not be made is removed";
