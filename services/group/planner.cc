@@ -128,7 +128,7 @@ class CattleDecider {
         ++existing_;
         ++started_slots_;
       }
-      if (s.in_flight) ++in_flight_;
+      if (s.unanswered) ++unanswered_;
     }
     kept_slots_ = static_cast<int64_t>(in.slots.size());
   }
@@ -154,10 +154,10 @@ class CattleDecider {
   // surge allowance as much as existing instances do (kept_slots_ shrinks as CancelSlots drops
   // some; it only drops unstarted ones).
   int64_t Queued() const { return kept_slots_ - started_slots_; }
-  // Members beyond `limit`, not counting creations whose Provision has not returned (they may
+  // Members beyond `limit`, not counting creations whose Provision has not answered (they may
   // be among the members already).
   int64_t Extras(int64_t members, int64_t limit) const {
-    return members + kept_slots_ - in_flight_ - limit;
+    return members + kept_slots_ - unanswered_ - limit;
   }
   // Drops creations not started yet, newest first, while more than `excess` are wanted.
   void CancelSlots(int64_t excess) {
@@ -175,7 +175,7 @@ class CattleDecider {
   std::vector<const MemberView*> live_;
   int64_t existing_ = 0;
   bool any_outdated_ = false;
-  int64_t in_flight_ = 0;
+  int64_t unanswered_ = 0;
   int64_t started_slots_ = 0;
   int64_t kept_slots_ = 0;
   absl::flat_hash_set<std::string> chosen_;
@@ -202,7 +202,7 @@ void CattleDecider::Hold() {
 
 void CattleDecider::Steady() {
   const CattleArithmetic a = CountCattle(CattleCounts{
-      n_, static_cast<int64_t>(live_.size()), existing_, kept_slots_, Queued(), in_flight_});
+      n_, static_cast<int64_t>(live_.size()), existing_, kept_slots_, Queued(), unanswered_});
   if (a.cancel > 0 || a.extras > 0) {
     // A smaller size: first drop creations not started yet, then destroy extras.
     CancelSlots(a.cancel);
@@ -431,7 +431,7 @@ CattleArithmetic CountCattle(const CattleCounts& c) {
     return a;
   }
   a.cancel = std::min(have - c.size, c.queued);
-  a.extras = std::max<int64_t>(0, c.live + (c.slots - a.cancel) - c.in_flight - c.size);
+  a.extras = std::max<int64_t>(0, c.live + (c.slots - a.cancel) - c.unanswered - c.size);
   return a;
 }
 
@@ -616,7 +616,7 @@ void PlanBuilder::Cattle(const std::vector<MemberView>& members,
   for (const SlotView& s : slots) {
     if (!s.exists) ++counts.queued;
     if (s.exists) ++counts.existing;
-    if (s.in_flight) ++counts.in_flight;
+    if (s.unanswered) ++counts.unanswered;
   }
   // As Decide, with creations counted once they will exist (the plan is the whole update).
   const CattleArithmetic a = CountCattle(counts);

@@ -59,11 +59,14 @@ struct SlotView {
   // A Provision was sent (it may have created an instance): counts as an existing instance and
   // cannot be cancelled.
   bool exists = false;
-  // The Provision has not returned yet: its instance may already be listed among the members
-  // (a plugin may list it before answering), so it may be counted twice. Counting it makes
-  // creations wait (never too many); it is left out when deciding that members are extras
-  // (never a member destroyed for a double count).
-  bool in_flight = false;
+  // A Provision was sent and its answer has not come: it is in flight (a plugin may list the
+  // instance before answering), or it is a retry of one whose answer was lost, waiting to be
+  // sent again or to settle (a group resumed by a restarted service or a new leader resumes
+  // the creations its record names as sent, whose instances are usually listed already). Its
+  // instance may be among the members, counted twice. Counting it makes creations wait (never
+  // too many); it is left out when deciding that members are extras (never a member destroyed
+  // for a double count).
+  bool unanswered = false;
 };
 
 // Max surge / max unavailable resolved to counts for a given desired size.
@@ -159,11 +162,11 @@ struct CattleCounts {
   // Instances that exist: every member (including those being destroyed) and every creation
   // whose Provision was sent.
   int64_t existing = 0;
-  // Creations decided and not listed yet, of which `queued` are not started and `in_flight`
-  // wait for their Provision to return.
+  // Creations decided and not listed yet, of which `queued` are not started and `unanswered`
+  // were sent and have no answer (SlotView::unanswered).
   int64_t slots = 0;
   int64_t queued = 0;
-  int64_t in_flight = 0;
+  int64_t unanswered = 0;
 };
 
 struct CattleArithmetic {
@@ -175,7 +178,7 @@ struct CattleArithmetic {
   // Queued creations to cancel, newest first (more than the size is wanted).
   int64_t cancel = 0;
   // Members beyond the size after the cancellations, not counting creations whose Provision
-  // has not returned (their instance may be listed already, counted twice): that many must go.
+  // has not answered (their instance may be listed already, counted twice): that many must go.
   int64_t extras = 0;
 };
 

@@ -51,7 +51,7 @@ std::vector<std::string> CreateLids(const Decision& d) {
 
 SlotView InFlight(const std::string& key) {
   SlotView s{key, "", true};
-  s.in_flight = true;
+  s.unanswered = true;
   return s;
 }
 
@@ -517,7 +517,7 @@ TEST(CountCattleTest, AgreesWithDecideOnEverySteadyGroup) {
     for (int i = 0; i < slots; ++i) {
       const int kind = rng() % 3;  // queued, in flight, created
       SlotView s = Slot(absl::StrCat("s", i), kind != 0);
-      s.in_flight = kind == 1;
+      s.unanswered = kind == 1;
       in.slots.push_back(s);
     }
     CattleCounts c;
@@ -530,7 +530,7 @@ TEST(CountCattleTest, AgreesWithDecideOnEverySteadyGroup) {
       ++c.slots;
       if (!s.exists) ++c.queued;
       if (s.exists) ++c.existing;
-      if (s.in_flight) ++c.in_flight;
+      if (s.unanswered) ++c.unanswered;
     }
     const CattleArithmetic a = CountCattle(c);
     const Decision d = Decide(in);

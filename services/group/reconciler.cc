@@ -125,10 +125,11 @@ std::vector<SlotView> Reconciler::SlotViewsLocked(Group* g) {
   std::vector<SlotView> views;
   views.reserve(g->slots.size());
   for (const auto& [seq, s] : g->slots) {
-    // A queued retry of a sent Provision may have made its instance: it exists.
-    views.push_back(SlotView{s.key, s.lid,
-                             s.state != SlotState::kQueued || g->sent_slots.contains(seq),
-                             s.state == SlotState::kInFlight});
+    // A queued retry of a sent Provision may have made its instance: it exists, and that
+    // instance may be listed already, as may an in-flight one's.
+    const bool resend = s.state == SlotState::kQueued && g->sent_slots.contains(seq);
+    views.push_back(SlotView{s.key, s.lid, s.state != SlotState::kQueued || resend,
+                             s.state == SlotState::kInFlight || resend});
   }
   return views;
 }
@@ -147,9 +148,10 @@ void Reconciler::DecideLocked(Group* g, absl::Time now, DecideInput* in, Decisio
     c.size = g->spec.allocation().size();
     c.live = static_cast<int64_t>(g->members.size()) - g->doomed_members;
     c.slots = static_cast<int64_t>(g->slots.size());
-    // A queued retry of a sent Provision may have made its instance: it exists for the counts.
+    // A queued retry of a sent Provision may have made its instance: it exists for the counts,
+    // and is unanswered as an in-flight one is.
     c.queued = g->queued_slots - g->queued_resends;
-    c.in_flight = g->in_flight_slots;
+    c.unanswered = g->in_flight_slots + g->queued_resends;
     c.existing = static_cast<int64_t>(g->members.size()) + c.slots - c.queued;
     const CattleArithmetic a = CountCattle(c);
     if (a.extras == 0) {

@@ -231,7 +231,9 @@ class GroupHaE2eTest : public ::testing::Test {
         kGroupBinary,
         {"--store", "etcd://" + etcd_->Endpoints(), "--etcd-prefix", prefix_, "--etcd-lease-ttl",
          absl::StrCat(absl::ToInt64Seconds(kTtl), "s"), "--advertise", name, "--resync-period",
-         "1s", "--peer-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"},
+         "1s", "--peer-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+         // Every group event in the log, which a failure prints (ServiceLogs).
+         "--log", "1"},
         name);
   }
 
