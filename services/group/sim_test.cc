@@ -57,6 +57,7 @@ constexpr uint64_t kRegressionSeeds[] = {
     3912,  // a scale-down during an update, retried after a failed Drain, broke the floor
     6052,  // an extra of a stopped update, retried after failed Drains, broke the size's floor
     7778,  // a member of a config unknown to the group, checked with another's, counted available
+    5491,  // (sim) a probe of an instance its (timed-out) Destroy removed answered HEALTHY
 };
 
 // Seeds of the default range whose failures are not triaged yet, skipped (and counted) so that

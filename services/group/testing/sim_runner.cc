@@ -81,6 +81,9 @@ void SimRunner::Setup() {
   real_instance_.set_on_destroy([this](const iv1::Description& d) {
     Trace(absl::StrCat("destroy ", d.id(), " ", d.logical_id()));
     checker_.OnRealDestroy(d);
+    // A probe of a destroyed instance fails, as one of a killed instance does: the controller
+    // may still check it when its Destroy timed out (and worked).
+    real_flavor_.SetHealth(d.id(), fv1::HEALTH_UNHEALTHY);
   });
   instance_->set_hooks(checker_.Hooks());
   instance_->set_slow([this] { Interleave(); });
