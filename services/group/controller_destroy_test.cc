@@ -66,8 +66,8 @@ TEST(DestroyTest, ScaleDownRightAfterAResumeDestroysOnlyTheExtras) {
   h.subscriptions.clear();
   h.controller.reset();
   h.executor.RunAll();
-  h.controller = std::make_unique<Controller>(h.options, &h.resolver, &h.store, &h.clock,
-                                              &h.executor);
+  h.controller =
+      std::make_unique<Controller>(h.options, &h.resolver, &h.store, &h.clock, &h.executor);
   ASSERT_TRUE(h.controller->Start().ok());
   ASSERT_TRUE(SetSize(h, "cattle", 2).ok());
   ASSERT_TRUE(h.RunUntil([&] { return h.Status("cattle").converged(); }));
