@@ -63,12 +63,7 @@ TEST(DestroyTest, ScaleDownRightAfterAResumeDestroysOnlyTheExtras) {
   ASSERT_EQ(record.pending_creations_size(), 3);
 
   // The takeover, and the new size before any of its work has run.
-  h.subscriptions.clear();
-  h.controller.reset();
-  h.executor.RunAll();
-  h.controller =
-      std::make_unique<Controller>(h.options, &h.resolver, &h.store, &h.clock, &h.executor);
-  ASSERT_TRUE(h.controller->Start().ok());
+  ASSERT_TRUE(h.RestartUnsettled().ok());
   ASSERT_TRUE(SetSize(h, "cattle", 2).ok());
   ASSERT_TRUE(h.RunUntil([&] { return h.Status("cattle").converged(); }));
   h.Advance(absl::Minutes(2));  // past the listing grace, when the resumed creations settle

@@ -84,14 +84,18 @@ gv1::GroupSpec Harness::Pets(const std::string& id, const std::vector<std::strin
 }
 
 absl::Status Harness::Restart() {
+  absl::Status st = RestartUnsettled();
+  Settle();
+  return st;
+}
+
+absl::Status Harness::RestartUnsettled() {
   subscriptions.clear();
   controller.reset();
   // Work of the old controller still queued does nothing once it is gone.
   executor.RunAll();
   controller = std::make_unique<Controller>(options, &resolver, &store, &clock, &executor);
-  absl::Status st = controller->Start();
-  Settle();
-  return st;
+  return controller->Start();
 }
 
 void Harness::Watch(const gv1::GroupSpec& spec) {

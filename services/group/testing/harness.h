@@ -63,6 +63,9 @@ class Harness {
   // Shuts the current controller down (if any) and starts a new one over the same store,
   // plugins, clock and executor: a restart. Returns Start()'s status.
   absl::Status Restart();
+  // Restart without settling: the new controller's work is queued and none of it has run, so
+  // a test can act before the restarted controller has listed or sent anything.
+  absl::Status RestartUnsettled();
 
   // Watches `spec` (asserting success) and settles.
   void Watch(const gv1::GroupSpec& spec);
