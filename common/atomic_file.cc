@@ -132,6 +132,19 @@ absl::StatusOr<TempFile> TempFileWriter::Write(absl::string_view contents, bool 
   return WriteNamed(contents, sync);
 }
 
+absl::StatusOr<TempFile> TempFileWriter::WriteOver(const std::string& path,
+                                                   absl::string_view contents, bool sync) const {
+  FileOps& ops = *options_.file_ops;
+  const int fd = ops.Open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("opening ", path));
+  if (const int error = WriteAll(ops, fd, contents, options_.mode, sync); error != 0) {
+    ops.Close(fd);
+    return absl::ErrnoToStatus(error, absl::StrCat("writing ", path));
+  }
+  if (ops.Close(fd) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("close ", path));
+  return TempFile(&ops, -1, path);
+}
+
 absl::StatusOr<TempFile> TempFileWriter::WriteNamed(absl::string_view contents, bool sync) const {
   absl::StatusOr<std::string> path =
       WriteNamedFile(*options_.file_ops, dir_, options_.name_prefix, contents, options_.mode, sync);

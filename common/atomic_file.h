@@ -90,6 +90,14 @@ class TempFileWriter {
   // code, naming the directory or the file; nothing is left behind.
   absl::StatusOr<TempFile> Write(absl::string_view contents, bool sync = true, bool named = false);
 
+  // Writes `contents` over the existing file `path` (emptied first; it must be a temporary
+  // file the caller owns, e.g. one it renamed to a name of its own), fsynced unless `sync` is
+  // false: a named TempFile of that path. Writing into an existing file allocates no inode (see
+  // plugins/instance/file/spare_files.h for why that matters). Errors: the errno's code, naming
+  // the file; the file is left in place (its contents undefined) for the caller to remove.
+  absl::StatusOr<TempFile> WriteOver(const std::string& path, absl::string_view contents,
+                                     bool sync = true) const;
+
   // Whether new files are currently written unnamed; false after a fallback.
   bool unnamed() const { return unnamed_.load(std::memory_order_relaxed); }
 

@@ -27,6 +27,7 @@ class RealOps final : public FileOps {
     return linkat(from_dir, from, to_dir, to, flags);
   }
   int Unlink(const char* path) override { return unlink(path); }
+  int Truncate(const char* path, off_t length) override { return truncate(path, length); }
 };
 
 }  // namespace

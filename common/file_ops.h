@@ -42,6 +42,8 @@ class FileOps {
   virtual int Linkat(int from_dir, const char* from, int to_dir, const char* to, int flags) = 0;
   // unlink(2): 0 or -1.
   virtual int Unlink(const char* path) = 0;
+  // truncate(2): 0 or -1.
+  virtual int Truncate(const char* path, off_t length) = 0;
 };
 
 // The real calls. A process-wide instance that is never destroyed; thread-safe.

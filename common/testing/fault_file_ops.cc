@@ -175,4 +175,13 @@ int FaultFileOps::Unlink(const char* path) {
   return base_->Unlink(path);
 }
 
+int FaultFileOps::Truncate(const char* path, off_t length) {
+  int error = 0;
+  if (Next(absl::StrCat("truncate ", path, " to ", length), &error) != Verdict::kReal) {
+    errno = error;
+    return -1;
+  }
+  return base_->Truncate(path, length);
+}
+
 }  // namespace infrakit::common::testing

@@ -49,6 +49,7 @@ class FaultFileOps final : public FileOps {
   int Rename(const char* from, const char* to) override;
   int Linkat(int from_dir, const char* from, int to_dir, const char* to, int flags) override;
   int Unlink(const char* path) override;
+  int Truncate(const char* path, off_t length) override;
 
  private:
   enum class Verdict { kReal, kFail, kCrash };

@@ -53,6 +53,7 @@ class NoSyncFileOps : public infrakit::common::FileOps {
     return real_.Linkat(from_dir, from, to_dir, to, flags);
   }
   int Unlink(const char* path) override { return real_.Unlink(path); }
+  int Truncate(const char* path, off_t length) override { return real_.Truncate(path, length); }
 
  private:
   infrakit::common::FileOps& real_ = infrakit::common::RealFileOps();

@@ -60,6 +60,8 @@ ABSL_FLAG(absl::Duration, idle_window, absl::Seconds(10),
           "How long the idle footprint of the large group is measured");
 ABSL_FLAG(std::vector<std::string>, group_flags, {},
           "Extra flags for the group service (comma-separated), e.g. --max-parallel=32");
+ABSL_FLAG(std::vector<std::string>, instance_file_flags, {},
+          "Extra flags for instance-file (comma-separated), e.g. --spare-files=0");
 ABSL_FLAG(std::string, instances_root, "",
           "Make instance-file's directories under this directory (e.g. /dev/shm) instead of in "
           "the temporary plugins directory under /tmp");
@@ -216,6 +218,7 @@ BenchOptions OptionsFromFlags() {
   options.reader_pause = absl::GetFlag(FLAGS_reader_pause);
   options.reader_deadline = absl::GetFlag(FLAGS_reader_deadline);
   options.stack.group_flags = absl::GetFlag(FLAGS_group_flags);
+  options.stack.instance_file_flags = absl::GetFlag(FLAGS_instance_file_flags);
   options.stack.instances_root = absl::GetFlag(FLAGS_instances_root);
   options.stack.state_root = absl::GetFlag(FLAGS_state_root);
   return options;
@@ -292,6 +295,10 @@ int main(int argc, char** argv) {
         absl::StrCat("group service flags: ", options.stack.group_flags.empty()
                                                   ? "(defaults)"
                                                   : absl::StrJoin(options.stack.group_flags, " ")));
+    if (!options.stack.instance_file_flags.empty()) {
+      run.AddContext(absl::StrCat("instance-file flags: ",
+                                  absl::StrJoin(options.stack.instance_file_flags, " ")));
+    }
     failed += RunScenarios(only, *binaries, options, &run);
     run.SetEndLoad(infrakit::tools::bench::ReadLoad1());
   }

@@ -10,10 +10,13 @@
 #include <sstream>
 #include <system_error>
 #include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/discovery/channel.h"
 
@@ -99,28 +102,54 @@ absl::StatusOr<Binaries> FindBinaries(const std::string& argv0, const std::strin
   return binaries;
 }
 
+namespace {
+
+absl::Mutex deferred_mu(absl::kConstInit);
+std::vector<std::string>* deferred_dirs ABSL_GUARDED_BY(deferred_mu) = nullptr;
+
+}  // namespace
+
+void DeferRemoval(const std::string& dir) {
+  absl::MutexLock lock(&deferred_mu);
+  if (deferred_dirs == nullptr) {
+    deferred_dirs = new std::vector<std::string>();
+    std::atexit(RemoveDeferredDirectories);
+  }
+  deferred_dirs->push_back(dir);
+}
+
+void RemoveDeferredDirectories() {
+  std::vector<std::string> dirs;
+  {
+    absl::MutexLock lock(&deferred_mu);
+    if (deferred_dirs != nullptr) dirs.swap(*deferred_dirs);
+  }
+  for (const std::string& dir : dirs) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const Binaries& binaries,
                                                     const StackOptions& options) {
   std::unique_ptr<Stack> stack(new Stack());
   stack->dir_ = std::make_unique<testing::TempDir>();
   const std::string& dir = stack->dir_->path();
-  if (options.instances_root.empty()) {
-    stack->instance_dir_ = stack->dir_->Join("instances");
-    if (mkdir(stack->instance_dir_.c_str(), 0755) != 0) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("mkdir ", stack->instance_dir_));
-    }
-  } else {
-    std::string pattern = absl::StrCat(options.instances_root, "/ik-instances-XXXXXX");
+  {
+    // Outside the plugins directory, so that its removal can wait (DeferRemoval).
+    const std::string root = options.instances_root.empty() ? "/tmp" : options.instances_root;
+    std::string pattern = absl::StrCat(root, "/ik-instances-XXXXXX");
     if (mkdtemp(pattern.data()) == nullptr) {
       return absl::ErrnoToStatus(errno, absl::StrCat("mkdtemp ", pattern));
     }
     stack->instance_dir_ = std::move(pattern);
-    stack->own_instance_dir_ = true;
   }
 
-  stack->instance_file_ = std::make_unique<testing::PluginProcess>(
-      binaries.instance_file,
-      std::vector<std::string>{"--plugins-dir", dir, "--dir", stack->instance_dir()}, dir);
+  std::vector<std::string> instance_args = {"--plugins-dir", dir, "--dir", stack->instance_dir()};
+  instance_args.insert(instance_args.end(), options.instance_file_flags.begin(),
+                       options.instance_file_flags.end());
+  stack->instance_file_ =
+      std::make_unique<testing::PluginProcess>(binaries.instance_file, instance_args, dir);
   stack->flavor_ = std::make_unique<testing::PluginProcess>(
       binaries.flavor_vanilla, std::vector<std::string>{"--plugins-dir", dir}, dir);
   std::string state_dir = stack->dir_->Join("state");
@@ -168,10 +197,7 @@ Stack::~Stack() {
   Stop(group_.get());
   Stop(flavor_.get());
   Stop(instance_file_.get());
-  if (own_instance_dir_) {
-    std::error_code ignored;
-    std::filesystem::remove_all(instance_dir_, ignored);
-  }
+  DeferRemoval(instance_dir_);
   if (!own_state_dir_.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(own_state_dir_, ignored);

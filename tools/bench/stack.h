@@ -47,9 +47,11 @@ absl::StatusOr<Binaries> FindBinaries(const std::string& argv0,
 struct StackOptions {
   // Extra flags for the group service, e.g. {"--max-parallel=32"}.
   std::vector<std::string> group_flags;
-  // Where instance-file's directory is made (a fresh "ik-instances-XXXXXX" in it, removed at the
-  // end); empty: "instances" inside the plugins directory. E.g. /dev/shm to take the disk's
-  // file creation and fsync costs out of the figures.
+  // Extra flags for instance-file, e.g. {"--spare-files=0"}.
+  std::vector<std::string> instance_file_flags;
+  // Where instance-file's directory is made (a fresh "ik-instances-XXXXXX" in it, removed when
+  // the benchmark ends: DeferRemoval); empty: /tmp. E.g. /dev/shm to take the disk's file
+  // creation and fsync costs out of the figures.
   std::string instances_root;
   // Where the group service's --state-dir is made (a fresh "ik-state-XXXXXX" in it, removed at
   // the end); empty: "state" inside the plugins directory (under /tmp). The group fsyncs its
@@ -57,18 +59,29 @@ struct StackOptions {
   std::string state_root;
 };
 
+// Removes directory `dir` (with what is in it) when the benchmark ends rather than now:
+// removing a scenario's thousands of instance files frees as many inodes, and on ext4 without
+// a journal (/tmp here) the kernel's inode allocator then passes over each inode freed in the
+// last 30 s or more for every file created: the next scenario's convergence would pay for this
+// one's clean-up (docs/benchmarks.md). Thread-safe.
+void DeferRemoval(const std::string& dir);
+// Removes the directories DeferRemoval was given (also run at exit). Thread-safe.
+void RemoveDeferredDirectories();
+
 // Thread-compatible: start and stop from one thread (the main thread: the children are
 // killed if the thread that started them exits). The clients are thread-safe.
 class Stack {
  public:
-  // Starts instance-file (instances in <dir>/instances or under options.instances_root),
+  // Starts instance-file (instances in a fresh /tmp/ik-instances-XXXXXX, or under
+  // options.instances_root),
   // flavor-vanilla and the group service
   // (state in <dir>/state) in a new /tmp/ik-XXXXXX plugins directory and waits until each
   // answers PluginService.Info. Errors: the failing process's, with its stderr.
   static absl::StatusOr<std::unique_ptr<Stack>> Start(const Binaries& binaries,
                                                       const StackOptions& options);
 
-  // Stops the processes (SIGTERM, then SIGKILL after a grace period) and removes the directory.
+  // Stops the processes (SIGTERM, then SIGKILL after a grace period) and removes the plugins
+  // directory; the instance directory's removal is deferred (DeferRemoval).
   ~Stack();
 
   Stack(const Stack&) = delete;
@@ -110,8 +123,6 @@ class Stack {
 
   std::unique_ptr<testing::TempDir> dir_;
   std::string instance_dir_;
-  // Whether instance_dir_ is outside dir_ (and must be removed on its own).
-  bool own_instance_dir_ = false;
   std::string own_state_dir_;  // Made under StackOptions::state_root; empty otherwise.
   std::unique_ptr<testing::PluginProcess> instance_file_;
   std::unique_ptr<testing::PluginProcess> flavor_;

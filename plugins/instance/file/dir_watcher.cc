@@ -112,7 +112,8 @@ DirWatcher::Batch DirWatcher::Coalesce(const char* buffer, size_t length, int wd
     }
     NameEvents& events = batch.names[it->second];
     if ((event->mask & IN_CREATE) == 0) events.only_created = false;
-    if ((event->mask & IN_DELETE) == 0) events.only_deleted = false;
+    // Moved out (instance-file's own spare files, or a move by hand) is gone as well.
+    if ((event->mask & (IN_DELETE | IN_MOVED_FROM)) == 0) events.only_deleted = false;
   }
   return batch;
 }

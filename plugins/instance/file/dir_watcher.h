@@ -26,7 +26,7 @@ class DirWatcher {
     std::string name;
     // Its only events were creations: a writer may not have finished (its close comes later).
     bool only_created = false;
-    // Its only events were deletions.
+    // Its only events were deletions or moves out of the directory.
     bool only_deleted = false;
   };
 

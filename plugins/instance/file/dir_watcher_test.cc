@@ -59,6 +59,19 @@ TEST(DirWatcherCoalesceTest, EachNameOnceWithWhetherItWasOnlyCreatedOrDeleted) {
   EXPECT_EQ(Summary(batch.names), (std::vector<std::string>{"a:created", "b", "c"}));
 }
 
+// instance-file moves destroyed instances' files into its spare files: a move out is a removal.
+// A move in is not a creation a writer may still be busy with (the file is whole).
+TEST(DirWatcherCoalesceTest, AMoveOutIsADeletionAndAMoveInIsNoCreation) {
+  std::string buffer;
+  AddEvent(&buffer, 1, IN_MOVED_FROM, "moved-out");
+  AddEvent(&buffer, 1, IN_MOVED_TO, "moved-in");
+  AddEvent(&buffer, 1, IN_DELETE, "gone-twice");
+  AddEvent(&buffer, 1, IN_MOVED_FROM, "gone-twice");
+  DirWatcher::Batch batch = DirWatcher::Coalesce(buffer.data(), buffer.size(), 1);
+  EXPECT_EQ(Summary(batch.names),
+            (std::vector<std::string>{"moved-out:deleted", "moved-in", "gone-twice:deleted"}));
+}
+
 TEST(DirWatcherCoalesceTest, OverflowAndALostDirectoryAreFlagged) {
   std::string buffer;
   AddEvent(&buffer, -1, IN_Q_OVERFLOW, "");

@@ -1,5 +1,6 @@
 // FilePlugin's batch calls, and the temporary files behind every write.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include "plugins/instance/file/file_plugin.h"
 #include "plugins/instance/file/file_plugin_test_util.h"
 #include "plugins/instance/file/instance_file_format.h"
+#include "tests/testing/temp_dir.h"
 
 namespace infrakit::plugins::instance::file {
 namespace {
@@ -25,6 +27,11 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 using ::testing::SizeIs;
+
+ino_t InodeOf(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
 
 TEST_F(FilePluginTest, BatchProvisionCreatesEveryInstanceInOrder) {
   RecordingSink sink;
@@ -337,6 +344,74 @@ TEST_F(FilePluginTest, BatchDestroyRefusesMoreThanTheLimitAndDestroysNothing) {
   auto response = plugin_->BatchDestroy(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(InstanceFiles(dir_), ElementsAre(id));
+}
+
+// Destroyed instances' files become spares (spare_files.h), and new instances are written into
+// them: the same inodes, with exactly the new contents, and the watch events of plain files.
+TEST_F(FilePluginTest, DestroyedInstancesFilesAreReusedWithOnlyTheNewContents) {
+  constexpr int kCount = 40;
+  auto first = plugin_->BatchProvision(TutorialBatch(kCount));
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::set<ino_t> old_inodes;
+  v1::BatchDestroyRequest destroy;
+  for (const v1::ProvisionResult& result : first->results()) {
+    old_inodes.insert(InodeOf(absl::StrCat(dir_, "/", result.response().id())));
+    destroy.add_requests()->set_id(result.response().id());
+  }
+  ASSERT_THAT(old_inodes, SizeIs(kCount));
+  ASSERT_TRUE(plugin_->BatchDestroy(destroy).ok());
+  EXPECT_THAT(InstanceFiles(dir_), IsEmpty());
+  ASSERT_THAT(SpareNames(dir_), SizeIs(kCount)) << "every file kept as a spare";
+  for (const std::string& spare : SpareNames(dir_)) {
+    EXPECT_EQ(std::filesystem::file_size(absl::StrCat(dir_, "/.spare/", spare)), 0u) << spare;
+  }
+
+  RecordingSink sink;
+  auto handle = plugin_->Watch(v1::WatchRequest(), &sink);
+  ASSERT_TRUE(handle.ok());
+  v1::BatchProvisionRequest again = TutorialBatch(kCount - 1);
+  *again.add_requests() = TutorialRequest();  // and one alone: Provision's path
+  auto second = plugin_->BatchProvision(again);
+  ASSERT_TRUE(second.ok()) << second.status();
+  const std::string single = Provision();
+  std::vector<std::string> ids;
+  for (const v1::ProvisionResult& result : second->results()) {
+    ASSERT_TRUE(result.has_response());
+    ids.push_back(result.response().id());
+  }
+  ids.push_back(single);
+  std::set<ino_t> new_inodes;
+  for (int i = 0; i < kCount + 1; ++i) {
+    const std::string path = absl::StrCat(dir_, "/", ids[i]);
+    new_inodes.insert(InodeOf(path));
+    auto decoded = DecodeInstanceFile(ids[i], ReadAll(path));
+    ASSERT_TRUE(decoded.ok()) << ids[i] << ": " << decoded.status();
+    if (i < kCount - 1) EXPECT_EQ(decoded->tags().at("n"), absl::StrCat(i));
+  }
+  EXPECT_EQ(new_inodes.size(), static_cast<size_t>(kCount + 1));
+  int reused = 0;
+  for (ino_t inode : new_inodes) reused += old_inodes.count(inode);
+  EXPECT_EQ(reused, kCount) << "every spare reused; the last instance is a new file";
+  EXPECT_THAT(SpareNames(dir_), IsEmpty()) << "no spare or claim left";
+  // One ADDED each after SYNCED, none from the echoes of our own links.
+  auto events = sink.WaitForEvents(kCount + 2);
+  const std::string next = Provision();
+  EXPECT_EQ(Describe(sink.WaitForEvents(kCount + 3)).back(), "EVENT_TYPE_ADDED " + next);
+  EXPECT_THAT(sink.Events(), SizeIs(kCount + 3));
+}
+
+TEST_F(FilePluginTest, WithoutSpareFilesADestroyedFileIsUnlinked) {
+  FilePlugin::Options options;
+  options.spare_files = 0;
+  const std::string dir = MakeDir();
+  auto plugin = FilePlugin::Create(dir, options);
+  ASSERT_TRUE(plugin.ok()) << plugin.status();
+  auto created = (*plugin)->Provision(TutorialRequest());
+  ASSERT_TRUE(created.ok());
+  v1::DestroyRequest destroy;
+  destroy.set_id(created->id());
+  ASSERT_TRUE((*plugin)->Destroy(destroy).ok());
+  EXPECT_THAT(::infrakit::testing::SortedNames(dir), IsEmpty()) << "no .spare either";
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -33,7 +34,13 @@ void WriteByHand(const std::string& path, const std::string& contents) {
 }
 
 std::vector<std::string> InstanceFiles(const std::string& dir) {
-  return ::infrakit::testing::SortedNames(dir);
+  std::vector<std::string> names = ::infrakit::testing::SortedNames(dir);
+  names.erase(std::remove(names.begin(), names.end(), ".spare"), names.end());
+  return names;
+}
+
+std::vector<std::string> SpareNames(const std::string& dir) {
+  return ::infrakit::testing::SortedNames(dir + "/.spare");
 }
 
 v1::ProvisionRequest TutorialRequest() {

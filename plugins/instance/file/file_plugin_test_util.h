@@ -34,8 +34,11 @@ std::string ReadAll(const std::string& path);
 // What a user does with an editor or a shell redirection: not atomic.
 void WriteByHand(const std::string& path, const std::string& contents);
 
-// Every name in `dir`, dot files included, sorted.
+// Every name in `dir`, dot files included (a temporary file left behind shows), sorted; but for
+// the spare files' directory `.spare`, whose contents SpareNames lists.
 std::vector<std::string> InstanceFiles(const std::string& dir);
+// Every name in `dir`/.spare (claims, dot names, included), sorted; empty when there is none.
+std::vector<std::string> SpareNames(const std::string& dir);
 
 // The tutorial's instance, as the group plugin provisions it.
 v1::ProvisionRequest TutorialRequest();

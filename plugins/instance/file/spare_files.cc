@@ -1,0 +1,153 @@
+#include "plugins/instance/file/spare_files.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "glog/logging.h"
+
+namespace infrakit::plugins::instance::file {
+namespace {
+
+constexpr absl::string_view kClaimPrefix = ".claim-";
+// A claim older than this was left by a process that died: no write takes so long.
+constexpr absl::Duration kStaleClaim = absl::Hours(1);
+
+// Lists the pool: the spare files' names (regular files without a leading dot), up to
+// `capacity`; claims older than kStaleClaim are removed on the way.
+absl::StatusOr<std::vector<std::string>> ListPool(const std::string& dir, size_t capacity,
+                                                  common::FileOps& ops) {
+  DIR* listing = opendir(dir.c_str());
+  if (listing == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("listing ", dir));
+  std::vector<std::string> names;
+  const absl::Time now = absl::Now();
+  errno = 0;
+  while (const struct dirent* entry = readdir(listing)) {
+    const std::string name = entry->d_name;
+    const std::string path = absl::StrCat(dir, "/", name);
+    struct stat st;
+    if (name.empty() || lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (absl::StartsWith(name, kClaimPrefix)) {
+      if (now - absl::FromUnixSeconds(st.st_ctime) > kStaleClaim) ops.Unlink(path.c_str());
+    } else if (name[0] != '.' && names.size() < capacity) {
+      names.push_back(name);
+    }
+    errno = 0;
+  }
+  const int error = errno;
+  closedir(listing);
+  if (error != 0) return absl::ErrnoToStatus(error, absl::StrCat("listing ", dir));
+  return names;
+}
+
+// A process's own part of the pool's names: its pid and 32 random bits, since two processes
+// serving one directory from two PID namespaces (two containers) may have the same pid.
+std::string NewToken() {
+  absl::BitGen bits;
+  return absl::StrCat(getpid(), "-", absl::Hex(absl::Uniform<uint32_t>(bits), absl::kZeroPad8));
+}
+
+}  // namespace
+
+SpareFiles::SpareFiles(std::string dir, size_t capacity, common::FileOps* ops)
+    : dir_(std::move(dir)), capacity_(capacity), ops_(ops), token_(NewToken()) {}
+
+absl::StatusOr<std::unique_ptr<SpareFiles>> SpareFiles::Open(const std::string& dir,
+                                                             size_t capacity,
+                                                             common::FileOps* ops) {
+  std::string pool = absl::StrCat(dir, "/", kDirName);
+  if (mkdir(pool.c_str(), 0755) != 0 && errno != EEXIST) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("creating ", pool));
+  }
+  struct stat st;
+  if (lstat(pool.c_str(), &st) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("stat ", pool));
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(pool, " is not a directory (instance-file keeps spare files there)"));
+  }
+  absl::StatusOr<std::vector<std::string>> names = ListPool(pool, capacity, *ops);
+  if (!names.ok()) return names.status();
+  std::unique_ptr<SpareFiles> spares(new SpareFiles(std::move(pool), capacity, ops));
+  spares->names_ = *std::move(names);
+  return spares;
+}
+
+int SpareFiles::Retire(const std::string& path) {
+  bool full = false;
+  {
+    absl::MutexLock lock(&mu_);
+    full = names_.size() + retiring_ >= capacity_;
+    if (!full) ++retiring_;
+  }
+  if (full) return ops_->Unlink(path.c_str()) == 0 ? 0 : errno;
+  std::string name = NextName();
+  const std::string spare = absl::StrCat(dir_, "/", name);
+  int error = ops_->Rename(path.c_str(), spare.c_str()) == 0 ? 0 : errno;
+  bool kept = error == 0;
+  if (kept) {
+    // Emptied, so that the pool holds no disk blocks and no destroyed instance's data. A file
+    // with another name keeps its data for that name: it leaves the pool.
+    struct stat st;
+    if (lstat(spare.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        ops_->Truncate(spare.c_str(), 0) != 0) {
+      ops_->Unlink(spare.c_str());
+      kept = false;
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    --retiring_;
+    if (kept) names_.push_back(std::move(name));
+  }
+  // A rename fails where an unlink may not (the pool's directory gone, EXDEV, ENOSPC...); ENOENT
+  // may be either the file's or the pool's.
+  if (error == 0) return 0;
+  error = ops_->Unlink(path.c_str()) == 0 ? 0 : errno;
+  // The instance directory was removed and recreated (its watcher does that): so is the pool.
+  if (mkdir(dir_.c_str(), 0755) == 0) LOG(INFO) << "instance-file: recreated " << dir_;
+  return error;
+}
+
+std::optional<std::string> SpareFiles::Claim() {
+  while (true) {
+    std::string name;
+    int64_t claim_number = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (names_.empty()) return std::nullopt;
+      name = std::move(names_.back());
+      names_.pop_back();
+      claim_number = ++claims_;
+    }
+    const std::string spare = absl::StrCat(dir_, "/", name);
+    std::string claim = absl::StrCat(dir_, "/", kClaimPrefix, token_, "-", claim_number);
+    if (ops_->Rename(spare.c_str(), claim.c_str()) == 0) return claim;
+    // ENOENT: another process on the directory claimed it first, or it was removed by hand;
+    // anything else: it is not usable. Either way it is no longer ours: the next one.
+    if (errno != ENOENT) PLOG(WARNING) << "instance-file: claiming spare file " << spare;
+  }
+}
+
+size_t SpareFiles::size() const {
+  absl::MutexLock lock(&mu_);
+  return names_.size();
+}
+
+std::string SpareFiles::NextName() {
+  const int64_t now = absl::ToUnixNanos(absl::Now());
+  absl::MutexLock lock(&mu_);
+  last_nanos_ = std::max(last_nanos_ + 1, now);
+  return absl::StrCat(last_nanos_, "-", token_);
+}
+
+}  // namespace infrakit::plugins::instance::file
