@@ -20,12 +20,11 @@ namespace infrakit::plugins::instance::file {
 namespace {
 
 constexpr absl::string_view kClaimPrefix = ".claim-";
-// A claim older than this was left by a process that died: no write takes so long.
-constexpr absl::Duration kStaleClaim = absl::Hours(1);
 
 // Lists the pool: the spare files' names (regular files without a leading dot), up to
-// `capacity`; claims older than kStaleClaim are removed on the way.
+// `capacity`; claims older than `stale_claim_age` are removed on the way.
 absl::StatusOr<std::vector<std::string>> ListPool(const std::string& dir, size_t capacity,
+                                                  absl::Duration stale_claim_age,
                                                   common::FileOps& ops) {
   DIR* listing = opendir(dir.c_str());
   if (listing == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("listing ", dir));
@@ -38,7 +37,7 @@ absl::StatusOr<std::vector<std::string>> ListPool(const std::string& dir, size_t
     struct stat st;
     if (name.empty() || lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (absl::StartsWith(name, kClaimPrefix)) {
-      if (now - absl::FromUnixSeconds(st.st_ctime) > kStaleClaim) ops.Unlink(path.c_str());
+      if (now - absl::TimeFromTimespec(st.st_ctim) >= stale_claim_age) ops.Unlink(path.c_str());
     } else if (name[0] != '.' && names.size() < capacity) {
       names.push_back(name);
     }
@@ -63,8 +62,8 @@ SpareFiles::SpareFiles(std::string dir, size_t capacity, common::FileOps* ops)
     : dir_(std::move(dir)), capacity_(capacity), ops_(ops), token_(NewToken()) {}
 
 absl::StatusOr<std::unique_ptr<SpareFiles>> SpareFiles::Open(const std::string& dir,
-                                                             size_t capacity,
-                                                             common::FileOps* ops) {
+                                                             size_t capacity, common::FileOps* ops,
+                                                             absl::Duration stale_claim_age) {
   std::string pool = absl::StrCat(dir, "/", kDirName);
   if (mkdir(pool.c_str(), 0755) != 0 && errno != EEXIST) {
     return absl::ErrnoToStatus(errno, absl::StrCat("creating ", pool));
@@ -75,7 +74,7 @@ absl::StatusOr<std::unique_ptr<SpareFiles>> SpareFiles::Open(const std::string& 
     return absl::FailedPreconditionError(
         absl::StrCat(pool, " is not a directory (instance-file keeps spare files there)"));
   }
-  absl::StatusOr<std::vector<std::string>> names = ListPool(pool, capacity, *ops);
+  absl::StatusOr<std::vector<std::string>> names = ListPool(pool, capacity, stale_claim_age, *ops);
   if (!names.ok()) return names.status();
   std::unique_ptr<SpareFiles> spares(new SpareFiles(std::move(pool), capacity, ops));
   spares->names_ = *std::move(names);

@@ -20,7 +20,7 @@
 //   links it under the instance's name (never overwriting) and removes the claim name: an
 //   instance file is complete before it has its name, as a new file is.
 // - A claim left behind by a process that died (a dot name, never an instance) is removed by a
-//   later Open once it is an hour old.
+//   later Open once it is an hour old (its ctime: the claim's rename).
 //
 // Threading: thread-safe. Calls do file I/O (through the FileOps), never under the pool's lock.
 #ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_SPARE_FILES_H_
@@ -37,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/file_ops.h"
 
 namespace infrakit::plugins::instance::file {
@@ -47,11 +48,14 @@ class SpareFiles {
   static constexpr absl::string_view kDirName = ".spare";
 
   // Opens `<dir>/.spare` (creating it when missing) and takes the spare files in it, up to
-  // `capacity` (the rest stay there unused). `ops` is not owned and must outlive the pool.
+  // `capacity` (the rest stay there unused); removes the claims in it older than
+  // `stale_claim_age` (no write takes that long: their process died). `ops` is not owned and
+  // must outlive the pool.
   // Errors: the errno's code when the pool's directory cannot be created or listed, naming it
   // (FAILED_PRECONDITION when `.spare` exists and is not a directory).
-  static absl::StatusOr<std::unique_ptr<SpareFiles>> Open(const std::string& dir, size_t capacity,
-                                                          common::FileOps* ops);
+  static absl::StatusOr<std::unique_ptr<SpareFiles>> Open(
+      const std::string& dir, size_t capacity, common::FileOps* ops,
+      absl::Duration stale_claim_age = absl::Hours(1));
 
   SpareFiles(const SpareFiles&) = delete;
   SpareFiles& operator=(const SpareFiles&) = delete;

@@ -220,12 +220,20 @@ TEST_F(SpareFilesTest, APoolThatIsAFileIsRefusedByName) {
 
 TEST_F(SpareFilesTest, AClaimLeftByADeadProcessIsRemovedOnceStale) {
   ASSERT_EQ(mkdir(Pool().c_str(), 0755), 0);
-  const std::string fresh = absl::StrCat(Pool(), "/.claim-1-00000000-1");
-  WriteText(fresh, "being written by a live process");
+  const std::string claim = absl::StrCat(Pool(), "/.claim-1-00000000-1");
+  WriteText(claim, "being written by a live process, or left by a dead one");
   std::unique_ptr<SpareFiles> spares = Open(8);
   ASSERT_NE(spares, nullptr);
-  EXPECT_TRUE(std::filesystem::exists(fresh)) << "a recent claim may be a live writer's";
+  EXPECT_TRUE(std::filesystem::exists(claim)) << "a recent claim may be a live writer's";
   EXPECT_EQ(spares->Claim(), std::nullopt) << "a claim is never a spare";
+
+  // Reopened with every claim counted as stale: it is removed; a spare beside it stays.
+  WriteText(absl::StrCat(Pool(), "/1-1-00000000"), "");
+  absl::StatusOr<std::unique_ptr<SpareFiles>> later =
+      SpareFiles::Open(dir_.path(), 8, &common::RealFileOps(), absl::ZeroDuration());
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_FALSE(std::filesystem::exists(claim));
+  EXPECT_EQ((*later)->size(), 1u);
 }
 
 }  // namespace
