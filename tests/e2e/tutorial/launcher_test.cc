@@ -167,5 +167,19 @@ TEST_F(LauncherTest, ANameAlreadyServedIsRefused) {
   EXPECT_GT(PidOf("flavor-vanilla"), 0);
 }
 
+TEST_F(LauncherTest, InstanceFileRefusesANegativeSpareFileCountByName) {
+  absl::StatusOr<CommandResult> r = RunCommand(
+      "plugins/instance/file/infrakit-instance-file",
+      {"--spare-files=-1", "--dir", dir_.Join("tutorial"), "--plugins-dir", plugins_dir()}, "",
+      {{"INFRAKIT_HOME", dir_.Join("home")}}, kWait);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NE(r->exit_code, 0);
+  EXPECT_THAT(r->err, HasSubstr("--spare-files: must be 0 or more, got -1"));
+  struct stat st;
+  EXPECT_NE(stat(absl::StrCat(plugins_dir(), "/instance-file.sock").c_str(), &st), 0)
+      << "nothing served";
+  EXPECT_NE(stat(dir_.Join("tutorial/.spare").c_str(), &st), 0) << "no spare files made";
+}
+
 }  // namespace
 }  // namespace infrakit::tests::e2e::tutorial
