@@ -136,12 +136,18 @@ absl::StatusOr<TempFile> TempFileWriter::WriteOver(const std::string& path,
                                                    absl::string_view contents, bool sync) const {
   FileOps& ops = *options_.file_ops;
   const int fd = ops.Open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("opening ", path));
+  if (fd < 0) {
+    const int error = errno;
+    return absl::ErrnoToStatus(error, absl::StrCat("opening ", path));
+  }
   if (const int error = WriteAll(ops, fd, contents, options_.mode, sync); error != 0) {
     ops.Close(fd);
     return absl::ErrnoToStatus(error, absl::StrCat("writing ", path));
   }
-  if (ops.Close(fd) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("close ", path));
+  if (ops.Close(fd) != 0) {
+    const int error = errno;
+    return absl::ErrnoToStatus(error, absl::StrCat("close ", path));
+  }
   return TempFile(&ops, -1, path);
 }
 

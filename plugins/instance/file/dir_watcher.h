@@ -82,19 +82,20 @@ class DirWatcher {
 };
 
 // Recognises the inotify echo of the owner's own changes: a name it linked whose IN_CREATE has
-// not been read yet, a name it unlinked whose IN_DELETE has not. Such events tell what the
-// owner has already applied. Not thread-safe: the owner serializes every call with its changes
-// (instance-file: under its I/O lock), so that a record is always made before its echo is read.
+// not been read yet, a name it removed (unlinked, or moved out to its spare files) whose
+// IN_DELETE or IN_MOVED_FROM has not. Such events tell what the owner has already applied. Not
+// thread-safe: the owner serializes every call with its changes (instance-file: under its I/O
+// lock), so that a record is always made before its echo is read.
 class EchoFilter {
  public:
   // Records that the owner linked (published) `name`.
   void Linked(const std::string& name) { linked_.insert(name); }
-  // Records that the owner unlinked `name`.
+  // Records that the owner removed `name` (unlinked it, or moved it out of the directory).
   void Unlinked(const std::string& name) { unlinked_.insert(name); }
   // Forgets every record (a rescan reads everything; an overflow may have lost their events).
   void Clear();
 
-  // Whether `events` are only the echo of our own unlink (only deletions) or link (only
+  // Whether `events` are only the echo of our own removal (only deletions) or link (only
   // creations); consumes the records of the name that the events answer.
   bool IsEcho(const DirWatcher::NameEvents& events);
 

@@ -358,8 +358,8 @@ absl::StatusOr<common::TempFile> FilePlugin::WriteTemp(const std::string& conten
   return writer_.Write(contents, sync);
 }
 
-int FilePlugin::RemoveFile(const std::string& path) {
-  if (spares_ != nullptr) return spares_->Retire(path);
+int FilePlugin::RemoveFile(const std::string& path, std::string* retired) {
+  if (spares_ != nullptr) return spares_->Retire(path, retired);
   return ops_.Unlink(path.c_str()) == 0 ? 0 : errno;
 }
 
@@ -594,8 +594,13 @@ v1::ProvisionResponse FilePlugin::Existing(std::string id, const std::string& ke
 
 absl::Status FilePlugin::Destroy(const v1::DestroyRequest& request) {
   if (absl::Status s = CheckId(request.id()); !s.ok()) return s;
-  absl::MutexLock io(&io_mu_);
-  absl::Status destroyed = DestroyLocked(request);
+  std::string retired;
+  absl::Status destroyed;
+  {
+    absl::MutexLock io(&io_mu_);
+    destroyed = DestroyLocked(request, &retired);
+  }
+  if (spares_ != nullptr && !retired.empty()) spares_->Settle({retired});
   if (destroyed.ok()) {
     LOG(INFO) << "instance-file: destroyed " << request.id() << " ("
               << v1::DestroyReason_Name(request.reason()) << ")";
@@ -615,60 +620,76 @@ absl::StatusOr<v1::BatchDestroyResponse> FilePlugin::BatchDestroy(
     valid[i] = s.ok();
     *response.add_results() = spi::ToItemStatus(s);
   }
-  absl::MutexLock io(&io_mu_);
+  std::vector<std::string> retired;
+  size_t destroyed = 0;
+  {
+    absl::MutexLock io(&io_mu_);
+    destroyed = BatchDestroyLocked(request, valid, &response, &retired);
+  }
+  if (spares_ != nullptr) spares_->Settle(retired);
+  // One line per batch (each instance at --log 1).
+  if (destroyed > 0) {
+    LOG(INFO) << "instance-file: destroyed " << destroyed << " of " << request.requests_size()
+              << " instances in one batch";
+  }
+  return response;
+}
+
+size_t FilePlugin::BatchDestroyLocked(const v1::BatchDestroyRequest& request,
+                                      const std::vector<bool>& valid,
+                                      v1::BatchDestroyResponse* response,
+                                      std::vector<std::string>* retired) {
   // 1. Which items name an instance, as DestroyLocked decides it; a repeated ID is NOT_FOUND,
   // as the second of two Destroys in a row would be.
-  struct Unlink {
+  struct Removal {
     int index;
     std::string id;
     std::string path;
     int error = 0;
+    std::string retired;  // its name among the spare files, if it went there
   };
-  std::vector<Unlink> unlinks;
-  unlinks.reserve(request.requests_size());
+  std::vector<Removal> removals;
+  removals.reserve(request.requests_size());
   absl::flat_hash_set<std::string> seen;
   for (int i = 0; i < request.requests_size(); ++i) {
     if (!valid[i]) continue;
     const std::string& id = request.requests(i).id();
     absl::Status known = seen.insert(id).second ? KnownLocked(id) : NotFound(id);
     if (!known.ok()) {
-      *response.mutable_results(i) = spi::ToItemStatus(known);
+      *response->mutable_results(i) = spi::ToItemStatus(known);
       continue;
     }
-    unlinks.push_back(Unlink{i, id, PathOf(id)});
+    removals.push_back(Removal{i, id, PathOf(id)});
   }
   // 2. The files, several at once: on ext4 an unlink that frees a data block waits (~170 us
-  // here) and a few overlap (3,000 files: 0.50 s one after the other, 0.36 s four at a time).
-  // Still under io_mu_: no other file operation of the plugin comes between.
-  RunConcurrently(unlinks.size(),
-                  [&](size_t k) { unlinks[k].error = RemoveFile(unlinks[k].path); });
+  // here) and a few overlap (3,000 files: 0.50 s one after the other, 0.36 s four at a time);
+  // renames into the spare files take the filesystem's rename lock one at a time. Under io_mu_,
+  // so that no other change of a name of the directory by the plugin comes between.
+  RunConcurrently(removals.size(), [&](size_t k) {
+    removals[k].error = RemoveFile(removals[k].path, &removals[k].retired);
+  });
   // 3. Then the index and the REMOVED events all together: watchers get them packed in a few
-  // messages rather than one per unlink.
+  // messages rather than one per removal.
   std::vector<std::string> removed;
-  removed.reserve(unlinks.size());
-  for (Unlink& u : unlinks) {
-    if (u.error != 0 && u.error != ENOENT) {
-      *response.mutable_results(u.index) =
-          spi::ToItemStatus(absl::ErrnoToStatus(u.error, absl::StrCat("removing ", u.path)));
+  removed.reserve(removals.size());
+  for (Removal& r : removals) {
+    if (!r.retired.empty()) retired->push_back(std::move(r.retired));
+    if (r.error != 0 && r.error != ENOENT) {
+      *response->mutable_results(r.index) =
+          spi::ToItemStatus(absl::ErrnoToStatus(r.error, absl::StrCat("removing ", r.path)));
       continue;
     }
-    // Its IN_DELETE will tell what we already know.
-    if (u.error == 0) echoes_.Unlinked(u.id);
-    VLOG(1) << "instance-file: destroyed " << u.id << " ("
-            << v1::DestroyReason_Name(request.requests(u.index).reason()) << ")";
-    removed.push_back(std::move(u.id));
+    // Its IN_DELETE (IN_MOVED_FROM for a spare file) will tell what we already know.
+    if (r.error == 0) echoes_.Unlinked(r.id);
+    VLOG(1) << "instance-file: destroyed " << r.id << " ("
+            << v1::DestroyReason_Name(request.requests(r.index).reason()) << ")";
+    removed.push_back(std::move(r.id));
   }
   for (const std::string& id : removed) {
     ApplyLocked(id, std::nullopt);
     index_.ForgetStamp(id);
   }
-  const size_t destroyed = removed.size();
-  // One line per batch (each instance at --log 1, in DestroyLocked).
-  if (destroyed > 0) {
-    LOG(INFO) << "instance-file: destroyed " << destroyed << " of " << request.requests_size()
-              << " instances in one batch";
-  }
-  return response;
+  return removed.size();
 }
 
 absl::Status FilePlugin::NotFound(const std::string& id) const {
@@ -682,10 +703,10 @@ absl::Status FilePlugin::KnownLocked(const std::string& id) {
   return index_.Contains(id) ? absl::OkStatus() : NotFound(id);
 }
 
-absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request) {
+absl::Status FilePlugin::DestroyLocked(const v1::DestroyRequest& request, std::string* retired) {
   if (absl::Status known = KnownLocked(request.id()); !known.ok()) return known;
   const std::string path = PathOf(request.id());
-  if (const int error = RemoveFile(path); error == 0) {
+  if (const int error = RemoveFile(path, retired); error == 0) {
     // Its IN_DELETE (IN_MOVED_FROM for a spare) will tell what we already know.
     echoes_.Unlinked(request.id());
   } else if (error != ENOENT) {

@@ -175,9 +175,10 @@ class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Lis
   // A temporary file holding `contents` (fsynced with `sync`): a spare file when one can be
   // claimed, else a new one (common::TempFileWriter::Write).
   absl::StatusOr<common::TempFile> WriteTemp(const std::string& contents, bool sync);
-  // Removes the instance file at `path` as unlink(2) does, keeping its inode as a spare when
-  // there is room: 0 or the errno.
-  int RemoveFile(const std::string& path);
+  // Removes the instance file at `path` as unlink(2) does, moving it to the spare files when
+  // there is room (its name there in *retired, for SpareFiles::Settle once io_mu_ is
+  // released): 0 or the errno.
+  int RemoveFile(const std::string& path, std::string* retired);
   // Publishes a durable temporary file as instance `instance` (whose encoding is `contents`):
   // links it to the instance's path (never overwriting) and indexes it. Discards the temporary
   // file in every case. ALREADY_EXISTS when the name is taken (another process on the
@@ -208,8 +209,15 @@ class FilePlugin : public spi::instance::InstancePlugin, private DirWatcher::Lis
   // items whose ID was taken go to `again`. Returns how many were created.
   int PublishBatch(std::vector<PendingWrite>& writes, v1::BatchProvisionResponse* response,
                    std::vector<int>* again) ABSL_LOCKS_EXCLUDED(io_mu_);
-  // Removes instance `id` (checked by CheckId) as Destroy does. Requires io_mu_.
-  absl::Status DestroyLocked(const v1::DestroyRequest& request)
+  // Removes instance `id` (checked by CheckId) as Destroy does; a retired spare file's name
+  // goes to *retired. Requires io_mu_.
+  absl::Status DestroyLocked(const v1::DestroyRequest& request, std::string* retired)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
+  // BatchDestroy's removals of the items marked `valid`, under one hold of io_mu_; their
+  // results in *response, the retired spare files' names in *retired. Returns how many
+  // instances were destroyed.
+  size_t BatchDestroyLocked(const v1::BatchDestroyRequest& request, const std::vector<bool>& valid,
+                            v1::BatchDestroyResponse* response, std::vector<std::string>* retired)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(io_mu_);
   // OK when instance `id` exists (looking at the disk when the index may be behind it), else
   // NotFound(id). Requires io_mu_.

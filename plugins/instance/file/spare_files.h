@@ -11,9 +11,12 @@
 //
 // What keeps it safe:
 // - Retire moves the file (rename: the instance's name is gone in one step, as with unlink)
-//   into the pool under a name no other process uses (`<unix nanos>-<pid>-<random>`), then
-//   empties it. A file that has other names (hard links) is not kept: emptying it would empty
-//   them.
+//   into the pool under a name no other process uses (`<unix nanos>-<pid>-<random>`). A file
+//   that has other names (hard links) is not kept: emptying it would empty them.
+// - Settle makes those removals durable (an fsync of the instance directory) before it
+//   empties the files and lets them be claimed: on a filesystem that writes metadata in no
+//   fixed order (ext4 without a journal) a crash could otherwise bring a destroyed instance's
+//   name back on a file emptied, or rewritten as another instance.
 // - Claim renames a spare to a dot name of this process (`.claim-<pid>-<random>-<n>`) before
 //   anyone writes into it: of two processes serving one directory, only one rename of a spare
 //   succeeds, so two writers never share a file. The caller writes and syncs the claimed file,
@@ -22,7 +25,8 @@
 // - A claim left behind by a process that died (a dot name, never an instance) is removed by a
 //   later Open once it is an hour old (its ctime: the claim's rename).
 //
-// Threading: thread-safe. Calls do file I/O (through the FileOps), never under the pool's lock.
+// Threading: thread-safe. Calls do file I/O, never under the pool's lock; the calls that change
+// the disk go through the FileOps (listing and stat do not).
 #ifndef INFRAKIT_PLUGINS_INSTANCE_FILE_SPARE_FILES_H_
 #define INFRAKIT_PLUGINS_INSTANCE_FILE_SPARE_FILES_H_
 
@@ -60,12 +64,19 @@ class SpareFiles {
   SpareFiles(const SpareFiles&) = delete;
   SpareFiles& operator=(const SpareFiles&) = delete;
 
-  // Removes the file `path` (a file of the instance directory) as unlink(2) would, keeping its
-  // inode in the pool: 0, or the errno of the removal (ENOENT when there is no such file).
-  // Unlinked instead when the pool is full or its directory is gone (it is created again for
-  // the next retire); a kept file that cannot be emptied, or has other names, is unlinked from
-  // the pool (the instance is gone either way).
-  int Retire(const std::string& path);
+  // Removes the file `path` (a file of the instance directory) as unlink(2) would: 0, or the
+  // errno of the removal (ENOENT when there is no such file). A plain file with no other name
+  // is moved into the pool, its new name in *retired; it is claimable only once Settle made its
+  // removal durable. Unlinked instead (*retired empty) when the pool is full, its directory is
+  // gone (it is created again for the next retire) or the file is not a plain file with one
+  // name. One rename or unlink: fit to run under the caller's lock.
+  int Retire(const std::string& path, std::string* retired);
+
+  // Makes the removals of `retired` (names Retire gave) durable, with one fsync of the
+  // instance directory, then empties each and makes it claimable. Should the fsync fail, they
+  // are unlinked from the pool: a retired name that a crash could bring back must not come back
+  // emptied or as another instance. Blocks on the disk: call it without holding a lock.
+  void Settle(const std::vector<std::string>& retired);
 
   // Claims a spare file for the caller: its path (a dot name in the pool no one else will take
   // or write), or nullopt when the pool has none. The caller writes it
@@ -79,21 +90,22 @@ class SpareFiles {
   const std::string& dir() const { return dir_; }
 
  private:
-  SpareFiles(std::string dir, size_t capacity, common::FileOps* ops);
+  SpareFiles(std::string instance_dir, size_t capacity, common::FileOps* ops);
 
   // A pool name no other process uses and this one has not used: `<unix nanos>-<token>`, the
   // nanos strictly increasing within this process.
   std::string NextName() ABSL_LOCKS_EXCLUDED(mu_);
 
-  const std::string dir_;
+  const std::string instance_dir_;
+  const std::string dir_;  // instance_dir_/.spare
   const size_t capacity_;
   common::FileOps* const ops_;
   const std::string token_;  // `<pid>-<8 random hex digits>`
 
   mutable absl::Mutex mu_;
-  // The spare files' names, the most recently retired last (claimed first).
+  // The settled spare files' names, the most recently settled last (claimed first).
   std::vector<std::string> names_ ABSL_GUARDED_BY(mu_);
-  // Retires under way: counted against the capacity before their rename.
+  // Retired files not yet settled: counted against the capacity from before their rename.
   size_t retiring_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t last_nanos_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t claims_ ABSL_GUARDED_BY(mu_) = 0;

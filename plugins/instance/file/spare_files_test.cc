@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <set>
@@ -13,8 +14,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/atomic_file.h"
 #include "common/file_ops.h"
+#include "common/testing/fault_file_ops.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -45,6 +48,14 @@ std::vector<std::string> Spares(const std::string& pool) {
   return names;
 }
 
+// Retire, then Settle what was retired: the plugin's Destroy.
+int RetireAndSettle(SpareFiles& spares, const std::string& path) {
+  std::string retired;
+  const int error = spares.Retire(path, &retired);
+  if (!retired.empty()) spares.Settle({retired});
+  return error;
+}
+
 class SpareFilesTest : public ::testing::Test {
  protected:
   std::unique_ptr<SpareFiles> Open(size_t capacity) {
@@ -65,7 +76,7 @@ TEST_F(SpareFilesTest, RetireRemovesTheNameAndKeepsTheInodeEmptied) {
   WriteText(path, "the destroyed instance's data");
   const ino_t inode = InodeOf(path);
 
-  ASSERT_EQ(spares->Retire(path), 0);
+  ASSERT_EQ(RetireAndSettle(*spares, path), 0);
   EXPECT_FALSE(std::filesystem::exists(path));
   ASSERT_THAT(Spares(Pool()), SizeIs(1));
   const std::string spare = absl::StrCat(Pool(), "/", Spares(Pool())[0]);
@@ -74,13 +85,65 @@ TEST_F(SpareFilesTest, RetireRemovesTheNameAndKeepsTheInodeEmptied) {
   EXPECT_EQ(spares->size(), 1u);
 }
 
+// A retired file is claimable only once its removal is on disk (the instance directory
+// fsynced), and it is emptied only then: a crash before cannot bring its name back emptied or
+// holding another instance.
+TEST_F(SpareFilesTest, ARetiredFileIsEmptiedAndClaimableOnlyAfterTheDirectoryIsSynced) {
+  common::testing::FaultFileOps ops;
+  absl::StatusOr<std::unique_ptr<SpareFiles>> opened = SpareFiles::Open(dir_.path(), 8, &ops);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  SpareFiles& spares = **opened;
+  const std::string path = dir_.Join("instance-1");
+  WriteText(path, "the destroyed instance's data");
+  std::string retired;
+  ASSERT_EQ(spares.Retire(path, &retired), 0);
+  ASSERT_FALSE(retired.empty());
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_EQ(spares.Claim(), std::nullopt) << "not settled yet";
+  EXPECT_EQ(std::filesystem::file_size(absl::StrCat(Pool(), "/", retired)), 29u)
+      << "not emptied before the directory is synced";
+
+  const int before = ops.calls();
+  spares.Settle({retired});
+  const std::vector<std::string> log = ops.log();
+  const std::vector<std::string> calls(log.begin() + before, log.end());
+  ASSERT_GE(calls.size(), 3u);
+  const auto fsync = std::find_if(calls.begin(), calls.end(), [](const std::string& c) {
+    return absl::StrContains(c, "fsync");
+  });
+  const auto truncate = std::find_if(calls.begin(), calls.end(), [](const std::string& c) {
+    return absl::StrContains(c, "truncate");
+  });
+  ASSERT_NE(fsync, calls.end()) << absl::StrJoin(calls, "\n");
+  ASSERT_NE(truncate, calls.end()) << absl::StrJoin(calls, "\n");
+  EXPECT_LT(fsync - calls.begin(), truncate - calls.begin()) << absl::StrJoin(calls, "\n");
+  EXPECT_EQ(std::filesystem::file_size(absl::StrCat(Pool(), "/", retired)), 0u);
+  EXPECT_TRUE(spares.Claim().has_value());
+}
+
+TEST_F(SpareFilesTest, AFailedDirectorySyncKeepsNoSpare) {
+  common::testing::FaultFileOps ops;
+  absl::StatusOr<std::unique_ptr<SpareFiles>> opened = SpareFiles::Open(dir_.path(), 8, &ops);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  const std::string path = dir_.Join("instance-1");
+  WriteText(path, "x");
+  std::string retired;
+  ASSERT_EQ((*opened)->Retire(path, &retired), 0);
+  ops.FailAt(ops.calls() + 1, EIO);  // open of the directory, then its fsync
+  (*opened)->Settle({retired});
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_THAT(Spares(Pool()), IsEmpty()) << "removed from the pool as unlink would have";
+  EXPECT_EQ((*opened)->Claim(), std::nullopt);
+  EXPECT_EQ((*opened)->size(), 0u);
+}
+
 TEST_F(SpareFilesTest, ARetiredFileIsClaimedWrittenAndLinkedWithItsInode) {
   std::unique_ptr<SpareFiles> spares = Open(8);
   ASSERT_NE(spares, nullptr);
   const std::string old_path = dir_.Join("instance-1");
   WriteText(old_path, "old");
   const ino_t inode = InodeOf(old_path);
-  ASSERT_EQ(spares->Retire(old_path), 0);
+  ASSERT_EQ(RetireAndSettle(*spares, old_path), 0);
 
   std::optional<std::string> claim = spares->Claim();
   ASSERT_TRUE(claim.has_value());
@@ -105,7 +168,7 @@ TEST_F(SpareFilesTest, AFullPoolUnlinks) {
   for (int i = 0; i < 3; ++i) {
     const std::string path = dir_.Join(absl::StrCat("instance-", i));
     WriteText(path, "x");
-    ASSERT_EQ(spares->Retire(path), 0);
+    ASSERT_EQ(RetireAndSettle(*spares, path), 0);
     EXPECT_FALSE(std::filesystem::exists(path));
   }
   EXPECT_THAT(Spares(Pool()), SizeIs(2));
@@ -117,7 +180,7 @@ TEST_F(SpareFilesTest, ZeroCapacityKeepsNothing) {
   ASSERT_NE(spares, nullptr);
   const std::string path = dir_.Join("instance-1");
   WriteText(path, "x");
-  ASSERT_EQ(spares->Retire(path), 0);
+  ASSERT_EQ(RetireAndSettle(*spares, path), 0);
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_THAT(testing::SortedNames(Pool()), IsEmpty());
 }
@@ -125,7 +188,7 @@ TEST_F(SpareFilesTest, ZeroCapacityKeepsNothing) {
 TEST_F(SpareFilesTest, RetireOfAMissingFileIsEnoentAndKeepsNothing) {
   std::unique_ptr<SpareFiles> spares = Open(8);
   ASSERT_NE(spares, nullptr);
-  EXPECT_EQ(spares->Retire(dir_.Join("instance-none")), ENOENT);
+  EXPECT_EQ(RetireAndSettle(*spares, dir_.Join("instance-none")), ENOENT);
   EXPECT_EQ(spares->size(), 0u);
   EXPECT_EQ(spares->Claim(), std::nullopt);
 }
@@ -138,7 +201,7 @@ TEST_F(SpareFilesTest, AFileWithAnotherNameKeepsItsDataAndIsNotKept) {
   const std::string backup = dir_.Join("backup-hard-link");
   ASSERT_EQ(link(path.c_str(), backup.c_str()), 0);
 
-  ASSERT_EQ(spares->Retire(path), 0);
+  ASSERT_EQ(RetireAndSettle(*spares, path), 0);
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_EQ(*common::ReadFile(backup), "precious");
   EXPECT_THAT(testing::SortedNames(Pool()), IsEmpty());
@@ -152,7 +215,7 @@ TEST_F(SpareFilesTest, AReopenedPoolTakesTheSparesLeftInIt) {
     for (int i = 0; i < 3; ++i) {
       const std::string path = dir_.Join(absl::StrCat("instance-", i));
       WriteText(path, "x");
-      ASSERT_EQ(spares->Retire(path), 0);
+      ASSERT_EQ(RetireAndSettle(*spares, path), 0);
     }
   }
   std::unique_ptr<SpareFiles> reopened = Open(2);  // takes 2 of the 3
@@ -171,7 +234,7 @@ TEST_F(SpareFilesTest, TwoPoolsOnOneDirectoryNeverClaimTheSameFile) {
   for (int i = 0; i < kSpares; ++i) {
     const std::string path = dir_.Join(absl::StrCat("instance-", i));
     WriteText(path, "x");
-    ASSERT_EQ(first->Retire(path), 0);
+    ASSERT_EQ(RetireAndSettle(*first, path), 0);
   }
   std::unique_ptr<SpareFiles> second = Open(64);  // sees the same 40
   ASSERT_NE(second, nullptr);
@@ -201,11 +264,11 @@ TEST_F(SpareFilesTest, ARecreatedDirectoryGetsItsPoolBack) {
   std::filesystem::remove_all(Pool());
   const std::string path = dir_.Join("instance-1");
   WriteText(path, "x");
-  EXPECT_EQ(spares->Retire(path), 0) << "unlinked when the pool is gone";
+  EXPECT_EQ(RetireAndSettle(*spares, path), 0) << "unlinked when the pool is gone";
   EXPECT_FALSE(std::filesystem::exists(path));
   EXPECT_TRUE(std::filesystem::is_directory(Pool()));
   WriteText(path, "y");
-  EXPECT_EQ(spares->Retire(path), 0);
+  EXPECT_EQ(RetireAndSettle(*spares, path), 0);
   EXPECT_THAT(Spares(Pool()), SizeIs(1));
 }
 
