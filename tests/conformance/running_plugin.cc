@@ -71,9 +71,9 @@ int RunningPlugin::Threads() const {
 
 int RunningPlugin::PluginThreads() const {
   // Thread names as Linux truncates them (15 characters).
-  constexpr absl::string_view kGrpcPools[] = {"default-executo", "grpc_global_tim",
-                                              "event_engine",    "resolver-execut",
-                                              "timer_manager",   "grpcpp_sync_ser"};
+  constexpr absl::string_view kGrpcPools[] = {
+      "default-executo", "grpc_global_tim", "event_engine",  "resolver-execut",
+      "timer_manager",   "grpcpp_sync_ser", "nexting_thread"};
   std::error_code error;
   std::filesystem::directory_iterator tasks(absl::StrCat("/proc/", process_->pid(), "/task"),
                                             error);

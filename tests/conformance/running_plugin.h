@@ -62,8 +62,9 @@ class RunningPlugin {
   std::string ThreadNames() const;
 
   // The plugin's threads other than gRPC's own pools (executor, timers, event engine,
-  // resolver, sync server): those grow with load up to a bound and never shrink, so only the
-  // rest can show a leak. -1 when /proc cannot be read.
+  // resolver, sync server, the callback completion queue's "nexting" threads): those grow
+  // with load up to a bound, or are replaced while old ones still exit, so only the rest can
+  // show a leak. -1 when /proc cannot be read.
   int PluginThreads() const;
 
  private:
