@@ -107,17 +107,7 @@ namespace {
 absl::Mutex deferred_mu(absl::kConstInit);
 std::vector<std::string>* deferred_dirs ABSL_GUARDED_BY(deferred_mu) = nullptr;
 
-}  // namespace
-
-void DeferRemoval(const std::string& dir) {
-  absl::MutexLock lock(&deferred_mu);
-  if (deferred_dirs == nullptr) {
-    deferred_dirs = new std::vector<std::string>();
-    std::atexit(RemoveDeferredDirectories);
-  }
-  deferred_dirs->push_back(dir);
-}
-
+// Run at exit: removes the directories DeferRemoval was given.
 void RemoveDeferredDirectories() {
   std::vector<std::string> dirs;
   {
@@ -128,6 +118,17 @@ void RemoveDeferredDirectories() {
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
   }
+}
+
+}  // namespace
+
+void DeferRemoval(const std::string& dir) {
+  absl::MutexLock lock(&deferred_mu);
+  if (deferred_dirs == nullptr) {
+    deferred_dirs = new std::vector<std::string>();
+    std::atexit(RemoveDeferredDirectories);
+  }
+  deferred_dirs->push_back(dir);
 }
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const Binaries& binaries,

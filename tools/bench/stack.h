@@ -59,14 +59,12 @@ struct StackOptions {
   std::string state_root;
 };
 
-// Removes directory `dir` (with what is in it) when the benchmark ends rather than now:
+// Removes directory `dir` (with what is in it) when the benchmark exits rather than now:
 // removing a scenario's thousands of instance files frees as many inodes, and on ext4 without
 // a journal (/tmp here) the kernel's inode allocator then passes over each inode freed in the
 // last 30 s or more for every file created: the next scenario's convergence would pay for this
 // one's clean-up (docs/benchmarks.md). Thread-safe.
 void DeferRemoval(const std::string& dir);
-// Removes the directories DeferRemoval was given (also run at exit). Thread-safe.
-void RemoveDeferredDirectories();
 
 // Thread-compatible: start and stop from one thread (the main thread: the children are
 // killed if the thread that started them exits). The clients are thread-safe.

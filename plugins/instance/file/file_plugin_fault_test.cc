@@ -87,6 +87,25 @@ void Inject(const Fault& fault, FaultFileOps* ops) {
 class FilePluginFaultTest : public ::testing::TestWithParam<bool> {
  protected:
   bool unnamed() const { return GetParam(); }
+
+  // One tutorial Provision on `dir` with `fault` injected, then what a restarted plugin sees.
+  struct ProvisionRun {
+    absl::StatusOr<v1::ProvisionResponse> provisioned;
+    std::string where;  // the fault and the calls, for messages
+    std::map<std::string, std::map<std::string, std::string>> seen;
+  };
+  ProvisionRun ProvisionWithFault(const std::string& dir, const Fault& fault) {
+    FaultFileOps ops;
+    ProvisionRun run;
+    {
+      auto plugin = Open(dir, &ops, unnamed());
+      Inject(fault, &ops);
+      run.provisioned = plugin->Provision(TutorialRequest());
+    }
+    run.where = Where(fault, ops);
+    run.seen = Reload(dir, run.where);
+    return run;
+  }
 };
 
 TEST_P(FilePluginFaultTest, ProvisionMakesAWholeInstanceOrNoneAndReportsFailures) {
@@ -96,16 +115,7 @@ TEST_P(FilePluginFaultTest, ProvisionMakesAWholeInstanceOrNoneAndReportsFailures
     ASSERT_TRUE(plugin->Provision(TutorialRequest()).ok());
   }
   for (const Fault& fault : EveryFault(counting.calls())) {
-    const std::string dir = MakeDir();
-    FaultFileOps ops;
-    absl::StatusOr<v1::ProvisionResponse> provisioned;
-    {
-      auto plugin = Open(dir, &ops, unnamed());
-      Inject(fault, &ops);
-      provisioned = plugin->Provision(TutorialRequest());
-    }
-    const std::string where = Where(fault, ops);
-    const auto seen = Reload(dir, where);
+    const auto [provisioned, where, seen] = ProvisionWithFault(MakeDir(), fault);
     if (provisioned.ok()) {
       // Only a fault with a fallback (EMFILE: a named temporary file) or in a clean-up after
       // the link ends well; the instance is then whole.
@@ -272,15 +282,7 @@ TEST_P(FilePluginFaultTest, AProvisionIntoASpareFileMakesAWholeInstanceOrNone) {
   for (const Fault& fault : EveryFault(counting.calls())) {
     const std::string dir = MakeDir();
     make_spare(dir);
-    FaultFileOps ops;
-    absl::StatusOr<v1::ProvisionResponse> provisioned;
-    {
-      auto plugin = Open(dir, &ops, unnamed());
-      Inject(fault, &ops);
-      provisioned = plugin->Provision(TutorialRequest());
-    }
-    const std::string where = Where(fault, ops);
-    const auto seen = Reload(dir, where);
+    const auto [provisioned, where, seen] = ProvisionWithFault(dir, fault);
     for (const auto& [id, tags] : seen) EXPECT_EQ(tags.at("tier"), "web") << id << ", " << where;
     if (provisioned.ok()) {
       // A failed write into the spare falls back to a new file.

@@ -65,6 +65,15 @@ class SpareFilesTest : public ::testing::Test {
     return spares.ok() ? *std::move(spares) : nullptr;
   }
   std::string Pool() const { return dir_.Join(".spare"); }
+  // Writes `n` instance files and retires (and settles) each, checking that each is gone.
+  void RetireNewFiles(SpareFiles& spares, int n) {
+    for (int i = 0; i < n; ++i) {
+      const std::string path = dir_.Join(absl::StrCat("instance-", i));
+      WriteText(path, "x");
+      ASSERT_EQ(RetireAndSettle(spares, path), 0);
+      EXPECT_FALSE(std::filesystem::exists(path));
+    }
+  }
 
   testing::TempDir dir_;
 };
@@ -165,12 +174,7 @@ TEST_F(SpareFilesTest, ARetiredFileIsClaimedWrittenAndLinkedWithItsInode) {
 TEST_F(SpareFilesTest, AFullPoolUnlinks) {
   std::unique_ptr<SpareFiles> spares = Open(2);
   ASSERT_NE(spares, nullptr);
-  for (int i = 0; i < 3; ++i) {
-    const std::string path = dir_.Join(absl::StrCat("instance-", i));
-    WriteText(path, "x");
-    ASSERT_EQ(RetireAndSettle(*spares, path), 0);
-    EXPECT_FALSE(std::filesystem::exists(path));
-  }
+  RetireNewFiles(*spares, 3);
   EXPECT_THAT(Spares(Pool()), SizeIs(2));
   EXPECT_EQ(spares->size(), 2u);
 }
@@ -212,11 +216,7 @@ TEST_F(SpareFilesTest, AReopenedPoolTakesTheSparesLeftInIt) {
   {
     std::unique_ptr<SpareFiles> spares = Open(8);
     ASSERT_NE(spares, nullptr);
-    for (int i = 0; i < 3; ++i) {
-      const std::string path = dir_.Join(absl::StrCat("instance-", i));
-      WriteText(path, "x");
-      ASSERT_EQ(RetireAndSettle(*spares, path), 0);
-    }
+    RetireNewFiles(*spares, 3);
   }
   std::unique_ptr<SpareFiles> reopened = Open(2);  // takes 2 of the 3
   ASSERT_NE(reopened, nullptr);
@@ -231,11 +231,7 @@ TEST_F(SpareFilesTest, TwoPoolsOnOneDirectoryNeverClaimTheSameFile) {
   std::unique_ptr<SpareFiles> first = Open(64);
   ASSERT_NE(first, nullptr);
   constexpr int kSpares = 40;
-  for (int i = 0; i < kSpares; ++i) {
-    const std::string path = dir_.Join(absl::StrCat("instance-", i));
-    WriteText(path, "x");
-    ASSERT_EQ(RetireAndSettle(*first, path), 0);
-  }
+  RetireNewFiles(*first, kSpares);
   std::unique_ptr<SpareFiles> second = Open(64);  // sees the same 40
   ASSERT_NE(second, nullptr);
   ASSERT_EQ(second->size(), static_cast<size_t>(kSpares));
